@@ -1,0 +1,102 @@
+//! Per-file accounting. Every record read ends in exactly one bucket:
+//! `read = accepted + rejected + duplicate + outside_period`, checked before outputs are
+//! written, so nothing is ever dropped silently.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ingest::{Reject, RejectReason};
+
+/// Most rejects listed per file in rejects.csv; all are counted regardless.
+pub const REJECTS_LISTED_PER_FILE: usize = 1000;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicate: u64,
+    pub outside_period: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+impl RecordCounts {
+    pub fn balanced(&self) -> bool {
+        self.read == self.accepted + self.rejected + self.duplicate + self.outside_period
+            && self.rejected == self.rejected_by_reason.values().sum::<u64>()
+    }
+
+    pub fn add(&mut self, other: &RecordCounts) {
+        self.read += other.read;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.duplicate += other.duplicate;
+        self.outside_period += other.outside_period;
+        for (k, v) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// What happened to accepted flows, by direction.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FlowBreakdown {
+    /// Originator in a configured site, destination a public address.
+    pub egress: u64,
+    /// Originator local (special-purpose address or sensor says local) but in no site.
+    pub egress_unknown_site: u64,
+    /// Destination is a special-purpose (internal) address.
+    pub internal: u64,
+    /// Opened from outside: originator public and in no site.
+    pub inbound: u64,
+    /// Accepted flows whose byte counts were unset (counted as 0 bytes).
+    pub bytes_unset: u64,
+    /// Egress flows attributed to an AI vendor.
+    pub ai_vendor: u64,
+}
+
+impl FlowBreakdown {
+    pub fn add(&mut self, o: &FlowBreakdown) {
+        self.egress += o.egress;
+        self.egress_unknown_site += o.egress_unknown_site;
+        self.internal += o.internal;
+        self.inbound += o.inbound;
+        self.bytes_unset += o.bytes_unset;
+        self.ai_vendor += o.ai_vendor;
+    }
+}
+
+/// One input file as run.json reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub compression: String,
+    /// Detected format id, or `skipped:<zeek path>` / `empty`.
+    pub format: String,
+    pub kind: Option<String>,
+    pub counts: RecordCounts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flows: Option<FlowBreakdown>,
+    pub rejects_listed: u64,
+}
+
+/// A reject as listed in rejects.csv.
+#[derive(Debug, Clone)]
+pub struct RejectRow {
+    pub file: String,
+    pub reject: Reject,
+}
+
+impl RecordCounts {
+    pub fn reject(&mut self, reason: RejectReason) {
+        self.read += 1;
+        self.rejected += 1;
+        *self
+            .rejected_by_reason
+            .entry(reason.as_str().to_string())
+            .or_default() += 1;
+    }
+}

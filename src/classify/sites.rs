@@ -1,0 +1,210 @@
+//! Sites: which office a source address belongs to, by longest-prefix match on the
+//! organisation's own CIDRs.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::countries::Countries;
+use crate::error::{Error, Result};
+
+/// The site label given to egress whose source matches no configured site.
+pub const UNKNOWN_SITE: &str = "unknown_site";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SitesFile {
+    #[serde(default)]
+    site: Vec<SiteEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteEntry {
+    name: String,
+    country: String,
+    cidrs: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// A named office with its ISO 3166 country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub name: String,
+    pub country: String,
+    pub description: Option<String>,
+    pub cidrs: Vec<IpNet>,
+}
+
+/// All sites, with prefixes ordered longest first so the first hit is the longest match.
+#[derive(Debug, Clone, Default)]
+pub struct Sites {
+    pub sites: Vec<Site>,
+    prefixes: Vec<(IpNet, usize)>,
+    /// Where the sites came from, for run.json; `None` when no file was given.
+    pub source: Option<String>,
+    pub sha256: Option<String>,
+}
+
+impl Sites {
+    pub fn load(path: &Path, countries: &Countries) -> Result<Self> {
+        let label = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|_| Error::config(&label, "file is not UTF-8"))?;
+        let mut sites = Self::parse(&label, &text, countries)?;
+        sites.source = Some(label);
+        sites.sha256 = Some(crate::ingest::input::sha256_bytes(&bytes));
+        Ok(sites)
+    }
+
+    pub fn parse(label: &str, text: &str, countries: &Countries) -> Result<Self> {
+        let file: SitesFile = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            Error::config(
+                label,
+                match line {
+                    Some(l) => format!("line {l}: {}", e.message()),
+                    None => e.message().to_string(),
+                },
+            )
+        })?;
+        let mut sites = Vec::new();
+        let mut prefixes = Vec::new();
+        for (i, entry) in file.site.into_iter().enumerate() {
+            let name = entry.name.trim().to_string();
+            if name.is_empty() || name == UNKNOWN_SITE {
+                return Err(Error::config(
+                    label,
+                    format!("site #{} has an empty or reserved name `{name}`", i + 1),
+                ));
+            }
+            if sites.iter().any(|s: &Site| s.name == name) {
+                return Err(Error::config(
+                    label,
+                    format!("site `{name}` is defined twice"),
+                ));
+            }
+            let country = entry.country.trim().to_ascii_uppercase();
+            if !countries.contains(&country) {
+                return Err(Error::config(
+                    label,
+                    format!(
+                        "site `{name}`: country `{}` is not an ISO 3166 alpha-2 code",
+                        entry.country
+                    ),
+                ));
+            }
+            let mut cidrs = Vec::new();
+            for raw in &entry.cidrs {
+                let net: IpNet = raw.trim().parse().map_err(|_| {
+                    Error::config(label, format!("site `{name}`: `{raw}` is not a CIDR"))
+                })?;
+                let net = net.trunc();
+                if let Some((_, other)) = prefixes.iter().find(|(p, _)| *p == net) {
+                    let other: &Site = &sites[*other];
+                    return Err(Error::config(
+                        label,
+                        format!(
+                            "site `{name}`: {net} is also claimed by site `{}`",
+                            other.name
+                        ),
+                    ));
+                }
+                prefixes.push((net, sites.len()));
+                cidrs.push(net);
+            }
+            sites.push(Site {
+                name,
+                country,
+                description: entry.description,
+                cidrs,
+            });
+        }
+        prefixes.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.0.cmp(&b.0)));
+        Ok(Sites {
+            sites,
+            prefixes,
+            source: None,
+            sha256: None,
+        })
+    }
+
+    /// The site whose most specific prefix contains `ip`.
+    pub fn lookup(&self, ip: IpAddr) -> Option<&Site> {
+        self.prefixes
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map(|(_, i)| &self.sites[*i])
+    }
+
+    pub fn index_of(&self, ip: IpAddr) -> Option<usize> {
+        self.prefixes
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map(|(_, i)| *i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{embedded, CatalogText};
+
+    fn countries() -> Countries {
+        Countries::load(&CatalogText::load(None, "c", embedded::COUNTRIES).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let text = r#"
+[[site]]
+name = "hangzhou"
+country = "CN"
+cidrs = ["10.10.0.0/16", "fd10::/16"]
+[[site]]
+name = "hangzhou-lab"
+country = "cn"
+cidrs = ["10.10.5.0/24"]
+"#;
+        let s = Sites::parse("t", text, &countries()).unwrap();
+        assert_eq!(
+            s.lookup("10.10.5.9".parse().unwrap()).unwrap().name,
+            "hangzhou-lab"
+        );
+        assert_eq!(
+            s.lookup("10.10.6.9".parse().unwrap()).unwrap().name,
+            "hangzhou"
+        );
+        assert_eq!(s.lookup("fd10::1".parse().unwrap()).unwrap().country, "CN");
+        assert!(s.lookup("10.11.0.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let c = countries();
+        let e = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='a'\ncountry='XX'\ncidrs=[]\n",
+            &c,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("XX"), "{e}");
+        let e = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='a'\ncountry='DE'\ncidrs=['10.0.0.0/33']\n",
+            &c,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("10.0.0.0/33"), "{e}");
+        let e = Sites::parse("sites.toml", "[[site]]\nname='a'\ncountry='DE'\ncidrs=['10.0.0.0/8']\n[[site]]\nname='b'\ncountry='DE'\ncidrs=['10.0.0.0/8']\n", &c).unwrap_err();
+        assert!(e.to_string().contains("also claimed"), "{e}");
+        let e = Sites::parse("sites.toml", "[[site]]\nname='a'\n", &c).unwrap_err();
+        assert!(e.to_string().contains("sites.toml"), "{e}");
+    }
+}

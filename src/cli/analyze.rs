@@ -1,0 +1,169 @@
+//! `xborder analyze`: the audit run.
+//!
+//! Usage: xborder analyze [INPUT]... --out DIR [--sites FILE] [--geoip FILE.mmdb]
+//!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
+//!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
+//!        [--strict]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use xborder::attribute::DnsWindow;
+use xborder::period::Period;
+use xborder::pipeline::{
+    self, AnalyzeOptions, Catalogs, DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
+};
+use xborder::report::{self, group_digits, human_bytes, RunContext};
+
+const EXAMPLES: &str = "\
+Examples:
+  xborder analyze data/sample --sites data/sample/sites.toml --out reports/sample
+  xborder analyze logs/ --period 2026-Q3 --sites sites.toml --out reports/2026-Q3
+  xborder analyze conn.log.gz dns.log.gz --from 2026-07-10 --to 2026-08-01 \\
+      --geoip GeoLite2-Country.mmdb --sites sites.toml --out reports/july --strict
+
+Outputs in DIR: findings.csv, cross_border_other.csv, summary_by_vendor.csv,
+daily_egress.csv, rejects.csv, run.json, report.pdf (see docs/output-schema.md).";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct AnalyzeArgs {
+    /// Input files or directories (read recursively); plain or gzip, format detected from content.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Directory for the outputs (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Sites file (TOML): source CIDRs to named offices and their country.
+    #[arg(long, value_name = "FILE")]
+    pub sites: Option<PathBuf>,
+    /// MaxMind-format country database; defaults to the embedded one.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Option<PathBuf>,
+    /// AI vendor catalog replacing the embedded data/vendors.toml.
+    #[arg(long, value_name = "FILE")]
+    pub vendors: Option<PathBuf>,
+    /// Regime catalog replacing the embedded data/regimes.toml.
+    #[arg(long, value_name = "FILE")]
+    pub regimes: Option<PathBuf>,
+    /// Country catalog replacing the embedded data/countries.toml.
+    #[arg(long, value_name = "FILE")]
+    pub countries: Option<PathBuf>,
+    /// Start of the period, inclusive: a date (00:00 UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End of the period, exclusive: a date (00:00 UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE", conflicts_with = "period")]
+    pub to: Option<String>,
+    /// A named period: a quarter (2026-Q3), a month (2026-07) or a year (2026).
+    #[arg(long, value_name = "PERIOD", conflicts_with = "from")]
+    pub period: Option<String>,
+    /// Oldest DNS answer (seconds before the flow) that may attribute a flow; at most 86400.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_MAX_AGE_S,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub dns_max_age: u32,
+    /// Seconds an answer stays usable past its TTL (still capped by --dns-max-age).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_TTL_GRACE_S)]
+    pub dns_ttl_grace: u32,
+    /// Stop at the first rejected record instead of counting it and continuing.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let period = Period::from_options(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.period.as_deref(),
+    )?;
+    let opts = AnalyzeOptions {
+        inputs: args.inputs.clone(),
+        sites: args.sites.clone(),
+        geoip: args.geoip.clone(),
+        vendors: args.vendors.clone(),
+        regimes: args.regimes.clone(),
+        countries: args.countries.clone(),
+        period,
+        dns_window: DnsWindow {
+            max_age_s: args.dns_max_age,
+            ttl_grace_s: args.dns_ttl_grace,
+        },
+        strict: args.strict,
+    };
+    let ctx = RunContext::new(std::env::args().collect());
+    let catalogs = Catalogs::load(&opts).context("loading catalogs")?;
+    if catalogs.sites.sites.is_empty() && !args.quiet {
+        eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
+    }
+    let analysis = pipeline::analyze(&opts, &catalogs).context("analysing inputs")?;
+    let outputs = report::write_all(&args.out, &opts, &catalogs, &analysis, &ctx)
+        .with_context(|| format!("writing outputs to {}", args.out.display()))?;
+    if !args.quiet {
+        let t = &analysis.totals;
+        let ai_bytes: u64 = analysis
+            .tables
+            .summary_by_vendor
+            .iter()
+            .map(|r| r.bytes_out)
+            .sum();
+        println!(
+            "xborder {}  period: {}",
+            ctx.tool_version, opts.period.label
+        );
+        println!(
+            "inputs: {} files ({} read, {} skipped)",
+            analysis.files.len(),
+            t.files_read,
+            t.files_skipped
+        );
+        for (name, c) in [
+            ("flow records", &t.flow_records),
+            ("dns records", &t.dns_records),
+        ] {
+            println!(
+                "{name}: {} read, {} accepted, {} rejected, {} duplicate, {} outside period",
+                group_digits(c.read),
+                group_digits(c.accepted),
+                group_digits(c.rejected),
+                group_digits(c.duplicate),
+                group_digits(c.outside_period)
+            );
+            for (reason, n) in &c.rejected_by_reason {
+                println!("  rejected {reason}: {}", group_digits(*n));
+            }
+        }
+        println!(
+            "egress: {} from sites, {} from unknown sites; AI-vendor egress: {} flows, {} out",
+            group_digits(t.flows.egress),
+            group_digits(t.flows.egress_unknown_site),
+            group_digits(t.flows.ai_vendor),
+            human_bytes(ai_bytes)
+        );
+        let mut by_regime: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for f in &analysis.tables.findings {
+            let e = by_regime.entry(f.regime.as_str()).or_default();
+            e.0 += f.flows;
+            e.1 += f.bytes_out;
+        }
+        for (regime, (flows, bytes)) in by_regime {
+            println!(
+                "  {regime}: {} cross-border AI flows, {} out",
+                group_digits(flows),
+                human_bytes(bytes)
+            );
+        }
+        println!("outputs in {}:", args.out.display());
+        for o in &outputs {
+            match o.rows {
+                Some(r) => println!("  {} ({} rows)", o.file, r),
+                None => println!("  {}", o.file),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

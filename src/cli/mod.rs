@@ -1,0 +1,47 @@
+//! Command-line definitions and dispatch.
+
+pub mod analyze;
+pub mod generate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const ABOUT: &str = "Audit evidence of cross-border egress of code and data to AI vendors, from network flow and DNS logs. Runs fully offline.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # Audit the bundled sample with the embedded catalogs and GeoIP database
+  xborder analyze data/sample --sites data/sample/sites.toml --out reports/sample
+
+  # One quarter of Zeek logs (plain or .gz, read recursively)
+  xborder analyze /var/log/zeek/2026-07* /var/log/zeek/2026-08* --period 2026-Q3 \\
+      --sites sites.toml --out reports/2026-Q3
+
+  # Regenerate the sample data set
+  xborder generate --out data/sample
+
+Exit codes: 0 success, 1 runtime or I/O failure, 2 invalid options or configuration,
+3 input that cannot be read (unknown format, or a rejected record under --strict).";
+
+#[derive(Debug, Parser)]
+#[command(name = "xborder", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse flow and DNS logs and write findings, tables, run.json and report.pdf.
+    Analyze(analyze::AnalyzeArgs),
+    /// Write the deterministic sample data set (Zeek conn/dns logs and a sites file).
+    Generate(generate::GenerateArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+        Command::Generate(args) => generate::run(args),
+    }
+}

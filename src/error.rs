@@ -1,0 +1,70 @@
+//! Typed errors for the library. The CLI adds context and maps them to exit codes.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a run. Rejected records are not errors: they are counted.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unknown input format ({detail}). Supported formats: {supported}")]
+    UnknownFormat {
+        path: PathBuf,
+        detail: String,
+        supported: String,
+    },
+    #[error("{path}:{line}: field `{field}`: {reason} (rejected under --strict)")]
+    StrictReject {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        reason: String,
+    },
+    #[error("{path}: {message}")]
+    Config { path: String, message: String },
+    #[error("invalid option: {0}")]
+    Usage(String),
+    #[error("GeoIP database {path}: {message}")]
+    GeoIp { path: String, message: String },
+    #[error("aggregation failed: {0}")]
+    Aggregate(String),
+    #[error("report {path}: {message}")]
+    Report { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn config(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The documented process exit code for this error (see docs/usage.md).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Config { .. } | Error::GeoIp { .. } => 2,
+            Error::UnknownFormat { .. } | Error::StrictReject { .. } => 3,
+            Error::Io { .. } | Error::Aggregate(_) | Error::Report { .. } => 1,
+        }
+    }
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Aggregate(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

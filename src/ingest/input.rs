@@ -1,0 +1,290 @@
+//! Input discovery and opening. Compression is recognised by magic bytes, never by name,
+//! and every file is hashed from the bytes actually read, so the hash in run.json is the
+//! hash of what was analysed.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Expand files and directories (recursively) into a sorted, de-duplicated file list.
+/// Hidden entries (names starting with '.') inside directories are skipped; a file named
+/// explicitly is always read.
+pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            walk(input, &mut files)?;
+        } else {
+            files.push(input.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut children = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        children.push(entry.path());
+    }
+    children.sort();
+    for child in children {
+        let meta = std::fs::metadata(&child).map_err(|e| Error::io(&child, e))?;
+        if meta.is_dir() {
+            walk(&child, out)?;
+        } else if meta.is_file() {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// Compression applied to a file, as recognised from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// SHA-256 and size of the raw (compressed) bytes, filled in as they are read.
+#[derive(Debug, Default)]
+struct HashState {
+    hasher: Sha256,
+    bytes: u64,
+}
+
+/// Wraps the raw file so hashing happens on the single pass that parses it.
+struct HashingReader {
+    inner: File,
+    state: Arc<Mutex<HashState>>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut state) = self.state.lock() {
+            state.hasher.update(&buf[..n]);
+            state.bytes += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// An input opened for reading: a buffered, decompressed stream plus its hash so far.
+pub struct OpenedInput {
+    pub reader: Box<dyn BufRead>,
+    pub compression: Compression,
+    raw: Arc<Mutex<HashState>>,
+    path: PathBuf,
+}
+
+impl OpenedInput {
+    /// Finish the hash: drains whatever the parser did not read (for example after a
+    /// `--strict` stop) so the digest always covers the whole file.
+    pub fn finish(mut self) -> Result<(String, u64)> {
+        drop(std::mem::replace(&mut self.reader, Box::new(io::empty())));
+        let state = Arc::try_unwrap(self.raw)
+            .map_err(|_| Error::io(&self.path, io::Error::other("hash state still shared")))?
+            .into_inner()
+            .map_err(|_| Error::io(&self.path, io::Error::other("hash state poisoned")))?;
+        Ok((hex(&state.hasher.finalize()), state.bytes))
+    }
+}
+
+/// Drain the rest of the raw file into the hash without parsing it.
+fn drain_raw(path: &Path, state: &Arc<Mutex<HashState>>, file: &mut File) -> Result<()> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        if let Ok(mut s) = state.lock() {
+            s.hasher.update(&buf[..n]);
+            s.bytes += n as u64;
+        }
+    }
+}
+
+/// Open a file, recognising gzip (including multi-member gzip) by its magic bytes.
+pub fn open_input(path: &Path) -> Result<OpenedInput> {
+    let mut probe = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match probe.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    drop(probe);
+    let compression = if got == 2 && magic == [0x1f, 0x8b] {
+        Compression::Gzip
+    } else {
+        Compression::None
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let state = Arc::new(Mutex::new(HashState::default()));
+    let hashing = HashingReader {
+        inner: file,
+        state: Arc::clone(&state),
+    };
+    let reader: Box<dyn BufRead> = match compression {
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 17,
+            MultiGzDecoder::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
+        )),
+        Compression::None => Box::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
+    };
+    Ok(OpenedInput {
+        reader,
+        compression,
+        raw: state,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Ensures the hash covers the whole file even if the consumer stops early: on drop, the
+/// unread remainder is hashed.
+struct HashTail {
+    inner: Option<HashingReader>,
+}
+
+impl HashTail {
+    fn new(inner: HashingReader) -> Self {
+        HashTail { inner: Some(inner) }
+    }
+}
+
+impl Read for HashTail {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.as_mut() {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for HashTail {
+    fn drop(&mut self) {
+        if let Some(mut r) = self.inner.take() {
+            let state = Arc::clone(&r.state);
+            let _ = drain_raw(Path::new(""), &state, &mut r.inner);
+        }
+    }
+}
+
+/// Up to `limit` decompressed bytes from the start of a file, for format detection. No
+/// hashing and no draining: detection must not cost a second pass over the data.
+pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut raw = BufReader::new(file);
+    let is_gzip = raw
+        .fill_buf()
+        .map_err(|e| Error::io(path, e))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut head = Vec::new();
+    let reader: Box<dyn Read> = if is_gzip {
+        Box::new(MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    let result = reader.take(limit).read_to_end(&mut head);
+    match result {
+        Ok(_) => Ok(head),
+        // A truncated or corrupt gzip still gives whatever decompressed cleanly.
+        Err(_) if !head.is_empty() => Ok(head),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// SHA-256 of a whole file, for catalogs and databases that are read outside ingest.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of bytes in memory (embedded catalogs and database).
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    #[test]
+    fn multi_member_gzip_is_read_whole_and_hashed_raw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.bin");
+        let mut raw = Vec::new();
+        for part in [&b"first\n"[..], &b"second\n"[..]] {
+            let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(part).unwrap();
+            raw.extend(enc.finish().unwrap());
+        }
+        std::fs::write(&path, &raw).unwrap();
+        let mut opened = open_input(&path).unwrap();
+        assert_eq!(opened.compression, Compression::Gzip);
+        let mut text = String::new();
+        opened.reader.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "first\nsecond\n");
+        let (sha, size) = opened.finish().unwrap();
+        assert_eq!(size, raw.len() as u64);
+        assert_eq!(sha, sha256_bytes(&raw));
+    }
+
+    #[test]
+    fn hash_covers_unread_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.log");
+        let content = vec![b'a'; 1 << 20];
+        std::fs::write(&path, &content).unwrap();
+        let mut opened = open_input(&path).unwrap();
+        let mut small = [0u8; 10];
+        opened.reader.read_exact(&mut small).unwrap();
+        let (sha, size) = opened.finish().unwrap();
+        assert_eq!(size, content.len() as u64);
+        assert_eq!(sha, sha256_bytes(&content));
+    }
+}

@@ -1,0 +1,206 @@
+//! Field parsers shared by the readers. Each returns a reason on failure so the reader
+//! can name the field in its reject.
+
+use chrono::DateTime;
+
+use super::RejectReason;
+use crate::schema::Micros;
+
+/// Earliest and latest timestamps accepted: 1970 to 2999. Anything else is a corrupt field,
+/// and refusing it here keeps every later `Micros` computation far from overflow.
+const MAX_EPOCH_SECONDS: i64 = 32_503_680_000;
+
+/// A field that failed to parse, with the reason and a human detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub reason: RejectReason,
+    pub detail: String,
+}
+
+fn err(reason: RejectReason, detail: String) -> FieldError {
+    FieldError { reason, detail }
+}
+
+/// Epoch seconds written as a decimal (`1517336042.279652`), parsed exactly to microseconds.
+pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
+    let bad = || {
+        err(
+            RejectReason::InvalidTimestamp,
+            format!("`{s}` is not epoch seconds"),
+        )
+    };
+    let s = s.trim();
+    let (int_part, frac_part) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if int_part.is_empty() || !int_part.bytes().all(|b| b.is_ascii_digit()) {
+        // Scientific notation and other float spellings fall back to a float parse.
+        return parse_epoch_float(s).ok_or_else(bad);
+    }
+    if !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if int_part.len() > 12 {
+        return Err(out_of_range(s));
+    }
+    let secs: i64 = int_part.parse().map_err(|_| bad())?;
+    if secs > MAX_EPOCH_SECONDS {
+        return Err(out_of_range(s));
+    }
+    let mut micros: i64 = 0;
+    let mut digits = 0;
+    for b in frac_part.bytes().take(6) {
+        micros = micros * 10 + i64::from(b - b'0');
+        digits += 1;
+    }
+    while digits < 6 {
+        micros *= 10;
+        digits += 1;
+    }
+    Ok(secs * 1_000_000 + micros)
+}
+
+fn parse_epoch_float(s: &str) -> Option<Micros> {
+    let v: f64 = s.parse().ok()?;
+    if !v.is_finite() || v < 0.0 || v > MAX_EPOCH_SECONDS as f64 {
+        return None;
+    }
+    Some((v * 1e6).round() as i64)
+}
+
+fn out_of_range(s: &str) -> FieldError {
+    err(
+        RejectReason::InvalidTimestamp,
+        format!("`{s}` is outside 1970..2999"),
+    )
+}
+
+/// An RFC 3339 / ISO-8601 timestamp with an explicit offset. A timestamp without a zone
+/// is refused: guessing the zone would shift every figure by hours.
+pub fn parse_iso_timestamp(s: &str) -> Result<Micros, FieldError> {
+    let s = s.trim();
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(dt) => {
+            let micros = dt.timestamp_micros();
+            if !(0..=MAX_EPOCH_SECONDS * 1_000_000).contains(&micros) {
+                return Err(out_of_range(s));
+            }
+            Ok(micros)
+        }
+        Err(_) => {
+            let detail = if chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+            {
+                format!("`{s}` has no time zone offset")
+            } else {
+                format!("`{s}` is not an RFC 3339 timestamp")
+            };
+            Err(err(RejectReason::InvalidTimestamp, detail))
+        }
+    }
+}
+
+pub fn parse_port(s: &str) -> Result<u16, FieldError> {
+    s.trim().parse::<u16>().map_err(|_| {
+        err(
+            RejectReason::InvalidPort,
+            format!("`{s}` is not a port (0-65535)"),
+        )
+    })
+}
+
+pub fn parse_count(s: &str) -> Result<u64, FieldError> {
+    s.trim().parse::<u64>().map_err(|_| {
+        err(
+            RejectReason::InvalidNumber,
+            format!("`{s}` is not a non-negative integer"),
+        )
+    })
+}
+
+/// A non-negative, finite number of seconds.
+pub fn parse_seconds(s: &str) -> Result<f64, FieldError> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(err(
+            RejectReason::InvalidNumber,
+            format!("`{s}` is not a non-negative number of seconds"),
+        )),
+    }
+}
+
+/// A DNS TTL in seconds; fractional values (Zeek writes `60.000000`) are truncated.
+pub fn parse_ttl(s: &str) -> Result<u32, FieldError> {
+    let v = parse_seconds(s)?;
+    Ok(v.min(f64::from(u32::MAX)) as u32)
+}
+
+pub fn parse_bool(s: &str) -> Result<bool, FieldError> {
+    match s.trim() {
+        "T" | "t" | "true" | "TRUE" | "1" => Ok(true),
+        "F" | "f" | "false" | "FALSE" | "0" => Ok(false),
+        other => Err(err(
+            RejectReason::InvalidNumber,
+            format!("`{other}` is not a boolean (T/F)"),
+        )),
+    }
+}
+
+pub fn parse_address(s: &str) -> Result<std::net::IpAddr, FieldError> {
+    crate::schema::parse_ip(s).ok_or_else(|| {
+        err(
+            RejectReason::InvalidAddress,
+            format!("`{s}` is not an IPv4 or IPv6 address"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_decimal_is_exact_to_the_microsecond() {
+        assert_eq!(
+            parse_epoch_decimal("1517336042.279652").unwrap(),
+            1_517_336_042_279_652
+        );
+        assert_eq!(
+            parse_epoch_decimal("1517336042").unwrap(),
+            1_517_336_042_000_000
+        );
+        assert_eq!(
+            parse_epoch_decimal("1517336042.5").unwrap(),
+            1_517_336_042_500_000
+        );
+        assert_eq!(parse_epoch_decimal("1.5e9").unwrap(), 1_500_000_000_000_000);
+        assert!(parse_epoch_decimal("-5").is_err());
+        assert!(parse_epoch_decimal("abc").is_err());
+        assert!(parse_epoch_decimal("99999999999999999999").is_err());
+        assert!(parse_epoch_decimal("NaN").is_err());
+    }
+
+    #[test]
+    fn iso_timestamps_need_a_zone() {
+        assert_eq!(
+            parse_iso_timestamp("2026-07-01T00:00:01.5Z").unwrap(),
+            1_782_864_001_500_000
+        );
+        assert_eq!(
+            parse_iso_timestamp("2026-07-01T08:00:01.5+08:00").unwrap(),
+            1_782_864_001_500_000
+        );
+        let e = parse_iso_timestamp("2026-07-01T00:00:01").unwrap_err();
+        assert!(e.detail.contains("no time zone"));
+    }
+
+    #[test]
+    fn numbers_and_ports() {
+        assert_eq!(parse_port("443").unwrap(), 443);
+        assert!(parse_port("70000").is_err());
+        assert!(parse_count("-1").is_err());
+        assert_eq!(parse_ttl("59.9").unwrap(), 59);
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_bool("T").unwrap());
+    }
+}

@@ -1,0 +1,417 @@
+//! Zeek JSON-lines logs (conn and dns), as written by `LogAscii::use_json` and by
+//! Corelight-style exporters.
+//!
+//! JSON leaves unset fields out rather than writing `-`, keys contain dots (`id.orig_h`,
+//! not nested objects), and `ts` is an epoch number or, with `json_timestamps`, an
+//! ISO-8601 string.
+
+use std::io::BufRead;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::lines::{Line, LineReader};
+use super::values::{self, FieldError};
+use super::zeek_tsv::{answer_value, seconds_to_micros};
+use super::{Detection, Format, Item, RecordKind, Reject, RejectReason};
+use crate::error::{Error, Result};
+use crate::schema::{
+    normalise_hostname, DnsAnswer, DnsRecord, FlowRecord, Proto, Provenance, Record,
+};
+
+const CONN_KEYS: &[&str] = &[
+    "conn_state",
+    "orig_bytes",
+    "resp_bytes",
+    "orig_pkts",
+    "history",
+    "duration",
+];
+const DNS_KEYS: &[&str] = &["query", "qtype_name", "trans_id", "answers", "rcode_name"];
+
+/// Guess the kind of a JSON-lines file from its first object's keys.
+pub fn detect(first_line: &str) -> Option<Detection> {
+    let value: serde_json::Value = serde_json::from_str(first_line).ok()?;
+    let obj = value.as_object()?;
+    if let Some(path) = obj.get("_path").and_then(|p| p.as_str()) {
+        return Some(match path {
+            "conn" => Detection::Supported(Format::ZeekConnJson),
+            "dns" => Detection::Supported(Format::ZeekDnsJson),
+            other => Detection::ZeekOtherLog(other.to_string()),
+        });
+    }
+    if !obj.contains_key("id.orig_h") || !obj.contains_key("ts") {
+        return None;
+    }
+    if DNS_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        return Some(Detection::Supported(Format::ZeekDnsJson));
+    }
+    if CONN_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        return Some(Detection::Supported(Format::ZeekConnJson));
+    }
+    // Other Zeek logs share id.* keys; name the ones we can recognise.
+    for (key, path) in [("server_name", "ssl"), ("host", "http"), ("fuid", "files")] {
+        if obj.contains_key(key) {
+            return Some(Detection::ZeekOtherLog(path.to_string()));
+        }
+    }
+    None
+}
+
+/// The fields we read. Values stay raw until parsed one by one, so a bad value is
+/// reported under its own field name.
+#[derive(Deserialize)]
+struct Line0<'a> {
+    #[serde(borrow, rename = "_path")]
+    path: Option<&'a RawValue>,
+    #[serde(borrow)]
+    ts: Option<&'a RawValue>,
+    #[serde(borrow)]
+    uid: Option<&'a RawValue>,
+    #[serde(borrow, rename = "id.orig_h")]
+    orig_h: Option<&'a RawValue>,
+    #[serde(borrow, rename = "id.orig_p")]
+    orig_p: Option<&'a RawValue>,
+    #[serde(borrow, rename = "id.resp_h")]
+    resp_h: Option<&'a RawValue>,
+    #[serde(borrow, rename = "id.resp_p")]
+    resp_p: Option<&'a RawValue>,
+    #[serde(borrow)]
+    proto: Option<&'a RawValue>,
+    #[serde(borrow)]
+    duration: Option<&'a RawValue>,
+    #[serde(borrow)]
+    orig_bytes: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resp_bytes: Option<&'a RawValue>,
+    #[serde(borrow)]
+    local_orig: Option<&'a RawValue>,
+    #[serde(borrow)]
+    rtt: Option<&'a RawValue>,
+    #[serde(borrow)]
+    trans_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    query: Option<&'a RawValue>,
+    #[serde(borrow)]
+    qtype_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    rcode_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    answers: Option<&'a RawValue>,
+    #[serde(borrow, rename = "TTLs")]
+    ttls: Option<&'a RawValue>,
+}
+
+type FieldResult<T> = std::result::Result<T, (&'static str, FieldError)>;
+
+fn field_err(
+    name: &'static str,
+    reason: RejectReason,
+    detail: String,
+) -> (&'static str, FieldError) {
+    (name, FieldError { reason, detail })
+}
+
+/// A JSON value as the text it would have in TSV: strings unquoted, numbers verbatim,
+/// `null` as unset.
+fn scalar(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get().trim();
+    if text == "null" {
+        return Ok(None);
+    }
+    if text.starts_with('"') {
+        let s: String = serde_json::from_str(text)
+            .map_err(|e| field_err(name, RejectReason::MalformedJson, e.to_string()))?;
+        return Ok(Some(s));
+    }
+    if text.starts_with('{') || text.starts_with('[') {
+        return Err(field_err(
+            name,
+            RejectReason::InvalidNumber,
+            format!("expected a scalar, found {}", &text[..text.len().min(40)]),
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
+
+fn required(name: &'static str, raw: Option<&RawValue>) -> FieldResult<String> {
+    scalar(name, raw)?.ok_or_else(|| {
+        field_err(
+            name,
+            RejectReason::MissingField,
+            "required field is absent".into(),
+        )
+    })
+}
+
+fn parse_opt<T>(
+    name: &'static str,
+    raw: Option<&RawValue>,
+    f: impl Fn(&str) -> std::result::Result<T, FieldError>,
+) -> FieldResult<Option<T>> {
+    match scalar(name, raw)? {
+        None => Ok(None),
+        Some(v) => f(&v).map(Some).map_err(|e| (name, e)),
+    }
+}
+
+fn timestamp(raw: Option<&RawValue>) -> FieldResult<i64> {
+    let is_string = raw
+        .map(|r| r.get().trim_start().starts_with('"'))
+        .unwrap_or(false);
+    let text = required("ts", raw)?;
+    let parsed = if is_string {
+        values::parse_iso_timestamp(&text)
+            .or_else(|e| values::parse_epoch_decimal(&text).map_err(|_| e))
+    } else {
+        values::parse_epoch_decimal(&text)
+    };
+    parsed.map_err(|e| ("ts", e))
+}
+
+fn string_list(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Vec<String>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let values: Vec<serde_json::Value> = serde_json::from_str(raw.get()).map_err(|_| {
+        field_err(
+            name,
+            RejectReason::MalformedJson,
+            "expected an array".into(),
+        )
+    })?;
+    Ok(values
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect())
+}
+
+/// Read a Zeek JSON-lines log of the given kind.
+pub fn read(
+    reader: &mut dyn BufRead,
+    kind: RecordKind,
+    file_index: u32,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let mut lines = LineReader::new(reader);
+    loop {
+        let line = lines
+            .next_line()
+            .map_err(|e| Error::io(format!("input #{file_index}"), e))?;
+        let Some(line) = line else { break };
+        let (number, bytes) = match line {
+            Line::TooLong { number, head } => {
+                sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::LineTooLong,
+                        "line exceeds 1 MiB",
+                    )
+                    .with_excerpt(head),
+                ))?;
+                continue;
+            }
+            Line::Text { number, bytes } => (number, bytes),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed: Line0<'_> = match serde_json::from_slice(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = if std::str::from_utf8(bytes).is_err() {
+                    RejectReason::InvalidUtf8
+                } else {
+                    RejectReason::MalformedJson
+                };
+                sink(Item::Reject(
+                    Reject::new(number, "(line)", reason, e.to_string()).with_excerpt(bytes),
+                ))?;
+                continue;
+            }
+        };
+        let provenance = Provenance {
+            file: file_index,
+            line: number,
+        };
+        let result = match line_kind(&parsed, kind) {
+            Ok(RecordKind::Flow) => conn(&parsed, provenance).map(Record::Flow),
+            Ok(RecordKind::Dns) => dns(&parsed, provenance).map(Record::Dns),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(record) => sink(Item::Record(record))?,
+            Err((field, e)) => sink(Item::Reject(
+                Reject::new(number, field, e.reason, e.detail).with_excerpt(bytes),
+            ))?,
+        }
+    }
+    Ok(())
+}
+
+/// A `_path` on the line overrides the file's detected kind (mixed exports exist).
+fn line_kind(line: &Line0<'_>, default: RecordKind) -> FieldResult<RecordKind> {
+    match scalar("_path", line.path)?.as_deref() {
+        None => Ok(default),
+        Some("conn") => Ok(RecordKind::Flow),
+        Some("dns") => Ok(RecordKind::Dns),
+        Some(other) => Err(field_err(
+            "_path",
+            RejectReason::UnsupportedLogPath,
+            format!("_path is {other}, expected conn or dns"),
+        )),
+    }
+}
+
+fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
+    let ts = timestamp(l.ts)?;
+    let src_ip =
+        values::parse_address(&required("id.orig_h", l.orig_h)?).map_err(|e| ("id.orig_h", e))?;
+    let dst_ip =
+        values::parse_address(&required("id.resp_h", l.resp_h)?).map_err(|e| ("id.resp_h", e))?;
+    Ok(FlowRecord {
+        ts,
+        uid: scalar("uid", l.uid)?,
+        src_ip,
+        src_port: parse_opt("id.orig_p", l.orig_p, values::parse_port)?,
+        dst_ip,
+        dst_port: parse_opt("id.resp_p", l.resp_p, values::parse_port)?,
+        proto: scalar("proto", l.proto)?
+            .map(|p| Proto::parse(&p))
+            .unwrap_or(Proto::Other(String::new())),
+        bytes_out: parse_opt("orig_bytes", l.orig_bytes, values::parse_count)?,
+        bytes_in: parse_opt("resp_bytes", l.resp_bytes, values::parse_count)?,
+        duration: parse_opt("duration", l.duration, values::parse_seconds)?,
+        local_orig: parse_opt("local_orig", l.local_orig, values::parse_bool)?,
+        provenance,
+    })
+}
+
+fn dns(l: &Line0<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
+    let ts = timestamp(l.ts)?;
+    let client_ip =
+        values::parse_address(&required("id.orig_h", l.orig_h)?).map_err(|e| ("id.orig_h", e))?;
+    let rtt = parse_opt("rtt", l.rtt, values::parse_seconds)?;
+    let trans_id = parse_opt("trans_id", l.trans_id, |s| {
+        values::parse_count(s).and_then(|v| {
+            u32::try_from(v).map_err(|_| FieldError {
+                reason: RejectReason::InvalidNumber,
+                detail: format!("`{s}` is out of range"),
+            })
+        })
+    })?;
+    let answers_raw = string_list("answers", l.answers)?;
+    let ttls_raw = string_list("TTLs", l.ttls)?;
+    let mut answers = Vec::with_capacity(answers_raw.len());
+    for (i, raw) in answers_raw.iter().enumerate() {
+        let ttl = match ttls_raw.get(i) {
+            Some(t) => Some(values::parse_ttl(t).map_err(|e| ("TTLs", e))?),
+            None => None,
+        };
+        answers.push(DnsAnswer {
+            value: answer_value(raw),
+            ttl,
+        });
+    }
+    Ok(DnsRecord {
+        ts,
+        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
+        uid: scalar("uid", l.uid)?,
+        trans_id,
+        client_ip,
+        query: scalar("query", l.query)?
+            .map(|q| normalise_hostname(&q))
+            .unwrap_or_default(),
+        qtype: scalar("qtype_name", l.qtype_name)?,
+        rcode: scalar("rcode_name", l.rcode_name)?,
+        answers,
+        provenance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::AnswerValue;
+
+    fn read_all(text: &str, kind: RecordKind) -> Vec<Item> {
+        let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
+        let mut out = Vec::new();
+        read(&mut cursor, kind, 0, &mut |item| {
+            out.push(item);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn conn_with_epoch_and_iso_timestamps_and_missing_fields() {
+        let text = r#"{"ts":1782864000.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":5000,"id.resp_h":"2607:6bc0::10","id.resp_p":443,"proto":"tcp","orig_bytes":10,"resp_bytes":20}
+{"ts":"2026-07-01T00:00:01.000000Z","uid":"C2","id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1","proto":"udp"}
+{"ts":"2026-07-01T00:00:01","uid":"C3","id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1"}
+{"ts":1782864000,"uid":"C4","id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1","orig_bytes":"many"}
+not json
+"#;
+        let items = read_all(text, RecordKind::Flow);
+        let Item::Record(Record::Flow(a)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(a.ts, 1_782_864_000_500_000);
+        assert_eq!(a.bytes_out, Some(10));
+        let Item::Record(Record::Flow(b)) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(b.ts, 1_782_864_001_000_000);
+        assert_eq!(b.bytes_out, None);
+        let Item::Reject(c) = &items[2] else { panic!() };
+        assert_eq!(
+            (c.line, c.field.as_str(), c.reason),
+            (3, "ts", RejectReason::InvalidTimestamp)
+        );
+        let Item::Reject(d) = &items[3] else { panic!() };
+        assert_eq!(
+            (d.field.as_str(), d.reason),
+            ("orig_bytes", RejectReason::InvalidNumber)
+        );
+        let Item::Reject(e) = &items[4] else { panic!() };
+        assert_eq!(e.reason, RejectReason::MalformedJson);
+    }
+
+    #[test]
+    fn dns_answers_with_float_ttls() {
+        let text = r#"{"ts":1782864000.0,"uid":"D1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.53","query":"chatgpt.com","rtt":0.01,"answers":["chatgpt.com.cdn.cloudflare.net","104.18.32.7"],"TTLs":[300.0,60.000000]}"#;
+        let items = read_all(text, RecordKind::Dns);
+        let Item::Record(Record::Dns(d)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            d.answers[1].value,
+            AnswerValue::Address("104.18.32.7".parse().unwrap())
+        );
+        assert_eq!(d.answers[1].ttl, Some(60));
+        assert_eq!(d.response_ts, 1_782_864_000_010_000);
+    }
+
+    #[test]
+    fn detection_from_keys() {
+        assert_eq!(
+            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","query":"x"}"#),
+            Some(Detection::Supported(Format::ZeekDnsJson))
+        );
+        assert_eq!(
+            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","conn_state":"SF"}"#),
+            Some(Detection::Supported(Format::ZeekConnJson))
+        );
+        assert_eq!(
+            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","server_name":"x"}"#),
+            Some(Detection::ZeekOtherLog("ssl".into()))
+        );
+        assert_eq!(detect(r#"{"event_type":"flow"}"#), None);
+    }
+}

@@ -1,0 +1,560 @@
+//! Zeek ASCII (TSV) logs: conn.log and dns.log.
+//!
+//! Columns are mapped by the `#fields` header, never by position: real deployments add
+//! columns (a leading `_node_name`, package fields), and concatenated logs repeat header
+//! blocks mid-file, each of which may declare a different layout.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use super::lines::{Line, LineReader};
+use super::values::{self, FieldError};
+use super::{Detection, Format, Item, Reject, RejectReason};
+use crate::error::{Error, Result};
+use crate::schema::{
+    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, FlowRecord, Proto, Provenance,
+    Record,
+};
+
+/// Guess the format from the header text at the top of a file.
+pub fn detect(head: &str) -> Option<Detection> {
+    let mut path: Option<&str> = None;
+    let mut fields: Option<Vec<&str>> = None;
+    let mut separator = "\t".to_string();
+    for line in head.lines() {
+        if !line.starts_with('#') {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("#separator") {
+            separator = unescape_separator(rest.trim());
+        } else if let Some(rest) = header_value(line, "#path", &separator) {
+            path = Some(rest);
+        } else if let Some(rest) = header_value(line, "#fields", &separator) {
+            fields = Some(rest.split(separator.as_str()).collect());
+        }
+    }
+    let kind = match path {
+        Some(p) => p.to_string(),
+        None => {
+            let f = fields?;
+            if f.contains(&"query") && f.contains(&"id.orig_h") {
+                "dns".to_string()
+            } else if f.contains(&"id.orig_h")
+                && (f.contains(&"orig_bytes") || f.contains(&"conn_state"))
+            {
+                "conn".to_string()
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(match kind.as_str() {
+        "conn" => Detection::Supported(Format::ZeekConnTsv),
+        "dns" => Detection::Supported(Format::ZeekDnsTsv),
+        other => Detection::ZeekOtherLog(other.to_string()),
+    })
+}
+
+fn header_value<'a>(line: &'a str, key: &str, separator: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?;
+    rest.strip_prefix(separator)
+        .or_else(|| rest.strip_prefix(' '))
+        .or_else(|| rest.strip_prefix('\t'))
+}
+
+/// `#separator \x09` → a tab.
+fn unescape_separator(s: &str) -> String {
+    unescape(s)
+}
+
+/// Zeek escapes non-printable bytes as `\xNN`.
+fn unescape(s: &str) -> String {
+    if !s.contains("\\x") {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes.get(i + 1) == Some(&b'x') {
+            if let Some(v) = std::str::from_utf8(&bytes[i + 2..i + 4])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The layout declared by the current header block.
+struct Block {
+    separator: String,
+    set_separator: String,
+    empty_field: String,
+    unset_field: String,
+    path: Option<String>,
+    columns: Option<HashMap<String, usize>>,
+    width: usize,
+}
+
+impl Default for Block {
+    fn default() -> Self {
+        Block {
+            separator: "\t".into(),
+            set_separator: ",".into(),
+            empty_field: "(empty)".into(),
+            unset_field: "-".into(),
+            path: None,
+            columns: None,
+            width: 0,
+        }
+    }
+}
+
+impl Block {
+    fn apply_header(&mut self, line: &str) {
+        let body = &line[1..];
+        let (key, value) = match body.split_once(self.separator.as_str()) {
+            Some(kv) => kv,
+            None => match body.split_once(' ') {
+                Some(kv) => kv,
+                None => (body, ""),
+            },
+        };
+        match key {
+            "separator" => self.separator = unescape_separator(value.trim()),
+            "set_separator" => self.set_separator = unescape(value),
+            "empty_field" => self.empty_field = value.to_string(),
+            "unset_field" => self.unset_field = value.to_string(),
+            "path" => self.path = Some(value.to_string()),
+            "fields" => {
+                let names: Vec<&str> = value.split(self.separator.as_str()).collect();
+                self.width = names.len();
+                self.columns = Some(
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (n.to_string(), i))
+                        .collect(),
+                );
+            }
+            // #open, #close, #types and anything else carry nothing we need.
+            _ => {}
+        }
+    }
+}
+
+/// Read a Zeek TSV log, handing every record or reject to `sink`.
+pub fn read(
+    reader: &mut dyn BufRead,
+    file_index: u32,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let mut lines = LineReader::new(reader);
+    let mut block = Block::default();
+    loop {
+        let line = lines
+            .next_line()
+            .map_err(|e| Error::io(format!("input #{file_index}"), e))?;
+        let Some(line) = line else { break };
+        let (number, bytes) = match line {
+            Line::TooLong { number, head } => {
+                sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::LineTooLong,
+                        "line exceeds 1 MiB",
+                    )
+                    .with_excerpt(head),
+                ))?;
+                continue;
+            }
+            Line::Text { number, bytes } => (number, bytes),
+        };
+        if bytes.is_empty() {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            sink(Item::Reject(
+                Reject::new(
+                    number,
+                    "(line)",
+                    RejectReason::InvalidUtf8,
+                    "line is not UTF-8",
+                )
+                .with_excerpt(bytes),
+            ))?;
+            continue;
+        };
+        if text.starts_with('#') {
+            if text.starts_with("#separator") || text.starts_with("#fields") {
+                // A new header block may follow a previous one mid-file.
+                if text.starts_with("#separator") {
+                    block = Block::default();
+                }
+            }
+            block.apply_header(text);
+            continue;
+        }
+        let Some(columns) = block.columns.as_ref() else {
+            sink(Item::Reject(
+                Reject::new(
+                    number,
+                    "(line)",
+                    RejectReason::MissingHeader,
+                    "data line before any #fields header",
+                )
+                .with_excerpt(bytes),
+            ))?;
+            continue;
+        };
+        let fields: Vec<&str> = text.split(block.separator.as_str()).collect();
+        if fields.len() != block.width {
+            let detail = format!(
+                "{} columns, the #fields header declares {}",
+                fields.len(),
+                block.width
+            );
+            sink(Item::Reject(
+                Reject::new(number, "(line)", RejectReason::ColumnCount, detail)
+                    .with_excerpt(bytes),
+            ))?;
+            continue;
+        }
+        let row = Row {
+            columns,
+            fields: &fields,
+            block: &block,
+        };
+        let provenance = Provenance {
+            file: file_index,
+            line: number,
+        };
+        let kind = block
+            .path
+            .as_deref()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                if columns.contains_key("query") {
+                    "dns".into()
+                } else {
+                    "conn".into()
+                }
+            });
+        let parsed = match kind.as_str() {
+            "conn" => parse_conn(&row, provenance).map(Record::Flow),
+            "dns" => parse_dns(&row, provenance).map(Record::Dns),
+            other => Err((
+                "#path".to_string(),
+                FieldError {
+                    reason: RejectReason::UnsupportedLogPath,
+                    detail: format!("header block declares #path {other}, expected conn or dns"),
+                },
+            )),
+        };
+        match parsed {
+            Ok(record) => sink(Item::Record(record))?,
+            Err((field, e)) => sink(Item::Reject(
+                Reject::new(number, &field, e.reason, e.detail).with_excerpt(bytes),
+            ))?,
+        }
+    }
+    Ok(())
+}
+
+type FieldResult<T> = std::result::Result<T, (String, FieldError)>;
+
+/// One data line viewed through its block's column map.
+struct Row<'a> {
+    columns: &'a HashMap<String, usize>,
+    fields: &'a [&'a str],
+    block: &'a Block,
+}
+
+impl Row<'_> {
+    /// The raw value, or `None` when the column is absent or unset.
+    fn get(&self, name: &str) -> Option<&str> {
+        let v = *self.fields.get(*self.columns.get(name)?)?;
+        if v == self.block.unset_field {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn required(&self, name: &str) -> FieldResult<&str> {
+        self.get(name).ok_or_else(|| {
+            (
+                name.to_string(),
+                FieldError {
+                    reason: RejectReason::MissingField,
+                    detail: if self.columns.contains_key(name) {
+                        "required field is unset".into()
+                    } else {
+                        "required column is not in #fields".into()
+                    },
+                },
+            )
+        })
+    }
+
+    fn parse<T>(
+        &self,
+        name: &str,
+        f: impl Fn(&str) -> std::result::Result<T, FieldError>,
+    ) -> FieldResult<Option<T>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => f(v).map(Some).map_err(|e| (name.to_string(), e)),
+        }
+    }
+
+    /// A set or vector column: `None` if unset, empty if `(empty)`.
+    fn list(&self, name: &str) -> Option<Vec<&str>> {
+        let v = self.get(name)?;
+        if v == self.block.empty_field || v.is_empty() {
+            return Some(Vec::new());
+        }
+        Some(v.split(self.block.set_separator.as_str()).collect())
+    }
+}
+
+fn with_field<T>(name: &str, r: std::result::Result<T, FieldError>) -> FieldResult<T> {
+    r.map_err(|e| (name.to_string(), e))
+}
+
+fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    let src_ip = with_field(
+        "id.orig_h",
+        values::parse_address(row.required("id.orig_h")?),
+    )?;
+    let dst_ip = with_field(
+        "id.resp_h",
+        values::parse_address(row.required("id.resp_h")?),
+    )?;
+    Ok(FlowRecord {
+        ts,
+        uid: row.get("uid").map(str::to_string),
+        src_ip,
+        src_port: row.parse("id.orig_p", values::parse_port)?,
+        dst_ip,
+        dst_port: row.parse("id.resp_p", values::parse_port)?,
+        proto: row
+            .get("proto")
+            .map(Proto::parse)
+            .unwrap_or(Proto::Other(String::new())),
+        bytes_out: row.parse("orig_bytes", values::parse_count)?,
+        bytes_in: row.parse("resp_bytes", values::parse_count)?,
+        duration: row.parse("duration", values::parse_seconds)?,
+        local_orig: row.parse("local_orig", values::parse_bool)?,
+        provenance,
+    })
+}
+
+fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    let client_ip = with_field(
+        "id.orig_h",
+        values::parse_address(row.required("id.orig_h")?),
+    )?;
+    let rtt = row.parse("rtt", values::parse_seconds)?;
+    let trans_id = row.parse("trans_id", |s| {
+        values::parse_count(s).and_then(|v| {
+            u32::try_from(v).map_err(|_| FieldError {
+                reason: RejectReason::InvalidNumber,
+                detail: format!("`{s}` is out of range"),
+            })
+        })
+    })?;
+    let answers_raw = row.list("answers").unwrap_or_default();
+    let ttls_raw = row.list("TTLs").unwrap_or_default();
+    let mut answers = Vec::with_capacity(answers_raw.len());
+    for (i, raw) in answers_raw.iter().enumerate() {
+        let ttl = match ttls_raw.get(i) {
+            Some(t) => Some(with_field("TTLs", values::parse_ttl(t))?),
+            None => None,
+        };
+        answers.push(DnsAnswer {
+            value: answer_value(raw),
+            ttl,
+        });
+    }
+    Ok(DnsRecord {
+        ts,
+        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
+        uid: row.get("uid").map(str::to_string),
+        trans_id,
+        client_ip,
+        query: row
+            .get("query")
+            .map(|q| normalise_hostname(&unescape(q)))
+            .unwrap_or_default(),
+        qtype: row.get("qtype_name").map(str::to_string),
+        rcode: row.get("rcode_name").map(str::to_string),
+        answers,
+        provenance,
+    })
+}
+
+/// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
+pub(crate) fn answer_value(raw: &str) -> AnswerValue {
+    match parse_ip(raw) {
+        Some(ip) => AnswerValue::Address(ip),
+        None => AnswerValue::Other(normalise_hostname(raw)),
+    }
+}
+
+/// Seconds (already validated non-negative and finite) to whole microseconds, capped at a
+/// day so a corrupt rtt cannot move a response far from its query.
+pub(crate) fn seconds_to_micros(s: f64) -> i64 {
+    (s.min(86_400.0) * 1e6).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn read_all(text: &str) -> Vec<Item> {
+        let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
+        let mut out = Vec::new();
+        read(&mut cursor, 0, &mut |item| {
+            out.push(item);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t2026-07-01-00-00-00\n";
+
+    #[test]
+    fn maps_columns_by_name_including_a_leading_extra_column() {
+        let text = format!(
+            "{CONN_HEADER}#fields\t_node_name\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\n\
+             #types\tstring\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\n\
+             sensor-1\t1782864000.250000\tCabc\t10.0.0.5\t50000\t160.79.104.10\t443\ttcp\t1.5\t1200\t3400\n\
+             sensor-1\t1782864001.000000\tCdef\t10.0.0.5\t50001\t160.79.104.10\t443\ttcp\t-\t-\t-\n\
+             #close\t2026-07-01-01-00-00\n"
+        );
+        let items = read_all(&text);
+        assert_eq!(items.len(), 2);
+        let Item::Record(Record::Flow(f)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(f.ts, 1_782_864_000_250_000);
+        assert_eq!(f.uid.as_deref(), Some("Cabc"));
+        assert_eq!(f.dst_ip, "160.79.104.10".parse::<IpAddr>().unwrap());
+        assert_eq!(f.bytes_out, Some(1200));
+        assert_eq!(f.bytes_in, Some(3400));
+        assert_eq!(f.provenance.line, 9);
+        let Item::Record(Record::Flow(g)) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(g.bytes_out, None);
+        assert_eq!(g.duration, None);
+    }
+
+    #[test]
+    fn repeated_header_blocks_with_a_new_layout() {
+        let text = format!(
+            "{CONN_HEADER}#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n1782864000\t10.0.0.1\t1.1.1.1\t5\n\
+             {CONN_HEADER}#fields\tid.resp_h\tts\tid.orig_h\torig_bytes\n2.2.2.2\t1782864001\t10.0.0.2\t7\n"
+        );
+        let items = read_all(&text);
+        let flows: Vec<_> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Record(Record::Flow(f)) => Some((f.dst_ip.to_string(), f.bytes_out)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            flows,
+            vec![
+                ("1.1.1.1".to_string(), Some(5)),
+                ("2.2.2.2".to_string(), Some(7))
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_rejected_with_field_names() {
+        let text = format!(
+            "1782864000\t10.0.0.1\n{CONN_HEADER}#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n\
+             notatime\t10.0.0.1\t1.1.1.1\t5\n1782864000\t10.0.0.999\t1.1.1.1\t5\n1782864000\t10.0.0.1\t1.1.1.1\t-5\n\
+             1782864000\t10.0.0.1\t1.1.1.1\n"
+        );
+        let rejects: Vec<(u64, String, &str)> = read_all(&text)
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Reject(r) => Some((r.line, r.field, r.reason.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (1, "(line)".into(), "missing_header"),
+                (9, "ts".into(), "invalid_timestamp"),
+                (10, "id.orig_h".into(), "invalid_address"),
+                (11, "orig_bytes".into(), "invalid_number"),
+                (12, "(line)".into(), "column_count"),
+            ]
+        );
+    }
+
+    #[test]
+    fn dns_answers_keep_ttls_and_separate_cnames() {
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+            #fields\tts\tuid\tid.orig_h\tid.resp_h\trtt\tquery\tqtype_name\trcode_name\tanswers\tTTLs\n\
+            1782864000.000000\tCd1\t10.0.0.5\t10.0.0.53\t0.020000\tAPI.OpenAI.com.\tA\tNOERROR\tapi.openai.com.cdn.cloudflare.net,104.18.32.7\t300.000000,60.000000\n\
+            1782864001.000000\tCd2\t10.0.0.5\t10.0.0.53\t-\tnothing.example\tA\tNXDOMAIN\t-\t-\n\
+            1782864002.000000\tCd3\t10.0.0.5\t10.0.0.53\t-\tempty.example\tA\tNOERROR\t(empty)\t(empty)\n";
+        let items = read_all(text);
+        let Item::Record(Record::Dns(d)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(d.query, "api.openai.com");
+        assert_eq!(d.response_ts, 1_782_864_000_020_000);
+        assert_eq!(d.answers.len(), 2);
+        assert_eq!(
+            d.answers[0].value,
+            AnswerValue::Other("api.openai.com.cdn.cloudflare.net".into())
+        );
+        assert_eq!(d.answers[1].ttl, Some(60));
+        let Item::Record(Record::Dns(e)) = &items[1] else {
+            panic!()
+        };
+        assert!(e.answers.is_empty());
+        let Item::Record(Record::Dns(f)) = &items[2] else {
+            panic!()
+        };
+        assert!(f.answers.is_empty());
+    }
+
+    #[test]
+    fn detects_by_path_then_by_fields() {
+        assert_eq!(
+            detect("#separator \\x09\n#path\tdns\n#fields\tts\n"),
+            Some(Detection::Supported(Format::ZeekDnsTsv))
+        );
+        assert_eq!(
+            detect("#separator \\x09\n#path\tssl\n"),
+            Some(Detection::ZeekOtherLog("ssl".into()))
+        );
+        assert_eq!(
+            detect("#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n"),
+            Some(Detection::Supported(Format::ZeekConnTsv))
+        );
+        assert_eq!(detect("#fields\tfoo\tbar\n"), None);
+    }
+}

@@ -1,0 +1,683 @@
+//! The `analyze` pipeline: ingest → attribute → geolocate → classify → aggregate.
+//!
+//! DNS logs are read first so the per-client index exists before flows stream past it;
+//! flows are then folded, one at a time, into small partial groups keyed by
+//! (day, source, destination, hostname, method). Lookups that depend only on an address
+//! or a name (site, GeoIP, vendor match) are memoised per distinct key.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::accounting::{
+    FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
+};
+use crate::aggregate::{self, EgressRow, RegimeRow, Tables};
+use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method};
+use crate::classify::countries::{Countries, UNKNOWN_COUNTRY};
+use crate::classify::regimes::Regimes;
+use crate::classify::sites::{Sites, UNKNOWN_SITE};
+use crate::classify::vendors::{ProductId, VendorCatalog};
+use crate::classify::{embedded, CatalogIdentity, CatalogText};
+use crate::error::{Error, Result};
+use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
+use crate::ingest::{self, Detection, Format, Item, RecordKind};
+use crate::period::{day_date, day_of, Period};
+use crate::schema::{DnsRecord, FlowRecord, Micros, Record};
+
+/// Default ceiling on how old a DNS answer may be when it attributes a flow.
+pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
+/// Default allowance past an answer's TTL.
+pub const DEFAULT_DNS_TTL_GRACE_S: u32 = 15 * 60;
+
+/// Everything `analyze` needs to run.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    pub inputs: Vec<PathBuf>,
+    pub sites: Option<PathBuf>,
+    pub geoip: Option<PathBuf>,
+    pub vendors: Option<PathBuf>,
+    pub regimes: Option<PathBuf>,
+    pub countries: Option<PathBuf>,
+    pub period: Period,
+    pub dns_window: DnsWindow,
+    pub strict: bool,
+}
+
+/// The loaded reference data a run is judged against.
+pub struct Catalogs {
+    pub countries: Countries,
+    pub vendors: VendorCatalog,
+    pub regimes: Regimes,
+    pub sites: Sites,
+    pub geoip: GeoIp,
+}
+
+impl Catalogs {
+    pub fn load(opts: &AnalyzeOptions) -> Result<Self> {
+        let countries = Countries::load(&CatalogText::load(
+            opts.countries.as_deref(),
+            "data/countries.toml",
+            embedded::COUNTRIES,
+        )?)?;
+        let vendors = VendorCatalog::load(&CatalogText::load(
+            opts.vendors.as_deref(),
+            "data/vendors.toml",
+            embedded::VENDORS,
+        )?)?;
+        let regimes = Regimes::load(
+            &CatalogText::load(
+                opts.regimes.as_deref(),
+                "data/regimes.toml",
+                embedded::REGIMES,
+            )?,
+            &countries,
+        )?;
+        for v in &vendors.vendors {
+            if !countries.contains(&v.hq_country) {
+                return Err(Error::config(
+                    &vendors.identity.path,
+                    format!("vendor `{}`: unknown hq_country `{}`", v.id, v.hq_country),
+                ));
+            }
+        }
+        let sites = match &opts.sites {
+            Some(p) => Sites::load(p, &countries)?,
+            None => Sites::default(),
+        };
+        let geoip = GeoIp::open(opts.geoip.as_deref())?;
+        Ok(Catalogs {
+            countries,
+            vendors,
+            regimes,
+            sites,
+            geoip,
+        })
+    }
+
+    pub fn identities(&self) -> Vec<CatalogIdentity> {
+        vec![
+            self.vendors.identity.clone(),
+            self.regimes.identity.clone(),
+            self.countries.identity.clone(),
+        ]
+    }
+}
+
+/// What a run produced, for the report writers.
+pub struct Analysis {
+    pub files: Vec<FileReport>,
+    pub rejects: Vec<RejectRow>,
+    pub tables: Tables,
+    pub totals: Totals,
+    pub dns: crate::attribute::dns_index::DnsIndexStats,
+    pub geoip: GeoIpIdentity,
+    pub catalogs: Vec<CatalogIdentity>,
+    /// First and last accepted flow timestamps.
+    pub observed: Option<(Micros, Micros)>,
+    pub distinct_destinations: u64,
+    pub distinct_sources: u64,
+}
+
+/// Run-wide counts.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Totals {
+    pub flow_records: RecordCounts,
+    pub dns_records: RecordCounts,
+    pub flows: FlowBreakdown,
+    pub files_read: u64,
+    pub files_skipped: u64,
+}
+
+/// A detected input waiting to be read.
+struct Planned {
+    path: PathBuf,
+    detection: Detection,
+}
+
+/// Detect every input's format before reading any, so a bad file stops the run at once.
+fn plan(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<Planned>> {
+    // Configuration files named on the command line often sit beside the logs (the sample
+    // keeps sites.toml in its directory); they are configuration, not input.
+    let excluded: Vec<PathBuf> = exclude
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let files: Vec<PathBuf> = ingest::discover_inputs(inputs)?
+        .into_iter()
+        .filter(|f| std::fs::canonicalize(f).map_or(true, |c| !excluded.contains(&c)))
+        .collect();
+    let mut planned = Vec::with_capacity(files.len());
+    for path in files {
+        let head = ingest::input::read_head(&path, 65_536)?;
+        let detection = ingest::detect(&path, &head)?;
+        planned.push(Planned { path, detection });
+    }
+    Ok(planned)
+}
+
+/// Run the pipeline up to the aggregated tables.
+pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
+    let config_files: Vec<PathBuf> = [
+        &opts.sites,
+        &opts.geoip,
+        &opts.vendors,
+        &opts.regimes,
+        &opts.countries,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    let planned = plan(&opts.inputs, &config_files)?;
+    if planned.is_empty() {
+        return Err(Error::Usage("no input files found".into()));
+    }
+    let mut files: Vec<FileReport> = Vec::with_capacity(planned.len());
+    let mut rejects = Vec::new();
+    let mut totals = Totals::default();
+
+    // DNS first: flows need the finished index.
+    let dns_period = opts
+        .period
+        .extended_back(i64::from(opts.dns_window.max_age_s) * 1_000_000);
+    let mut builder = DnsIndexBuilder::new();
+    let mut dns_seen: HashSet<u128> = HashSet::new();
+    let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
+    for (i, p) in planned.iter().enumerate() {
+        if let Detection::Supported(f) = p.detection {
+            if f.kind() == RecordKind::Dns {
+                let report = read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
+                    let Record::Dns(d) = rec else {
+                        counts.reject(ingest::RejectReason::KindMismatch);
+                        return;
+                    };
+                    counts.read += 1;
+                    if !dns_period.contains(d.ts) {
+                        counts.outside_period += 1;
+                    } else if !dns_seen.insert(dns_key(&d)) {
+                        counts.duplicate += 1;
+                    } else {
+                        counts.accepted += 1;
+                        builder.add(&d);
+                    }
+                })?;
+                totals.dns_records.add(&report.counts);
+                report_slots[i] = Some(report);
+            }
+        }
+    }
+    let index = builder.finish(&catalogs.vendors);
+
+    // Flows.
+    let mut state = FlowState::new(catalogs, &index, opts.dns_window);
+    let mut flow_seen: HashSet<u128> = HashSet::new();
+    for (i, p) in planned.iter().enumerate() {
+        match p.detection {
+            Detection::Supported(f) if f.kind() == RecordKind::Flow => {
+                let mut breakdown = FlowBreakdown::default();
+                let mut report =
+                    read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
+                        let Record::Flow(flow) = rec else {
+                            counts.reject(ingest::RejectReason::KindMismatch);
+                            return;
+                        };
+                        counts.read += 1;
+                        if !opts.period.contains(flow.ts) {
+                            counts.outside_period += 1;
+                        } else if flow
+                            .uid
+                            .as_deref()
+                            .is_some_and(|uid| !flow_seen.insert(hash128(uid)))
+                        {
+                            counts.duplicate += 1;
+                        } else {
+                            counts.accepted += 1;
+                            state.fold(&flow, &mut breakdown);
+                        }
+                    })?;
+                totals.flow_records.add(&report.counts);
+                totals.flows.add(&breakdown);
+                report.flows = Some(breakdown);
+                report_slots[i] = Some(report);
+            }
+            Detection::Supported(_) => {}
+            Detection::ZeekOtherLog(ref name) => {
+                report_slots[i] = Some(skipped_report(&p.path, &format!("skipped:zeek-{name}"))?);
+            }
+            Detection::Empty => {
+                report_slots[i] = Some(skipped_report(&p.path, "empty")?);
+            }
+        }
+    }
+    for slot in report_slots.into_iter().flatten() {
+        if slot.format.starts_with("skipped") || slot.format == "empty" {
+            totals.files_skipped += 1;
+        } else {
+            totals.files_read += 1;
+        }
+        files.push(slot);
+    }
+    for f in &files {
+        if !f.counts.balanced() {
+            return Err(Error::Aggregate(format!(
+                "accounting does not balance for {}: {:?}",
+                f.path, f.counts
+            )));
+        }
+    }
+
+    let (ai_rows, other_rows) = state.rows();
+    let regime_rows = regime_rows(catalogs, &ai_rows, &other_rows);
+    let tables = aggregate::build_tables(&ai_rows, &other_rows, &regime_rows)?;
+    Ok(Analysis {
+        files,
+        rejects,
+        tables,
+        totals,
+        dns: index.stats.clone(),
+        geoip: catalogs.geoip.identity.clone(),
+        catalogs: catalogs.identities(),
+        observed: state.observed,
+        distinct_destinations: state.geo_cache.len() as u64,
+        distinct_sources: state.site_cache.len() as u64,
+    })
+}
+
+fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
+    let sha256 = ingest::input::sha256_file(path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    Ok(FileReport {
+        path: path.display().to_string(),
+        sha256,
+        size_bytes: size,
+        compression: String::new(),
+        format: format.to_string(),
+        kind: None,
+        counts: RecordCounts::default(),
+        flows: None,
+        rejects_listed: 0,
+    })
+}
+
+/// Read one file, counting rejects here and handing records to `on_record`.
+fn read_file(
+    planned: &Planned,
+    file_index: u32,
+    format: Format,
+    opts: &AnalyzeOptions,
+    rejects: &mut Vec<RejectRow>,
+    on_record: &mut dyn FnMut(Record, &mut RecordCounts),
+) -> Result<FileReport> {
+    let path = &planned.path;
+    let display = path.display().to_string();
+    let mut opened = ingest::open_input(path)?;
+    let compression = opened.compression.as_str().to_string();
+    let mut counts = RecordCounts::default();
+    let mut listed = 0u64;
+    let result = ingest::read_records(format, &mut opened.reader, file_index, &mut |item| {
+        match item {
+            Item::Record(rec) => on_record(rec, &mut counts),
+            Item::Reject(r) => {
+                if opts.strict {
+                    return Err(Error::StrictReject {
+                        path: path.clone(),
+                        line: r.line,
+                        field: r.field,
+                        reason: format!("{}: {}", r.reason.as_str(), r.detail),
+                    });
+                }
+                counts.reject(r.reason);
+                if (listed as usize) < REJECTS_LISTED_PER_FILE {
+                    listed += 1;
+                    rejects.push(RejectRow {
+                        file: display.clone(),
+                        reject: r,
+                    });
+                }
+            }
+        }
+        Ok(())
+    });
+    // Decompression and read errors name the file.
+    let result = result.map_err(|e| match e {
+        Error::Io { source, .. } => Error::io(path, source),
+        other => other,
+    });
+    let (sha256, size) = opened.finish()?;
+    result?;
+    Ok(FileReport {
+        path: display,
+        sha256,
+        size_bytes: size,
+        compression,
+        format: format.id().to_string(),
+        kind: Some(format.kind().as_str().to_string()),
+        counts,
+        flows: None,
+        rejects_listed: listed,
+    })
+}
+
+fn hash128(s: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    s.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (0x9e37_79b9_u32, s).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Identity of a DNS transaction for de-duplicating overlapping exports.
+fn dns_key(d: &DnsRecord) -> u128 {
+    let mut a = DefaultHasher::new();
+    (&d.uid, d.ts, d.trans_id, &d.query, &d.qtype, d.client_ip).hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (
+        0x85eb_ca6b_u32,
+        &d.uid,
+        d.ts,
+        d.trans_id,
+        &d.query,
+        &d.qtype,
+        d.client_ip,
+    )
+        .hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Sentinel site index for egress from no configured site.
+const NO_SITE: u16 = u16::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct AiKey {
+    day: i32,
+    site: u16,
+    src: IpAddr,
+    dst: IpAddr,
+    product: ProductId,
+    method: Method,
+    hostname: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct OtherKey {
+    day: i32,
+    site: u16,
+    src: IpAddr,
+    country: [u8; 2],
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Partial {
+    flows: u64,
+    bytes_out: u64,
+    bytes_in: u64,
+    first: Micros,
+    last: Micros,
+}
+
+impl Partial {
+    fn new(ts: Micros) -> Self {
+        Partial {
+            flows: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            first: ts,
+            last: ts,
+        }
+    }
+
+    fn add(&mut self, f: &FlowRecord) {
+        self.flows += 1;
+        self.bytes_out += f.bytes_out.unwrap_or(0);
+        self.bytes_in += f.bytes_in.unwrap_or(0);
+        self.first = self.first.min(f.ts);
+        self.last = self.last.max(f.ts);
+    }
+}
+
+/// Per-run state of the flow pass: memo tables and partial groups.
+struct FlowState<'a> {
+    catalogs: &'a Catalogs,
+    index: &'a DnsIndex,
+    window: DnsWindow,
+    site_cache: HashMap<IpAddr, Option<u16>>,
+    geo_cache: HashMap<IpAddr, [u8; 2]>,
+    range_cache: HashMap<IpAddr, Option<ProductId>>,
+    name_cache: HashMap<u32, Option<ProductId>>,
+    ai: HashMap<AiKey, Partial>,
+    other: HashMap<OtherKey, Partial>,
+    observed: Option<(Micros, Micros)>,
+}
+
+impl<'a> FlowState<'a> {
+    fn new(catalogs: &'a Catalogs, index: &'a DnsIndex, window: DnsWindow) -> Self {
+        FlowState {
+            catalogs,
+            index,
+            window,
+            site_cache: HashMap::new(),
+            geo_cache: HashMap::new(),
+            range_cache: HashMap::new(),
+            name_cache: HashMap::new(),
+            ai: HashMap::new(),
+            other: HashMap::new(),
+            observed: None,
+        }
+    }
+
+    fn site(&mut self, ip: IpAddr) -> Option<u16> {
+        let sites = &self.catalogs.sites;
+        *self
+            .site_cache
+            .entry(ip)
+            .or_insert_with(|| sites.index_of(ip).map(|i| i as u16))
+    }
+
+    fn country(&mut self, ip: IpAddr) -> [u8; 2] {
+        let geo = &self.catalogs.geoip;
+        *self
+            .geo_cache
+            .entry(ip)
+            .or_insert_with(|| match geo.locate(ip) {
+                Location::Country(c) => {
+                    let b = c.as_bytes();
+                    [b[0], b[1]]
+                }
+                _ => *b"ZZ",
+            })
+    }
+
+    /// Fold one accepted flow into the partial groups.
+    fn fold(&mut self, flow: &FlowRecord, breakdown: &mut FlowBreakdown) {
+        self.observed = Some(match self.observed {
+            None => (flow.ts, flow.ts),
+            Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
+        });
+        if flow.bytes_out.is_none() || flow.bytes_in.is_none() {
+            breakdown.bytes_unset += 1;
+        }
+        let site = self.site(flow.src_ip);
+        let src_local = site.is_some()
+            || crate::geolocate::special_purpose(flow.src_ip).is_some()
+            || flow.local_orig == Some(true);
+        if !src_local {
+            breakdown.inbound += 1;
+            return;
+        }
+        if crate::geolocate::special_purpose(flow.dst_ip).is_some() {
+            breakdown.internal += 1;
+            return;
+        }
+        match site {
+            Some(_) => breakdown.egress += 1,
+            None => breakdown.egress_unknown_site += 1,
+        }
+        let site = site.unwrap_or(NO_SITE);
+        let day = day_of(flow.ts);
+
+        let dns = self
+            .index
+            .lookup(flow.src_ip, flow.dst_ip, flow.ts, self.window);
+        let index = self.index;
+        let catalog = &self.catalogs.vendors;
+        let dns_product = dns.as_ref().and_then(|m| {
+            *self
+                .name_cache
+                .entry(m.name)
+                .or_insert_with(|| catalog.match_host(index.name(m.name)))
+        });
+        let attribution = match dns_product {
+            Some(p) => Some((p, Method::Dns)),
+            None => {
+                let range = *self
+                    .range_cache
+                    .entry(flow.dst_ip)
+                    .or_insert_with(|| catalog.match_ip(flow.dst_ip));
+                range.map(|p| (p, Method::IpRange))
+            }
+        };
+        match attribution {
+            Some((product, method)) => {
+                breakdown.ai_vendor += 1;
+                let key = AiKey {
+                    day,
+                    site,
+                    src: flow.src_ip,
+                    dst: flow.dst_ip,
+                    product,
+                    method,
+                    hostname: dns.map(|m| m.name),
+                };
+                self.country(flow.dst_ip);
+                self.ai
+                    .entry(key)
+                    .or_insert_with(|| Partial::new(flow.ts))
+                    .add(flow);
+            }
+            None => {
+                let country = self.country(flow.dst_ip);
+                let key = OtherKey {
+                    day,
+                    site,
+                    src: flow.src_ip,
+                    country,
+                };
+                self.other
+                    .entry(key)
+                    .or_insert_with(|| Partial::new(flow.ts))
+                    .add(flow);
+            }
+        }
+    }
+
+    /// The partial groups as frame rows, in key order.
+    fn rows(&self) -> (Vec<EgressRow>, Vec<EgressRow>) {
+        let sites = &self.catalogs.sites.sites;
+        let site_of = |i: u16| -> (String, String) {
+            match sites.get(usize::from(i)) {
+                Some(s) => (s.name.clone(), s.country.clone()),
+                None => (UNKNOWN_SITE.to_string(), String::new()),
+            }
+        };
+        let catalog = &self.catalogs.vendors;
+        let mut ai_keys: Vec<&AiKey> = self.ai.keys().collect();
+        ai_keys.sort();
+        let ai = ai_keys
+            .into_iter()
+            .map(|k| {
+                let p = &self.ai[k];
+                let (site, country) = site_of(k.site);
+                let product = catalog.product(k.product);
+                let vendor = catalog.vendor_of(k.product);
+                let dc = self.geo_cache.get(&k.dst).copied().unwrap_or(*b"ZZ");
+                EgressRow {
+                    day: k.day,
+                    source_site: site,
+                    source_country: country,
+                    src_ip: k.src.to_string(),
+                    dst_ip: k.dst.to_string(),
+                    destination_country: String::from_utf8_lossy(&dc).into_owned(),
+                    hostname: k
+                        .hostname
+                        .map(|h| self.index.name(h).to_string())
+                        .unwrap_or_default(),
+                    vendor: vendor.name.clone(),
+                    vendor_hq_country: vendor.hq_country.clone(),
+                    product: product.name.clone(),
+                    category: product.category.clone(),
+                    attribution: k.method.as_str().to_string(),
+                    flows: p.flows,
+                    bytes_out: p.bytes_out,
+                    bytes_in: p.bytes_in,
+                    first_seen: p.first,
+                    last_seen: p.last,
+                }
+            })
+            .collect();
+        let mut other_keys: Vec<&OtherKey> = self.other.keys().collect();
+        other_keys.sort();
+        let other = other_keys
+            .into_iter()
+            .map(|k| {
+                let p = &self.other[k];
+                let (site, country) = site_of(k.site);
+                EgressRow {
+                    day: k.day,
+                    source_site: site,
+                    source_country: country,
+                    src_ip: k.src.to_string(),
+                    destination_country: String::from_utf8_lossy(&k.country).into_owned(),
+                    attribution: Method::None.as_str().to_string(),
+                    flows: p.flows,
+                    bytes_out: p.bytes_out,
+                    bytes_in: p.bytes_in,
+                    first_seen: p.first,
+                    last_seen: p.last,
+                    ..EgressRow::default()
+                }
+            })
+            .collect();
+        (ai, other)
+    }
+}
+
+/// Evaluate regimes once per distinct (source country, destination country, vendor, day).
+fn regime_rows(catalogs: &Catalogs, ai: &[EgressRow], other: &[EgressRow]) -> Vec<RegimeRow> {
+    let mut dpf: BTreeMap<&str, &str> = BTreeMap::new();
+    for v in &catalogs.vendors.vendors {
+        dpf.insert(v.name.as_str(), v.dpf_certified.as_str());
+    }
+    let mut combos: BTreeSet<(&str, &str, &str, i32)> = BTreeSet::new();
+    for r in ai.iter().chain(other) {
+        if r.source_country.is_empty() {
+            continue;
+        }
+        combos.insert((&r.source_country, &r.destination_country, &r.vendor, r.day));
+    }
+    let mut out = Vec::new();
+    for (sc, dc, vendor, day) in combos {
+        let vendor_dpf = if vendor.is_empty() {
+            None
+        } else {
+            dpf.get(vendor).copied()
+        };
+        for f in catalogs.regimes.evaluate(sc, dc, day_date(day), vendor_dpf) {
+            out.push(RegimeRow {
+                source_country: sc.to_string(),
+                destination_country: dc.to_string(),
+                vendor: vendor.to_string(),
+                day,
+                regime: f.regime,
+                rule_id: f.rule_id,
+                citation: f.citation,
+                transfer_basis: f.transfer_basis,
+            });
+        }
+    }
+    let _ = UNKNOWN_COUNTRY;
+    out
+}

@@ -1,0 +1,148 @@
+//! The CSV tables. Column order is the struct field order in `aggregate`; docs/output-schema.md
+//! documents every column.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{write_output, OutputFile};
+use crate::error::{Error, Result};
+use crate::pipeline::Analysis;
+
+fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Report {
+        path: name.into(),
+        message: e.to_string(),
+    };
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.serialize(r).map_err(fail)?;
+    }
+    w.into_inner().map_err(|e| Error::Report {
+        path: name.into(),
+        message: e.to_string(),
+    })
+}
+
+pub const FINDINGS_COLUMNS: &[&str] = &[
+    "regime",
+    "rule_id",
+    "citation",
+    "source_site",
+    "source_country",
+    "destination_country",
+    "vendor",
+    "vendor_hq_country",
+    "product",
+    "category",
+    "attribution",
+    "transfer_basis",
+    "flows",
+    "bytes_out",
+    "bytes_in",
+    "distinct_sources",
+    "first_seen",
+    "last_seen",
+];
+pub const OTHER_COLUMNS: &[&str] = &[
+    "regime",
+    "rule_id",
+    "source_site",
+    "source_country",
+    "destination_country",
+    "transfer_basis",
+    "flows",
+    "bytes_out",
+    "bytes_in",
+    "distinct_sources",
+    "first_seen",
+    "last_seen",
+];
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    "vendor",
+    "vendor_hq_country",
+    "product",
+    "category",
+    "flows",
+    "bytes_out",
+    "bytes_in",
+    "cross_border_flows",
+    "cross_border_bytes_out",
+    "distinct_sources",
+    "sites",
+    "destination_countries",
+    "first_seen",
+    "last_seen",
+];
+pub const DAILY_COLUMNS: &[&str] = &["day", "regime", "vendor", "flows", "bytes_out"];
+pub const REJECT_COLUMNS: &[&str] = &["file", "line", "field", "reason", "detail", "excerpt"];
+
+#[derive(Serialize)]
+struct RejectCsv<'a> {
+    file: &'a str,
+    line: u64,
+    field: &'a str,
+    reason: &'a str,
+    detail: &'a str,
+    excerpt: &'a str,
+}
+
+/// Write the five CSV outputs.
+pub fn write_tables(dir: &Path, a: &Analysis) -> Result<Vec<OutputFile>> {
+    let t = &a.tables;
+    let rejects: Vec<RejectCsv<'_>> = a
+        .rejects
+        .iter()
+        .map(|r| RejectCsv {
+            file: &r.file,
+            line: r.reject.line,
+            field: &r.reject.field,
+            reason: r.reject.reason.as_str(),
+            detail: &r.reject.detail,
+            excerpt: &r.reject.excerpt,
+        })
+        .collect();
+    Ok(vec![
+        write_output(
+            dir,
+            "findings.csv",
+            &to_csv("findings.csv", &t.findings, FINDINGS_COLUMNS)?,
+            Some(t.findings.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "cross_border_other.csv",
+            &to_csv(
+                "cross_border_other.csv",
+                &t.cross_border_other,
+                OTHER_COLUMNS,
+            )?,
+            Some(t.cross_border_other.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "summary_by_vendor.csv",
+            &to_csv(
+                "summary_by_vendor.csv",
+                &t.summary_by_vendor,
+                SUMMARY_COLUMNS,
+            )?,
+            Some(t.summary_by_vendor.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "daily_egress.csv",
+            &to_csv("daily_egress.csv", &t.daily_egress, DAILY_COLUMNS)?,
+            Some(t.daily_egress.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "rejects.csv",
+            &to_csv("rejects.csv", &rejects, REJECT_COLUMNS)?,
+            Some(rejects.len() as u64),
+        )?,
+    ])
+}

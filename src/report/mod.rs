@@ -1,0 +1,128 @@
+//! Report: write the tables (CSV), the run record (run.json) and the PDF.
+//!
+//! Outputs are written in a fixed order and run.json, written last, lists every other
+//! output with its row count and SHA-256, so one file vouches for the rest.
+
+pub mod csv_tables;
+pub mod layout;
+pub mod pdf;
+pub mod run_json;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ingest::input::sha256_bytes;
+use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
+
+/// Facts about the invocation that the outputs record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunContext {
+    pub tool_version: String,
+    pub command_line: Vec<String>,
+    /// RFC 3339; from SOURCE_DATE_EPOCH when set, so reruns can be byte-identical.
+    pub generated_at: String,
+    pub generated_at_epoch: i64,
+}
+
+impl RunContext {
+    pub fn new(command_line: Vec<String>) -> Self {
+        let epoch = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or_else(|| chrono::Utc::now().timestamp());
+        RunContext {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            command_line,
+            generated_at: crate::period::rfc3339(epoch.saturating_mul(1_000_000)),
+            generated_at_epoch: epoch,
+        }
+    }
+}
+
+/// One written output, as run.json lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputFile {
+    pub file: String,
+    pub rows: Option<u64>,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Write `bytes` to `dir/name` and describe it.
+pub(crate) fn write_output(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    rows: Option<u64>,
+) -> Result<OutputFile> {
+    let path: PathBuf = dir.join(name);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+    Ok(OutputFile {
+        file: name.to_string(),
+        rows,
+        sha256: sha256_bytes(bytes),
+        bytes: bytes.len() as u64,
+    })
+}
+
+/// Write every output of a run into `out_dir`.
+pub fn write_all(
+    out_dir: &Path,
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    analysis: &Analysis,
+    ctx: &RunContext,
+) -> Result<Vec<OutputFile>> {
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let mut outputs = csv_tables::write_tables(out_dir, analysis)?;
+    let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx)?;
+    outputs.push(write_output(out_dir, "report.pdf", &pdf_bytes, None)?);
+    let json = run_json::render(opts, catalogs, analysis, ctx, &outputs)?;
+    outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
+    Ok(outputs)
+}
+
+/// Human-readable byte count with its unit (KB = 1000 B).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Thousands separators for counts in prose and the PDF.
+pub fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500), "1.5 KB");
+        assert_eq!(human_bytes(2_000_000_000), "2.0 GB");
+        assert_eq!(group_digits(1234567), "1,234,567");
+        assert_eq!(group_digits(12), "12");
+    }
+}

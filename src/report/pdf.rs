@@ -1,0 +1,783 @@
+//! report.pdf: the human-readable audit report.
+//!
+//! Sections: cover, contents, executive summary, findings, top vendors, methodology,
+//! data quality, provenance. Text is real text (Helvetica, WinAnsi), so it can be
+//! searched and extracted. Dates come from the run context, never the wall clock, so a
+//! rerun with SOURCE_DATE_EPOCH gives the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
+
+use super::layout::{
+    stamp, text_width, Align, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED, PAGE_H, PAGE_W,
+};
+use super::{group_digits, human_bytes, RunContext};
+use crate::classify::sites::UNKNOWN_SITE;
+use crate::error::{Error, Result};
+use crate::ingest::input::sha256_bytes;
+use crate::period::rfc3339;
+use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
+
+/// A short, stable id for the run: a hash of the inputs' hashes and the parameters.
+pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
+    let mut material = String::new();
+    for f in &a.files {
+        material.push_str(&f.sha256);
+        material.push('\n');
+    }
+    material.push_str(&format!(
+        "{:?}|{:?}|{}|{}|{}\n",
+        opts.period.from,
+        opts.period.to,
+        opts.dns_window.max_age_s,
+        opts.dns_window.ttl_grace_s,
+        opts.strict
+    ));
+    for c in &a.catalogs {
+        material.push_str(&c.sha256);
+    }
+    material.push_str(&a.geoip.sha256);
+    sha256_bytes(material.as_bytes())[..12].to_string()
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Render the report to PDF bytes.
+pub fn render(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    a: &Analysis,
+    ctx: &RunContext,
+) -> Result<Vec<u8>> {
+    let id = run_id(opts, a);
+    let mut l = Layout::new();
+    cover(&mut l, opts, catalogs, a, ctx, &id);
+    l.new_page();
+    // The contents page is filled in after the body is laid out, when page numbers are known.
+    let contents_page = l.page_number();
+    l.new_page();
+    executive_summary(&mut l, catalogs, a);
+    findings(&mut l, a);
+    top_vendors(&mut l, a);
+    methodology(&mut l, opts, catalogs);
+    data_quality(&mut l, a);
+    provenance(&mut l, catalogs, a);
+
+    let sections = l.sections.clone();
+    let mut pages = l.into_pages();
+    let mut toc = Layout::new();
+    toc.heading("Contents");
+    for (title, page) in &sections {
+        let p = page.to_string();
+        toc.text_at(MARGIN_X, toc.y, 10.5, false, INK, title);
+        let w = text_width(&p, 10.5, false);
+        toc.text_at(PAGE_W - MARGIN_X - w, toc.y, 10.5, false, INK, &p);
+        toc.y -= 7.0;
+    }
+    if let (Some(slot), Some(first)) = (
+        pages.get_mut(contents_page - 1),
+        toc.into_pages().into_iter().next(),
+    ) {
+        *slot = first;
+    }
+    stamp(
+        &mut pages,
+        &format!(
+            "xborder audit report  |  run {id}  |  period {}",
+            opts.period.label
+        ),
+    );
+
+    let mut doc = PdfDocument::new("Cross-border egress to AI vendors: audit report");
+    let when =
+        printpdf::OffsetDateTime::from_unix_timestamp(ctx.generated_at_epoch).map_err(|e| {
+            Error::Report {
+                path: "report.pdf".into(),
+                message: format!("invalid generation time: {e:?}"),
+            }
+        })?;
+    doc.metadata.info.creation_date = when;
+    doc.metadata.info.modification_date = when;
+    doc.metadata.info.metadata_date = when;
+    doc.metadata.info.author = "xborder".into();
+    doc.metadata.info.creator = format!("xborder {}", ctx.tool_version);
+    doc.metadata.info.producer = format!("xborder {} (printpdf)", ctx.tool_version);
+    doc.metadata.info.subject = format!(
+        "Cross-border egress to AI vendors, period {}",
+        opts.period.label
+    );
+    doc.metadata.info.keywords = vec![
+        "cross-border transfer".into(),
+        "AI vendors".into(),
+        "PIPL".into(),
+        "DSL".into(),
+        "GDPR".into(),
+    ];
+    doc.metadata.info.identifier = format!("xborder-run-{id}");
+    let pdf_pages: Vec<PdfPage> = pages
+        .into_iter()
+        .map(|ops| PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), ops))
+        .collect();
+    let mut warnings = Vec::new();
+    let bytes = doc.with_pages(pdf_pages).save(
+        &PdfSaveOptions {
+            subset_fonts: true,
+            ..Default::default()
+        },
+        &mut warnings,
+    );
+    Ok(bytes)
+}
+
+fn cover(
+    l: &mut Layout,
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    a: &Analysis,
+    ctx: &RunContext,
+    id: &str,
+) {
+    l.rect(0.0, PAGE_H - 70.0, PAGE_W, 70.0, ACCENT);
+    l.text_at(
+        MARGIN_X,
+        PAGE_H - 32.0,
+        24.0,
+        true,
+        (1.0, 1.0, 1.0),
+        "Cross-border egress to AI vendors",
+    );
+    l.text_at(
+        MARGIN_X,
+        PAGE_H - 44.0,
+        13.0,
+        false,
+        (1.0, 1.0, 1.0),
+        "Audit report from network flow and DNS logs",
+    );
+    l.text_at(
+        MARGIN_X,
+        PAGE_H - 56.0,
+        10.0,
+        false,
+        (0.85, 0.9, 1.0),
+        &format!("Period: {}", opts.period.label),
+    );
+    l.y = PAGE_H - 86.0;
+    let mut scope = vec![
+        ("Period".to_string(), period_text(opts, a)),
+        (
+            "Generated".to_string(),
+            format!("{} by xborder {}", ctx.generated_at, ctx.tool_version),
+        ),
+        ("Run id".to_string(), id.to_string()),
+        (
+            "Scope".to_string(),
+            format!(
+                "{} input files ({} read, {} skipped); {} flow records and {} DNS records read",
+                a.files.len(),
+                a.totals.files_read,
+                a.totals.files_skipped,
+                group_digits(a.totals.flow_records.read),
+                group_digits(a.totals.dns_records.read)
+            ),
+        ),
+        (
+            "Regimes".to_string(),
+            catalogs
+                .regimes
+                .regimes
+                .iter()
+                .map(|r| r.id.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    let sites = if catalogs.sites.sites.is_empty() {
+        "none configured: all egress is reported as unknown_site".to_string()
+    } else {
+        catalogs
+            .sites
+            .sites
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.country))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    scope.push(("Sites".to_string(), sites));
+    l.key_values(&scope, 10.0);
+    l.y -= 6.0;
+    l.paragraph_indented(
+        "This report lists network egress from the organisation's sites to AI vendors and judges each destination country against the configured legal regimes. Figures are observed network traffic, not content: a flow to an AI vendor shows that data left, not what it contained. Each finding therefore needs a content classification before it is treated as a transfer of personal information or important data.",
+        9.5,
+        0.0,
+        MUTED,
+    );
+}
+
+fn period_text(opts: &AnalyzeOptions, a: &Analysis) -> String {
+    let bounds = match (opts.period.from, opts.period.to) {
+        (Some(f), Some(t)) => format!("{} to {} (exclusive)", rfc3339(f), rfc3339(t)),
+        (Some(f), None) => format!("from {}", rfc3339(f)),
+        (None, Some(t)) => format!("before {}", rfc3339(t)),
+        (None, None) => "no period filter".to_string(),
+    };
+    match a.observed {
+        Some((first, last)) => format!(
+            "{bounds}; flows observed {} to {}",
+            rfc3339(first),
+            rfc3339(last)
+        ),
+        None => bounds,
+    }
+}
+
+fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    l.heading("Executive summary");
+    let f = &a.totals.flows;
+    let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
+    l.key_values(
+        &[
+            (
+                "Accepted flows".into(),
+                group_digits(a.totals.flow_records.accepted),
+            ),
+            (
+                "Egress flows".into(),
+                format!(
+                    "{} from sites, {} from unknown sources",
+                    group_digits(f.egress),
+                    group_digits(f.egress_unknown_site)
+                ),
+            ),
+            (
+                "AI-vendor egress".into(),
+                format!(
+                    "{} flows, {} sent",
+                    group_digits(f.ai_vendor),
+                    human_bytes(ai_bytes)
+                ),
+            ),
+            (
+                "Rejected records".into(),
+                group_digits(a.totals.flow_records.rejected + a.totals.dns_records.rejected),
+            ),
+        ],
+        10.0,
+    );
+    l.subheading("Cross-border AI egress by regime");
+    let mut rows = Vec::new();
+    for regime in &catalogs.regimes.regimes {
+        let hits: Vec<_> = a
+            .tables
+            .findings
+            .iter()
+            .filter(|r| r.regime == regime.id)
+            .collect();
+        let flows: u64 = hits.iter().map(|r| r.flows).sum();
+        let bytes: u64 = hits.iter().map(|r| r.bytes_out).sum();
+        let vendors: BTreeSet<&str> = hits.iter().map(|r| r.vendor.as_str()).collect();
+        let sites: BTreeSet<&str> = hits.iter().map(|r| r.source_site.as_str()).collect();
+        let countries: BTreeSet<&str> = hits
+            .iter()
+            .map(|r| r.destination_country.as_str())
+            .collect();
+        rows.push(vec![
+            regime.id.clone(),
+            group_digits(flows),
+            human_bytes(bytes),
+            vendors.len().to_string(),
+            sites.into_iter().collect::<Vec<_>>().join(", "),
+            countries.into_iter().collect::<Vec<_>>().join(", "),
+        ]);
+    }
+    l.table(
+        &[
+            ColumnSpec {
+                header: "Regime",
+                min_width: 14.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Flows",
+                min_width: 14.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Bytes out",
+                min_width: 18.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Vendors",
+                min_width: 14.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Sites",
+                min_width: 30.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Destinations",
+                min_width: 24.0,
+                align: Align::Left,
+            },
+        ],
+        &rows,
+        8.5,
+    );
+    for regime in &catalogs.regimes.regimes {
+        let hits: Vec<_> = a
+            .tables
+            .findings
+            .iter()
+            .filter(|r| r.regime == regime.id)
+            .collect();
+        let sentence = if hits.is_empty() {
+            format!(
+                "{} ({}): no AI-vendor egress was a cross-border transfer in this period.",
+                regime.id, regime.name
+            )
+        } else {
+            let mut by_vendor: BTreeMap<&str, u64> = BTreeMap::new();
+            for h in &hits {
+                *by_vendor.entry(h.vendor.as_str()).or_default() += h.bytes_out;
+            }
+            let top = by_vendor
+                .iter()
+                .max_by_key(|(_, b)| **b)
+                .map(|(v, _)| *v)
+                .unwrap_or("");
+            format!(
+                "{} ({}): {} flows from {} site(s) reached {} AI vendor(s) abroad; the largest by bytes out was {}.",
+                regime.id,
+                regime.name,
+                group_digits(hits.iter().map(|r| r.flows).sum()),
+                hits.iter().map(|r| r.source_site.as_str()).collect::<BTreeSet<_>>().len(),
+                by_vendor.len(),
+                top
+            )
+        };
+        l.bullet(&sentence, 9.0);
+    }
+    if f.egress_unknown_site > 0 {
+        l.bullet(
+            &format!(
+                "{} egress flows came from sources in no configured site ({}); they are judged under no regime. Add their networks to the sites file.",
+                group_digits(f.egress_unknown_site),
+                UNKNOWN_SITE
+            ),
+            9.0,
+        );
+    }
+    l.y -= 2.0;
+}
+
+fn findings(l: &mut Layout, a: &Analysis) {
+    l.heading("Findings");
+    l.paragraph(
+        "AI-vendor egress that is a cross-border transfer under a regime, one row per regime, site, destination country, vendor, product and attribution method. findings.csv holds the same rows with the full citation and transfer basis.",
+        9.0,
+    );
+    if a.tables.findings.is_empty() {
+        l.paragraph("No findings.", 10.0);
+        return;
+    }
+    let rows: Vec<Vec<String>> = a
+        .tables
+        .findings
+        .iter()
+        .map(|r| {
+            vec![
+                r.regime.clone(),
+                r.source_site.clone(),
+                r.destination_country.clone(),
+                r.vendor.clone(),
+                r.product.clone(),
+                r.attribution.clone(),
+                basis_short(&r.transfer_basis),
+                group_digits(r.flows),
+                human_bytes(r.bytes_out),
+                r.distinct_sources.to_string(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec {
+                header: "Regime",
+                min_width: 11.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Site",
+                min_width: 14.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Dest",
+                min_width: 9.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Vendor",
+                min_width: 16.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Product",
+                min_width: 20.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Method",
+                min_width: 11.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Basis",
+                min_width: 16.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Flows",
+                min_width: 10.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Bytes out",
+                min_width: 15.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Srcs",
+                min_width: 8.0,
+                align: Align::Right,
+            },
+        ],
+        &rows,
+        7.5,
+    );
+}
+
+/// The kind of basis without the decision text, for narrow table cells.
+fn basis_short(basis: &str) -> String {
+    basis
+        .split([':', '('])
+        .next()
+        .unwrap_or(basis)
+        .trim()
+        .to_string()
+}
+
+fn top_vendors(l: &mut Layout, a: &Analysis) {
+    l.heading("Top vendors");
+    let mut by_vendor: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in &a.tables.summary_by_vendor {
+        let e = by_vendor.entry(r.vendor.as_str()).or_default();
+        e.0 += r.bytes_out;
+        e.1 += r.flows;
+    }
+    let mut items: Vec<(String, u64)> = by_vendor
+        .iter()
+        .map(|(v, (b, _))| (v.to_string(), *b))
+        .collect();
+    items.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    items.truncate(15);
+    if items.is_empty() {
+        l.paragraph("No AI-vendor egress was observed.", 10.0);
+        return;
+    }
+    l.bar_chart(
+        "Bytes sent to each AI vendor (all sites, all destinations)",
+        &items,
+        &|v| human_bytes(v),
+    );
+    let rows: Vec<Vec<String>> = a
+        .tables
+        .summary_by_vendor
+        .iter()
+        .map(|r| {
+            vec![
+                r.vendor.clone(),
+                r.product.clone(),
+                r.category.clone(),
+                group_digits(r.flows),
+                human_bytes(r.bytes_out),
+                group_digits(r.cross_border_flows),
+                r.distinct_sources.to_string(),
+                r.destination_countries.replace(';', ", "),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec {
+                header: "Vendor",
+                min_width: 16.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Product",
+                min_width: 24.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Category",
+                min_width: 16.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Flows",
+                min_width: 10.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Bytes out",
+                min_width: 15.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Cross-border",
+                min_width: 15.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Srcs",
+                min_width: 8.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Destinations",
+                min_width: 16.0,
+                align: Align::Left,
+            },
+        ],
+        &rows,
+        7.5,
+    );
+}
+
+fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
+    l.heading("Methodology and limitations");
+    l.subheading("Egress");
+    l.paragraph("A flow is egress when its originator lies in a configured site (longest prefix wins) and its destination is not a special-purpose address (RFC 6890: private, loopback, link-local, CGNAT, documentation, multicast, unique-local and similar). Flows opened from outside are inbound, not egress. Egress from a local address in no site is reported as unknown_site and judged under no regime.", 9.0);
+    l.subheading("Attribution");
+    l.paragraph(&format!(
+        "dns: the query name of the most recent DNS response to the same client whose answers contain the flow's destination, seen at or before the flow started. The answer counts for its TTL plus {} s of grace, and never longer than {} s. The hostname is the name queried, not a CNAME target. An answer seen by another client never attributes a flow, because CDN addresses are shared by unrelated sites. ip_range: otherwise, an address in a range the vendor publishes as its own. none: otherwise.",
+        opts.dns_window.ttl_grace_s, opts.dns_window.max_age_s
+    ), 9.0);
+    l.subheading("Geolocation");
+    l.paragraph(&format!(
+        "Destination countries come from the MaxMind-format database {} ({}, built {}). Each distinct address is looked up once. Anycast and CDN addresses are placed where the database registers them, which may differ from where the vendor processes data; the vendor's headquarters country is reported separately. Addresses absent from the database are reported as ZZ and treated as cross-border (undetermined) rather than hidden.",
+        catalogs.geoip.identity.path, catalogs.geoip.identity.database_type, catalogs.geoip.identity.build_date
+    ), 9.0);
+    l.subheading("Regime rules");
+    for r in &catalogs.regimes.regimes {
+        l.paragraph(&format!("{} - {}: {}", r.id, r.name, r.obligation), 8.5);
+        l.paragraph_indented(&format!("Citation: {}", r.citation), 8.0, 4.0, MUTED);
+    }
+    l.subheading("Limitations");
+    for s in [
+        "Network logs show that bytes left, not what they contained. Whether a flow carried personal information, important data or source code needs content classification.",
+        "DNS attribution proves that the same client resolved a vendor name to the destination shortly before; it cannot rule out that another name on a shared CDN address was used. Encrypted DNS (DoH/DoT) bypasses DNS logs and leaves such flows to ip_range or none.",
+        "Traffic through proxies or VPNs is attributed to the proxy, not the vendor, unless the logs are taken inside the proxy.",
+        "Byte counts are Zeek payload bytes from the originator (orig_bytes); unset counts are treated as 0 and counted in the data quality section.",
+    ] {
+        l.bullet(s, 8.5);
+    }
+    l.y -= 2.0;
+}
+
+fn data_quality(l: &mut Layout, a: &Analysis) {
+    l.heading("Data quality");
+    l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period. Duplicates are repeated Zeek uids (flows) or repeated DNS transactions; rejects are listed in rejects.csv with file, line, field and reason.", 9.0);
+    let rows: Vec<Vec<String>> = a
+        .files
+        .iter()
+        .map(|f| {
+            let reasons = f
+                .counts
+                .rejected_by_reason
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                basename(&f.path).to_string(),
+                f.format.clone(),
+                group_digits(f.counts.read),
+                group_digits(f.counts.accepted),
+                group_digits(f.counts.rejected),
+                group_digits(f.counts.duplicate),
+                group_digits(f.counts.outside_period),
+                reasons,
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec {
+                header: "File",
+                min_width: 24.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Format",
+                min_width: 18.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Read",
+                min_width: 10.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Accepted",
+                min_width: 12.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Rejected",
+                min_width: 12.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Dup",
+                min_width: 8.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Outside",
+                min_width: 10.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Reject reasons",
+                min_width: 22.0,
+                align: Align::Left,
+            },
+        ],
+        &rows,
+        7.5,
+    );
+    let f = &a.totals.flows;
+    l.key_values(
+        &[
+            ("Egress from sites".into(), group_digits(f.egress)),
+            (
+                "Egress, unknown site".into(),
+                group_digits(f.egress_unknown_site),
+            ),
+            ("Internal".into(), group_digits(f.internal)),
+            ("Inbound".into(), group_digits(f.inbound)),
+            ("Byte counts unset".into(), group_digits(f.bytes_unset)),
+            (
+                "DNS answers kept".into(),
+                format!(
+                    "{} of {} address answers ({} vendor addresses)",
+                    group_digits(a.dns.answers_kept),
+                    group_digits(a.dns.address_answers),
+                    group_digits(a.dns.vendor_addresses)
+                ),
+            ),
+        ],
+        9.0,
+    );
+}
+
+fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    l.heading("Provenance");
+    l.subheading("Inputs");
+    let rows: Vec<Vec<String>> = a
+        .files
+        .iter()
+        .map(|f| {
+            vec![
+                basename(&f.path).to_string(),
+                group_digits(f.size_bytes),
+                f.sha256.clone(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec {
+                header: "File",
+                min_width: 30.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Bytes",
+                min_width: 14.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "SHA-256",
+                min_width: 100.0,
+                align: Align::Left,
+            },
+        ],
+        &rows,
+        7.0,
+    );
+    l.subheading("GeoIP database");
+    let g = &a.geoip;
+    l.key_values(
+        &[
+            ("Path".into(), g.path.clone()),
+            ("Type".into(), g.database_type.clone()),
+            (
+                "Build date".into(),
+                format!("{} (epoch {})", g.build_date, g.build_epoch),
+            ),
+            ("SHA-256".into(), g.sha256.clone()),
+        ],
+        8.0,
+    );
+    l.subheading("Catalogs");
+    let mut rows: Vec<Vec<String>> = a
+        .catalogs
+        .iter()
+        .map(|c| {
+            vec![
+                c.kind.clone(),
+                c.path.clone(),
+                format!("{} (as of {})", c.version, c.as_of),
+                c.sha256.clone(),
+            ]
+        })
+        .collect();
+    if let (Some(p), Some(h)) = (&catalogs.sites.source, &catalogs.sites.sha256) {
+        rows.push(vec!["sites".into(), p.clone(), String::new(), h.clone()]);
+    }
+    l.table(
+        &[
+            ColumnSpec {
+                header: "Catalog",
+                min_width: 14.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Path",
+                min_width: 30.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Version",
+                min_width: 20.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "SHA-256",
+                min_width: 100.0,
+                align: Align::Left,
+            },
+        ],
+        &rows,
+        6.5,
+    );
+}

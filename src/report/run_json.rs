@@ -1,0 +1,144 @@
+//! run.json: the machine-readable record of a run: what was read, with what, and how
+//! every record was accounted for.
+
+use serde::Serialize;
+
+use super::{OutputFile, RunContext};
+use crate::accounting::FileReport;
+use crate::attribute::dns_index::DnsIndexStats;
+use crate::classify::CatalogIdentity;
+use crate::error::{Error, Result};
+use crate::geolocate::GeoIpIdentity;
+use crate::period::rfc3339;
+use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs, Totals};
+
+#[derive(Serialize)]
+struct RunJson<'a> {
+    tool: Tool,
+    command_line: &'a [String],
+    generated_at: &'a str,
+    parameters: Parameters,
+    period: PeriodJson,
+    sites: SitesJson,
+    geoip: &'a GeoIpIdentity,
+    catalogs: &'a [CatalogIdentity],
+    inputs: &'a [FileReport],
+    totals: &'a Totals,
+    dns_index: &'a DnsIndexStats,
+    distinct_destinations: u64,
+    distinct_sources: u64,
+    rejects: RejectsJson,
+    outputs: &'a [OutputFile],
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: String,
+}
+
+#[derive(Serialize)]
+struct Parameters {
+    dns_max_age_s: u32,
+    dns_ttl_grace_s: u32,
+    strict: bool,
+    vendors: Option<String>,
+    regimes: Option<String>,
+    countries: Option<String>,
+    geoip: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PeriodJson {
+    label: String,
+    from: Option<String>,
+    to_exclusive: Option<String>,
+    first_flow: Option<String>,
+    last_flow: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SitesJson {
+    path: Option<String>,
+    sha256: Option<String>,
+    sites: Vec<SiteJson>,
+}
+
+#[derive(Serialize)]
+struct SiteJson {
+    name: String,
+    country: String,
+    cidrs: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RejectsJson {
+    total: u64,
+    listed_in_rejects_csv: u64,
+}
+
+pub fn render(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    a: &Analysis,
+    ctx: &RunContext,
+    outputs: &[OutputFile],
+) -> Result<String> {
+    let path_str = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let doc = RunJson {
+        tool: Tool {
+            name: "xborder",
+            version: ctx.tool_version.clone(),
+        },
+        command_line: &ctx.command_line,
+        generated_at: &ctx.generated_at,
+        parameters: Parameters {
+            dns_max_age_s: opts.dns_window.max_age_s,
+            dns_ttl_grace_s: opts.dns_window.ttl_grace_s,
+            strict: opts.strict,
+            vendors: path_str(&opts.vendors),
+            regimes: path_str(&opts.regimes),
+            countries: path_str(&opts.countries),
+            geoip: path_str(&opts.geoip),
+        },
+        period: PeriodJson {
+            label: opts.period.label.clone(),
+            from: opts.period.from.map(rfc3339),
+            to_exclusive: opts.period.to.map(rfc3339),
+            first_flow: a.observed.map(|o| rfc3339(o.0)),
+            last_flow: a.observed.map(|o| rfc3339(o.1)),
+        },
+        sites: SitesJson {
+            path: catalogs.sites.source.clone(),
+            sha256: catalogs.sites.sha256.clone(),
+            sites: catalogs
+                .sites
+                .sites
+                .iter()
+                .map(|s| SiteJson {
+                    name: s.name.clone(),
+                    country: s.country.clone(),
+                    cidrs: s.cidrs.iter().map(|c| c.to_string()).collect(),
+                })
+                .collect(),
+        },
+        geoip: &a.geoip,
+        catalogs: &a.catalogs,
+        inputs: &a.files,
+        totals: &a.totals,
+        dns_index: &a.dns,
+        distinct_destinations: a.distinct_destinations,
+        distinct_sources: a.distinct_sources,
+        rejects: RejectsJson {
+            total: a.totals.flow_records.rejected + a.totals.dns_records.rejected,
+            listed_in_rejects_csv: a.rejects.len() as u64,
+        },
+        outputs,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Report {
+        path: "run.json".into(),
+        message: e.to_string(),
+    })?;
+    s.push('\n');
+    Ok(s)
+}

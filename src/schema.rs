@@ -1,0 +1,122 @@
+//! The normalised record schema every input format is mapped onto.
+//!
+//! Every later stage reads only these types, so a new input format needs a reader and
+//! nothing else. docs/input-formats.md documents each field; keep the two in step.
+
+use std::net::IpAddr;
+
+/// Microseconds since the Unix epoch, UTC. Integer time avoids float drift in joins.
+pub type Micros = i64;
+
+/// Where a record came from: an index into the run's input list and a 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Provenance {
+    pub file: u32,
+    pub line: u64,
+}
+
+/// Transport protocol as logged. Unknown names are kept rather than rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+    Other(String),
+}
+
+impl Proto {
+    pub fn parse(s: &str) -> Proto {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Proto::Tcp,
+            "udp" | "17" => Proto::Udp,
+            "icmp" | "1" | "icmp6" | "ipv6-icmp" | "58" => Proto::Icmp,
+            other => Proto::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Other(s) => s,
+        }
+    }
+}
+
+/// One connection, oriented from its originator (the side that opened it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    /// Connection start.
+    pub ts: Micros,
+    /// Sensor-assigned connection id (Zeek `uid`); the de-duplication key when present.
+    pub uid: Option<String>,
+    pub src_ip: IpAddr,
+    pub src_port: Option<u16>,
+    pub dst_ip: IpAddr,
+    pub dst_port: Option<u16>,
+    pub proto: Proto,
+    /// Payload bytes sent by the originator (Zeek `orig_bytes`); `None` when unset.
+    pub bytes_out: Option<u64>,
+    /// Payload bytes sent by the responder (Zeek `resp_bytes`); `None` when unset.
+    pub bytes_in: Option<u64>,
+    /// Seconds; `None` when unset.
+    pub duration: Option<f64>,
+    /// The sensor's own opinion that the originator is local (Zeek `local_orig`).
+    pub local_orig: Option<bool>,
+    pub provenance: Provenance,
+}
+
+/// One value from a DNS response's answer section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsAnswer {
+    pub value: AnswerValue,
+    /// Seconds, as logged; `None` when the log carries no TTL for it.
+    pub ttl: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerValue {
+    /// An A or AAAA record.
+    Address(IpAddr),
+    /// Anything else (CNAME target, PTR, TXT…), kept verbatim.
+    Other(String),
+}
+
+/// One DNS transaction as seen on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsRecord {
+    /// When the query was seen.
+    pub ts: Micros,
+    /// When the response was seen: `ts + rtt` when the round trip is logged, else `ts`.
+    pub response_ts: Micros,
+    pub uid: Option<String>,
+    pub trans_id: Option<u32>,
+    /// The client that asked (Zeek `id.orig_h`).
+    pub client_ip: IpAddr,
+    /// The name that was asked for, lowercased, without a trailing dot.
+    pub query: String,
+    pub qtype: Option<String>,
+    pub rcode: Option<String>,
+    pub answers: Vec<DnsAnswer>,
+    pub provenance: Provenance,
+}
+
+/// A record produced by a reader.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Flow(FlowRecord),
+    Dns(DnsRecord),
+}
+
+/// Normalise a DNS name for matching: lowercase ASCII, no trailing dot.
+pub fn normalise_hostname(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Parse an IP address and fold IPv4-mapped IPv6 (`::ffff:a.b.c.d`) to plain IPv4,
+/// so one host never appears under two keys.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    let ip: IpAddr = s.trim().parse().ok()?;
+    Some(ip.to_canonical())
+}
