@@ -11,6 +11,7 @@
 //! - CNAME chains in front of vendor addresses (the query name is what counts);
 //! - IPv6 clients and vendor addresses;
 //! - egress from a source in no site (unknown_site);
+//! - a client using DNS-over-HTTPS, whose flows only a published vendor range can attribute;
 //! - Alibaba's domestic DashScope endpoint (CN) next to its international one (SG);
 //! - a second conn log that is gzip-compressed and has an extra leading `_node_name`
 //!   column, as real multi-sensor exports do.
@@ -601,6 +602,16 @@ pub fn write_sample(dir: &Path, seed: u64) -> Result<SampleSummary> {
                         false,
                     );
                 }
+            }
+        }
+        // One Hangzhou developer resolves names over DNS-over-HTTPS, which the sensor cannot
+        // see: these flows can only be attributed by the vendor's published address range.
+        if rng.unit() < 0.6 * activity {
+            let t = day_start + (rng.below(86_000) as i64) * 1_000_000;
+            for k in 0..(1 + rng.below(3) as i64) {
+                let up = rng.log_uniform(ANTHROPIC_API.up.0, ANTHROPIC_API.up.1);
+                let down = rng.log_uniform(2_000, 400_000);
+                w.conn(&mut rng, t + k * 30_000_000, "10.10.1.9", "160.79.104.10", 443, "tcp", "ssl", Some(up), Some(down), true);
             }
         }
         // Inbound scans against the Dublin office's published service.
