@@ -7,7 +7,9 @@ use std::process::Command;
 use assert_cmd::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn xborder() -> Command {
@@ -20,7 +22,7 @@ fn run_traps(out: &Path, extra: &[&str]) -> std::process::Output {
     let dir = fixture("traps");
     xborder()
         .arg("analyze")
-        .arg(&dir)
+        .arg(dir.join("logs"))
         .arg("--sites")
         .arg(dir.join("sites.toml"))
         .args(["--period", "2026-Q3", "--out"])
@@ -36,7 +38,12 @@ fn project(path: &Path, columns: &[String]) -> Vec<Vec<String>> {
     let headers = r.headers().unwrap().clone();
     let idx: Vec<usize> = columns
         .iter()
-        .map(|c| headers.iter().position(|h| h == c).unwrap_or_else(|| panic!("no column {c}")))
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| h == c)
+                .unwrap_or_else(|| panic!("no column {c}"))
+        })
         .collect();
     r.records()
         .map(|rec| {
@@ -68,7 +75,10 @@ fn trap_findings_match_the_hand_checked_answer() {
     let (cols, want) = expected(&fixture("traps/expected_findings.csv"));
     assert_eq!(project(&out.path().join("findings.csv"), &cols), want);
     let (cols, want) = expected(&fixture("traps/expected_cross_border_other.csv"));
-    assert_eq!(project(&out.path().join("cross_border_other.csv"), &cols), want);
+    assert_eq!(
+        project(&out.path().join("cross_border_other.csv"), &cols),
+        want
+    );
 }
 
 #[test]
@@ -82,12 +92,19 @@ fn findings_columns_and_transfer_bases() {
     );
     let rows = project(
         &out.path().join("findings.csv"),
-        &["regime".into(), "destination_country".into(), "transfer_basis".into()],
+        &[
+            "regime".into(),
+            "destination_country".into(),
+            "transfer_basis".into(),
+        ],
     );
     for r in &rows {
         let basis = &r[2];
         match (r[0].as_str(), r[1].as_str()) {
-            ("GDPR", "US") => assert!(basis.starts_with("conditional:") && basis.contains("2023/1795"), "{basis}"),
+            ("GDPR", "US") => assert!(
+                basis.starts_with("conditional:") && basis.contains("2023/1795"),
+                "{basis}"
+            ),
             ("GDPR", "CN") => assert!(basis.starts_with("none"), "{basis}"),
             ("PIPL" | "DSL", _) => assert!(basis.starts_with("none"), "{basis}"),
             other => panic!("unexpected finding {other:?}"),
@@ -105,13 +122,28 @@ fn every_record_is_accounted_for() {
     for f in inputs {
         let c = &f["counts"];
         let n = |k: &str| c[k].as_u64().unwrap();
-        assert_eq!(n("read"), n("accepted") + n("rejected") + n("duplicate") + n("outside_period"), "{f}");
+        assert_eq!(
+            n("read"),
+            n("accepted") + n("rejected") + n("duplicate") + n("outside_period"),
+            "{f}"
+        );
         assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
     }
-    let by_name = |suffix: &str| inputs.iter().find(|f| f["path"].as_str().unwrap().ends_with(suffix)).unwrap();
+    let by_name = |suffix: &str| {
+        inputs
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(suffix))
+            .unwrap()
+    };
     let conn = &by_name("conn.log")["counts"];
     assert_eq!(
-        (conn["read"].as_u64(), conn["accepted"].as_u64(), conn["rejected"].as_u64(), conn["duplicate"].as_u64(), conn["outside_period"].as_u64()),
+        (
+            conn["read"].as_u64(),
+            conn["accepted"].as_u64(),
+            conn["rejected"].as_u64(),
+            conn["duplicate"].as_u64(),
+            conn["outside_period"].as_u64()
+        ),
         (Some(16), Some(13), Some(1), Some(1), Some(1))
     );
     assert_eq!(conn["rejected_by_reason"]["invalid_address"], 1);
@@ -123,12 +155,21 @@ fn every_record_is_accounted_for() {
     assert_eq!(flows["bytes_unset"], 1);
     let dns = &by_name("dns.log")["counts"];
     assert_eq!(
-        (dns["read"].as_u64(), dns["accepted"].as_u64(), dns["duplicate"].as_u64(), dns["outside_period"].as_u64()),
+        (
+            dns["read"].as_u64(),
+            dns["accepted"].as_u64(),
+            dns["duplicate"].as_u64(),
+            dns["outside_period"].as_u64()
+        ),
         (Some(13), Some(11), Some(1), Some(1))
     );
     assert_eq!(by_name("conn-overlap.json")["format"], "zeek-conn-json");
     assert_eq!(run["geoip"]["sha256"].as_str().unwrap().len(), 64);
-    assert!(run["catalogs"].as_array().unwrap().iter().any(|c| c["kind"] == "vendors"));
+    assert!(run["catalogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["kind"] == "vendors"));
     assert_eq!(run["period"]["from"], "2026-07-01T00:00:00Z");
     assert_eq!(run["period"]["to_exclusive"], "2026-10-01T00:00:00Z");
 }
@@ -142,7 +183,12 @@ fn rejects_name_file_line_and_field_and_show_in_the_summary() {
     assert!(stdout.contains("rejected invalid_address: 1"), "{stdout}");
     let rows = project(
         &out.path().join("rejects.csv"),
-        &["file".into(), "line".into(), "field".into(), "reason".into()],
+        &[
+            "file".into(),
+            "line".into(),
+            "field".into(),
+            "reason".into(),
+        ],
     );
     assert_eq!(rows.len(), 1);
     assert!(rows[0][0].ends_with("conn.log"));
@@ -155,18 +201,36 @@ fn strict_mode_stops_at_the_first_reject_with_exit_code_3() {
     let o = run_traps(out.path(), &["--strict"]);
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("conn.log:24") && err.contains("id.orig_h"), "{err}");
+    assert!(
+        err.contains("conn.log:24") && err.contains("id.orig_h"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_format_names_the_file_and_lists_supported_formats() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("firewall.txt"), "Jul  2 00:00:00 fw1 kernel: DROP IN=eth0\n").unwrap();
+    std::fs::write(
+        dir.path().join("firewall.txt"),
+        "Jul  2 00:00:00 fw1 kernel: DROP IN=eth0\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = xborder().arg("analyze").arg(dir.path()).arg("--out").arg(out.path()).output().unwrap();
+    let o = xborder()
+        .arg("analyze")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("firewall.txt") && err.contains("zeek-conn-tsv") && err.contains("zeek-dns-json"), "{err}");
+    assert!(
+        err.contains("firewall.txt")
+            && err.contains("zeek-conn-tsv")
+            && err.contains("zeek-dns-json"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -174,11 +238,15 @@ fn gzip_inputs_including_multi_member_give_the_same_findings() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let traps = fixture("traps");
-    for name in ["dns.log", "conn-overlap.json", "sites.toml"] {
-        std::fs::copy(traps.join(name), dir.path().join(name)).unwrap();
+    for name in ["logs/dns.log", "logs/conn-overlap.json", "sites.toml"] {
+        std::fs::copy(
+            traps.join(name),
+            dir.path().join(name.trim_start_matches("logs/")),
+        )
+        .unwrap();
     }
     // conn.log split in two gzip members, under a name that says nothing about its content.
-    let text = std::fs::read(traps.join("conn.log")).unwrap();
+    let text = std::fs::read(traps.join("logs/conn.log")).unwrap();
     let mid = text.len() / 2;
     let mid = mid + text[mid..].iter().position(|&b| b == b'\n').unwrap() + 1;
     let mut gz = Vec::new();
@@ -202,7 +270,12 @@ fn gzip_inputs_including_multi_member_give_the_same_findings() {
     let (cols, want) = expected(&fixture("traps/expected_findings.csv"));
     assert_eq!(project(&out.path().join("findings.csv"), &cols), want);
     let run = json(&out.path().join("run.json"));
-    let gz = run["inputs"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with("export-0001.bin")).unwrap();
+    let gz = run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("export-0001.bin"))
+        .unwrap();
     assert_eq!(gz["compression"], "gzip");
     assert_eq!(gz["counts"]["read"], 16);
 }
@@ -212,12 +285,27 @@ fn dns_max_age_is_a_hard_ceiling() {
     // With a 5-second ceiling, only answers at most 5 s old attribute: f1 (10 s after its
     // answer) loses its dns attribution and falls back to Anthropic's published range.
     let out = tempfile::tempdir().unwrap();
-    assert!(run_traps(out.path(), &["--dns-max-age", "5"]).status.success());
+    assert!(run_traps(out.path(), &["--dns-max-age", "5"])
+        .status
+        .success());
     let rows = project(
         &out.path().join("findings.csv"),
-        &["regime".into(), "vendor".into(), "attribution".into(), "flows".into()],
+        &[
+            "regime".into(),
+            "vendor".into(),
+            "attribution".into(),
+            "flows".into(),
+        ],
     );
-    assert!(rows.contains(&vec!["PIPL".into(), "Anthropic".into(), "ip_range".into(), "4".into()]), "{rows:?}");
+    assert!(
+        rows.contains(&vec![
+            "PIPL".into(),
+            "Anthropic".into(),
+            "ip_range".into(),
+            "4".into()
+        ]),
+        "{rows:?}"
+    );
     assert!(!rows.iter().any(|r| r[1] == "OpenAI"), "{rows:?}");
 }
 
@@ -227,8 +315,19 @@ fn same_inputs_give_byte_identical_tables_and_pdf() {
     let b = tempfile::tempdir().unwrap();
     assert!(run_traps(a.path(), &[]).status.success());
     assert!(run_traps(b.path(), &[]).status.success());
-    for f in ["findings.csv", "cross_border_other.csv", "summary_by_vendor.csv", "daily_egress.csv", "rejects.csv", "report.pdf"] {
-        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
+    for f in [
+        "findings.csv",
+        "cross_border_other.csv",
+        "summary_by_vendor.csv",
+        "daily_egress.csv",
+        "rejects.csv",
+        "report.pdf",
+    ] {
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f}"
+        );
     }
 }
 
@@ -245,11 +344,15 @@ fn help_shows_examples() {
 fn bad_sites_file_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
     let sites = dir.path().join("sites.toml");
-    std::fs::write(&sites, "[[site]]\nname = \"x\"\ncountry = \"XX\"\ncidrs = [\"10.0.0.0/8\"]\n").unwrap();
+    std::fs::write(
+        &sites,
+        "[[site]]\nname = \"x\"\ncountry = \"XX\"\ncidrs = [\"10.0.0.0/8\"]\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = xborder()
         .arg("analyze")
-        .arg(fixture("traps/dns.log"))
+        .arg(fixture("traps/logs/dns.log"))
         .arg("--sites")
         .arg(&sites)
         .arg("--out")

@@ -611,7 +611,18 @@ pub fn write_sample(dir: &Path, seed: u64) -> Result<SampleSummary> {
             for k in 0..(1 + rng.below(3) as i64) {
                 let up = rng.log_uniform(ANTHROPIC_API.up.0, ANTHROPIC_API.up.1);
                 let down = rng.log_uniform(2_000, 400_000);
-                w.conn(&mut rng, t + k * 30_000_000, "10.10.1.9", "160.79.104.10", 443, "tcp", "ssl", Some(up), Some(down), true);
+                w.conn(
+                    &mut rng,
+                    t + k * 30_000_000,
+                    "10.10.1.9",
+                    "160.79.104.10",
+                    443,
+                    "tcp",
+                    "ssl",
+                    Some(up),
+                    Some(down),
+                    true,
+                );
             }
         }
         // Inbound scans against the Dublin office's published service.

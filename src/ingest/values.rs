@@ -39,7 +39,7 @@ pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
         return parse_epoch_float(s).ok_or_else(bad);
     }
     if !frac_part.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+        return parse_epoch_float(s).ok_or_else(bad);
     }
     if int_part.len() > 12 {
         return Err(out_of_range(s));
