@@ -34,14 +34,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyse flow and DNS logs and write findings, tables, run.json and report.pdf.
-    Analyze(analyze::AnalyzeArgs),
+    Analyze(Box<analyze::AnalyzeArgs>),
     /// Write the deterministic sample data set (Zeek conn/dns logs and a sites file).
     Generate(generate::GenerateArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze(args) => analyze::run(args),
+        Command::Analyze(args) => analyze::run(*args),
         Command::Generate(args) => generate::run(args),
     }
 }
