@@ -370,21 +370,33 @@ fn hash128(s: &str) -> u128 {
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
-/// Identity of a DNS transaction for de-duplicating overlapping exports.
+/// Identity of a logged DNS record for de-duplicating overlapping exports. Zeek may log
+/// one transaction in two rows (a retransmit without answers, then the response); those
+/// differ in answers or round trip and are both kept, so no answer is ever lost.
 fn dns_key(d: &DnsRecord) -> u128 {
-    let mut a = DefaultHasher::new();
-    (&d.uid, d.ts, d.trans_id, &d.query, &d.qtype, d.client_ip).hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (
-        0x85eb_ca6b_u32,
+    let answers: Vec<String> = d
+        .answers
+        .iter()
+        .map(|a| match &a.value {
+            crate::schema::AnswerValue::Address(ip) => format!("{ip}/{:?}", a.ttl),
+            crate::schema::AnswerValue::Other(s) => format!("{s}/{:?}", a.ttl),
+        })
+        .collect();
+    let key = (
         &d.uid,
         d.ts,
+        d.response_ts,
         d.trans_id,
         &d.query,
         &d.qtype,
+        &d.rcode,
         d.client_ip,
-    )
-        .hash(&mut b);
+        &answers,
+    );
+    let mut a = DefaultHasher::new();
+    key.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (0x85eb_ca6b_u32, key).hash(&mut b);
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 

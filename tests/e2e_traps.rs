@@ -363,3 +363,57 @@ fn bad_sites_file_is_a_configuration_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("sites.toml") && err.contains("XX"), "{err}");
 }
+
+#[test]
+fn other_zeek_logs_and_empty_files_are_listed_as_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let traps = fixture("traps");
+    std::fs::copy(traps.join("logs/dns.log"), dir.path().join("dns.log")).unwrap();
+    std::fs::write(
+        dir.path().join("ssl.log"),
+        "#separator \\x09\n#path\tssl\n#fields\tts\tuid\tserver_name\n1782950400.0\tCx\tapi.openai.com\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.log"), "").unwrap();
+    // A pretty-printed Corelight-style conn record.
+    std::fs::write(
+        dir.path().join("conn.json"),
+        "{\n  \"_path\": \"conn\",\n  \"ts\": \"2026-07-02T00:00:10Z\",\n  \"uid\": \"Cp1\",\n  \"id.orig_h\": \"10.1.0.5\",\n  \"id.resp_h\": \"160.79.104.10\",\n  \"orig_bytes\": 10\n}\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = xborder()
+        .arg("analyze")
+        .arg(dir.path())
+        .arg("--sites")
+        .arg(traps.join("sites.toml"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = json(&out.path().join("run.json"));
+    let format = |suffix: &str| {
+        run["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(suffix))
+            .unwrap()["format"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(format("ssl.log"), "skipped:zeek-ssl");
+    assert_eq!(format("empty.log"), "empty");
+    assert_eq!(format("conn.json"), "zeek-conn-json");
+    assert_eq!(run["totals"]["files_skipped"], 2);
+    let rows = project(
+        &out.path().join("findings.csv"),
+        &["regime".into(), "vendor".into(), "attribution".into()],
+    );
+    assert!(
+        rows.contains(&vec!["PIPL".into(), "Anthropic".into(), "dns".into()]),
+        "{rows:?}"
+    );
+}

@@ -193,8 +193,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Detection> {
             )
         });
     }
-    if first.starts_with('{') {
-        return zeek_json::detect(first).ok_or_else(|| {
+    if first.starts_with('{') || first.starts_with('[') {
+        let object = zeek_json::first_object(&text).unwrap_or_else(|| first.to_string());
+        return zeek_json::detect(&object).ok_or_else(|| {
             unknown(
                 path,
                 "JSON lines whose keys match no supported log (expected Zeek conn or dns keys such as id.orig_h with conn_state/orig_bytes or query)",

@@ -29,6 +29,101 @@ const CONN_KEYS: &[&str] = &[
 ];
 const DNS_KEYS: &[&str] = &["query", "qtype_name", "trans_id", "answers", "rcode_name"];
 
+/// Tracks brace depth across lines so that pretty-printed objects, JSON lines and objects
+/// inside a top-level array are all read one object at a time, without loading the file.
+#[derive(Default)]
+struct ObjectAssembler {
+    buf: Vec<u8>,
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+    start_line: u64,
+}
+
+enum Assembled {
+    /// Not inside an object, and the line holds no record (blank, `[`, `]`, `,`).
+    Nothing,
+    /// More lines are needed.
+    Partial,
+    /// A complete object starting at `start_line`.
+    Object { start_line: u64 },
+    /// Text outside any object that is not array punctuation.
+    Stray,
+}
+
+impl ObjectAssembler {
+    fn push(&mut self, number: u64, line: &[u8]) -> Assembled {
+        let trimmed = line.trim_ascii();
+        if self.depth == 0 {
+            self.buf.clear();
+            let rest = trimmed.trim_ascii_start();
+            let rest = rest.strip_prefix(b"[").unwrap_or(rest).trim_ascii();
+            if rest.is_empty() || rest == b"]" || rest == b"," || rest == b"]," {
+                return Assembled::Nothing;
+            }
+            if !rest.starts_with(b"{") {
+                self.buf.extend_from_slice(line);
+                return Assembled::Stray;
+            }
+            self.start_line = number;
+            self.in_string = false;
+            self.escaped = false;
+            return self.scan(rest);
+        }
+        self.buf.push(b'\n');
+        self.scan(line)
+    }
+
+    fn scan(&mut self, bytes: &[u8]) -> Assembled {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        self.buf.extend_from_slice(&bytes[..=i]);
+                        return Assembled::Object {
+                            start_line: self.start_line,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() > super::lines::MAX_LINE_BYTES {
+            // A runaway object: report it as one over-long record and resynchronise.
+            self.depth = 0;
+            return Assembled::Stray;
+        }
+        Assembled::Partial
+    }
+}
+
+/// The first complete JSON object in `text` (JSON lines, pretty-printed or in an array).
+pub fn first_object(text: &str) -> Option<String> {
+    let mut a = ObjectAssembler::default();
+    for (i, line) in text.lines().enumerate() {
+        match a.push(i as u64 + 1, line.as_bytes()) {
+            Assembled::Object { .. } => return Some(String::from_utf8_lossy(&a.buf).into_owned()),
+            Assembled::Stray => return None,
+            Assembled::Nothing | Assembled::Partial => {}
+        }
+    }
+    None
+}
+
 /// Guess the kind of a JSON-lines file from its first object's keys.
 pub fn detect(first_line: &str) -> Option<Detection> {
     let value: serde_json::Value = serde_json::from_str(first_line).ok()?;
@@ -198,6 +293,7 @@ pub fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
+    let mut assembler = ObjectAssembler::default();
     loop {
         let line = lines
             .next_line()
@@ -205,6 +301,7 @@ pub fn read(
         let Some(line) = line else { break };
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
+                assembler = ObjectAssembler::default();
                 sink(Item::Reject(
                     Reject::new(
                         number,
@@ -218,9 +315,23 @@ pub fn read(
             }
             Line::Text { number, bytes } => (number, bytes),
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+        let number = match assembler.push(number, bytes) {
+            Assembled::Nothing | Assembled::Partial => continue,
+            Assembled::Stray => {
+                let reason = if std::str::from_utf8(&assembler.buf).is_err() {
+                    RejectReason::InvalidUtf8
+                } else {
+                    RejectReason::MalformedJson
+                };
+                sink(Item::Reject(
+                    Reject::new(number, "(line)", reason, "text outside a JSON object")
+                        .with_excerpt(&assembler.buf),
+                ))?;
+                continue;
+            }
+            Assembled::Object { start_line } => start_line,
+        };
+        let bytes = assembler.buf.as_slice();
         let parsed: Line0<'_> = match serde_json::from_slice(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -250,6 +361,17 @@ pub fn read(
                 Reject::new(number, field, e.reason, e.detail).with_excerpt(bytes),
             ))?,
         }
+    }
+    if assembler.depth > 0 {
+        sink(Item::Reject(
+            Reject::new(
+                assembler.start_line,
+                "(line)",
+                RejectReason::MalformedJson,
+                "the file ends inside a JSON object",
+            )
+            .with_excerpt(&assembler.buf),
+        ))?;
     }
     Ok(())
 }
@@ -396,6 +518,24 @@ not json
         );
         assert_eq!(d.answers[1].ttl, Some(60));
         assert_eq!(d.response_ts, 1_782_864_000_010_000);
+    }
+
+    #[test]
+    fn pretty_printed_objects_and_arrays() {
+        let text = "[\n  {\n    \"ts\": 1782864000,\n    \"id.orig_h\": \"10.0.0.1\",\n    \"id.resp_h\": \"1.1.1.1\",\n    \"note\": \"a } brace in a string\"\n  },\n  {\"ts\": 1782864001, \"id.orig_h\": \"10.0.0.2\", \"id.resp_h\": \"1.1.1.1\"}\n]\n{\"ts\": 5, \"id.orig_h\": \"10.0.0.3\"\n";
+        let items = read_all(text, RecordKind::Flow);
+        assert_eq!(items.len(), 3, "{items:?}");
+        let Item::Record(Record::Flow(a)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(a.provenance.line, 2);
+        let Item::Record(Record::Flow(b)) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(b.provenance.line, 8);
+        let Item::Reject(c) = &items[2] else { panic!() };
+        assert_eq!((c.line, c.reason), (10, RejectReason::MalformedJson));
+        assert!(first_object("{\n\"a\": 1\n}\n").is_some());
     }
 
     #[test]
