@@ -78,10 +78,17 @@ impl Sites {
         let mut prefixes = Vec::new();
         for (i, entry) in file.site.into_iter().enumerate() {
             let name = entry.name.trim().to_string();
-            if name.is_empty() || name == UNKNOWN_SITE {
+            if name.is_empty()
+                || name == UNKNOWN_SITE
+                || name.starts_with(['=', '+', '-', '@'])
+                || name.chars().any(char::is_control)
+            {
                 return Err(Error::config(
                     label,
-                    format!("site #{} has an empty or reserved name `{name}`", i + 1),
+                    format!(
+                        "site #{} has an empty, reserved or unsafe name `{name}` (names may not start with = + - @)",
+                        i + 1
+                    ),
                 ));
             }
             if sites.iter().any(|s: &Site| s.name == name) {
@@ -125,6 +132,12 @@ impl Sites {
                 description: entry.description,
                 cidrs,
             });
+        }
+        if sites.len() >= usize::from(u16::MAX) {
+            return Err(Error::config(
+                label,
+                format!("{} sites; at most 65534 are supported", sites.len()),
+            ));
         }
         prefixes.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.0.cmp(&b.0)));
         Ok(Sites {

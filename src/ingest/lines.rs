@@ -6,6 +6,9 @@ use std::io::{self, BufRead};
 /// multi-gigabyte export must not take the whole machine's memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The UTF-8 byte-order mark some Windows exporters put at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// One physical line, without its terminator.
 pub enum Line<'a> {
     Text { number: u64, bytes: &'a [u8] },
@@ -77,9 +80,15 @@ impl<'r> LineReader<'r> {
         if end > 0 && self.buf[end - 1] == b'\r' {
             end -= 1;
         }
+        // A UTF-8 byte-order mark would otherwise glue itself to the first header name.
+        let start = if self.number == 1 && self.buf.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        };
         Ok(Some(Line::Text {
             number: self.number,
-            bytes: &self.buf[..end],
+            bytes: &self.buf[start..end.max(start)],
         }))
     }
 }
@@ -114,6 +123,13 @@ mod tests {
         assert_eq!(out[1], (2, Ok(b"beta gamma delta".to_vec())));
         assert_eq!(out[2], (3, Ok(Vec::new())));
         assert_eq!(out[3], (4, Ok(b"last".to_vec())));
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped_from_the_first_line_only() {
+        let out = collect(b"\xEF\xBB\xBF#fields\tts\n\xEF\xBB\xBFx\n");
+        assert_eq!(out[0], (1, Ok(b"#fields\tts".to_vec())));
+        assert_eq!(out[1], (2, Ok(b"\xEF\xBB\xBFx".to_vec())));
     }
 
     #[test]

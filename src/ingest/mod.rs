@@ -143,9 +143,9 @@ impl Reject {
     pub fn new(line: u64, field: &str, reason: RejectReason, detail: impl Into<String>) -> Self {
         Reject {
             line,
-            field: field.to_string(),
+            field: defuse_formula(field.to_string()),
             reason,
-            detail: detail.into(),
+            detail: defuse_formula(detail.into()),
             excerpt: String::new(),
         }
     }
@@ -156,8 +156,23 @@ impl Reject {
     }
 }
 
-/// At most 160 characters of a raw line, made printable.
+/// At most 160 characters of a raw line, made printable and safe to open in a
+/// spreadsheet: a leading `=`, `+`, `-` or `@` is prefixed with `'` so hostile log content
+/// cannot become a formula in rejects.csv.
 pub fn excerpt(raw: &[u8]) -> String {
+    defuse_formula(printable(raw))
+}
+
+/// Prefix spreadsheet formula triggers with a quote.
+pub fn defuse_formula(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
+fn printable(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(&raw[..raw.len().min(640)]);
     let mut out: String = text
         .chars()
@@ -179,6 +194,10 @@ pub enum Item {
 
 /// Decide a file's format from its first bytes (after decompression).
 pub fn detect(path: &Path, head: &[u8]) -> Result<Detection> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(unknown(path, "the file is UTF-16 encoded; convert it to UTF-8 (for example with iconv -f UTF-16 -t UTF-8)"));
+    }
+    let head = head.strip_prefix(lines::UTF8_BOM).unwrap_or(head);
     let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
     let first = text.lines().map(str::trim).find(|l| !l.is_empty());
     let Some(first) = first else {
@@ -227,6 +246,97 @@ pub fn read_records(
         Format::ZeekConnTsv | Format::ZeekDnsTsv => zeek_tsv::read(reader, file_index, sink),
         Format::ZeekConnJson | Format::ZeekDnsJson => {
             zeek_json::read(reader, format.kind(), file_index, sink)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_cannot_become_spreadsheet_formulas() {
+        assert_eq!(excerpt(b"=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(excerpt(b"ok line"), "ok line");
+        assert_eq!(excerpt(b"a\x00b"), "a b");
+    }
+
+    #[test]
+    fn utf16_and_bom_handling_in_detection() {
+        let p = Path::new("x.log");
+        let e = detect(p, b"\xFF\xFE#\x00s\x00").unwrap_err();
+        assert!(e.to_string().contains("UTF-16"), "{e}");
+        let d = detect(p, b"\xEF\xBB\xBF#separator \\x09\n#path\tconn\n").unwrap();
+        assert_eq!(d, Detection::Supported(Format::ZeekConnTsv));
+    }
+
+    /// Hostile input never panics: random mixes of header fragments, JSON fragments,
+    /// binary bytes, extreme numbers and odd addresses go through detection and every
+    /// reader, and each record comes back as a record or a reject.
+    #[test]
+    fn hostile_input_never_panics() {
+        let pieces: &[&[u8]] = &[
+            b"#separator \\x09",
+            b"#separator \\x",
+            b"#fields\tts\tid.orig_h\tid.resp_h\tanswers\tTTLs\tquery",
+            b"#path\tconn",
+            b"#path\tdns",
+            b"#path\t",
+            b"#set_separator\t",
+            b"#unset_field\t",
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b"\\",
+            b"{\"ts\":",
+            b"\"id.orig_h\":\"::ffff:10.0.0.1\"",
+            b"99999999999999999999999",
+            b"-1",
+            b"1e308",
+            b"NaN",
+            b"-0.0",
+            b"fe80::1%eth0",
+            b"[2001:db8::1]:443",
+            b"10.0.0.1",
+            b"0.0.0.0",
+            b"\t",
+            b",",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b"\xff\xfe",
+            b"\xEF\xBB\xBF",
+            b"\x00",
+            b"(empty)",
+            b"-",
+            b"1782864000.123456789123",
+            b"2026-07-01T00:00:00Z",
+            b"\"TTLs\":[1,\"x\"]",
+        ];
+        let mut rng = crate::generate::Rng::new(42);
+        for case in 0..400 {
+            let mut input = Vec::new();
+            for _ in 0..rng.below(60) {
+                input.extend_from_slice(pieces[rng.below(pieces.len() as u64) as usize]);
+                if rng.below(4) == 0 {
+                    input.push(b'\n');
+                }
+                if rng.below(10) == 0 {
+                    input.push(rng.below(256) as u8);
+                }
+            }
+            let _ = detect(Path::new("fuzz"), &input);
+            for format in SUPPORTED_FORMATS {
+                let mut cursor = std::io::Cursor::new(input.clone());
+                let mut records = 0u64;
+                read_records(*format, &mut cursor, case, &mut |_item| {
+                    records += 1;
+                    Ok(())
+                })
+                .unwrap();
+            }
         }
     }
 }
