@@ -15,7 +15,7 @@ use crate::accounting::{
 };
 use crate::aggregate::{self, EgressRow, RegimeRow, Tables};
 use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method};
-use crate::classify::countries::{Countries, UNKNOWN_COUNTRY};
+use crate::classify::countries::Countries;
 use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
@@ -690,6 +690,5 @@ fn regime_rows(catalogs: &Catalogs, ai: &[EgressRow], other: &[EgressRow]) -> Ve
             });
         }
     }
-    let _ = UNKNOWN_COUNTRY;
     out
 }

@@ -9,6 +9,8 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use serde::Serialize;
+
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::schema::{AnswerValue, DnsRecord, Micros, Provenance};
 
@@ -24,8 +26,6 @@ pub struct DnsWindow {
     /// little past expiry, and connection pools outlive it (`--dns-ttl-grace`).
     pub ttl_grace_s: u32,
 }
-
-use serde::Serialize;
 
 impl DnsWindow {
     /// The effective window for one answer, in microseconds.

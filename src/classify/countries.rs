@@ -35,8 +35,9 @@ struct GroupEntry {
     id: String,
     name: String,
     members: Vec<String>,
-    #[serde(default)]
-    sources: Vec<SourceRef>,
+    /// Kept for the catalog's own provenance; not used in evaluation.
+    #[serde(default, rename = "sources")]
+    _sources: Vec<SourceRef>,
 }
 
 /// Countries by code, and groups by id.
@@ -78,7 +79,6 @@ impl Countries {
         }
         let mut groups = BTreeMap::new();
         for g in file.group {
-            let _ = &g.sources;
             for m in &g.members {
                 if !names.contains_key(m) {
                     return Err(Error::config(
