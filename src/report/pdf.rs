@@ -739,45 +739,17 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         8.0,
     );
     l.subheading("Catalogs");
-    let mut rows: Vec<Vec<String>> = a
-        .catalogs
-        .iter()
-        .map(|c| {
-            vec![
-                c.kind.clone(),
-                c.path.clone(),
-                format!("{} (as of {})", c.version, c.as_of),
-                c.sha256.clone(),
-            ]
-        })
-        .collect();
-    if let (Some(p), Some(h)) = (&catalogs.sites.source, &catalogs.sites.sha256) {
-        rows.push(vec!["sites".into(), p.clone(), String::new(), h.clone()]);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for c in &a.catalogs {
+        rows.push((
+            c.kind.clone(),
+            format!("{}, version {} (as of {})", c.path, c.version, c.as_of),
+        ));
+        rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
     }
-    l.table(
-        &[
-            ColumnSpec {
-                header: "Catalog",
-                min_width: 14.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Path",
-                min_width: 30.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Version",
-                min_width: 20.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "SHA-256",
-                min_width: 100.0,
-                align: Align::Left,
-            },
-        ],
-        &rows,
-        6.5,
-    );
+    if let (Some(p), Some(h)) = (&catalogs.sites.source, &catalogs.sites.sha256) {
+        rows.push(("sites".into(), p.clone()));
+        rows.push((String::new(), format!("SHA-256 {h}")));
+    }
+    l.key_values(&rows, 8.0);
 }
