@@ -53,7 +53,7 @@ fn main() {
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 
     let d = time(5, || {
-        black_box(pipeline::analyze(&opts, &catalogs).expect("analyze"));
+        black_box(pipeline::analyze(&opts, &catalogs, None).expect("analyze"));
     });
     let records = summary.flows + summary.dns;
     println!(

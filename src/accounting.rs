@@ -81,6 +81,9 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowBreakdown>,
     pub rejects_listed: u64,
+    /// Where a copy of the file sits in the evidence pack (`--include-inputs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_member: Option<String>,
 }
 
 /// A reject as listed in rejects.csv.

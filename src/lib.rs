@@ -14,6 +14,7 @@ pub mod error;
 pub mod generate;
 pub mod geolocate;
 pub mod ingest;
+pub mod pack;
 pub mod period;
 pub mod pipeline;
 pub mod report;

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
 use crate::ingest::{self, Detection, Format, Item, RecordKind};
 use crate::period::{day_date, day_of, Period};
+use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{DnsRecord, FlowRecord, Micros, Record};
 
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
@@ -157,8 +158,13 @@ fn plan(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<Planned>> {
     Ok(planned)
 }
 
-/// Run the pipeline up to the aggregated tables.
-pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
+/// Run the pipeline up to the aggregated tables. With an evidence spool, every AI-vendor
+/// egress flow is also written out as an evidence row.
+pub fn analyze(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    mut evidence: Option<&mut EvidenceSpool>,
+) -> Result<Analysis> {
     let config_files: Vec<PathBuf> = [
         &opts.sites,
         &opts.geoip,
@@ -191,7 +197,7 @@ pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
                 let report = read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
                     let Record::Dns(d) = rec else {
                         counts.reject(ingest::RejectReason::KindMismatch);
-                        return;
+                        return Ok(());
                     };
                     counts.read += 1;
                     if !dns_period.contains(d.ts) {
@@ -202,6 +208,7 @@ pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
                         counts.accepted += 1;
                         builder.add(&d);
                     }
+                    Ok(())
                 })?;
                 totals.dns_records.add(&report.counts);
                 report_slots[i] = Some(report);
@@ -221,7 +228,7 @@ pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
                     read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
                         let Record::Flow(flow) = rec else {
                             counts.reject(ingest::RejectReason::KindMismatch);
-                            return;
+                            return Ok(());
                         };
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
@@ -234,8 +241,9 @@ pub fn analyze(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Analysis> {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
-                            state.fold(&flow, &mut breakdown);
+                            state.fold(&flow, &mut breakdown, evidence.as_deref_mut())?;
                         }
+                        Ok(())
                     })?;
                 totals.flow_records.add(&report.counts);
                 totals.flows.add(&breakdown);
@@ -300,6 +308,7 @@ fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
         counts: RecordCounts::default(),
         flows: None,
         rejects_listed: 0,
+        pack_member: None,
     })
 }
 
@@ -310,7 +319,7 @@ fn read_file(
     format: Format,
     opts: &AnalyzeOptions,
     rejects: &mut Vec<RejectRow>,
-    on_record: &mut dyn FnMut(Record, &mut RecordCounts),
+    on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
@@ -320,7 +329,7 @@ fn read_file(
     let mut listed = 0u64;
     let result = ingest::read_records(format, &mut opened.reader, file_index, &mut |item| {
         match item {
-            Item::Record(rec) => on_record(rec, &mut counts),
+            Item::Record(rec) => on_record(rec, &mut counts)?,
             Item::Reject(r) => {
                 if opts.strict {
                     return Err(Error::StrictReject {
@@ -359,6 +368,7 @@ fn read_file(
         counts,
         flows: None,
         rejects_listed: listed,
+        pack_member: None,
     })
 }
 
@@ -460,6 +470,8 @@ struct FlowState<'a> {
     geo_cache: HashMap<IpAddr, [u8; 2]>,
     range_cache: HashMap<IpAddr, Option<ProductId>>,
     name_cache: HashMap<u32, Option<ProductId>>,
+    finding_ids: HashMap<(u16, [u8; 2], ProductId, Method), String>,
+    flow_regimes: HashMap<(u16, [u8; 2], ProductId, i32), String>,
     ai: HashMap<AiKey, Partial>,
     other: HashMap<OtherKey, Partial>,
     observed: Option<(Micros, Micros)>,
@@ -475,6 +487,8 @@ impl<'a> FlowState<'a> {
             geo_cache: HashMap::new(),
             range_cache: HashMap::new(),
             name_cache: HashMap::new(),
+            finding_ids: HashMap::new(),
+            flow_regimes: HashMap::new(),
             ai: HashMap::new(),
             other: HashMap::new(),
             observed: None,
@@ -504,7 +518,12 @@ impl<'a> FlowState<'a> {
     }
 
     /// Fold one accepted flow into the partial groups.
-    fn fold(&mut self, flow: &FlowRecord, breakdown: &mut FlowBreakdown) {
+    fn fold(
+        &mut self,
+        flow: &FlowRecord,
+        breakdown: &mut FlowBreakdown,
+        evidence: Option<&mut EvidenceSpool>,
+    ) -> Result<()> {
         self.observed = Some(match self.observed {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
@@ -518,11 +537,11 @@ impl<'a> FlowState<'a> {
             || flow.local_orig == Some(true);
         if !src_local {
             breakdown.inbound += 1;
-            return;
+            return Ok(());
         }
         if crate::geolocate::special_purpose(flow.dst_ip).is_some() {
             breakdown.internal += 1;
-            return;
+            return Ok(());
         }
         match site {
             Some(_) => breakdown.egress += 1,
@@ -562,13 +581,19 @@ impl<'a> FlowState<'a> {
                     dst: flow.dst_ip,
                     product,
                     method,
-                    hostname: dns.map(|m| m.name),
+                    hostname: dns.as_ref().map(|m| m.name),
                 };
-                self.country(flow.dst_ip);
+                let country = self.country(flow.dst_ip);
                 self.ai
                     .entry(key)
                     .or_insert_with(|| Partial::new(flow.ts))
                     .add(flow);
+                if let Some(spool) = evidence {
+                    let justifying = dns.as_ref().filter(|_| method == Method::Dns);
+                    self.write_evidence(
+                        spool, flow, site, country, product, method, justifying, day,
+                    )?;
+                }
             }
             None => {
                 let country = self.country(flow.dst_ip);
@@ -584,6 +609,89 @@ impl<'a> FlowState<'a> {
                     .add(flow);
             }
         }
+        Ok(())
+    }
+
+    /// Write one evidence row, with the finding it counts towards and the regimes that
+    /// treat it as a transfer (both memoised per group).
+    #[allow(clippy::too_many_arguments)]
+    fn write_evidence(
+        &mut self,
+        spool: &mut EvidenceSpool,
+        flow: &FlowRecord,
+        site: u16,
+        country: [u8; 2],
+        product: ProductId,
+        method: Method,
+        dns: Option<&crate::attribute::DnsMatch>,
+        day: i32,
+    ) -> Result<()> {
+        let catalog = &self.catalogs.vendors;
+        let (site_name, site_country) = match self.catalogs.sites.sites.get(usize::from(site)) {
+            Some(s) => (s.name.as_str(), s.country.as_str()),
+            None => (UNKNOWN_SITE, ""),
+        };
+        let dc = String::from_utf8_lossy(&country).into_owned();
+        let p = catalog.product(product);
+        let v = catalog.vendor_of(product);
+        let finding_id = self
+            .finding_ids
+            .entry((site, country, product, method))
+            .or_insert_with(|| {
+                aggregate::finding_id([
+                    site_name,
+                    site_country,
+                    &dc,
+                    &v.name,
+                    &p.name,
+                    &p.category,
+                    method.as_str(),
+                ])
+            })
+            .clone();
+        let regimes = self
+            .flow_regimes
+            .entry((site, country, product, day))
+            .or_insert_with(|| {
+                if site_country.is_empty() {
+                    return String::new();
+                }
+                self.catalogs
+                    .regimes
+                    .evaluate(
+                        site_country,
+                        &dc,
+                        day_date(day),
+                        Some(v.dpf_certified.as_str()),
+                    )
+                    .into_iter()
+                    .map(|f| f.regime)
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .clone();
+        spool.push(&EvidenceRow {
+            finding_id: &finding_id,
+            regimes: &regimes,
+            file: flow.provenance.file,
+            line: flow.provenance.line,
+            ts: flow.ts,
+            src_ip: flow.src_ip.to_string(),
+            src_port: flow.src_port,
+            dst_ip: flow.dst_ip.to_string(),
+            dst_port: flow.dst_port,
+            proto: flow.proto.as_str(),
+            bytes_out: flow.bytes_out,
+            bytes_in: flow.bytes_in,
+            hostname: dns.map(|m| self.index.name(m.name)).unwrap_or(""),
+            attribution: method.as_str(),
+            vendor: &v.name,
+            product: &p.name,
+            category: &p.category,
+            source_site: site_name,
+            destination_country: &dc,
+            dns: dns.map(|m| (m.provenance.file, m.provenance.line, m.response_ts)),
+        })
     }
 
     /// The partial groups as frame rows, in key order.

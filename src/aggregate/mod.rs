@@ -36,6 +36,29 @@ pub struct EgressRow {
     pub last_seen: i64,
 }
 
+/// Stable id of an AI-egress group: (site, source country, destination country, vendor,
+/// product, category, attribution). Regime-independent, so one flow under PIPL and DSL
+/// carries one id, and the findings rows of each regime for the group share it.
+pub fn finding_id(parts: [&str; 7]) -> String {
+    let joined = parts.join("\u{1f}");
+    format!(
+        "F-{}",
+        &crate::ingest::input::sha256_bytes(joined.as_bytes())[..12]
+    )
+}
+
+fn finding_id_of(r: &EgressRow) -> String {
+    finding_id([
+        &r.source_site,
+        &r.source_country,
+        &r.destination_country,
+        &r.vendor,
+        &r.product,
+        &r.category,
+        &r.attribution,
+    ])
+}
+
 /// A regime verdict for one (source country, destination country, vendor, day).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RegimeRow {
@@ -70,6 +93,8 @@ pub struct FindingRow {
     pub distinct_sources: u64,
     pub first_seen: String,
     pub last_seen: String,
+    /// The egress group this row counts; evidence.csv rows reference it.
+    pub finding_id: String,
 }
 
 /// cross_border_other.csv: cross-border egress to destinations that are not AI vendors.
@@ -170,6 +195,10 @@ fn egress_frame(rows: &[EgressRow], cross_border: &[bool]) -> Result<DataFrame> 
             rows.iter().map(|r| r.last_seen).collect::<Vec<i64>>(),
         ),
         Column::new("cross_border".into(), cross_border.to_vec()),
+        Column::new(
+            "finding_id".into(),
+            rows.iter().map(finding_id_of).collect::<Vec<String>>(),
+        ),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
@@ -263,6 +292,7 @@ pub fn build_tables(
         "category",
         "attribution",
         "transfer_basis",
+        "finding_id",
     ];
     let findings = sorted(
         ai_lf
@@ -398,6 +428,7 @@ fn read_findings(df: &DataFrame) -> Result<Vec<FindingRow>> {
         u64s(df, "distinct_sources")?,
     );
     let (first, last) = (times(df, "first_seen")?, times(df, "last_seen")?);
+    let ids = strings(df, "finding_id")?;
     Ok((0..n)
         .map(|i| FindingRow {
             regime: regime[i].clone(),
@@ -418,6 +449,7 @@ fn read_findings(df: &DataFrame) -> Result<Vec<FindingRow>> {
             distinct_sources: srcs[i],
             first_seen: first[i].clone(),
             last_seen: last[i].clone(),
+            finding_id: ids[i].clone(),
         })
         .collect())
 }

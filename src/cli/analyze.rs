@@ -3,7 +3,8 @@
 //! Usage: xborder analyze [INPUT]... --out DIR [--sites FILE] [--geoip FILE.mmdb]
 //!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
 //!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
-//!        [--strict]
+//!        [--strict] [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
+//!        [--pseudonymize KEYFILE]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,11 +12,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use xborder::attribute::DnsWindow;
+use xborder::pack::{self, sign::SecretKey, BagInfo};
 use xborder::period::Period;
 use xborder::pipeline::{
     self, AnalyzeOptions, Catalogs, DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
 };
-use xborder::report::{self, group_digits, human_bytes, RunContext};
+use xborder::report::evidence::EvidenceSpool;
+use xborder::report::pdf::run_id;
+use xborder::report::pseudonym::Pseudonymizer;
+use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,8 +29,15 @@ Examples:
   xborder analyze conn.log.gz dns.log.gz --from 2026-07-10 --to 2026-08-01 \\
       --geoip GeoLite2-Country.mmdb --sites sites.toml --out reports/july --strict
 
-Outputs in DIR: findings.csv, cross_border_other.csv, summary_by_vendor.csv,
-daily_egress.csv, rejects.csv, run.json, report.pdf (see docs/output-schema.md).";
+  # A signed evidence pack (BagIt) for a regulator
+  xborder keygen --out org-signing
+  xborder analyze logs/ --period 2026-Q3 --sites sites.toml --pack packs/2026-Q3 \\
+      --sign org-signing.key --organization \"Example Ltd\"
+  xborder verify packs/2026-Q3 --pubkey org-signing.pub
+
+Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
+daily_egress.csv, rejects.csv, evidence.csv, evidence.parquet, run.json, report.pdf
+(see docs/output-schema.md and docs/evidence.md).";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -34,8 +46,24 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Directory for the outputs (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "pack")]
+    pub out: Option<PathBuf>,
+    /// Write a BagIt evidence pack: outputs under DIR/data plus manifests (docs/evidence.md).
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub pack: Option<PathBuf>,
+    /// Sign the pack's tag manifest with this key (from `xborder keygen`).
+    #[arg(long, value_name = "KEY", requires = "pack")]
+    pub sign: Option<PathBuf>,
+    /// Organisation named in the pack's bag-info.txt.
+    #[arg(long, value_name = "NAME", requires = "pack")]
+    pub organization: Option<String>,
+    /// Copy the input files into the outputs (inputs/NNNN.gz|.log); they are always hashed.
+    #[arg(long)]
+    pub include_inputs: bool,
+    /// Replace source addresses with keyed HMAC-SHA256 tokens (key from `xborder keygen --hmac`).
+    /// Input copies would carry the raw addresses, so this excludes --include-inputs.
+    #[arg(long, value_name = "KEYFILE", conflicts_with = "include_inputs")]
+    pub pseudonymize: Option<PathBuf>,
     /// Sites file (TOML): source CIDRs to named offices and their country.
     #[arg(long, value_name = "FILE")]
     pub sites: Option<PathBuf>,
@@ -97,12 +125,50 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
     let ctx = RunContext::new(std::env::args().collect());
     let catalogs = Catalogs::load(&opts).context("loading catalogs")?;
+    let key = args
+        .sign
+        .as_deref()
+        .map(SecretKey::load)
+        .transpose()
+        .context("loading the signing key")?;
+    let pseudonymizer = args
+        .pseudonymize
+        .as_deref()
+        .map(Pseudonymizer::load)
+        .transpose()
+        .context("loading the pseudonymisation key")?;
+    let out_dir = match (&args.out, &args.pack) {
+        (_, Some(pack)) => {
+            prepare_pack_dir(pack)?;
+            pack.join("data")
+        }
+        (Some(out), None) => out.clone(),
+        (None, None) => anyhow::bail!("give --out DIR or --pack DIR"),
+    };
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
     }
-    let analysis = pipeline::analyze(&opts, &catalogs).context("analysing inputs")?;
-    let outputs = report::write_all(&args.out, &opts, &catalogs, &analysis, &ctx)
-        .with_context(|| format!("writing outputs to {}", args.out.display()))?;
+    let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
+    let analysis =
+        pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?;
+    let write = WriteOptions {
+        evidence: Some(spool),
+        pseudonymizer: pseudonymizer.as_ref(),
+        include_inputs: args.include_inputs,
+    };
+    let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
+        .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    if let Some(pack) = &args.pack {
+        let info = BagInfo {
+            organization: args.organization.as_deref(),
+            period: &opts.period.label,
+            generated_at: &ctx.generated_at,
+            run_id: &run_id(&opts, &analysis),
+            tool_version: &ctx.tool_version,
+        };
+        pack::finish_bag(pack, &info, key.as_ref())
+            .with_context(|| format!("writing the evidence pack {}", pack.display()))?;
+    }
     if !args.quiet {
         let t = &analysis.totals;
         let ai_bytes: u64 = analysis
@@ -157,13 +223,46 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 human_bytes(bytes)
             );
         }
-        println!("outputs in {}:", args.out.display());
+        println!("outputs in {}:", out_dir.display());
         for o in &outputs {
             match o.rows {
                 Some(r) => println!("  {} ({} rows)", o.file, r),
                 None => println!("  {}", o.file),
             }
         }
+        if let Some(pack) = &args.pack {
+            println!(
+                "evidence pack: {} ({}); check it with `xborder verify {}`{}",
+                pack.display(),
+                if key.is_some() { "signed" } else { "unsigned" },
+                pack.display(),
+                if key.is_some() {
+                    " --pubkey KEY.pub"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A pack directory must be new or empty: a bag mixing two runs would verify as neither.
+fn prepare_pack_dir(pack: &std::path::Path) -> anyhow::Result<()> {
+    if pack.exists() {
+        let empty = std::fs::read_dir(pack)
+            .with_context(|| format!("reading {}", pack.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(xborder::Error::Usage(format!(
+                "pack directory {} is not empty; give a new directory",
+                pack.display()
+            ))
+            .into());
+        }
+    }
+    std::fs::create_dir_all(pack.join("data"))
+        .with_context(|| format!("creating {}", pack.display()))?;
+    Ok(())
 }

@@ -2,6 +2,8 @@
 
 pub mod analyze;
 pub mod generate;
+pub mod keygen;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -18,11 +20,17 @@ Examples:
   xborder analyze /var/log/zeek/2026-07* /var/log/zeek/2026-08* --period 2026-Q3 \\
       --sites sites.toml --out reports/2026-Q3
 
+  # A signed evidence pack, and its check
+  xborder keygen --out org-signing
+  xborder analyze data/sample --sites data/sample/sites.toml --pack packs/sample --sign org-signing.key
+  xborder verify packs/sample --pubkey org-signing.pub
+
   # Regenerate the sample data set
   xborder generate --out data/sample
 
 Exit codes: 0 success, 1 runtime or I/O failure, 2 invalid options or configuration,
-3 input that cannot be read (unknown format, or a rejected record under --strict).";
+3 input that cannot be read (unknown format, or a rejected record under --strict),
+4 an evidence pack that fails verification.";
 
 #[derive(Debug, Parser)]
 #[command(name = "xborder", version, about = ABOUT, after_help = EXAMPLES)]
@@ -37,11 +45,17 @@ pub enum Command {
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Write the deterministic sample data set (Zeek conn/dns logs and a sites file).
     Generate(generate::GenerateArgs),
+    /// Make an Ed25519 signing key pair, or a pseudonymisation key.
+    Keygen(keygen::KeygenArgs),
+    /// Check an evidence pack: hashes, file lists, run.json and signature.
+    Verify(verify::VerifyArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze::run(*args),
         Command::Generate(args) => generate::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }

@@ -9,17 +9,44 @@ use super::{write_output, OutputFile};
 use crate::error::{Error, Result};
 use crate::pipeline::Analysis;
 
+/// Neutralise a cell that a spreadsheet would run as a formula (OWASP "CSV injection"):
+/// a cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
+/// The csv writer quotes cells that need it, so embedded quotes and separators are safe.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
     let fail = |e: csv::Error| Error::Report {
         path: name.into(),
         message: e.to_string(),
     };
-    w.write_record(header).map_err(fail)?;
+    // Serialise, then pass every cell through `neutralise` on the way out.
+    let mut raw = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     for r in rows {
-        w.serialize(r).map_err(fail)?;
+        raw.serialize(r).map_err(fail)?;
+    }
+    let raw = raw.into_inner().map_err(|e| Error::Report {
+        path: name.into(),
+        message: e.to_string(),
+    })?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(header).map_err(fail)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(raw.as_slice());
+    for rec in reader.records() {
+        let rec = rec.map_err(fail)?;
+        w.write_record(rec.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(fail)?;
     }
     w.into_inner().map_err(|e| Error::Report {
         path: name.into(),
@@ -46,6 +73,7 @@ pub const FINDINGS_COLUMNS: &[&str] = &[
     "distinct_sources",
     "first_seen",
     "last_seen",
+    "finding_id",
 ];
 pub const OTHER_COLUMNS: &[&str] = &[
     "regime",
@@ -90,9 +118,11 @@ struct RejectCsv<'a> {
     excerpt: &'a str,
 }
 
-/// Write the five CSV outputs.
-pub fn write_tables(dir: &Path, a: &Analysis) -> Result<Vec<OutputFile>> {
+/// Write the five CSV outputs. Under pseudonymisation, reject details and excerpts (raw
+/// log text, full of addresses and names) are withheld.
+pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<OutputFile>> {
     let t = &a.tables;
+    let withheld = super::pseudonym::WITHHELD;
     let rejects: Vec<RejectCsv<'_>> = a
         .rejects
         .iter()
@@ -101,8 +131,16 @@ pub fn write_tables(dir: &Path, a: &Analysis) -> Result<Vec<OutputFile>> {
             line: r.reject.line,
             field: &r.reject.field,
             reason: r.reject.reason.as_str(),
-            detail: &r.reject.detail,
-            excerpt: &r.reject.excerpt,
+            detail: if pseudonymize {
+                withheld
+            } else {
+                &r.reject.detail
+            },
+            excerpt: if pseudonymize {
+                withheld
+            } else {
+                &r.reject.excerpt
+            },
         })
         .collect();
     Ok(vec![

@@ -4,8 +4,10 @@
 //! output with its row count and SHA-256, so one file vouches for the rest.
 
 pub mod csv_tables;
+pub mod evidence;
 pub mod layout;
 pub mod pdf;
+pub mod pseudonym;
 pub mod run_json;
 
 use std::path::{Path, PathBuf};
@@ -67,21 +69,89 @@ pub(crate) fn write_output(
     })
 }
 
-/// Write every output of a run into `out_dir`.
+/// How outputs are written beyond the defaults.
+#[derive(Default)]
+pub struct WriteOptions<'a> {
+    /// The spool of evidence rows filled by the pipeline; becomes evidence.csv/.parquet.
+    pub evidence: Option<evidence::EvidenceSpool>,
+    /// Replace source addresses with keyed tokens and withhold raw log excerpts.
+    pub pseudonymizer: Option<&'a pseudonym::Pseudonymizer>,
+    /// Copy the input files into `inputs/` beside the outputs.
+    pub include_inputs: bool,
+}
+
+/// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
+/// run.json last, listing the hash of everything else.
 pub fn write_all(
     out_dir: &Path,
     opts: &AnalyzeOptions,
     catalogs: &Catalogs,
     analysis: &Analysis,
     ctx: &RunContext,
+    w: WriteOptions<'_>,
 ) -> Result<Vec<OutputFile>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let mut outputs = csv_tables::write_tables(out_dir, analysis)?;
+    let mut outputs = csv_tables::write_tables(out_dir, analysis, w.pseudonymizer.is_some())?;
+    if let Some(spool) = w.evidence {
+        let rows = spool.rows;
+        let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
+        for (path, rows) in [(csv_path, Some(rows)), (parquet_path, Some(rows))] {
+            outputs.push(describe(&path, rows)?);
+        }
+    }
     let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx)?;
     outputs.push(write_output(out_dir, "report.pdf", &pdf_bytes, None)?);
-    let json = run_json::render(opts, catalogs, analysis, ctx, &outputs)?;
+    let mut files = analysis.files.clone();
+    if w.include_inputs {
+        copy_inputs(out_dir, &mut files)?;
+    }
+    let json = run_json::render(
+        opts,
+        catalogs,
+        analysis,
+        &files,
+        ctx,
+        &outputs,
+        w.pseudonymizer.is_some(),
+    )?;
     outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
     Ok(outputs)
+}
+
+fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {
+    Ok(OutputFile {
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        rows,
+        sha256: crate::ingest::input::sha256_file(path)?,
+        bytes: std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len(),
+    })
+}
+
+/// Copy every input to `inputs/NNNN.gz|.log` (names never come from input data) and check
+/// that each copy has the hash recorded when the file was analysed.
+fn copy_inputs(out_dir: &Path, files: &mut [crate::accounting::FileReport]) -> Result<()> {
+    let dir = out_dir.join("inputs");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for (i, f) in files.iter_mut().enumerate() {
+        let ext = if f.compression == "gzip" { "gz" } else { "log" };
+        let member = format!("inputs/{:04}.{ext}", i + 1);
+        let target = out_dir.join(&member);
+        std::fs::copy(&f.path, &target).map_err(|e| Error::io(&f.path, e))?;
+        let sha = crate::ingest::input::sha256_file(&target)?;
+        if sha != f.sha256 {
+            return Err(Error::io(
+                &f.path,
+                std::io::Error::other("the file changed while the run was in progress (its SHA-256 differs from the one analysed)"),
+            ));
+        }
+        f.pack_member = Some(member);
+    }
+    Ok(())
 }
 
 /// Human-readable byte count with its unit (KB = 1000 B).

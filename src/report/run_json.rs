@@ -23,6 +23,7 @@ struct RunJson<'a> {
     geoip: &'a GeoIpIdentity,
     catalogs: &'a [CatalogIdentity],
     inputs: &'a [FileReport],
+    pseudonymized: bool,
     totals: &'a Totals,
     dns_index: &'a DnsIndexStats,
     distinct_destinations: u64,
@@ -81,8 +82,10 @@ pub fn render(
     opts: &AnalyzeOptions,
     catalogs: &Catalogs,
     a: &Analysis,
+    files: &[FileReport],
     ctx: &RunContext,
     outputs: &[OutputFile],
+    pseudonymized: bool,
 ) -> Result<String> {
     let path_str = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let doc = RunJson {
@@ -124,7 +127,8 @@ pub fn render(
         },
         geoip: &a.geoip,
         catalogs: &a.catalogs,
-        inputs: &a.files,
+        inputs: files,
+        pseudonymized,
         totals: &a.totals,
         dns_index: &a.dns,
         distinct_destinations: a.distinct_destinations,

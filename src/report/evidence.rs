@@ -1,0 +1,263 @@
+//! Row provenance: evidence.csv and evidence.parquet, one row per AI-vendor egress flow.
+//!
+//! Rows are spooled to disk while flows stream past (the input file's SHA-256 is only
+//! known once the file has been read to the end), then rewritten once with each file's
+//! path and hash. Every row names the finding it counts towards, the input file and line
+//! it came from and, for `dns` attribution, the file and line of the DNS answer that
+//! justified it.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::csv_tables::neutralise;
+use super::pseudonym::Pseudonymizer;
+use crate::accounting::FileReport;
+use crate::error::{Error, Result};
+use crate::period::rfc3339;
+use crate::schema::Micros;
+
+/// Columns of evidence.csv, in order (docs/output-schema.md).
+pub const EVIDENCE_COLUMNS: &[&str] = &[
+    "finding_id",
+    "regimes",
+    "input_file",
+    "input_sha256",
+    "input_line",
+    "ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "proto",
+    "bytes_out",
+    "bytes_in",
+    "hostname",
+    "attribution",
+    "vendor",
+    "product",
+    "category",
+    "source_site",
+    "destination_country",
+    "dns_file",
+    "dns_sha256",
+    "dns_line",
+    "dns_response_ts",
+];
+
+/// One AI-vendor egress flow, as the pipeline reports it.
+#[derive(Debug, Clone)]
+pub struct EvidenceRow<'a> {
+    pub finding_id: &'a str,
+    pub regimes: &'a str,
+    pub file: u32,
+    pub line: u64,
+    pub ts: Micros,
+    pub src_ip: String,
+    pub src_port: Option<u16>,
+    pub dst_ip: String,
+    pub dst_port: Option<u16>,
+    pub proto: &'a str,
+    pub bytes_out: Option<u64>,
+    pub bytes_in: Option<u64>,
+    pub hostname: &'a str,
+    pub attribution: &'a str,
+    pub vendor: &'a str,
+    pub product: &'a str,
+    pub category: &'a str,
+    pub source_site: &'a str,
+    pub destination_country: &'a str,
+    pub dns: Option<(u32, u64, Micros)>,
+}
+
+/// The on-disk spool of evidence rows for one run.
+pub struct EvidenceSpool {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    pub rows: u64,
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+impl EvidenceSpool {
+    /// Create the spool as a hidden file in the output directory.
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join(".evidence.spool");
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(EvidenceSpool {
+            writer: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(BufWriter::new(file)),
+            path,
+            rows: 0,
+        })
+    }
+
+    pub fn push(&mut self, r: &EvidenceRow<'_>) -> Result<()> {
+        let (dns_file, dns_line, dns_ts) = match r.dns {
+            Some((f, l, t)) => (f.to_string(), l.to_string(), t.to_string()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        self.writer
+            .write_record([
+                r.finding_id,
+                r.regimes,
+                &r.file.to_string(),
+                &r.line.to_string(),
+                &r.ts.to_string(),
+                &r.src_ip,
+                &opt(r.src_port),
+                &r.dst_ip,
+                &opt(r.dst_port),
+                r.proto,
+                &opt(r.bytes_out),
+                &opt(r.bytes_in),
+                r.hostname,
+                r.attribution,
+                r.vendor,
+                r.product,
+                r.category,
+                r.source_site,
+                r.destination_country,
+                &dns_file,
+                &dns_line,
+                &dns_ts,
+            ])
+            .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rewrite the spool as evidence.csv in `dir`, resolving file indices to paths and
+    /// hashes, then derive evidence.parquet from it. Returns the two file paths.
+    pub fn finish(
+        mut self,
+        dir: &Path,
+        files: &[FileReport],
+        pseudonymizer: Option<&Pseudonymizer>,
+    ) -> Result<(PathBuf, PathBuf)> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
+        drop(self.writer);
+        let csv_path = dir.join("evidence.csv");
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e: csv::Error| Error::io(&p, std::io::Error::other(e.to_string()))
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(BufReader::new(
+                File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
+            ));
+        let out = File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+        let mut w = csv::Writer::from_writer(BufWriter::new(out));
+        w.write_record(EVIDENCE_COLUMNS).map_err(io(&csv_path))?;
+        let file_of = |idx: &str| -> (String, String) {
+            idx.parse::<usize>()
+                .ok()
+                .and_then(|i| files.get(i))
+                .map(|f| (f.path.clone(), f.sha256.clone()))
+                .unwrap_or_default()
+        };
+        let time = |s: &str| s.parse::<i64>().map(rfc3339).unwrap_or_default();
+        for rec in reader.records() {
+            let rec = rec.map_err(io(&self.path))?;
+            let (path, sha) = file_of(&rec[2]);
+            let (dns_path, dns_sha) = if rec[19].is_empty() {
+                (String::new(), String::new())
+            } else {
+                file_of(&rec[19])
+            };
+            let src = match pseudonymizer {
+                Some(p) => p.ip(&rec[5]),
+                None => rec[5].to_string(),
+            };
+            let row: [String; 24] = [
+                rec[0].to_string(),
+                rec[1].to_string(),
+                path,
+                sha,
+                rec[3].to_string(),
+                time(&rec[4]),
+                src,
+                rec[6].to_string(),
+                rec[7].to_string(),
+                rec[8].to_string(),
+                rec[9].to_string(),
+                rec[10].to_string(),
+                rec[11].to_string(),
+                rec[12].to_string(),
+                rec[13].to_string(),
+                rec[14].to_string(),
+                rec[15].to_string(),
+                rec[16].to_string(),
+                rec[17].to_string(),
+                rec[18].to_string(),
+                dns_path,
+                dns_sha,
+                rec[20].to_string(),
+                if rec[21].is_empty() {
+                    String::new()
+                } else {
+                    time(&rec[21])
+                },
+            ];
+            w.write_record(row.iter().map(|c| neutralise(c).into_owned()))
+                .map_err(io(&csv_path))?;
+        }
+        w.flush().map_err(|e| Error::io(&csv_path, e))?;
+        drop(w);
+        std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let parquet_path = dir.join("evidence.parquet");
+        write_parquet(&csv_path, &parquet_path)?;
+        Ok((csv_path, parquet_path))
+    }
+}
+
+/// Stream evidence.csv into evidence.parquet with an explicit schema (numbers typed,
+/// everything else text), so no schema is guessed from the first rows.
+fn write_parquet(csv_path: &Path, parquet_path: &Path) -> Result<()> {
+    let numeric = [
+        "input_line",
+        "src_port",
+        "dst_port",
+        "bytes_out",
+        "bytes_in",
+        "dns_line",
+    ];
+    let schema = Schema::from_iter(EVIDENCE_COLUMNS.iter().map(|c| {
+        let dtype = if numeric.contains(c) {
+            DataType::UInt64
+        } else {
+            DataType::String
+        };
+        Field::new((*c).into(), dtype)
+    }));
+    let fail = |e: PolarsError| Error::Report {
+        path: parquet_path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let csv_str = csv_path.to_string_lossy().to_string();
+    let out_str = parquet_path.to_string_lossy().to_string();
+    LazyCsvReader::new(PlRefPath::new(&csv_str))
+        .with_has_header(true)
+        .with_schema(Some(Arc::new(schema)))
+        .finish()
+        .map_err(fail)?
+        .sink(
+            SinkDestination::File {
+                target: SinkTarget::Path(PlRefPath::new(&out_str)),
+            },
+            FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
+            UnifiedSinkArgs::default(),
+        )
+        .map_err(fail)?
+        .collect()
+        .map_err(fail)?;
+    Ok(())
+}
