@@ -27,14 +27,12 @@ impl Report {
 
 /// A manifest path is safe when it is relative, uses `/`, and never climbs out.
 fn safe_member(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('/')
-        && !name.contains('\\')
-        && !name.contains('\0')
-        && !name
-            .split('/')
-            .any(|c| c.is_empty() || c == "." || c == "..")
-        && !(name.len() > 1 && name.as_bytes()[1] == b':')
+    let climbs = name
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..");
+    let drive = name.len() > 1 && name.as_bytes()[1] == b':';
+    let forbidden = name.starts_with('/') || name.contains(['\\', '\0']);
+    !name.is_empty() && !climbs && !drive && !forbidden
 }
 
 /// Parse `sha256  path` lines; problems are reported, not fatal.

@@ -30,7 +30,7 @@ impl Pseudonymizer {
                 "pseudonymisation key must be at least 64 hex characters (make one with `xborder keygen --hmac FILE`)",
             )
         };
-        if hexed.len() < 64 || hexed.len() % 2 != 0 {
+        if hexed.len() < 64 || !hexed.len().is_multiple_of(2) {
             return Err(bad());
         }
         let key = (0..hexed.len())
