@@ -88,7 +88,7 @@ fn findings_columns_and_transfer_bases() {
     let text = std::fs::read_to_string(out.path().join("findings.csv")).unwrap();
     assert_eq!(
         text.lines().next().unwrap(),
-        "regime,rule_id,citation,source_site,source_country,destination_country,vendor,vendor_hq_country,product,category,attribution,transfer_basis,flows,bytes_out,bytes_in,distinct_sources,first_seen,last_seen"
+        "regime,rule_id,citation,source_site,source_country,destination_country,vendor,vendor_hq_country,product,category,attribution,transfer_basis,flows,bytes_out,bytes_in,distinct_sources,first_seen,last_seen,finding_id"
     );
     let rows = project(
         &out.path().join("findings.csv"),
