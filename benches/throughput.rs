@@ -49,6 +49,8 @@ fn main() {
             ttl_grace_s: 900,
         },
         strict: false,
+        policy: None,
+        assets: None,
     };
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 

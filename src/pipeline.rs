@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use crate::accounting::{
     FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
 };
+use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, RegimeRow, Tables};
 use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method};
+use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
+use crate::classify::policy::Policy;
 use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
@@ -44,6 +47,10 @@ pub struct AnalyzeOptions {
     pub period: Period,
     pub dns_window: DnsWindow,
     pub strict: bool,
+    /// Organisational AI-tool policy (TOML).
+    pub policy: Option<PathBuf>,
+    /// Asset inventory (CSV) mapping sources to hosts, owners and departments.
+    pub assets: Option<PathBuf>,
 }
 
 /// The loaded reference data a run is judged against.
@@ -53,6 +60,8 @@ pub struct Catalogs {
     pub regimes: Regimes,
     pub sites: Sites,
     pub geoip: GeoIp,
+    pub policy: Option<Policy>,
+    pub assets: Option<Assets>,
 }
 
 impl Catalogs {
@@ -88,12 +97,20 @@ impl Catalogs {
             None => Sites::default(),
         };
         let geoip = GeoIp::open(opts.geoip.as_deref())?;
+        let policy = opts
+            .policy
+            .as_deref()
+            .map(|p| Policy::load(p, &vendors, &sites))
+            .transpose()?;
+        let assets = opts.assets.as_deref().map(Assets::load).transpose()?;
         Ok(Catalogs {
             countries,
             vendors,
             regimes,
             sites,
             geoip,
+            policy,
+            assets,
         })
     }
 
@@ -119,6 +136,8 @@ pub struct Analysis {
     pub observed: Option<(Micros, Micros)>,
     pub distinct_destinations: u64,
     pub distinct_sources: u64,
+    /// Policy verdicts and department views (empty without --policy/--assets).
+    pub org: OrgResults,
 }
 
 /// Run-wide counts.
@@ -171,6 +190,8 @@ pub fn analyze(
         &opts.vendors,
         &opts.regimes,
         &opts.countries,
+        &opts.policy,
+        &opts.assets,
     ]
     .into_iter()
     .flatten()
@@ -277,6 +298,12 @@ pub fn analyze(
     }
 
     let (ai_rows, other_rows) = state.rows();
+    let (observed, distinct_destinations, distinct_sources) = (
+        state.observed,
+        state.geo_cache.len() as u64,
+        state.site_cache.len() as u64,
+    );
+    let org = state.org.finish();
     let regime_rows = regime_rows(catalogs, &ai_rows, &other_rows);
     let tables = aggregate::build_tables(&ai_rows, &other_rows, &regime_rows)?;
     Ok(Analysis {
@@ -287,9 +314,10 @@ pub fn analyze(
         dns: index.stats.clone(),
         geoip: catalogs.geoip.identity.clone(),
         catalogs: catalogs.identities(),
-        observed: state.observed,
-        distinct_destinations: state.geo_cache.len() as u64,
-        distinct_sources: state.site_cache.len() as u64,
+        observed,
+        distinct_destinations,
+        distinct_sources,
+        org,
     })
 }
 
@@ -475,6 +503,7 @@ struct FlowState<'a> {
     ai: HashMap<AiKey, Partial>,
     other: HashMap<OtherKey, Partial>,
     observed: Option<(Micros, Micros)>,
+    org: OrgTracker<'a>,
 }
 
 impl<'a> FlowState<'a> {
@@ -492,7 +521,41 @@ impl<'a> FlowState<'a> {
             ai: HashMap::new(),
             other: HashMap::new(),
             observed: None,
+            org: OrgTracker::new(
+                catalogs.policy.as_ref(),
+                catalogs.assets.as_ref(),
+                &catalogs.sites,
+                &catalogs.vendors,
+            ),
         }
+    }
+
+    /// The `;`-joined regimes under which egress from `site` to `country` for `product`
+    /// on `day` is a transfer (empty when none), memoised.
+    fn regimes_for(&mut self, site: u16, country: [u8; 2], product: ProductId, day: i32) -> String {
+        let catalogs = self.catalogs;
+        self.flow_regimes
+            .entry((site, country, product, day))
+            .or_insert_with(|| {
+                let Some(s) = catalogs.sites.sites.get(usize::from(site)) else {
+                    return String::new();
+                };
+                let dc = String::from_utf8_lossy(&country).into_owned();
+                let v = catalogs.vendors.vendor_of(product);
+                catalogs
+                    .regimes
+                    .evaluate(
+                        &s.country,
+                        &dc,
+                        day_date(day),
+                        Some(v.dpf_certified.as_str()),
+                    )
+                    .into_iter()
+                    .map(|f| f.regime)
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .clone()
     }
 
     fn site(&mut self, ip: IpAddr) -> Option<u16> {
@@ -588,6 +651,10 @@ impl<'a> FlowState<'a> {
                     .entry(key)
                     .or_insert_with(|| Partial::new(flow.ts))
                     .add(flow);
+                if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
+                    let regimes = self.regimes_for(site, country, product, day);
+                    self.org.observe(flow, site, product, day, &regimes);
+                }
                 if let Some(spool) = evidence {
                     let justifying = dns.as_ref().filter(|_| method == Method::Dns);
                     self.write_evidence(
@@ -649,27 +716,7 @@ impl<'a> FlowState<'a> {
                 ])
             })
             .clone();
-        let regimes = self
-            .flow_regimes
-            .entry((site, country, product, day))
-            .or_insert_with(|| {
-                if site_country.is_empty() {
-                    return String::new();
-                }
-                self.catalogs
-                    .regimes
-                    .evaluate(
-                        site_country,
-                        &dc,
-                        day_date(day),
-                        Some(v.dpf_certified.as_str()),
-                    )
-                    .into_iter()
-                    .map(|f| f.regime)
-                    .collect::<Vec<_>>()
-                    .join(";")
-            })
-            .clone();
+        let regimes = self.regimes_for(site, country, product, day);
         spool.push(&EvidenceRow {
             finding_id: &finding_id,
             regimes: &regimes,

@@ -6,6 +6,8 @@
 //! not per flow. Every output is sorted on all of its key columns, so the same input
 //! gives the same bytes.
 
+pub mod org;
+
 use polars::prelude::*;
 use serde::Serialize;
 

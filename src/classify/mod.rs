@@ -5,7 +5,9 @@
 //! replaced by a user's file. Each loaded catalog keeps its identity (path, SHA-256,
 //! version) so a report can say exactly which rules produced it.
 
+pub mod assets;
 pub mod countries;
+pub mod policy;
 pub mod regimes;
 pub mod sites;
 pub mod vendors;

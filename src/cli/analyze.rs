@@ -95,6 +95,18 @@ pub struct AnalyzeArgs {
     /// Seconds an answer stays usable past its TTL (still capped by --dns-max-age).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_TTL_GRACE_S)]
     pub dns_ttl_grace: u32,
+    /// Organisational AI-tool policy (TOML): writes policy_violations.csv and policy_summary.csv.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Asset inventory (CSV: address, hostname, owner, department, valid_from, valid_until).
+    #[arg(long, value_name = "FILE")]
+    pub assets: Option<PathBuf>,
+    /// Show host names and owners from --assets in violations (otherwise department only).
+    #[arg(long, requires = "assets")]
+    pub show_owners: bool,
+    /// A previous run's output directory (or pack) to compare with: writes changes.csv.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub baseline: Option<PathBuf>,
     /// Stop at the first rejected record instead of counting it and continuing.
     #[arg(long)]
     pub strict: bool,
@@ -122,6 +134,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ttl_grace_s: args.dns_ttl_grace,
         },
         strict: args.strict,
+        policy: args.policy.clone(),
+        assets: args.assets.clone(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let catalogs = Catalogs::load(&opts).context("loading catalogs")?;
@@ -155,6 +169,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         evidence: Some(spool),
         pseudonymizer: pseudonymizer.as_ref(),
         include_inputs: args.include_inputs,
+        show_owners: args.show_owners,
+        baseline: args.baseline.as_deref(),
     };
     let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;

@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 pub mod analyze;
+pub mod diff;
 pub mod generate;
 pub mod keygen;
 pub mod verify;
@@ -24,6 +25,10 @@ Examples:
   xborder keygen --out org-signing
   xborder analyze data/sample --sites data/sample/sites.toml --pack packs/sample --sign org-signing.key
   xborder verify packs/sample --pubkey org-signing.pub
+
+  # Policy compliance with departments, compared with last quarter
+  xborder analyze data/sample --sites data/sample/sites.toml --policy data/examples/policy.toml \\
+      --assets data/examples/assets.csv --baseline reports/2026-Q2 --out reports/2026-Q3
 
   # Regenerate the sample data set
   xborder generate --out data/sample
@@ -49,6 +54,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Check an evidence pack: hashes, file lists, run.json and signature.
     Verify(verify::VerifyArgs),
+    /// Compare two runs: new vendors, byte growth, new countries, new violations.
+    Diff(diff::DiffArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -57,5 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }

@@ -502,6 +502,29 @@ const Q3_START: i64 = 1_782_864_000_000_000;
 const JULY_END: i64 = Q3_START + 31 * 86_400_000_000;
 const Q3_DAYS: i64 = 92;
 
+/// Day 9 of the quarter is 2026-07-10, when the organisation banned Claude Code at its CN
+/// offices (data/examples/policy.toml). Most Hangzhou developers stop and move to Qoder;
+/// two holdouts (10.10.1.4 and fd10::1:2) carry on, and the DNS-over-HTTPS user below
+/// never stops. Those are the violations the policy check must find.
+const BAN_DAY: i64 = 9;
+const HOLDOUTS: &[&str] = &["10.10.1.4", "fd10::1:2"];
+
+fn after_ban_weight(site: &str, client: &str, e: &Endpoint, day: i64, weight: f64) -> f64 {
+    if site != "hangzhou" || day < BAN_DAY {
+        return weight;
+    }
+    let anthropic = e.query == ANTHROPIC_API.query || e.query == CLAUDE_AI.query;
+    if anthropic && !HOLDOUTS.contains(&client) {
+        0.0
+    } else if anthropic {
+        weight * 0.5
+    } else if e.query == QODER.query {
+        (weight * 2.0).min(1.0)
+    } else {
+        weight
+    }
+}
+
 /// One session: a DNS lookup, then one to four connections to the answer within its TTL.
 fn session(
     w: &mut Writers,
@@ -574,6 +597,7 @@ pub fn write_sample(dir: &Path, seed: u64) -> Result<SampleSummary> {
                 for n in 1..=*count {
                     let client = format!("{prefix}{n}");
                     for (endpoint, weight) in site.usage {
+                        let weight = after_ban_weight(site.name, &client, endpoint, day, *weight);
                         if rng.unit() < weight * activity {
                             session(
                                 &mut w,

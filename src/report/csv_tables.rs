@@ -184,3 +184,138 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
         )?,
     ])
 }
+
+pub const VIOLATION_COLUMNS: &[&str] = &[
+    "rule_id",
+    "effective_from",
+    "source_site",
+    "site_country",
+    "source",
+    "hostname",
+    "owner",
+    "department",
+    "vendor",
+    "product",
+    "day",
+    "flows",
+    "bytes_out",
+    "bytes_in",
+    "first_seen",
+    "last_seen",
+    "first_at_site",
+];
+pub const POLICY_SUMMARY_COLUMNS: &[&str] = &[
+    "rule_id",
+    "verdict",
+    "effective_from",
+    "effective_until",
+    "source_site",
+    "site_country",
+    "flows_before",
+    "bytes_out_before",
+    "flows_in_effect",
+    "bytes_out_in_effect",
+    "distinct_sources_in_effect",
+    "held",
+    "first_violation",
+    "last_violation",
+    "reason",
+    "memo",
+];
+pub const DEPARTMENT_COLUMNS: &[&str] = &[
+    "regime",
+    "department",
+    "source_site",
+    "vendor",
+    "product",
+    "flows",
+    "bytes_out",
+    "bytes_in",
+    "distinct_sources",
+];
+
+#[derive(Serialize)]
+struct ViolationCsv<'a> {
+    rule_id: &'a str,
+    effective_from: &'a str,
+    source_site: &'a str,
+    site_country: &'a str,
+    source: String,
+    hostname: &'a str,
+    owner: &'a str,
+    department: &'a str,
+    vendor: &'a str,
+    product: &'a str,
+    day: &'a str,
+    flows: u64,
+    bytes_out: u64,
+    bytes_in: u64,
+    first_seen: &'a str,
+    last_seen: &'a str,
+    first_at_site: bool,
+}
+
+/// Policy and department tables, when --policy or --assets was given. Host names and
+/// owners appear only with --show-owners; sources are tokens under --pseudonymize.
+pub fn write_org_tables(
+    dir: &Path,
+    org: &crate::aggregate::org::OrgResults,
+    pseudonymizer: Option<&super::pseudonym::Pseudonymizer>,
+    show_owners: bool,
+) -> Result<Vec<OutputFile>> {
+    let mut out = Vec::new();
+    if org.policy_applied {
+        let rows: Vec<ViolationCsv<'_>> = org
+            .violations
+            .iter()
+            .map(|v| ViolationCsv {
+                rule_id: &v.rule_id,
+                effective_from: &v.effective_from,
+                source_site: &v.source_site,
+                site_country: &v.site_country,
+                source: match pseudonymizer {
+                    Some(p) => p.ip(&v.src_ip),
+                    None => v.src_ip.clone(),
+                },
+                hostname: if show_owners { &v.hostname } else { "" },
+                owner: if show_owners { &v.owner } else { "" },
+                department: &v.department,
+                vendor: &v.vendor,
+                product: &v.product,
+                day: &v.day,
+                flows: v.flows,
+                bytes_out: v.bytes_out,
+                bytes_in: v.bytes_in,
+                first_seen: &v.first_seen,
+                last_seen: &v.last_seen,
+                first_at_site: v.first_at_site,
+            })
+            .collect();
+        out.push(write_output(
+            dir,
+            "policy_violations.csv",
+            &to_csv("policy_violations.csv", &rows, VIOLATION_COLUMNS)?,
+            Some(rows.len() as u64),
+        )?);
+        out.push(write_output(
+            dir,
+            "policy_summary.csv",
+            &to_csv("policy_summary.csv", &org.summary, POLICY_SUMMARY_COLUMNS)?,
+            Some(org.summary.len() as u64),
+        )?);
+    }
+    if let Some(rows) = &org.departments {
+        out.push(write_output(
+            dir,
+            "findings_by_department.csv",
+            &to_csv("findings_by_department.csv", rows, DEPARTMENT_COLUMNS)?,
+            Some(rows.len() as u64),
+        )?);
+    }
+    Ok(out)
+}
+
+/// changes.csv bytes.
+pub fn changes_csv(changes: &[crate::diff::Change]) -> Result<Vec<u8>> {
+    to_csv("changes.csv", changes, crate::diff::CHANGE_COLUMNS)
+}

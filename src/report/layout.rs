@@ -448,6 +448,105 @@ impl Layout {
         self.y -= 4.0;
     }
 
+    /// A daily series as vertical bars, with an optional marker day (a policy date) drawn as
+    /// a vertical line; bars from the marker on are drawn in a warning colour.
+    pub fn time_bars(
+        &mut self,
+        title: &str,
+        points: &[(i32, u64)],
+        marker: Option<(i32, &str)>,
+        fmt: &dyn Fn(u64) -> String,
+    ) {
+        if points.is_empty() {
+            return;
+        }
+        let height = 48.0;
+        self.ensure(height + 16.0);
+        self.text_at(MARGIN_X, self.y, 9.5, true, INK, title);
+        self.y -= 5.0;
+        let first = points
+            .iter()
+            .map(|p| p.0)
+            .min()
+            .unwrap_or(0)
+            .min(marker.map(|m| m.0).unwrap_or(i32::MAX));
+        let last = points
+            .iter()
+            .map(|p| p.0)
+            .max()
+            .unwrap_or(0)
+            .max(marker.map(|m| m.0).unwrap_or(i32::MIN));
+        let days = (last - first + 1).max(1) as f32;
+        let max = points.iter().map(|p| p.1).max().unwrap_or(1).max(1);
+        let axis_w = text_width(&fmt(max), 7.0, false) + 2.0;
+        let x0 = MARGIN_X + axis_w;
+        let w = self.content_width() - axis_w;
+        let base = self.y - height;
+        let slot = w / days;
+        self.text_at(MARGIN_X, self.y - 2.0, 7.0, false, MUTED, &fmt(max));
+        self.text_at(MARGIN_X, base, 7.0, false, MUTED, &fmt(0));
+        self.hline(x0, x0 + w, base, RULE, 0.4);
+        for (day, v) in points {
+            let x = x0 + (day - first) as f32 * slot;
+            let h = (*v as f32 / max as f32) * (height - 4.0);
+            let color = match marker {
+                Some((m, _)) if *day >= m => (0.75, 0.22, 0.17),
+                _ => ACCENT,
+            };
+            self.rect(
+                x + slot * 0.1,
+                base,
+                (slot * 0.8).max(0.2),
+                h.max(0.2),
+                color,
+            );
+        }
+        if let Some((m, label)) = marker {
+            let x = x0 + (m - first) as f32 * slot;
+            self.ops.push(Op::SetOutlineColor {
+                col: rgb(0.75, 0.22, 0.17),
+            });
+            self.ops.push(Op::SetOutlineThickness { pt: Pt(0.8) });
+            self.ops.push(Op::DrawLine {
+                line: Line {
+                    points: vec![
+                        LinePoint {
+                            p: Point::new(Mm(x), Mm(base)),
+                            bezier: false,
+                        },
+                        LinePoint {
+                            p: Point::new(Mm(x), Mm(base + height)),
+                            bezier: false,
+                        },
+                    ],
+                    is_closed: false,
+                },
+            });
+            let lw = text_width(label, 7.0, true);
+            let lx = (x + 1.0).min(x0 + w - lw);
+            self.text_at(
+                lx,
+                base + height - 2.0,
+                7.0,
+                true,
+                (0.75, 0.22, 0.17),
+                label,
+            );
+        }
+        let day_label = |d: i32| crate::period::day_string(d);
+        self.text_at(x0, base - 4.0, 7.0, false, MUTED, &day_label(first));
+        let end = day_label(last);
+        self.text_at(
+            x0 + w - text_width(&end, 7.0, false),
+            base - 4.0,
+            7.0,
+            false,
+            MUTED,
+            &end,
+        );
+        self.y = base - 9.0;
+    }
+
     /// Close the last page and hand back every page's operations.
     pub fn into_pages(mut self) -> Vec<Vec<Op>> {
         let ops = std::mem::take(&mut self.ops);

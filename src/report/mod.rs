@@ -78,6 +78,10 @@ pub struct WriteOptions<'a> {
     pub pseudonymizer: Option<&'a pseudonym::Pseudonymizer>,
     /// Copy the input files into `inputs/` beside the outputs.
     pub include_inputs: bool,
+    /// Show asset host names and owners in policy violations.
+    pub show_owners: bool,
+    /// A previous run to compare with: writes changes.csv and a PDF section.
+    pub baseline: Option<&'a Path>,
 }
 
 /// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
@@ -92,6 +96,12 @@ pub fn write_all(
 ) -> Result<Vec<OutputFile>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let mut outputs = csv_tables::write_tables(out_dir, analysis, w.pseudonymizer.is_some())?;
+    outputs.extend(csv_tables::write_org_tables(
+        out_dir,
+        &analysis.org,
+        w.pseudonymizer,
+        w.show_owners,
+    )?);
     if let Some(spool) = w.evidence {
         let rows = spool.rows;
         let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
@@ -99,7 +109,22 @@ pub fn write_all(
             outputs.push(describe(&path, rows)?);
         }
     }
-    let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx)?;
+    let changes = match w.baseline {
+        Some(old) => {
+            let old = crate::diff::RunTables::load(old)?;
+            let new = crate::diff::RunTables::load(out_dir)?;
+            let changes = crate::diff::compare(&old, &new);
+            outputs.push(write_output(
+                out_dir,
+                "changes.csv",
+                &csv_tables::changes_csv(&changes)?,
+                Some(changes.len() as u64),
+            )?);
+            Some(changes)
+        }
+        None => None,
+    };
+    let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref())?;
     outputs.push(write_output(out_dir, "report.pdf", &pdf_bytes, None)?);
     let mut files = analysis.files.clone();
     if w.include_inputs {

@@ -51,6 +51,7 @@ pub fn render(
     catalogs: &Catalogs,
     a: &Analysis,
     ctx: &RunContext,
+    changes: Option<&[crate::diff::Change]>,
 ) -> Result<Vec<u8>> {
     let id = run_id(opts, a);
     let mut l = Layout::new();
@@ -62,6 +63,15 @@ pub fn render(
     executive_summary(&mut l, catalogs, a);
     findings(&mut l, a);
     top_vendors(&mut l, a);
+    if let Some(policy) = &catalogs.policy {
+        policy_section(&mut l, policy, a);
+    }
+    if let Some(rows) = &a.org.departments {
+        departments_section(&mut l, rows);
+    }
+    if let Some(changes) = changes {
+        changes_section(&mut l, changes);
+    }
     methodology(&mut l, opts, catalogs);
     data_quality(&mut l, a);
     provenance(&mut l, catalogs, a);
@@ -752,4 +762,437 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         rows.push((String::new(), format!("SHA-256 {h}")));
     }
     l.key_values(&rows, 8.0);
+}
+
+fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
+    l.heading("Policy compliance");
+    l.paragraph(
+        &format!(
+            "Policy: {} (version {}). A flow is a violation when the most specific rule in effect on its day bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
+            policy.header.name, policy.header.version
+        ),
+        9.0,
+    );
+    for rule in policy
+        .rules
+        .iter()
+        .filter(|r| r.verdict == crate::classify::policy::Verdict::Banned)
+    {
+        let rows: Vec<_> = a
+            .org
+            .summary
+            .iter()
+            .filter(|r| r.rule_id == rule.id)
+            .collect();
+        let broken: Vec<_> = rows.iter().filter(|r| r.held == "no").collect();
+        let verdict = if broken.is_empty() {
+            format!(
+                "Did the ban hold? YES. No use of the banned tools after {} at any covered site.",
+                rule.effective_from
+            )
+        } else {
+            format!(
+                "Did the ban hold? NO, at {} of {} covered sites: {}.",
+                broken.len(),
+                rows.len(),
+                broken
+                    .iter()
+                    .map(|r| r.source_site.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        l.subheading(&format!(
+            "Rule {}: banned from {}",
+            rule.id, rule.effective_from
+        ));
+        l.paragraph(&rule.reason, 8.5);
+        let color = if broken.is_empty() {
+            (0.1, 0.45, 0.2)
+        } else {
+            (0.75, 0.22, 0.17)
+        };
+        l.ensure(9.0);
+        l.text_at(MARGIN_X, l.y, 12.0, true, color, &verdict);
+        l.y -= 8.0;
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.source_site.clone(),
+                    group_digits(r.flows_before),
+                    group_digits(r.flows_in_effect),
+                    human_bytes(r.bytes_out_in_effect),
+                    r.distinct_sources_in_effect.to_string(),
+                    r.held.clone(),
+                    r.first_violation.clone(),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Site",
+                    min_width: 18.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Flows before",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Flows after",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Bytes after",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Sources",
+                    min_width: 12.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Held",
+                    min_width: 10.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "First use after the ban",
+                    min_width: 34.0,
+                    align: Align::Left,
+                },
+            ],
+            &table,
+            8.0,
+        );
+        let points: Vec<(i32, u64)> = a
+            .org
+            .daily
+            .iter()
+            .filter(|d| d.rule_id == rule.id)
+            .map(|d| (d.day, d.flows))
+            .collect();
+        let marker_day = (rule.effective_from
+            - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
+        .num_days() as i32;
+        l.time_bars(
+            "Daily flows to the banned tools from covered sites, before and after the ban",
+            &points,
+            Some((marker_day, &format!("ban from {}", rule.effective_from))),
+            &|v| group_digits(v),
+        );
+        let firsts: Vec<Vec<String>> = a
+            .org
+            .violations
+            .iter()
+            .filter(|v| v.rule_id == rule.id && v.first_at_site)
+            .map(|v| {
+                vec![
+                    v.source_site.clone(),
+                    v.first_seen.clone(),
+                    v.department.clone(),
+                    v.product.clone(),
+                ]
+            })
+            .collect();
+        if !firsts.is_empty() {
+            l.paragraph("First use after the ban, per site:", 9.0);
+            l.table(
+                &[
+                    ColumnSpec {
+                        header: "Site",
+                        min_width: 18.0,
+                        align: Align::Left,
+                    },
+                    ColumnSpec {
+                        header: "First seen",
+                        min_width: 34.0,
+                        align: Align::Left,
+                    },
+                    ColumnSpec {
+                        header: "Department",
+                        min_width: 24.0,
+                        align: Align::Left,
+                    },
+                    ColumnSpec {
+                        header: "Product",
+                        min_width: 30.0,
+                        align: Align::Left,
+                    },
+                ],
+                &firsts,
+                8.0,
+            );
+        }
+    }
+    let others: Vec<Vec<String>> = a
+        .org
+        .summary
+        .iter()
+        .filter(|r| r.verdict != "banned" && r.flows_in_effect > 0)
+        .map(|r| {
+            vec![
+                r.rule_id.clone(),
+                r.verdict.clone(),
+                r.source_site.clone(),
+                group_digits(r.flows_in_effect),
+                human_bytes(r.bytes_out_in_effect),
+            ]
+        })
+        .collect();
+    if !others.is_empty() {
+        l.subheading("Allowed and review verdicts in effect");
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Rule",
+                    min_width: 30.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Verdict",
+                    min_width: 14.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Site",
+                    min_width: 18.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Flows",
+                    min_width: 14.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Bytes out",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+            ],
+            &others,
+            8.0,
+        );
+    }
+}
+
+fn departments_section(l: &mut Layout, rows: &[crate::aggregate::org::DepartmentRow]) {
+    l.heading("AI egress by department");
+    l.paragraph(
+        "From the asset inventory. Individuals are not named in this report; findings_by_department.csv has the full breakdown, and host names and owners appear in policy_violations.csv only when the run was made with --show-owners.",
+        9.0,
+    );
+    let mut totals: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+    for r in rows {
+        let e = totals
+            .entry((r.department.as_str(), r.regime.as_str()))
+            .or_default();
+        e.0 += r.flows;
+        e.1 += r.bytes_out;
+    }
+    let table: Vec<Vec<String>> = totals
+        .iter()
+        .map(|((d, regime), (f, b))| {
+            vec![
+                d.to_string(),
+                regime.to_string(),
+                group_digits(*f),
+                human_bytes(*b),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec {
+                header: "Department",
+                min_width: 40.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Regime",
+                min_width: 14.0,
+                align: Align::Left,
+            },
+            ColumnSpec {
+                header: "Flows",
+                min_width: 14.0,
+                align: Align::Right,
+            },
+            ColumnSpec {
+                header: "Bytes out",
+                min_width: 16.0,
+                align: Align::Right,
+            },
+        ],
+        &table,
+        8.0,
+    );
+}
+
+/// The changes-since-baseline section; also used on its own by `xborder diff`.
+pub fn changes_section(l: &mut Layout, changes: &[crate::diff::Change]) {
+    l.heading("Changes since the baseline");
+    if changes
+        .iter()
+        .all(|c| c.change == "bytes_out" && c.delta == 0)
+    {
+        l.paragraph("No changes.", 9.0);
+    }
+    for (kind, title) in [
+        ("vendor_new", "New AI vendors per site"),
+        ("vendor_gone", "AI vendors no longer seen per site"),
+        ("country_new", "New cross-border destination countries"),
+        ("country_gone", "Destination countries no longer seen"),
+        ("violation_new", "New policy violations"),
+    ] {
+        let rows: Vec<Vec<String>> = changes
+            .iter()
+            .filter(|c| c.change == kind)
+            .map(|c| {
+                vec![
+                    c.source_site.clone(),
+                    if c.vendor.is_empty() {
+                        c.regime.clone()
+                    } else {
+                        c.vendor.clone()
+                    },
+                    if c.destination_country.is_empty() {
+                        c.product.clone()
+                    } else {
+                        c.destination_country.clone()
+                    },
+                    c.detail.clone(),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        l.subheading(title);
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Site",
+                    min_width: 18.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Vendor / regime",
+                    min_width: 24.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Product / country",
+                    min_width: 24.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Detail",
+                    min_width: 40.0,
+                    align: Align::Left,
+                },
+            ],
+            &rows,
+            8.0,
+        );
+    }
+    let growth: Vec<Vec<String>> = changes
+        .iter()
+        .filter(|c| c.change == "bytes_out" && c.delta != 0)
+        .map(|c| {
+            vec![
+                c.vendor.clone(),
+                c.regime.clone(),
+                human_bytes(c.old_value),
+                human_bytes(c.new_value),
+                c.detail.clone(),
+            ]
+        })
+        .collect();
+    if !growth.is_empty() {
+        l.subheading("Bytes out per vendor and regime");
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Vendor",
+                    min_width: 24.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Regime",
+                    min_width: 12.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Baseline",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Now",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Change",
+                    min_width: 14.0,
+                    align: Align::Right,
+                },
+            ],
+            &growth,
+            8.0,
+        );
+    }
+}
+
+/// A standalone PDF holding only the changes section (for `xborder diff`).
+pub fn render_changes(
+    old: &str,
+    new: &str,
+    changes: &[crate::diff::Change],
+    generated_epoch: i64,
+) -> Result<Vec<u8>> {
+    let mut l = Layout::new();
+    l.text_at(
+        MARGIN_X,
+        l.y,
+        18.0,
+        true,
+        ACCENT,
+        "xborder: change between two runs",
+    );
+    l.y -= 9.0;
+    l.key_values(
+        &[
+            ("Baseline".into(), old.to_string()),
+            ("Compared".into(), new.to_string()),
+        ],
+        9.0,
+    );
+    changes_section(&mut l, changes);
+    let mut pages = l.into_pages();
+    stamp(&mut pages, &format!("xborder diff  |  {old} -> {new}"));
+    let mut doc = PdfDocument::new("xborder: change between two runs");
+    if let Ok(when) = printpdf::OffsetDateTime::from_unix_timestamp(generated_epoch) {
+        doc.metadata.info.creation_date = when;
+        doc.metadata.info.modification_date = when;
+        doc.metadata.info.metadata_date = when;
+    }
+    let pdf_pages: Vec<PdfPage> = pages
+        .into_iter()
+        .map(|ops| PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), ops))
+        .collect();
+    let mut warnings = Vec::new();
+    Ok(doc.with_pages(pdf_pages).save(
+        &PdfSaveOptions {
+            subset_fonts: true,
+            ..Default::default()
+        },
+        &mut warnings,
+    ))
 }
