@@ -227,3 +227,60 @@ fn committed_sample_is_what_the_generator_writes() {
         );
     }
 }
+
+#[test]
+fn example_policy_on_the_sample_finds_exactly_the_planted_violations() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("xborder")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "analyze",
+            "data/sample",
+            "--sites",
+            "data/sample/sites.toml",
+            "--policy",
+            "data/examples/policy.toml",
+            "--assets",
+            "data/examples/assets.csv",
+            "--period",
+            "2026-Q3",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let violations = rows(&out.path().join("policy_violations.csv"));
+    // The generator plants exactly these after 2026-07-10: two holdouts and the DoH user.
+    let sources: std::collections::BTreeSet<&str> =
+        violations.iter().map(|r| r["source"].as_str()).collect();
+    assert_eq!(
+        sources,
+        ["10.10.1.4", "10.10.1.9", "fd10::1:2"]
+            .into_iter()
+            .collect()
+    );
+    assert!(violations
+        .iter()
+        .all(|r| r["day"].as_str() >= "2026-07-10" && r["source_site"] == "hangzhou"));
+    assert_eq!(
+        violations
+            .iter()
+            .filter(|r| r["first_at_site"] == "true")
+            .count(),
+        1
+    );
+    let summary = rows(&out.path().join("policy_summary.csv"));
+    let ban = summary
+        .iter()
+        .find(|r| r["rule_id"] == "ban-claude-code-cn" && r["source_site"] == "hangzhou")
+        .unwrap();
+    assert_eq!(ban["held"], "no");
+    assert!(num(ban, "flows_before") > 0);
+    let shanghai = summary
+        .iter()
+        .find(|r| r["rule_id"] == "ban-claude-code-cn" && r["source_site"] == "shanghai")
+        .unwrap();
+    assert_eq!(shanghai["held"], "yes");
+}
