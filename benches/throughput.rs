@@ -51,6 +51,7 @@ fn main() {
         strict: false,
         policy: None,
         assets: None,
+        progress: false,
     };
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 

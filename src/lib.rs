@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod pack;
 pub mod period;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod schema;
 

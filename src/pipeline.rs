@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
 use crate::ingest::{self, Detection, Format, Item, RecordKind};
 use crate::period::{day_date, day_of, Period};
+use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{DnsRecord, FlowRecord, Micros, Record};
 
@@ -51,6 +52,8 @@ pub struct AnalyzeOptions {
     pub policy: Option<PathBuf>,
     /// Asset inventory (CSV) mapping sources to hosts, owners and departments.
     pub assets: Option<PathBuf>,
+    /// Draw progress on stderr (the CLI sets this only for a terminal).
+    pub progress: bool,
 }
 
 /// The loaded reference data a run is judged against.
@@ -202,6 +205,16 @@ pub fn analyze(
         return Err(Error::Usage("no input files found".into()));
     }
     let mut files: Vec<FileReport> = Vec::with_capacity(planned.len());
+    let read_order = planned
+        .iter()
+        .filter(|p| matches!(p.detection, Detection::Supported(_)))
+        .count();
+    let bytes_total = planned
+        .iter()
+        .filter(|p| matches!(p.detection, Detection::Supported(_)))
+        .map(|p| std::fs::metadata(&p.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let mut progress = Progress::new(opts.progress, read_order, bytes_total);
     let mut rejects = Vec::new();
     let mut totals = Totals::default();
 
@@ -215,22 +228,30 @@ pub fn analyze(
     for (i, p) in planned.iter().enumerate() {
         if let Detection::Supported(f) = p.detection {
             if f.kind() == RecordKind::Dns {
-                let report = read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
-                    let Record::Dns(d) = rec else {
-                        counts.reject(ingest::RejectReason::KindMismatch);
-                        return Ok(());
-                    };
-                    counts.read += 1;
-                    if !dns_period.contains(d.ts) {
-                        counts.outside_period += 1;
-                    } else if !dns_seen.insert(dns_key(&d)) {
-                        counts.duplicate += 1;
-                    } else {
-                        counts.accepted += 1;
-                        builder.add(&d);
-                    }
-                    Ok(())
-                })?;
+                let report = read_file(
+                    p,
+                    i as u32,
+                    f,
+                    opts,
+                    &mut rejects,
+                    &mut progress,
+                    &mut |rec, counts| {
+                        let Record::Dns(d) = rec else {
+                            counts.reject(ingest::RejectReason::KindMismatch);
+                            return Ok(());
+                        };
+                        counts.read += 1;
+                        if !dns_period.contains(d.ts) {
+                            counts.outside_period += 1;
+                        } else if !dns_seen.insert(dns_key(&d)) {
+                            counts.duplicate += 1;
+                        } else {
+                            counts.accepted += 1;
+                            builder.add(&d);
+                        }
+                        Ok(())
+                    },
+                )?;
                 totals.dns_records.add(&report.counts);
                 report_slots[i] = Some(report);
             }
@@ -245,8 +266,14 @@ pub fn analyze(
         match p.detection {
             Detection::Supported(f) if f.kind() == RecordKind::Flow => {
                 let mut breakdown = FlowBreakdown::default();
-                let mut report =
-                    read_file(p, i as u32, f, opts, &mut rejects, &mut |rec, counts| {
+                let mut report = read_file(
+                    p,
+                    i as u32,
+                    f,
+                    opts,
+                    &mut rejects,
+                    &mut progress,
+                    &mut |rec, counts| {
                         let Record::Flow(flow) = rec else {
                             counts.reject(ingest::RejectReason::KindMismatch);
                             return Ok(());
@@ -265,7 +292,8 @@ pub fn analyze(
                             state.fold(&flow, &mut breakdown, evidence.as_deref_mut())?;
                         }
                         Ok(())
-                    })?;
+                    },
+                )?;
                 totals.flow_records.add(&report.counts);
                 totals.flows.add(&breakdown);
                 report.flows = Some(breakdown);
@@ -297,6 +325,7 @@ pub fn analyze(
         }
     }
 
+    progress.finish();
     let (ai_rows, other_rows) = state.rows();
     let (observed, distinct_destinations, distinct_sources) = (
         state.observed,
@@ -347,15 +376,22 @@ fn read_file(
     format: Format,
     opts: &AnalyzeOptions,
     rejects: &mut Vec<RejectRow>,
+    progress: &mut Progress,
     on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
     let mut opened = ingest::open_input(path)?;
+    progress.start_file(
+        &display,
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    );
+    let raw = opened.raw_counter();
     let compression = opened.compression.as_str().to_string();
     let mut counts = RecordCounts::default();
     let mut listed = 0u64;
     let result = ingest::read_records(format, &mut opened.reader, file_index, &mut |item| {
+        progress.tick(&|| raw.get());
         match item {
             Item::Record(rec) => on_record(rec, &mut counts)?,
             Item::Reject(r) => {
@@ -384,6 +420,7 @@ fn read_file(
         Error::Io { source, .. } => Error::io(path, source),
         other => other,
     });
+    drop(raw);
     let (sha256, size) = opened.finish()?;
     result?;
     Ok(FileReport {

@@ -6,6 +6,7 @@
 //!        [--strict] [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
 //!        [--pseudonymize KEYFILE]
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -136,6 +137,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         policy: args.policy.clone(),
         assets: args.assets.clone(),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let catalogs = Catalogs::load(&opts).context("loading catalogs")?;

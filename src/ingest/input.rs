@@ -92,6 +92,15 @@ impl Read for HashingReader {
     }
 }
 
+/// Reports raw bytes read so far from an opened input.
+pub struct RawCounter(Arc<Mutex<HashState>>);
+
+impl RawCounter {
+    pub fn get(&self) -> u64 {
+        self.0.lock().map(|s| s.bytes).unwrap_or(0)
+    }
+}
+
 /// An input opened for reading: a buffered, decompressed stream plus its hash so far.
 pub struct OpenedInput {
     pub reader: Box<dyn BufRead>,
@@ -101,6 +110,12 @@ pub struct OpenedInput {
 }
 
 impl OpenedInput {
+    /// A handle that reports how many raw (compressed) bytes have been read, for progress
+    /// reports. Drop it before `finish`.
+    pub fn raw_counter(&self) -> RawCounter {
+        RawCounter(Arc::clone(&self.raw))
+    }
+
     /// Finish the hash: drains whatever the parser did not read (for example after a
     /// `--strict` stop) so the digest always covers the whole file.
     pub fn finish(mut self) -> Result<(String, u64)> {
