@@ -14,7 +14,7 @@ use crate::accounting::{
     FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
 };
 use crate::aggregate::org::{OrgResults, OrgTracker};
-use crate::aggregate::{self, EgressRow, RegimeRow, Tables};
+use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
 use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method};
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
@@ -497,35 +497,6 @@ struct OtherKey {
     country: [u8; 2],
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Partial {
-    flows: u64,
-    bytes_out: u64,
-    bytes_in: u64,
-    first: Micros,
-    last: Micros,
-}
-
-impl Partial {
-    fn new(ts: Micros) -> Self {
-        Partial {
-            flows: 0,
-            bytes_out: 0,
-            bytes_in: 0,
-            first: ts,
-            last: ts,
-        }
-    }
-
-    fn add(&mut self, f: &FlowRecord) {
-        self.flows += 1;
-        self.bytes_out += f.bytes_out.unwrap_or(0);
-        self.bytes_in += f.bytes_in.unwrap_or(0);
-        self.first = self.first.min(f.ts);
-        self.last = self.last.max(f.ts);
-    }
-}
-
 /// Per-run state of the flow pass: memo tables and partial groups.
 struct FlowState<'a> {
     catalogs: &'a Catalogs,
@@ -537,8 +508,8 @@ struct FlowState<'a> {
     name_cache: HashMap<u32, Option<ProductId>>,
     finding_ids: HashMap<(u16, [u8; 2], ProductId, Method), String>,
     flow_regimes: HashMap<(u16, [u8; 2], ProductId, i32), String>,
-    ai: HashMap<AiKey, Partial>,
-    other: HashMap<OtherKey, Partial>,
+    ai: HashMap<AiKey, FlowSum>,
+    other: HashMap<OtherKey, FlowSum>,
     observed: Option<(Micros, Micros)>,
     org: OrgTracker<'a>,
 }
@@ -686,7 +657,7 @@ impl<'a> FlowState<'a> {
                 let country = self.country(flow.dst_ip);
                 self.ai
                     .entry(key)
-                    .or_insert_with(|| Partial::new(flow.ts))
+                    .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
                 if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
                     let regimes = self.regimes_for(site, country, product, day);
@@ -709,7 +680,7 @@ impl<'a> FlowState<'a> {
                 };
                 self.other
                     .entry(key)
-                    .or_insert_with(|| Partial::new(flow.ts))
+                    .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
             }
         }

@@ -6,18 +6,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assert_cmd::prelude::*;
+mod common;
+
+use common::{rows, xborder};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn xborder() -> Command {
-    let mut c = Command::cargo_bin("xborder").unwrap();
-    c.env("SOURCE_DATE_EPOCH", "1793491200");
-    c
 }
 
 fn keygen(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -273,26 +269,13 @@ fn reruns_are_byte_identical() {
     );
 }
 
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .zip(rec.unwrap().iter())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn evidence_rows_add_up_to_the_findings() {
     let root = tempfile::tempdir().unwrap();
     let pack = root.path().join("pack");
     assert!(make_pack(&pack, None, &[]).status.success());
-    let evidence = csv_rows(&pack.join("data/evidence.csv"));
-    let findings = csv_rows(&pack.join("data/findings.csv"));
+    let evidence = rows(&pack.join("data/evidence.csv"));
+    let findings = rows(&pack.join("data/findings.csv"));
     assert!(!findings.is_empty());
     let mut want: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
     for f in &findings {
@@ -444,7 +427,7 @@ fn pseudonymised_packs_hold_no_source_address_and_no_key() {
         }
         assert!(!text.contains(key_text.trim()), "key in {}", f.display());
     }
-    let evidence = csv_rows(&pack.join("data/evidence.csv"));
+    let evidence = rows(&pack.join("data/evidence.csv"));
     let tokens: Vec<&str> = evidence.iter().map(|r| r["src_ip"].as_str()).collect();
     assert!(
         tokens.iter().all(|t| t.starts_with("ip-") && t.len() == 19),

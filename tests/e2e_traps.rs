@@ -2,20 +2,15 @@
 //! worked out by hand (see tests/fixtures/traps/README.md for the trap list).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use assert_cmd::prelude::*;
+mod common;
+
+use common::{json, xborder};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn xborder() -> Command {
-    let mut c = Command::cargo_bin("xborder").unwrap();
-    c.env("SOURCE_DATE_EPOCH", "1793491200");
-    c
 }
 
 fn run_traps(out: &Path, extra: &[&str]) -> std::process::Output {
@@ -61,10 +56,6 @@ fn expected(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
         .collect();
     (headers, rows)
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -14,6 +14,37 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::period::{day_string, rfc3339};
 
+/// Running totals of a group of flows, folded one flow at a time while streaming.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowSum {
+    pub flows: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub first: crate::schema::Micros,
+    pub last: crate::schema::Micros,
+}
+
+impl FlowSum {
+    pub fn new(ts: crate::schema::Micros) -> Self {
+        FlowSum {
+            flows: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            first: ts,
+            last: ts,
+        }
+    }
+
+    /// Add one flow; unset byte counts add nothing.
+    pub fn add(&mut self, f: &crate::schema::FlowRecord) {
+        self.flows += 1;
+        self.bytes_out += f.bytes_out.unwrap_or(0);
+        self.bytes_in += f.bytes_in.unwrap_or(0);
+        self.first = self.first.min(f.ts);
+        self.last = self.last.max(f.ts);
+    }
+}
+
 /// One partial group of egress flows, ready for the frame.
 #[derive(Debug, Clone, Default)]
 pub struct EgressRow {

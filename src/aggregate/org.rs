@@ -11,41 +11,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::FlowSum;
 use crate::classify::assets::Assets;
 use crate::classify::policy::{Policy, Tool, Verdict};
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::period::{day_date, day_string, rfc3339};
-use crate::schema::{FlowRecord, Micros};
-
-#[derive(Debug, Clone, Copy)]
-struct Sum {
-    flows: u64,
-    bytes_out: u64,
-    bytes_in: u64,
-    first: Micros,
-    last: Micros,
-}
-
-impl Sum {
-    fn new(ts: Micros) -> Self {
-        Sum {
-            flows: 0,
-            bytes_out: 0,
-            bytes_in: 0,
-            first: ts,
-            last: ts,
-        }
-    }
-
-    fn add(&mut self, f: &FlowRecord) {
-        self.flows += 1;
-        self.bytes_out += f.bytes_out.unwrap_or(0);
-        self.bytes_in += f.bytes_in.unwrap_or(0);
-        self.first = self.first.min(f.ts);
-        self.last = self.last.max(f.ts);
-    }
-}
+use crate::schema::FlowRecord;
 
 /// policy_violations.csv before privacy filtering: flows under a `banned` verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,10 +111,10 @@ pub struct OrgTracker<'a> {
     vendors: &'a VendorCatalog,
     matches: HashMap<(u16, ProductId), Vec<usize>>,
     decisions: HashMap<(u16, ProductId, i32), Option<usize>>,
-    daily: BTreeMap<(usize, u16, i32), Sum>,
-    governed: HashMap<(usize, u16), (Sum, HashSet<IpAddr>)>,
-    violations: HashMap<ViolationKey, Sum>,
-    departments: HashMap<DepartmentKey, (Sum, HashSet<IpAddr>)>,
+    daily: BTreeMap<(usize, u16, i32), FlowSum>,
+    governed: HashMap<(usize, u16), (FlowSum, HashSet<IpAddr>)>,
+    violations: HashMap<ViolationKey, FlowSum>,
+    departments: HashMap<DepartmentKey, (FlowSum, HashSet<IpAddr>)>,
 }
 
 impl<'a> OrgTracker<'a> {
@@ -216,7 +188,7 @@ impl<'a> OrgTracker<'a> {
             for r in matched {
                 self.daily
                     .entry((r, site, day))
-                    .or_insert_with(|| Sum::new(flow.ts))
+                    .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
             }
             let decided = *self
@@ -227,13 +199,13 @@ impl<'a> OrgTracker<'a> {
                 let g = self
                     .governed
                     .entry((r, site))
-                    .or_insert_with(|| (Sum::new(flow.ts), HashSet::new()));
+                    .or_insert_with(|| (FlowSum::new(flow.ts), HashSet::new()));
                 g.0.add(flow);
                 g.1.insert(flow.src_ip);
                 if policy.rules[r].verdict == Verdict::Banned {
                     self.violations
                         .entry((r, site, flow.src_ip, product, day, asset))
-                        .or_insert_with(|| Sum::new(flow.ts))
+                        .or_insert_with(|| FlowSum::new(flow.ts))
                         .add(flow);
                 }
             }
@@ -246,7 +218,7 @@ impl<'a> OrgTracker<'a> {
             let d = self
                 .departments
                 .entry((department, site, product, regimes.to_string()))
-                .or_insert_with(|| (Sum::new(flow.ts), HashSet::new()));
+                .or_insert_with(|| (FlowSum::new(flow.ts), HashSet::new()));
             d.0.add(flow);
             d.1.insert(flow.src_ip);
         }

@@ -88,23 +88,26 @@ impl CatalogText {
         }
     }
 
-    /// Parse as TOML, naming the file, line and column on failure.
+    /// Parse as TOML, naming the file and line on failure.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        toml::from_str(&self.text).map_err(|e| {
-            let location = e
-                .span()
-                .map(|span| {
-                    let line = self.text[..span.start.min(self.text.len())]
-                        .bytes()
-                        .filter(|&b| b == b'\n')
-                        .count()
-                        + 1;
-                    format!("line {line}: ")
-                })
-                .unwrap_or_default();
-            Error::config(&self.label, format!("{location}{}", e.message()))
-        })
+        parse_toml(&self.label, &self.text)
     }
+}
+
+/// Parse a TOML configuration file, naming the file and line on failure.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(label: &str, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        Error::config(
+            label,
+            match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            },
+        )
+    })
 }
 
 /// Embedded default catalogs.

@@ -173,18 +173,7 @@ impl Policy {
     }
 
     pub fn parse(label: &str, text: &str, vendors: &VendorCatalog, sites: &Sites) -> Result<Self> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            Error::config(
-                label,
-                match line {
-                    Some(l) => format!("line {l}: {}", e.message()),
-                    None => e.message().to_string(),
-                },
-            )
-        })?;
+        let file: PolicyFile = super::parse_toml(label, text)?;
         let mut rules = Vec::new();
         for r in file.rule {
             let ctx = format!("rule `{}`", r.id);

@@ -62,18 +62,7 @@ impl Sites {
     }
 
     pub fn parse(label: &str, text: &str, countries: &Countries) -> Result<Self> {
-        let file: SitesFile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            Error::config(
-                label,
-                match line {
-                    Some(l) => format!("line {l}: {}", e.message()),
-                    None => e.message().to_string(),
-                },
-            )
-        })?;
+        let file: SitesFile = super::parse_toml(label, text)?;
         let mut sites = Vec::new();
         let mut prefixes = Vec::new();
         for (i, entry) in file.site.into_iter().enumerate() {
