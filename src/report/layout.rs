@@ -5,10 +5,61 @@
 //! Helvetica metrics; a cell that would overflow is cut with an ellipsis, never allowed
 //! to run into its neighbour.
 
+use std::sync::OnceLock;
+
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Pt, Rect, Rgb,
-    TextItem,
+    Cmyk, Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFontHandle, Point, Pt, Rect, TextItem,
 };
+
+use crate::error::{Error, Result};
+
+/// The embedded report fonts (subsets of Noto Sans CJK SC; data/fonts/SOURCE.md). One face
+/// covers Latin and Simplified Chinese, and embedding it keeps reports archival (PDF/A
+/// forbids unembedded fonts).
+pub const FONT_REGULAR: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-xborder-Regular.otf");
+pub const FONT_BOLD: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-xborder-Bold.otf");
+
+/// The fonts registered in one document.
+#[derive(Debug, Clone)]
+pub struct Fonts {
+    pub regular: FontId,
+    pub bold: FontId,
+}
+
+/// Parse and register both faces with `doc`.
+pub fn register_fonts(doc: &mut PdfDocument) -> Result<Fonts> {
+    let mut warnings = Vec::new();
+    let parse = |bytes: &[u8], warnings: &mut Vec<_>| {
+        ParsedFont::from_bytes(bytes, 0, warnings).ok_or_else(|| Error::Report {
+            path: "report.pdf".into(),
+            message: "the embedded report font could not be parsed".into(),
+        })
+    };
+    let regular = parse(FONT_REGULAR, &mut warnings)?;
+    let bold = parse(FONT_BOLD, &mut warnings)?;
+    Ok(Fonts {
+        regular: doc.add_font(&regular),
+        bold: doc.add_font(&bold),
+    })
+}
+
+struct Metrics {
+    regular: ttf_parser::Face<'static>,
+    bold: ttf_parser::Face<'static>,
+}
+
+fn metrics() -> Option<&'static Metrics> {
+    static METRICS: OnceLock<Option<Metrics>> = OnceLock::new();
+    METRICS
+        .get_or_init(|| {
+            Some(Metrics {
+                regular: ttf_parser::Face::parse(FONT_REGULAR, 0).ok()?,
+                bold: ttf_parser::Face::parse(FONT_BOLD, 0).ok()?,
+            })
+        })
+        .as_ref()
+}
 
 pub const PAGE_W: f32 = 210.0;
 pub const PAGE_H: f32 = 297.0;
@@ -17,38 +68,23 @@ pub const TOP: f32 = PAGE_H - 20.0;
 pub const BOTTOM: f32 = 18.0;
 const PT_TO_MM: f32 = 0.352_778;
 
-/// Helvetica advance widths (1/1000 em) for ASCII 32..=126, from the standard AFM.
-const HELVETICA: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
-    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
-    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-];
-/// Helvetica-Bold advance widths for ASCII 32..=126.
-const HELVETICA_BOLD: [u16; 95] = [
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
-    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
-    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
-];
-
-/// Text width in millimetres.
+/// Text width in millimetres, from the embedded font's advance widths.
 pub fn text_width(s: &str, size: f32, bold: bool) -> f32 {
-    let table = if bold { &HELVETICA_BOLD } else { &HELVETICA };
-    let units: u32 = s
+    let Some(m) = metrics() else {
+        return s.chars().count() as f32 * size * 0.5 * PT_TO_MM;
+    };
+    let face = if bold { &m.bold } else { &m.regular };
+    let upem = f32::from(face.units_per_em().max(1));
+    let units: f32 = s
         .chars()
         .map(|c| {
-            let i = c as u32;
-            if (32..=126).contains(&i) {
-                u32::from(table[(i - 32) as usize])
-            } else {
-                600
-            }
+            face.glyph_index(c)
+                .and_then(|g| face.glyph_hor_advance(g))
+                .map(f32::from)
+                .unwrap_or(upem)
         })
         .sum();
-    units as f32 / 1000.0 * size * PT_TO_MM
+    units / upem * size * PT_TO_MM
 }
 
 /// Cut `s` to fit `width` mm, ending with "..." when cut.
@@ -71,33 +107,54 @@ pub fn fit(s: &str, width: f32, size: f32, bold: bool) -> String {
     out
 }
 
-/// Greedy word wrap to `width` mm; over-long words are cut with an ellipsis.
+/// Wrap to `width` mm. Breaks at spaces where the line has one (Latin text), otherwise
+/// between any two characters (Chinese has no spaces between words).
 pub fn wrap(s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for para in s.split('\n') {
         let mut line = String::new();
-        for word in para.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            if text_width(&candidate, size, bold) <= width {
+        for c in para.chars() {
+            let mut candidate = line.clone();
+            candidate.push(c);
+            if text_width(&candidate, size, bold) <= width || line.is_empty() {
                 line = candidate;
-            } else {
-                if !line.is_empty() {
+                continue;
+            }
+            if c == ' ' {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            match line
+                .rfind(' ')
+                .filter(|i| *i > 0 && line[..*i].chars().all(|x| x.is_ascii()))
+            {
+                Some(i) if line.is_ascii() || line[i..].is_ascii() => {
+                    let rest = line[i + 1..].to_string();
+                    line.truncate(i);
                     lines.push(std::mem::take(&mut line));
+                    line = rest;
+                    line.push(c);
                 }
-                line = fit(word, width, size, bold);
+                _ => {
+                    lines.push(std::mem::take(&mut line));
+                    line.push(c);
+                }
             }
         }
-        lines.push(line);
+        lines.push(line.trim_end().to_string());
     }
     lines
 }
 
+/// Colours are given as RGB for readability and written as DeviceCMYK, which matches the
+/// CMYK output intent a PDF/A file carries.
 fn rgb(r: f32, g: f32, b: f32) -> Color {
-    Color::Rgb(Rgb::new(r, g, b, None))
+    let k = 1.0 - r.max(g).max(b);
+    if k >= 0.999 {
+        return Color::Cmyk(Cmyk::new(0.0, 0.0, 0.0, 1.0, None));
+    }
+    let f = |x: f32| ((1.0 - x - k) / (1.0 - k)).clamp(0.0, 1.0);
+    Color::Cmyk(Cmyk::new(f(r), f(g), f(b), k, None))
 }
 
 pub const INK: (f32, f32, f32) = (0.12, 0.12, 0.14);
@@ -122,6 +179,7 @@ pub struct ColumnSpec<'a> {
 
 /// Pages under construction.
 pub struct Layout {
+    fonts: Fonts,
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     /// Current baseline position, mm from the bottom of the page.
@@ -130,15 +188,10 @@ pub struct Layout {
     pub sections: Vec<(String, usize)>,
 }
 
-impl Default for Layout {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Layout {
-    pub fn new() -> Self {
+    pub fn new(fonts: Fonts) -> Self {
         Layout {
+            fonts,
             pages: Vec::new(),
             ops: Vec::new(),
             y: TOP,
@@ -177,16 +230,16 @@ impl Layout {
         s: &str,
     ) {
         let font = if bold {
-            BuiltinFont::HelveticaBold
+            self.fonts.bold.clone()
         } else {
-            BuiltinFont::Helvetica
+            self.fonts.regular.clone()
         };
         self.ops.push(Op::SetFillColor {
             col: rgb(color.0, color.1, color.2),
         });
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetFont {
-            font: PdfFontHandle::Builtin(font),
+            font: PdfFontHandle::External(font),
             size: Pt(size),
         });
         self.ops.push(Op::SetTextCursor {
@@ -555,18 +608,20 @@ impl Layout {
     }
 
     /// Close the last page and stamp header and footer on every page.
-    pub fn finish(self, header: &str) -> Vec<Vec<Op>> {
+    pub fn finish(self, header: &str, page_word: (&str, &str)) -> Vec<Vec<Op>> {
+        let fonts = self.fonts.clone();
         let mut pages = self.into_pages();
-        stamp(&mut pages, header);
+        stamp(&mut pages, header, &fonts, page_word);
         pages
     }
 }
 
 /// Add the running header (all pages but the cover) and "Page i of n" footer.
-pub fn stamp(pages: &mut [Vec<Op>], header: &str) {
+/// `page_word` is the footer's wording, e.g. ("Page", "of") or ("第", "页，共").
+pub fn stamp(pages: &mut [Vec<Op>], header: &str, fonts: &Fonts, page_word: (&str, &str)) {
     let total = pages.len();
     for (i, page) in pages.iter_mut().enumerate() {
-        let mut s = Layout::new();
+        let mut s = Layout::new(fonts.clone());
         if i > 0 && !header.is_empty() {
             s.text_at(
                 MARGIN_X,
@@ -578,7 +633,11 @@ pub fn stamp(pages: &mut [Vec<Op>], header: &str) {
             );
             s.hline(MARGIN_X, PAGE_W - MARGIN_X, PAGE_H - 13.0, RULE, 0.4);
         }
-        let footer = format!("Page {} of {}", i + 1, total);
+        let footer = if page_word.0 == "Page" {
+            format!("Page {} of {}", i + 1, total)
+        } else {
+            format!("{}{}{}{}{}", page_word.0, i + 1, page_word.1, total, "页")
+        };
         let w = text_width(&footer, 7.5, false);
         s.text_at(PAGE_W - MARGIN_X - w, 9.0, 7.5, false, MUTED, &footer);
         page.extend(s.ops);
@@ -608,7 +667,9 @@ mod tests {
 
     #[test]
     fn tables_break_pages_and_repeat_headers() {
-        let mut l = Layout::new();
+        let mut doc = printpdf::PdfDocument::new("t");
+        let fonts = register_fonts(&mut doc).unwrap();
+        let mut l = Layout::new(fonts);
         let cols = [
             ColumnSpec {
                 header: "Name",
@@ -625,12 +686,24 @@ mod tests {
             .map(|i| vec![format!("row {i}"), i.to_string()])
             .collect();
         l.table(&cols, &rows, 8.0);
-        let pages = l.finish("hdr");
+        let pages = l.finish("hdr", ("Page", "of"));
         assert!(pages.len() >= 3);
         let headers = pages
             .iter()
             .filter(|p| p.iter().any(|op| matches!(op, Op::ShowText { items } if items == &vec![TextItem::Text("Name".into())])))
             .count();
         assert_eq!(headers, pages.len());
+    }
+
+    #[test]
+    fn chinese_text_wraps_between_characters() {
+        let text = "个人信息保护法要求个人信息处理者向境外提供个人信息前进行个人信息保护影响评估并取得单独同意";
+        let lines = wrap(text, 40.0, 9.0, false);
+        assert!(lines.len() > 1);
+        for line in &lines {
+            assert!(text_width(line, 9.0, false) <= 40.0 + 0.01, "{line}");
+        }
+        assert_eq!(lines.concat(), text);
+        assert!(text_width("个", 10.0, false) > text_width("i", 10.0, false));
     }
 }

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 
 use super::layout::{
-    stamp, text_width, Align, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED, PAGE_H, PAGE_W,
+    register_fonts, stamp, text_width, Align, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED,
+    PAGE_H, PAGE_W,
 };
 use super::{group_digits, human_bytes, RunContext};
 use crate::classify::sites::UNKNOWN_SITE;
@@ -54,7 +55,9 @@ pub fn render(
     changes: Option<&[crate::diff::Change]>,
 ) -> Result<Vec<u8>> {
     let id = run_id(opts, a);
-    let mut l = Layout::new();
+    let mut doc = PdfDocument::new("Cross-border egress to AI vendors: audit report");
+    let fonts = register_fonts(&mut doc)?;
+    let mut l = Layout::new(fonts.clone());
     cover(&mut l, opts, catalogs, a, ctx, &id);
     l.new_page();
     // The contents page is filled in after the body is laid out, when page numbers are known.
@@ -78,7 +81,7 @@ pub fn render(
 
     let sections = l.sections.clone();
     let mut pages = l.into_pages();
-    let mut toc = Layout::new();
+    let mut toc = Layout::new(fonts.clone());
     toc.heading("Contents");
     for (title, page) in &sections {
         let p = page.to_string();
@@ -99,9 +102,10 @@ pub fn render(
             "xborder audit report  |  run {id}  |  period {}",
             opts.period.label
         ),
+        &fonts,
+        ("Page", "of"),
     );
 
-    let mut doc = PdfDocument::new("Cross-border egress to AI vendors: audit report");
     let when =
         printpdf::OffsetDateTime::from_unix_timestamp(ctx.generated_at_epoch).map_err(|e| {
             Error::Report {
@@ -127,6 +131,8 @@ pub fn render(
         "GDPR".into(),
     ];
     doc.metadata.info.identifier = format!("xborder-run-{id}");
+    doc.metadata.info.document_title = "Cross-border egress to AI vendors: audit report".into();
+    doc.metadata.info.conformance = printpdf::PdfConformance::A2B_2011_PDF_1_7;
     let pdf_pages: Vec<PdfPage> = pages
         .into_iter()
         .map(|ops| PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), ops))
@@ -1157,7 +1163,9 @@ pub fn render_changes(
     changes: &[crate::diff::Change],
     generated_epoch: i64,
 ) -> Result<Vec<u8>> {
-    let mut l = Layout::new();
+    let mut doc = PdfDocument::new("xborder: change between two runs");
+    let fonts = register_fonts(&mut doc)?;
+    let mut l = Layout::new(fonts.clone());
     l.text_at(
         MARGIN_X,
         l.y,
@@ -1176,8 +1184,12 @@ pub fn render_changes(
     );
     changes_section(&mut l, changes);
     let mut pages = l.into_pages();
-    stamp(&mut pages, &format!("xborder diff  |  {old} -> {new}"));
-    let mut doc = PdfDocument::new("xborder: change between two runs");
+    stamp(
+        &mut pages,
+        &format!("xborder diff  |  {old} -> {new}"),
+        &fonts,
+        ("Page", "of"),
+    );
     if let Ok(when) = printpdf::OffsetDateTime::from_unix_timestamp(generated_epoch) {
         doc.metadata.info.creation_date = when;
         doc.metadata.info.modification_date = when;
