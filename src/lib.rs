@@ -10,6 +10,7 @@ pub mod accounting;
 pub mod aggregate;
 pub mod attribute;
 pub mod classify;
+pub mod enrich;
 pub mod error;
 pub mod generate;
 pub mod geolocate;

@@ -3,13 +3,14 @@
 pub mod analyze;
 pub mod generate;
 pub mod keygen;
+pub mod resolve;
 pub mod verify;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-const ABOUT: &str = "Audit evidence of cross-border egress of code and data to AI vendors, from network flow and DNS logs. Runs fully offline.";
+const ABOUT: &str = "Audit evidence of cross-border egress of code and data to AI vendors, from network flow and DNS logs. Runs fully offline unless `resolve` or `analyze --reverse-dns` is used.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,6 +25,10 @@ Examples:
   xborder keygen --out org-signing
   xborder analyze data/sample --sites data/sample/sites.toml --pack packs/sample --sign org-signing.key
   xborder verify packs/sample --pubkey org-signing.pub
+
+  # A dated vendor IP snapshot from the system resolvers (network), then use it
+  xborder resolve --out snapshots/2026-07-10.csv
+  xborder analyze conn-only/ --ip-snapshot snapshots/*.csv --out reports/q3
 
   # Regenerate the sample data set
   xborder generate --out data/sample
@@ -47,6 +52,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Make an Ed25519 signing key pair, or a pseudonymisation key.
     Keygen(keygen::KeygenArgs),
+    /// Resolve every catalog host now and write a dated vendor IP snapshot (uses the network).
+    Resolve(resolve::ResolveArgs),
     /// Check an evidence pack: hashes, file lists, run.json and signature.
     Verify(verify::VerifyArgs),
 }
@@ -56,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(*args),
         Command::Generate(args) => generate::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Resolve(args) => resolve::run(args),
         Command::Verify(args) => verify::run(args),
     }
 }
