@@ -49,6 +49,9 @@ fn main() {
             ttl_grace_s: 900,
         },
         strict: false,
+        snapshots: Vec::new(),
+        snapshot_max_distance_s: xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
+        collect_unattributed: false,
     };
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 
