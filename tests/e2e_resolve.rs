@@ -394,6 +394,18 @@ fn resolve_writes_answers_and_failures_then_analyze_attributes_by_snapshot() {
     assert_eq!(run["parameters"]["snapshot_max_distance_s"], 604_800);
     assert_eq!(run["totals"]["flows"]["ai_by_method"]["snapshot"], 2);
 
+    // The report says the evidence is weaker and how many flows it attributed.
+    let doc = lopdf::Document::load(out.join("report.pdf")).expect("report.pdf parses");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc
+        .extract_text(&pages)
+        .expect("text extracts")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("snapshot 2 (weaker evidence)"), "{text}");
+    assert!(text.contains("Weaker evidence"), "{text}");
+
     // The same snapshot gives the same outputs.
     let again = dir.path().join("again");
     assert!(analyze(&again).status.success());
@@ -497,6 +509,34 @@ fn reverse_dns_attributes_large_unattributed_destinations_by_ptr() {
         .starts_with("20"));
     assert!(net["started_at"].is_string() && net["ended_at"].is_string());
     assert_eq!(run["parameters"]["reverse_dns"], true);
+}
+
+#[test]
+fn reverse_dns_without_large_destinations_makes_no_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = conn_log(
+        dir.path(),
+        &[(1_783_645_200, "10.1.0.7", "34.117.0.99", 500)],
+    );
+    let out = dir.path().join("out");
+    // Port 9 (discard) on loopback: nothing would answer, and nothing may be asked.
+    let o = xborder()
+        .arg("analyze")
+        .arg(&logs)
+        .arg("--sites")
+        .arg(fixture("sites.toml"))
+        .args(["--reverse-dns", "--nameserver", "127.0.0.1:9"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("no look-ups made"), "{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["network"]["enabled"], true);
+    assert_eq!(run["network"]["lookups"], 0);
 }
 
 #[test]

@@ -350,6 +350,25 @@ fn reverse_dns(
         timeout: std::time::Duration::from_millis(DEFAULT_TIMEOUT_MS),
         attempts: DEFAULT_ATTEMPTS,
     };
+    if targets.is_empty() {
+        eprintln!(
+            "xborder analyze: --reverse-dns: no unattributed destination reached {} bytes; no look-ups made",
+            settings.min_bytes
+        );
+        let network = NetworkRecord {
+            enabled: true,
+            purpose: "reverse DNS (PTR) look-ups of unattributed egress destinations (--reverse-dns); none needed".into(),
+            min_bytes: settings.min_bytes,
+            max_lookups: settings.max_lookups,
+            rate_per_s: settings.rate_per_s,
+            ..NetworkRecord::default()
+        };
+        return Ok(PtrTable::from_results(
+            Vec::new(),
+            &catalogs.vendors,
+            network,
+        ));
+    }
     let rt = runtime()?;
     let started = now_micros();
     let (results, client) = rt.block_on(async {
