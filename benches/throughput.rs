@@ -52,6 +52,9 @@ fn main() {
         policy: None,
         assets: None,
         progress: false,
+        snapshots: Vec::new(),
+        snapshot_max_distance_s: xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
+        collect_unattributed: false,
     };
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 

@@ -54,6 +54,8 @@ pub struct FlowBreakdown {
     pub bytes_unset: u64,
     /// Egress flows attributed to an AI vendor.
     pub ai_vendor: u64,
+    /// `ai_vendor` by attribution method (dns, ip_range, snapshot, ptr).
+    pub ai_by_method: BTreeMap<String, u64>,
 }
 
 impl FlowBreakdown {
@@ -64,6 +66,18 @@ impl FlowBreakdown {
         self.inbound += o.inbound;
         self.bytes_unset += o.bytes_unset;
         self.ai_vendor += o.ai_vendor;
+        for (k, v) in &o.ai_by_method {
+            *self.ai_by_method.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    /// Count one AI-vendor flow under its attribution method.
+    pub fn count_method(&mut self, method: crate::attribute::Method) {
+        if let Some(n) = self.ai_by_method.get_mut(method.as_str()) {
+            *n += 1;
+        } else {
+            self.ai_by_method.insert(method.as_str().to_string(), 1);
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Error {
     Aggregate(String),
     #[error("report {path}: {message}")]
     Report { path: PathBuf, message: String },
+    /// Live DNS (`resolve`, `analyze --reverse-dns`) could not be set up or run.
+    #[error("DNS: {0}")]
+    Dns(String),
 }
 
 impl Error {
@@ -56,7 +59,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config { .. } | Error::GeoIp { .. } => 2,
             Error::UnknownFormat { .. } | Error::StrictReject { .. } => 3,
-            Error::Io { .. } | Error::Aggregate(_) | Error::Report { .. } => 1,
+            Error::Io { .. } | Error::Aggregate(_) | Error::Report { .. } | Error::Dns(_) => 1,
         }
     }
 }

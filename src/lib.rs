@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod attribute;
 pub mod classify;
 pub mod diff;
+pub mod enrich;
 pub mod error;
 pub mod generate;
 pub mod geolocate;

@@ -15,7 +15,7 @@ use crate::accounting::{
 };
 use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
-use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method};
+use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method, SnapshotIndex};
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
 use crate::classify::policy::Policy;
@@ -23,6 +23,7 @@ use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
+use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
 use crate::ingest::{self, Detection, Format, Item, RecordKind};
@@ -54,6 +55,12 @@ pub struct AnalyzeOptions {
     pub assets: Option<PathBuf>,
     /// Draw progress on stderr (the CLI sets this only for a terminal).
     pub progress: bool,
+    /// Vendor IP snapshots from `xborder resolve` (`--ip-snapshot`).
+    pub snapshots: Vec<PathBuf>,
+    /// How far (seconds) a flow may lie from a snapshot row's resolved_at.
+    pub snapshot_max_distance_s: u32,
+    /// Collect unattributed bytes per destination for `--reverse-dns`.
+    pub collect_unattributed: bool,
 }
 
 /// The loaded reference data a run is judged against.
@@ -65,6 +72,10 @@ pub struct Catalogs {
     pub geoip: GeoIp,
     pub policy: Option<Policy>,
     pub assets: Option<Assets>,
+    /// Snapshot answers (`--ip-snapshot`); empty without.
+    pub snapshots: SnapshotIndex,
+    /// PTR answers (`--reverse-dns`), filled in by the caller between passes.
+    pub ptr: PtrTable,
 }
 
 impl Catalogs {
@@ -106,6 +117,7 @@ impl Catalogs {
             .map(|p| Policy::load(p, &vendors, &sites))
             .transpose()?;
         let assets = opts.assets.as_deref().map(Assets::load).transpose()?;
+        let snapshots = SnapshotIndex::load(&opts.snapshots, &vendors)?;
         Ok(Catalogs {
             countries,
             vendors,
@@ -114,6 +126,8 @@ impl Catalogs {
             geoip,
             policy,
             assets,
+            snapshots,
+            ptr: PtrTable::default(),
         })
     }
 
@@ -141,6 +155,11 @@ pub struct Analysis {
     pub distinct_sources: u64,
     /// Policy verdicts and department views (empty without --policy/--assets).
     pub org: OrgResults,
+    /// Bytes (out + in) of unattributed egress per destination, when
+    /// `AnalyzeOptions::collect_unattributed` is set (for `--reverse-dns`).
+    pub unattributed: HashMap<IpAddr, u64>,
+    /// Snapshot files used (`--ip-snapshot`).
+    pub snapshots: Vec<crate::attribute::snapshot::SnapshotIdentity>,
 }
 
 /// Run-wide counts.
@@ -198,6 +217,7 @@ pub fn analyze(
     ]
     .into_iter()
     .flatten()
+    .chain(&opts.snapshots)
     .cloned()
     .collect();
     let planned = plan(&opts.inputs, &config_files)?;
@@ -260,7 +280,7 @@ pub fn analyze(
     let index = builder.finish(&catalogs.vendors);
 
     // Flows.
-    let mut state = FlowState::new(catalogs, &index, opts.dns_window);
+    let mut state = FlowState::new(catalogs, &index, opts);
     let mut flow_seen: HashSet<u128> = HashSet::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
@@ -327,6 +347,7 @@ pub fn analyze(
 
     progress.finish();
     let (ai_rows, other_rows) = state.rows();
+    let unattributed = std::mem::take(&mut state.unattributed);
     let (observed, distinct_destinations, distinct_sources) = (
         state.observed,
         state.geo_cache.len() as u64,
@@ -347,6 +368,8 @@ pub fn analyze(
         distinct_destinations,
         distinct_sources,
         org,
+        unattributed,
+        snapshots: catalogs.snapshots.files.clone(),
     })
 }
 
@@ -502,6 +525,9 @@ struct FlowState<'a> {
     catalogs: &'a Catalogs,
     index: &'a DnsIndex,
     window: DnsWindow,
+    snapshot_max_distance_s: u32,
+    collect_unattributed: bool,
+    unattributed: HashMap<IpAddr, u64>,
     site_cache: HashMap<IpAddr, Option<u16>>,
     geo_cache: HashMap<IpAddr, [u8; 2]>,
     range_cache: HashMap<IpAddr, Option<ProductId>>,
@@ -515,11 +541,14 @@ struct FlowState<'a> {
 }
 
 impl<'a> FlowState<'a> {
-    fn new(catalogs: &'a Catalogs, index: &'a DnsIndex, window: DnsWindow) -> Self {
+    fn new(catalogs: &'a Catalogs, index: &'a DnsIndex, opts: &AnalyzeOptions) -> Self {
         FlowState {
             catalogs,
             index,
-            window,
+            window: opts.dns_window,
+            snapshot_max_distance_s: opts.snapshot_max_distance_s,
+            collect_unattributed: opts.collect_unattributed,
+            unattributed: HashMap::new(),
             site_cache: HashMap::new(),
             geo_cache: HashMap::new(),
             range_cache: HashMap::new(),
@@ -632,19 +661,35 @@ impl<'a> FlowState<'a> {
                 .entry(m.name)
                 .or_insert_with(|| catalog.match_host(index.name(m.name)))
         });
+        // Strongest evidence first: dns, ip_range, snapshot, ptr. `hostname` indexes the
+        // name table of the method that attributed the flow.
         let attribution = match dns_product {
-            Some(p) => Some((p, Method::Dns)),
+            Some(p) => Some((p, Method::Dns, dns.as_ref().map(|m| m.name))),
             None => {
                 let range = *self
                     .range_cache
                     .entry(flow.dst_ip)
                     .or_insert_with(|| catalog.match_ip(flow.dst_ip));
-                range.map(|p| (p, Method::IpRange))
+                range
+                    .map(|p| (p, Method::IpRange, dns.as_ref().map(|m| m.name)))
+                    .or_else(|| {
+                        self.catalogs
+                            .snapshots
+                            .lookup(flow.dst_ip, flow.ts, self.snapshot_max_distance_s)
+                            .map(|m| (m.product, Method::Snapshot, Some(m.host)))
+                    })
+                    .or_else(|| {
+                        self.catalogs
+                            .ptr
+                            .get(flow.dst_ip)
+                            .map(|(p, name)| (p, Method::Ptr, Some(name)))
+                    })
             }
         };
         match attribution {
-            Some((product, method)) => {
+            Some((product, method, hostname)) => {
                 breakdown.ai_vendor += 1;
+                breakdown.count_method(method);
                 let key = AiKey {
                     day,
                     site,
@@ -652,7 +697,7 @@ impl<'a> FlowState<'a> {
                     dst: flow.dst_ip,
                     product,
                     method,
-                    hostname: dns.as_ref().map(|m| m.name),
+                    hostname,
                 };
                 let country = self.country(flow.dst_ip);
                 self.ai
@@ -665,12 +710,20 @@ impl<'a> FlowState<'a> {
                 }
                 if let Some(spool) = evidence {
                     let justifying = dns.as_ref().filter(|_| method == Method::Dns);
+                    let host = match method {
+                        Method::Snapshot | Method::Ptr => hostname,
+                        _ => None,
+                    };
                     self.write_evidence(
-                        spool, flow, site, country, product, method, justifying, day,
+                        spool, flow, site, country, product, method, justifying, host, day,
                     )?;
                 }
             }
             None => {
+                if self.collect_unattributed {
+                    let bytes = flow.bytes_out.unwrap_or(0) + flow.bytes_in.unwrap_or(0);
+                    *self.unattributed.entry(flow.dst_ip).or_default() += bytes;
+                }
                 let country = self.country(flow.dst_ip);
                 let key = OtherKey {
                     day,
@@ -699,6 +752,7 @@ impl<'a> FlowState<'a> {
         product: ProductId,
         method: Method,
         dns: Option<&crate::attribute::DnsMatch>,
+        weak_host: Option<u32>,
         day: i32,
     ) -> Result<()> {
         let catalog = &self.catalogs.vendors;
@@ -738,7 +792,11 @@ impl<'a> FlowState<'a> {
             proto: flow.proto.as_str(),
             bytes_out: flow.bytes_out,
             bytes_in: flow.bytes_in,
-            hostname: dns.map(|m| self.index.name(m.name)).unwrap_or(""),
+            hostname: match (dns, weak_host) {
+                (Some(m), _) => self.index.name(m.name),
+                (None, Some(h)) => self.host_name(method, h),
+                (None, None) => "",
+            },
             attribution: method.as_str(),
             vendor: &v.name,
             product: &p.name,
@@ -747,6 +805,15 @@ impl<'a> FlowState<'a> {
             destination_country: &dc,
             dns: dns.map(|m| (m.provenance.file, m.provenance.line, m.response_ts)),
         })
+    }
+
+    /// A hostname id in the name table of the method that produced it.
+    fn host_name(&self, method: Method, id: u32) -> &str {
+        match method {
+            Method::Snapshot => self.catalogs.snapshots.name(id),
+            Method::Ptr => self.catalogs.ptr.name(id),
+            _ => self.index.name(id),
+        }
     }
 
     /// The partial groups as frame rows, in key order.
@@ -778,7 +845,7 @@ impl<'a> FlowState<'a> {
                     destination_country: String::from_utf8_lossy(&dc).into_owned(),
                     hostname: k
                         .hostname
-                        .map(|h| self.index.name(h).to_string())
+                        .map(|h| self.host_name(k.method, h).to_string())
                         .unwrap_or_default(),
                     vendor: vendor.name.clone(),
                     vendor_hq_country: vendor.hq_country.clone(),

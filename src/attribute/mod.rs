@@ -2,11 +2,16 @@
 //!
 //! Evidence ranks: `dns` (the same client resolved a vendor name to this address shortly
 //! before the flow), then `ip_range` (the address is in a range the vendor publishes),
-//! then `none`.
+//! then `snapshot` (the organisation's resolver answered this address for a vendor name
+//! within `--snapshot-max-distance` of the flow; see [`snapshot`]), then `ptr` (the
+//! address's reverse DNS name is a vendor name; `--reverse-dns`), then `none`. The last
+//! two are weaker: they were not observed on the client's own path.
 
 pub mod dns_index;
+pub mod snapshot;
 
 pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
+pub use snapshot::{SnapshotIndex, SnapshotMatch};
 
 use serde::Serialize;
 
@@ -16,14 +21,27 @@ use serde::Serialize;
 pub enum Method {
     Dns,
     IpRange,
+    Snapshot,
+    Ptr,
     None,
 }
 
 impl Method {
+    /// Every method, strongest evidence first.
+    pub const ALL: [Method; 5] = [
+        Method::Dns,
+        Method::IpRange,
+        Method::Snapshot,
+        Method::Ptr,
+        Method::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Dns => "dns",
             Method::IpRange => "ip_range",
+            Method::Snapshot => "snapshot",
+            Method::Ptr => "ptr",
             Method::None => "none",
         }
     }

@@ -285,6 +285,20 @@ impl VendorCatalog {
         })
     }
 
+    /// The names `xborder resolve` looks up: exact hosts and dedicated apexes (sorted,
+    /// distinct), and the `*` patterns, which name no single host (sorted).
+    pub fn resolvable_names(&self) -> (Vec<String>, Vec<String>) {
+        let hosts: std::collections::BTreeSet<String> = self
+            .exact
+            .keys()
+            .chain(self.suffixes.keys())
+            .cloned()
+            .collect();
+        let patterns: std::collections::BTreeSet<String> =
+            self.patterns.iter().map(|(l, _)| l.join(".")).collect();
+        (hosts.into_iter().collect(), patterns.into_iter().collect())
+    }
+
     /// The product a hostname belongs to, if any.
     pub fn match_host(&self, host: &str) -> Option<ProductId> {
         let host = normalise(host);

@@ -4,7 +4,9 @@
 //!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
 //!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
 //!        [--strict] [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
-//!        [--pseudonymize KEYFILE]
+//!        [--pseudonymize KEYFILE] [--ip-snapshot FILE]... [--snapshot-max-distance SECONDS]
+//!        [--reverse-dns [--reverse-dns-min-bytes N] [--reverse-dns-max-lookups N]
+//!        [--reverse-dns-rate N] [--nameserver IP:PORT]...]
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,7 +14,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S;
 use xborder::attribute::DnsWindow;
+use xborder::enrich::ptr::{self, NetworkRecord, PtrSettings, PtrTable};
+use xborder::enrich::resolver::{runtime, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS};
+use xborder::enrich::{now_micros, DnsClient, ResolverSettings};
 use xborder::pack::{self, sign::SecretKey, BagInfo};
 use xborder::period::Period;
 use xborder::pipeline::{
@@ -35,6 +41,10 @@ Examples:
   xborder analyze logs/ --period 2026-Q3 --sites sites.toml --pack packs/2026-Q3 \\
       --sign org-signing.key --organization \"Example Ltd\"
   xborder verify packs/2026-Q3 --pubkey org-signing.pub
+
+  # Flows without DNS logs: dated vendor IP snapshots (weaker evidence), and PTR look-ups
+  # of unattributed destinations (network access, announced on stderr)
+  xborder analyze conn/ --ip-snapshot snapshots/*.csv --reverse-dns --out reports/q3
 
 Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
 daily_egress.csv, rejects.csv, evidence.csv, evidence.parquet, run.json, report.pdf
@@ -111,6 +121,32 @@ pub struct AnalyzeArgs {
     /// Stop at the first rejected record instead of counting it and continuing.
     #[arg(long)]
     pub strict: bool,
+    /// Vendor IP snapshots from `xborder resolve`: attribution method `snapshot`, weaker than
+    /// dns and ip_range (docs/resolve.md).
+    #[arg(long = "ip-snapshot", value_name = "FILE", num_args = 1..)]
+    pub ip_snapshots: Vec<PathBuf>,
+    /// A snapshot row counts only for flows at most this many seconds before or after its
+    /// resolved_at (default 7 days).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
+          value_parser = clap::value_parser!(u32).range(1..=31_622_400))]
+    pub snapshot_max_distance: u32,
+    /// Look up PTR names of unattributed egress destinations (uses the network; off by
+    /// default). A PTR name that matches the catalog gives attribution method `ptr`.
+    #[arg(long)]
+    pub reverse_dns: bool,
+    /// Only destinations with at least this many bytes (out + in) over the period.
+    #[arg(long, value_name = "BYTES", default_value_t = ptr::DEFAULT_MIN_BYTES, requires = "reverse_dns")]
+    pub reverse_dns_min_bytes: u64,
+    /// At most this many PTR look-ups, the destinations with the most bytes first.
+    #[arg(long, value_name = "N", default_value_t = ptr::DEFAULT_MAX_LOOKUPS, requires = "reverse_dns")]
+    pub reverse_dns_max_lookups: usize,
+    /// At most this many PTR queries started per second.
+    #[arg(long, value_name = "N", default_value_t = ptr::DEFAULT_RATE_PER_S, requires = "reverse_dns",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub reverse_dns_rate: u32,
+    /// Name server for --reverse-dns instead of those in /etc/resolv.conf (repeatable).
+    #[arg(long = "nameserver", value_name = "IP:PORT", requires = "reverse_dns")]
+    pub nameservers: Vec<std::net::SocketAddr>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -138,9 +174,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         policy: args.policy.clone(),
         assets: args.assets.clone(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        snapshots: args.ip_snapshots.clone(),
+        snapshot_max_distance_s: args.snapshot_max_distance,
+        collect_unattributed: false,
     };
     let ctx = RunContext::new(std::env::args().collect());
-    let catalogs = Catalogs::load(&opts).context("loading catalogs")?;
+    let mut catalogs = Catalogs::load(&opts).context("loading catalogs")?;
+    if args.reverse_dns {
+        catalogs.ptr = reverse_dns(&args, &opts, &catalogs)?;
+    }
     let key = args
         .sign
         .as_deref()
@@ -228,6 +270,25 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             group_digits(t.flows.ai_vendor),
             human_bytes(ai_bytes)
         );
+        if t.flows.ai_vendor > 0 {
+            let methods: Vec<String> = t
+                .flows
+                .ai_by_method
+                .iter()
+                .map(|(m, n)| format!("{m} {}", group_digits(*n)))
+                .collect();
+            println!("  by attribution: {}", methods.join(", "));
+        }
+        let weak: u64 = ["snapshot", "ptr"]
+            .iter()
+            .filter_map(|m| t.flows.ai_by_method.get(*m))
+            .sum();
+        if weak > 0 {
+            println!(
+                "  note: {} flows attributed by snapshot/ptr, weaker evidence than dns or ip_range (docs/resolve.md)",
+                group_digits(weak)
+            );
+        }
         let mut by_regime: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
         for f in &analysis.tables.findings {
             let e = by_regime.entry(f.regime.as_str()).or_default();
@@ -283,4 +344,87 @@ fn prepare_pack_dir(pack: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(pack.join("data"))
         .with_context(|| format!("creating {}", pack.display()))?;
     Ok(())
+}
+
+/// `--reverse-dns`: a first pass finds unattributed destinations and their bytes, then the
+/// largest are looked up. The caller's second pass attributes with the answers.
+fn reverse_dns(
+    args: &AnalyzeArgs,
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+) -> anyhow::Result<PtrTable> {
+    let settings = PtrSettings {
+        min_bytes: args.reverse_dns_min_bytes,
+        max_lookups: args.reverse_dns_max_lookups,
+        rate_per_s: args.reverse_dns_rate,
+    };
+    let mut first = opts.clone();
+    first.collect_unattributed = true;
+    let pass = pipeline::analyze(&first, catalogs, None)
+        .context("finding unattributed destinations for --reverse-dns")?;
+    let (targets, skipped) = ptr::select(&pass.unattributed, &settings);
+    let resolver = ResolverSettings {
+        nameservers: args.nameservers.clone(),
+        timeout: std::time::Duration::from_millis(DEFAULT_TIMEOUT_MS),
+        attempts: DEFAULT_ATTEMPTS,
+    };
+    if targets.is_empty() {
+        eprintln!(
+            "xborder analyze: --reverse-dns: no unattributed destination reached {} bytes; no look-ups made",
+            settings.min_bytes
+        );
+        let network = NetworkRecord {
+            enabled: true,
+            purpose: "reverse DNS (PTR) look-ups of unattributed egress destinations (--reverse-dns); none needed".into(),
+            min_bytes: settings.min_bytes,
+            max_lookups: settings.max_lookups,
+            rate_per_s: settings.rate_per_s,
+            ..NetworkRecord::default()
+        };
+        return Ok(PtrTable::from_results(
+            Vec::new(),
+            &catalogs.vendors,
+            network,
+        ));
+    }
+    let rt = runtime()?;
+    let started = now_micros();
+    let (results, client) = rt.block_on(async {
+        let client = DnsClient::build(&resolver)?;
+        eprintln!(
+            "xborder analyze: network access (--reverse-dns): PTR look-ups of {} unattributed destinations (>= {} bytes; {} more over --reverse-dns-max-lookups) via {}",
+            targets.len(),
+            settings.min_bytes,
+            skipped,
+            client.label()
+        );
+        let results = ptr::lookup_all(&client, &targets, settings.rate_per_s).await;
+        Ok::<_, xborder::Error>((results, client))
+    })?;
+    let ended = now_micros();
+    let network = NetworkRecord {
+        enabled: true,
+        purpose: "reverse DNS (PTR) look-ups of unattributed egress destinations (--reverse-dns)"
+            .into(),
+        resolver_source: client.source.to_string(),
+        resolvers: client.servers.clone(),
+        min_bytes: settings.min_bytes,
+        max_lookups: settings.max_lookups,
+        rate_per_s: settings.rate_per_s,
+        candidates: targets.len() + skipped,
+        skipped_over_limit: skipped,
+        started_at: Some(xborder::period::rfc3339(started)),
+        ended_at: Some(xborder::period::rfc3339(ended)),
+        ..NetworkRecord::default()
+    };
+    let table = PtrTable::from_results(results, &catalogs.vendors, network);
+    if !args.quiet {
+        if let Some(n) = &table.network {
+            eprintln!(
+                "reverse DNS: {} look-ups, {} answered, {} matched a vendor",
+                n.lookups, n.answered, n.matched_vendor
+            );
+        }
+    }
+    Ok(table)
 }

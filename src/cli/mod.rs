@@ -4,13 +4,14 @@ pub mod analyze;
 pub mod diff;
 pub mod generate;
 pub mod keygen;
+pub mod resolve;
 pub mod verify;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-const ABOUT: &str = "Audit evidence of cross-border egress of code and data to AI vendors, from network flow and DNS logs. Runs fully offline.";
+const ABOUT: &str = "Audit evidence of cross-border egress of code and data to AI vendors, from network flow and DNS logs. Runs fully offline unless `resolve` or `analyze --reverse-dns` is used.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,6 +30,9 @@ Examples:
   # Policy compliance with departments, compared with last quarter
   xborder analyze data/sample --sites data/sample/sites.toml --policy data/examples/policy.toml \\
       --assets data/examples/assets.csv --baseline reports/2026-Q2 --out reports/2026-Q3
+  # A dated vendor IP snapshot from the system resolvers (network), then use it
+  xborder resolve --out snapshots/2026-07-10.csv
+  xborder analyze conn-only/ --ip-snapshot snapshots/*.csv --out reports/q3
 
   # Regenerate the sample data set
   xborder generate --out data/sample
@@ -52,6 +56,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Make an Ed25519 signing key pair, or a pseudonymisation key.
     Keygen(keygen::KeygenArgs),
+    /// Resolve every catalog host now and write a dated vendor IP snapshot (uses the network).
+    Resolve(resolve::ResolveArgs),
     /// Check an evidence pack: hashes, file lists, run.json and signature.
     Verify(verify::VerifyArgs),
     /// Compare two runs: new vendors, byte growth, new countries, new violations.
@@ -63,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(*args),
         Command::Generate(args) => generate::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Resolve(args) => resolve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
     }

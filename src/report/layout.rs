@@ -124,10 +124,7 @@ pub fn wrap(s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
                 lines.push(std::mem::take(&mut line));
                 continue;
             }
-            match line
-                .rfind(' ')
-                .filter(|i| *i > 0 && line[..*i].chars().all(|x| x.is_ascii()))
-            {
+            match line.rfind(' ').filter(|i| *i > 0 && line[..*i].is_ascii()) {
                 Some(i) if line.is_ascii() || line[i..].is_ascii() => {
                     let rest = line[i + 1..].to_string();
                     line.truncate(i);

@@ -39,6 +39,12 @@ pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
         material.push_str(&c.sha256);
     }
     material.push_str(&a.geoip.sha256);
+    if !a.snapshots.is_empty() {
+        material.push_str(&format!("|snapshot<={}", opts.snapshot_max_distance_s));
+        for s in &a.snapshots {
+            material.push_str(&s.sha256);
+        }
+    }
     sha256_bytes(material.as_bytes())[..12].to_string()
 }
 
@@ -586,6 +592,14 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
         "dns: the query name of the most recent DNS response to the same client whose answers contain the flow's destination, seen at or before the flow started. The answer counts for its TTL plus {} s of grace, and never longer than {} s. The hostname is the name queried, not a CNAME target. An answer seen by another client never attributes a flow, because CDN addresses are shared by unrelated sites. ip_range: otherwise, an address in a range the vendor publishes as its own. none: otherwise.",
         opts.dns_window.ttl_grace_s, opts.dns_window.max_age_s
     ), 9.0);
+    if !catalogs.snapshots.files.is_empty() || catalogs.ptr.network.is_some() {
+        l.paragraph(&format!(
+            "Weaker evidence, used only when dns and ip_range give nothing. snapshot: the organisation's own resolver answered this address for a vendor host in a dated snapshot taken by `xborder resolve` ({} file(s)), at most {} s before or after the flow; the client's own DNS answer was not seen, and CDN addresses are shared and rotate. ptr: the address's reverse DNS (PTR) name, looked up during this run, matches a vendor host; PTR names are set by the address owner and are not proof of the name the client used. Reverse look-ups {}.",
+            catalogs.snapshots.files.len(),
+            opts.snapshot_max_distance_s,
+            if catalogs.ptr.network.is_some() { "were made (see run.json network)" } else { "were not made" }
+        ), 9.0);
+    }
     l.subheading("Geolocation");
     l.paragraph(&format!(
         "Destination countries come from the MaxMind-format database {} ({}, built {}). Each distinct address is looked up once. Anycast and CDN addresses are placed where the database registers them, which may differ from where the vendor processes data; the vendor's headquarters country is reported separately. Addresses absent from the database are reported as ZZ and treated as cross-border (undetermined) rather than hidden.",
@@ -600,6 +614,7 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
     for s in [
         "Network logs show that bytes left, not what they contained. Whether a flow carried personal information, important data or source code needs content classification.",
         "DNS attribution proves that the same client resolved a vendor name to the destination shortly before; it cannot rule out that another name on a shared CDN address was used. Encrypted DNS (DoH/DoT) bypasses DNS logs and leaves such flows to ip_range or none.",
+        "snapshot and ptr attributions are weaker than dns and ip_range: resolution time differs from flow time, and a shared address may serve other names. The data quality section shows how many flows each method attributed.",
         "Traffic through proxies or VPNs is attributed to the proxy, not the vendor, unless the logs are taken inside the proxy.",
         "Byte counts are Zeek payload bytes from the originator (orig_bytes); unset counts are treated as 0 and counted in the data quality section.",
     ] {
@@ -611,6 +626,35 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
 fn data_quality(l: &mut Layout, a: &Analysis) {
     l.heading("Data quality");
     l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period. Duplicates are repeated Zeek uids (flows) or repeated DNS transactions; rejects are listed in rejects.csv with file, line, field and reason.", 9.0);
+    let by_method = &a.totals.flows.ai_by_method;
+    let methods: Vec<String> = crate::attribute::Method::ALL
+        .iter()
+        .filter_map(|m| {
+            let weak = matches!(
+                m,
+                crate::attribute::Method::Snapshot | crate::attribute::Method::Ptr
+            );
+            by_method.get(m.as_str()).map(|n| {
+                format!(
+                    "{} {}{}",
+                    m.as_str(),
+                    group_digits(*n),
+                    if weak { " (weaker evidence)" } else { "" }
+                )
+            })
+        })
+        .collect();
+    l.paragraph(
+        &format!(
+            "AI-vendor egress flows by attribution method: {}.",
+            if methods.is_empty() {
+                "none".to_string()
+            } else {
+                methods.join(", ")
+            }
+        ),
+        9.0,
+    );
     let rows: Vec<Vec<String>> = a
         .files
         .iter()

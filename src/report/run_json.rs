@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::{OutputFile, RunContext};
 use crate::accounting::FileReport;
 use crate::attribute::dns_index::DnsIndexStats;
+use crate::attribute::snapshot::SnapshotIdentity;
 use crate::classify::CatalogIdentity;
+use crate::enrich::ptr::NetworkRecord;
 use crate::error::{Error, Result};
 use crate::geolocate::GeoIpIdentity;
 use crate::period::rfc3339;
@@ -22,6 +24,10 @@ struct RunJson<'a> {
     sites: SitesJson,
     geoip: &'a GeoIpIdentity,
     catalogs: &'a [CatalogIdentity],
+    /// Vendor IP snapshots (`--ip-snapshot`), with hashes and row counts.
+    ip_snapshots: &'a [SnapshotIdentity],
+    /// Network access during the run (`--reverse-dns`); `enabled: false` when offline.
+    network: NetworkRecord,
     inputs: &'a [FileReport],
     pseudonymized: bool,
     totals: &'a Totals,
@@ -47,6 +53,9 @@ struct Parameters {
     regimes: Option<String>,
     countries: Option<String>,
     geoip: Option<String>,
+    ip_snapshots: Vec<String>,
+    snapshot_max_distance_s: u32,
+    reverse_dns: bool,
 }
 
 #[derive(Serialize)]
@@ -103,6 +112,13 @@ pub fn render(
             regimes: path_str(&opts.regimes),
             countries: path_str(&opts.countries),
             geoip: path_str(&opts.geoip),
+            ip_snapshots: opts
+                .snapshots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            snapshot_max_distance_s: opts.snapshot_max_distance_s,
+            reverse_dns: catalogs.ptr.network.is_some(),
         },
         period: PeriodJson {
             label: opts.period.label.clone(),
@@ -127,6 +143,15 @@ pub fn render(
         },
         geoip: &a.geoip,
         catalogs: &a.catalogs,
+        ip_snapshots: &catalogs.snapshots.files,
+        network: catalogs
+            .ptr
+            .network
+            .clone()
+            .unwrap_or_else(|| NetworkRecord {
+                purpose: "none: the run was offline".into(),
+                ..NetworkRecord::default()
+            }),
         inputs: files,
         pseudonymized,
         totals: &a.totals,
