@@ -271,3 +271,111 @@ fn example_policy_on_the_sample_finds_exactly_the_planted_violations() {
         .unwrap();
     assert_eq!(shanghai["held"], "yes");
 }
+
+#[test]
+fn bilingual_reports_are_archival_small_and_translated() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("xborder")
+        .unwrap()
+        .current_dir(root())
+        .env("SOURCE_DATE_EPOCH", "1793491200")
+        .args([
+            "analyze",
+            "data/sample",
+            "--sites",
+            "data/sample/sites.toml",
+            "--policy",
+            "data/examples/policy.toml",
+            "--period",
+            "2026-Q3",
+            "--lang",
+            "en,zh-CN",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let findings = rows(&out.path().join("findings.csv"));
+    let pipl: u64 = findings
+        .iter()
+        .filter(|r| r["regime"] == "PIPL")
+        .map(|r| num(r, "flows"))
+        .sum();
+    for (file, needles, forbidden) in [
+        (
+            "report.pdf",
+            vec![
+                "Executive summary",
+                "Key figures",
+                "Findings by regime",
+                "Findings by site",
+                "Vendor detail",
+                "Policy compliance",
+                "Personal Information Protection Law",
+            ],
+            vec![],
+        ),
+        (
+            "report.zh-CN.pdf",
+            vec![
+                "执行摘要",
+                "关键数据",
+                "按法律制度分列的发现",
+                "按站点分列的发现",
+                "供应商明细",
+                "政策合规",
+                "个人信息保护法",
+                "数据安全法",
+                "第1页，共",
+            ],
+            vec![
+                "Executive summary",
+                "Findings by regime",
+                "Methodology and limitations",
+                "Data quality",
+                "Provenance",
+                "Page 1 of",
+            ],
+        ),
+    ] {
+        let path = out.path().join(file);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < 2_000_000, "{file} is {size} bytes");
+        let text = common::pdf_text(&path);
+        for n in needles {
+            assert!(text.contains(n), "{file}: missing {n}");
+        }
+        for n in forbidden {
+            assert!(!text.contains(n), "{file}: untranslated {n}");
+        }
+        assert!(
+            text.contains(&xborder::report::group_digits(pipl)),
+            "{file}: PIPL total {pipl}"
+        );
+        // Archival: every font embedded, PDF/A identification and an output intent.
+        let doc = lopdf::Document::load(&path).unwrap();
+        let catalog = doc.catalog().unwrap();
+        assert!(
+            catalog.get(b"Metadata").is_ok() && catalog.get(b"OutputIntents").is_ok(),
+            "{file}: PDF/A metadata"
+        );
+        for (_, obj) in doc.objects.iter() {
+            if let Ok(dict) = obj.as_dict() {
+                if dict.get(b"Type").and_then(|t| t.as_name()).ok()
+                    == Some(b"FontDescriptor".as_slice())
+                {
+                    assert!(
+                        dict.has(b"FontFile") || dict.has(b"FontFile2") || dict.has(b"FontFile3"),
+                        "{file}: a font is not embedded"
+                    );
+                }
+            }
+        }
+        let raw = std::fs::read(&path).unwrap();
+        assert!(
+            !raw.windows(10).any(|w| w == b"/Helvetica"),
+            "{file}: builtin font used"
+        );
+    }
+}

@@ -184,6 +184,10 @@ pub struct Tables {
     pub cross_border_other: Vec<OtherRow>,
     pub summary_by_vendor: Vec<VendorSummaryRow>,
     pub daily_egress: Vec<DailyRow>,
+    /// AI-vendor egress per day (each flow once), for the report's time series.
+    pub daily_ai: Vec<(i32, u64, u64)>,
+    /// AI-vendor (flows, bytes out) per (site, vendor), for the report's heat table.
+    pub site_vendor_bytes: Vec<(String, String, u64, u64)>,
 }
 
 fn str_col(name: &str, rows: &[EgressRow], f: impl Fn(&EgressRow) -> &str) -> Column {
@@ -401,7 +405,25 @@ pub fn build_tables(
     )
     .collect()?;
 
+    let mut daily_ai: std::collections::BTreeMap<i32, (u64, u64)> = Default::default();
+    let mut site_vendor: std::collections::BTreeMap<(String, String), (u64, u64)> =
+        Default::default();
+    for r in ai {
+        let d = daily_ai.entry(r.day).or_default();
+        d.0 += r.flows;
+        d.1 += r.bytes_out;
+        let sv = site_vendor
+            .entry((r.source_site.clone(), r.vendor.clone()))
+            .or_default();
+        sv.0 += r.flows;
+        sv.1 += r.bytes_out;
+    }
     Ok(Tables {
+        daily_ai: daily_ai.into_iter().map(|(d, (f, b))| (d, f, b)).collect(),
+        site_vendor_bytes: site_vendor
+            .into_iter()
+            .map(|((s, v), (f, b))| (s, v, f, b))
+            .collect(),
         findings: read_findings(&findings)?,
         cross_border_other: read_other(&cross_border_other)?,
         summary_by_vendor: read_summary(&summary, ai)?,

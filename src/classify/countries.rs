@@ -111,6 +111,11 @@ impl Countries {
             .unwrap_or(code)
     }
 
+    /// Simplified Chinese name, when the catalog has one.
+    pub fn name_zh(&self, code: &str) -> Option<&str> {
+        self.names.get(code).and_then(|c| c.name_zh.as_deref())
+    }
+
     /// Expand a list of codes and `@GROUP` references into a set of codes.
     pub fn expand(&self, label: &str, items: &[String]) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();

@@ -25,6 +25,7 @@ use xborder::pipeline::{
     self, AnalyzeOptions, Catalogs, DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
 };
 use xborder::report::evidence::EvidenceSpool;
+use xborder::report::i18n::Lang;
 use xborder::report::pdf::run_id;
 use xborder::report::pseudonym::Pseudonymizer;
 use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
@@ -118,6 +119,10 @@ pub struct AnalyzeArgs {
     /// A previous run's output directory (or pack) to compare with: writes changes.csv.
     #[arg(long, value_name = "RUN_DIR")]
     pub baseline: Option<PathBuf>,
+    /// Report languages, comma-separated: en, zh-CN, or en,zh-CN. The first is report.pdf,
+    /// each other one report.<lang>.pdf.
+    #[arg(long, value_name = "LANGS", default_value = "en")]
+    pub lang: String,
     /// Stop at the first rejected record instead of counting it and continuing.
     #[arg(long)]
     pub strict: bool,
@@ -179,6 +184,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         collect_unattributed: false,
     };
     let ctx = RunContext::new(std::env::args().collect());
+    let mut langs = Vec::new();
+    for part in args.lang.split(',').filter(|p| !p.trim().is_empty()) {
+        let lang = Lang::parse(part).ok_or_else(|| {
+            xborder::Error::Usage(format!(
+                "--lang `{part}`: supported languages are en and zh-CN"
+            ))
+        })?;
+        if !langs.contains(&lang) {
+            langs.push(lang);
+        }
+    }
     let mut catalogs = Catalogs::load(&opts).context("loading catalogs")?;
     if args.reverse_dns {
         catalogs.ptr = reverse_dns(&args, &opts, &catalogs)?;
@@ -215,6 +231,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         include_inputs: args.include_inputs,
         show_owners: args.show_owners,
         baseline: args.baseline.as_deref(),
+        langs,
     };
     let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;

@@ -12,6 +12,7 @@ use printpdf::{
     PdfFontHandle, Point, Pt, Rect, TextItem,
 };
 
+use super::i18n::{Lang, Tr};
 use crate::error::{Error, Result};
 
 /// The embedded report fonts (subsets of Noto Sans CJK SC; data/fonts/SOURCE.md). One face
@@ -177,6 +178,8 @@ pub struct ColumnSpec<'a> {
 /// Pages under construction.
 pub struct Layout {
     fonts: Fonts,
+    /// The report language: every string drawn passes through it.
+    pub tr: Tr,
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     /// Current baseline position, mm from the bottom of the page.
@@ -186,9 +189,10 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(fonts: Fonts) -> Self {
+    pub fn new(fonts: Fonts, tr: Tr) -> Self {
         Layout {
             fonts,
+            tr,
             pages: Vec::new(),
             ops: Vec::new(),
             y: TOP,
@@ -226,6 +230,7 @@ impl Layout {
         color: (f32, f32, f32),
         s: &str,
     ) {
+        let s = &self.tr.s(s);
         let font = if bold {
             self.fonts.bold.clone()
         } else {
@@ -284,6 +289,7 @@ impl Layout {
 
     /// A section title; recorded for the contents list.
     pub fn heading(&mut self, title: &str) {
+        let title = &self.tr.s(title);
         self.ensure(24.0);
         self.y -= 4.0;
         self.sections.push((title.to_string(), self.page_number()));
@@ -294,6 +300,7 @@ impl Layout {
     }
 
     pub fn subheading(&mut self, title: &str) {
+        let title = &self.tr.s(title);
         self.ensure(16.0);
         self.y -= 2.0;
         self.text_at(MARGIN_X, self.y, 11.0, true, INK, title);
@@ -306,6 +313,7 @@ impl Layout {
     }
 
     pub fn paragraph_indented(&mut self, s: &str, size: f32, indent: f32, color: (f32, f32, f32)) {
+        let s = &self.tr.s(s);
         let leading = size * PT_TO_MM * 1.45;
         for line in wrap(s, self.content_width() - indent, size, false) {
             self.ensure(leading);
@@ -317,6 +325,7 @@ impl Layout {
 
     /// A bullet point with a wrapped body.
     pub fn bullet(&mut self, s: &str, size: f32) {
+        let s = &self.tr.s(s);
         let leading = size * PT_TO_MM * 1.45;
         self.ensure(leading);
         self.text_at(MARGIN_X + 1.5, self.y, size, false, ACCENT, "-");
@@ -330,6 +339,11 @@ impl Layout {
 
     /// Label/value pairs in two columns.
     pub fn key_values(&mut self, rows: &[(String, String)], size: f32) {
+        let rows: Vec<(String, String)> = rows
+            .iter()
+            .map(|(k, v)| (self.tr.s(k), self.tr.s(v)))
+            .collect();
+        let rows = &rows;
         let leading = size * PT_TO_MM * 1.6;
         let key_w = rows
             .iter()
@@ -359,6 +373,12 @@ impl Layout {
     /// A table sized to its content: columns get their natural width, and the longest
     /// columns shrink (with ellipses) when the total exceeds the page.
     pub fn table(&mut self, columns: &[ColumnSpec<'_>], rows: &[Vec<String>], size: f32) {
+        let headers: Vec<String> = columns.iter().map(|c| self.tr.s(c.header)).collect();
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| self.tr.s(c)).collect())
+            .collect();
+        let rows = &rows;
         let pad = 1.6;
         let avail = self.content_width();
         let mut widths: Vec<f32> = columns
@@ -368,7 +388,7 @@ impl Layout {
                 let content = rows
                     .iter()
                     .map(|r| text_width(r.get(i).map(String::as_str).unwrap_or(""), size, false))
-                    .fold(text_width(c.header, size, true), f32::max);
+                    .fold(text_width(&headers[i], size, true), f32::max);
                 (content + 2.0 * pad).max(c.min_width)
             })
             .collect();
@@ -408,8 +428,8 @@ impl Layout {
         let draw_header = |l: &mut Layout| {
             l.rect(MARGIN_X, l.y - row_h * 0.3, avail, row_h, SHADE);
             let mut x = MARGIN_X;
-            for (c, w) in columns.iter().zip(&widths) {
-                let t = fit(c.header, w - 2.0 * pad, size, true);
+            for ((c, w), header) in columns.iter().zip(&widths).zip(&headers) {
+                let t = fit(header, w - 2.0 * pad, size, true);
                 let tx = match c.align {
                     Align::Left => x + pad,
                     Align::Right => x + w - pad - text_width(&t, size, true),
@@ -444,6 +464,9 @@ impl Layout {
 
     /// Horizontal bars, one per item, with the formatted value at the bar's end.
     pub fn bar_chart(&mut self, title: &str, items: &[(String, u64)], fmt: &dyn Fn(u64) -> String) {
+        let title = &self.tr.s(title);
+        let items: Vec<(String, u64)> = items.iter().map(|(l, v)| (self.tr.s(l), *v)).collect();
+        let items = &items;
         if items.is_empty() {
             return;
         }
@@ -505,8 +528,10 @@ impl Layout {
         title: &str,
         points: &[(i32, u64)],
         marker: Option<(i32, &str)>,
+        highlight_after_marker: bool,
         fmt: &dyn Fn(u64) -> String,
     ) {
+        let title = &self.tr.s(title);
         if points.is_empty() {
             return;
         }
@@ -540,7 +565,7 @@ impl Layout {
             let x = x0 + (day - first) as f32 * slot;
             let h = (*v as f32 / max as f32) * (height - 4.0);
             let color = match marker {
-                Some((m, _)) if *day >= m => (0.75, 0.22, 0.17),
+                Some((m, _)) if highlight_after_marker && *day >= m => (0.75, 0.22, 0.17),
                 _ => ACCENT,
             };
             self.rect(
@@ -597,6 +622,109 @@ impl Layout {
         self.y = base - 9.0;
     }
 
+    /// A matrix of values as a shaded table: darker cells carry more.
+    pub fn heat_table(
+        &mut self,
+        title: &str,
+        rows: &[String],
+        cols: &[String],
+        values: &[Vec<u64>],
+        fmt: &dyn Fn(u64) -> String,
+    ) {
+        if rows.is_empty() || cols.is_empty() {
+            return;
+        }
+        let title = &self.tr.s(title);
+        let size = 7.0;
+        let row_h = 6.0;
+        let label_w = rows
+            .iter()
+            .map(|r| text_width(r, size, true))
+            .fold(0.0f32, f32::max)
+            .min(40.0)
+            + 3.0;
+        let cell_w = ((self.content_width() - label_w) / cols.len() as f32).min(30.0);
+        self.ensure(row_h * (rows.len() as f32 + 2.0) + 8.0);
+        self.text_at(MARGIN_X, self.y, 9.5, true, INK, title);
+        self.y -= 6.0;
+        for (j, c) in cols.iter().enumerate() {
+            let x = MARGIN_X + label_w + j as f32 * cell_w;
+            self.text_at(
+                x + 1.0,
+                self.y,
+                size,
+                true,
+                INK,
+                &fit(c, cell_w - 2.0, size, true),
+            );
+        }
+        self.y -= row_h;
+        let max = values.iter().flatten().copied().max().unwrap_or(1).max(1);
+        for (i, r) in rows.iter().enumerate() {
+            self.text_at(
+                MARGIN_X,
+                self.y + 1.5,
+                size,
+                true,
+                INK,
+                &fit(r, label_w - 3.0, size, true),
+            );
+            for j in 0..cols.len() {
+                let v = values
+                    .get(i)
+                    .and_then(|row| row.get(j))
+                    .copied()
+                    .unwrap_or(0);
+                let x = MARGIN_X + label_w + j as f32 * cell_w;
+                let share = v as f32 / max as f32;
+                let shade = (
+                    1.0 - share * (1.0 - ACCENT.0),
+                    1.0 - share * (1.0 - ACCENT.1),
+                    1.0 - share * (1.0 - ACCENT.2),
+                );
+                self.rect(
+                    x,
+                    self.y - 1.0,
+                    cell_w - 0.6,
+                    row_h - 0.6,
+                    if v == 0 { (0.97, 0.97, 0.98) } else { shade },
+                );
+                if v > 0 {
+                    let color = if share > 0.5 { (1.0, 1.0, 1.0) } else { INK };
+                    let t = fit(&fmt(v), cell_w - 2.0, size, false);
+                    self.text_at(x + 1.0, self.y + 1.5, size, false, color, &t);
+                }
+            }
+            self.y -= row_h;
+        }
+        self.y -= 4.0;
+    }
+
+    /// Large key figures side by side: (label, value).
+    pub fn key_figures(&mut self, figures: &[(String, String)]) {
+        if figures.is_empty() {
+            return;
+        }
+        self.ensure(24.0);
+        let w = self.content_width() / figures.len() as f32;
+        for (i, (label, value)) in figures.iter().enumerate() {
+            let x = MARGIN_X + i as f32 * w;
+            self.rect(x, self.y - 15.0, w - 3.0, 19.0, SHADE);
+            let value = fit(value, w - 7.0, 16.0, true);
+            self.text_at(x + 2.5, self.y - 4.0, 16.0, true, ACCENT, &value);
+            let label = self.tr.s(label);
+            self.text_at(
+                x + 2.5,
+                self.y - 11.5,
+                7.5,
+                false,
+                MUTED,
+                &fit(&label, w - 7.0, 7.5, false),
+            );
+        }
+        self.y -= 24.0;
+    }
+
     /// Close the last page and hand back every page's operations.
     pub fn into_pages(mut self) -> Vec<Vec<Op>> {
         let ops = std::mem::take(&mut self.ops);
@@ -605,20 +733,21 @@ impl Layout {
     }
 
     /// Close the last page and stamp header and footer on every page.
-    pub fn finish(self, header: &str, page_word: (&str, &str)) -> Vec<Vec<Op>> {
-        let fonts = self.fonts.clone();
+    pub fn finish(self, header: &str) -> Vec<Vec<Op>> {
+        let (fonts, tr) = (self.fonts.clone(), self.tr.clone());
         let mut pages = self.into_pages();
-        stamp(&mut pages, header, &fonts, page_word);
+        stamp(&mut pages, header, &fonts, &tr);
         pages
     }
 }
 
 /// Add the running header (all pages but the cover) and "Page i of n" footer.
-/// `page_word` is the footer's wording, e.g. ("Page", "of") or ("第", "页，共").
-pub fn stamp(pages: &mut [Vec<Op>], header: &str, fonts: &Fonts, page_word: (&str, &str)) {
+/// Add the running header (all pages but the cover) and the page footer, in the
+/// report's language ("Page 3 of 9", "第3页，共9页").
+pub fn stamp(pages: &mut [Vec<Op>], header: &str, fonts: &Fonts, tr: &Tr) {
     let total = pages.len();
     for (i, page) in pages.iter_mut().enumerate() {
-        let mut s = Layout::new(fonts.clone());
+        let mut s = Layout::new(fonts.clone(), tr.clone());
         if i > 0 && !header.is_empty() {
             s.text_at(
                 MARGIN_X,
@@ -630,10 +759,9 @@ pub fn stamp(pages: &mut [Vec<Op>], header: &str, fonts: &Fonts, page_word: (&st
             );
             s.hline(MARGIN_X, PAGE_W - MARGIN_X, PAGE_H - 13.0, RULE, 0.4);
         }
-        let footer = if page_word.0 == "Page" {
-            format!("Page {} of {}", i + 1, total)
-        } else {
-            format!("{}{}{}{}{}", page_word.0, i + 1, page_word.1, total, "页")
+        let footer = match tr.lang {
+            Lang::En => format!("Page {} of {}", i + 1, total),
+            Lang::ZhCn => format!("第{}页，共{}页", i + 1, total),
         };
         let w = text_width(&footer, 7.5, false);
         s.text_at(PAGE_W - MARGIN_X - w, 9.0, 7.5, false, MUTED, &footer);
@@ -666,7 +794,7 @@ mod tests {
     fn tables_break_pages_and_repeat_headers() {
         let mut doc = printpdf::PdfDocument::new("t");
         let fonts = register_fonts(&mut doc).unwrap();
-        let mut l = Layout::new(fonts);
+        let mut l = Layout::new(fonts, Tr::new(Lang::En));
         let cols = [
             ColumnSpec {
                 header: "Name",
@@ -683,7 +811,7 @@ mod tests {
             .map(|i| vec![format!("row {i}"), i.to_string()])
             .collect();
         l.table(&cols, &rows, 8.0);
-        let pages = l.finish("hdr", ("Page", "of"));
+        let pages = l.finish("hdr");
         assert!(pages.len() >= 3);
         let headers = pages
             .iter()

@@ -5,6 +5,8 @@
 
 pub mod csv_tables;
 pub mod evidence;
+pub mod i18n;
+mod i18n_zh;
 pub mod layout;
 pub mod pdf;
 pub mod pseudonym;
@@ -82,6 +84,8 @@ pub struct WriteOptions<'a> {
     pub show_owners: bool,
     /// A previous run to compare with: writes changes.csv and a PDF section.
     pub baseline: Option<&'a Path>,
+    /// Report languages: the first is written as report.pdf, others as report.<lang>.pdf.
+    pub langs: Vec<i18n::Lang>,
 }
 
 /// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
@@ -124,8 +128,20 @@ pub fn write_all(
         }
         None => None,
     };
-    let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref())?;
-    outputs.push(write_output(out_dir, "report.pdf", &pdf_bytes, None)?);
+    let langs = if w.langs.is_empty() {
+        vec![i18n::Lang::En]
+    } else {
+        w.langs.clone()
+    };
+    for (i, lang) in langs.iter().enumerate() {
+        let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
+        let name = if i == 0 {
+            "report.pdf".to_string()
+        } else {
+            format!("report.{}.pdf", lang.tag())
+        };
+        outputs.push(write_output(out_dir, &name, &pdf_bytes, None)?);
+    }
     let mut files = analysis.files.clone();
     if w.include_inputs {
         copy_inputs(out_dir, &mut files)?;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 
+use super::i18n::{Lang, Tr};
 use super::layout::{
     register_fonts, stamp, text_width, Align, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED,
     PAGE_H, PAGE_W,
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::ingest::input::sha256_bytes;
 use crate::period::rfc3339;
 use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
+use crate::tf;
 
 /// A short, stable id for the run: a hash of the inputs' hashes and the parameters.
 pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
@@ -59,19 +61,26 @@ pub fn render(
     a: &Analysis,
     ctx: &RunContext,
     changes: Option<&[crate::diff::Change]>,
+    lang: Lang,
 ) -> Result<Vec<u8>> {
     let id = run_id(opts, a);
-    let mut doc = PdfDocument::new("Cross-border egress to AI vendors: audit report");
+    let t = Tr::new(lang);
+    let title = t.ui("Cross-border egress to AI vendors: audit report");
+    let mut doc = PdfDocument::new(&title);
     let fonts = register_fonts(&mut doc)?;
-    let mut l = Layout::new(fonts.clone());
+    let mut l = Layout::new(fonts.clone(), t.clone());
     cover(&mut l, opts, catalogs, a, ctx, &id);
     l.new_page();
     // The contents page is filled in after the body is laid out, when page numbers are known.
     let contents_page = l.page_number();
     l.new_page();
     executive_summary(&mut l, catalogs, a);
+    charts(&mut l, catalogs, a);
     findings(&mut l, a);
+    regime_sections(&mut l, catalogs, a);
+    site_sections(&mut l, catalogs, a);
     top_vendors(&mut l, a);
+    vendor_details(&mut l, catalogs, a);
     if let Some(policy) = &catalogs.policy {
         policy_section(&mut l, policy, a);
     }
@@ -87,7 +96,7 @@ pub fn render(
 
     let sections = l.sections.clone();
     let mut pages = l.into_pages();
-    let mut toc = Layout::new(fonts.clone());
+    let mut toc = Layout::new(fonts.clone(), t.clone());
     toc.heading("Contents");
     for (title, page) in &sections {
         let p = page.to_string();
@@ -104,12 +113,14 @@ pub fn render(
     }
     stamp(
         &mut pages,
-        &format!(
-            "xborder audit report  |  run {id}  |  period {}",
+        &tf!(
+            t,
+            "xborder audit report  |  run {}  |  period {}",
+            id,
             opts.period.label
         ),
         &fonts,
-        ("Page", "of"),
+        &t,
     );
 
     let when =
@@ -125,10 +136,12 @@ pub fn render(
     doc.metadata.info.author = "xborder".into();
     doc.metadata.info.creator = format!("xborder {}", ctx.tool_version);
     doc.metadata.info.producer = format!("xborder {} (printpdf)", ctx.tool_version);
-    doc.metadata.info.subject = format!(
+    let doc_subject = tf!(
+        t,
         "Cross-border egress to AI vendors, period {}",
         opts.period.label
     );
+    doc.metadata.info.subject = doc_subject.clone();
     doc.metadata.info.keywords = vec![
         "cross-border transfer".into(),
         "AI vendors".into(),
@@ -137,7 +150,7 @@ pub fn render(
         "GDPR".into(),
     ];
     doc.metadata.info.identifier = format!("xborder-run-{id}");
-    doc.metadata.info.document_title = "Cross-border egress to AI vendors: audit report".into();
+    doc.metadata.info.document_title = title.clone();
     doc.metadata.info.conformance = printpdf::PdfConformance::A2B_2011_PDF_1_7;
     let pdf_pages: Vec<PdfPage> = pages
         .into_iter()
@@ -151,7 +164,7 @@ pub fn render(
         },
         &mut warnings,
     );
-    Ok(bytes)
+    add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)
 }
 
 fn cover(
@@ -185,19 +198,20 @@ fn cover(
         10.0,
         false,
         (0.85, 0.9, 1.0),
-        &format!("Period: {}", opts.period.label),
+        &tf!(l.tr, "Period: {}", opts.period.label),
     );
     l.y = PAGE_H - 86.0;
     let mut scope = vec![
-        ("Period".to_string(), period_text(opts, a)),
+        ("Period".to_string(), period_text(&l.tr, opts, a)),
         (
             "Generated".to_string(),
-            format!("{} by xborder {}", ctx.generated_at, ctx.tool_version),
+            tf!(l.tr, "{} by xborder {}", ctx.generated_at, ctx.tool_version),
         ),
         ("Run id".to_string(), id.to_string()),
         (
             "Scope".to_string(),
-            format!(
+            tf!(
+                l.tr,
                 "{} input files ({} read, {} skipped); {} flow records and {} DNS records read",
                 a.files.len(),
                 a.totals.files_read,
@@ -239,16 +253,18 @@ fn cover(
     );
 }
 
-fn period_text(opts: &AnalyzeOptions, a: &Analysis) -> String {
+fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
     let bounds = match (opts.period.from, opts.period.to) {
-        (Some(f), Some(t)) => format!("{} to {} (exclusive)", rfc3339(f), rfc3339(t)),
-        (Some(f), None) => format!("from {}", rfc3339(f)),
-        (None, Some(t)) => format!("before {}", rfc3339(t)),
-        (None, None) => "no period filter".to_string(),
+        (Some(f), Some(to)) => tf!(t, "{} to {} (exclusive)", rfc3339(f), rfc3339(to)),
+        (Some(f), None) => tf!(t, "from {}", rfc3339(f)),
+        (None, Some(to)) => tf!(t, "before {}", rfc3339(to)),
+        (None, None) => t.ui("no period filter"),
     };
     match a.observed {
-        Some((first, last)) => format!(
-            "{bounds}; flows observed {} to {}",
+        Some((first, last)) => tf!(
+            t,
+            "{}; flows observed {} to {}",
+            bounds,
             rfc3339(first),
             rfc3339(last)
         ),
@@ -258,6 +274,7 @@ fn period_text(opts: &AnalyzeOptions, a: &Analysis) -> String {
 
 fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.heading("Executive summary");
+    key_figures_and_conclusions(l, catalogs, a);
     let f = &a.totals.flows;
     let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
     l.key_values(
@@ -268,7 +285,8 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
             (
                 "Egress flows".into(),
-                format!(
+                tf!(
+                    l.tr,
                     "{} from sites, {} from unknown sources",
                     group_digits(f.egress),
                     group_digits(f.egress_unknown_site)
@@ -276,7 +294,8 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
             (
                 "AI-vendor egress".into(),
-                format!(
+                tf!(
+                    l.tr,
                     "{} flows, {} sent",
                     group_digits(f.ai_vendor),
                     human_bytes(ai_bytes)
@@ -359,9 +378,11 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .filter(|r| r.regime == regime.id)
             .collect();
         let sentence = if hits.is_empty() {
-            format!(
+            tf!(
+                l.tr,
                 "{} ({}): no AI-vendor egress was a cross-border transfer in this period.",
-                regime.id, regime.name
+                regime.id,
+                regime_name(&l.tr, regime)
             )
         } else {
             let mut by_vendor: BTreeMap<&str, u64> = BTreeMap::new();
@@ -373,10 +394,9 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
                 .max_by_key(|(_, b)| **b)
                 .map(|(v, _)| *v)
                 .unwrap_or("");
-            format!(
-                "{} ({}): {} flows from {} site(s) reached {} AI vendor(s) abroad; the largest by bytes out was {}.",
+            tf!(l.tr, "{} ({}): {} flows from {} site(s) reached {} AI vendor(s) abroad; the largest by bytes out was {}.",
                 regime.id,
-                regime.name,
+                regime_name(&l.tr, regime),
                 group_digits(hits.iter().map(|r| r.flows).sum()),
                 hits.iter().map(|r| r.source_site.as_str()).collect::<BTreeSet<_>>().len(),
                 by_vendor.len(),
@@ -387,8 +407,7 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     }
     if f.egress_unknown_site > 0 {
         l.bullet(
-            &format!(
-                "{} egress flows came from sources in no configured site ({}); they are judged under no regime. Add their networks to the sites file.",
+            &tf!(l.tr, "{} egress flows came from sources in no configured site ({}); they are judged under no regime. Add their networks to the sites file.",
                 group_digits(f.egress_unknown_site),
                 UNKNOWN_SITE
             ),
@@ -588,27 +607,24 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
     l.subheading("Egress");
     l.paragraph("A flow is egress when its originator lies in a configured site (longest prefix wins) and its destination is not a special-purpose address (RFC 6890: private, loopback, link-local, CGNAT, documentation, multicast, unique-local and similar). Flows opened from outside are inbound, not egress. Egress from a local address in no site is reported as unknown_site and judged under no regime.", 9.0);
     l.subheading("Attribution");
-    l.paragraph(&format!(
-        "dns: the query name of the most recent DNS response to the same client whose answers contain the flow's destination, seen at or before the flow started. The answer counts for its TTL plus {} s of grace, and never longer than {} s. The hostname is the name queried, not a CNAME target. An answer seen by another client never attributes a flow, because CDN addresses are shared by unrelated sites. ip_range: otherwise, an address in a range the vendor publishes as its own. none: otherwise.",
+    l.paragraph(&tf!(l.tr, "dns: the query name of the most recent DNS response to the same client whose answers contain the flow's destination, seen at or before the flow started. The answer counts for its TTL plus {} s of grace, and never longer than {} s. The hostname is the name queried, not a CNAME target. An answer seen by another client never attributes a flow, because CDN addresses are shared by unrelated sites. ip_range: otherwise, an address in a range the vendor publishes as its own. none: otherwise.",
         opts.dns_window.ttl_grace_s, opts.dns_window.max_age_s
     ), 9.0);
     if !catalogs.snapshots.files.is_empty() || catalogs.ptr.network.is_some() {
-        l.paragraph(&format!(
-            "Weaker evidence, used only when dns and ip_range give nothing. snapshot: the organisation's own resolver answered this address for a vendor host in a dated snapshot taken by `xborder resolve` ({} file(s)), at most {} s before or after the flow; the client's own DNS answer was not seen, and CDN addresses are shared and rotate. ptr: the address's reverse DNS (PTR) name, looked up during this run, matches a vendor host; PTR names are set by the address owner and are not proof of the name the client used. Reverse look-ups {}.",
+        l.paragraph(&tf!(l.tr, "Weaker evidence, used only when dns and ip_range give nothing. snapshot: the organisation's own resolver answered this address for a vendor host in a dated snapshot taken by `xborder resolve` ({} file(s)), at most {} s before or after the flow; the client's own DNS answer was not seen, and CDN addresses are shared and rotate. ptr: the address's reverse DNS (PTR) name, looked up during this run, matches a vendor host; PTR names are set by the address owner and are not proof of the name the client used. Reverse look-ups {}.",
             catalogs.snapshots.files.len(),
             opts.snapshot_max_distance_s,
             if catalogs.ptr.network.is_some() { "were made (see run.json network)" } else { "were not made" }
         ), 9.0);
     }
     l.subheading("Geolocation");
-    l.paragraph(&format!(
-        "Destination countries come from the MaxMind-format database {} ({}, built {}). Each distinct address is looked up once. Anycast and CDN addresses are placed where the database registers them, which may differ from where the vendor processes data; the vendor's headquarters country is reported separately. Addresses absent from the database are reported as ZZ and treated as cross-border (undetermined) rather than hidden.",
+    l.paragraph(&tf!(l.tr, "Destination countries come from the MaxMind-format database {} ({}, built {}). Each distinct address is looked up once. Anycast and CDN addresses are placed where the database registers them, which may differ from where the vendor processes data; the vendor's headquarters country is reported separately. Addresses absent from the database are reported as ZZ and treated as cross-border (undetermined) rather than hidden.",
         catalogs.geoip.identity.path, catalogs.geoip.identity.database_type, catalogs.geoip.identity.build_date
     ), 9.0);
     l.subheading("Regime rules");
     for r in &catalogs.regimes.regimes {
         l.paragraph(&format!("{} - {}: {}", r.id, r.name, r.obligation), 8.5);
-        l.paragraph_indented(&format!("Citation: {}", r.citation), 8.0, 4.0, MUTED);
+        l.paragraph_indented(&tf!(l.tr, "Citation: {}", r.citation), 8.0, 4.0, MUTED);
     }
     l.subheading("Limitations");
     for s in [
@@ -645,7 +661,8 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
         })
         .collect();
     l.paragraph(
-        &format!(
+        &tf!(
+            l.tr,
             "AI-vendor egress flows by attribution method: {}.",
             if methods.is_empty() {
                 "none".to_string()
@@ -737,7 +754,8 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
             ("Byte counts unset".into(), group_digits(f.bytes_unset)),
             (
                 "DNS answers kept".into(),
-                format!(
+                tf!(
+                    l.tr,
                     "{} of {} address answers ({} vendor addresses)",
                     group_digits(a.dns.answers_kept),
                     group_digits(a.dns.address_answers),
@@ -792,7 +810,7 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ("Type".into(), g.database_type.clone()),
             (
                 "Build date".into(),
-                format!("{} (epoch {})", g.build_date, g.build_epoch),
+                tf!(l.tr, "{} (epoch {})", g.build_date, g.build_epoch),
             ),
             ("SHA-256".into(), g.sha256.clone()),
         ],
@@ -803,7 +821,13 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     for c in &a.catalogs {
         rows.push((
             c.kind.clone(),
-            format!("{}, version {} (as of {})", c.path, c.version, c.as_of),
+            tf!(
+                l.tr,
+                "{}, version {} (as of {})",
+                c.path,
+                c.version,
+                c.as_of
+            ),
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
     }
@@ -817,8 +841,7 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
     l.heading("Policy compliance");
     l.paragraph(
-        &format!(
-            "Policy: {} (version {}). A flow is a violation when the most specific rule in effect on its day bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
+        &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect on its day bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
             policy.header.name, policy.header.version
         ),
         9.0,
@@ -836,12 +859,14 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .collect();
         let broken: Vec<_> = rows.iter().filter(|r| r.held == "no").collect();
         let verdict = if broken.is_empty() {
-            format!(
+            tf!(
+                l.tr,
                 "Did the ban hold? YES. No use of the banned tools after {} at any covered site.",
                 rule.effective_from
             )
         } else {
-            format!(
+            tf!(
+                l.tr,
                 "Did the ban hold? NO, at {} of {} covered sites: {}.",
                 broken.len(),
                 rows.len(),
@@ -852,9 +877,11 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
                     .join(", ")
             )
         };
-        l.subheading(&format!(
+        l.subheading(&tf!(
+            l.tr,
             "Rule {}: banned from {}",
-            rule.id, rule.effective_from
+            rule.id,
+            rule.effective_from
         ));
         l.paragraph(&rule.reason, 8.5);
         let color = if broken.is_empty() {
@@ -933,7 +960,8 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
         l.time_bars(
             "Daily flows to the banned tools from covered sites, before and after the ban",
             &points,
-            Some((marker_day, &format!("ban from {}", rule.effective_from))),
+            Some((marker_day, &tf!(l.tr, "ban from {}", rule.effective_from))),
+            true,
             &|v| group_digits(v),
         );
         let firsts: Vec<Vec<String>> = a
@@ -1209,7 +1237,8 @@ pub fn render_changes(
 ) -> Result<Vec<u8>> {
     let mut doc = PdfDocument::new("xborder: change between two runs");
     let fonts = register_fonts(&mut doc)?;
-    let mut l = Layout::new(fonts.clone());
+    let t = Tr::new(Lang::En);
+    let mut l = Layout::new(fonts.clone(), t.clone());
     l.text_at(
         MARGIN_X,
         l.y,
@@ -1232,7 +1261,7 @@ pub fn render_changes(
         &mut pages,
         &format!("xborder diff  |  {old} -> {new}"),
         &fonts,
-        ("Page", "of"),
+        &t,
     );
     if let Ok(when) = printpdf::OffsetDateTime::from_unix_timestamp(generated_epoch) {
         doc.metadata.info.creation_date = when;
@@ -1251,4 +1280,593 @@ pub fn render_changes(
         },
         &mut warnings,
     ))
+}
+
+/// The regime's name in the report language.
+fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
+    match (t.lang, &r.name_zh) {
+        (Lang::ZhCn, Some(zh)) => zh.clone(),
+        _ => r.name.clone(),
+    }
+}
+
+fn key_figures_and_conclusions(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    let f = &a.tables.findings;
+    // A flow under two regimes (PIPL and DSL) is one flow: count each group once.
+    let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in f {
+        groups.insert(&r.finding_id, (r.flows, r.bytes_out));
+    }
+    let flows: u64 = groups.values().map(|v| v.0).sum();
+    let bytes: u64 = groups.values().map(|v| v.1).sum();
+    let vendors: BTreeSet<&str> = f.iter().map(|r| r.vendor.as_str()).collect();
+    let sites: BTreeSet<&str> = f.iter().map(|r| r.source_site.as_str()).collect();
+    l.subheading("Key figures");
+    l.key_figures(&[
+        ("Cross-border AI flows".into(), group_digits(flows)),
+        ("Cross-border bytes out".into(), human_bytes(bytes)),
+        ("AI vendors reached".into(), vendors.len().to_string()),
+        ("Sites".into(), sites.len().to_string()),
+    ]);
+    l.subheading("Conclusions");
+    let mut sentences = Vec::new();
+    let mut by_site: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_country: BTreeMap<&str, (u64, BTreeMap<&str, u64>)> = BTreeMap::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for r in f {
+        if !seen.insert(&r.finding_id) {
+            continue;
+        }
+        *by_site.entry(&r.source_site).or_default() += r.bytes_out;
+        let c = by_country.entry(&r.destination_country).or_default();
+        c.0 += r.bytes_out;
+        *c.1.entry(&r.vendor).or_default() += r.bytes_out;
+    }
+    if let Some((site, b)) = by_site.iter().max_by_key(|(_, b)| **b) {
+        sentences.push(tf!(
+            l.tr,
+            "{} sent {} to AI vendors abroad, the most of any site.",
+            site,
+            human_bytes(*b)
+        ));
+    } else {
+        sentences
+            .push(l.tr.ui("No AI-vendor egress crossed a border under the configured regimes."));
+    }
+    if let Some((country, (b, vendors))) = by_country.iter().max_by_key(|(_, v)| v.0) {
+        let top = vendors
+            .iter()
+            .max_by_key(|(_, b)| **b)
+            .map(|(v, _)| *v)
+            .unwrap_or("");
+        let name = country_name(&l.tr, catalogs, country).to_string();
+        sentences.push(tf!(
+            l.tr,
+            "{} received the most cross-border bytes from this organisation ({}), mainly at {}.",
+            name,
+            human_bytes(*b),
+            top
+        ));
+    }
+    let banned: Vec<_> = a.org.summary.iter().filter(|r| r.held == "no").collect();
+    if let Some(policy) = &catalogs.policy {
+        for rule in policy
+            .rules
+            .iter()
+            .filter(|r| r.verdict == crate::classify::policy::Verdict::Banned)
+        {
+            let n = banned.iter().filter(|r| r.rule_id == rule.id).count();
+            if n > 0 {
+                let products: BTreeSet<&str> = a
+                    .org
+                    .violations
+                    .iter()
+                    .filter(|v| v.rule_id == rule.id)
+                    .map(|v| v.product.as_str())
+                    .collect();
+                let list = products.into_iter().collect::<Vec<_>>().join(", ");
+                sentences.push(tf!(
+                    l.tr,
+                    "{} was used from {} site(s) after its ban date ({}).",
+                    list,
+                    n,
+                    rule.effective_from
+                ));
+            }
+        }
+    }
+    if sentences.len() < 3 {
+        let total: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
+        let cross: u64 = a
+            .tables
+            .summary_by_vendor
+            .iter()
+            .map(|r| r.cross_border_bytes_out)
+            .sum();
+        if total > 0 {
+            let pct = format!(
+                "{:.0}%",
+                (total - cross.min(total)) as f64 * 100.0 / total as f64
+            );
+            sentences.push(tf!(l.tr, "{} of AI-vendor egress stayed within its source country or came from sites under no configured regime.", pct));
+        }
+    }
+    for sentence in sentences.iter().take(3) {
+        l.bullet(sentence, 9.5);
+    }
+    l.y -= 2.0;
+}
+
+fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    let f = &a.tables.findings;
+    let mut by_regime: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_country: BTreeMap<String, u64> = BTreeMap::new();
+    for r in f {
+        *by_regime.entry(r.regime.clone()).or_default() += r.bytes_out;
+    }
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for r in f {
+        if seen.insert(&r.finding_id) {
+            let name = format!(
+                "{} {}",
+                r.destination_country,
+                country_name(&l.tr, catalogs, &r.destination_country)
+            );
+            *by_country.entry(name).or_default() += r.bytes_out;
+        }
+    }
+    let sorted = |m: BTreeMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        v.truncate(12);
+        v
+    };
+    l.bar_chart(
+        "Bytes out by regime (cross-border AI egress)",
+        &sorted(by_regime),
+        &|v| human_bytes(v),
+    );
+    l.bar_chart(
+        "Destination countries of cross-border AI egress (bytes out)",
+        &sorted(by_country),
+        &|v| human_bytes(v),
+    );
+    let points: Vec<(i32, u64)> = a
+        .tables
+        .daily_ai
+        .iter()
+        .map(|(d, flows, _)| (*d, *flows))
+        .collect();
+    let marker = catalogs.policy.as_ref().and_then(|p| {
+        p.rules
+            .iter()
+            .find(|r| r.verdict == crate::classify::policy::Verdict::Banned)
+            .map(|r| {
+                (
+                    (r.effective_from
+                        - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
+                    .num_days() as i32,
+                    tf!(l.tr, "ban from {}", r.effective_from),
+                )
+            })
+    });
+    l.time_bars(
+        "Daily AI-vendor egress (flows)",
+        &points,
+        marker.as_ref().map(|(d, s)| (*d, s.as_str())),
+        false,
+        &|v| group_digits(v),
+    );
+    let mut site_names: BTreeSet<String> = BTreeSet::new();
+    let mut vendor_totals: BTreeMap<String, u64> = BTreeMap::new();
+    for (site, vendor, _, b) in &a.tables.site_vendor_bytes {
+        site_names.insert(site.clone());
+        *vendor_totals.entry(vendor.clone()).or_default() += b;
+    }
+    let mut vendors: Vec<(String, u64)> = vendor_totals.into_iter().collect();
+    vendors.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    vendors.truncate(6);
+    let cols: Vec<String> = vendors.into_iter().map(|(v, _)| v).collect();
+    let rows: Vec<String> = site_names.into_iter().collect();
+    let values: Vec<Vec<u64>> = rows
+        .iter()
+        .map(|s| {
+            cols.iter()
+                .map(|v| {
+                    a.tables
+                        .site_vendor_bytes
+                        .iter()
+                        .find(|(a, b, _, _)| a == s && b == v)
+                        .map(|x| x.3)
+                        .unwrap_or(0)
+                })
+                .collect()
+        })
+        .collect();
+    l.heat_table("Site x vendor: bytes out", &rows, &cols, &values, &|v| {
+        human_bytes(v)
+    });
+}
+
+fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    l.heading("Findings by regime");
+    for r in &catalogs.regimes.regimes {
+        let rows: Vec<_> = a
+            .tables
+            .findings
+            .iter()
+            .filter(|f| f.regime == r.id)
+            .collect();
+        l.subheading(&format!("{} - {}", r.id, regime_name(&l.tr, r)));
+        l.key_values(
+            &[
+                ("Rule".into(), r.rule_id.clone()),
+                ("Citation".into(), r.citation.clone()),
+                ("Obligation".into(), r.obligation.clone()),
+            ],
+            8.0,
+        );
+        if rows.is_empty() {
+            l.paragraph("No findings under this regime.", 9.0);
+            continue;
+        }
+        let flows: u64 = rows.iter().map(|f| f.flows).sum();
+        let bytes: u64 = rows.iter().map(|f| f.bytes_out).sum();
+        let sites: BTreeSet<&str> = rows.iter().map(|f| f.source_site.as_str()).collect();
+        let mut by_vendor: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in &rows {
+            *by_vendor.entry(&f.vendor).or_default() += f.bytes_out;
+        }
+        let top = by_vendor
+            .iter()
+            .max_by_key(|(_, b)| **b)
+            .map(|(v, _)| *v)
+            .unwrap_or("");
+        l.paragraph(
+            &tf!(l.tr, "{} cross-border AI flows ({}) from {} site(s) to {} vendor(s); the largest was {}.", group_digits(flows), human_bytes(bytes), sites.len(), by_vendor.len(), top),
+            9.0,
+        );
+        if !r.auditor_evidence.is_empty() {
+            l.paragraph("What an auditor should ask for", 8.5);
+            for e in &r.auditor_evidence {
+                l.bullet(e, 8.0);
+            }
+        }
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|f| {
+                vec![
+                    f.source_site.clone(),
+                    f.destination_country.clone(),
+                    f.vendor.clone(),
+                    f.product.clone(),
+                    group_digits(f.flows),
+                    human_bytes(f.bytes_out),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Site",
+                    min_width: 16.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Dest",
+                    min_width: 10.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Vendor",
+                    min_width: 20.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Product",
+                    min_width: 30.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Flows",
+                    min_width: 12.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Bytes out",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+            ],
+            &table,
+            7.5,
+        );
+    }
+}
+
+fn site_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    l.heading("Findings by site");
+    for site in &catalogs.sites.sites {
+        let here = a
+            .tables
+            .site_vendor_bytes
+            .iter()
+            .filter(|x| x.0 == site.name);
+        let (flows, bytes) = here.fold((0u64, 0u64), |acc, x| (acc.0 + x.2, acc.1 + x.3));
+        let findings: Vec<_> = a
+            .tables
+            .findings
+            .iter()
+            .filter(|f| f.source_site == site.name)
+            .collect();
+        let mut seen = BTreeSet::new();
+        let cross_flows: u64 = findings
+            .iter()
+            .filter(|f| seen.insert(f.finding_id.clone()))
+            .map(|f| f.flows)
+            .sum();
+        let country = country_name(&l.tr, catalogs, &site.country);
+        l.subheading(&format!("{} ({})", site.name, country));
+        l.paragraph(
+            &tf!(
+                l.tr,
+                "Site {} ({}): {} AI-vendor flows, {} sent, of which {} flows were cross-border.",
+                site.name,
+                site.country,
+                group_digits(flows),
+                human_bytes(bytes),
+                group_digits(cross_flows)
+            ),
+            9.0,
+        );
+        if findings.is_empty() {
+            l.paragraph("No cross-border AI egress from this site.", 8.5);
+            continue;
+        }
+        let table: Vec<Vec<String>> = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.regime.clone(),
+                    f.destination_country.clone(),
+                    f.vendor.clone(),
+                    f.product.clone(),
+                    f.attribution.clone(),
+                    group_digits(f.flows),
+                    human_bytes(f.bytes_out),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Regime",
+                    min_width: 12.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Dest",
+                    min_width: 10.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Vendor",
+                    min_width: 20.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Product",
+                    min_width: 30.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Method",
+                    min_width: 12.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Flows",
+                    min_width: 12.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Bytes out",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+            ],
+            &table,
+            7.5,
+        );
+    }
+}
+
+fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+    l.heading("Vendor detail");
+    let used: BTreeSet<&str> = a
+        .tables
+        .summary_by_vendor
+        .iter()
+        .map(|r| r.vendor.as_str())
+        .collect();
+    for v in catalogs
+        .vendors
+        .vendors
+        .iter()
+        .filter(|v| used.contains(v.name.as_str()))
+    {
+        l.subheading(&v.name);
+        let regions: BTreeSet<String> = catalogs
+            .vendors
+            .products
+            .iter()
+            .filter(|p| catalogs.vendors.vendors[p.vendor].id == v.id)
+            .flat_map(|p| p.regions.iter().map(|(h, c)| format!("{h}: {c}")))
+            .collect();
+        let newest = v
+            .sources
+            .iter()
+            .map(|s| s.as_of.as_str())
+            .max()
+            .unwrap_or("");
+        l.key_values(
+            &[
+                (
+                    "HQ".into(),
+                    format!(
+                        "{} {}",
+                        v.hq_country,
+                        country_name(&l.tr, catalogs, &v.hq_country)
+                    ),
+                ),
+                (
+                    "Documented processing regions".into(),
+                    if regions.is_empty() {
+                        l.tr.s("none")
+                    } else {
+                        regions.into_iter().collect::<Vec<_>>().join(", ")
+                    },
+                ),
+                (
+                    "Source".into(),
+                    format!(
+                        "{} ({})",
+                        v.sources.first().map(|s| s.url.as_str()).unwrap_or(""),
+                        newest
+                    ),
+                ),
+            ],
+            8.0,
+        );
+        let rows: Vec<Vec<String>> = a
+            .tables
+            .summary_by_vendor
+            .iter()
+            .filter(|r| r.vendor == v.name)
+            .map(|r| {
+                vec![
+                    r.product.clone(),
+                    r.category.clone(),
+                    group_digits(r.flows),
+                    human_bytes(r.bytes_out),
+                    group_digits(r.cross_border_flows),
+                    r.sites.replace(';', ", "),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                ColumnSpec {
+                    header: "Product",
+                    min_width: 34.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Category",
+                    min_width: 16.0,
+                    align: Align::Left,
+                },
+                ColumnSpec {
+                    header: "Flows",
+                    min_width: 12.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Bytes out",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Cross-border",
+                    min_width: 16.0,
+                    align: Align::Right,
+                },
+                ColumnSpec {
+                    header: "Sites",
+                    min_width: 24.0,
+                    align: Align::Left,
+                },
+            ],
+            &rows,
+            7.5,
+        );
+    }
+}
+
+/// A country's name in the report language.
+fn country_name(t: &Tr, catalogs: &Catalogs, code: &str) -> String {
+    match t.lang {
+        Lang::ZhCn => catalogs.countries.name_zh(code).unwrap_or(code).to_string(),
+        Lang::En => catalogs.countries.name(code).to_string(),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Add the XMP packet PDF/A-2b asks for (pdfaid part 2, conformance B, with the same title,
+/// dates and producer as the document information dictionary). printpdf writes the output
+/// intent and embeds the fonts; this adds the identification it does not write.
+fn add_pdfa_metadata(
+    bytes: &[u8],
+    title: &str,
+    subject: &str,
+    ctx: &RunContext,
+    lang: Lang,
+) -> Result<Vec<u8>> {
+    let fail = |m: String| Error::Report {
+        path: "report.pdf".into(),
+        message: m,
+    };
+    let mut doc =
+        lopdf::Document::load_mem(bytes).map_err(|e| fail(format!("re-reading the PDF: {e}")))?;
+    let when = &ctx.generated_at;
+    let xmp = format!(
+        concat!(
+            "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n",
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n",
+            " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n",
+            "  <rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\" ",
+            "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" ",
+            "xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n",
+            "   <pdfaid:part>2</pdfaid:part>\n",
+            "   <pdfaid:conformance>B</pdfaid:conformance>\n",
+            "   <dc:format>application/pdf</dc:format>\n",
+            "   <dc:language><rdf:Bag><rdf:li>{lang}</rdf:li></rdf:Bag></dc:language>\n",
+            "   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{title}</rdf:li></rdf:Alt></dc:title>\n",
+            "   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{subject}</rdf:li></rdf:Alt></dc:description>\n",
+            "   <dc:creator><rdf:Seq><rdf:li>xborder</rdf:li></rdf:Seq></dc:creator>\n",
+            "   <xmp:CreateDate>{when}</xmp:CreateDate>\n",
+            "   <xmp:ModifyDate>{when}</xmp:ModifyDate>\n",
+            "   <xmp:MetadataDate>{when}</xmp:MetadataDate>\n",
+            "   <xmp:CreatorTool>xborder {version}</xmp:CreatorTool>\n",
+            "   <pdf:Producer>xborder {version} (printpdf)</pdf:Producer>\n",
+            "  </rdf:Description>\n",
+            " </rdf:RDF>\n",
+            "</x:xmpmeta>\n",
+            "<?xpacket end=\"w\"?>"
+        ),
+        lang = lang.tag(),
+        title = xml_escape(title),
+        subject = xml_escape(subject),
+        when = when,
+        version = ctx.tool_version,
+    );
+    let mut dict = lopdf::Dictionary::new();
+    dict.set("Type", lopdf::Object::Name(b"Metadata".to_vec()));
+    dict.set("Subtype", lopdf::Object::Name(b"XML".to_vec()));
+    let id = doc.add_object(lopdf::Stream::new(dict, xmp.into_bytes()));
+    let catalog = doc
+        .catalog_mut()
+        .map_err(|e| fail(format!("no document catalog: {e}")))?;
+    catalog.set("Metadata", lopdf::Object::Reference(id));
+    catalog.set("Lang", lopdf::Object::string_literal(lang.tag()));
+    let mut out = Vec::new();
+    doc.save_to(&mut out)
+        .map_err(|e| fail(format!("writing the PDF: {e}")))?;
+    Ok(out)
 }
