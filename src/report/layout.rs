@@ -175,6 +175,26 @@ pub struct ColumnSpec<'a> {
     pub align: Align,
 }
 
+impl<'a> ColumnSpec<'a> {
+    /// A left-aligned column at least `min_width` mm wide.
+    pub fn left(header: &'a str, min_width: f32) -> Self {
+        ColumnSpec {
+            header,
+            min_width,
+            align: Align::Left,
+        }
+    }
+
+    /// A right-aligned (numeric) column at least `min_width` mm wide.
+    pub fn right(header: &'a str, min_width: f32) -> Self {
+        ColumnSpec {
+            header,
+            min_width,
+            align: Align::Right,
+        }
+    }
+}
+
 /// Pages under construction.
 pub struct Layout {
     fonts: Fonts,

@@ -11,8 +11,8 @@ use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 
 use super::i18n::{Lang, Tr};
 use super::layout::{
-    register_fonts, stamp, text_width, Align, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED,
-    PAGE_H, PAGE_W,
+    register_fonts, stamp, text_width, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED, PAGE_H,
+    PAGE_W,
 };
 use super::{group_digits, human_bytes, RunContext};
 use crate::classify::sites::UNKNOWN_SITE;
@@ -336,36 +336,12 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     }
     l.table(
         &[
-            ColumnSpec {
-                header: "Regime",
-                min_width: 14.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Flows",
-                min_width: 14.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Bytes out",
-                min_width: 18.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Vendors",
-                min_width: 14.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Sites",
-                min_width: 30.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Destinations",
-                min_width: 24.0,
-                align: Align::Left,
-            },
+            ColumnSpec::left("Regime", 14.0),
+            ColumnSpec::right("Flows", 14.0),
+            ColumnSpec::right("Bytes out", 18.0),
+            ColumnSpec::right("Vendors", 14.0),
+            ColumnSpec::left("Sites", 30.0),
+            ColumnSpec::left("Destinations", 24.0),
         ],
         &rows,
         8.5,
@@ -448,56 +424,16 @@ fn findings(l: &mut Layout, a: &Analysis) {
         .collect();
     l.table(
         &[
-            ColumnSpec {
-                header: "Regime",
-                min_width: 11.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Site",
-                min_width: 14.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Dest",
-                min_width: 9.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Vendor",
-                min_width: 16.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Product",
-                min_width: 20.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Method",
-                min_width: 11.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Basis",
-                min_width: 16.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Flows",
-                min_width: 10.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Bytes out",
-                min_width: 15.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Srcs",
-                min_width: 8.0,
-                align: Align::Right,
-            },
+            ColumnSpec::left("Regime", 11.0),
+            ColumnSpec::left("Site", 14.0),
+            ColumnSpec::left("Dest", 9.0),
+            ColumnSpec::left("Vendor", 16.0),
+            ColumnSpec::left("Product", 20.0),
+            ColumnSpec::left("Method", 11.0),
+            ColumnSpec::left("Basis", 16.0),
+            ColumnSpec::right("Flows", 10.0),
+            ColumnSpec::right("Bytes out", 15.0),
+            ColumnSpec::right("Srcs", 8.0),
         ],
         &rows,
         7.5,
@@ -556,46 +492,14 @@ fn top_vendors(l: &mut Layout, a: &Analysis) {
         .collect();
     l.table(
         &[
-            ColumnSpec {
-                header: "Vendor",
-                min_width: 16.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Product",
-                min_width: 24.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Category",
-                min_width: 16.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Flows",
-                min_width: 10.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Bytes out",
-                min_width: 15.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Cross-border",
-                min_width: 15.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Srcs",
-                min_width: 8.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Destinations",
-                min_width: 16.0,
-                align: Align::Left,
-            },
+            ColumnSpec::left("Vendor", 16.0),
+            ColumnSpec::left("Product", 24.0),
+            ColumnSpec::left("Category", 16.0),
+            ColumnSpec::right("Flows", 10.0),
+            ColumnSpec::right("Bytes out", 15.0),
+            ColumnSpec::right("Cross-border", 15.0),
+            ColumnSpec::right("Srcs", 8.0),
+            ColumnSpec::left("Destinations", 16.0),
         ],
         &rows,
         7.5,
@@ -697,46 +601,14 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
         .collect();
     l.table(
         &[
-            ColumnSpec {
-                header: "File",
-                min_width: 24.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Format",
-                min_width: 18.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Read",
-                min_width: 10.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Accepted",
-                min_width: 12.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Rejected",
-                min_width: 12.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Dup",
-                min_width: 8.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Outside",
-                min_width: 10.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Reject reasons",
-                min_width: 22.0,
-                align: Align::Left,
-            },
+            ColumnSpec::left("File", 24.0),
+            ColumnSpec::left("Format", 18.0),
+            ColumnSpec::right("Read", 10.0),
+            ColumnSpec::right("Accepted", 12.0),
+            ColumnSpec::right("Rejected", 12.0),
+            ColumnSpec::right("Dup", 8.0),
+            ColumnSpec::right("Outside", 10.0),
+            ColumnSpec::left("Reject reasons", 22.0),
         ],
         &rows,
         7.5,
@@ -783,21 +655,9 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         .collect();
     l.table(
         &[
-            ColumnSpec {
-                header: "File",
-                min_width: 30.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Bytes",
-                min_width: 14.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "SHA-256",
-                min_width: 100.0,
-                align: Align::Left,
-            },
+            ColumnSpec::left("File", 30.0),
+            ColumnSpec::right("Bytes", 14.0),
+            ColumnSpec::left("SHA-256", 100.0),
         ],
         &rows,
         7.0,
@@ -908,41 +768,13 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .collect();
         l.table(
             &[
-                ColumnSpec {
-                    header: "Site",
-                    min_width: 18.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Flows before",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Flows after",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Bytes after",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Sources",
-                    min_width: 12.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Held",
-                    min_width: 10.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "First use after the ban",
-                    min_width: 34.0,
-                    align: Align::Left,
-                },
+                ColumnSpec::left("Site", 18.0),
+                ColumnSpec::right("Flows before", 16.0),
+                ColumnSpec::right("Flows after", 16.0),
+                ColumnSpec::right("Bytes after", 16.0),
+                ColumnSpec::right("Sources", 12.0),
+                ColumnSpec::left("Held", 10.0),
+                ColumnSpec::left("First use after the ban", 34.0),
             ],
             &table,
             8.0,
@@ -982,26 +814,10 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             l.paragraph("First use after the ban, per site:", 9.0);
             l.table(
                 &[
-                    ColumnSpec {
-                        header: "Site",
-                        min_width: 18.0,
-                        align: Align::Left,
-                    },
-                    ColumnSpec {
-                        header: "First seen",
-                        min_width: 34.0,
-                        align: Align::Left,
-                    },
-                    ColumnSpec {
-                        header: "Department",
-                        min_width: 24.0,
-                        align: Align::Left,
-                    },
-                    ColumnSpec {
-                        header: "Product",
-                        min_width: 30.0,
-                        align: Align::Left,
-                    },
+                    ColumnSpec::left("Site", 18.0),
+                    ColumnSpec::left("First seen", 34.0),
+                    ColumnSpec::left("Department", 24.0),
+                    ColumnSpec::left("Product", 30.0),
                 ],
                 &firsts,
                 8.0,
@@ -1027,31 +843,11 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
         l.subheading("Allowed and review verdicts in effect");
         l.table(
             &[
-                ColumnSpec {
-                    header: "Rule",
-                    min_width: 30.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Verdict",
-                    min_width: 14.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Site",
-                    min_width: 18.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Flows",
-                    min_width: 14.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Bytes out",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
+                ColumnSpec::left("Rule", 30.0),
+                ColumnSpec::left("Verdict", 14.0),
+                ColumnSpec::left("Site", 18.0),
+                ColumnSpec::right("Flows", 14.0),
+                ColumnSpec::right("Bytes out", 16.0),
             ],
             &others,
             8.0,
@@ -1086,26 +882,10 @@ fn departments_section(l: &mut Layout, rows: &[crate::aggregate::org::Department
         .collect();
     l.table(
         &[
-            ColumnSpec {
-                header: "Department",
-                min_width: 40.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Regime",
-                min_width: 14.0,
-                align: Align::Left,
-            },
-            ColumnSpec {
-                header: "Flows",
-                min_width: 14.0,
-                align: Align::Right,
-            },
-            ColumnSpec {
-                header: "Bytes out",
-                min_width: 16.0,
-                align: Align::Right,
-            },
+            ColumnSpec::left("Department", 40.0),
+            ColumnSpec::left("Regime", 14.0),
+            ColumnSpec::right("Flows", 14.0),
+            ColumnSpec::right("Bytes out", 16.0),
         ],
         &table,
         8.0,
@@ -1154,26 +934,10 @@ pub fn changes_section(l: &mut Layout, changes: &[crate::diff::Change]) {
         l.subheading(title);
         l.table(
             &[
-                ColumnSpec {
-                    header: "Site",
-                    min_width: 18.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Vendor / regime",
-                    min_width: 24.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Product / country",
-                    min_width: 24.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Detail",
-                    min_width: 40.0,
-                    align: Align::Left,
-                },
+                ColumnSpec::left("Site", 18.0),
+                ColumnSpec::left("Vendor / regime", 24.0),
+                ColumnSpec::left("Product / country", 24.0),
+                ColumnSpec::left("Detail", 40.0),
             ],
             &rows,
             8.0,
@@ -1196,31 +960,11 @@ pub fn changes_section(l: &mut Layout, changes: &[crate::diff::Change]) {
         l.subheading("Bytes out per vendor and regime");
         l.table(
             &[
-                ColumnSpec {
-                    header: "Vendor",
-                    min_width: 24.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Regime",
-                    min_width: 12.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Baseline",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Now",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Change",
-                    min_width: 14.0,
-                    align: Align::Right,
-                },
+                ColumnSpec::left("Vendor", 24.0),
+                ColumnSpec::left("Regime", 12.0),
+                ColumnSpec::right("Baseline", 16.0),
+                ColumnSpec::right("Now", 16.0),
+                ColumnSpec::right("Change", 14.0),
             ],
             &growth,
             8.0,
@@ -1547,36 +1291,12 @@ fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .collect();
         l.table(
             &[
-                ColumnSpec {
-                    header: "Site",
-                    min_width: 16.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Dest",
-                    min_width: 10.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Vendor",
-                    min_width: 20.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Product",
-                    min_width: 30.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Flows",
-                    min_width: 12.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Bytes out",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
+                ColumnSpec::left("Site", 16.0),
+                ColumnSpec::left("Dest", 10.0),
+                ColumnSpec::left("Vendor", 20.0),
+                ColumnSpec::left("Product", 30.0),
+                ColumnSpec::right("Flows", 12.0),
+                ColumnSpec::right("Bytes out", 16.0),
             ],
             &table,
             7.5,
@@ -1639,41 +1359,13 @@ fn site_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .collect();
         l.table(
             &[
-                ColumnSpec {
-                    header: "Regime",
-                    min_width: 12.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Dest",
-                    min_width: 10.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Vendor",
-                    min_width: 20.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Product",
-                    min_width: 30.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Method",
-                    min_width: 12.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Flows",
-                    min_width: 12.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Bytes out",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
+                ColumnSpec::left("Regime", 12.0),
+                ColumnSpec::left("Dest", 10.0),
+                ColumnSpec::left("Vendor", 20.0),
+                ColumnSpec::left("Product", 30.0),
+                ColumnSpec::left("Method", 12.0),
+                ColumnSpec::right("Flows", 12.0),
+                ColumnSpec::right("Bytes out", 16.0),
             ],
             &table,
             7.5,
@@ -1756,36 +1448,12 @@ fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .collect();
         l.table(
             &[
-                ColumnSpec {
-                    header: "Product",
-                    min_width: 34.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Category",
-                    min_width: 16.0,
-                    align: Align::Left,
-                },
-                ColumnSpec {
-                    header: "Flows",
-                    min_width: 12.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Bytes out",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Cross-border",
-                    min_width: 16.0,
-                    align: Align::Right,
-                },
-                ColumnSpec {
-                    header: "Sites",
-                    min_width: 24.0,
-                    align: Align::Left,
-                },
+                ColumnSpec::left("Product", 34.0),
+                ColumnSpec::left("Category", 16.0),
+                ColumnSpec::right("Flows", 12.0),
+                ColumnSpec::right("Bytes out", 16.0),
+                ColumnSpec::right("Cross-border", 16.0),
+                ColumnSpec::left("Sites", 24.0),
             ],
             &rows,
             7.5,
