@@ -1026,10 +1026,11 @@ pub fn render_changes(
     ))
 }
 
-/// The regime's name in the report language.
+/// The regime's name in the report language; the English report adds the Chinese name.
 fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
     match (t.lang, &r.name_zh) {
         (Lang::ZhCn, Some(zh)) => zh.clone(),
+        (Lang::En, Some(zh)) => format!("{} ({zh})", r.name),
         _ => r.name.clone(),
     }
 }
