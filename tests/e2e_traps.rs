@@ -408,3 +408,39 @@ fn other_zeek_logs_and_empty_files_are_listed_as_skipped() {
         "{rows:?}"
     );
 }
+
+#[test]
+fn formats_and_inspect_describe_the_inputs() {
+    let o = xborder().arg("formats").output().unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    for id in [
+        "zeek-conn-tsv",
+        "zeek-dns-tsv",
+        "zeek-conn-json",
+        "zeek-dns-json",
+        "orig_bytes",
+    ] {
+        assert!(s.contains(id), "{id} in {s}");
+    }
+    let o = xborder()
+        .arg("inspect")
+        .arg(fixture("traps/logs/conn.log"))
+        .args(["-n", "30"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        s.contains("zeek-conn-tsv")
+            && s.contains("uid Cf1")
+            && s.contains("REJECTED  field id.orig_h"),
+        "{s}"
+    );
+    let o = xborder()
+        .arg("inspect")
+        .arg(fixture("traps/sites.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}

@@ -2,7 +2,9 @@
 
 pub mod analyze;
 pub mod diff;
+pub mod formats;
 pub mod generate;
+pub mod inspect;
 pub mod keygen;
 pub mod resolve;
 pub mod verify;
@@ -62,6 +64,10 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Compare two runs: new vendors, byte growth, new countries, new violations.
     Diff(diff::DiffArgs),
+    /// List the supported input formats, how they are detected and how fields map.
+    Formats(formats::FormatsArgs),
+    /// Show a file's detected format and its first normalised records.
+    Inspect(inspect::InspectArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -72,5 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolve(args) => resolve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Formats(args) => formats::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

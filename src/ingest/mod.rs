@@ -69,6 +69,42 @@ impl Format {
         }
     }
 
+    /// How the format is recognised from content.
+    pub fn detected_by(self) -> &'static str {
+        match self {
+            Format::ZeekConnTsv => "Zeek header with #path conn, or #fields with id.orig_h and orig_bytes/conn_state",
+            Format::ZeekDnsTsv => "Zeek header with #path dns, or #fields with id.orig_h and query",
+            Format::ZeekConnJson => "JSON objects with _path conn, or ts + id.orig_h + a conn key (conn_state, orig_bytes, history...)",
+            Format::ZeekDnsJson => "JSON objects with _path dns, or ts + id.orig_h + a dns key (query, trans_id, answers...)",
+        }
+    }
+
+    /// Normalised field ← source field, as docs/input-formats.md documents.
+    pub fn field_map(self) -> &'static [(&'static str, &'static str)] {
+        match self.kind() {
+            RecordKind::Flow => &[
+                ("ts", "ts (connection start; epoch seconds or RFC 3339)"),
+                ("uid", "uid"),
+                ("src_ip / src_port", "id.orig_h / id.orig_p"),
+                ("dst_ip / dst_port", "id.resp_h / id.resp_p"),
+                ("proto", "proto"),
+                ("bytes_out", "orig_bytes (payload sent by the originator)"),
+                ("bytes_in", "resp_bytes"),
+                ("duration", "duration"),
+                ("local_orig", "local_orig"),
+            ],
+            RecordKind::Dns => &[
+                ("ts", "ts (query time)"),
+                ("response_ts", "ts + rtt"),
+                ("client_ip", "id.orig_h"),
+                ("query", "query (lowercased, no trailing dot)"),
+                ("qtype / rcode", "qtype_name / rcode_name"),
+                ("answers", "answers + TTLs (addresses and CNAME targets)"),
+                ("uid / trans_id", "uid / trans_id"),
+            ],
+        }
+    }
+
     pub fn supported_list() -> String {
         let names: Vec<&str> = SUPPORTED_FORMATS.iter().map(|f| f.id()).collect();
         names.join(", ")
