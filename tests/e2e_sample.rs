@@ -11,7 +11,7 @@ mod common;
 
 use common::{root, rows};
 
-fn run_sample(out: &Path) -> std::process::Output {
+fn run_sample(out: &Path, extra: &[&str]) -> std::process::Output {
     Command::cargo_bin("xborder")
         .unwrap()
         .current_dir(root())
@@ -24,6 +24,7 @@ fn run_sample(out: &Path) -> std::process::Output {
             "--out",
         ])
         .arg(out)
+        .args(extra)
         .output()
         .unwrap()
 }
@@ -35,7 +36,7 @@ fn num(r: &BTreeMap<String, String>, k: &str) -> u64 {
 #[test]
 fn sample_run_outputs_exist_and_agree() {
     let out = tempfile::tempdir().unwrap();
-    let o = run_sample(out.path());
+    let o = run_sample(out.path(), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -134,7 +135,7 @@ fn sample_run_outputs_exist_and_agree() {
 #[test]
 fn pdf_text_extracts_with_the_key_figures() {
     let out = tempfile::tempdir().unwrap();
-    assert!(run_sample(out.path()).status.success());
+    assert!(run_sample(out.path(), &[]).status.success());
     // Extract the text the way any PDF reader would, from the file's own content streams.
     let doc = lopdf::Document::load(out.path().join("report.pdf")).expect("report.pdf parses");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -218,25 +219,17 @@ fn committed_sample_is_what_the_generator_writes() {
 #[test]
 fn example_policy_on_the_sample_finds_exactly_the_planted_violations() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("xborder")
-        .unwrap()
-        .current_dir(root())
-        .args([
-            "analyze",
-            "data/sample",
-            "--sites",
-            "data/sample/sites.toml",
+    let o = run_sample(
+        out.path(),
+        &[
             "--policy",
             "data/examples/policy.toml",
             "--assets",
             "data/examples/assets.csv",
             "--period",
             "2026-Q3",
-            "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let violations = rows(&out.path().join("policy_violations.csv"));
     // The generator plants exactly these after 2026-07-10: two holdouts and the DoH user.
@@ -275,26 +268,17 @@ fn example_policy_on_the_sample_finds_exactly_the_planted_violations() {
 #[test]
 fn bilingual_reports_are_archival_small_and_translated() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("xborder")
-        .unwrap()
-        .current_dir(root())
-        .env("SOURCE_DATE_EPOCH", "1793491200")
-        .args([
-            "analyze",
-            "data/sample",
-            "--sites",
-            "data/sample/sites.toml",
+    let o = run_sample(
+        out.path(),
+        &[
             "--policy",
             "data/examples/policy.toml",
             "--period",
             "2026-Q3",
             "--lang",
             "en,zh-CN",
-            "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let findings = rows(&out.path().join("findings.csv"));
     let pipl: u64 = findings

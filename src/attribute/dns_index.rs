@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::interner::Interner;
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::schema::{AnswerValue, DnsRecord, Micros, Provenance};
 
@@ -52,8 +53,7 @@ struct Observation {
 /// Collects answers while DNS logs are read.
 #[derive(Debug, Default)]
 pub struct DnsIndexBuilder {
-    names: Vec<String>,
-    name_ids: HashMap<String, u32>,
+    names: Interner,
     observations: Vec<Observation>,
 }
 
@@ -72,7 +72,7 @@ impl DnsIndexBuilder {
             let AnswerValue::Address(address) = answer.value else {
                 continue;
             };
-            let id = *name.get_or_insert_with(|| self.intern(&record.query));
+            let id = *name.get_or_insert_with(|| self.names.intern(&record.query));
             self.observations.push(Observation {
                 client: record.client_ip,
                 address,
@@ -84,20 +84,14 @@ impl DnsIndexBuilder {
         }
     }
 
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.name_ids.get(name) {
-            return *id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.name_ids.insert(name.to_string(), id);
-        id
-    }
-
     /// Keep only answers for addresses some vendor hostname resolved to, and index them.
     pub fn finish(self, catalog: &VendorCatalog) -> DnsIndex {
-        let vendor_of_name: Vec<Option<ProductId>> =
-            self.names.iter().map(|n| catalog.match_host(n)).collect();
+        let vendor_of_name: Vec<Option<ProductId>> = self
+            .names
+            .names()
+            .iter()
+            .map(|n| catalog.match_host(n))
+            .collect();
         let vendor_addresses: HashSet<IpAddr> = self
             .observations
             .iter()
@@ -129,13 +123,13 @@ impl DnsIndexBuilder {
         DnsIndex {
             stats: DnsIndexStats {
                 address_answers: answers_seen,
-                distinct_names: self.names.len() as u64,
+                distinct_names: self.names.names().len() as u64,
                 vendor_names: vendor_of_name.iter().filter(|v| v.is_some()).count() as u64,
                 vendor_addresses: vendor_addresses.len() as u64,
                 answers_kept: kept,
                 client_address_pairs: by_pair.len() as u64,
             },
-            names: self.names,
+            names: self.names.into_names(),
             by_pair,
         }
     }

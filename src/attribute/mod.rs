@@ -8,6 +8,7 @@
 //! two are weaker: they were not observed on the client's own path.
 
 pub mod dns_index;
+pub mod interner;
 pub mod snapshot;
 
 pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::interner::Interner;
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::error::{Error, Result};
 use crate::ingest::input::sha256_bytes;
@@ -75,8 +76,7 @@ pub struct SnapshotMatch {
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotIndex {
     by_ip: HashMap<IpAddr, Vec<Entry>>,
-    names: Vec<String>,
-    name_ids: HashMap<String, u32>,
+    names: Interner,
     pub files: Vec<SnapshotIdentity>,
 }
 
@@ -90,7 +90,7 @@ impl SnapshotIndex {
             index.add_file(&p.display().to_string(), &bytes, catalog)?;
         }
         for entries in index.by_ip.values_mut() {
-            let names = &index.names;
+            let names = index.names.names();
             entries.sort_by(|a, b| {
                 (a.at, &names[a.host as usize], a.product).cmp(&(
                     b.at,
@@ -109,6 +109,7 @@ impl SnapshotIndex {
 
     pub fn name(&self, id: u32) -> &str {
         self.names
+            .names()
             .get(id as usize)
             .map(String::as_str)
             .unwrap_or("")
@@ -131,16 +132,6 @@ impl SnapshotIndex {
             host: e.host,
             resolved_at: e.at,
         })
-    }
-
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.name_ids.get(name) {
-            return *id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.name_ids.insert(name.to_string(), id);
-        id
     }
 
     fn add_file(&mut self, path: &str, bytes: &[u8], catalog: &VendorCatalog) -> Result<()> {
@@ -232,7 +223,7 @@ impl SnapshotIndex {
             });
             if let Some(product) = catalog.match_host(&host) {
                 id.matched_rows += 1;
-                let host = self.intern(&host);
+                let host = self.names.intern(&host);
                 self.by_ip
                     .entry(ip)
                     .or_default()
