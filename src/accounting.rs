@@ -1,6 +1,6 @@
 //! Per-file accounting. Every record read ends in exactly one bucket:
-//! `read = accepted + rejected + duplicate + outside_period`, checked before outputs are
-//! written, so nothing is ever dropped silently.
+//! `read = accepted + rejected + duplicate + outside_period + filtered`, checked before
+//! outputs are written, so nothing is ever dropped silently.
 
 use std::collections::BTreeMap;
 
@@ -18,13 +18,18 @@ pub struct RecordCounts {
     pub rejected: u64,
     pub duplicate: u64,
     pub outside_period: u64,
+    /// Read and deliberately not used (an AWS NODATA row, a Suricata alert event…).
+    pub filtered: u64,
     pub rejected_by_reason: BTreeMap<String, u64>,
+    pub filtered_by_reason: BTreeMap<String, u64>,
 }
 
 impl RecordCounts {
     pub fn balanced(&self) -> bool {
-        self.read == self.accepted + self.rejected + self.duplicate + self.outside_period
+        self.read
+            == self.accepted + self.rejected + self.duplicate + self.outside_period + self.filtered
             && self.rejected == self.rejected_by_reason.values().sum::<u64>()
+            && self.filtered == self.filtered_by_reason.values().sum::<u64>()
     }
 
     pub fn add(&mut self, other: &RecordCounts) {
@@ -33,8 +38,12 @@ impl RecordCounts {
         self.rejected += other.rejected;
         self.duplicate += other.duplicate;
         self.outside_period += other.outside_period;
+        self.filtered += other.filtered;
         for (k, v) in &other.rejected_by_reason {
             *self.rejected_by_reason.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.filtered_by_reason {
+            *self.filtered_by_reason.entry(k.clone()).or_default() += v;
         }
     }
 }
@@ -54,8 +63,19 @@ pub struct FlowBreakdown {
     pub bytes_unset: u64,
     /// Egress flows attributed to an AI vendor.
     pub ai_vendor: u64,
-    /// `ai_vendor` by attribution method (dns, ip_range, snapshot, ptr).
+    /// `ai_vendor` by attribution method (sni, http_host, dns, ip_range, snapshot, ptr).
     pub ai_by_method: BTreeMap<String, u64>,
+    /// Flows where a stronger method overruled a weaker one that said something else,
+    /// keyed `stronger_vs_weaker` (`sni_vs_dns`: the TLS server name named another
+    /// vendor, or no vendor, where the DNS answer named one).
+    pub attribution_disagreements: BTreeMap<String, u64>,
+    /// Records of one-direction exports (NetFlow, VPC flow logs) that were the return
+    /// direction of a connection opened from inside: their bytes count as received, and
+    /// they are not counted as flows of their own.
+    pub return_direction: u64,
+    /// Flows whose byte count covers both directions (Cisco ASA teardown): counted in
+    /// bytes_out, with nothing in bytes_in.
+    pub bytes_combined: u64,
 }
 
 impl FlowBreakdown {
@@ -69,6 +89,11 @@ impl FlowBreakdown {
         for (k, v) in &o.ai_by_method {
             *self.ai_by_method.entry(k.clone()).or_default() += v;
         }
+        for (k, v) in &o.attribution_disagreements {
+            *self.attribution_disagreements.entry(k.clone()).or_default() += v;
+        }
+        self.return_direction += o.return_direction;
+        self.bytes_combined += o.bytes_combined;
     }
 
     /// Count one AI-vendor flow under its attribution method.
@@ -90,8 +115,12 @@ pub struct FileReport {
     pub compression: String,
     /// Detected format id, or `skipped:<zeek path>` / `empty`.
     pub format: String,
+    /// The record kinds the format holds (`flow`, `dns`, `hostname`, or several joined by `+`).
     pub kind: Option<String>,
     pub counts: RecordCounts,
+    /// Facts that change how this file's figures read (assumed time zone, byte semantics).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowBreakdown>,
     pub rejects_listed: u64,
@@ -108,6 +137,16 @@ pub struct RejectRow {
 }
 
 impl RecordCounts {
+    pub fn filter(&mut self, reason: &str) {
+        self.read += 1;
+        self.filtered += 1;
+        if let Some(n) = self.filtered_by_reason.get_mut(reason) {
+            *n += 1;
+        } else {
+            self.filtered_by_reason.insert(reason.to_string(), 1);
+        }
+    }
+
     pub fn reject(&mut self, reason: RejectReason) {
         self.read += 1;
         self.rejected += 1;

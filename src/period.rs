@@ -15,6 +15,14 @@ pub struct Period {
 }
 
 impl Period {
+    /// The calendar year (UTC) the period starts in, if it has a start.
+    pub fn start_year(&self) -> Option<i32> {
+        use chrono::Datelike;
+        self.from
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|d| d.year())
+    }
+
     pub fn unbounded() -> Self {
         Period {
             from: None,

@@ -15,7 +15,11 @@ use crate::accounting::{
 };
 use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
-use crate::attribute::{DnsIndex, DnsIndexBuilder, DnsWindow, Method, SnapshotIndex};
+use crate::attribute::hostnames::{Added, HostnameIndexStats};
+use crate::attribute::{
+    uid_key, DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder,
+    HostnameMatch, Method, SnapshotIndex,
+};
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
 use crate::classify::policy::Policy;
@@ -26,11 +30,11 @@ use crate::classify::{embedded, CatalogIdentity, CatalogText};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
-use crate::ingest::{self, Detection, Format, Item, RecordKind};
+use crate::ingest::{self, Detection, Format, Item, ReadContext, ReaderOptions, RecordKind};
 use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
-use crate::schema::{DnsRecord, FlowRecord, Micros, Record};
+use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Record};
 
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
 pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
@@ -61,6 +65,10 @@ pub struct AnalyzeOptions {
     pub snapshot_max_distance_s: u32,
     /// Collect unattributed bytes per destination for `--reverse-dns`.
     pub collect_unattributed: bool,
+    /// `--format`: read every input as this format instead of detecting it.
+    pub format: Option<Format>,
+    /// Facts readers need that logs do not carry (time zone, year).
+    pub reader: ReaderOptions,
 }
 
 /// The loaded reference data a run is judged against.
@@ -147,6 +155,8 @@ pub struct Analysis {
     pub tables: Tables,
     pub totals: Totals,
     pub dns: crate::attribute::dns_index::DnsIndexStats,
+    /// TLS server names and HTTP hosts joined to flows.
+    pub hostnames: HostnameIndexStats,
     pub geoip: GeoIpIdentity,
     pub catalogs: Vec<CatalogIdentity>,
     /// First and last accepted flow timestamps.
@@ -165,8 +175,12 @@ pub struct Analysis {
 /// Run-wide counts.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Totals {
+    /// Records of files that hold only flows.
     pub flow_records: RecordCounts,
+    /// Records of files that hold only DNS transactions or hostnames (ssl, http logs).
     pub dns_records: RecordCounts,
+    /// Records of files that mix flows with DNS or hostnames (Suricata EVE, OCSF, ECS).
+    pub mixed_records: RecordCounts,
     pub flows: FlowBreakdown,
     pub files_read: u64,
     pub files_skipped: u64,
@@ -179,7 +193,7 @@ struct Planned {
 }
 
 /// Detect every input's format before reading any, so a bad file stops the run at once.
-fn plan(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<Planned>> {
+fn plan(inputs: &[PathBuf], exclude: &[PathBuf], forced: Option<Format>) -> Result<Vec<Planned>> {
     // Configuration files named on the command line often sit beside the logs (the sample
     // keeps sites.toml in its directory); they are configuration, not input.
     let excluded: Vec<PathBuf> = exclude
@@ -193,7 +207,7 @@ fn plan(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<Planned>> {
     let mut planned = Vec::with_capacity(files.len());
     for path in files {
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = ingest::detect(&path, &head)?;
+        let detection = ingest::detect(&path, &head, forced)?;
         planned.push(Planned { path, detection });
     }
     Ok(planned)
@@ -220,19 +234,26 @@ pub fn analyze(
     .chain(&opts.snapshots)
     .cloned()
     .collect();
-    let planned = plan(&opts.inputs, &config_files)?;
+    let planned = plan(&opts.inputs, &config_files, opts.format)?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
     }
     let mut files: Vec<FileReport> = Vec::with_capacity(planned.len());
-    let read_order = planned
-        .iter()
-        .filter(|p| matches!(p.detection, Detection::Supported(_)))
-        .count();
+    // A file holding flows and DNS or hostnames (Suricata EVE, OCSF, ECS) is read in both
+    // passes; each read counts towards progress.
+    let reads = |p: &Planned| -> u64 {
+        match p.detection {
+            Detection::Supported(f) => {
+                u64::from(f.holds(RecordKind::Flow))
+                    + u64::from(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname))
+            }
+            _ => 0,
+        }
+    };
+    let read_order = planned.iter().map(reads).sum::<u64>() as usize;
     let bytes_total = planned
         .iter()
-        .filter(|p| matches!(p.detection, Detection::Supported(_)))
-        .map(|p| std::fs::metadata(&p.path).map(|m| m.len()).unwrap_or(0))
+        .map(|p| reads(p) * std::fs::metadata(&p.path).map(|m| m.len()).unwrap_or(0))
         .sum();
     let mut progress = Progress::new(opts.progress, read_order, bytes_total);
     let mut rejects = Vec::new();
@@ -243,23 +264,27 @@ pub fn analyze(
         .period
         .extended_back(i64::from(opts.dns_window.max_age_s) * 1_000_000);
     let mut builder = DnsIndexBuilder::new();
+    let mut hosts = HostnameIndexBuilder::default();
     let mut dns_seen: HashSet<u128> = HashSet::new();
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
     for (i, p) in planned.iter().enumerate() {
-        if let Detection::Supported(f) = p.detection {
-            if f.kind() == RecordKind::Dns {
-                let report = read_file(
-                    p,
-                    i as u32,
-                    f,
-                    opts,
-                    &mut rejects,
-                    &mut progress,
-                    &mut |rec, counts| {
-                        let Record::Dns(d) = rec else {
-                            counts.reject(ingest::RejectReason::KindMismatch);
-                            return Ok(());
-                        };
+        let Detection::Supported(f) = p.detection else {
+            continue;
+        };
+        if !(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname)) {
+            continue;
+        }
+        let report = read_file(
+            p,
+            i as u32,
+            f,
+            opts,
+            None,
+            &mut rejects,
+            &mut progress,
+            &mut |rec, counts| {
+                match rec {
+                    Record::Dns(d) if f.holds(RecordKind::Dns) => {
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
@@ -269,34 +294,54 @@ pub fn analyze(
                             counts.accepted += 1;
                             builder.add(&d);
                         }
-                        Ok(())
-                    },
-                )?;
-                totals.dns_records.add(&report.counts);
-                report_slots[i] = Some(report);
-            }
-        }
+                    }
+                    Record::Hostname(h) if f.holds(RecordKind::Hostname) => {
+                        counts.read += 1;
+                        match hosts.add(&h) {
+                            Added::Duplicate => counts.duplicate += 1,
+                            Added::New | Added::Conflict => counts.accepted += 1,
+                        }
+                    }
+                    // Flows of a mixed file are counted in the flow pass.
+                    Record::Flow(_) if f.holds(RecordKind::Flow) => {}
+                    _ => counts.reject(ingest::RejectReason::KindMismatch),
+                }
+                Ok(())
+            },
+        )?;
+        report_slots[i] = Some(report);
     }
     let index = builder.finish(&catalogs.vendors);
+    let hostnames = hosts.finish(&catalogs.vendors, &index);
 
     // Flows.
-    let mut state = FlowState::new(catalogs, &index, opts);
+    let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
     let mut flow_seen: HashSet<u128> = HashSet::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
-            Detection::Supported(f) if f.kind() == RecordKind::Flow => {
+            Detection::Supported(f) if f.holds(RecordKind::Flow) => {
+                let prior = report_slots[i].take();
+                let first_read = prior.is_none();
                 let mut breakdown = FlowBreakdown::default();
                 let mut report = read_file(
                     p,
                     i as u32,
                     f,
                     opts,
+                    prior,
                     &mut rejects,
                     &mut progress,
                     &mut |rec, counts| {
-                        let Record::Flow(flow) = rec else {
-                            counts.reject(ingest::RejectReason::KindMismatch);
-                            return Ok(());
+                        let flow = match rec {
+                            Record::Flow(flow) => flow,
+                            // Counted in the DNS pass, or a record the format should not
+                            // hold (counted once, on the file's first read).
+                            other => {
+                                if first_read && !f.holds(other.kind()) {
+                                    counts.reject(ingest::RejectReason::KindMismatch);
+                                }
+                                return Ok(());
+                            }
                         };
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
@@ -304,18 +349,16 @@ pub fn analyze(
                         } else if flow
                             .uid
                             .as_deref()
-                            .is_some_and(|uid| !flow_seen.insert(hash128(uid)))
+                            .is_some_and(|uid| !flow_seen.insert(uid_key(uid)))
                         {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
-                            state.fold(&flow, &mut breakdown, evidence.as_deref_mut())?;
+                            state.fold(flow, &mut breakdown, evidence.as_deref_mut())?;
                         }
                         Ok(())
                     },
                 )?;
-                totals.flow_records.add(&report.counts);
-                totals.flows.add(&breakdown);
                 report.flows = Some(breakdown);
                 report_slots[i] = Some(report);
             }
@@ -326,6 +369,17 @@ pub fn analyze(
             Detection::Empty => {
                 report_slots[i] = Some(skipped_report(&p.path, "empty")?);
             }
+        }
+    }
+    for report in report_slots.iter().flatten() {
+        match report.kind.as_deref() {
+            Some("flow") => totals.flow_records.add(&report.counts),
+            Some(k) if k.contains("flow") => totals.mixed_records.add(&report.counts),
+            Some(_) => totals.dns_records.add(&report.counts),
+            None => {}
+        }
+        if let Some(b) = &report.flows {
+            totals.flows.add(b);
         }
     }
     for slot in report_slots.into_iter().flatten() {
@@ -362,6 +416,7 @@ pub fn analyze(
         tables,
         totals,
         dns: index.stats.clone(),
+        hostnames: hostnames.stats.clone(),
         geoip: catalogs.geoip.identity.clone(),
         catalogs: catalogs.identities(),
         observed,
@@ -386,18 +441,23 @@ fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
         format: format.to_string(),
         kind: None,
         counts: RecordCounts::default(),
+        notes: Vec::new(),
         flows: None,
         rejects_listed: 0,
         pack_member: None,
     })
 }
 
-/// Read one file, counting rejects here and handing records to `on_record`.
+/// Read one file, counting rejects and filtered records here and handing records to
+/// `on_record`. A file read a second time (a mixed file in the flow pass) continues its
+/// `prior` report: its rejects, filtered records and notes were counted on the first read.
+#[allow(clippy::too_many_arguments)]
 fn read_file(
     planned: &Planned,
     file_index: u32,
     format: Format,
     opts: &AnalyzeOptions,
+    prior: Option<FileReport>,
     rejects: &mut Vec<RejectRow>,
     progress: &mut Progress,
     on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
@@ -411,12 +471,21 @@ fn read_file(
     );
     let raw = opened.raw_counter();
     let compression = opened.compression.as_str().to_string();
-    let mut counts = RecordCounts::default();
-    let mut listed = 0u64;
-    let result = ingest::read_records(format, &mut opened.reader, file_index, &mut |item| {
+    let first_read = prior.is_none();
+    let (mut counts, mut notes, mut listed) = match prior {
+        Some(p) => (p.counts, p.notes, p.rejects_listed),
+        None => (RecordCounts::default(), Vec::new(), 0u64),
+    };
+    let ctx = ReadContext {
+        path,
+        file_index,
+        options: &opts.reader,
+    };
+    let result = ingest::read_records(format, &mut opened.reader, &ctx, &mut |item| {
         progress.tick(&|| raw.get());
         match item {
             Item::Record(rec) => on_record(rec, &mut counts)?,
+            Item::Reject(_) | Item::Filtered { .. } | Item::Note(_) if !first_read => {}
             Item::Reject(r) => {
                 if opts.strict {
                     return Err(Error::StrictReject {
@@ -433,6 +502,12 @@ fn read_file(
                         file: display.clone(),
                         reject: r,
                     });
+                }
+            }
+            Item::Filtered { reason, .. } => counts.filter(reason),
+            Item::Note(note) => {
+                if !notes.contains(&note) {
+                    notes.push(note);
                 }
             }
         }
@@ -452,20 +527,13 @@ fn read_file(
         size_bytes: size,
         compression,
         format: format.id().to_string(),
-        kind: Some(format.kind().as_str().to_string()),
+        kind: Some(format.kinds_label()),
         counts,
+        notes,
         flows: None,
         rejects_listed: listed,
         pack_member: None,
     })
-}
-
-fn hash128(s: &str) -> u128 {
-    let mut a = DefaultHasher::new();
-    s.hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (0x9e37_79b9_u32, s).hash(&mut b);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
 /// Identity of a logged DNS record for de-duplicating overlapping exports. Zeek may log
@@ -524,6 +592,7 @@ struct OtherKey {
 struct FlowState<'a> {
     catalogs: &'a Catalogs,
     index: &'a DnsIndex,
+    hostnames: &'a HostnameIndex,
     window: DnsWindow,
     snapshot_max_distance_s: u32,
     collect_unattributed: bool,
@@ -541,10 +610,16 @@ struct FlowState<'a> {
 }
 
 impl<'a> FlowState<'a> {
-    fn new(catalogs: &'a Catalogs, index: &'a DnsIndex, opts: &AnalyzeOptions) -> Self {
+    fn new(
+        catalogs: &'a Catalogs,
+        index: &'a DnsIndex,
+        hostnames: &'a HostnameIndex,
+        opts: &AnalyzeOptions,
+    ) -> Self {
         FlowState {
             catalogs,
             index,
+            hostnames,
             window: opts.dns_window,
             snapshot_max_distance_s: opts.snapshot_max_distance_s,
             collect_unattributed: opts.collect_unattributed,
@@ -617,19 +692,42 @@ impl<'a> FlowState<'a> {
             })
     }
 
+    /// Whether an address is on the inside: in a configured site, or special-purpose.
+    fn is_local(&mut self, ip: IpAddr) -> bool {
+        self.site(ip).is_some() || crate::geolocate::special_purpose(ip).is_some()
+    }
+
     /// Fold one accepted flow into the partial groups.
     fn fold(
         &mut self,
-        flow: &FlowRecord,
+        mut flow: FlowRecord,
         breakdown: &mut FlowBreakdown,
         evidence: Option<&mut EvidenceSpool>,
     ) -> Result<()> {
+        match flow.direction {
+            ByteDirection::Biflow => {}
+            ByteDirection::Combined => breakdown.bytes_combined += 1,
+            // One direction of a connection: the return direction of a connection opened
+            // from inside is turned round so its bytes count as received by the client.
+            ByteDirection::Uniflow => {
+                if !self.is_local(flow.src_ip) && self.is_local(flow.dst_ip) {
+                    std::mem::swap(&mut flow.src_ip, &mut flow.dst_ip);
+                    std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
+                    flow.bytes_in = flow.bytes_out;
+                    flow.bytes_out = flow.bytes_in.map(|_| 0);
+                    breakdown.return_direction += 1;
+                }
+            }
+        }
+        let flow = &flow;
         self.observed = Some(match self.observed {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
         });
         if flow.bytes_out.is_none() || flow.bytes_in.is_none() {
-            breakdown.bytes_unset += 1;
+            if flow.direction != ByteDirection::Combined || flow.bytes_out.is_none() {
+                breakdown.bytes_unset += 1;
+            }
         }
         let site = self.site(flow.src_ip);
         let src_local = site.is_some()
@@ -661,9 +759,9 @@ impl<'a> FlowState<'a> {
                 .entry(m.name)
                 .or_insert_with(|| catalog.match_host(index.name(m.name)))
         });
-        // Strongest evidence first: dns, ip_range, snapshot, ptr. `hostname` indexes the
-        // name table of the method that attributed the flow.
-        let attribution = match dns_product {
+        // Without a hostname on the connection: dns, ip_range, snapshot, ptr, strongest
+        // first. `hostname` indexes the name table of the method that attributed the flow.
+        let weaker = match dns_product {
             Some(p) => Some((p, Method::Dns, dns.as_ref().map(|m| m.name))),
             None => {
                 let range = *self
@@ -685,6 +783,25 @@ impl<'a> FlowState<'a> {
                             .map(|(p, name)| (p, Method::Ptr, Some(name)))
                     })
             }
+        };
+        // The name the client sent on this connection (SNI, HTTP Host) outranks them all,
+        // whether it names a vendor or not; a weaker method that said otherwise is counted.
+        let named: Option<HostnameMatch> = match (&flow.uid, self.hostnames.is_empty()) {
+            (Some(uid), false) => self.hostnames.lookup(uid, flow.dst_ip),
+            _ => None,
+        };
+        let attribution = match named {
+            Some(h) => {
+                let method = Method::from(h.source);
+                if let Some((weak_product, weak_method, _)) = weaker {
+                    if h.product != Some(weak_product) {
+                        let key = format!("{}_vs_{}", method.as_str(), weak_method.as_str());
+                        *breakdown.attribution_disagreements.entry(key).or_default() += 1;
+                    }
+                }
+                h.product.map(|p| (p, method, Some(h.name)))
+            }
+            None => weaker,
         };
         match attribution {
             Some((product, method, hostname)) => {
@@ -709,10 +826,19 @@ impl<'a> FlowState<'a> {
                     self.org.observe(flow, site, product, day, &regimes);
                 }
                 if let Some(spool) = evidence {
-                    let justifying = dns.as_ref().filter(|_| method == Method::Dns);
-                    let host = match method {
-                        Method::Snapshot | Method::Ptr => hostname,
+                    let justifying = match method {
+                        Method::Dns => dns
+                            .as_ref()
+                            .map(|m| (m.provenance.file, m.provenance.line, m.response_ts)),
+                        Method::Sni | Method::HttpHost => {
+                            named.map(|h| (h.provenance.file, h.provenance.line, h.ts))
+                        }
                         _ => None,
+                    };
+                    // An ip_range flow's DNS name, if any, did not attribute it.
+                    let host = match method {
+                        Method::IpRange => None,
+                        _ => hostname,
                     };
                     self.write_evidence(
                         spool, flow, site, country, product, method, justifying, host, day,
@@ -751,8 +877,8 @@ impl<'a> FlowState<'a> {
         country: [u8; 2],
         product: ProductId,
         method: Method,
-        dns: Option<&crate::attribute::DnsMatch>,
-        weak_host: Option<u32>,
+        justifying: Option<(u32, u64, Micros)>,
+        host: Option<u32>,
         day: i32,
     ) -> Result<()> {
         let catalog = &self.catalogs.vendors;
@@ -792,18 +918,14 @@ impl<'a> FlowState<'a> {
             proto: flow.proto.as_str(),
             bytes_out: flow.bytes_out,
             bytes_in: flow.bytes_in,
-            hostname: match (dns, weak_host) {
-                (Some(m), _) => self.index.name(m.name),
-                (None, Some(h)) => self.host_name(method, h),
-                (None, None) => "",
-            },
+            hostname: host.map_or("", |h| self.host_name(method, h)),
             attribution: method.as_str(),
             vendor: &v.name,
             product: &p.name,
             category: &p.category,
             source_site: site_name,
             destination_country: &dc,
-            dns: dns.map(|m| (m.provenance.file, m.provenance.line, m.response_ts)),
+            dns: justifying,
         })
     }
 
@@ -812,6 +934,7 @@ impl<'a> FlowState<'a> {
         match method {
             Method::Snapshot => self.catalogs.snapshots.name(id),
             Method::Ptr => self.catalogs.ptr.name(id),
+            Method::Sni | Method::HttpHost => self.hostnames.name(id),
             _ => self.index.name(id),
         }
     }

@@ -64,6 +64,57 @@ pub struct FlowRecord {
     pub duration: Option<f64>,
     /// The sensor's own opinion that the originator is local (Zeek `local_orig`).
     pub local_orig: Option<bool>,
+    /// What the byte counts cover; most formats log both directions of a connection.
+    pub direction: ByteDirection,
+    pub provenance: Provenance,
+}
+
+/// What a flow record's byte counts mean. Formats differ, and mixing them up would
+/// double or halve the reported upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ByteDirection {
+    /// One connection: `bytes_out` from the originator, `bytes_in` back to it.
+    #[default]
+    Biflow,
+    /// One direction of a connection only (NetFlow, VPC flow logs): `bytes_out` is what
+    /// `src_ip` sent to `dst_ip`; the reverse direction is a separate record.
+    Uniflow,
+    /// Both directions summed into `bytes_out` (Cisco ASA teardown): no upload/download split.
+    Combined,
+}
+
+impl ByteDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ByteDirection::Biflow => "biflow",
+            ByteDirection::Uniflow => "uniflow",
+            ByteDirection::Combined => "combined",
+        }
+    }
+}
+
+/// Where a hostname seen on a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HostnameSource {
+    /// TLS ClientHello server name (Zeek ssl.log `server_name`, Suricata `tls.sni`).
+    Sni,
+    /// HTTP `Host` header (Zeek http.log `host`, Suricata `http.hostname`).
+    HttpHost,
+}
+
+/// A hostname the client itself named on one connection. Joined to its flow by `uid`
+/// (Zeek uid, Suricata flow_id), it is stronger evidence than any DNS answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostnameRecord {
+    pub ts: Micros,
+    /// The connection id shared with the flow record.
+    pub uid: String,
+    pub src_ip: IpAddr,
+    pub dst_ip: IpAddr,
+    pub dst_port: Option<u16>,
+    /// Lowercased, without a trailing dot or port.
+    pub name: String,
+    pub source: HostnameSource,
     pub provenance: Provenance,
 }
 
@@ -107,11 +158,37 @@ pub struct DnsRecord {
 pub enum Record {
     Flow(FlowRecord),
     Dns(DnsRecord),
+    Hostname(HostnameRecord),
+}
+
+impl Record {
+    pub fn kind(&self) -> crate::ingest::RecordKind {
+        match self {
+            Record::Flow(_) => crate::ingest::RecordKind::Flow,
+            Record::Dns(_) => crate::ingest::RecordKind::Dns,
+            Record::Hostname(_) => crate::ingest::RecordKind::Hostname,
+        }
+    }
 }
 
 /// Normalise a DNS name for matching: lowercase ASCII, no trailing dot.
 pub fn normalise_hostname(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Normalise an HTTP `Host` header or SNI value: as [`normalise_hostname`], without a
+/// `:port` suffix or IPv6 brackets.
+pub fn normalise_host_header(value: &str) -> String {
+    let v = value.trim();
+    let host = if let Some(rest) = v.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        match v.rsplit_once(':') {
+            Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => v,
+        }
+    };
+    normalise_hostname(host)
 }
 
 /// Parse an IP address and fold IPv4-mapped IPv6 (`::ffff:a.b.c.d`) to plain IPv4,

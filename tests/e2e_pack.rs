@@ -304,10 +304,10 @@ fn evidence_rows_add_up_to_the_findings() {
         assert!(r["input_line"].parse::<u64>().unwrap() > 0);
         if r["attribution"] == "dns" {
             assert!(
-                r["dns_file"].ends_with("dns.log") && r["dns_line"].parse::<u64>().unwrap() > 0,
+                r["attribution_file"].ends_with("dns.log") && r["attribution_line"].parse::<u64>().unwrap() > 0,
                 "{r:?}"
             );
-            assert!(r["dns_response_ts"] <= r["ts"], "{r:?}");
+            assert!(r["attribution_ts"] <= r["ts"], "{r:?}");
         }
     }
     let f1 = evidence
@@ -317,7 +317,7 @@ fn evidence_rows_add_up_to_the_findings() {
         })
         .unwrap();
     assert_eq!(f1["hostname"], "api.anthropic.com");
-    assert_eq!(f1["dns_line"], "9");
+    assert_eq!(f1["attribution_line"], "9");
     assert_eq!(f1["regimes"], "PIPL;DSL");
 }
 

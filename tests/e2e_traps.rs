@@ -365,6 +365,11 @@ fn other_zeek_logs_and_empty_files_are_listed_as_skipped() {
         "#separator \\x09\n#path\tssl\n#fields\tts\tuid\tserver_name\n1782950400.0\tCx\tapi.openai.com\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("x509.log"),
+        "#separator \\x09\n#path\tx509\n#fields\tts\tfingerprint\n1782950400.0\tab\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("empty.log"), "").unwrap();
     // A pretty-printed Corelight-style conn record.
     std::fs::write(
@@ -395,7 +400,16 @@ fn other_zeek_logs_and_empty_files_are_listed_as_skipped() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(format("ssl.log"), "skipped:zeek-ssl");
+    // ssl.log is read for server names; this one lacks id.orig_h, so its row is rejected.
+    assert_eq!(format("ssl.log"), "zeek-ssl-tsv");
+    let ssl = run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("ssl.log"))
+        .unwrap();
+    assert_eq!(ssl["counts"]["rejected_by_reason"]["missing_field"], 1);
+    assert_eq!(format("x509.log"), "skipped:zeek-x509");
     assert_eq!(format("empty.log"), "empty");
     assert_eq!(format("conn.json"), "zeek-conn-json");
     assert_eq!(run["totals"]["files_skipped"], 2);

@@ -131,6 +131,7 @@ impl DnsIndexBuilder {
             },
             names: self.names.into_names(),
             by_pair,
+            vendor_addresses,
         }
     }
 }
@@ -167,6 +168,7 @@ pub struct DnsMatch {
 pub struct DnsIndex {
     names: Vec<String>,
     by_pair: HashMap<(IpAddr, IpAddr), Vec<Entry>>,
+    vendor_addresses: HashSet<IpAddr>,
     pub stats: DnsIndexStats,
 }
 
@@ -196,6 +198,11 @@ impl DnsIndex {
 
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
+    }
+
+    /// Whether any client resolved a vendor name to `address`.
+    pub fn is_vendor_address(&self, address: IpAddr) -> bool {
+        self.vendor_addresses.contains(&address)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Attribute: give each egress flow a hostname and say how it was obtained.
 //!
-//! Evidence ranks: `dns` (the same client resolved a vendor name to this address shortly
+//! Evidence ranks: `sni` and `http_host` (the client named the host on this very
+//! connection, in its TLS ClientHello or HTTP request; see [`hostnames`]), then `dns` (the same client resolved a vendor name to this address shortly
 //! before the flow), then `ip_range` (the address is in a range the vendor publishes),
 //! then `snapshot` (the organisation's resolver answered this address for a vendor name
 //! within `--snapshot-max-distance` of the flow; see [`snapshot`]), then `ptr` (the
@@ -8,10 +9,12 @@
 //! two are weaker: they were not observed on the client's own path.
 
 pub mod dns_index;
+pub mod hostnames;
 pub mod interner;
 pub mod snapshot;
 
 pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
+pub use hostnames::{HostnameIndex, HostnameIndexBuilder, HostnameMatch};
 pub use snapshot::{SnapshotIndex, SnapshotMatch};
 
 use serde::Serialize;
@@ -20,6 +23,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
+    Sni,
+    HttpHost,
     Dns,
     IpRange,
     Snapshot,
@@ -29,7 +34,9 @@ pub enum Method {
 
 impl Method {
     /// Every method, strongest evidence first.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 7] = [
+        Method::Sni,
+        Method::HttpHost,
         Method::Dns,
         Method::IpRange,
         Method::Snapshot,
@@ -39,6 +46,8 @@ impl Method {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Sni => "sni",
+            Method::HttpHost => "http_host",
             Method::Dns => "dns",
             Method::IpRange => "ip_range",
             Method::Snapshot => "snapshot",
@@ -46,4 +55,25 @@ impl Method {
             Method::None => "none",
         }
     }
+}
+
+impl From<crate::schema::HostnameSource> for Method {
+    fn from(s: crate::schema::HostnameSource) -> Self {
+        match s {
+            crate::schema::HostnameSource::Sni => Method::Sni,
+            crate::schema::HostnameSource::HttpHost => Method::HttpHost,
+        }
+    }
+}
+
+/// A 128-bit key for a connection id: ids are long strings repeated across logs, and a
+/// fixed-size key keeps the join tables small. Two independent 64-bit hashes make a
+/// collision among even 10^10 ids vanishingly unlikely.
+pub fn uid_key(s: &str) -> u128 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut a = DefaultHasher::new();
+    s.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (0x9e37_79b9_u32, s).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }

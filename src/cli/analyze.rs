@@ -3,7 +3,8 @@
 //! Usage: xborder analyze [INPUT]... --out DIR [--sites FILE] [--geoip FILE.mmdb]
 //!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
 //!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
-//!        [--strict] [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
+//!        [--strict] [--format ID] [--log-timezone OFFSET] [--assume-year YEAR]
+//!        [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
 //!        [--pseudonymize KEYFILE] [--ip-snapshot FILE]... [--snapshot-max-distance SECONDS]
 //!        [--reverse-dns [--reverse-dns-min-bytes N] [--reverse-dns-max-lookups N]
 //!        [--reverse-dns-rate N] [--nameserver IP:PORT]...]
@@ -19,6 +20,7 @@ use xborder::attribute::DnsWindow;
 use xborder::enrich::ptr::{self, NetworkRecord, PtrSettings, PtrTable};
 use xborder::enrich::resolver::{runtime, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS};
 use xborder::enrich::{now_micros, DnsClient, ResolverSettings};
+use xborder::ingest::{Format, ReaderOptions};
 use xborder::pack::{self, sign::SecretKey, BagInfo};
 use xborder::period::Period;
 use xborder::pipeline::{
@@ -54,9 +56,21 @@ daily_egress.csv, rejects.csv, evidence.csv, evidence.parquet, run.json, report.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct AnalyzeArgs {
-    /// Input files or directories (read recursively); plain or gzip, format detected from content.
+    /// Input files, directories (read recursively) or quoted glob patterns; plain, gzip or
+    /// zstd; each file's format is detected from its content (`xborder formats`).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+    /// Read every input as this format instead of detecting it (an id from `xborder formats`).
+    #[arg(long, value_name = "ID", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// UTC offset of logs that write local time without a zone (PAN-OS, Cisco ASA, BIND):
+    /// `+08:00`, `-0500` or `UTC`. Without it such times are read as UTC, and run.json says so.
+    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    pub log_timezone: Option<chrono::FixedOffset>,
+    /// Year of syslog timestamps that carry none (`Oct 10 12:34:56`); defaults to the
+    /// year the --period starts in.
+    #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=2999))]
+    pub assume_year: Option<i32>,
     /// Directory for the outputs (created if missing).
     #[arg(long, value_name = "DIR", required_unless_present = "pack")]
     pub out: Option<PathBuf>,
@@ -163,6 +177,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         args.to.as_deref(),
         args.period.as_deref(),
     )?;
+    let start_year = period.start_year();
     let opts = AnalyzeOptions {
         inputs: args.inputs.clone(),
         sites: args.sites.clone(),
@@ -182,6 +197,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         snapshots: args.ip_snapshots.clone(),
         snapshot_max_distance_s: args.snapshot_max_distance,
         collect_unattributed: false,
+        format: args.format,
+        reader: ReaderOptions {
+            log_timezone: args.log_timezone,
+            assume_year: args.assume_year.or(start_year),
+        },
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();
@@ -266,16 +286,24 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
         for (name, c) in [
             ("flow records", &t.flow_records),
-            ("dns records", &t.dns_records),
+            ("dns/hostname records", &t.dns_records),
+            ("mixed-file records", &t.mixed_records),
         ] {
+            if c.read == 0 && name == "mixed-file records" {
+                continue;
+            }
             println!(
-                "{name}: {} read, {} accepted, {} rejected, {} duplicate, {} outside period",
+                "{name}: {} read, {} accepted, {} rejected, {} duplicate, {} outside period, {} filtered",
                 group_digits(c.read),
                 group_digits(c.accepted),
                 group_digits(c.rejected),
                 group_digits(c.duplicate),
-                group_digits(c.outside_period)
+                group_digits(c.outside_period),
+                group_digits(c.filtered)
             );
+            for (reason, n) in &c.filtered_by_reason {
+                println!("  filtered {reason}: {}", group_digits(*n));
+            }
             for (reason, n) in &c.rejected_by_reason {
                 println!("  rejected {reason}: {}", group_digits(*n));
             }
@@ -295,6 +323,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 .map(|(m, n)| format!("{m} {}", group_digits(*n)))
                 .collect();
             println!("  by attribution: {}", methods.join(", "));
+        }
+        if !t.flows.attribution_disagreements.is_empty() {
+            let d: Vec<String> = t
+                .flows
+                .attribution_disagreements
+                .iter()
+                .map(|(k, n)| format!("{k} {}", group_digits(*n)))
+                .collect();
+            println!(
+                "  overruled by a stronger method (docs/methodology.md): {}",
+                d.join(", ")
+            );
+        }
+        for f in &analysis.files {
+            for note in &f.notes {
+                println!("  note: {}: {note}", f.path);
+            }
         }
         let weak: u64 = ["snapshot", "ptr"]
             .iter()
@@ -444,4 +489,51 @@ fn reverse_dns(
         }
     }
     Ok(table)
+}
+
+fn parse_format(id: &str) -> Result<Format, String> {
+    Format::by_id(id).ok_or_else(|| {
+        format!(
+            "unknown format `{id}`; `xborder formats` lists them: {}",
+            Format::supported_list()
+        )
+    })
+}
+
+/// `+08:00`, `+0800`, `-05:00`, `UTC` or `Z`.
+pub fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    }
+    let bad = || format!("`{s}` is not a UTC offset such as +08:00, -0500 or UTC");
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let h: i32 = digits[..2].parse().map_err(|_| bad())?;
+    let m: i32 = digits[2..].parse().map_err(|_| bad())?;
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse_in_common_spellings() {
+        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 28_800);
+        assert_eq!(parse_offset("-0500").unwrap().local_minus_utc(), -18_000);
+        assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
+        assert!(parse_offset("8").is_err());
+        assert!(parse_offset("+25:00").is_err());
+    }
 }

@@ -5,29 +5,33 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use xborder::ingest::SUPPORTED_FORMATS;
+use xborder::ingest::formats;
 
 const EXAMPLES: &str = "\
 Examples:
   xborder formats
   xborder inspect conn.log.gz        (which format a file is, and its first records)
 
-Formats are detected from content, never from file names; gzip is recognised by its magic
-bytes. docs/input-formats.md has the full field semantics.";
+Formats are detected from content, never from file names; gzip and zstd are recognised by
+their magic bytes. docs/formats.md has one section per format: an example, the field
+mapping, what the byte counts mean, and known pitfalls.";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct FormatsArgs {}
 
 pub fn run(_args: FormatsArgs) -> anyhow::Result<ExitCode> {
-    for f in SUPPORTED_FORMATS {
-        println!("{} ({} records)", f.id(), f.kind().as_str());
-        println!("  detected by: {}", f.detected_by());
-        for (to, from) in f.field_map() {
-            println!("  {to:<20} <- {from}");
+    for f in formats() {
+        let spec = f.spec();
+        println!("{}  {} ({} records)", spec.id, spec.title, f.kinds_label());
+        println!("  detected by: {}", spec.detected_by);
+        println!("  byte counts: {}", spec.bytes);
+        for (to, from) in spec.field_map {
+            println!("  {to:<26} <- {from}");
         }
         println!();
     }
-    println!("Other Zeek logs (ssl, http, files, ...) are recognised and skipped; empty files are listed as empty.");
+    println!("Other Zeek logs (x509, files, ...) are recognised and skipped; empty files are listed as empty.");
+    println!("Compression (gzip, zstd) is recognised by magic bytes. --format ID skips detection.");
     Ok(ExitCode::SUCCESS)
 }

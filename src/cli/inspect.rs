@@ -22,6 +22,15 @@ normalisation, and any rejected lines with file, line, field and reason.";
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct InspectArgs {
+    /// Read the file as this format instead of detecting it.
+    #[arg(long, value_name = "ID")]
+    pub format: Option<String>,
+    /// UTC offset for logs that write local time without a zone (as for analyze).
+    #[arg(long, value_name = "OFFSET")]
+    pub log_timezone: Option<String>,
+    /// Year for syslog timestamps that carry none.
+    #[arg(long, value_name = "YEAR")]
+    pub assume_year: Option<i32>,
     /// The file to look at (plain or gzip).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -32,7 +41,19 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let head = ingest::input::read_head(&args.file, 65_536)?;
-    let format = match ingest::detect(&args.file, &head)? {
+    let forced = match &args.format {
+        Some(id) => Some(ingest::Format::by_id(id).ok_or_else(|| {
+            xborder::Error::Usage(format!(
+                "unknown format `{id}`; `xborder formats` lists them"
+            ))
+        })?),
+        None => None,
+    };
+    let log_timezone = match &args.log_timezone {
+        Some(s) => Some(super::analyze::parse_offset(s).map_err(xborder::Error::Usage)?),
+        None => None,
+    };
+    let format = match ingest::detect(&args.file, &head, forced)? {
         Detection::Supported(f) => f,
         Detection::ZeekOtherLog(path) => {
             println!(
@@ -51,19 +72,28 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         "{}: {} ({} records, compression {})",
         args.file.display(),
         format.id(),
-        format.kind().as_str(),
+        format.kinds_label(),
         opened.compression.as_str()
     );
     let mut shown = 0usize;
     let limit = args.records;
-    let result = ingest::read_records(format, &mut opened.reader, 0, &mut |item| {
+    let options = ingest::ReaderOptions {
+        log_timezone,
+        assume_year: args.assume_year,
+    };
+    let ctx = ingest::ReadContext {
+        path: &args.file,
+        file_index: 0,
+        options: &options,
+    };
+    let result = ingest::read_records(format, &mut opened.reader, &ctx, &mut |item| {
         if shown >= limit {
             return Err(xborder::Error::Usage("enough records".into()));
         }
         shown += 1;
         match item {
             Item::Record(Record::Flow(f)) => println!(
-                "line {:>6}  flow  {}  {}:{} -> {}:{}  {}  out {}  in {}  uid {}",
+                "line {:>6}  flow  {}  {}:{} -> {}:{}  {}  out {}  in {}  uid {}  bytes {}",
                 f.provenance.line,
                 rfc3339(f.ts),
                 f.src_ip,
@@ -81,8 +111,29 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 f.bytes_in
                     .map(|b| b.to_string())
                     .unwrap_or_else(|| "-".into()),
-                f.uid.as_deref().unwrap_or("-")
+                f.uid.as_deref().unwrap_or("-"),
+                f.direction.as_str()
             ),
+            Item::Record(Record::Hostname(h)) => println!(
+                "line {:>6}  host  {}  {} -> {}  {} {}  uid {}",
+                h.provenance.line,
+                rfc3339(h.ts),
+                h.src_ip,
+                h.dst_ip,
+                match h.source {
+                    xborder::schema::HostnameSource::Sni => "sni",
+                    xborder::schema::HostnameSource::HttpHost => "http_host",
+                },
+                h.name,
+                h.uid
+            ),
+            Item::Filtered { line, reason } => {
+                println!("line {line:>6}  filtered ({reason})")
+            }
+            Item::Note(note) => {
+                shown -= 1;
+                println!("note: {note}")
+            }
             Item::Record(Record::Dns(d)) => {
                 let answers: Vec<String> = d
                     .answers

@@ -15,9 +15,33 @@ use crate::error::{Error, Result};
 /// Expand files and directories (recursively) into a sorted, de-duplicated file list.
 /// Hidden entries (names starting with '.') inside directories are skipped; a file named
 /// explicitly is always read.
+///
+/// An input that does not exist but contains `*`, `?` or `[` is a glob pattern, expanded
+/// here (for shells that do not, or argument lists too long for one); a pattern that
+/// matches nothing is an error, not an empty run.
 pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
+    let mut expanded = Vec::new();
     for input in inputs {
+        let text = input.to_string_lossy();
+        if !input.exists() && text.contains(['*', '?', '[']) {
+            let matches = glob::glob(&text).map_err(|e| {
+                Error::Usage(format!("input pattern `{text}` is not a valid glob: {e}"))
+            })?;
+            let mut n = 0;
+            for m in matches {
+                let path = m.map_err(|e| Error::io(e.path().to_path_buf(), e.into()))?;
+                expanded.push(path);
+                n += 1;
+            }
+            if n == 0 {
+                return Err(Error::Usage(format!("input pattern `{text}` matches no file")));
+            }
+        } else {
+            expanded.push(input.clone());
+        }
+    }
+    for input in &expanded {
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
             walk(input, &mut files)?;
@@ -57,6 +81,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub enum Compression {
     None,
     Gzip,
+    Zstd,
 }
 
 impl Compression {
@@ -64,6 +89,7 @@ impl Compression {
         match self {
             Compression::None => "none",
             Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
         }
     }
 }
@@ -148,9 +174,9 @@ fn drain_raw(path: &Path, state: &Arc<Mutex<HashState>>, file: &mut File) -> Res
 /// Open a file, recognising gzip (including multi-member gzip) by its magic bytes.
 pub fn open_input(path: &Path) -> Result<OpenedInput> {
     let mut probe = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let mut got = 0;
-    while got < 2 {
+    while got < 4 {
         match probe.read(&mut magic[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
@@ -159,11 +185,7 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
         }
     }
     drop(probe);
-    let compression = if got == 2 && magic == [0x1f, 0x8b] {
-        Compression::Gzip
-    } else {
-        Compression::None
-    };
+    let compression = compression_of(&magic[..got]);
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let state = Arc::new(Mutex::new(HashState::default()));
     let hashing = HashingReader {
@@ -175,6 +197,14 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
             1 << 17,
             MultiGzDecoder::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
         )),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                1 << 17,
+                HashTail::new(hashing),
+            ))
+            .map_err(|e| Error::io(path, e))?;
+            Box::new(BufReader::with_capacity(1 << 17, decoder))
+        }
         Compression::None => Box::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
     };
     Ok(OpenedInput {
@@ -183,6 +213,18 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
         raw: state,
         path: path.to_path_buf(),
     })
+}
+
+/// Recognise compression from a file's first bytes: gzip `1f 8b`, zstd `28 b5 2f fd`
+/// (a frame; concatenated frames are read whole).
+fn compression_of(magic: &[u8]) -> Compression {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
 }
 
 /// Ensures the hash covers the whole file even if the consumer stops early: on drop, the
@@ -220,15 +262,14 @@ impl Drop for HashTail {
 pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut raw = BufReader::new(file);
-    let is_gzip = raw
-        .fill_buf()
-        .map_err(|e| Error::io(path, e))?
-        .starts_with(&[0x1f, 0x8b]);
+    let compression = compression_of(raw.fill_buf().map_err(|e| Error::io(path, e))?);
     let mut head = Vec::new();
-    let reader: Box<dyn Read> = if is_gzip {
-        Box::new(MultiGzDecoder::new(raw))
-    } else {
-        Box::new(raw)
+    let reader: Box<dyn Read> = match compression {
+        Compression::Gzip => Box::new(MultiGzDecoder::new(raw)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(path, e))?,
+        ),
+        Compression::None => Box::new(raw),
     };
     let result = reader.take(limit).read_to_end(&mut head);
     match result {
@@ -287,6 +328,37 @@ mod tests {
         let (sha, size) = opened.finish().unwrap();
         assert_eq!(size, raw.len() as u64);
         assert_eq!(sha, sha256_bytes(&raw));
+    }
+
+    #[test]
+    fn zstd_is_recognised_by_magic_and_hashed_raw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.noext");
+        let mut raw = zstd::stream::encode_all(&b"alpha\n"[..], 3).unwrap();
+        raw.extend(zstd::stream::encode_all(&b"beta\n"[..], 3).unwrap());
+        std::fs::write(&path, &raw).unwrap();
+        assert_eq!(read_head(&path, 100).unwrap(), b"alpha\nbeta\n");
+        let mut opened = open_input(&path).unwrap();
+        assert_eq!(opened.compression, Compression::Zstd);
+        let mut text = String::new();
+        opened.reader.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "alpha\nbeta\n");
+        let (sha, _) = opened.finish().unwrap();
+        assert_eq!(sha, sha256_bytes(&raw));
+    }
+
+    #[test]
+    fn globs_expand_sorted_and_empty_matches_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["b.log", "a.log", "c.txt"] {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        let pattern = dir.path().join("*.log");
+        let files = discover_inputs(&[pattern]).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_owned()).collect();
+        assert_eq!(names, ["a.log", "b.log"]);
+        let none = discover_inputs(&[dir.path().join("*.gz")]).unwrap_err();
+        assert!(none.to_string().contains("matches no file"), "{none}");
     }
 
     #[test]

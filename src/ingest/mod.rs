@@ -5,10 +5,17 @@
 //! field, so the pipeline can count it and carry on (or stop, under `--strict`).
 
 pub mod input;
+pub mod json;
 pub mod lines;
+pub mod text;
 pub mod values;
+
+// Readers: one file per format (or per family sharing one layout).
 pub mod zeek_json;
 pub mod zeek_tsv;
+// -- flow readers (sensors, cloud, NetFlow, firewalls) --
+// -- DNS readers --
+// -- generic readers --
 
 use std::fmt;
 use std::io::BufRead;
@@ -19,11 +26,13 @@ use crate::schema::Record;
 
 pub use input::{discover_inputs, open_input, OpenedInput};
 
-/// What a file holds, as far as the pipeline cares.
+/// What a record is, as far as the pipeline cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RecordKind {
     Flow,
     Dns,
+    /// A TLS server name or HTTP host seen on one connection (joined to flows by uid).
+    Hostname,
 }
 
 impl RecordKind {
@@ -31,97 +40,171 @@ impl RecordKind {
         match self {
             RecordKind::Flow => "flow",
             RecordKind::Dns => "dns",
+            RecordKind::Hostname => "hostname",
         }
     }
 }
 
-/// A supported on-disk format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Format {
-    ZeekConnTsv,
-    ZeekDnsTsv,
-    ZeekConnJson,
-    ZeekDnsJson,
+/// Options that readers need beyond the bytes: facts the log itself does not carry.
+#[derive(Debug, Clone, Default)]
+pub struct ReaderOptions {
+    /// Offset of timestamps written without a zone (PAN-OS, ASA, BIND…). `None` reads them
+    /// as UTC and says so in run.json.
+    pub log_timezone: Option<chrono::FixedOffset>,
+    /// Year for syslog timestamps that carry none (`Oct 10 12:34:56`).
+    pub assume_year: Option<i32>,
 }
 
-/// Every format the readers understand, for error messages and docs.
-pub const SUPPORTED_FORMATS: &[Format] = &[
-    Format::ZeekConnTsv,
-    Format::ZeekDnsTsv,
-    Format::ZeekConnJson,
-    Format::ZeekDnsJson,
-];
+/// What a reader gets besides the stream.
+pub struct ReadContext<'a> {
+    pub path: &'a Path,
+    pub file_index: u32,
+    pub options: &'a ReaderOptions,
+}
 
-impl Format {
-    pub fn id(self) -> &'static str {
-        match self {
-            Format::ZeekConnTsv => "zeek-conn-tsv",
-            Format::ZeekDnsTsv => "zeek-dns-tsv",
-            Format::ZeekConnJson => "zeek-conn-json",
-            Format::ZeekDnsJson => "zeek-dns-json",
-        }
+impl ReadContext<'_> {
+    /// An I/O error while reading this input, naming the file.
+    pub fn io_error(&self, e: std::io::Error) -> Error {
+        Error::io(self.path, e)
     }
 
-    pub fn kind(self) -> RecordKind {
-        match self {
-            Format::ZeekConnTsv | Format::ZeekConnJson => RecordKind::Flow,
-            Format::ZeekDnsTsv | Format::ZeekDnsJson => RecordKind::Dns,
+    pub fn provenance(&self, line: u64) -> crate::schema::Provenance {
+        crate::schema::Provenance {
+            file: self.file_index,
+            line,
         }
     }
+}
 
-    /// How the format is recognised from content.
-    pub fn detected_by(self) -> &'static str {
-        match self {
-            Format::ZeekConnTsv => "Zeek header with #path conn, or #fields with id.orig_h and orig_bytes/conn_state",
-            Format::ZeekDnsTsv => "Zeek header with #path dns, or #fields with id.orig_h and query",
-            Format::ZeekConnJson => "JSON objects with _path conn, or ts + id.orig_h + a conn key (conn_state, orig_bytes, history...)",
-            Format::ZeekDnsJson => "JSON objects with _path dns, or ts + id.orig_h + a dns key (query, trans_id, answers...)",
-        }
+/// The start of a file, prepared once for every detector.
+pub struct Head<'a> {
+    /// Decompressed bytes, without a UTF-8 byte-order mark.
+    pub bytes: &'a [u8],
+    /// The same, as text (lossy), at most 64 KiB.
+    pub text: &'a str,
+    /// The first non-blank line, trimmed.
+    pub first_line: &'a str,
+    /// The first complete JSON object (JSON lines, pretty-printed or inside an array;
+    /// `//` comments tolerated), if the file starts with one.
+    pub first_json: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Reads one format: the stream is already decompressed and positioned at the start.
+pub type ReadFn =
+    fn(&mut dyn BufRead, &ReadContext<'_>, &mut dyn FnMut(Item) -> Result<()>) -> Result<()>;
+
+/// Everything the tool knows about one input format. Each reader module defines its
+/// spec(s) as constants, and [`REGISTRY`] lists them: adding a format is a new file and
+/// one line there.
+pub struct FormatSpec {
+    /// Stable id, used in run.json, `--format` and docs/formats.md.
+    pub id: &'static str,
+    /// What a person would call it.
+    pub title: &'static str,
+    /// The kinds of record a file of this format may hold.
+    pub kinds: &'static [RecordKind],
+    /// How content is recognised, in words (`xborder formats`).
+    pub detected_by: &'static str,
+    /// What the byte counts mean (direction, payload or IP bytes), in words.
+    pub bytes: &'static str,
+    /// Normalised field ← source field.
+    pub field_map: &'static [(&'static str, &'static str)],
+    /// True when the file's head is this format. Must be specific: two detectors matching
+    /// one file is reported as ambiguous.
+    pub detect: fn(&Head<'_>) -> bool,
+    pub read: ReadFn,
+}
+
+/// A supported format: a reference into the registry.
+#[derive(Clone, Copy)]
+pub struct Format(pub &'static FormatSpec);
+
+impl PartialEq for Format {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
     }
+}
+impl Eq for Format {}
 
-    /// Normalised field ← source field, as docs/input-formats.md documents.
-    pub fn field_map(self) -> &'static [(&'static str, &'static str)] {
-        match self.kind() {
-            RecordKind::Flow => &[
-                ("ts", "ts (connection start; epoch seconds or RFC 3339)"),
-                ("uid", "uid"),
-                ("src_ip / src_port", "id.orig_h / id.orig_p"),
-                ("dst_ip / dst_port", "id.resp_h / id.resp_p"),
-                ("proto", "proto"),
-                ("bytes_out", "orig_bytes (payload sent by the originator)"),
-                ("bytes_in", "resp_bytes"),
-                ("duration", "duration"),
-                ("local_orig", "local_orig"),
-            ],
-            RecordKind::Dns => &[
-                ("ts", "ts (query time)"),
-                ("response_ts", "ts + rtt"),
-                ("client_ip", "id.orig_h"),
-                ("query", "query (lowercased, no trailing dot)"),
-                ("qtype / rcode", "qtype_name / rcode_name"),
-                ("answers", "answers + TTLs (addresses and CNAME targets)"),
-                ("uid / trans_id", "uid / trans_id"),
-            ],
-        }
-    }
-
-    pub fn supported_list() -> String {
-        let names: Vec<&str> = SUPPORTED_FORMATS.iter().map(|f| f.id()).collect();
-        names.join(", ")
+impl fmt::Debug for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Format({})", self.0.id)
     }
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
+        f.write_str(self.0.id)
     }
+}
+
+impl Format {
+    pub fn id(self) -> &'static str {
+        self.0.id
+    }
+
+    pub fn spec(self) -> &'static FormatSpec {
+        self.0
+    }
+
+    pub fn kinds(self) -> &'static [RecordKind] {
+        self.0.kinds
+    }
+
+    pub fn holds(self, kind: RecordKind) -> bool {
+        self.0.kinds.contains(&kind)
+    }
+
+    /// The kinds joined with `+`, for run.json (`flow`, `dns`, `flow+dns+hostname`).
+    pub fn kinds_label(self) -> String {
+        let names: Vec<&str> = self.0.kinds.iter().map(|k| k.as_str()).collect();
+        names.join("+")
+    }
+
+    pub fn detected_by(self) -> &'static str {
+        self.0.detected_by
+    }
+
+    pub fn field_map(self) -> &'static [(&'static str, &'static str)] {
+        self.0.field_map
+    }
+
+    /// The format with this id.
+    pub fn by_id(id: &str) -> Option<Format> {
+        REGISTRY.iter().find(|s| s.id == id).map(|s| Format(s))
+    }
+
+    pub fn supported_list() -> String {
+        let names: Vec<&str> = REGISTRY.iter().map(|f| f.id).collect();
+        names.join(", ")
+    }
+}
+
+/// Every format the readers understand, in the order `xborder formats` lists them.
+pub static REGISTRY: &[&FormatSpec] = &[
+    &zeek_tsv::CONN,
+    &zeek_tsv::DNS,
+    &zeek_tsv::SSL,
+    &zeek_tsv::HTTP,
+    &zeek_json::CONN,
+    &zeek_json::DNS,
+    &zeek_json::SSL,
+    &zeek_json::HTTP,
+    // -- flow formats --
+    // -- DNS formats --
+    // -- generic formats --
+];
+
+/// Every registered format.
+pub fn formats() -> impl Iterator<Item = Format> {
+    REGISTRY.iter().map(|s| Format(s))
 }
 
 /// The outcome of looking at a file's first bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detection {
     Supported(Format),
-    /// A Zeek log of a kind this version does not use (ssl, http, x509…). It is listed in
+    /// A Zeek log of a kind this version does not use (x509, files…). It is listed in
     /// run.json as skipped rather than failing a run over a whole Zeek log directory.
     ZeekOtherLog(String),
     /// The file is empty after decompression: nothing to read, nothing to detect.
@@ -143,6 +226,8 @@ pub enum RejectReason {
     InvalidNumber,
     UnsupportedLogPath,
     KindMismatch,
+    InvalidValue,
+    TimestampWithoutYear,
 }
 
 impl RejectReason {
@@ -160,6 +245,8 @@ impl RejectReason {
             RejectReason::InvalidNumber => "invalid_number",
             RejectReason::UnsupportedLogPath => "unsupported_log_path",
             RejectReason::KindMismatch => "kind_mismatch",
+            RejectReason::InvalidValue => "invalid_value",
+            RejectReason::TimestampWithoutYear => "timestamp_without_year",
         }
     }
 }
@@ -226,10 +313,18 @@ fn printable(raw: &[u8]) -> String {
 pub enum Item {
     Record(Record),
     Reject(Reject),
+    /// A record read and deliberately not used, with a stable reason: an AWS NODATA row,
+    /// a Suricata `alert` event, a BIND line that is not a query, an ASA "Built" message
+    /// whose bytes come with its teardown. Counted in run.json as `filtered`.
+    Filtered { line: u64, reason: &'static str },
+    /// A fact about the whole file that changes how its figures read (time zone assumed,
+    /// byte counts covering both directions). Listed once per file in run.json.
+    Note(String),
 }
 
-/// Decide a file's format from its first bytes (after decompression).
-pub fn detect(path: &Path, head: &[u8]) -> Result<Detection> {
+/// Decide a file's format from its first bytes (after decompression). `forced` is the
+/// user's `--format`, which skips detection but still refuses binary or UTF-16 input.
+pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detection> {
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Err(unknown(path, "the file is UTF-16 encoded; convert it to UTF-8 (for example with iconv -f UTF-16 -t UTF-8)"));
     }
@@ -239,28 +334,68 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Detection> {
     let Some(first) = first else {
         return Ok(Detection::Empty);
     };
-    if first.starts_with("#separator") || first.starts_with("#fields") || first.starts_with("#path")
-    {
-        return zeek_tsv::detect(&text).ok_or_else(|| {
-            unknown(
-                path,
-                "a Zeek header without a recognisable #path or #fields",
-            )
-        });
+    if let Some(f) = forced {
+        return Ok(Detection::Supported(f));
     }
-    if first.starts_with('{') || first.starts_with('[') {
-        let object = zeek_json::first_object(&text).unwrap_or_else(|| first.to_string());
-        return zeek_json::detect(&object).ok_or_else(|| {
-            unknown(
+    let first_json = if first.starts_with('{') || first.starts_with('[') {
+        json::first_object(&text).and_then(|o| match o {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    let h = Head {
+        bytes: head,
+        text: &text,
+        first_line: first,
+        first_json: first_json.as_ref(),
+    };
+    let matches: Vec<&'static FormatSpec> =
+        REGISTRY.iter().copied().filter(|s| (s.detect)(&h)).collect();
+    match matches.as_slice() {
+        [one] => return Ok(Detection::Supported(Format(one))),
+        [] => {}
+        many => {
+            let ids: Vec<&str> = many.iter().map(|s| s.id).collect();
+            return Err(unknown(
                 path,
-                "JSON lines whose keys match no supported log (expected Zeek conn or dns keys such as id.orig_h with conn_state/orig_bytes or query)",
-            )
-        });
+                &format!(
+                    "the content matches more than one format ({}); name one with --format",
+                    ids.join(", ")
+                ),
+            ));
+        }
     }
-    Err(unknown(
-        path,
-        "the first line is neither a Zeek header nor a JSON object",
-    ))
+    if let Some(other) = zeek_tsv::other_log(&text).or_else(|| h.first_json.and_then(zeek_json::other_log)) {
+        return Ok(Detection::ZeekOtherLog(other));
+    }
+    Err(unknown(path, &why_unknown(&h)))
+}
+
+/// The most useful thing to say about content no detector accepted.
+fn why_unknown(h: &Head<'_>) -> String {
+    if h.bytes.starts_with(b"PAR1") {
+        return "a Parquet file whose columns match no supported schema".into();
+    }
+    if h.bytes.iter().take(4096).any(|&b| b == 0) {
+        return "binary content (NUL bytes) that is not a supported format".into();
+    }
+    let line: String = h.first_line.chars().take(120).collect();
+    if h.first_line.starts_with('#') {
+        return format!("a header line `{line}` that no supported format writes (a Zeek log needs #path or #fields)");
+    }
+    if let Some(obj) = h.first_json {
+        let keys: Vec<&str> = obj.keys().take(12).map(String::as_str).collect();
+        return format!(
+            "JSON objects whose keys match no supported format (first object has: {})",
+            keys.join(", ")
+        );
+    }
+    if h.first_line.starts_with('{') || h.first_line.starts_with('[') {
+        return "the file starts like JSON but its first object does not parse".into();
+    }
+    format!("the first line matches no supported format: `{line}`")
 }
 
 fn unknown(path: &Path, detail: &str) -> Error {
@@ -271,19 +406,14 @@ fn unknown(path: &Path, detail: &str) -> Error {
     }
 }
 
-/// Read every record of an opened input, handing each record or reject to `sink`.
+/// Read every record of an opened input, handing each item to `sink`.
 pub fn read_records(
     format: Format,
     reader: &mut dyn BufRead,
-    file_index: u32,
+    ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    match format {
-        Format::ZeekConnTsv | Format::ZeekDnsTsv => zeek_tsv::read(reader, file_index, sink),
-        Format::ZeekConnJson | Format::ZeekDnsJson => {
-            zeek_json::read(reader, format.kind(), file_index, sink)
-        }
-    }
+    (format.0.read)(reader, ctx, sink)
 }
 
 #[cfg(test)]
@@ -298,12 +428,34 @@ mod tests {
     }
 
     #[test]
+    fn registry_ids_are_unique_and_every_kind_is_declared() {
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len(), "duplicate format ids");
+        for s in REGISTRY {
+            assert!(!s.kinds.is_empty(), "{} declares no record kind", s.id);
+            assert!(!s.field_map.is_empty(), "{} documents no field mapping", s.id);
+        }
+    }
+
+    #[test]
+    fn unknown_content_says_why() {
+        let p = Path::new("x.log");
+        let e = detect(p, b"{\"hello\": 1}\n", None).unwrap_err().to_string();
+        assert!(e.contains("first object has: hello"), "{e}");
+        let e = detect(p, b"garbage line\n", None).unwrap_err().to_string();
+        assert!(e.contains("`garbage line`"), "{e}");
+    }
+
+    #[test]
     fn utf16_and_bom_handling_in_detection() {
         let p = Path::new("x.log");
-        let e = detect(p, b"\xFF\xFE#\x00s\x00").unwrap_err();
+        let e = detect(p, b"\xFF\xFE#\x00s\x00", None).unwrap_err();
         assert!(e.to_string().contains("UTF-16"), "{e}");
-        let d = detect(p, b"\xEF\xBB\xBF#separator \\x09\n#path\tconn\n").unwrap();
-        assert_eq!(d, Detection::Supported(Format::ZeekConnTsv));
+        let d = detect(p, b"\xEF\xBB\xBF#separator \\x09\n#path\tconn\n", None).unwrap();
+        assert_eq!(d, Detection::Supported(Format(&zeek_tsv::CONN)));
     }
 
     /// Hostile input never panics: random mixes of header fragments, JSON fragments,
@@ -363,11 +515,17 @@ mod tests {
                     input.push(rng.below(256) as u8);
                 }
             }
-            let _ = detect(Path::new("fuzz"), &input);
-            for format in SUPPORTED_FORMATS {
+            let _ = detect(Path::new("fuzz"), &input, None);
+            let options = ReaderOptions::default();
+            let ctx = ReadContext {
+                path: Path::new("fuzz"),
+                file_index: case,
+                options: &options,
+            };
+            for format in formats() {
                 let mut cursor = std::io::Cursor::new(input.clone());
                 let mut records = 0u64;
-                read_records(*format, &mut cursor, case, &mut |_item| {
+                read_records(format, &mut cursor, &ctx, &mut |_item| {
                     records += 1;
                     Ok(())
                 })

@@ -100,6 +100,114 @@ pub fn parse_iso_timestamp(s: &str) -> Result<Micros, FieldError> {
     }
 }
 
+/// A timestamp in any of the spellings exporters use: RFC 3339 (`2026-07-01T08:00:00Z`,
+/// `+08:00`), ISO 8601 with an offset without a colon (`-0500`, Suricata) or with a space
+/// for the `T`, or epoch time whose unit is told by its magnitude (see [`parse_epoch_auto`]).
+/// A date-time without a zone is refused, as in [`parse_iso_timestamp`].
+pub fn parse_timestamp_any(s: &str) -> Result<Micros, FieldError> {
+    let t = s.trim();
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !t.is_empty() {
+        return parse_epoch_auto(t);
+    }
+    if let Ok(m) = parse_iso_timestamp(t) {
+        return Ok(m);
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(t, fmt) {
+            return in_range(t, dt.timestamp_micros());
+        }
+    }
+    if let Some(rest) = t.strip_suffix(" UTC").or_else(|| t.strip_suffix('Z')) {
+        if let Some(naive) = parse_naive(rest) {
+            return in_range(t, naive.and_utc().timestamp_micros());
+        }
+    }
+    parse_iso_timestamp(t)
+}
+
+/// A date-time without a zone, in the common spellings (`2026-07-01 08:00:00.123`,
+/// `2026/07/01 08:00:00`, `2026-07-01T08:00:00`).
+pub fn parse_naive(s: &str) -> Option<chrono::NaiveDateTime> {
+    let s = s.trim();
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y/%m/%d %H:%M:%S%.f",
+        "%Y/%m/%dT%H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// A zone-less local time as UTC microseconds, at the user's `--log-timezone` offset
+/// (UTC when none was given; the reader says so in a note).
+pub fn local_to_micros(
+    naive: chrono::NaiveDateTime,
+    offset: Option<chrono::FixedOffset>,
+) -> Result<Micros, FieldError> {
+    let utc = naive.and_utc().timestamp_micros()
+        - i64::from(offset.map_or(0, |o| o.local_minus_utc())) * 1_000_000;
+    in_range(&naive.to_string(), utc)
+}
+
+fn in_range(s: &str, micros: i64) -> Result<Micros, FieldError> {
+    if (0..=MAX_EPOCH_SECONDS * 1_000_000).contains(&micros) {
+        Ok(micros)
+    } else {
+        Err(out_of_range(s))
+    }
+}
+
+/// Epoch time with its unit told by magnitude, since exporters disagree (OCSF says
+/// milliseconds, its own Zeek samples use seconds; goflow2 writes nanoseconds): up to
+/// 10^11 is seconds (to year 5138), then milliseconds to 10^14, microseconds to 10^17,
+/// and nanoseconds beyond. Only seconds may carry a fraction.
+pub fn parse_epoch_auto(s: &str) -> Result<Micros, FieldError> {
+    let t = s.trim();
+    if t.contains('.') || t.contains(['e', 'E']) {
+        return parse_epoch_decimal(t);
+    }
+    let v: u128 = t.parse().map_err(|_| {
+        err(
+            RejectReason::InvalidTimestamp,
+            format!("`{s}` is not an epoch time"),
+        )
+    })?;
+    let micros = if v < 100_000_000_000 {
+        v * 1_000_000
+    } else if v < 100_000_000_000_000 {
+        v * 1_000
+    } else if v < 100_000_000_000_000_000 {
+        v
+    } else {
+        v / 1_000
+    };
+    let micros = i64::try_from(micros).map_err(|_| out_of_range(t))?;
+    in_range(t, micros)
+}
+
+/// A non-negative integer written as an integer, a string of one, or a whole float
+/// (`12.0`); exporters round-trip counters through floats and strings.
+pub fn parse_count_lenient(s: &str) -> Result<u64, FieldError> {
+    let t = s.trim();
+    if let Ok(v) = t.parse::<u64>() {
+        return Ok(v);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => Ok(v as u64),
+        _ => Err(err(
+            RejectReason::InvalidNumber,
+            format!("`{s}` is not a non-negative integer"),
+        )),
+    }
+}
+
 pub fn parse_port(s: &str) -> Result<u16, FieldError> {
     s.trim().parse::<u16>().map_err(|_| {
         err(
@@ -192,6 +300,40 @@ mod tests {
         );
         let e = parse_iso_timestamp("2026-07-01T00:00:01").unwrap_err();
         assert!(e.detail.contains("no time zone"));
+    }
+
+    #[test]
+    fn timestamps_in_every_spelling() {
+        let want = 1_644_331_231_195_265; // 2022-02-08T14:40:31.195265Z
+        for s in [
+            "2022-02-08T09:40:31.195265-0500",
+            "2022-02-08T09:40:31.195265-05:00",
+            "2022-02-08T14:40:31.195265Z",
+            "2022-02-08 14:40:31.195265+0000",
+            "1644331231.195265",
+        ] {
+            assert_eq!(parse_timestamp_any(s).unwrap(), want, "{s}");
+        }
+        assert_eq!(parse_timestamp_any("1644331231").unwrap(), 1_644_331_231_000_000);
+        assert_eq!(parse_timestamp_any("1644331231195").unwrap(), 1_644_331_231_195_000);
+        assert_eq!(parse_timestamp_any("1644331231195265").unwrap(), want);
+        assert_eq!(parse_timestamp_any("1644331231195265123").unwrap(), want);
+        assert!(parse_timestamp_any("2022-02-08T14:40:31").is_err());
+        assert!(parse_timestamp_any("99999999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn local_times_shift_by_the_given_offset() {
+        let naive = parse_naive("2026/07/10 08:00:00").unwrap();
+        let east8 = chrono::FixedOffset::east_opt(8 * 3600);
+        assert_eq!(
+            local_to_micros(naive, east8).unwrap(),
+            parse_timestamp_any("2026-07-10T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            local_to_micros(naive, None).unwrap(),
+            parse_timestamp_any("2026-07-10T08:00:00Z").unwrap()
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Zeek JSON-lines logs (conn and dns), as written by `LogAscii::use_json` and by
+//! Zeek JSON-lines logs (conn, dns, ssl, http), as written by `LogAscii::use_json` and by
 //! Corelight-style exporters.
 //!
 //! JSON leaves unset fields out rather than writing `-`, keys contain dots (`id.orig_h`,
@@ -10,13 +10,15 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::json::{Assembled, ObjectAssembler};
 use super::lines::{Line, LineReader};
 use super::values::{self, FieldError};
 use super::zeek_tsv::{answer_value, seconds_to_micros};
-use super::{Detection, Format, Item, RecordKind, Reject, RejectReason};
-use crate::error::{Error, Result};
+use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
+use crate::error::Result;
 use crate::schema::{
-    normalise_hostname, DnsAnswer, DnsRecord, FlowRecord, Proto, Provenance, Record,
+    normalise_host_header, normalise_hostname, parse_ip, DnsAnswer, DnsRecord, FlowRecord,
+    HostnameRecord, HostnameSource, Proto, Provenance, Record,
 };
 
 const CONN_KEYS: &[&str] = &[
@@ -29,128 +31,108 @@ const CONN_KEYS: &[&str] = &[
 ];
 const DNS_KEYS: &[&str] = &["query", "qtype_name", "trans_id", "answers", "rcode_name"];
 
-/// Tracks brace depth across lines so that pretty-printed objects, JSON lines and objects
-/// inside a top-level array are all read one object at a time, without loading the file.
-#[derive(Default)]
-struct ObjectAssembler {
-    buf: Vec<u8>,
-    depth: i64,
-    in_string: bool,
-    escaped: bool,
-    start_line: u64,
+const BIFLOW: &str = "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
+const NO_BYTES: &str = "no byte counts (hostname evidence only)";
+
+pub static CONN: FormatSpec = FormatSpec {
+    id: "zeek-conn-json",
+    title: "Zeek conn.log (JSON)",
+    kinds: &[RecordKind::Flow],
+    detected_by: "JSON objects with _path conn, or ts + id.orig_h + a conn key (conn_state, orig_bytes, history...)",
+    bytes: BIFLOW,
+    field_map: &[
+        ("ts", "ts (connection start; epoch seconds or RFC 3339)"),
+        ("uid", "uid"),
+        ("src_ip / src_port", "id.orig_h / id.orig_p"),
+        ("dst_ip / dst_port", "id.resp_h / id.resp_p"),
+        ("proto", "proto"),
+        ("bytes_out", "orig_bytes (payload sent by the originator)"),
+        ("bytes_in", "resp_bytes"),
+        ("duration", "duration"),
+        ("local_orig", "local_orig"),
+    ],
+    detect: |h| log_path(h).as_deref() == Some("conn"),
+    read: |r, ctx, sink| read(r, "conn", ctx, sink),
+};
+pub static DNS: FormatSpec = FormatSpec {
+    id: "zeek-dns-json",
+    title: "Zeek dns.log (JSON)",
+    kinds: &[RecordKind::Dns],
+    detected_by: "JSON objects with _path dns, or ts + id.orig_h + a dns key (query, trans_id, answers...)",
+    bytes: NO_BYTES,
+    field_map: &[
+        ("ts", "ts (query time)"),
+        ("response_ts", "ts + rtt"),
+        ("client_ip", "id.orig_h"),
+        ("query", "query (lowercased, no trailing dot)"),
+        ("qtype / rcode", "qtype_name / rcode_name"),
+        ("answers", "answers + TTLs (addresses and CNAME targets)"),
+        ("uid / trans_id", "uid / trans_id"),
+    ],
+    detect: |h| log_path(h).as_deref() == Some("dns"),
+    read: |r, ctx, sink| read(r, "dns", ctx, sink),
+};
+pub static SSL: FormatSpec = FormatSpec {
+    id: "zeek-ssl-json",
+    title: "Zeek ssl.log (JSON)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "JSON objects with _path ssl, or ts + id.orig_h + server_name",
+    bytes: NO_BYTES,
+    field_map: &[
+        ("uid", "uid (joins conn.log)"),
+        ("name (sni)", "server_name"),
+        ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+    ],
+    detect: |h| log_path(h).as_deref() == Some("ssl"),
+    read: |r, ctx, sink| read(r, "ssl", ctx, sink),
+};
+pub static HTTP: FormatSpec = FormatSpec {
+    id: "zeek-http-json",
+    title: "Zeek http.log (JSON)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "JSON objects with _path http, or ts + id.orig_h + host + uri",
+    bytes: NO_BYTES,
+    field_map: &[
+        ("uid", "uid (joins conn.log)"),
+        ("name (http_host)", "host (port stripped)"),
+        ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+    ],
+    detect: |h| log_path(h).as_deref() == Some("http"),
+    read: |r, ctx, sink| read(r, "http", ctx, sink),
+};
+
+/// The Zeek log a JSON file holds, from its first object's `_path` or keys.
+fn log_path(h: &Head<'_>) -> Option<String> {
+    path_of_object(h.first_json?)
 }
 
-enum Assembled {
-    /// Not inside an object, and the line holds no record (blank, `[`, `]`, `,`).
-    Nothing,
-    /// More lines are needed.
-    Partial,
-    /// A complete object starting at `start_line`.
-    Object { start_line: u64 },
-    /// Text outside any object that is not array punctuation.
-    Stray,
-}
-
-impl ObjectAssembler {
-    fn push(&mut self, number: u64, line: &[u8]) -> Assembled {
-        let trimmed = line.trim_ascii();
-        if self.depth == 0 {
-            self.buf.clear();
-            let rest = trimmed.trim_ascii_start();
-            let rest = rest.strip_prefix(b"[").unwrap_or(rest).trim_ascii();
-            if rest.is_empty() || rest == b"]" || rest == b"," || rest == b"]," {
-                return Assembled::Nothing;
-            }
-            if !rest.starts_with(b"{") {
-                self.buf.extend_from_slice(line);
-                return Assembled::Stray;
-            }
-            self.start_line = number;
-            self.in_string = false;
-            self.escaped = false;
-            return self.scan(rest);
-        }
-        self.buf.push(b'\n');
-        self.scan(line)
-    }
-
-    fn scan(&mut self, bytes: &[u8]) -> Assembled {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        self.buf.extend_from_slice(&bytes[..=i]);
-                        return Assembled::Object {
-                            start_line: self.start_line,
-                        };
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() > super::lines::MAX_LINE_BYTES {
-            // A runaway object: report it as one over-long record and resynchronise.
-            self.depth = 0;
-            return Assembled::Stray;
-        }
-        Assembled::Partial
-    }
-}
-
-/// The first complete JSON object in `text` (JSON lines, pretty-printed or in an array).
-pub fn first_object(text: &str) -> Option<String> {
-    let mut a = ObjectAssembler::default();
-    for (i, line) in text.lines().enumerate() {
-        match a.push(i as u64 + 1, line.as_bytes()) {
-            Assembled::Object { .. } => return Some(String::from_utf8_lossy(&a.buf).into_owned()),
-            Assembled::Stray => return None,
-            Assembled::Nothing | Assembled::Partial => {}
-        }
-    }
-    None
-}
-
-/// Guess the kind of a JSON-lines file from its first object's keys.
-pub fn detect(first_line: &str) -> Option<Detection> {
-    let value: serde_json::Value = serde_json::from_str(first_line).ok()?;
-    let obj = value.as_object()?;
+fn path_of_object(obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
     if let Some(path) = obj.get("_path").and_then(|p| p.as_str()) {
-        return Some(match path {
-            "conn" => Detection::Supported(Format::ZeekConnJson),
-            "dns" => Detection::Supported(Format::ZeekDnsJson),
-            other => Detection::ZeekOtherLog(other.to_string()),
-        });
+        return Some(path.to_string());
     }
     if !obj.contains_key("id.orig_h") || !obj.contains_key("ts") {
         return None;
     }
-    if DNS_KEYS.iter().any(|k| obj.contains_key(*k)) {
-        return Some(Detection::Supported(Format::ZeekDnsJson));
-    }
-    if CONN_KEYS.iter().any(|k| obj.contains_key(*k)) {
-        return Some(Detection::Supported(Format::ZeekConnJson));
-    }
-    // Other Zeek logs share id.* keys; name the ones we can recognise.
-    for (key, path) in [("server_name", "ssl"), ("host", "http"), ("fuid", "files")] {
-        if obj.contains_key(key) {
-            return Some(Detection::ZeekOtherLog(path.to_string()));
-        }
-    }
-    None
+    let kind = if DNS_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        "dns"
+    } else if CONN_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        "conn"
+    } else if obj.contains_key("server_name") || obj.contains_key("ssl_history") {
+        "ssl"
+    } else if obj.contains_key("host") && obj.contains_key("uri") {
+        "http"
+    } else if obj.contains_key("fuid") {
+        "files"
+    } else {
+        return None;
+    };
+    Some(kind.to_string())
+}
+
+/// A Zeek JSON log of a path no reader uses, to be listed and skipped.
+pub fn other_log(obj: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let path = path_of_object(obj)?;
+    (!matches!(path.as_str(), "conn" | "dns" | "ssl" | "http")).then_some(path)
 }
 
 /// The fields we read. Values stay raw until parsed one by one, so a bad value is
@@ -195,6 +177,10 @@ struct Line0<'a> {
     answers: Option<&'a RawValue>,
     #[serde(borrow, rename = "TTLs")]
     ttls: Option<&'a RawValue>,
+    #[serde(borrow)]
+    server_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    host: Option<&'a RawValue>,
 }
 
 type FieldResult<T> = std::result::Result<T, (&'static str, FieldError)>;
@@ -285,19 +271,18 @@ fn string_list(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Vec<St
         .collect())
 }
 
-/// Read a Zeek JSON-lines log of the given kind.
+/// Read a Zeek JSON-lines log whose objects are `default_path` unless they say otherwise.
 pub fn read(
     reader: &mut dyn BufRead,
-    kind: RecordKind,
-    file_index: u32,
+    default_path: &'static str,
+    ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
+    let file_index = ctx.file_index;
     let mut lines = LineReader::new(reader);
     let mut assembler = ObjectAssembler::default();
     loop {
-        let line = lines
-            .next_line()
-            .map_err(|e| Error::io(format!("input #{file_index}"), e))?;
+        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
@@ -350,13 +335,19 @@ pub fn read(
             file: file_index,
             line: number,
         };
-        let result = match line_kind(&parsed, kind) {
-            Ok(RecordKind::Flow) => conn(&parsed, provenance).map(Record::Flow),
-            Ok(RecordKind::Dns) => dns(&parsed, provenance).map(Record::Dns),
+        let result = match line_path(&parsed, default_path) {
+            Ok("conn") => conn(&parsed, provenance).map(|r| Some(Record::Flow(r))),
+            Ok("dns") => dns(&parsed, provenance).map(|r| Some(Record::Dns(r))),
+            Ok("ssl") => hostname(&parsed, provenance, HostnameSource::Sni),
+            Ok(_) => hostname(&parsed, provenance, HostnameSource::HttpHost),
             Err(e) => Err(e),
         };
         match result {
-            Ok(record) => sink(Item::Record(record))?,
+            Ok(Some(record)) => sink(Item::Record(record))?,
+            Ok(None) => sink(Item::Filtered {
+                line: number,
+                reason: "no_host_name",
+            })?,
             Err((field, e)) => sink(Item::Reject(
                 Reject::new(number, field, e.reason, e.detail).with_excerpt(bytes),
             ))?,
@@ -377,17 +368,48 @@ pub fn read(
 }
 
 /// A `_path` on the line overrides the file's detected kind (mixed exports exist).
-fn line_kind(line: &Line0<'_>, default: RecordKind) -> FieldResult<RecordKind> {
+fn line_path(line: &Line0<'_>, default: &'static str) -> FieldResult<&'static str> {
     match scalar("_path", line.path)?.as_deref() {
         None => Ok(default),
-        Some("conn") => Ok(RecordKind::Flow),
-        Some("dns") => Ok(RecordKind::Dns),
+        Some("conn") => Ok("conn"),
+        Some("dns") => Ok("dns"),
+        Some("ssl") => Ok("ssl"),
+        Some("http") => Ok("http"),
         Some(other) => Err(field_err(
             "_path",
             RejectReason::UnsupportedLogPath,
-            format!("_path is {other}, expected conn or dns"),
+            format!("_path is {other}, expected conn, dns, ssl or http"),
         )),
     }
+}
+
+/// An ssl or http object: the name the client asked for on connection `uid`.
+fn hostname(
+    l: &Line0<'_>,
+    provenance: Provenance,
+    source: HostnameSource,
+) -> FieldResult<Option<Record>> {
+    let raw = match source {
+        HostnameSource::Sni => scalar("server_name", l.server_name)?,
+        HostnameSource::HttpHost => scalar("host", l.host)?,
+    };
+    let name = raw.map(|n| normalise_host_header(&n)).unwrap_or_default();
+    if name.is_empty() || parse_ip(&name).is_some() {
+        return Ok(None);
+    }
+    let ts = timestamp(l.ts)?;
+    Ok(Some(Record::Hostname(HostnameRecord {
+        ts,
+        uid: required("uid", l.uid)?,
+        src_ip: values::parse_address(&required("id.orig_h", l.orig_h)?)
+            .map_err(|e| ("id.orig_h", e))?,
+        dst_ip: values::parse_address(&required("id.resp_h", l.resp_h)?)
+            .map_err(|e| ("id.resp_h", e))?,
+        dst_port: parse_opt("id.resp_p", l.resp_p, values::parse_port)?,
+        name,
+        source,
+        provenance,
+    })))
 }
 
 fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
@@ -410,6 +432,7 @@ fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
         bytes_in: parse_opt("resp_bytes", l.resp_bytes, values::parse_count)?,
         duration: parse_opt("duration", l.duration, values::parse_seconds)?,
         local_orig: parse_opt("local_orig", l.local_orig, values::parse_bool)?,
+        direction: crate::schema::ByteDirection::Biflow,
         provenance,
     })
 }
@@ -464,7 +487,18 @@ mod tests {
     fn read_all(text: &str, kind: RecordKind) -> Vec<Item> {
         let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
         let mut out = Vec::new();
-        read(&mut cursor, kind, 0, &mut |item| {
+        let options = crate::ingest::ReaderOptions::default();
+        let ctx = ReadContext {
+            path: std::path::Path::new("test.log"),
+            file_index: 0,
+            options: &options,
+        };
+        let path = match kind {
+            RecordKind::Flow => "conn",
+            RecordKind::Dns => "dns",
+            RecordKind::Hostname => "ssl",
+        };
+        read(&mut cursor, path, &ctx, &mut |item| {
             out.push(item);
             Ok(())
         })
@@ -535,23 +569,23 @@ not json
         assert_eq!(b.provenance.line, 8);
         let Item::Reject(c) = &items[2] else { panic!() };
         assert_eq!((c.line, c.reason), (10, RejectReason::MalformedJson));
-        assert!(first_object("{\n\"a\": 1\n}\n").is_some());
     }
 
     #[test]
     fn detection_from_keys() {
+        let path = |t: &str| {
+            let v: serde_json::Value = serde_json::from_str(t).unwrap();
+            path_of_object(v.as_object().unwrap())
+        };
+        assert_eq!(path(r#"{"ts":1,"id.orig_h":"10.0.0.1","query":"x"}"#).as_deref(), Some("dns"));
         assert_eq!(
-            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","query":"x"}"#),
-            Some(Detection::Supported(Format::ZeekDnsJson))
+            path(r#"{"ts":1,"id.orig_h":"10.0.0.1","conn_state":"SF"}"#).as_deref(),
+            Some("conn")
         );
         assert_eq!(
-            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","conn_state":"SF"}"#),
-            Some(Detection::Supported(Format::ZeekConnJson))
+            path(r#"{"ts":1,"id.orig_h":"10.0.0.1","server_name":"x"}"#).as_deref(),
+            Some("ssl")
         );
-        assert_eq!(
-            detect(r#"{"ts":1,"id.orig_h":"10.0.0.1","server_name":"x"}"#),
-            Some(Detection::ZeekOtherLog("ssl".into()))
-        );
-        assert_eq!(detect(r#"{"event_type":"flow"}"#), None);
+        assert_eq!(path(r#"{"event_type":"flow"}"#), None);
     }
 }

@@ -9,22 +9,98 @@ use std::io::BufRead;
 
 use super::lines::{Line, LineReader};
 use super::values::{self, FieldError};
-use super::{Detection, Format, Item, Reject, RejectReason};
-use crate::error::{Error, Result};
+use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
+use crate::error::Result;
 use crate::schema::{
-    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, FlowRecord, Proto, Provenance,
-    Record,
+    normalise_host_header, normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord,
+    FlowRecord, HostnameRecord, HostnameSource, Proto, Provenance, Record,
 };
 
-/// Guess the format from the header text at the top of a file.
-pub fn detect(head: &str) -> Option<Detection> {
+const CONN_FIELDS: &[(&str, &str)] = &[
+    ("ts", "ts (connection start; epoch seconds)"),
+    ("uid", "uid"),
+    ("src_ip / src_port", "id.orig_h / id.orig_p"),
+    ("dst_ip / dst_port", "id.resp_h / id.resp_p"),
+    ("proto", "proto"),
+    ("bytes_out", "orig_bytes (payload sent by the originator)"),
+    ("bytes_in", "resp_bytes"),
+    ("duration", "duration"),
+    ("local_orig", "local_orig"),
+];
+const DNS_FIELDS: &[(&str, &str)] = &[
+    ("ts", "ts (query time)"),
+    ("response_ts", "ts + rtt"),
+    ("client_ip", "id.orig_h"),
+    ("query", "query (lowercased, no trailing dot)"),
+    ("qtype / rcode", "qtype_name / rcode_name"),
+    ("answers", "answers + TTLs (addresses and CNAME targets)"),
+    ("uid / trans_id", "uid / trans_id"),
+];
+const SSL_FIELDS: &[(&str, &str)] = &[
+    ("uid", "uid (joins conn.log)"),
+    ("name (sni)", "server_name"),
+    ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+];
+const HTTP_FIELDS: &[(&str, &str)] = &[
+    ("uid", "uid (joins conn.log)"),
+    ("name (http_host)", "host (port stripped)"),
+    ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+];
+const BIFLOW: &str = "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
+const NO_BYTES: &str = "no byte counts (hostname evidence only)";
+
+pub static CONN: FormatSpec = FormatSpec {
+    id: "zeek-conn-tsv",
+    title: "Zeek conn.log (TSV)",
+    kinds: &[RecordKind::Flow],
+    detected_by: "Zeek header with #path conn, or #fields with id.orig_h and orig_bytes/conn_state",
+    bytes: BIFLOW,
+    field_map: CONN_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("conn"),
+    read,
+};
+pub static DNS: FormatSpec = FormatSpec {
+    id: "zeek-dns-tsv",
+    title: "Zeek dns.log (TSV)",
+    kinds: &[RecordKind::Dns],
+    detected_by: "Zeek header with #path dns, or #fields with id.orig_h and query",
+    bytes: NO_BYTES,
+    field_map: DNS_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("dns"),
+    read,
+};
+pub static SSL: FormatSpec = FormatSpec {
+    id: "zeek-ssl-tsv",
+    title: "Zeek ssl.log (TSV)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "Zeek header with #path ssl, or #fields with id.orig_h and server_name",
+    bytes: NO_BYTES,
+    field_map: SSL_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("ssl"),
+    read,
+};
+pub static HTTP: FormatSpec = FormatSpec {
+    id: "zeek-http-tsv",
+    title: "Zeek http.log (TSV)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "Zeek header with #path http, or #fields with id.orig_h, host and uri",
+    bytes: NO_BYTES,
+    field_map: HTTP_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("http"),
+    read,
+};
+
+/// The Zeek log path a TSV header declares (`#path`), or the one its `#fields` imply.
+fn log_path(head: &str) -> Option<String> {
     let mut path: Option<&str> = None;
     let mut fields: Option<Vec<&str>> = None;
     let mut separator = "\t".to_string();
+    let mut saw_header = false;
     for line in head.lines() {
         if !line.starts_with('#') {
             break;
         }
+        saw_header = true;
         if let Some(rest) = line.strip_prefix("#separator") {
             separator = unescape_separator(rest.trim());
         } else if let Some(rest) = header_value(line, "#path", &separator) {
@@ -33,26 +109,34 @@ pub fn detect(head: &str) -> Option<Detection> {
             fields = Some(rest.split(separator.as_str()).collect());
         }
     }
-    let kind = match path {
-        Some(p) => p.to_string(),
-        None => {
-            let f = fields?;
-            if f.contains(&"query") && f.contains(&"id.orig_h") {
-                "dns".to_string()
-            } else if f.contains(&"id.orig_h")
-                && (f.contains(&"orig_bytes") || f.contains(&"conn_state"))
-            {
-                "conn".to_string()
-            } else {
-                return None;
-            }
-        }
+    if !saw_header {
+        return None;
+    }
+    if let Some(p) = path {
+        return Some(p.trim().to_string());
+    }
+    let f = fields?;
+    if !f.contains(&"id.orig_h") {
+        return None;
+    }
+    let kind = if f.contains(&"query") {
+        "dns"
+    } else if f.contains(&"orig_bytes") || f.contains(&"conn_state") {
+        "conn"
+    } else if f.contains(&"server_name") {
+        "ssl"
+    } else if f.contains(&"host") && f.contains(&"uri") {
+        "http"
+    } else {
+        return None;
     };
-    Some(match kind.as_str() {
-        "conn" => Detection::Supported(Format::ZeekConnTsv),
-        "dns" => Detection::Supported(Format::ZeekDnsTsv),
-        other => Detection::ZeekOtherLog(other.to_string()),
-    })
+    Some(kind.to_string())
+}
+
+/// A Zeek log of a path no reader uses (x509, files, weird…), to be listed and skipped.
+pub fn other_log(head: &str) -> Option<String> {
+    let path = log_path(head)?;
+    (!matches!(path.as_str(), "conn" | "dns" | "ssl" | "http")).then_some(path)
 }
 
 fn header_value<'a>(line: &'a str, key: &str, separator: &str) -> Option<&'a str> {
@@ -153,15 +237,14 @@ impl Block {
 /// Read a Zeek TSV log, handing every record or reject to `sink`.
 pub fn read(
     reader: &mut dyn BufRead,
-    file_index: u32,
+    ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
+    let file_index = ctx.file_index;
     let mut lines = LineReader::new(reader);
     let mut block = Block::default();
     loop {
-        let line = lines
-            .next_line()
-            .map_err(|e| Error::io(format!("input #{file_index}"), e))?;
+        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
@@ -249,18 +332,30 @@ pub fn read(
                 }
             });
         let parsed = match kind.as_str() {
-            "conn" => parse_conn(&row, provenance).map(Record::Flow),
-            "dns" => parse_dns(&row, provenance).map(Record::Dns),
+            "conn" => parse_conn(&row, provenance).map(|r| Some(Record::Flow(r))),
+            "dns" => parse_dns(&row, provenance).map(|r| Some(Record::Dns(r))),
+            "ssl" => parse_hostname(&row, provenance, HostnameSource::Sni),
+            "http" => parse_hostname(&row, provenance, HostnameSource::HttpHost),
             other => Err((
                 "#path".to_string(),
                 FieldError {
                     reason: RejectReason::UnsupportedLogPath,
-                    detail: format!("header block declares #path {other}, expected conn or dns"),
+                    detail: format!(
+                        "header block declares #path {other}, expected conn, dns, ssl or http"
+                    ),
                 },
             )),
         };
         match parsed {
-            Ok(record) => sink(Item::Record(record))?,
+            Ok(Some(record)) => sink(Item::Record(record))?,
+            Ok(None) => sink(Item::Filtered {
+                line: number,
+                reason: if kind == "ssl" {
+                    "no_server_name"
+                } else {
+                    "no_host_name"
+                },
+            })?,
             Err((field, e)) => sink(Item::Reject(
                 Reject::new(number, &field, e.reason, e.detail).with_excerpt(bytes),
             ))?,
@@ -355,6 +450,7 @@ fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> 
         bytes_in: row.parse("resp_bytes", values::parse_count)?,
         duration: row.parse("duration", values::parse_seconds)?,
         local_orig: row.parse("local_orig", values::parse_bool)?,
+        direction: crate::schema::ByteDirection::Biflow,
         provenance,
     })
 }
@@ -404,6 +500,37 @@ fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
     })
 }
 
+/// An ssl.log or http.log row: the name the client asked for on connection `uid`.
+/// `None` (filtered) when the row names no host, or only an address.
+fn parse_hostname(
+    row: &Row<'_>,
+    provenance: Provenance,
+    source: HostnameSource,
+) -> FieldResult<Option<Record>> {
+    let column = match source {
+        HostnameSource::Sni => "server_name",
+        HostnameSource::HttpHost => "host",
+    };
+    let name = match row.get(column) {
+        Some(v) if v != row.block.empty_field => normalise_host_header(&unescape(v)),
+        _ => return Ok(None),
+    };
+    if name.is_empty() || parse_ip(&name).is_some() {
+        return Ok(None);
+    }
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    Ok(Some(Record::Hostname(HostnameRecord {
+        ts,
+        uid: row.required("uid")?.to_string(),
+        src_ip: with_field("id.orig_h", values::parse_address(row.required("id.orig_h")?))?,
+        dst_ip: with_field("id.resp_h", values::parse_address(row.required("id.resp_h")?))?,
+        dst_port: row.parse("id.resp_p", values::parse_port)?,
+        name,
+        source,
+        provenance,
+    })))
+}
+
 /// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
 pub(crate) fn answer_value(raw: &str) -> AnswerValue {
     match parse_ip(raw) {
@@ -426,7 +553,13 @@ mod tests {
     fn read_all(text: &str) -> Vec<Item> {
         let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
         let mut out = Vec::new();
-        read(&mut cursor, 0, &mut |item| {
+        let options = crate::ingest::ReaderOptions::default();
+        let ctx = ReadContext {
+            path: std::path::Path::new("test.log"),
+            file_index: 0,
+            options: &options,
+        };
+        read(&mut cursor, &ctx, &mut |item| {
             out.push(item);
             Ok(())
         })
@@ -544,17 +677,42 @@ mod tests {
     #[test]
     fn detects_by_path_then_by_fields() {
         assert_eq!(
-            detect("#separator \\x09\n#path\tdns\n#fields\tts\n"),
-            Some(Detection::Supported(Format::ZeekDnsTsv))
+            log_path("#separator \\x09\n#path\tdns\n#fields\tts\n").as_deref(),
+            Some("dns")
+        );
+        assert_eq!(other_log("#separator \\x09\n#path\tx509\n").as_deref(), Some("x509"));
+        assert_eq!(other_log("#separator \\x09\n#path\tssl\n"), None);
+        assert_eq!(
+            log_path("#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n").as_deref(),
+            Some("conn")
         );
         assert_eq!(
-            detect("#separator \\x09\n#path\tssl\n"),
-            Some(Detection::ZeekOtherLog("ssl".into()))
+            log_path("#fields\tts\tuid\tid.orig_h\tid.resp_h\tserver_name\n").as_deref(),
+            Some("ssl")
         );
-        assert_eq!(
-            detect("#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n"),
-            Some(Detection::Supported(Format::ZeekConnTsv))
-        );
-        assert_eq!(detect("#fields\tfoo\tbar\n"), None);
+        assert_eq!(log_path("#fields\tfoo\tbar\n"), None);
+    }
+
+    #[test]
+    fn ssl_and_http_rows_give_hostnames_or_are_filtered() {
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tssl\n\
+            #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tserver_name\n\
+            1782864000.5\tC1\t10.0.0.5\t50000\t160.79.104.10\t443\tTLSv13\tAPI.Anthropic.com.\n\
+            1782864001.5\tC2\t10.0.0.5\t50001\t160.79.104.10\t443\tTLSv13\t-\n\
+            #path\thttp\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\thost\turi\n\
+            1782864002\tC3\t10.0.0.6\t50002\t93.184.216.34\t80\texample.com:8080\t/\n\
+            1782864003\tC4\t10.0.0.6\t50003\t93.184.216.34\t80\t93.184.216.34\t/\n";
+        let items = read_all(text);
+        let Item::Record(Record::Hostname(h)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!((h.uid.as_str(), h.name.as_str()), ("C1", "api.anthropic.com"));
+        assert_eq!(h.source, HostnameSource::Sni);
+        assert!(matches!(items[1], Item::Filtered { line: 8, reason: "no_server_name" }));
+        let Item::Record(Record::Hostname(h)) = &items[2] else {
+            panic!("{items:?}")
+        };
+        assert_eq!((h.name.as_str(), h.source), ("example.com", HostnameSource::HttpHost));
+        assert!(matches!(items[3], Item::Filtered { reason: "no_host_name", .. }));
     }
 }

@@ -42,10 +42,10 @@ pub const EVIDENCE_COLUMNS: &[&str] = &[
     "category",
     "source_site",
     "destination_country",
-    "dns_file",
-    "dns_sha256",
-    "dns_line",
-    "dns_response_ts",
+    "attribution_file",
+    "attribution_sha256",
+    "attribution_line",
+    "attribution_ts",
 ];
 
 /// One AI-vendor egress flow, as the pipeline reports it.
@@ -228,7 +228,7 @@ fn write_parquet(csv_path: &Path, parquet_path: &Path) -> Result<()> {
         "dst_port",
         "bytes_out",
         "bytes_in",
-        "dns_line",
+        "attribution_line",
     ];
     let schema = Schema::from_iter(EVIDENCE_COLUMNS.iter().map(|c| {
         let dtype = if numeric.contains(c) {
