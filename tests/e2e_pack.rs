@@ -304,7 +304,8 @@ fn evidence_rows_add_up_to_the_findings() {
         assert!(r["input_line"].parse::<u64>().unwrap() > 0);
         if r["attribution"] == "dns" {
             assert!(
-                r["attribution_file"].ends_with("dns.log") && r["attribution_line"].parse::<u64>().unwrap() > 0,
+                r["attribution_file"].ends_with("dns.log")
+                    && r["attribution_line"].parse::<u64>().unwrap() > 0,
                 "{r:?}"
             );
             assert!(r["attribution_ts"] <= r["ts"], "{r:?}");

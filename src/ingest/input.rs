@@ -35,7 +35,9 @@ pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 n += 1;
             }
             if n == 0 {
-                return Err(Error::Usage(format!("input pattern `{text}` matches no file")));
+                return Err(Error::Usage(format!(
+                    "input pattern `{text}` matches no file"
+                )));
             }
         } else {
             expanded.push(input.clone());
@@ -266,9 +268,9 @@ pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let mut head = Vec::new();
     let reader: Box<dyn Read> = match compression {
         Compression::Gzip => Box::new(MultiGzDecoder::new(raw)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(path, e))?,
-        ),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(path, e))?)
+        }
         Compression::None => Box::new(raw),
     };
     let result = reader.take(limit).read_to_end(&mut head);
@@ -355,7 +357,10 @@ mod tests {
         }
         let pattern = dir.path().join("*.log");
         let files = discover_inputs(&[pattern]).unwrap();
-        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_owned()).collect();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_owned())
+            .collect();
         assert_eq!(names, ["a.log", "b.log"]);
         let none = discover_inputs(&[dir.path().join("*.gz")]).unwrap_err();
         assert!(none.to_string().contains("matches no file"), "{none}");

@@ -182,8 +182,13 @@ pub fn read_objects(
             Line::TooLong { number, head } => {
                 assembler = ObjectAssembler::default();
                 sink(Item::Reject(
-                    Reject::new(number, "(line)", RejectReason::LineTooLong, "line exceeds 1 MiB")
-                        .with_excerpt(head),
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::LineTooLong,
+                        "line exceeds 1 MiB",
+                    )
+                    .with_excerpt(head),
                 ))?;
                 continue;
             }
@@ -310,7 +315,10 @@ impl<'v> Fields<'v> {
     }
 
     /// The first of several paths that is present, with the path that matched.
-    pub fn first_text(&self, paths: &[&'static str]) -> FieldResult<Option<(&'static str, Cow<'v, str>)>> {
+    pub fn first_text(
+        &self,
+        paths: &[&'static str],
+    ) -> FieldResult<Option<(&'static str, Cow<'v, str>)>> {
         for p in paths {
             if let Some(v) = self.text(p)? {
                 return Ok(Some((p, v)));

@@ -316,7 +316,10 @@ pub enum Item {
     /// A record read and deliberately not used, with a stable reason: an AWS NODATA row,
     /// a Suricata `alert` event, a BIND line that is not a query, an ASA "Built" message
     /// whose bytes come with its teardown. Counted in run.json as `filtered`.
-    Filtered { line: u64, reason: &'static str },
+    Filtered {
+        line: u64,
+        reason: &'static str,
+    },
     /// A fact about the whole file that changes how its figures read (time zone assumed,
     /// byte counts covering both directions). Listed once per file in run.json.
     Note(String),
@@ -351,8 +354,11 @@ pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detect
         first_line: first,
         first_json: first_json.as_ref(),
     };
-    let matches: Vec<&'static FormatSpec> =
-        REGISTRY.iter().copied().filter(|s| (s.detect)(&h)).collect();
+    let matches: Vec<&'static FormatSpec> = REGISTRY
+        .iter()
+        .copied()
+        .filter(|s| (s.detect)(&h))
+        .collect();
     match matches.as_slice() {
         [one] => return Ok(Detection::Supported(Format(one))),
         [] => {}
@@ -367,7 +373,9 @@ pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detect
             ));
         }
     }
-    if let Some(other) = zeek_tsv::other_log(&text).or_else(|| h.first_json.and_then(zeek_json::other_log)) {
+    if let Some(other) =
+        zeek_tsv::other_log(&text).or_else(|| h.first_json.and_then(zeek_json::other_log))
+    {
         return Ok(Detection::ZeekOtherLog(other));
     }
     Err(unknown(path, &why_unknown(&h)))
@@ -436,14 +444,20 @@ mod tests {
         assert_eq!(before, ids.len(), "duplicate format ids");
         for s in REGISTRY {
             assert!(!s.kinds.is_empty(), "{} declares no record kind", s.id);
-            assert!(!s.field_map.is_empty(), "{} documents no field mapping", s.id);
+            assert!(
+                !s.field_map.is_empty(),
+                "{} documents no field mapping",
+                s.id
+            );
         }
     }
 
     #[test]
     fn unknown_content_says_why() {
         let p = Path::new("x.log");
-        let e = detect(p, b"{\"hello\": 1}\n", None).unwrap_err().to_string();
+        let e = detect(p, b"{\"hello\": 1}\n", None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("first object has: hello"), "{e}");
         let e = detect(p, b"garbage line\n", None).unwrap_err().to_string();
         assert!(e.contains("`garbage line`"), "{e}");

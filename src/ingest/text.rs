@@ -21,8 +21,13 @@ pub fn read_lines(
         let Some(line) = line else { break };
         match line {
             Line::TooLong { number, head } => sink(Item::Reject(
-                Reject::new(number, "(line)", RejectReason::LineTooLong, "line exceeds 1 MiB")
-                    .with_excerpt(head),
+                Reject::new(
+                    number,
+                    "(line)",
+                    RejectReason::LineTooLong,
+                    "line exceeds 1 MiB",
+                )
+                .with_excerpt(head),
             ))?,
             Line::Text { number, bytes } => {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -31,8 +36,13 @@ pub fn read_lines(
                 match std::str::from_utf8(bytes) {
                     Ok(text) => on_line(number, text, sink)?,
                     Err(_) => sink(Item::Reject(
-                        Reject::new(number, "(line)", RejectReason::InvalidUtf8, "line is not UTF-8")
-                            .with_excerpt(bytes),
+                        Reject::new(
+                            number,
+                            "(line)",
+                            RejectReason::InvalidUtf8,
+                            "line is not UTF-8",
+                        )
+                        .with_excerpt(bytes),
                     ))?,
                 }
             }

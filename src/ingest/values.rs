@@ -314,8 +314,14 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp_any(s).unwrap(), want, "{s}");
         }
-        assert_eq!(parse_timestamp_any("1644331231").unwrap(), 1_644_331_231_000_000);
-        assert_eq!(parse_timestamp_any("1644331231195").unwrap(), 1_644_331_231_195_000);
+        assert_eq!(
+            parse_timestamp_any("1644331231").unwrap(),
+            1_644_331_231_000_000
+        );
+        assert_eq!(
+            parse_timestamp_any("1644331231195").unwrap(),
+            1_644_331_231_195_000
+        );
         assert_eq!(parse_timestamp_any("1644331231195265").unwrap(), want);
         assert_eq!(parse_timestamp_any("1644331231195265123").unwrap(), want);
         assert!(parse_timestamp_any("2022-02-08T14:40:31").is_err());

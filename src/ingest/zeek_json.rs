@@ -31,7 +31,8 @@ const CONN_KEYS: &[&str] = &[
 ];
 const DNS_KEYS: &[&str] = &["query", "qtype_name", "trans_id", "answers", "rcode_name"];
 
-const BIFLOW: &str = "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
+const BIFLOW: &str =
+    "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
 const NO_BYTES: &str = "no byte counts (hostname evidence only)";
 
 pub static CONN: FormatSpec = FormatSpec {
@@ -58,7 +59,8 @@ pub static DNS: FormatSpec = FormatSpec {
     id: "zeek-dns-json",
     title: "Zeek dns.log (JSON)",
     kinds: &[RecordKind::Dns],
-    detected_by: "JSON objects with _path dns, or ts + id.orig_h + a dns key (query, trans_id, answers...)",
+    detected_by:
+        "JSON objects with _path dns, or ts + id.orig_h + a dns key (query, trans_id, answers...)",
     bytes: NO_BYTES,
     field_map: &[
         ("ts", "ts (query time)"),
@@ -81,7 +83,10 @@ pub static SSL: FormatSpec = FormatSpec {
     field_map: &[
         ("uid", "uid (joins conn.log)"),
         ("name (sni)", "server_name"),
-        ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+        (
+            "src_ip / dst_ip / dst_port",
+            "id.orig_h / id.resp_h / id.resp_p",
+        ),
     ],
     detect: |h| log_path(h).as_deref() == Some("ssl"),
     read: |r, ctx, sink| read(r, "ssl", ctx, sink),
@@ -95,7 +100,10 @@ pub static HTTP: FormatSpec = FormatSpec {
     field_map: &[
         ("uid", "uid (joins conn.log)"),
         ("name (http_host)", "host (port stripped)"),
-        ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+        (
+            "src_ip / dst_ip / dst_port",
+            "id.orig_h / id.resp_h / id.resp_p",
+        ),
     ],
     detect: |h| log_path(h).as_deref() == Some("http"),
     read: |r, ctx, sink| read(r, "http", ctx, sink),
@@ -335,7 +343,8 @@ pub fn read(
             file: file_index,
             line: number,
         };
-        let result = match line_path(&parsed, default_path) {
+        let path = line_path(&parsed, default_path);
+        let result = match path {
             Ok("conn") => conn(&parsed, provenance).map(|r| Some(Record::Flow(r))),
             Ok("dns") => dns(&parsed, provenance).map(|r| Some(Record::Dns(r))),
             Ok("ssl") => hostname(&parsed, provenance, HostnameSource::Sni),
@@ -346,7 +355,11 @@ pub fn read(
             Ok(Some(record)) => sink(Item::Record(record))?,
             Ok(None) => sink(Item::Filtered {
                 line: number,
-                reason: "no_host_name",
+                reason: if path == Ok("ssl") {
+                    "no_server_name"
+                } else {
+                    "no_host_name"
+                },
             })?,
             Err((field, e)) => sink(Item::Reject(
                 Reject::new(number, field, e.reason, e.detail).with_excerpt(bytes),
@@ -577,7 +590,10 @@ not json
             let v: serde_json::Value = serde_json::from_str(t).unwrap();
             path_of_object(v.as_object().unwrap())
         };
-        assert_eq!(path(r#"{"ts":1,"id.orig_h":"10.0.0.1","query":"x"}"#).as_deref(), Some("dns"));
+        assert_eq!(
+            path(r#"{"ts":1,"id.orig_h":"10.0.0.1","query":"x"}"#).as_deref(),
+            Some("dns")
+        );
         assert_eq!(
             path(r#"{"ts":1,"id.orig_h":"10.0.0.1","conn_state":"SF"}"#).as_deref(),
             Some("conn")

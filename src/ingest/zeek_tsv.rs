@@ -39,14 +39,21 @@ const DNS_FIELDS: &[(&str, &str)] = &[
 const SSL_FIELDS: &[(&str, &str)] = &[
     ("uid", "uid (joins conn.log)"),
     ("name (sni)", "server_name"),
-    ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+    (
+        "src_ip / dst_ip / dst_port",
+        "id.orig_h / id.resp_h / id.resp_p",
+    ),
 ];
 const HTTP_FIELDS: &[(&str, &str)] = &[
     ("uid", "uid (joins conn.log)"),
     ("name (http_host)", "host (port stripped)"),
-    ("src_ip / dst_ip / dst_port", "id.orig_h / id.resp_h / id.resp_p"),
+    (
+        "src_ip / dst_ip / dst_port",
+        "id.orig_h / id.resp_h / id.resp_p",
+    ),
 ];
-const BIFLOW: &str = "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
+const BIFLOW: &str =
+    "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
 const NO_BYTES: &str = "no byte counts (hostname evidence only)";
 
 pub static CONN: FormatSpec = FormatSpec {
@@ -522,8 +529,14 @@ fn parse_hostname(
     Ok(Some(Record::Hostname(HostnameRecord {
         ts,
         uid: row.required("uid")?.to_string(),
-        src_ip: with_field("id.orig_h", values::parse_address(row.required("id.orig_h")?))?,
-        dst_ip: with_field("id.resp_h", values::parse_address(row.required("id.resp_h")?))?,
+        src_ip: with_field(
+            "id.orig_h",
+            values::parse_address(row.required("id.orig_h")?),
+        )?,
+        dst_ip: with_field(
+            "id.resp_h",
+            values::parse_address(row.required("id.resp_h")?),
+        )?,
         dst_port: row.parse("id.resp_p", values::parse_port)?,
         name,
         source,
@@ -680,7 +693,10 @@ mod tests {
             log_path("#separator \\x09\n#path\tdns\n#fields\tts\n").as_deref(),
             Some("dns")
         );
-        assert_eq!(other_log("#separator \\x09\n#path\tx509\n").as_deref(), Some("x509"));
+        assert_eq!(
+            other_log("#separator \\x09\n#path\tx509\n").as_deref(),
+            Some("x509")
+        );
         assert_eq!(other_log("#separator \\x09\n#path\tssl\n"), None);
         assert_eq!(
             log_path("#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n").as_deref(),
@@ -706,13 +722,31 @@ mod tests {
         let Item::Record(Record::Hostname(h)) = &items[0] else {
             panic!("{items:?}")
         };
-        assert_eq!((h.uid.as_str(), h.name.as_str()), ("C1", "api.anthropic.com"));
+        assert_eq!(
+            (h.uid.as_str(), h.name.as_str()),
+            ("C1", "api.anthropic.com")
+        );
         assert_eq!(h.source, HostnameSource::Sni);
-        assert!(matches!(items[1], Item::Filtered { line: 8, reason: "no_server_name" }));
+        assert!(matches!(
+            items[1],
+            Item::Filtered {
+                line: 8,
+                reason: "no_server_name"
+            }
+        ));
         let Item::Record(Record::Hostname(h)) = &items[2] else {
             panic!("{items:?}")
         };
-        assert_eq!((h.name.as_str(), h.source), ("example.com", HostnameSource::HttpHost));
-        assert!(matches!(items[3], Item::Filtered { reason: "no_host_name", .. }));
+        assert_eq!(
+            (h.name.as_str(), h.source),
+            ("example.com", HostnameSource::HttpHost)
+        );
+        assert!(matches!(
+            items[3],
+            Item::Filtered {
+                reason: "no_host_name",
+                ..
+            }
+        ));
     }
 }
