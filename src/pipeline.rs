@@ -724,10 +724,13 @@ impl<'a> FlowState<'a> {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
         });
-        if flow.bytes_out.is_none() || flow.bytes_in.is_none() {
-            if flow.direction != ByteDirection::Combined || flow.bytes_out.is_none() {
-                breakdown.bytes_unset += 1;
-            }
+        // A combined count has nothing in bytes_in by design.
+        let unset = match flow.direction {
+            ByteDirection::Combined => flow.bytes_out.is_none(),
+            _ => flow.bytes_out.is_none() || flow.bytes_in.is_none(),
+        };
+        if unset {
+            breakdown.bytes_unset += 1;
         }
         let site = self.site(flow.src_ip);
         let src_local = site.is_some()

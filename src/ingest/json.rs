@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::lines::{Line, LineReader};
 use super::values::{self, FieldError};
-use super::{Item, ReadContext, Reject, RejectReason};
+use super::{Item, ReadContext, Reject, RejectReason, Sink};
 use crate::error::Result;
 use crate::schema::Micros;
 
@@ -171,7 +171,7 @@ pub fn read_objects(
     reader: &mut dyn BufRead,
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
-    on_object: &mut dyn FnMut(u64, &Value, &[u8], &mut dyn FnMut(Item) -> Result<()>) -> Result<()>,
+    on_object: &mut dyn FnMut(u64, &Value, &[u8], &mut Sink<'_>) -> Result<()>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
     let mut assembler = ObjectAssembler::default();

@@ -89,6 +89,9 @@ pub struct Head<'a> {
     pub first_json: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Where a reader hands its items.
+pub type Sink<'s> = dyn FnMut(Item) -> Result<()> + 's;
+
 /// Reads one format: the stream is already decompressed and positioned at the start.
 pub type ReadFn =
     fn(&mut dyn BufRead, &ReadContext<'_>, &mut dyn FnMut(Item) -> Result<()>) -> Result<()>;

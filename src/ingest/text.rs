@@ -4,7 +4,7 @@
 use std::io::BufRead;
 
 use super::lines::{Line, LineReader};
-use super::{Item, ReadContext, Reject, RejectReason};
+use super::{Item, ReadContext, Reject, RejectReason, Sink};
 use crate::error::Result;
 
 /// Call `on_line` with each non-blank line (number, text without the terminator or a
@@ -13,7 +13,7 @@ pub fn read_lines(
     reader: &mut dyn BufRead,
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
-    on_line: &mut dyn FnMut(u64, &str, &mut dyn FnMut(Item) -> Result<()>) -> Result<()>,
+    on_line: &mut dyn FnMut(u64, &str, &mut Sink<'_>) -> Result<()>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
     loop {

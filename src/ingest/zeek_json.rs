@@ -344,6 +344,7 @@ pub fn read(
             line: number,
         };
         let path = line_path(&parsed, default_path);
+        let is_ssl = matches!(path, Ok("ssl"));
         let result = match path {
             Ok("conn") => conn(&parsed, provenance).map(|r| Some(Record::Flow(r))),
             Ok("dns") => dns(&parsed, provenance).map(|r| Some(Record::Dns(r))),
@@ -355,7 +356,7 @@ pub fn read(
             Ok(Some(record)) => sink(Item::Record(record))?,
             Ok(None) => sink(Item::Filtered {
                 line: number,
-                reason: if path == Ok("ssl") {
+                reason: if is_ssl {
                     "no_server_name"
                 } else {
                     "no_host_name"
