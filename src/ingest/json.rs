@@ -165,13 +165,16 @@ pub fn strip_line_comments(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// Called with each object's first line, its parsed value, its raw bytes and the sink.
+pub type ObjectHandler<'h> = dyn FnMut(u64, &Value, &[u8], &mut Sink<'_>) -> Result<()> + 'h;
+
 /// Drive a JSON reader: every complete object in the stream is parsed and handed to
 /// `on_object` with the line it starts on; broken and stray text becomes rejects here.
 pub fn read_objects(
     reader: &mut dyn BufRead,
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
-    on_object: &mut dyn FnMut(u64, &Value, &[u8], &mut Sink<'_>) -> Result<()>,
+    on_object: &mut ObjectHandler<'_>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
     let mut assembler = ObjectAssembler::default();
