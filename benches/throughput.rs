@@ -55,6 +55,8 @@ fn main() {
         snapshots: Vec::new(),
         snapshot_max_distance_s: xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
         collect_unattributed: false,
+        format: None,
+        reader: Default::default(),
     };
     let catalogs = Catalogs::load(&opts).expect("catalogs");
 
