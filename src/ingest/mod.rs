@@ -7,6 +7,7 @@
 pub mod input;
 pub mod json;
 pub mod lines;
+pub mod syslog;
 pub mod text;
 pub mod values;
 
@@ -14,6 +15,8 @@ pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
+pub mod cisco_asa;
+pub mod panos;
 // -- DNS readers --
 // -- generic readers --
 
@@ -194,6 +197,8 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &zeek_json::SSL,
     &zeek_json::HTTP,
     // -- flow formats --
+    &panos::TRAFFIC,
+    &cisco_asa::ASA,
     // -- DNS formats --
     // -- generic formats --
 ];
