@@ -18,6 +18,9 @@ pub mod zeek_tsv;
 pub mod cisco_asa;
 pub mod panos;
 // -- DNS readers --
+pub mod bind;
+pub mod route53;
+pub mod umbrella;
 // -- generic readers --
 
 use std::fmt;
@@ -200,6 +203,9 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &panos::TRAFFIC,
     &cisco_asa::ASA,
     // -- DNS formats --
+    &bind::QUERY_LOG,
+    &route53::RESOLVER,
+    &umbrella::DNS,
     // -- generic formats --
 ];
 
