@@ -193,7 +193,12 @@ struct Planned {
 }
 
 /// Detect every input's format before reading any, so a bad file stops the run at once.
-fn plan(inputs: &[PathBuf], exclude: &[PathBuf], forced: Option<Format>) -> Result<Vec<Planned>> {
+fn plan(
+    inputs: &[PathBuf],
+    exclude: &[PathBuf],
+    forced: Option<Format>,
+    reader: &ReaderOptions,
+) -> Result<Vec<Planned>> {
     // Configuration files named on the command line often sit beside the logs (the sample
     // keeps sites.toml in its directory); they are configuration, not input.
     let excluded: Vec<PathBuf> = exclude
@@ -207,7 +212,7 @@ fn plan(inputs: &[PathBuf], exclude: &[PathBuf], forced: Option<Format>) -> Resu
     let mut planned = Vec::with_capacity(files.len());
     for path in files {
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = ingest::detect(&path, &head, forced)?;
+        let detection = ingest::detect_with(&path, &head, forced, reader)?;
         planned.push(Planned { path, detection });
     }
     Ok(planned)
@@ -234,7 +239,7 @@ pub fn analyze(
     .chain(&opts.snapshots)
     .cloned()
     .collect();
-    let planned = plan(&opts.inputs, &config_files, opts.format)?;
+    let planned = plan(&opts.inputs, &config_files, opts.format, &opts.reader)?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
     }

@@ -71,6 +71,10 @@ pub struct AnalyzeArgs {
     /// year the --period starts in.
     #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=2999))]
     pub assume_year: Option<i32>,
+    /// A mapping file (TOML) that reads a CSV or JSON export no built-in reader knows;
+    /// repeatable. Files its `recognise` list matches are read with it (docs/formats.md).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Vec<PathBuf>,
     /// Directory for the outputs (created if missing).
     #[arg(long, value_name = "DIR", required_unless_present = "pack")]
     pub out: Option<PathBuf>,
@@ -201,6 +205,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         reader: ReaderOptions {
             log_timezone: args.log_timezone,
             assume_year: args.assume_year.or(start_year),
+            mappings: args
+                .mapping
+                .iter()
+                .map(|m| xborder::ingest::mapping::load(m))
+                .collect::<xborder::Result<_>>()?,
         },
     };
     let ctx = RunContext::new(std::env::args().collect());

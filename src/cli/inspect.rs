@@ -31,6 +31,10 @@ pub struct InspectArgs {
     /// Year for syslog timestamps that carry none.
     #[arg(long, value_name = "YEAR")]
     pub assume_year: Option<i32>,
+    /// A mapping file for CSV or JSON exports no built-in reader knows (repeatable;
+    /// docs/formats.md, Generic readers).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Vec<PathBuf>,
     /// The file to look at (plain or gzip).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -53,7 +57,16 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         Some(s) => Some(super::analyze::parse_offset(s).map_err(xborder::Error::Usage)?),
         None => None,
     };
-    let format = match ingest::detect(&args.file, &head, forced)? {
+    let mut mappings = Vec::new();
+    for m in &args.mapping {
+        mappings.push(ingest::mapping::load(m)?);
+    }
+    let options = ingest::ReaderOptions {
+        log_timezone,
+        assume_year: args.assume_year,
+        mappings,
+    };
+    let format = match ingest::detect_with(&args.file, &head, forced, &options)? {
         Detection::Supported(f) => f,
         Detection::ZeekOtherLog(path) => {
             println!(
@@ -77,10 +90,6 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     );
     let mut shown = 0usize;
     let limit = args.records;
-    let options = ingest::ReaderOptions {
-        log_timezone,
-        assume_year: args.assume_year,
-    };
     let ctx = ingest::ReadContext {
         path: &args.file,
         file_index: 0,

@@ -22,6 +22,7 @@ pub mod bind;
 pub mod route53;
 pub mod umbrella;
 // -- generic readers --
+pub mod mapping;
 
 use std::fmt;
 use std::io::BufRead;
@@ -59,6 +60,8 @@ pub struct ReaderOptions {
     pub log_timezone: Option<chrono::FixedOffset>,
     /// Year for syslog timestamps that carry none (`Oct 10 12:34:56`).
     pub assume_year: Option<i32>,
+    /// User mapping files (`--mapping`), consulted before the registry by [`detect_with`].
+    pub mappings: Vec<std::sync::Arc<mapping::Mapping>>,
 }
 
 /// What a reader gets besides the stream.
@@ -342,6 +345,17 @@ pub enum Item {
 /// Decide a file's format from its first bytes (after decompression). `forced` is the
 /// user's `--format`, which skips detection but still refuses binary or UTF-16 input.
 pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detection> {
+    detect_with(path, head, forced, &ReaderOptions::default())
+}
+
+/// [`detect`], with the user's mapping files (`options.mappings`) tried before the
+/// registry: a file a mapping recognises is read with it.
+pub fn detect_with(
+    path: &Path,
+    head: &[u8],
+    forced: Option<Format>,
+    options: &ReaderOptions,
+) -> Result<Detection> {
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Err(unknown(path, "the file is UTF-16 encoded; convert it to UTF-8 (for example with iconv -f UTF-16 -t UTF-8)"));
     }
@@ -368,6 +382,9 @@ pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detect
         first_line: first,
         first_json: first_json.as_ref(),
     };
+    if let Some(format) = mapping::detect(path, &h, &options.mappings)? {
+        return Ok(Detection::Supported(format));
+    }
     let matches: Vec<&'static FormatSpec> = REGISTRY
         .iter()
         .copied()
