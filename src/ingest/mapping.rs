@@ -402,9 +402,21 @@ fn read(
 ) -> Result<()> {
     let mappings = &ctx.options.mappings;
     let mut state = State::default();
-    // CSV and JSON mappings need different drivers; a file is one or the other, so try
-    // the JSON driver only when every mapping is JSON.
-    if !mappings.is_empty() && mappings.iter().all(|m| m.input == Input::Json) {
+    // CSV and JSON mappings need different drivers: the first byte decides.
+    let starts_json = {
+        let buf = reader.fill_buf().map_err(|e| ctx.io_error(e))?;
+        let buf = buf.strip_prefix(super::lines::UTF8_BOM).unwrap_or(buf);
+        buf.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[')
+    };
+    let json_maps: Vec<Arc<Mapping>> = mappings
+        .iter()
+        .filter(|m| m.input == Input::Json)
+        .cloned()
+        .collect();
+    if starts_json && !json_maps.is_empty() {
+        let mappings = &json_maps;
         return read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
             if state.mapping.is_none() {
                 let hit = mappings.iter().find(|m| {
