@@ -13,6 +13,7 @@ pub mod classify;
 pub mod diff;
 pub mod enrich;
 pub mod error;
+pub mod fasthash;
 pub mod generate;
 pub mod geolocate;
 pub mod ingest;
