@@ -17,6 +17,7 @@ pub mod fasthash;
 pub mod generate;
 pub mod geolocate;
 pub mod ingest;
+pub mod memory;
 pub mod pack;
 pub mod period;
 pub mod pipeline;

@@ -69,6 +69,8 @@ pub struct AnalyzeOptions {
     pub format: Option<Format>,
     /// Facts readers need that logs do not carry (time zone, year).
     pub reader: ReaderOptions,
+    /// Stop with an error past this resident size (`--memory-limit`).
+    pub memory_limit: crate::memory::MemoryLimit,
 }
 
 /// The loaded reference data a run is judged against.
@@ -285,6 +287,11 @@ pub fn analyze(
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
+                        if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
+                            opts.memory_limit.check("reading DNS logs", || {
+                                dns_holders(dns_seen.len(), builder.answers())
+                            })?;
+                        }
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
@@ -343,6 +350,11 @@ pub fn analyze(
                                 return Ok(());
                             }
                         };
+                        if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
+                            opts.memory_limit.check("reading flow logs", || {
+                                flow_holders(flow_seen.len(), &state, index.stats.answers_kept)
+                            })?;
+                        }
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
@@ -400,6 +412,13 @@ pub fn analyze(
     }
 
     progress.finish();
+    opts.memory_limit.check("aggregating", || {
+        format!(
+            "{} partial groups, {} DNS answers kept",
+            state.ai.len() + state.other.len(),
+            index.stats.answers_kept
+        )
+    })?;
     let (ai_rows, other_rows) = state.rows();
     let unattributed = std::mem::take(&mut state.unattributed);
     let (observed, distinct_destinations, distinct_sources) = (
@@ -582,6 +601,29 @@ fn dns_key(d: &DnsRecord) -> u128 {
         d.client_ip,
         &answers,
     ))
+}
+
+/// What the DNS pass holds, for `--memory-limit` errors.
+fn dns_holders(seen: usize, answers: usize) -> String {
+    format!(
+        "{} DNS record keys for de-duplication (~{}), {} address answers waiting for the vendor filter (~{})",
+        seen,
+        crate::memory::human(seen as u64 * 24),
+        answers,
+        crate::memory::human(answers as u64 * 64)
+    )
+}
+
+/// What the flow pass holds, for `--memory-limit` errors.
+fn flow_holders(seen: usize, state: &FlowState<'_>, dns_answers: u64) -> String {
+    format!(
+        "{} flow uids for de-duplication (~{}), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        seen,
+        crate::memory::human(seen as u64 * 24),
+        state.ai.len() + state.other.len(),
+        state.geo_cache.len().max(state.range_cache.len()),
+        dns_answers
+    )
 }
 
 /// Sentinel site index for egress from no configured site.

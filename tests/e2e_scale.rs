@@ -65,3 +65,29 @@ fn analyze_reports_exactly_what_the_generator_planted() {
     assert_eq!(run["totals"]["dns_records"]["accepted"], exp["dns_records"]);
     assert_eq!(run["totals"]["flows"]["ai_vendor"], exp["ai_flows"]);
 }
+
+#[test]
+fn memory_limit_stops_with_a_clear_error_and_exit_code_5() {
+    let out = tempfile::tempdir().unwrap();
+    let o = xborder()
+        .current_dir(common::root())
+        .args([
+            "analyze",
+            "data/sample",
+            "--sites",
+            "data/sample/sites.toml",
+            "--memory-limit",
+            "1MiB",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("memory limit 1.0 MiB exceeded") && err.contains("--memory-limit"),
+        "{err}"
+    );
+    assert!(!out.path().join("findings.csv").exists());
+}

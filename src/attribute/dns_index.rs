@@ -63,6 +63,11 @@ impl DnsIndexBuilder {
         Self::default()
     }
 
+    /// Address answers held so far (for `--memory-limit` messages).
+    pub fn answers(&self) -> usize {
+        self.observations.len()
+    }
+
     /// Record every address answer of one accepted DNS record.
     pub fn add(&mut self, record: &DnsRecord) {
         if record.query.is_empty() {

@@ -250,7 +250,7 @@ mod tests {
     use super::*;
 
     fn collect(path: &Path, format: Format) -> (Vec<String>, String) {
-        let t = spawn(path, format, 0).unwrap();
+        let t = spawn(path, format, 0, &ReaderOptions::default()).unwrap();
         let mut out = Vec::new();
         let mut sha = String::new();
         for m in t.messages.iter() {
@@ -270,14 +270,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::generate::write_sample(dir.path(), 3).unwrap();
         for (name, format) in [
-            ("conn.2026-07.log", Format::ZeekConnTsv),
-            ("conn.2026-08-09.log.gz", Format::ZeekConnTsv),
-            ("dns.2026-Q3.log", Format::ZeekDnsTsv),
+            ("conn.2026-07.log", "zeek-conn-tsv"),
+            ("conn.2026-08-09.log.gz", "zeek-conn-tsv"),
+            ("dns.2026-Q3.log", "zeek-dns-tsv"),
         ] {
+            let format = Format::by_id(format).unwrap();
             let path = dir.path().join(name);
             let mut opened = super::super::open_input(&path).unwrap();
             let mut direct = Vec::new();
-            super::super::read_records(format, &mut opened.reader, 0, &mut |i| {
+            let options = ReaderOptions::default();
+            let ctx = ReadContext {
+                path: &path,
+                file_index: 0,
+                options: &options,
+            };
+            super::super::read_records(format, &mut opened.reader, &ctx, &mut |i| {
                 direct.push(format!("{i:?}"));
                 Ok(())
             })
