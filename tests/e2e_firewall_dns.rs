@@ -60,8 +60,24 @@ fn panos_flows_joined_to_route53_answers_at_the_firewall_offset() {
     assert_eq!(
         findings(out.path()),
         vec![
-            row(&["Anthropic", "dns", "1", "9000", "4000", "2026-07-10T06:01:00Z", "2026-07-10T06:01:00Z"]),
-            row(&["Anthropic", "ip_range", "1", "7000", "1000", "2026-07-10T06:02:00Z", "2026-07-10T06:02:00Z"]),
+            row(&[
+                "Anthropic",
+                "dns",
+                "1",
+                "9000",
+                "4000",
+                "2026-07-10T06:01:00Z",
+                "2026-07-10T06:01:00Z"
+            ]),
+            row(&[
+                "Anthropic",
+                "ip_range",
+                "1",
+                "7000",
+                "1000",
+                "2026-07-10T06:02:00Z",
+                "2026-07-10T06:02:00Z"
+            ]),
         ]
     );
     let run = json(&out.path().join("run.json"));
@@ -87,8 +103,24 @@ fn without_log_timezone_panos_times_are_read_as_utc_and_noted() {
     assert_eq!(
         findings(out.path()),
         vec![
-            row(&["Anthropic", "dns", "1", "9000", "4000", "2026-07-10T08:01:00Z", "2026-07-10T08:01:00Z"]),
-            row(&["Anthropic", "ip_range", "1", "7000", "1000", "2026-07-10T08:02:00Z", "2026-07-10T08:02:00Z"]),
+            row(&[
+                "Anthropic",
+                "dns",
+                "1",
+                "9000",
+                "4000",
+                "2026-07-10T08:01:00Z",
+                "2026-07-10T08:01:00Z"
+            ]),
+            row(&[
+                "Anthropic",
+                "ip_range",
+                "1",
+                "7000",
+                "1000",
+                "2026-07-10T08:02:00Z",
+                "2026-07-10T08:02:00Z"
+            ]),
         ]
     );
     let run = json(&out.path().join("run.json"));
@@ -107,7 +139,15 @@ fn a_mapped_csv_export_gives_hand_checked_findings() {
     );
     assert_eq!(
         findings(out.path()),
-        vec![row(&["Anthropic", "ip_range", "2", "2000", "400", "2026-07-10T08:00:00Z", "2026-07-10T08:05:00Z"])]
+        vec![row(&[
+            "Anthropic",
+            "ip_range",
+            "2",
+            "2000",
+            "400",
+            "2026-07-10T08:00:00Z",
+            "2026-07-10T08:05:00Z"
+        ])]
     );
     let run = json(&out.path().join("run.json"));
     let input = &run["inputs"][0];
@@ -139,7 +179,9 @@ fn a_bad_mapping_file_is_refused_naming_file_key_and_line() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("bad.toml") && err.contains("`bytes`") && err.contains(&format!("line {line}")),
+        err.contains("bad.toml")
+            && err.contains("`bytes`")
+            && err.contains(&format!("line {line}")),
         "{err}"
     );
 }

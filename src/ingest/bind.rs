@@ -336,7 +336,9 @@ mod tests {
         assert_eq!(notes, 2, "no answers, zone");
         // Without --assume-year the syslog-only line is refused; named's own time is not.
         let items = read_all(t, None, None);
-        assert!(matches!(&items[0], Item::Reject(r) if r.reason == RejectReason::TimestampWithoutYear));
+        assert!(
+            matches!(&items[0], Item::Reject(r) if r.reason == RejectReason::TimestampWithoutYear)
+        );
         assert_eq!(dns(&items).len(), 1);
     }
 

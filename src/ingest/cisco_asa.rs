@@ -37,14 +37,23 @@ pub static ASA: FormatSpec = FormatSpec {
     detected_by: "syslog lines with a %ASA-n-NNNNNN: (or %FTD-) message id",
     bytes: "teardown `bytes N` is both directions summed (combined): no upload/download split",
     field_map: &[
-        ("ts", "teardown syslog time - duration (no zone: --log-timezone; no year: --assume-year)"),
+        (
+            "ts",
+            "teardown syslog time - duration (no zone: --log-timezone; no year: --assume-year)",
+        ),
         ("uid", "connection id + start time"),
-        ("src_ip / src_port", "the initiating side (from the Built message, else the inside interface)"),
+        (
+            "src_ip / src_port",
+            "the initiating side (from the Built message, else the inside interface)",
+        ),
         ("dst_ip / dst_port", "the other side"),
         ("proto", "TCP (302014) / UDP (302016)"),
         ("bytes_out", "bytes N (both directions, combined)"),
         ("duration", "duration h:mm:ss"),
-        ("(filtered)", "302013/302015 Built (asa_built), any other message id (asa_<id>)"),
+        (
+            "(filtered)",
+            "302013/302015 Built (asa_built), any other message id (asa_<id>)",
+        ),
     ],
     detect,
     read,
@@ -131,9 +140,11 @@ fn endpoints<'a>(words: &[&'a str]) -> std::result::Result<(&'a str, &'a str), F
 
 fn is_outside_name(interface: &str) -> bool {
     let l = interface.to_ascii_lowercase();
-    ["outside", "internet", "wan", "untrust", "external", "isp", "public"]
-        .iter()
-        .any(|n| l.contains(n))
+    [
+        "outside", "internet", "wan", "untrust", "external", "isp", "public",
+    ]
+    .iter()
+    .any(|n| l.contains(n))
 }
 
 /// `h:mm:ss` (hours may exceed 24) as seconds.
@@ -230,8 +241,7 @@ fn read(
             .and_then(|w| w.parse::<u64>().ok());
         if id == 302013 || id == 302015 {
             if let Some(cid) = conn_id {
-                let who = if words.first() == Some(&"Built") && words.get(1) == Some(&"inbound")
-                {
+                let who = if words.first() == Some(&"Built") && words.get(1) == Some(&"inbound") {
                     Some(Initiator::For)
                 } else if words.get(1) == Some(&"outbound") {
                     Some(Initiator::To)
@@ -294,8 +304,7 @@ fn read(
                 ))
             }
         };
-        let Some((stamp, _)) =
-            syslog::leading_timestamp(header.trim_start_matches([':', ' ']))
+        let Some((stamp, _)) = syslog::leading_timestamp(header.trim_start_matches([':', ' ']))
         else {
             return sink(reject(
                 "timestamp",
@@ -452,7 +461,13 @@ mod tests {
                  Jul 10 08:00:10 fw %ASA-6-302014: Teardown TCP connection 9 for dmz:198.51.100.7/50000 to servers:192.0.2.20/8443 duration 0:00:10 bytes 500 TCP FINs\n\
                  Jul 10 08:00:10 fw %ASA-6-302016: Teardown UDP connection 10 for outside:2001:db8::53/53 to inside:2001:db8:1::5/40000(LOCAL\\alice) duration 0:00:00 bytes 148\n";
         let items = read_all(t, Some(2026));
-        assert!(matches!(items[0], Item::Filtered { reason: "asa_built", .. }));
+        assert!(matches!(
+            items[0],
+            Item::Filtered {
+                reason: "asa_built",
+                ..
+            }
+        ));
         let f = flows(&items);
         assert_eq!(f[0].src_ip.to_string(), "198.51.100.7");
         assert_eq!(f[0].dst_port, Some(8443));

@@ -30,10 +30,26 @@ use crate::schema::{
 };
 
 const FLOW_FIELDS: &[&str] = &[
-    "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto", "bytes_out", "bytes_in", "uid",
+    "ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "proto",
+    "bytes_out",
+    "bytes_in",
+    "uid",
     "duration",
 ];
-const DNS_FIELDS: &[&str] = &["ts", "client_ip", "query", "qtype", "rcode", "answers", "ttl"];
+const DNS_FIELDS: &[&str] = &[
+    "ts",
+    "client_ip",
+    "query",
+    "qtype",
+    "rcode",
+    "answers",
+    "ttl",
+];
 
 /// The mapping file as written.
 #[derive(Deserialize)]
@@ -353,7 +369,9 @@ impl Mapping {
             Input::Csv(d) => self.matches_header(h.first_line, d),
             Input::Json => h.first_json.is_some_and(|o| {
                 let v = Value::Object(o.clone());
-                self.recognise.iter().all(|k| super::json::get(&v, k).is_some())
+                self.recognise
+                    .iter()
+                    .all(|k| super::json::get(&v, k).is_some())
             }),
         }
     }
@@ -424,12 +442,13 @@ fn read(
                         .iter()
                         .all(|k| super::json::get(value, k).is_some())
                 });
-                state.mapping = hit.or(if mappings.len() == 1 {
-                    mappings.first()
-                } else {
-                    None
-                })
-                .cloned();
+                state.mapping = hit
+                    .or(if mappings.len() == 1 {
+                        mappings.first()
+                    } else {
+                        None
+                    })
+                    .cloned();
             }
             let Some(m) = state.mapping.clone() else {
                 return sink(no_mapping(line, raw));
@@ -552,7 +571,11 @@ fn emit(
     match result {
         Ok(rec) => {
             let zoneless = matches!(m.ts_format, TsFormat::Pattern { zoned: false, .. });
-            if zoneless && m.timezone.is_none() && ctx.options.log_timezone.is_none() && !state.noted_zone {
+            if zoneless
+                && m.timezone.is_none()
+                && ctx.options.log_timezone.is_none()
+                && !state.noted_zone
+            {
                 state.noted_zone = true;
                 sink(Item::Note(format!(
                     "mapping {}: timestamps carry no zone and were read as UTC; set `timezone` in the mapping or --log-timezone",
@@ -614,7 +637,12 @@ fn parse_ts(
     log_tz: Option<chrono::FixedOffset>,
 ) -> std::result::Result<Micros, FieldError> {
     let v = v.trim();
-    let bad = || field_err(RejectReason::InvalidTimestamp, format!("`{v}` does not match the mapping's timestamp_format"));
+    let bad = || {
+        field_err(
+            RejectReason::InvalidTimestamp,
+            format!("`{v}` does not match the mapping's timestamp_format"),
+        )
+    };
     let from_micros = |micros: i64| -> std::result::Result<Micros, FieldError> {
         let dt = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
         values::local_to_micros(dt.naive_utc(), None)
@@ -777,10 +805,14 @@ uid = "session"
             options: &options,
         };
         let mut items = Vec::new();
-        read(&mut std::io::Cursor::new(text.as_bytes().to_vec()), &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
+        read(
+            &mut std::io::Cursor::new(text.as_bytes().to_vec()),
+            &ctx,
+            &mut |i| {
+                items.push(i);
+                Ok(())
+            },
+        )
         .unwrap();
         items
     }
@@ -843,11 +875,16 @@ ttl = "ttl"
     fn errors_name_the_file_key_and_line() {
         let bad = FLOW.replace("bytes_out = \"sent\"", "bytes_up = \"sent\"");
         let e = parse(Path::new("m.toml"), &bad).unwrap_err().to_string();
-        assert!(e.contains("m.toml") && e.contains("bytes_up") && e.contains("line 18"), "{e}");
+        assert!(
+            e.contains("m.toml") && e.contains("bytes_up") && e.contains("line 18"),
+            "{e}"
+        );
         let bad = FLOW.replace("bytes = \"biflow\"", "bytes = \"both\"");
         let e = parse(Path::new("m.toml"), &bad).unwrap_err().to_string();
         assert!(e.contains("line 7") && e.contains("`bytes`"), "{e}");
-        let e = parse(Path::new("m.toml"), "name = 3\n").unwrap_err().to_string();
+        let e = parse(Path::new("m.toml"), "name = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1"), "{e}");
         let bad = FLOW.replace("timezone = \"+02:00\"", "timezone = \"CEST\"");
         assert!(parse(Path::new("m.toml"), &bad).is_err());

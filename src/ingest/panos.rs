@@ -206,7 +206,10 @@ fn parse_flow(
             },
         )
     })?;
-    let ts = named("start", values::local_to_micros(naive, ctx.options.log_timezone))?;
+    let ts = named(
+        "start",
+        values::local_to_micros(naive, ctx.options.log_timezone),
+    )?;
     let bytes_sent = count("bytes_sent", &f[32])?;
     let bytes_received = count("bytes_received", &f[33])?;
     let duration = if f[36].is_empty() {

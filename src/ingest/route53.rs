@@ -27,7 +27,10 @@ pub static RESOLVER: FormatSpec = FormatSpec {
         ("client_ip", "srcaddr"),
         ("query", "query_name (lowercased, trailing dot removed)"),
         ("qtype / rcode", "query_type / rcode"),
-        ("answers", "answers[].Rdata (A/AAAA as addresses, others verbatim); no TTL"),
+        (
+            "answers",
+            "answers[].Rdata (A/AAAA as addresses, others verbatim); no TTL",
+        ),
     ],
     detect,
     read,
@@ -35,7 +38,9 @@ pub static RESOLVER: FormatSpec = FormatSpec {
 
 fn detect(h: &Head<'_>) -> bool {
     h.first_json.is_some_and(|o| {
-        o.contains_key("query_timestamp") && o.contains_key("query_name") && o.contains_key("srcaddr")
+        o.contains_key("query_timestamp")
+            && o.contains_key("query_name")
+            && o.contains_key("srcaddr")
     })
 }
 
@@ -45,8 +50,11 @@ fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut noted = false;
-    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
-        match parse(value, ctx.provenance(line)) {
+    read_objects(
+        reader,
+        ctx,
+        sink,
+        &mut |line, value, raw, sink| match parse(value, ctx.provenance(line)) {
             Ok(rec) => {
                 if !noted {
                     noted = true;
@@ -57,8 +65,8 @@ fn read(
                 sink(Item::Record(Record::Dns(rec)))
             }
             Err(fail) => sink(reject(line, fail, raw)),
-        }
-    })
+        },
+    )
 }
 
 fn parse(v: &Value, provenance: crate::schema::Provenance) -> json::FieldResult<DnsRecord> {
@@ -112,10 +120,14 @@ mod tests {
             options: &options,
         };
         let mut items = Vec::new();
-        read(&mut std::io::Cursor::new(t.as_bytes().to_vec()), &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
+        read(
+            &mut std::io::Cursor::new(t.as_bytes().to_vec()),
+            &ctx,
+            &mut |i| {
+                items.push(i);
+                Ok(())
+            },
+        )
         .unwrap();
         assert!(matches!(&items[0], Item::Note(_)));
         let Item::Record(Record::Dns(d)) = &items[1] else {

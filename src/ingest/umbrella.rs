@@ -49,8 +49,7 @@ fn detect(h: &Head<'_>) -> bool {
 fn qtype_name(s: &str) -> Option<&str> {
     let (num, rest) = s.trim().split_once(" (")?;
     let name = rest.strip_suffix(')')?;
-    (!num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
-        .then_some(name)
+    (!num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()).then_some(name)
 }
 
 fn read(
@@ -154,10 +153,14 @@ mod tests {
             options: &options,
         };
         let mut items = Vec::new();
-        read(&mut std::io::Cursor::new(t.as_bytes().to_vec()), &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
+        read(
+            &mut std::io::Cursor::new(t.as_bytes().to_vec()),
+            &ctx,
+            &mut |i| {
+                items.push(i);
+                Ok(())
+            },
+        )
         .unwrap();
         assert!(matches!(&items[0], Item::Note(_)));
         let Item::Record(Record::Dns(a)) = &items[1] else {
