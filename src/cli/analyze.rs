@@ -71,6 +71,11 @@ pub struct AnalyzeArgs {
     /// year the --period starts in.
     #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=2999))]
     pub assume_year: Option<i32>,
+    /// AWS VPC flow log field names in order, for header-less lines in a custom format
+    /// (CloudWatch, Firehose): `"version account-id interface-id srcaddr ..."`. Files
+    /// with an S3 header line, and lines in the AWS default order, need no list.
+    #[arg(long, value_name = "FIELDS")]
+    pub vpc_fields: Option<String>,
     /// Directory for the outputs (created if missing).
     #[arg(long, value_name = "DIR", required_unless_present = "pack")]
     pub out: Option<PathBuf>,
@@ -201,6 +206,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         reader: ReaderOptions {
             log_timezone: args.log_timezone,
             assume_year: args.assume_year.or(start_year),
+            vpc_fields: args.vpc_fields.as_deref().and_then(split_vpc_fields),
         },
     };
     let ctx = RunContext::new(std::env::args().collect());
@@ -536,4 +542,16 @@ mod tests {
         assert!(parse_offset("8").is_err());
         assert!(parse_offset("+25:00").is_err());
     }
+}
+
+/// `--vpc-fields`: names separated by spaces or commas (`${version} ...` as AWS writes the
+/// format string is accepted too).
+pub fn split_vpc_fields(s: &str) -> Option<Vec<String>> {
+    let fields: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|f| f.trim_start_matches("${").trim_end_matches('}').trim())
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!fields.is_empty()).then_some(fields)
 }

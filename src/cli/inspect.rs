@@ -31,6 +31,9 @@ pub struct InspectArgs {
     /// Year for syslog timestamps that carry none.
     #[arg(long, value_name = "YEAR")]
     pub assume_year: Option<i32>,
+    /// AWS VPC flow log field names in order, for header-less custom-format lines.
+    #[arg(long, value_name = "FIELDS")]
+    pub vpc_fields: Option<String>,
     /// The file to look at (plain or gzip).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -80,6 +83,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let options = ingest::ReaderOptions {
         log_timezone,
         assume_year: args.assume_year,
+        vpc_fields: args
+            .vpc_fields
+            .as_deref()
+            .and_then(super::analyze::split_vpc_fields),
     };
     let ctx = ingest::ReadContext {
         path: &args.file,

@@ -14,6 +14,7 @@ pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
+pub mod aws_vpc;
 // -- DNS readers --
 // -- generic readers --
 
@@ -53,6 +54,9 @@ pub struct ReaderOptions {
     pub log_timezone: Option<chrono::FixedOffset>,
     /// Year for syslog timestamps that carry none (`Oct 10 12:34:56`).
     pub assume_year: Option<i32>,
+    /// AWS VPC flow log field names, in order, for header-less lines in a custom format
+    /// (`--vpc-fields "version account-id ..."`). A header line in the file wins.
+    pub vpc_fields: Option<Vec<String>>,
 }
 
 /// What a reader gets besides the stream.
@@ -194,6 +198,8 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &zeek_json::SSL,
     &zeek_json::HTTP,
     // -- flow formats --
+    &aws_vpc::TEXT,
+    &aws_vpc::JSON,
     // -- DNS formats --
     // -- generic formats --
 ];
