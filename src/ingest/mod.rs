@@ -15,6 +15,7 @@ pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod aws_vpc;
+pub mod azure_flow;
 // -- DNS readers --
 // -- generic readers --
 
@@ -200,6 +201,8 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- flow formats --
     &aws_vpc::TEXT,
     &aws_vpc::JSON,
+    &azure_flow::NSG,
+    &azure_flow::VNET,
     // -- DNS formats --
     // -- generic formats --
 ];
