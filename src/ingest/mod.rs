@@ -16,6 +16,8 @@ pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod aws_vpc;
 pub mod azure_flow;
+pub mod gcp_vpc;
+pub mod goflow2;
 // -- DNS readers --
 // -- generic readers --
 
@@ -203,6 +205,8 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &aws_vpc::JSON,
     &azure_flow::NSG,
     &azure_flow::VNET,
+    &gcp_vpc::SPEC,
+    &goflow2::SPEC,
     // -- DNS formats --
     // -- generic formats --
 ];
