@@ -18,6 +18,7 @@ pub mod aws_vpc;
 pub mod azure_flow;
 pub mod gcp_vpc;
 pub mod goflow2;
+pub mod silk_rwcut;
 // -- DNS readers --
 // -- generic readers --
 
@@ -207,6 +208,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &azure_flow::VNET,
     &gcp_vpc::SPEC,
     &goflow2::SPEC,
+    &silk_rwcut::SPEC,
     // -- DNS formats --
     // -- generic formats --
 ];
