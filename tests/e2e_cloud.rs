@@ -34,7 +34,13 @@ const GOFLOW2: &str = r#"{"type":"SFLOW_5","time_received_ns":178286406100000000
 "#;
 
 /// Run analyze over one log; return the PIPL finding and the input's run.json entry.
-fn analyze(name: &str, content: &str) -> (std::collections::BTreeMap<String, String>, serde_json::Value) {
+fn analyze(
+    name: &str,
+    content: &str,
+) -> (
+    std::collections::BTreeMap<String, String>,
+    serde_json::Value,
+) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join(name);
     std::fs::write(&log, content).unwrap();

@@ -535,20 +535,6 @@ pub fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_parse_in_common_spellings() {
-        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 28_800);
-        assert_eq!(parse_offset("-0500").unwrap().local_minus_utc(), -18_000);
-        assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
-        assert!(parse_offset("8").is_err());
-        assert!(parse_offset("+25:00").is_err());
-    }
-}
-
 /// `--vpc-fields`: names separated by spaces or commas (`${version} ...` as AWS writes the
 /// format string is accepted too).
 pub fn split_vpc_fields(s: &str) -> Option<Vec<String>> {
@@ -559,4 +545,27 @@ pub fn split_vpc_fields(s: &str) -> Option<Vec<String>> {
         .map(str::to_string)
         .collect();
     (!fields.is_empty()).then_some(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vpc_fields_accept_spaces_commas_and_aws_format_strings() {
+        let want = Some(vec!["version".to_string(), "srcaddr".to_string()]);
+        assert_eq!(split_vpc_fields("version srcaddr"), want);
+        assert_eq!(split_vpc_fields("version,srcaddr"), want);
+        assert_eq!(split_vpc_fields("${version} ${srcaddr}"), want);
+        assert_eq!(split_vpc_fields("  "), None);
+    }
+
+    #[test]
+    fn offsets_parse_in_common_spellings() {
+        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 28_800);
+        assert_eq!(parse_offset("-0500").unwrap().local_minus_utc(), -18_000);
+        assert_eq!(parse_offset("UTC").unwrap().local_minus_utc(), 0);
+        assert!(parse_offset("8").is_err());
+        assert!(parse_offset("+25:00").is_err());
+    }
 }

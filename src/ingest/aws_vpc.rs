@@ -351,11 +351,7 @@ fn convert(
     }
 }
 
-fn flow(
-    row: &dyn Row,
-    line: u64,
-    ctx: &ReadContext<'_>,
-) -> std::result::Result<FlowRecord, Fail> {
+fn flow(row: &dyn Row, line: u64, ctx: &ReadContext<'_>) -> std::result::Result<FlowRecord, Fail> {
     let addr = |pkt: &'static str, plain: &'static str| -> std::result::Result<_, Fail> {
         match parse(row, pkt, values::parse_address)? {
             Some(a) => Ok(a),
@@ -364,7 +360,8 @@ fn flow(
     };
     let src_ip = addr("pkt-srcaddr", "srcaddr")?;
     let dst_ip = addr("pkt-dstaddr", "dstaddr")?;
-    let start = parse(row, "start", values::parse_epoch_decimal)?.ok_or_else(|| missing("start"))?;
+    let start =
+        parse(row, "start", values::parse_epoch_decimal)?.ok_or_else(|| missing("start"))?;
     let end = parse(row, "end", values::parse_epoch_decimal)?;
     let duration = end
         .and_then(|e| e.checked_sub(start))
@@ -429,7 +426,10 @@ fn read_text(
                 }
             }
         } else {
-            trimmed.split_ascii_whitespace().map(Cow::Borrowed).collect()
+            trimmed
+                .split_ascii_whitespace()
+                .map(Cow::Borrowed)
+                .collect()
         };
         let tokens: Vec<&str> = values.iter().map(|v| v.as_ref()).collect();
         let names: &[String] = if let Some(h) = &header {
@@ -674,8 +674,14 @@ mod tests {
                 first_json: first_json.as_ref(),
             })
         };
-        assert!(head("2 123456789010 eni-1 - - - - - - - 1 2 - NODATA\n", detect_text));
-        assert!(head("version account-id interface-id srcaddr dstaddr\n", detect_text));
+        assert!(head(
+            "2 123456789010 eni-1 - - - - - - - 1 2 - NODATA\n",
+            detect_text
+        ));
+        assert!(head(
+            "version account-id interface-id srcaddr dstaddr\n",
+            detect_text
+        ));
         assert!(!head("ts,te,td,sa,da,sp,dp\n", detect_text));
         assert!(!head("sIP,dIP,sPort,dPort\n", detect_text));
         assert!(!head("#fields\tts\tuid\n", detect_text));
@@ -683,6 +689,9 @@ mod tests {
             "{\"srcaddr\":\"1.2.3.4\",\"dstaddr\":\"1.2.3.5\",\"start\":1,\"log_status\":\"OK\"}",
             detect_json
         ));
-        assert!(!head("{\"src_addr\":\"1.2.3.4\",\"dst_addr\":\"x\"}", detect_json));
+        assert!(!head(
+            "{\"src_addr\":\"1.2.3.4\",\"dst_addr\":\"x\"}",
+            detect_json
+        ));
     }
 }

@@ -92,7 +92,10 @@ fn kind_of(obj: &serde_json::Map<String, Value>) -> Option<Kind> {
     }
     if category == Some("FlowLogFlowEvent")
         || obj.contains_key("flowLogVersion")
-        || obj.get("flowRecords").and_then(|r| r.get("flows")).is_some()
+        || obj
+            .get("flowRecords")
+            .and_then(|r| r.get("flows"))
+            .is_some()
     {
         return Some(Kind::Vnet);
     }
@@ -133,8 +136,11 @@ fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut state = State::default();
-    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
-        match value.get("records") {
+    read_objects(
+        reader,
+        ctx,
+        sink,
+        &mut |line, value, raw, sink| match value.get("records") {
             Some(Value::Array(records)) => {
                 for record in records {
                     one_record(record, line, raw, ctx, &mut state, sink)?;
@@ -142,8 +148,8 @@ fn read(
                 Ok(())
             }
             _ => one_record(value, line, raw, ctx, &mut state, sink),
-        }
-    })
+        },
+    )
 }
 
 fn reject(line: u64, field: &str, reason: RejectReason, detail: &str, raw: &[u8]) -> Item {
@@ -156,7 +162,10 @@ fn tuples(record: &Value) -> Option<(Kind, Vec<&Value>)> {
     let kind = kind_of(obj)?;
     let mut out = Vec::new();
     let (outer, middle) = match kind {
-        Kind::Nsg => (record.get("properties").and_then(|p| p.get("flows")), "flows"),
+        Kind::Nsg => (
+            record.get("properties").and_then(|p| p.get("flows")),
+            "flows",
+        ),
         Kind::Vnet => (
             record.get("flowRecords").and_then(|p| p.get("flows")),
             "flowGroups",
@@ -224,7 +233,8 @@ fn one_record(
                 if f.bytes_out.is_none() && kind == Kind::Nsg && !state.noted_v1 {
                     state.noted_v1 = true;
                     sink(Item::Note(
-                        "NSG version 1 tuples carry no byte counts: flows are listed without bytes".into(),
+                        "NSG version 1 tuples carry no byte counts: flows are listed without bytes"
+                            .into(),
                     ))?;
                 }
                 sink(Item::Record(Record::Flow(*f)))?;
@@ -260,7 +270,12 @@ fn bad(field: &'static str, reason: RejectReason, detail: String) -> Fail {
     (field, FieldError { reason, detail })
 }
 
-fn tuple(kind: Kind, text: &str, line: u64, ctx: &ReadContext<'_>) -> std::result::Result<Tuple, Fail> {
+fn tuple(
+    kind: Kind,
+    text: &str,
+    line: u64,
+    ctx: &ReadContext<'_>,
+) -> std::result::Result<Tuple, Fail> {
     let f: Vec<&str> = text.split(',').map(str::trim).collect();
     let expected: &[usize] = match kind {
         Kind::Nsg => &[8, 13],
@@ -423,7 +438,10 @@ mod tests {
             })
             .collect();
         assert_eq!(filtered, vec!["azure_flow_begin", "azure_denied"]);
-        let rejects = items.iter().filter(|i| matches!(i, Item::Reject(_))).count();
+        let rejects = items
+            .iter()
+            .filter(|i| matches!(i, Item::Reject(_)))
+            .count();
         assert_eq!(rejects, 1);
         let notes = items.iter().filter(|i| matches!(i, Item::Note(_))).count();
         assert_eq!(notes, 2);

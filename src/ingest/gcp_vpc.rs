@@ -67,19 +67,21 @@ fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut noted = false;
-    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
-        match flow(Fields(value), line, ctx) {
-            Ok(f) => {
-                if !noted {
-                    noted = true;
-                    sink(Item::Note(
-                        "GCP VPC flow logs are sampled: byte counts are Google's estimates".into(),
-                    ))?;
-                }
-                sink(Item::Record(Record::Flow(f)))
+    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| match flow(
+        Fields(value),
+        line,
+        ctx,
+    ) {
+        Ok(f) => {
+            if !noted {
+                noted = true;
+                sink(Item::Note(
+                    "GCP VPC flow logs are sampled: byte counts are Google's estimates".into(),
+                ))?;
             }
-            Err(fail) => sink(reject(line, fail, raw)),
+            sink(Item::Record(Record::Flow(f)))
         }
+        Err(fail) => sink(reject(line, fail, raw)),
     })
 }
 

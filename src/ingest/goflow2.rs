@@ -64,19 +64,21 @@ fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut noted = false;
-    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
-        match flow(Fields(value), line, ctx) {
-            Ok((f, sampled)) => {
-                if sampled && !noted {
-                    noted = true;
-                    sink(Item::Note(
+    read_objects(reader, ctx, sink, &mut |line, value, raw, sink| match flow(
+        Fields(value),
+        line,
+        ctx,
+    ) {
+        Ok((f, sampled)) => {
+            if sampled && !noted {
+                noted = true;
+                sink(Item::Note(
                         "byte counts were multiplied by the exporter's sampling rate: they are estimates".into(),
                     ))?;
-                }
-                sink(Item::Record(Record::Flow(f)))
             }
-            Err(fail) => sink(reject(line, fail, raw)),
+            sink(Item::Record(Record::Flow(f)))
         }
+        Err(fail) => sink(reject(line, fail, raw)),
     })
 }
 

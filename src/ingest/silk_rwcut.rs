@@ -28,7 +28,10 @@ pub static SPEC: FormatSpec = FormatSpec {
     detected_by: "a header line whose ,- or |-separated titles include sIP, dIP and sTime or bytes",
     bytes: "uniflow: bytes is what sIP sent to dIP",
     field_map: &[
-        ("ts", "sTime (`YYYY/MM/DDThh:mm:ss.mmm`, UTC unless --log-timezone; or epoch seconds)"),
+        (
+            "ts",
+            "sTime (`YYYY/MM/DDThh:mm:ss.mmm`, UTC unless --log-timezone; or epoch seconds)",
+        ),
         ("duration", "duration / dur (seconds)"),
         ("src_ip / src_port", "sIP / sPort"),
         ("dst_ip / dst_port", "dIP / dPort"),
@@ -116,14 +119,24 @@ fn read(
         }
         let Some(cols) = &columns else {
             return sink(Item::Reject(
-                Reject::new(line, "(line)", RejectReason::MissingHeader, "no rwcut header line before this row")
-                    .with_excerpt(text.as_bytes()),
+                Reject::new(
+                    line,
+                    "(line)",
+                    RejectReason::MissingHeader,
+                    "no rwcut header line before this row",
+                )
+                .with_excerpt(text.as_bytes()),
             ));
         };
         let Some(mut v) = split_csv(text, cols.delim) else {
             return sink(Item::Reject(
-                Reject::new(line, "(line)", RejectReason::ColumnCount, "a quoted field is left open")
-                    .with_excerpt(text.as_bytes()),
+                Reject::new(
+                    line,
+                    "(line)",
+                    RejectReason::ColumnCount,
+                    "a quoted field is left open",
+                )
+                .with_excerpt(text.as_bytes()),
             ));
         };
         if v.len() == cols.count + 1 && v.last().is_some_and(|s| s.trim().is_empty()) {
@@ -179,7 +192,10 @@ fn flow(
     };
     let stime = need(c.stime, "sTime")?;
     let (ts, naive) = if stime.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        (values::parse_epoch_decimal(stime).map_err(|e| ("sTime", e))?, false)
+        (
+            values::parse_epoch_decimal(stime).map_err(|e| ("sTime", e))?,
+            false,
+        )
     } else {
         let n = values::parse_naive(stime).ok_or((
             "sTime",
@@ -193,11 +209,16 @@ fn flow(
             true,
         )
     };
-    let opt = |i: Option<usize>, name: &'static str, f: fn(&str) -> std::result::Result<u64, FieldError>| {
+    let opt = |i: Option<usize>,
+               name: &'static str,
+               f: fn(&str) -> std::result::Result<u64, FieldError>| {
         get(i).map(f).transpose().map_err(|e| (name, e))
     };
     let port = |i: Option<usize>, name: &'static str| {
-        get(i).map(values::parse_port).transpose().map_err(|e| (name, e))
+        get(i)
+            .map(values::parse_port)
+            .transpose()
+            .map_err(|e| (name, e))
     };
     let record = FlowRecord {
         ts,
