@@ -75,6 +75,11 @@ pub struct AnalyzeArgs {
     /// repeatable. Files its `recognise` list matches are read with it (docs/formats.md).
     #[arg(long, value_name = "FILE")]
     pub mapping: Vec<PathBuf>,
+    /// AWS VPC flow log field names in order, for header-less lines in a custom format
+    /// (CloudWatch, Firehose): `"version account-id interface-id srcaddr ..."`. Files
+    /// with an S3 header line, and lines in the AWS default order, need no list.
+    #[arg(long, value_name = "FIELDS")]
+    pub vpc_fields: Option<String>,
     /// Directory for the outputs (created if missing).
     #[arg(long, value_name = "DIR", required_unless_present = "pack")]
     pub out: Option<PathBuf>,
@@ -214,6 +219,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|m| xborder::ingest::mapping::load(m))
                 .collect::<xborder::Result<_>>()?,
+            vpc_fields: args.vpc_fields.as_deref().and_then(split_vpc_fields),
         },
         memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
     };
@@ -538,9 +544,30 @@ pub fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
 }
 
+/// `--vpc-fields`: names separated by spaces or commas (`${version} ...` as AWS writes the
+/// format string is accepted too).
+pub fn split_vpc_fields(s: &str) -> Option<Vec<String>> {
+    let fields: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|f| f.trim_start_matches("${").trim_end_matches('}').trim())
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vpc_fields_accept_spaces_commas_and_aws_format_strings() {
+        let want = Some(vec!["version".to_string(), "srcaddr".to_string()]);
+        assert_eq!(split_vpc_fields("version srcaddr"), want);
+        assert_eq!(split_vpc_fields("version,srcaddr"), want);
+        assert_eq!(split_vpc_fields("${version} ${srcaddr}"), want);
+        assert_eq!(split_vpc_fields("  "), None);
+    }
 
     #[test]
     fn offsets_parse_in_common_spellings() {

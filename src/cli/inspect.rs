@@ -35,6 +35,9 @@ pub struct InspectArgs {
     /// docs/formats.md, Generic readers).
     #[arg(long, value_name = "FILE")]
     pub mapping: Vec<PathBuf>,
+    /// AWS VPC flow log field names in order, for header-less custom-format lines.
+    #[arg(long, value_name = "FIELDS")]
+    pub vpc_fields: Option<String>,
     /// The file to look at (plain or gzip).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -65,6 +68,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         log_timezone,
         assume_year: args.assume_year,
         mappings,
+        vpc_fields: args
+            .vpc_fields
+            .as_deref()
+            .and_then(super::analyze::split_vpc_fields),
     };
     let format = match ingest::detect_with(&args.file, &head, forced, &options)? {
         Detection::Supported(f) => f,

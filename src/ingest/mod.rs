@@ -18,6 +18,11 @@ pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod cisco_asa;
 pub mod panos;
+pub mod aws_vpc;
+pub mod azure_flow;
+pub mod gcp_vpc;
+pub mod goflow2;
+pub mod silk_rwcut;
 // -- DNS readers --
 pub mod bind;
 pub mod route53;
@@ -63,6 +68,9 @@ pub struct ReaderOptions {
     pub assume_year: Option<i32>,
     /// User mapping files (`--mapping`), consulted before the registry by [`detect_with`].
     pub mappings: Vec<std::sync::Arc<mapping::Mapping>>,
+    /// AWS VPC flow log field names, in order, for header-less lines in a custom format
+    /// (`--vpc-fields "version account-id ..."`). A header line in the file wins.
+    pub vpc_fields: Option<Vec<String>>,
 }
 
 /// What a reader gets besides the stream.
@@ -206,6 +214,13 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- flow formats --
     &panos::TRAFFIC,
     &cisco_asa::ASA,
+    &aws_vpc::TEXT,
+    &aws_vpc::JSON,
+    &azure_flow::NSG,
+    &azure_flow::VNET,
+    &gcp_vpc::SPEC,
+    &goflow2::SPEC,
+    &silk_rwcut::SPEC,
     // -- DNS formats --
     &bind::QUERY_LOG,
     &route53::RESOLVER,
