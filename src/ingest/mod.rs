@@ -14,6 +14,9 @@ pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
+pub mod ocsf;
+pub mod siem_common;
+pub mod suricata_eve;
 // -- DNS readers --
 // -- generic readers --
 
@@ -78,6 +81,8 @@ impl ReadContext<'_> {
 
 /// The start of a file, prepared once for every detector.
 pub struct Head<'a> {
+    /// The file itself, for binary formats whose schema sits at the end (Parquet's footer).
+    pub path: &'a Path,
     /// Decompressed bytes, without a UTF-8 byte-order mark.
     pub bytes: &'a [u8],
     /// The same, as text (lossy), at most 64 KiB.
@@ -194,6 +199,9 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &zeek_json::SSL,
     &zeek_json::HTTP,
     // -- flow formats --
+    &suricata_eve::EVE,
+    &ocsf::JSON,
+    &ocsf::parquet::PARQUET,
     // -- DNS formats --
     // -- generic formats --
 ];
@@ -352,6 +360,7 @@ pub fn detect(path: &Path, head: &[u8], forced: Option<Format>) -> Result<Detect
         None
     };
     let h = Head {
+        path,
         bytes: head,
         text: &text,
         first_line: first,
