@@ -14,6 +14,7 @@ pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
+pub mod ecs;
 pub mod ocsf;
 pub mod siem_common;
 pub mod suricata_eve;
@@ -201,6 +202,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- flow formats --
     &suricata_eve::EVE,
     &ocsf::JSON,
+    &ecs::NDJSON,
     &ocsf::parquet::PARQUET,
     // -- DNS formats --
     // -- generic formats --
