@@ -24,7 +24,7 @@ use std::io::BufRead;
 
 use serde_json::Value;
 
-use super::json::{self, Fields, FieldResult};
+use super::json::{self, FieldResult, Fields};
 use super::siem_common::{typed_answer, Pending, PENDING_LIMIT};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind};
 use crate::error::Result;
@@ -78,12 +78,23 @@ fn detect(h: &Head<'_>) -> bool {
     let doc = Value::Object(obj.clone());
     let f = Fields(&doc);
     f.has("@timestamp")
-        && ["ecs.version", "event.dataset", "event.category", "agent.type", "data_stream.dataset"]
-            .iter()
-            .any(|k| f.has(k))
-        && ["source.ip", "destination.ip", "client.ip", "dns.question.name"]
-            .iter()
-            .any(|k| f.has(k))
+        && [
+            "ecs.version",
+            "event.dataset",
+            "event.category",
+            "agent.type",
+            "data_stream.dataset",
+        ]
+        .iter()
+        .any(|k| f.has(k))
+        && [
+            "source.ip",
+            "destination.ip",
+            "client.ip",
+            "dns.question.name",
+        ]
+        .iter()
+        .any(|k| f.has(k))
 }
 
 struct State {
@@ -140,9 +151,10 @@ fn packetbeat(f: &Fields<'_>) -> FieldResult<Option<bool>> {
 }
 
 fn connection_uid(f: &Fields<'_>) -> FieldResult<Option<String>> {
-    Ok(f
-        .first_text(&["flow.id", "zeek.session_id", "suricata.eve.flow_id"])?
-        .map(|(_, v)| v.into_owned()))
+    Ok(
+        f.first_text(&["flow.id", "zeek.session_id", "suricata.eve.flow_id"])?
+            .map(|(_, v)| v.into_owned()),
+    )
 }
 
 fn items(state: &mut State, line: u64, v: &Value) -> FieldResult<Vec<Item>> {
@@ -240,8 +252,7 @@ fn flow(f: &Fields<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
     let total = f.count("network.bytes")?;
     let netflow = f.has("netflow")
         || f.text("event.module")?.as_deref() == Some("netflow")
-        || f
-            .text("event.dataset")?
+        || f.text("event.dataset")?
             .is_some_and(|d| d.starts_with("netflow"));
     let (bytes_out, bytes_in, direction) = match (out, inn, total) {
         (None, None, Some(t)) if netflow => (Some(t), None, ByteDirection::Uniflow),
@@ -316,7 +327,9 @@ fn dns(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Item> {
     let response_ts = match f.timestamp("event.end")? {
         Some(e) if e >= ts => e,
         _ => match f.count("event.duration")? {
-            Some(ns) => ts.saturating_add(i64::try_from((ns / 1_000).min(86_400_000_000)).unwrap_or(0)),
+            Some(ns) => {
+                ts.saturating_add(i64::try_from((ns / 1_000).min(86_400_000_000)).unwrap_or(0))
+            }
             None => ts,
         },
     };
@@ -337,7 +350,10 @@ fn dns(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Item> {
     if detailed.is_empty() {
         // dns.resolved_ip is an array, or a single address in flattened exports.
         let resolved: Vec<String> = match f.get("dns.resolved_ip") {
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         };
@@ -402,7 +418,10 @@ mod tests {
             })
             .collect();
         assert_eq!(flows.len(), 2, "{items:?}");
-        assert_eq!((flows[0].bytes_out, flows[0].bytes_in), (Some(1000), Some(2000)));
+        assert_eq!(
+            (flows[0].bytes_out, flows[0].bytes_in),
+            (Some(1000), Some(2000))
+        );
         assert_eq!(flows[0].ts, 1_782_950_410_000_000);
         assert_eq!(flows[0].duration, Some(2.0));
         assert_eq!(flows[0].proto, Proto::Tcp);
@@ -415,7 +434,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(reasons, vec![(1, "ecs_flow_superseded"), (4, "ecs_transaction")]);
+        assert_eq!(
+            reasons,
+            vec![(1, "ecs_flow_superseded"), (4, "ecs_transaction")]
+        );
     }
 
     #[test]
@@ -430,7 +452,10 @@ mod tests {
         };
         assert_eq!(a.query, "api.openai.com");
         assert_eq!(a.response_ts - a.ts, 20_000);
-        assert_eq!(a.answers[1].value, AnswerValue::Address("104.18.32.7".parse().unwrap()));
+        assert_eq!(
+            a.answers[1].value,
+            AnswerValue::Address("104.18.32.7".parse().unwrap())
+        );
         assert_eq!(a.answers[1].ttl, Some(60));
         let Item::Record(Record::Dns(b)) = &items[1] else {
             panic!("{items:?}")
@@ -456,7 +481,10 @@ mod tests {
         let Item::Record(Record::Hostname(h)) = &items[0] else {
             panic!("{items:?}")
         };
-        assert_eq!((h.uid.as_str(), h.name.as_str()), ("Cf1", "api.anthropic.com"));
+        assert_eq!(
+            (h.uid.as_str(), h.name.as_str()),
+            ("Cf1", "api.anthropic.com")
+        );
         let Item::Record(Record::Flow(f)) = &items[1] else {
             panic!("{items:?}")
         };
@@ -465,7 +493,16 @@ mod tests {
         let Item::Record(Record::Flow(c)) = &items[2] else {
             panic!("{items:?}")
         };
-        assert_eq!((c.direction, c.bytes_out, c.bytes_in), (ByteDirection::Combined, Some(900), None));
-        assert!(matches!(items[3], Item::Filtered { reason: "ecs_no_addresses", .. }));
+        assert_eq!(
+            (c.direction, c.bytes_out, c.bytes_in),
+            (ByteDirection::Combined, Some(900), None)
+        );
+        assert!(matches!(
+            items[3],
+            Item::Filtered {
+                reason: "ecs_no_addresses",
+                ..
+            }
+        ));
     }
 }

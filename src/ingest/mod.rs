@@ -17,6 +17,7 @@ pub mod zeek_tsv;
 pub mod ecs;
 pub mod ocsf;
 pub mod siem_common;
+pub mod splunk_cim;
 pub mod suricata_eve;
 // -- DNS readers --
 // -- generic readers --
@@ -203,6 +204,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &suricata_eve::EVE,
     &ocsf::JSON,
     &ecs::NDJSON,
+    &splunk_cim::CSV,
     &ocsf::parquet::PARQUET,
     // -- DNS formats --
     // -- generic formats --

@@ -441,6 +441,46 @@ mod tests {
         }
     }
 
+    /// The rows of tests/fixtures/formats/ocsf-parquet/security-lake.parquet. Regenerate
+    /// with `cargo test --lib regenerate_ocsf_parquet_fixture -- --ignored`.
+    fn fixture_rows() -> Vec<Value> {
+        vec![
+            json!({"class_uid": 4001, "category_uid": 4, "activity_id": 6, "time": 1782950410000i64,
+                   "start_time": 1782950410000i64, "end_time": 1782950411000i64,
+                   "metadata": {"version": "1.1.0", "product": {"name": "Amazon VPC", "vendor_name": "AWS"}},
+                   "src_endpoint": {"ip": "192.0.2.10", "port": 40000},
+                   "dst_endpoint": {"ip": "160.79.104.10", "port": 443},
+                   "connection_info": {"protocol_num": 6, "uid": "C0001", "direction_id": 2},
+                   "traffic": {"bytes_out": 1000, "bytes_in": 2000, "bytes": 3000}}),
+            json!({"class_uid": 4001, "category_uid": 4, "activity_id": 6, "time": 1782950420000i64,
+                   "metadata": {"version": "1.1.0", "product": {"name": "Amazon VPC", "vendor_name": "AWS"}},
+                   "src_endpoint": {"ip": "203.0.113.9", "port": 443},
+                   "dst_endpoint": {"ip": "192.0.2.11", "port": 40001},
+                   "connection_info": {"protocol_num": 6, "direction_id": 1},
+                   "traffic": {"bytes": 38526}}),
+            json!({"class_uid": 4003, "category_uid": 4, "activity_id": 2, "time": 1782950400000i64,
+                   "metadata": {"version": "1.1.0", "product": {"name": "Route 53", "vendor_name": "AWS"}},
+                   "src_endpoint": {"ip": "192.0.2.10", "port": 15083},
+                   "query": {"hostname": "api.anthropic.com.", "type": "A"},
+                   "answers": [{"rdata": "160.79.104.10", "type": "A", "class": "IN"}],
+                   "rcode": "NoError"}),
+            json!({"class_uid": 2004, "category_uid": 2, "activity_id": 1, "time": 1782950400000i64,
+                   "metadata": {"version": "1.1.0", "product": {"name": "Security Hub", "vendor_name": "AWS"}}}),
+            json!({"class_uid": 4001, "category_uid": 4, "activity_id": 6, "time": 1782950430000i64,
+                   "src_endpoint": {"ip": "192.0.2.999", "port": 1},
+                   "dst_endpoint": {"ip": "203.0.113.9", "port": 443},
+                   "traffic": {"bytes": 1}}),
+        ]
+    }
+
+    #[test]
+    #[ignore]
+    fn regenerate_ocsf_parquet_fixture() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats/ocsf-parquet/security-lake.parquet");
+        write_ocsf_parquet(&fixture_rows(), &path).unwrap();
+    }
+
     #[test]
     fn not_parquet_is_one_reject() {
         let options = ReaderOptions::default();
