@@ -34,6 +34,18 @@ pub enum Error {
     Aggregate(String),
     #[error("report {path}: {message}")]
     Report { path: PathBuf, message: String },
+    /// The run's resident memory passed `--memory-limit`.
+    #[error(
+        "memory limit {} exceeded ({} resident) while {stage}. Held: {holders}. Raise --memory-limit, or split the run by period (--from/--to, for example one month at a time)",
+        crate::memory::human(*limit),
+        crate::memory::human(*used)
+    )]
+    MemoryLimit {
+        limit: u64,
+        used: u64,
+        stage: String,
+        holders: String,
+    },
     /// Live DNS (`resolve`, `analyze --reverse-dns`) could not be set up or run.
     #[error("DNS: {0}")]
     Dns(String),
@@ -60,6 +72,7 @@ impl Error {
             Error::Usage(_) | Error::Config { .. } | Error::GeoIp { .. } => 2,
             Error::UnknownFormat { .. } | Error::StrictReject { .. } => 3,
             Error::Io { .. } | Error::Aggregate(_) | Error::Report { .. } | Error::Dns(_) => 1,
+            Error::MemoryLimit { .. } => 5,
         }
     }
 }

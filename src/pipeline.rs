@@ -5,8 +5,7 @@
 //! (day, source, destination, hostname, method). Lookups that depend only on an address
 //! or a name (site, GeoIP, vendor match) are memoised per distinct key.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -29,8 +28,9 @@ use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
+use crate::fasthash::{key128, FastMap, FastSet};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
-use crate::ingest::{self, Detection, Format, Item, ReadContext, ReaderOptions, RecordKind};
+use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
 use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
@@ -69,6 +69,8 @@ pub struct AnalyzeOptions {
     pub format: Option<Format>,
     /// Facts readers need that logs do not carry (time zone, year).
     pub reader: ReaderOptions,
+    /// Stop with an error past this resident size (`--memory-limit`).
+    pub memory_limit: crate::memory::MemoryLimit,
 }
 
 /// The loaded reference data a run is judged against.
@@ -265,7 +267,7 @@ pub fn analyze(
         .extended_back(i64::from(opts.dns_window.max_age_s) * 1_000_000);
     let mut builder = DnsIndexBuilder::new();
     let mut hosts = HostnameIndexBuilder::default();
-    let mut dns_seen: HashSet<u128> = HashSet::new();
+    let mut dns_seen: FastSet<u128> = FastSet::default();
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
     for (i, p) in planned.iter().enumerate() {
         let Detection::Supported(f) = p.detection else {
@@ -285,6 +287,11 @@ pub fn analyze(
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
+                        if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
+                            opts.memory_limit.check("reading DNS logs", || {
+                                dns_holders(dns_seen.len(), builder.answers())
+                            })?;
+                        }
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
@@ -316,7 +323,7 @@ pub fn analyze(
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
-    let mut flow_seen: HashSet<u128> = HashSet::new();
+    let mut flow_seen: FastSet<u128> = FastSet::default();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(f) if f.holds(RecordKind::Flow) => {
@@ -343,6 +350,11 @@ pub fn analyze(
                                 return Ok(());
                             }
                         };
+                        if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
+                            opts.memory_limit.check("reading flow logs", || {
+                                flow_holders(flow_seen.len(), &state, index.stats.answers_kept)
+                            })?;
+                        }
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
@@ -400,6 +412,13 @@ pub fn analyze(
     }
 
     progress.finish();
+    opts.memory_limit.check("aggregating", || {
+        format!(
+            "{} partial groups, {} DNS answers kept",
+            state.ai.len() + state.other.len(),
+            index.stats.answers_kept
+        )
+    })?;
     let (ai_rows, other_rows) = state.rows();
     let unattributed = std::mem::take(&mut state.unattributed);
     let (observed, distinct_destinations, distinct_sources) = (
@@ -464,27 +483,22 @@ fn read_file(
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
-    let mut opened = ingest::open_input(path)?;
+    // Read, hash and decompress on one helper thread, parse on another; fold here.
+    let threaded = ingest::parallel::spawn(path, format, file_index, &opts.reader)?;
     progress.start_file(
         &display,
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     );
-    let raw = opened.raw_counter();
-    let compression = opened.compression.as_str().to_string();
+    let compression = threaded.compression.as_str().to_string();
     let first_read = prior.is_none();
     let (mut counts, mut notes, mut listed) = match prior {
         Some(p) => (p.counts, p.notes, p.rejects_listed),
         None => (RecordCounts::default(), Vec::new(), 0u64),
     };
-    let ctx = ReadContext {
-        path,
-        file_index,
-        options: &opts.reader,
-    };
-    let result = ingest::read_records(format, &mut opened.reader, &ctx, &mut |item| {
-        progress.tick(&|| raw.get());
+    let mut handle = |item: Item, counts: &mut RecordCounts| -> Result<()> {
+        progress.tick(&|| threaded.raw.get());
         match item {
-            Item::Record(rec) => on_record(rec, &mut counts)?,
+            Item::Record(rec) => on_record(rec, counts)?,
             Item::Reject(_) | Item::Filtered { .. } | Item::Note(_) if !first_read => {}
             Item::Reject(r) => {
                 if opts.strict {
@@ -512,15 +526,43 @@ fn read_file(
             }
         }
         Ok(())
-    });
-    // Decompression and read errors name the file.
-    let result = result.map_err(|e| match e {
-        Error::Io { source, .. } => Error::io(path, source),
-        other => other,
-    });
-    drop(raw);
-    let (sha256, size) = opened.finish()?;
-    result?;
+    };
+    let mut finished = None;
+    let mut failure = None;
+    for message in threaded.messages.iter() {
+        match message {
+            ingest::parallel::Message::Items(items) => {
+                for item in items {
+                    if let Err(e) = handle(item, &mut counts) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            ingest::parallel::Message::Done { sha256, size } => finished = Some((sha256, size)),
+            // Decompression and read errors name the file.
+            ingest::parallel::Message::Failed(e) => {
+                failure = Some(match e {
+                    Error::Io { source, .. } => Error::io(path, source),
+                    other => other,
+                });
+                break;
+            }
+        }
+    }
+    threaded.join();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let Some((sha256, size)) = finished else {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("reading stopped before the end of the file"),
+        ));
+    };
     Ok(FileReport {
         path: display,
         sha256,
@@ -540,15 +582,15 @@ fn read_file(
 /// one transaction in two rows (a retransmit without answers, then the response); those
 /// differ in answers or round trip and are both kept, so no answer is ever lost.
 fn dns_key(d: &DnsRecord) -> u128 {
-    let answers: Vec<String> = d
+    let answers: Vec<(Option<IpAddr>, Option<&str>, Option<u32>)> = d
         .answers
         .iter()
         .map(|a| match &a.value {
-            crate::schema::AnswerValue::Address(ip) => format!("{ip}/{:?}", a.ttl),
-            crate::schema::AnswerValue::Other(s) => format!("{s}/{:?}", a.ttl),
+            crate::schema::AnswerValue::Address(ip) => (Some(*ip), None, a.ttl),
+            crate::schema::AnswerValue::Other(s) => (None, Some(s.as_str()), a.ttl),
         })
         .collect();
-    let key = (
+    key128(&(
         &d.uid,
         d.ts,
         d.response_ts,
@@ -558,12 +600,30 @@ fn dns_key(d: &DnsRecord) -> u128 {
         &d.rcode,
         d.client_ip,
         &answers,
-    );
-    let mut a = DefaultHasher::new();
-    key.hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (0x85eb_ca6b_u32, key).hash(&mut b);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    ))
+}
+
+/// What the DNS pass holds, for `--memory-limit` errors.
+fn dns_holders(seen: usize, answers: usize) -> String {
+    format!(
+        "{} DNS record keys for de-duplication (~{}), {} address answers waiting for the vendor filter (~{})",
+        seen,
+        crate::memory::human(seen as u64 * 24),
+        answers,
+        crate::memory::human(answers as u64 * 64)
+    )
+}
+
+/// What the flow pass holds, for `--memory-limit` errors.
+fn flow_holders(seen: usize, state: &FlowState<'_>, dns_answers: u64) -> String {
+    format!(
+        "{} flow uids for de-duplication (~{}), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        seen,
+        crate::memory::human(seen as u64 * 24),
+        state.ai.len() + state.other.len(),
+        state.geo_cache.len().max(state.range_cache.len()),
+        dns_answers
+    )
 }
 
 /// Sentinel site index for egress from no configured site.
@@ -597,14 +657,14 @@ struct FlowState<'a> {
     snapshot_max_distance_s: u32,
     collect_unattributed: bool,
     unattributed: HashMap<IpAddr, u64>,
-    site_cache: HashMap<IpAddr, Option<u16>>,
-    geo_cache: HashMap<IpAddr, [u8; 2]>,
-    range_cache: HashMap<IpAddr, Option<ProductId>>,
-    name_cache: HashMap<u32, Option<ProductId>>,
-    finding_ids: HashMap<(u16, [u8; 2], ProductId, Method), String>,
-    flow_regimes: HashMap<(u16, [u8; 2], ProductId, i32), String>,
-    ai: HashMap<AiKey, FlowSum>,
-    other: HashMap<OtherKey, FlowSum>,
+    site_cache: FastMap<IpAddr, Option<u16>>,
+    geo_cache: FastMap<IpAddr, [u8; 2]>,
+    range_cache: FastMap<IpAddr, Option<ProductId>>,
+    name_cache: FastMap<u32, Option<ProductId>>,
+    finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
+    flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32), String>,
+    ai: FastMap<AiKey, FlowSum>,
+    other: FastMap<OtherKey, FlowSum>,
     observed: Option<(Micros, Micros)>,
     org: OrgTracker<'a>,
 }
@@ -624,14 +684,14 @@ impl<'a> FlowState<'a> {
             snapshot_max_distance_s: opts.snapshot_max_distance_s,
             collect_unattributed: opts.collect_unattributed,
             unattributed: HashMap::new(),
-            site_cache: HashMap::new(),
-            geo_cache: HashMap::new(),
-            range_cache: HashMap::new(),
-            name_cache: HashMap::new(),
-            finding_ids: HashMap::new(),
-            flow_regimes: HashMap::new(),
-            ai: HashMap::new(),
-            other: HashMap::new(),
+            site_cache: FastMap::default(),
+            geo_cache: FastMap::default(),
+            range_cache: FastMap::default(),
+            name_cache: FastMap::default(),
+            finding_ids: FastMap::default(),
+            flow_regimes: FastMap::default(),
+            ai: FastMap::default(),
+            other: FastMap::default(),
             observed: None,
             org: OrgTracker::new(
                 catalogs.policy.as_ref(),

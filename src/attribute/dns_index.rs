@@ -6,13 +6,14 @@
 //! another client never attributes a flow, because CDN addresses are shared by unrelated
 //! sites at the same moment.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
 use super::interner::Interner;
 use crate::classify::vendors::{ProductId, VendorCatalog};
+use crate::fasthash::FastMap;
 use crate::schema::{AnswerValue, DnsRecord, Micros, Provenance};
 
 /// TTL sentinel for answers logged without one.
@@ -62,6 +63,11 @@ impl DnsIndexBuilder {
         Self::default()
     }
 
+    /// Address answers held so far (for `--memory-limit` messages).
+    pub fn answers(&self) -> usize {
+        self.observations.len()
+    }
+
     /// Record every address answer of one accepted DNS record.
     pub fn add(&mut self, record: &DnsRecord) {
         if record.query.is_empty() {
@@ -99,7 +105,7 @@ impl DnsIndexBuilder {
             .map(|o| o.address)
             .collect();
         let answers_seen = self.observations.len() as u64;
-        let mut by_pair: HashMap<(IpAddr, IpAddr), Vec<Entry>> = HashMap::new();
+        let mut by_pair: FastMap<(IpAddr, IpAddr), Vec<Entry>> = FastMap::default();
         for o in self.observations {
             if !vendor_addresses.contains(&o.address) {
                 continue;
@@ -167,7 +173,7 @@ pub struct DnsMatch {
 #[derive(Debug, Default)]
 pub struct DnsIndex {
     names: Vec<String>,
-    by_pair: HashMap<(IpAddr, IpAddr), Vec<Entry>>,
+    by_pair: FastMap<(IpAddr, IpAddr), Vec<Entry>>,
     vendor_addresses: HashSet<IpAddr>,
     pub stats: DnsIndexStats,
 }

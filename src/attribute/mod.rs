@@ -70,10 +70,5 @@ impl From<crate::schema::HostnameSource> for Method {
 /// fixed-size key keeps the join tables small. Two independent 64-bit hashes make a
 /// collision among even 10^10 ids vanishingly unlikely.
 pub fn uid_key(s: &str) -> u128 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut a = DefaultHasher::new();
-    s.hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (0x9e37_79b9_u32, s).hash(&mut b);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    crate::fasthash::key128(s)
 }

@@ -7,7 +7,7 @@
 //!        [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
 //!        [--pseudonymize KEYFILE] [--ip-snapshot FILE]... [--snapshot-max-distance SECONDS]
 //!        [--reverse-dns [--reverse-dns-min-bytes N] [--reverse-dns-max-lookups N]
-//!        [--reverse-dns-rate N] [--nameserver IP:PORT]...]
+//!        [--reverse-dns-rate N] [--nameserver IP:PORT]...] [--memory-limit SIZE] [--quiet]
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -166,6 +166,10 @@ pub struct AnalyzeArgs {
     /// Name server for --reverse-dns instead of those in /etc/resolv.conf (repeatable).
     #[arg(long = "nameserver", value_name = "IP:PORT", requires = "reverse_dns")]
     pub nameservers: Vec<std::net::SocketAddr>,
+    /// Stop with an error (exit code 5) if the run's resident memory passes this size, for
+    /// example 1GiB or 800MiB, instead of risking an out-of-memory kill.
+    #[arg(long, value_name = "SIZE", value_parser = xborder::memory::parse_size)]
+    pub memory_limit: Option<u64>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -202,6 +206,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             log_timezone: args.log_timezone,
             assume_year: args.assume_year.or(start_year),
         },
+        memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();

@@ -1,24 +1,39 @@
-//! `xborder generate`: write the deterministic sample data set.
+//! `xborder generate`: write the deterministic sample data set, or logs of any size.
 //!
 //! Usage: xborder generate --out DIR [--seed N]
+//!        xborder generate --out DIR --flows N [--seed N] [--format tsv|json] [--gzip]
+//!                         [--files N] [--threads N]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
+use xborder::generate::scale::{self, LogFormat, ScaleOptions};
 
 const EXAMPLES: &str = "\
 Examples:
   xborder generate --out data/sample
   xborder generate --out /tmp/sample --seed 42
+  xborder generate --out /tmp/q3-1e7 --flows 10000000 --gzip
 
-Writes a quarter (2026-Q3) of Zeek conn and dns logs for a five-office organisation,
-plus its sites.toml. The same seed always gives the same bytes; the default seed
-produces the data/sample/ committed with xborder (see docs/sample-data.md).";
+Without --flows, writes a quarter (2026-Q3) of Zeek conn and dns logs for a five-office
+organisation, plus its sites.toml. The same seed always gives the same bytes; the default
+seed produces the data/sample/ committed with xborder (see docs/sample-data.md).
+
+With --flows N, writes exactly N conn records (and their DNS) of a larger organisation
+in bounded memory, plus sites.toml, expected_findings.csv and expected.json: the AI-vendor
+flows and bytes it planted per site, country, vendor, product and attribution, which a
+correct `analyze` reports exactly (docs/performance.md).";
 
 /// The seed data/sample/ was generated with.
 pub const DEFAULT_SEED: u64 = 20260710;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Tsv,
+    Json,
+}
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -29,9 +44,49 @@ pub struct GenerateArgs {
     /// Seed for the deterministic generator.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Write this many conn records (scale mode) instead of the sample.
+    #[arg(long, value_name = "N")]
+    pub flows: Option<u64>,
+    /// Log encoding in scale mode.
+    #[arg(long, value_enum, default_value = "tsv", requires = "flows")]
+    pub format: FormatArg,
+    /// Gzip the logs in scale mode.
+    #[arg(long, requires = "flows")]
+    pub gzip: bool,
+    /// Number of conn files (each with a dns file); default one per 10^7 flows.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "flows")]
+    pub files: u32,
+    /// Files written in parallel.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "flows")]
+    pub threads: usize,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(flows) = args.flows {
+        let opts = ScaleOptions {
+            flows,
+            seed: args.seed,
+            format: match args.format {
+                FormatArg::Tsv => LogFormat::Tsv,
+                FormatArg::Json => LogFormat::Json,
+            },
+            gzip: args.gzip,
+            files: args.files,
+            threads: args.threads,
+        };
+        let s = scale::write_scale(&args.out, &opts)
+            .with_context(|| format!("writing scale data to {}", args.out.display()))?;
+        println!(
+            "wrote {} flow records ({} duplicates), {} DNS records and {} AI-vendor flows to {}: {} files, expected_findings.csv, expected.json",
+            s.flow_records,
+            s.duplicate_flow_records,
+            s.dns_records,
+            s.ai_flows,
+            args.out.display(),
+            s.files.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let summary = xborder::generate::write_sample(&args.out, args.seed)
         .with_context(|| format!("writing sample data to {}", args.out.display()))?;
     println!(

@@ -41,7 +41,7 @@ Examples:
 
 Exit codes: 0 success, 1 runtime or I/O failure, 2 invalid options or configuration,
 3 input that cannot be read (unknown format, or a rejected record under --strict),
-4 an evidence pack that fails verification.";
+4 an evidence pack that fails verification, 5 --memory-limit exceeded.";
 
 #[derive(Debug, Parser)]
 #[command(name = "xborder", version, about = ABOUT, after_help = EXAMPLES)]

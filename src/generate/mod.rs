@@ -16,6 +16,8 @@
 //! - a second conn log that is gzip-compressed and has an extra leading `_node_name`
 //!   column, as real multi-sensor exports do.
 
+pub mod scale;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;

@@ -131,7 +131,7 @@ impl RawCounter {
 
 /// An input opened for reading: a buffered, decompressed stream plus its hash so far.
 pub struct OpenedInput {
-    pub reader: Box<dyn BufRead>,
+    pub reader: Box<dyn BufRead + Send>,
     pub compression: Compression,
     raw: Arc<Mutex<HashState>>,
     path: PathBuf,
@@ -139,7 +139,7 @@ pub struct OpenedInput {
 
 impl OpenedInput {
     /// A handle that reports how many raw (compressed) bytes have been read, for progress
-    /// reports. Drop it before `finish`.
+    /// reports (it reads 0 after `finish`).
     pub fn raw_counter(&self) -> RawCounter {
         RawCounter(Arc::clone(&self.raw))
     }
@@ -148,10 +148,13 @@ impl OpenedInput {
     /// `--strict` stop) so the digest always covers the whole file.
     pub fn finish(mut self) -> Result<(String, u64)> {
         drop(std::mem::replace(&mut self.reader, Box::new(io::empty())));
-        let state = Arc::try_unwrap(self.raw)
-            .map_err(|_| Error::io(&self.path, io::Error::other("hash state still shared")))?
-            .into_inner()
-            .map_err(|_| Error::io(&self.path, io::Error::other("hash state poisoned")))?;
+        // Progress counters may still hold the state: take it rather than unwrap the Arc.
+        let state = std::mem::take(
+            &mut *self
+                .raw
+                .lock()
+                .map_err(|_| Error::io(&self.path, io::Error::other("hash state poisoned")))?,
+        );
         Ok((hex(&state.hasher.finalize()), state.bytes))
     }
 }
@@ -194,7 +197,7 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
         inner: file,
         state: Arc::clone(&state),
     };
-    let reader: Box<dyn BufRead> = match compression {
+    let reader: Box<dyn BufRead + Send> = match compression {
         Compression::Gzip => Box::new(BufReader::with_capacity(
             1 << 17,
             MultiGzDecoder::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),

@@ -7,6 +7,7 @@
 pub mod input;
 pub mod json;
 pub mod lines;
+pub mod parallel;
 pub mod text;
 pub mod values;
 

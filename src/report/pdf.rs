@@ -536,7 +536,8 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
         "DNS attribution proves that the same client resolved a vendor name to the destination shortly before; it cannot rule out that another name on a shared CDN address was used. Encrypted DNS (DoH/DoT) bypasses DNS logs and leaves such flows to ip_range or none.",
         "snapshot and ptr attributions are weaker than dns and ip_range: resolution time differs from flow time, and a shared address may serve other names. The data quality section shows how many flows each method attributed.",
         "Traffic through proxies or VPNs is attributed to the proxy, not the vendor, unless the logs are taken inside the proxy.",
-        "Byte counts are Zeek payload bytes from the originator (orig_bytes); unset counts are treated as 0 and counted in the data quality section.",
+        "sni and http_host attributions rest on the name the client itself sent on the connection (TLS server name, HTTP Host); they outrank DNS, and where they contradict a weaker method the data quality section counts it. Encrypted Client Hello hides the real server name.",
+        "Byte counts follow each input format (docs/formats.md): payload bytes from the originator for Zeek, bytes to the server for Suricata; one-direction exports (NetFlow, VPC) are turned round so return traffic counts as received; Cisco ASA totals cover both directions and are reported as sent. Unset counts are treated as 0 and counted in the data quality section.",
     ] {
         l.bullet(s, 8.5);
     }
@@ -545,7 +546,7 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
 
 fn data_quality(l: &mut Layout, a: &Analysis) {
     l.heading("Data quality");
-    l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period. Duplicates are repeated Zeek uids (flows) or repeated DNS transactions; rejects are listed in rejects.csv with file, line, field and reason.", 9.0);
+    l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period + filtered. Duplicates are repeated connection ids (flows) or repeated DNS transactions; filtered records were read and deliberately not used (for example AWS NODATA rows or Suricata alert events), each with a reason in run.json; rejects are listed in rejects.csv with file, line, field and reason.", 9.0);
     let by_method = &a.totals.flows.ai_by_method;
     let methods: Vec<String> = crate::attribute::Method::ALL
         .iter()
@@ -576,6 +577,23 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
         ),
         9.0,
     );
+    if !a.totals.flows.attribution_disagreements.is_empty() {
+        let d: Vec<String> = a
+            .totals
+            .flows
+            .attribution_disagreements
+            .iter()
+            .map(|(k, n)| format!("{k} {}", group_digits(*n)))
+            .collect();
+        l.paragraph(
+            &tf!(
+                l.tr,
+                "Flows where a stronger method overruled a weaker one that named another vendor or none (stronger_vs_weaker): {}.",
+                d.join(", ")
+            ),
+            9.0,
+        );
+    }
     let rows: Vec<Vec<String>> = a
         .files
         .iter()
@@ -585,6 +603,12 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
                 .rejected_by_reason
                 .iter()
                 .map(|(k, v)| format!("{k} {v}"))
+                .chain(
+                    f.counts
+                        .filtered_by_reason
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v} (filtered)")),
+                )
                 .collect::<Vec<_>>()
                 .join(", ");
             vec![
@@ -595,20 +619,22 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
                 group_digits(f.counts.rejected),
                 group_digits(f.counts.duplicate),
                 group_digits(f.counts.outside_period),
+                group_digits(f.counts.filtered),
                 reasons,
             ]
         })
         .collect();
     l.table(
         &[
-            ColumnSpec::left("File", 24.0),
-            ColumnSpec::left("Format", 18.0),
+            ColumnSpec::left("File", 22.0),
+            ColumnSpec::left("Format", 16.0),
             ColumnSpec::right("Read", 10.0),
-            ColumnSpec::right("Accepted", 12.0),
-            ColumnSpec::right("Rejected", 12.0),
-            ColumnSpec::right("Dup", 8.0),
-            ColumnSpec::right("Outside", 10.0),
-            ColumnSpec::left("Reject reasons", 22.0),
+            ColumnSpec::right("Accepted", 11.0),
+            ColumnSpec::right("Rejected", 10.0),
+            ColumnSpec::right("Dup", 7.0),
+            ColumnSpec::right("Outside", 8.0),
+            ColumnSpec::right("Filtered", 8.0),
+            ColumnSpec::left("Reject reasons", 19.0),
         ],
         &rows,
         7.5,
@@ -624,6 +650,23 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
             ("Internal".into(), group_digits(f.internal)),
             ("Inbound".into(), group_digits(f.inbound)),
             ("Byte counts unset".into(), group_digits(f.bytes_unset)),
+            (
+                "Return-direction records".into(),
+                group_digits(f.return_direction),
+            ),
+            (
+                "Byte totals of both directions".into(),
+                group_digits(f.bytes_combined),
+            ),
+            (
+                "Connections with a server name".into(),
+                tf!(
+                    l.tr,
+                    "{} ({} kept for attribution)",
+                    group_digits(a.hostnames.connections_named),
+                    group_digits(a.hostnames.connections_kept)
+                ),
+            ),
             (
                 "DNS answers kept".into(),
                 tf!(

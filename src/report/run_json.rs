@@ -32,6 +32,8 @@ struct RunJson<'a> {
     pseudonymized: bool,
     totals: &'a Totals,
     dns_index: &'a DnsIndexStats,
+    /// TLS server names and HTTP hosts seen on connections (sni / http_host attribution).
+    hostnames: &'a crate::attribute::hostnames::HostnameIndexStats,
     distinct_destinations: u64,
     distinct_sources: u64,
     rejects: RejectsJson,
@@ -156,10 +158,13 @@ pub fn render(
         pseudonymized,
         totals: &a.totals,
         dns_index: &a.dns,
+        hostnames: &a.hostnames,
         distinct_destinations: a.distinct_destinations,
         distinct_sources: a.distinct_sources,
         rejects: RejectsJson {
-            total: a.totals.flow_records.rejected + a.totals.dns_records.rejected,
+            total: a.totals.flow_records.rejected
+                + a.totals.dns_records.rejected
+                + a.totals.mixed_records.rejected,
             listed_in_rejects_csv: a.rejects.len() as u64,
         },
         outputs,

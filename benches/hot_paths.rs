@@ -1,0 +1,148 @@
+//! Micro-benchmarks of the hot paths: parsing, GeoIP lookup, vendor matching, the DNS join
+//! and SHA-256. Run with `cargo bench --bench hot_paths`; figures are in
+//! docs/performance.md. Whole-run throughput is measured by benches/macro.sh instead.
+
+use std::hint::black_box;
+use std::net::IpAddr;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use xborder::attribute::{DnsIndexBuilder, DnsWindow};
+use xborder::classify::vendors::VendorCatalog;
+use xborder::classify::{embedded, CatalogText};
+use xborder::geolocate::GeoIp;
+use xborder::ingest::{read_records, Format, Item, ReadContext, ReaderOptions};
+use xborder::schema::Record;
+
+/// One block of generated conn and dns logs, read into memory once.
+fn generated() -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = xborder::generate::scale::ScaleOptions {
+        flows: xborder::generate::scale::BLOCK_FLOWS,
+        seed: 7,
+        format: xborder::generate::scale::LogFormat::Tsv,
+        gzip: false,
+        files: 1,
+        threads: 1,
+    };
+    xborder::generate::scale::write_scale(dir.path(), &opts).expect("generate");
+    let logs = dir.path().join("logs");
+    (
+        std::fs::read(logs.join("conn.000.log")).expect("conn"),
+        std::fs::read(logs.join("dns.000.log")).expect("dns"),
+    )
+}
+
+fn read(bytes: &[u8], format: &str, sink: &mut dyn FnMut(Item) -> xborder::Result<()>) {
+    let options = ReaderOptions::default();
+    let ctx = ReadContext {
+        path: std::path::Path::new("bench"),
+        file_index: 0,
+        options: &options,
+    };
+    let format = Format::by_id(format).expect("format");
+    let mut cursor = std::io::Cursor::new(bytes);
+    read_records(format, &mut cursor, &ctx, sink).expect("read");
+}
+
+fn parse(bytes: &[u8], format: &str) -> u64 {
+    let mut n = 0u64;
+    read(bytes, format, &mut |item| {
+        if let Item::Record(r) = item {
+            n += 1;
+            black_box(r);
+        }
+        Ok(())
+    });
+    n
+}
+
+fn benches(c: &mut Criterion) {
+    let (conn, dns) = generated();
+    let conn_records = parse(&conn, "zeek-conn-tsv");
+    let dns_records = parse(&dns, "zeek-dns-tsv");
+
+    let mut g = c.benchmark_group("parse");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(conn_records));
+    g.bench_function("zeek_conn_tsv", |b| {
+        b.iter(|| parse(&conn, "zeek-conn-tsv"))
+    });
+    g.throughput(Throughput::Elements(dns_records));
+    g.bench_function("zeek_dns_tsv", |b| b.iter(|| parse(&dns, "zeek-dns-tsv")));
+    g.finish();
+
+    let catalog =
+        VendorCatalog::load(&CatalogText::load(None, "v", embedded::VENDORS).expect("catalog"))
+            .expect("catalog");
+    let hosts = [
+        "api.anthropic.com",
+        "eu.api.openai.com",
+        "www.example.com",
+        "storage.googleapis.com",
+        "a.b.c.d.notopenai.com",
+        "dashscope-intl.aliyuncs.com",
+    ];
+    let mut g = c.benchmark_group("lookup");
+    g.throughput(Throughput::Elements(hosts.len() as u64));
+    g.bench_function("vendor_match_host", |b| {
+        b.iter(|| {
+            for h in hosts {
+                black_box(catalog.match_host(black_box(h)));
+            }
+        })
+    });
+    let geo = GeoIp::open(None).expect("geoip");
+    let ips: Vec<IpAddr> = (0..1024u32)
+        .map(|i| IpAddr::from(i.wrapping_mul(2_654_435_761).to_be_bytes()))
+        .collect();
+    g.throughput(Throughput::Elements(ips.len() as u64));
+    g.bench_function("geoip_country", |b| {
+        b.iter(|| {
+            for ip in &ips {
+                black_box(geo.locate(*ip));
+            }
+        })
+    });
+
+    // The DNS join: index the generated DNS log, then look up every conn record.
+    let mut builder = DnsIndexBuilder::new();
+    read(&dns, "zeek-dns-tsv", &mut |item| {
+        if let Item::Record(Record::Dns(d)) = item {
+            builder.add(&d);
+        }
+        Ok(())
+    });
+    let index = builder.finish(&catalog);
+    let mut flows = Vec::new();
+    read(&conn, "zeek-conn-tsv", &mut |item| {
+        if let Item::Record(Record::Flow(f)) = item {
+            flows.push((f.src_ip, f.dst_ip, f.ts));
+        }
+        Ok(())
+    });
+    let window = DnsWindow {
+        max_age_s: 21_600,
+        ttl_grace_s: 900,
+    };
+    g.throughput(Throughput::Elements(flows.len() as u64));
+    g.bench_function("dns_join", |b| {
+        b.iter(|| {
+            for (s, d, t) in &flows {
+                black_box(index.lookup(*s, *d, *t, window));
+            }
+        })
+    });
+    g.finish();
+
+    let bytes = vec![7u8; 16 << 20];
+    let mut g = c.benchmark_group("hash");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("sha256", |b| {
+        b.iter(|| xborder::ingest::input::sha256_bytes(&bytes))
+    });
+    g.finish();
+}
+
+criterion_group!(hot_paths, benches);
+criterion_main!(hot_paths);

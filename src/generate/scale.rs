@@ -1,0 +1,1049 @@
+//! The scale generator: Zeek conn and dns logs of any size (10^6 to 10^8 flows and more)
+//! from a seed, written in bounded memory, with the findings it planted.
+//!
+//! Data is made of identical *blocks* of [`BLOCK_FLOWS`] flow records, each a whole quarter
+//! (2026-Q3) of traffic of one organisation: thousands of internal hosts in five offices
+//! and a lab in no office, web sessions to a heavy-tailed (Zipf-like) population of CDN and
+//! SaaS destinations in a dozen countries, AI-vendor sessions among them (about 1.5 % of
+//! flows), DNS answers before the flows that use them, internal traffic, inbound scans,
+//! flows without byte counts, flows to a vendor range with no DNS (DNS-over-HTTPS) and a few
+//! duplicated records. Blocks differ only in connection uids, ports and a microsecond
+//! jitter, so every expected figure of `k` blocks is exactly `k` times a block's: a run at
+//! 10^8 flows must report 100 times what a run at 10^6 reports.
+//!
+//! Attribution is unambiguous by construction (every vendor address is answered for one
+//! name only; flows follow their answer within its TTL), so the planted figures are what a
+//! correct `analyze` must report: `expected_findings.csv` per (site, destination country,
+//! vendor, product, attribution) and `expected.json` with record counts. Logs go to
+//! `DIR/logs/`, so `analyze DIR/logs --sites DIR/sites.toml` reads only them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::{
+    Endpoint, Rng, ANTHROPIC_API, ANTHROPIC_API_V6, CHATGPT, CLAUDE_AI, CONN_FIELDS, CONN_TYPES,
+    COPILOT, CURSOR, DASHSCOPE_CN, DASHSCOPE_INTL, DEEPSEEK, DNS_FIELDS, DNS_TYPES, GEMINI,
+    MISTRAL, MOONSHOT, OPENAI_API, Q3_DAYS, Q3_START, QODER, ZHIPU,
+};
+use crate::classify::vendors::VendorCatalog;
+use crate::classify::{embedded, CatalogText};
+use crate::error::{Error, Result};
+use crate::geolocate::{GeoIp, Location};
+
+/// Flow records per block. Totals scale exactly with whole blocks.
+pub const BLOCK_FLOWS: u64 = 100_000;
+
+/// Output encoding of the generated logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Tsv,
+    Json,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct ScaleOptions {
+    pub flows: u64,
+    pub seed: u64,
+    pub format: LogFormat,
+    pub gzip: bool,
+    /// Number of conn files (each with its dns file); 0 picks one per 10^7 flows.
+    pub files: u32,
+    /// Worker threads writing files in parallel.
+    pub threads: usize,
+}
+
+/// One row of expected_findings.csv.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExpectedTotals {
+    pub flows: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+}
+
+/// Key of expected_findings.csv: (site, destination country, vendor, product, attribution).
+pub type ExpectedKey = (String, String, String, String, String);
+
+/// What the generator planted.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ScaleSummary {
+    pub seed: u64,
+    pub block_flows: u64,
+    pub blocks: f64,
+    /// Flow records written, duplicates included.
+    pub flow_records: u64,
+    /// Of those, exact repeats of an earlier record (same uid).
+    pub duplicate_flow_records: u64,
+    pub dns_records: u64,
+    pub ai_flows: u64,
+    pub ai_bytes_out: u64,
+    pub ai_bytes_in: u64,
+    pub files: Vec<String>,
+    #[serde(skip)]
+    pub findings: BTreeMap<ExpectedKey, ExpectedTotals>,
+}
+
+impl ScaleSummary {
+    fn merge(&mut self, o: &ScaleSummary) {
+        self.flow_records += o.flow_records;
+        self.duplicate_flow_records += o.duplicate_flow_records;
+        self.dns_records += o.dns_records;
+        self.ai_flows += o.ai_flows;
+        self.ai_bytes_out += o.ai_bytes_out;
+        self.ai_bytes_in += o.ai_bytes_in;
+        for (k, v) in &o.findings {
+            let e = self.findings.entry(k.clone()).or_default();
+            e.flows += v.flows;
+            e.bytes_out += v.bytes_out;
+            e.bytes_in += v.bytes_in;
+        }
+    }
+}
+
+/// An office: name, country, host address prefix, number of hosts, resolver, AI usage.
+struct Office {
+    name: &'static str,
+    country: &'static str,
+    cidrs: &'static [&'static str],
+    /// Hosts are `10.S.x.y`; the IPv6 share uses `fdS::x:y`.
+    octet: u8,
+    hosts: u32,
+    ai: &'static [(&'static Endpoint, u32)],
+}
+
+const OFFICES: &[Office] = &[
+    Office {
+        name: "hangzhou",
+        country: "CN",
+        cidrs: &["10.10.0.0/16", "fd10::/16"],
+        octet: 10,
+        hosts: 1600,
+        ai: &[
+            (&ANTHROPIC_API, 6),
+            (&ANTHROPIC_API_V6, 3),
+            (&DASHSCOPE_CN, 8),
+            (&DASHSCOPE_INTL, 2),
+            (&QODER, 5),
+            (&CURSOR, 3),
+            (&DEEPSEEK, 5),
+            (&MOONSHOT, 3),
+            (&CLAUDE_AI, 2),
+        ],
+    },
+    Office {
+        name: "shanghai",
+        country: "CN",
+        cidrs: &["10.20.0.0/16"],
+        octet: 20,
+        hosts: 800,
+        ai: &[
+            (&OPENAI_API, 3),
+            (&CHATGPT, 4),
+            (&ZHIPU, 6),
+            (&MISTRAL, 1),
+            (&GEMINI, 2),
+        ],
+    },
+    Office {
+        name: "hongkong",
+        country: "HK",
+        cidrs: &["10.30.0.0/16"],
+        octet: 30,
+        hosts: 400,
+        ai: &[(&OPENAI_API, 3), (&ANTHROPIC_API, 3), (&DASHSCOPE_INTL, 2)],
+    },
+    Office {
+        name: "dublin",
+        country: "IE",
+        cidrs: &["10.40.0.0/16"],
+        octet: 40,
+        hosts: 800,
+        ai: &[
+            (&COPILOT, 5),
+            (&OPENAI_API, 3),
+            (&MISTRAL, 3),
+            (&DEEPSEEK, 1),
+        ],
+    },
+    Office {
+        name: "sanfrancisco",
+        country: "US",
+        cidrs: &["10.50.0.0/16"],
+        octet: 50,
+        hosts: 400,
+        ai: &[(&ANTHROPIC_API, 5), (&COPILOT, 4), (&GEMINI, 2)],
+    },
+];
+
+/// A lab network in no office: `192.168.77.x`, egress reported as unknown_site.
+const LAB_HOSTS: u32 = 40;
+const LAB_AI: &[(&Endpoint, u32)] = &[(&OPENAI_API, 3), (&DEEPSEEK, 2)];
+
+/// The one Hangzhou host that resolves over DNS-over-HTTPS: its AI flows carry no DNS and
+/// are attributed by the vendor's published range only. It does nothing else.
+const DOH_HOST: &str = "10.10.250.9";
+
+/// Public address blocks the web destinations are drawn from (several countries).
+const WEB_BLOCKS: &[[u8; 2]] = &[
+    [88, 198],  // DE
+    [13, 112],  // JP
+    [81, 2],    // GB
+    [52, 208],  // IE
+    [51, 15],   // FR
+    [23, 32],   // US
+    [185, 199], // various
+    [151, 101], // CDN
+    [203, 119], // SG / HK
+    [200, 147], // BR
+    [41, 203],  // ZA
+    [139, 59],  // AU / SG
+];
+
+/// Distinct web destination names; popularity is heavy-tailed over them.
+const WEB_NAMES: u64 = 20_000;
+
+const SCANNERS: &[&str] = &["45.33.32.156", "185.220.101.4", "80.82.77.33"];
+
+/// Mix a 64-bit value (SplitMix64 finaliser): a bijection, so distinct inputs never collide.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A unique Zeek-looking uid: `C` + 11 base-62 digits of a bijective mix of the counter.
+fn uid(prefix: char, n: u64) -> String {
+    let mut v = mix(n);
+    let mut s = String::with_capacity(12);
+    s.push(prefix);
+    for _ in 0..11 {
+        s.push(BASE62[(v % 62) as usize] as char);
+        v /= 62;
+    }
+    s
+}
+
+/// The web destination for name index `i`: one or two public addresses outside every
+/// vendor range, fixed per name.
+struct WebPool {
+    names: Vec<String>,
+    addresses: Vec<Vec<String>>,
+}
+
+impl WebPool {
+    fn new(catalog: &VendorCatalog) -> Self {
+        let tlds = [
+            "com", "de", "co.jp", "co.uk", "ie", "fr", "net", "io", "sg", "com.br",
+        ];
+        let mut names = Vec::with_capacity(WEB_NAMES as usize);
+        let mut addresses = Vec::with_capacity(WEB_NAMES as usize);
+        for i in 0..WEB_NAMES {
+            names.push(format!(
+                "www.site{i}.example-{}.{}",
+                ["cdn", "shop", "news", "saas", "media"][(i % 5) as usize],
+                tlds[(mix(i) % tlds.len() as u64) as usize]
+            ));
+            let n = 1 + (mix(i ^ 0x55) % 2);
+            let mut list = Vec::new();
+            let mut k = 0u64;
+            while list.len() < n as usize {
+                let h = mix(i * 8 + k + 1);
+                k += 1;
+                let b = WEB_BLOCKS[(h % WEB_BLOCKS.len() as u64) as usize];
+                let ip = IpAddr::from([b[0], b[1], (h >> 8) as u8, 1 + ((h >> 16) % 254) as u8]);
+                if catalog.match_ip(ip).is_none() {
+                    list.push(ip.to_string());
+                }
+            }
+            addresses.push(list);
+        }
+        WebPool { names, addresses }
+    }
+}
+
+/// Per-run lookups the expected figures need (the same embedded catalog and database
+/// `analyze` uses by default).
+struct Oracle {
+    catalog: VendorCatalog,
+    geo: GeoIp,
+}
+
+impl Oracle {
+    fn load() -> Result<Self> {
+        let catalog = VendorCatalog::load(&CatalogText::load(
+            None,
+            "data/vendors.toml",
+            embedded::VENDORS,
+        )?)?;
+        let geo = GeoIp::open(None)?;
+        Ok(Oracle { catalog, geo })
+    }
+
+    /// (vendor, product) of a catalog hostname.
+    fn product_of_host(&self, host: &str) -> (String, String) {
+        match self.catalog.match_host(host) {
+            Some(p) => (
+                self.catalog.vendor_of(p).name.clone(),
+                self.catalog.product(p).name.clone(),
+            ),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    fn product_of_ip(&self, ip: &str) -> (String, String) {
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return (String::new(), String::new());
+        };
+        match self.catalog.match_ip(ip) {
+            Some(p) => (
+                self.catalog.vendor_of(p).name.clone(),
+                self.catalog.product(p).name.clone(),
+            ),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    fn country(&self, ip: &str) -> String {
+        match ip.parse::<IpAddr>().map(|a| self.geo.locate(a)) {
+            Ok(Location::Country(c)) => c,
+            _ => "ZZ".to_string(),
+        }
+    }
+}
+
+/// One flow record before encoding.
+struct Conn<'a> {
+    ts: i64,
+    src: &'a str,
+    dst: &'a str,
+    dport: u16,
+    proto: &'static str,
+    service: &'static str,
+    up: Option<u64>,
+    down: Option<u64>,
+    local_orig: bool,
+    local_resp: bool,
+}
+
+/// One DNS record before encoding.
+struct Dns<'a> {
+    ts: i64,
+    rtt_us: i64,
+    client: &'a str,
+    resolver: &'a str,
+    query: &'a str,
+    cnames: &'a [&'a str],
+    addresses: &'a [&'a str],
+    ttl: u32,
+    v6: bool,
+}
+
+fn ts_text(micros: i64) -> String {
+    format!(
+        "{}.{:06}",
+        micros.div_euclid(1_000_000),
+        micros.rem_euclid(1_000_000)
+    )
+}
+
+/// Writes one block's records, day by day (sorted by time within each day).
+struct BlockWriter<'o> {
+    format: LogFormat,
+    oracle: &'o Oracle,
+    web: &'o WebPool,
+    /// Global block number: uids, ports and jitter derive from it.
+    block: u64,
+    counter: u64,
+    conn_lines: Vec<(i64, String)>,
+    dns_lines: Vec<(i64, String)>,
+    summary: ScaleSummary,
+    /// Cache of (address → country) and (host → product) for expected figures.
+    countries: BTreeMap<String, String>,
+}
+
+impl BlockWriter<'_> {
+    fn next_uid(&mut self, prefix: char) -> String {
+        self.counter += 1;
+        uid(prefix, (self.block << 32) | self.counter)
+    }
+
+    fn conn(&mut self, rng: &mut Rng, c: &Conn<'_>) {
+        let uid = self.next_uid('C');
+        let sport = 32768 + (mix(self.block ^ (self.counter << 20)) % 28000) as u16;
+        let dur = if c.proto == "tcp" {
+            0.05 + rng.unit() * 40.0
+        } else {
+            rng.unit() * 0.1
+        };
+        let (op, rp) = (
+            c.up.map_or(1, |v| v / 1200 + 2),
+            c.down.map_or(0, |v| v / 1200 + 2),
+        );
+        let (oipb, ripb) = (c.up.unwrap_or(0) + op * 52, c.down.unwrap_or(0) + rp * 52);
+        let state = if c.up.is_some() { "SF" } else { "S0" };
+        let history = match (c.proto, c.up.is_some()) {
+            ("tcp", true) => "ShADadFf",
+            ("tcp", false) => "S",
+            _ => "D",
+        };
+        let tf = |b: bool| if b { "T" } else { "F" };
+        let line = match self.format {
+            LogFormat::Tsv => {
+                let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+                format!(
+                    "{}\t{uid}\t{}\t{sport}\t{}\t{}\t{}\t{}\t{dur:.6}\t{}\t{}\t{state}\t{}\t{}\t0\t{history}\t{op}\t{oipb}\t{rp}\t{ripb}\t(empty)\n",
+                    ts_text(c.ts),
+                    c.src,
+                    c.dst,
+                    c.dport,
+                    c.proto,
+                    c.service,
+                    opt(c.up),
+                    opt(c.down),
+                    tf(c.local_orig),
+                    tf(c.local_resp)
+                )
+            }
+            LogFormat::Json => {
+                let mut s = format!(
+                    "{{\"ts\":{},\"uid\":\"{uid}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{sport},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\"",
+                    ts_text(c.ts),
+                    c.src,
+                    c.dst,
+                    c.dport,
+                    c.proto
+                );
+                if c.service != "-" {
+                    let _ = write!(s, ",\"service\":\"{}\"", c.service);
+                }
+                let _ = write!(s, ",\"duration\":{dur:.6}");
+                if let (Some(u), Some(d)) = (c.up, c.down) {
+                    let _ = write!(s, ",\"orig_bytes\":{u},\"resp_bytes\":{d}");
+                }
+                let _ = writeln!(
+                    s,
+                    ",\"conn_state\":\"{state}\",\"local_orig\":{},\"local_resp\":{},\"missed_bytes\":0,\"history\":\"{history}\",\"orig_pkts\":{op},\"orig_ip_bytes\":{oipb},\"resp_pkts\":{rp},\"resp_ip_bytes\":{ripb}}}",
+                    c.local_orig, c.local_resp
+                );
+                s
+            }
+        };
+        self.conn_lines.push((c.ts, line));
+        self.summary.flow_records += 1;
+    }
+
+    fn dns(&mut self, rng: &mut Rng, d: &Dns<'_>) {
+        let uid = self.next_uid('D');
+        let port = 32768 + rng.below(28000);
+        let trans = rng.below(65536);
+        let (qtype, qname) = if d.v6 { (28, "AAAA") } else { (1, "A") };
+        let answers: Vec<&str> = d.cnames.iter().chain(d.addresses).copied().collect();
+        let ttls: Vec<u32> = (0..answers.len())
+            .map(|i| if i < d.cnames.len() { d.ttl * 5 } else { d.ttl })
+            .collect();
+        let rtt = d.rtt_us as f64 / 1e6;
+        let line = match self.format {
+            LogFormat::Tsv => {
+                let t: Vec<String> = ttls.iter().map(|t| format!("{t}.000000")).collect();
+                format!(
+                    "{}\t{uid}\t{}\t{port}\t{}\t53\tudp\t{trans}\t{rtt:.6}\t{}\t1\tC_INTERNET\t{qtype}\t{qname}\t0\tNOERROR\tF\tF\tT\tT\t0\t{}\t{}\tF\n",
+                    ts_text(d.ts),
+                    d.client,
+                    d.resolver,
+                    d.query,
+                    answers.join(","),
+                    t.join(",")
+                )
+            }
+            LogFormat::Json => {
+                let a: Vec<String> = answers.iter().map(|a| format!("\"{a}\"")).collect();
+                let t: Vec<String> = ttls.iter().map(|t| format!("{t}.0")).collect();
+                format!(
+                    "{{\"ts\":{},\"uid\":\"{uid}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{port},\"id.resp_h\":\"{}\",\"id.resp_p\":53,\"proto\":\"udp\",\"trans_id\":{trans},\"rtt\":{rtt:.6},\"query\":\"{}\",\"qclass\":1,\"qclass_name\":\"C_INTERNET\",\"qtype\":{qtype},\"qtype_name\":\"{qname}\",\"rcode\":0,\"rcode_name\":\"NOERROR\",\"AA\":false,\"TC\":false,\"RD\":true,\"RA\":true,\"Z\":0,\"answers\":[{}],\"TTLs\":[{}],\"rejected\":false}}\n",
+                    ts_text(d.ts),
+                    d.client,
+                    d.resolver,
+                    d.query,
+                    a.join(","),
+                    t.join(",")
+                )
+            }
+        };
+        self.dns_lines.push((d.ts, line));
+        self.summary.dns_records += 1;
+    }
+
+    fn expect(&mut self, site: &str, dst: &str, vp: (String, String), method: &str, c: &Conn<'_>) {
+        let country = match self.countries.get(dst) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.oracle.country(dst);
+                self.countries.insert(dst.to_string(), c.clone());
+                c
+            }
+        };
+        let e = self
+            .summary
+            .findings
+            .entry((site.to_string(), country, vp.0, vp.1, method.to_string()))
+            .or_default();
+        e.flows += 1;
+        e.bytes_out += c.up.unwrap_or(0);
+        e.bytes_in += c.down.unwrap_or(0);
+        self.summary.ai_flows += 1;
+        self.summary.ai_bytes_out += c.up.unwrap_or(0);
+        self.summary.ai_bytes_in += c.down.unwrap_or(0);
+    }
+
+    /// Write one block (`flows` flow records, normally [`BLOCK_FLOWS`]) to the writers.
+    fn write_block(
+        &mut self,
+        seed: u64,
+        flows: u64,
+        conn: &mut dyn Write,
+        dns: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        // The same seed for every block: blocks are the same traffic, so totals scale.
+        let mut rng = Rng::new(seed);
+        let jitter = (mix(self.block) % 1000) as i64;
+        for day in 0..Q3_DAYS as u64 {
+            let budget = flows / Q3_DAYS as u64 + u64::from(day < flows % Q3_DAYS as u64);
+            let day_start = Q3_START + day as i64 * 86_400_000_000 + jitter;
+            let weekend = matches!((day + 2) % 7, 5 | 6);
+            let start = self.summary.flow_records;
+            while self.summary.flow_records - start < budget {
+                let left = budget - (self.summary.flow_records - start);
+                self.session(&mut rng, day_start, weekend, left);
+            }
+            self.flush_day(conn, dns)?;
+        }
+        Ok(())
+    }
+
+    fn flush_day(&mut self, conn: &mut dyn Write, dns: &mut dyn Write) -> std::io::Result<()> {
+        self.conn_lines.sort_by_key(|(t, _)| *t);
+        self.dns_lines.sort_by_key(|(t, _)| *t);
+        for (_, l) in self.conn_lines.drain(..) {
+            conn.write_all(l.as_bytes())?;
+        }
+        for (_, l) in self.dns_lines.drain(..) {
+            dns.write_all(l.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// One session of at most `left` flow records.
+    fn session(&mut self, rng: &mut Rng, day_start: i64, weekend: bool, left: u64) {
+        let t = day_start + rng.below(80_000_000_000) as i64 / 1000 * 1000;
+        let kind = rng.below(1000);
+        let total_hosts: u32 = OFFICES.iter().map(|o| o.hosts).sum();
+        // Hosts are picked with a heavy tail: a few busy machines, many quiet ones.
+        let pick = (rng.log_uniform(1, u64::from(total_hosts + LAB_HOSTS) + 1) - 1) as u32;
+        let (office, host) = if pick < total_hosts {
+            let mut p = pick;
+            let mut found = None;
+            for o in OFFICES {
+                if p < o.hosts {
+                    found = Some(o);
+                    break;
+                }
+                p -= o.hosts;
+            }
+            (found, p)
+        } else {
+            (None, pick - total_hosts)
+        };
+        let (client, resolver, site) = match office {
+            Some(o) if host % 10 == 9 && o.cidrs.len() > 1 => (
+                format!("fd{}::{}:{}", o.octet, 1 + host / 250, 1 + host % 250),
+                format!("10.{}.0.53", o.octet),
+                o.name,
+            ),
+            Some(o) => (
+                format!("10.{}.{}.{}", o.octet, 1 + host / 250, 1 + host % 250),
+                format!("10.{}.0.53", o.octet),
+                o.name,
+            ),
+            None => (
+                format!("192.168.77.{}", 10 + host),
+                "192.168.77.1".to_string(),
+                crate::classify::sites::UNKNOWN_SITE,
+            ),
+        };
+        let v6_client = client.contains(':');
+        match kind {
+            // Inbound scans of the Dublin office's published service.
+            0..=9 => {
+                let s = SCANNERS[rng.below(SCANNERS.len() as u64) as usize];
+                self.conn(
+                    rng,
+                    &Conn {
+                        ts: t,
+                        src: s,
+                        dst: "10.40.0.10",
+                        dport: 22,
+                        proto: "tcp",
+                        service: "-",
+                        up: None,
+                        down: None,
+                        local_orig: false,
+                        local_resp: true,
+                    },
+                );
+            }
+            // DNS-over-HTTPS: flows to a vendor address with no DNS answer.
+            10..=11 if !weekend => {
+                let dst = ANTHROPIC_API.addresses[0];
+                let vp = self.oracle.product_of_ip(dst);
+                for k in 0..(1 + rng.below(3)).min(left) as i64 {
+                    let c = Conn {
+                        ts: t + k * 30_000_000,
+                        src: DOH_HOST,
+                        dst,
+                        dport: 443,
+                        proto: "tcp",
+                        service: "ssl",
+                        up: Some(rng.log_uniform(ANTHROPIC_API.up.0, ANTHROPIC_API.up.1)),
+                        down: Some(rng.log_uniform(2_000, 400_000)),
+                        local_orig: true,
+                        local_resp: false,
+                    };
+                    self.conn(rng, &c);
+                    self.expect("hangzhou", dst, vp.clone(), "ip_range", &c);
+                }
+            }
+            // Internal traffic: file servers, directory, printers.
+            12..=259 => {
+                let server = match office {
+                    Some(o) => format!("10.{}.0.{}", o.octet, 20 + rng.below(10)),
+                    None => "192.168.77.2".to_string(),
+                };
+                let (port, service) =
+                    [(445, "smb"), (389, "ldap"), (9100, "-"), (88, "krb")][rng.below(4) as usize];
+                let up = rng.log_uniform(200, 5_000_000);
+                self.conn(
+                    rng,
+                    &Conn {
+                        ts: t,
+                        src: &client,
+                        dst: &server,
+                        dport: port,
+                        proto: "tcp",
+                        service,
+                        up: Some(up),
+                        down: Some(up / 3),
+                        local_orig: true,
+                        local_resp: true,
+                    },
+                );
+            }
+            // AI-vendor sessions (about 1.5 % of flows).
+            260..=274 => {
+                let usage = office.map_or(LAB_AI, |o| o.ai);
+                let total: u32 = usage.iter().map(|(_, w)| w).sum();
+                let mut r = rng.below(u64::from(total)) as u32;
+                let mut e = usage[0].0;
+                for (ep, w) in usage {
+                    if r < *w {
+                        e = ep;
+                        break;
+                    }
+                    r -= w;
+                }
+                if e.addresses.iter().any(|a| a.contains(':')) && !v6_client && office.is_some() {
+                    // IPv6 vendor endpoints are only used from IPv6 hosts; others use v4.
+                    e = &ANTHROPIC_API;
+                }
+                self.vendor_session(rng, t, &client, &resolver, site, e, left);
+            }
+            // Web sessions to a heavy-tailed population of destinations.
+            _ => {
+                let i = rng.log_uniform(1, WEB_NAMES + 1) - 1;
+                let web = self.web;
+                let addrs: Vec<&str> = web.addresses[i as usize]
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
+                let rtt = 2_000 + rng.below(50_000) as i64;
+                self.dns(
+                    rng,
+                    &Dns {
+                        ts: t,
+                        rtt_us: rtt,
+                        client: &client,
+                        resolver: &resolver,
+                        query: &web.names[i as usize],
+                        cnames: &[],
+                        addresses: &addrs,
+                        ttl: 300,
+                        v6: false,
+                    },
+                );
+                self.dns_conn(rng, t, &client, &resolver);
+                let mut room = left.saturating_sub(1);
+                let n = rng.log_uniform(1, 16).min(room);
+                for k in 0..n {
+                    let up = rng.log_uniform(300, 200_000);
+                    let unset = rng.below(50) == 0;
+                    let c = Conn {
+                        ts: t + rtt + 5_000 + (rng.below(300_000) as i64) * 1000,
+                        src: &client,
+                        dst: addrs[(k as usize) % addrs.len()],
+                        dport: 443,
+                        proto: "tcp",
+                        service: "ssl",
+                        up: (!unset).then_some(up),
+                        down: (!unset).then(|| rng.log_uniform(500, 2_000_000)),
+                        local_orig: office.is_some(),
+                        local_resp: false,
+                    };
+                    self.conn(rng, &c);
+                    room -= 1;
+                    // One record in a thousand is logged twice (overlapping exports).
+                    if rng.below(1000) == 0 && room > n - k - 1 {
+                        if let Some(last) = self.conn_lines.last().cloned() {
+                            self.conn_lines.push(last);
+                            self.summary.flow_records += 1;
+                            self.summary.duplicate_flow_records += 1;
+                            room -= 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn dns_conn(&mut self, rng: &mut Rng, t: i64, client: &str, resolver: &str) {
+        let (q, r) = (40 + rng.below(30), 90 + rng.below(200));
+        self.conn(
+            rng,
+            &Conn {
+                ts: t,
+                src: client,
+                dst: resolver,
+                dport: 53,
+                proto: "udp",
+                service: "dns",
+                up: Some(q),
+                down: Some(r),
+                local_orig: true,
+                local_resp: true,
+            },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn vendor_session(
+        &mut self,
+        rng: &mut Rng,
+        t: i64,
+        client: &str,
+        resolver: &str,
+        site: &str,
+        e: &Endpoint,
+        left: u64,
+    ) {
+        let rtt = 2_000 + rng.below(50_000) as i64;
+        let v6 = e.addresses.iter().any(|a| a.contains(':'));
+        self.dns(
+            rng,
+            &Dns {
+                ts: t,
+                rtt_us: rtt,
+                client,
+                resolver,
+                query: e.query,
+                cnames: e.cnames,
+                addresses: e.addresses,
+                ttl: e.ttl,
+                v6,
+            },
+        );
+        self.dns_conn(rng, t, client, resolver);
+        let vp = self.oracle.product_of_host(e.query);
+        let n = (1 + rng.below(4)).min(left.saturating_sub(1));
+        for _ in 0..n {
+            let dst = e.addresses[rng.below(e.addresses.len() as u64) as usize];
+            let unset = rng.below(50) == 0;
+            let c = Conn {
+                ts: t + rtt + 5_000 + (rng.below(u64::from(e.ttl) * 1000) as i64) * 1000,
+                src: client,
+                dst,
+                dport: 443,
+                proto: "tcp",
+                service: "ssl",
+                up: (!unset).then(|| rng.log_uniform(e.up.0, e.up.1)),
+                down: (!unset).then(|| rng.log_uniform(2_000, 400_000)),
+                local_orig: site != crate::classify::sites::UNKNOWN_SITE,
+                local_resp: false,
+            };
+            self.conn(rng, &c);
+            self.expect(site, dst, vp.clone(), "dns", &c);
+        }
+    }
+}
+
+fn header(path: &str, fields: &str, types: &str) -> String {
+    format!(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t2026-07-01-00-00-00\n#fields\t{fields}\n#types\t{types}\n"
+    )
+}
+
+fn create(path: &Path, gzip: bool) -> Result<Box<dyn Write>> {
+    let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    let w = BufWriter::with_capacity(1 << 20, f);
+    Ok(if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            w,
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(w)
+    })
+}
+
+/// Write conn file `index` (blocks `first..first+count`, the last possibly partial) and
+/// its dns file.
+#[allow(clippy::too_many_arguments)]
+fn write_file(
+    dir: &Path,
+    opts: &ScaleOptions,
+    oracle: &Oracle,
+    web: &WebPool,
+    index: u32,
+    first: u64,
+    flows: u64,
+) -> Result<ScaleSummary> {
+    let ext = match (opts.format, opts.gzip) {
+        (LogFormat::Tsv, false) => "log",
+        (LogFormat::Tsv, true) => "log.gz",
+        (LogFormat::Json, false) => "json",
+        (LogFormat::Json, true) => "json.gz",
+    };
+    let conn_name = format!("conn.{index:03}.{ext}");
+    let dns_name = format!("dns.{index:03}.{ext}");
+    let conn_path = dir.join("logs").join(&conn_name);
+    let dns_path = dir.join("logs").join(&dns_name);
+    let mut conn = create(&conn_path, opts.gzip)?;
+    let mut dns = create(&dns_path, opts.gzip)?;
+    let io = |p: &PathBuf| {
+        let p = p.clone();
+        move |e: std::io::Error| Error::io(&p, e)
+    };
+    if opts.format == LogFormat::Tsv {
+        conn.write_all(header("conn", CONN_FIELDS, CONN_TYPES).as_bytes())
+            .map_err(io(&conn_path))?;
+        dns.write_all(header("dns", DNS_FIELDS, DNS_TYPES).as_bytes())
+            .map_err(io(&dns_path))?;
+    }
+    let mut w = BlockWriter {
+        format: opts.format,
+        oracle,
+        web,
+        block: first,
+        counter: 0,
+        conn_lines: Vec::new(),
+        dns_lines: Vec::new(),
+        summary: ScaleSummary::default(),
+        countries: BTreeMap::new(),
+    };
+    let mut left = flows;
+    while left > 0 {
+        let n = left.min(BLOCK_FLOWS);
+        w.counter = 0;
+        w.write_block(opts.seed, n, &mut conn, &mut dns)
+            .map_err(io(&conn_path))?;
+        w.block += 1;
+        left -= n;
+    }
+    if opts.format == LogFormat::Tsv {
+        conn.write_all(b"#close\t2026-10-01-00-00-00\n")
+            .map_err(io(&conn_path))?;
+        dns.write_all(b"#close\t2026-10-01-00-00-00\n")
+            .map_err(io(&dns_path))?;
+    }
+    conn.flush().map_err(io(&conn_path))?;
+    dns.flush().map_err(io(&dns_path))?;
+    drop(conn);
+    drop(dns);
+    let mut s = w.summary;
+    s.files = vec![format!("logs/{conn_name}"), format!("logs/{dns_name}")];
+    Ok(s)
+}
+
+/// Generate `opts.flows` flow records (and their DNS) into `dir`, with sites.toml,
+/// expected_findings.csv and expected.json.
+pub fn write_scale(dir: &Path, opts: &ScaleOptions) -> Result<ScaleSummary> {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
+    let oracle = Oracle::load()?;
+    let web = WebPool::new(&oracle.catalog);
+    let blocks = opts.flows.div_ceil(BLOCK_FLOWS).max(1);
+    let files = if opts.files == 0 {
+        opts.flows.div_ceil(10_000_000).max(1)
+    } else {
+        u64::from(opts.files)
+    }
+    .min(blocks);
+    // Whole blocks per file; the final partial block (if any) goes to the last file.
+    let mut plan = Vec::new();
+    let mut block = 0u64;
+    let mut remaining = opts.flows;
+    for i in 0..files {
+        let nblocks = blocks / files + u64::from(i < blocks % files);
+        let flows = (nblocks * BLOCK_FLOWS).min(remaining);
+        plan.push((i as u32, block, flows));
+        block += nblocks;
+        remaining -= flows;
+    }
+    let threads = opts.threads.max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let out = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(index, first, flows)) = plan.get(i) else {
+                    break;
+                };
+                let r = write_file(dir, opts, &oracle, &web, index, first, flows);
+                if let Ok(mut o) = out.lock() {
+                    o.push((i, r));
+                }
+            });
+        }
+    });
+    let mut done = out.into_inner().unwrap_or_default();
+    done.sort_by_key(|(i, _)| *i);
+    let results: Vec<Result<ScaleSummary>> = done.into_iter().map(|(_, r)| r).collect();
+    let mut summary = ScaleSummary {
+        seed: opts.seed,
+        block_flows: BLOCK_FLOWS,
+        blocks: opts.flows as f64 / BLOCK_FLOWS as f64,
+        ..ScaleSummary::default()
+    };
+    for r in results {
+        let s = r?;
+        summary.files.extend(s.files.iter().cloned());
+        summary.merge(&s);
+    }
+    let sites = dir.join("sites.toml");
+    std::fs::write(&sites, sites_toml()).map_err(|e| Error::io(&sites, e))?;
+    summary.files.push("sites.toml".into());
+    write_expected(dir, &summary)?;
+    Ok(summary)
+}
+
+/// The sites file of the scale organisation.
+pub fn sites_toml() -> String {
+    let mut s = String::from(
+        "# Sites of the scale-test organisation (xborder generate --flows). The lab network\n\
+         # 192.168.77.0/24 is deliberately missing: its egress is unknown_site.\n\n",
+    );
+    for o in OFFICES {
+        let cidrs: Vec<String> = o.cidrs.iter().map(|c| format!("\"{c}\"")).collect();
+        let _ = write!(
+            s,
+            "[[site]]\nname = \"{}\"\ncountry = \"{}\"\ncidrs = [{}]\n\n",
+            o.name,
+            o.country,
+            cidrs.join(", ")
+        );
+    }
+    s
+}
+
+fn write_expected(dir: &Path, s: &ScaleSummary) -> Result<()> {
+    let path = dir.join("expected_findings.csv");
+    let csv_err = |e: csv::Error| {
+        Error::io(
+            dir.join("expected_findings.csv"),
+            std::io::Error::other(e.to_string()),
+        )
+    };
+    let mut w = csv::Writer::from_path(&path).map_err(csv_err)?;
+    w.write_record([
+        "source_site",
+        "destination_country",
+        "vendor",
+        "product",
+        "attribution",
+        "flows",
+        "bytes_out",
+        "bytes_in",
+    ])
+    .map_err(csv_err)?;
+    for ((site, country, vendor, product, method), t) in &s.findings {
+        w.write_record([
+            site,
+            country,
+            vendor,
+            product,
+            method,
+            &t.flows.to_string(),
+            &t.bytes_out.to_string(),
+            &t.bytes_in.to_string(),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))?;
+    let path = dir.join("expected.json");
+    let json = serde_json::to_string_pretty(s)
+        .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+    std::fs::write(&path, json + "\n").map_err(|e| Error::io(&path, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(flows: u64, files: u32) -> ScaleOptions {
+        ScaleOptions {
+            flows,
+            seed: 1,
+            format: LogFormat::Tsv,
+            gzip: false,
+            files,
+            threads: 2,
+        }
+    }
+
+    #[test]
+    fn exact_flow_count_and_linear_expectations() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let one = write_scale(a.path(), &opts(BLOCK_FLOWS, 1)).unwrap();
+        let three = write_scale(b.path(), &opts(2 * BLOCK_FLOWS, 2)).unwrap();
+        assert_eq!(one.flow_records, BLOCK_FLOWS);
+        assert_eq!(three.flow_records, 2 * BLOCK_FLOWS);
+        assert!(
+            one.ai_flows > 500 && one.duplicate_flow_records > 0,
+            "{one:?}"
+        );
+        assert_eq!(three.ai_flows, 2 * one.ai_flows);
+        assert_eq!(three.dns_records, 2 * one.dns_records);
+        for (k, v) in &one.findings {
+            let t = &three.findings[k];
+            assert_eq!(
+                (t.flows, t.bytes_out, t.bytes_in),
+                (2 * v.flows, 2 * v.bytes_out, 2 * v.bytes_in)
+            );
+        }
+        assert_eq!(one.findings.len(), three.findings.len());
+    }
+
+    #[test]
+    fn uids_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..100_000u64 {
+            assert!(seen.insert(uid('C', (n % 7) << 32 | n)));
+        }
+    }
+}
