@@ -23,6 +23,11 @@ pub mod azure_flow;
 pub mod gcp_vpc;
 pub mod goflow2;
 pub mod silk_rwcut;
+pub mod ecs;
+pub mod ocsf;
+pub mod siem_common;
+pub mod splunk_cim;
+pub mod suricata_eve;
 // -- DNS readers --
 pub mod bind;
 pub mod route53;
@@ -96,6 +101,8 @@ impl ReadContext<'_> {
 
 /// The start of a file, prepared once for every detector.
 pub struct Head<'a> {
+    /// The file itself, for binary formats whose schema sits at the end (Parquet's footer).
+    pub path: &'a Path,
     /// Decompressed bytes, without a UTF-8 byte-order mark.
     pub bytes: &'a [u8],
     /// The same, as text (lossy), at most 64 KiB.
@@ -221,6 +228,11 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &gcp_vpc::SPEC,
     &goflow2::SPEC,
     &silk_rwcut::SPEC,
+    &suricata_eve::EVE,
+    &ocsf::JSON,
+    &ecs::NDJSON,
+    &splunk_cim::CSV,
+    &ocsf::parquet::PARQUET,
     // -- DNS formats --
     &bind::QUERY_LOG,
     &route53::RESOLVER,
@@ -393,6 +405,7 @@ pub fn detect_with(
         None
     };
     let h = Head {
+        path,
         bytes: head,
         text: &text,
         first_line: first,
