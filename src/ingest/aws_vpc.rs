@@ -668,6 +668,7 @@ mod tests {
                 _ => None,
             });
             f(&Head {
+                path: std::path::Path::new("test.log"),
                 bytes: text.as_bytes(),
                 text,
                 first_line: text.lines().next().unwrap_or("").trim(),

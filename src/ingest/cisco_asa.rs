@@ -60,6 +60,10 @@ pub static ASA: FormatSpec = FormatSpec {
 };
 
 fn detect(h: &Head<'_>) -> bool {
+    // A JSON document may quote an ASA message (OCSF `raw_data`); it is not a syslog file.
+    if h.first_json.is_some() || h.first_line.starts_with(['{', '[']) {
+        return false;
+    }
     h.text
         .lines()
         .take(50)
@@ -401,6 +405,23 @@ fn orient_by_names(a: &Endpoint<'_>, b: &Endpoint<'_>) -> Initiator {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_that_quotes_an_asa_message_is_not_asa_syslog() {
+        let text = "{\"raw_data\": \"<166>Oct 10 2018 12:34:56 fw %ASA-6-302013: Built outbound TCP connection 1 for outside:192.0.2.1/443 (192.0.2.1/443) to inside:10.0.0.1/5000 (10.0.0.1/5000)\"}\n";
+        let obj = crate::ingest::json::first_object(text).and_then(|v| match v {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        });
+        let h = super::Head {
+            path: std::path::Path::new("x.json"),
+            bytes: text.as_bytes(),
+            text,
+            first_line: text.trim(),
+            first_json: obj.as_ref(),
+        };
+        assert!(!super::detect(&h));
+    }
+
     use super::*;
     use std::path::Path;
 

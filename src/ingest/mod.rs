@@ -16,16 +16,16 @@ pub mod values;
 pub mod zeek_json;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
-pub mod cisco_asa;
-pub mod panos;
 pub mod aws_vpc;
 pub mod azure_flow;
+pub mod cisco_asa;
+pub mod ecs;
 pub mod gcp_vpc;
 pub mod goflow2;
-pub mod silk_rwcut;
-pub mod ecs;
 pub mod ocsf;
+pub mod panos;
 pub mod siem_common;
+pub mod silk_rwcut;
 pub mod splunk_cim;
 pub mod suricata_eve;
 // -- DNS readers --
