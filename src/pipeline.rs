@@ -789,10 +789,13 @@ impl<'a> FlowState<'a> {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
         });
-        // A combined count has nothing in bytes_in by design.
+        // A combined count, and one direction of a uniflow export, have nothing in the
+        // other byte field by design.
         let unset = match flow.direction {
-            ByteDirection::Combined => flow.bytes_out.is_none(),
-            _ => flow.bytes_out.is_none() || flow.bytes_in.is_none(),
+            ByteDirection::Combined | ByteDirection::Uniflow => {
+                flow.bytes_out.is_none() && flow.bytes_in.is_none()
+            }
+            ByteDirection::Biflow => flow.bytes_out.is_none() || flow.bytes_in.is_none(),
         };
         if unset {
             breakdown.bytes_unset += 1;
