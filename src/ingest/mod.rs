@@ -18,6 +18,7 @@ pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod aws_vpc;
 pub mod azure_flow;
+pub mod cef;
 pub mod cisco_asa;
 pub mod ecs;
 pub mod gcp_vpc;
@@ -221,6 +222,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- flow formats --
     &panos::TRAFFIC,
     &cisco_asa::ASA,
+    &cef::CEF,
     &aws_vpc::TEXT,
     &aws_vpc::JSON,
     &azure_flow::NSG,
