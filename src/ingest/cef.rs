@@ -201,7 +201,10 @@ fn parse_zone(s: &str) -> Option<chrono::FixedOffset> {
     }
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits.get(..2)?.parse().ok()?, digits.get(2..)?.parse().ok()?),
+        4 => (
+            digits.get(..2)?.parse().ok()?,
+            digits.get(2..)?.parse().ok()?,
+        ),
         _ => return None,
     };
     if h > 14 || m > 59 {
@@ -303,8 +306,11 @@ fn read(
         };
         let ext = parse_extension(ext);
         let get = |keys: &[&'static str]| -> Option<(&'static str, &str)> {
-            keys.iter()
-                .find_map(|k| ext.get(k).filter(|v| !v.is_empty()).map(|v| (*k, v.as_str())))
+            keys.iter().find_map(|k| {
+                ext.get(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*k, v.as_str()))
+            })
         };
         if get(&["act", "deviceAction"]).is_some_and(|(_, a)| is_blocked(a)) {
             return sink(Item::Filtered {
@@ -427,7 +433,9 @@ fn read(
             dst_ip,
             dst_port: ports[1],
             proto: get(&["proto", "transportProtocol"])
-                .map_or(Proto::Other("unknown".into()), |(_, p)| Proto::parse(p.trim())),
+                .map_or(Proto::Other("unknown".into()), |(_, p)| {
+                    Proto::parse(p.trim())
+                }),
             bytes_out: bytes[0],
             bytes_in: bytes[1],
             duration,
