@@ -22,6 +22,7 @@ pub mod cisco_asa;
 pub mod ecs;
 pub mod gcp_vpc;
 pub mod goflow2;
+pub mod nfdump_csv;
 pub mod ocsf;
 pub mod panos;
 pub mod siem_common;
@@ -227,6 +228,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &azure_flow::VNET,
     &gcp_vpc::SPEC,
     &goflow2::SPEC,
+    &nfdump_csv::SPEC,
     &silk_rwcut::SPEC,
     &suricata_eve::EVE,
     &ocsf::JSON,
