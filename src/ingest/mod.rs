@@ -23,6 +23,7 @@ pub mod cisco_asa;
 pub mod ecs;
 pub mod gcp_vpc;
 pub mod goflow2;
+pub mod nfdump_csv;
 pub mod ocsf;
 pub mod panos;
 pub mod siem_common;
@@ -229,6 +230,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &azure_flow::VNET,
     &gcp_vpc::SPEC,
     &goflow2::SPEC,
+    &nfdump_csv::SPEC,
     &silk_rwcut::SPEC,
     &suricata_eve::EVE,
     &ocsf::JSON,
