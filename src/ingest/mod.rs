@@ -18,10 +18,12 @@ pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod aws_vpc;
 pub mod azure_flow;
+pub mod cef;
 pub mod cisco_asa;
 pub mod ecs;
 pub mod gcp_vpc;
 pub mod goflow2;
+pub mod nfdump_csv;
 pub mod ocsf;
 pub mod panos;
 pub mod siem_common;
@@ -221,12 +223,14 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- flow formats --
     &panos::TRAFFIC,
     &cisco_asa::ASA,
+    &cef::CEF,
     &aws_vpc::TEXT,
     &aws_vpc::JSON,
     &azure_flow::NSG,
     &azure_flow::VNET,
     &gcp_vpc::SPEC,
     &goflow2::SPEC,
+    &nfdump_csv::SPEC,
     &silk_rwcut::SPEC,
     &suricata_eve::EVE,
     &ocsf::JSON,
