@@ -519,22 +519,9 @@ mod tests {
     use super::*;
     use crate::ingest::ReaderOptions;
     use std::net::IpAddr;
-    use std::path::Path;
 
     fn run(spec: &FormatSpec, input: &str, options: &ReaderOptions) -> Vec<Item> {
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(input.as_bytes().to_vec());
-        (spec.read)(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(spec.read, input, options)
     }
 
     fn flows(items: &[Item]) -> Vec<&FlowRecord> {

@@ -254,7 +254,6 @@ fn parse_answers(rrs: &str) -> std::result::Result<Vec<DnsAnswer>, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn read_all(text: &str, year: Option<i32>, tz: Option<i32>) -> Vec<Item> {
         let options = super::super::ReaderOptions {
@@ -262,19 +261,7 @@ mod tests {
             log_timezone: tz.and_then(|h| chrono::FixedOffset::east_opt(h * 3600)),
             ..Default::default()
         };
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(text.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, text, &options)
     }
 
     fn dns(items: &[Item]) -> Vec<&DnsRecord> {

@@ -452,19 +452,7 @@ mod tests {
     use std::path::Path;
 
     fn read_with(text: &str, options: &ReaderOptions) -> Vec<Item> {
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(text.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, text, options)
     }
 
     fn read_all(text: &str) -> Vec<Item> {

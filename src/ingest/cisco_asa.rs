@@ -423,26 +423,13 @@ mod tests {
     }
 
     use super::*;
-    use std::path::Path;
 
     fn read_all(text: &str, year: Option<i32>) -> Vec<Item> {
         let options = super::super::ReaderOptions {
             assume_year: year,
             ..Default::default()
         };
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(text.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, text, &options)
     }
 
     fn flows(items: &[Item]) -> Vec<&FlowRecord> {

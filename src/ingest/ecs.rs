@@ -386,20 +386,8 @@ mod tests {
     use crate::schema::AnswerValue;
 
     fn read_all(text: &str) -> Vec<Item> {
-        let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
         let options = ReaderOptions::default();
-        let ctx = ReadContext {
-            path: std::path::Path::new("x.ndjson"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut out = Vec::new();
-        read(&mut cursor, &ctx, &mut |item| {
-            out.push(item);
-            Ok(())
-        })
-        .unwrap();
-        out
+        crate::ingest::read_text(read, text, &options)
     }
 
     #[test]

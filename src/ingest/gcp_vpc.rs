@@ -129,23 +129,10 @@ fn flow(f: Fields<'_>, line: u64, ctx: &ReadContext<'_>) -> FieldResult<FlowReco
 mod tests {
     use super::*;
     use crate::ingest::{ReaderOptions, RejectReason};
-    use std::path::Path;
 
     fn run(input: &str) -> Vec<Item> {
         let options = ReaderOptions::default();
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(input.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, input, &options)
     }
 
     #[test]

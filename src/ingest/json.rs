@@ -168,6 +168,9 @@ pub fn strip_line_comments(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// Called with each object's first line, its parsed value, its raw bytes and the sink.
 pub type ObjectHandler<'h> = dyn FnMut(u64, &Value, &[u8], &mut Sink<'_>) -> Result<()> + 'h;
 
+/// Called with each complete object's first line, its raw bytes and the sink.
+pub type RawObjectHandler<'h> = dyn FnMut(u64, &[u8], &mut Sink<'_>) -> Result<()> + 'h;
+
 /// Drive a JSON reader: every complete object in the stream is parsed and handed to
 /// `on_object` with the line it starts on; broken and stray text becomes rejects here.
 pub fn read_objects(
@@ -175,6 +178,27 @@ pub fn read_objects(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
     on_object: &mut ObjectHandler<'_>,
+) -> Result<()> {
+    read_raw_objects(
+        reader,
+        ctx,
+        sink,
+        &mut |start, bytes, sink| match parse_value(bytes) {
+            Ok(value) => on_object(start, &value, bytes, sink),
+            Err(e) => sink(malformed(start, bytes, e)),
+        },
+    )
+}
+
+/// The object framing under [`read_objects`], for readers that deserialise the bytes
+/// themselves (the Zeek reader borrows raw values instead of building a `Value`): each
+/// complete object's bytes and first line go to `on_object`; over-long lines, stray text
+/// and a file that ends inside an object become rejects here.
+pub fn read_raw_objects(
+    reader: &mut dyn BufRead,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+    on_object: &mut RawObjectHandler<'_>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
     let mut assembler = ObjectAssembler::default();
@@ -200,33 +224,20 @@ pub fn read_objects(
         let start = match assembler.push(number, bytes) {
             Assembled::Nothing | Assembled::Partial => continue,
             Assembled::Stray => {
-                let reason = if std::str::from_utf8(&assembler.buf).is_err() {
-                    RejectReason::InvalidUtf8
-                } else {
-                    RejectReason::MalformedJson
-                };
                 sink(Item::Reject(
-                    Reject::new(number, "(line)", reason, "text outside a JSON object")
-                        .with_excerpt(&assembler.buf),
+                    Reject::new(
+                        number,
+                        "(line)",
+                        utf8_or_json(&assembler.buf),
+                        "text outside a JSON object",
+                    )
+                    .with_excerpt(&assembler.buf),
                 ))?;
                 continue;
             }
             Assembled::Object { start_line } => start_line,
         };
-        let bytes = assembler.buf.as_slice();
-        match parse_value(bytes) {
-            Ok(value) => on_object(start, &value, bytes, sink)?,
-            Err(e) => {
-                let reason = if std::str::from_utf8(bytes).is_err() {
-                    RejectReason::InvalidUtf8
-                } else {
-                    RejectReason::MalformedJson
-                };
-                sink(Item::Reject(
-                    Reject::new(start, "(line)", reason, e.to_string()).with_excerpt(bytes),
-                ))?;
-            }
-        }
+        on_object(start, &assembler.buf, sink)?;
     }
     if assembler.depth > 0 {
         sink(Item::Reject(
@@ -240,6 +251,22 @@ pub fn read_objects(
         ))?;
     }
     Ok(())
+}
+
+/// The reject for an object that does not deserialise.
+pub fn malformed(line: u64, bytes: &[u8], e: serde_json::Error) -> Item {
+    Item::Reject(
+        Reject::new(line, "(line)", utf8_or_json(bytes), e.to_string()).with_excerpt(bytes),
+    )
+}
+
+/// Bad bytes are reported as invalid UTF-8 rather than as bad JSON.
+fn utf8_or_json(bytes: &[u8]) -> RejectReason {
+    if std::str::from_utf8(bytes).is_err() {
+        RejectReason::InvalidUtf8
+    } else {
+        RejectReason::MalformedJson
+    }
 }
 
 /// A field that failed: its path and why.

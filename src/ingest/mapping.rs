@@ -799,22 +799,7 @@ uid = "session"
             mappings: vec![m],
             ..Default::default()
         };
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        read(
-            &mut std::io::Cursor::new(text.as_bytes().to_vec()),
-            &ctx,
-            &mut |i| {
-                items.push(i);
-                Ok(())
-            },
-        )
-        .unwrap();
-        items
+        crate::ingest::read_text(read, text, &options)
     }
 
     #[test]

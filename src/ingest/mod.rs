@@ -244,6 +244,24 @@ pub static REGISTRY: &[&FormatSpec] = &[
     // -- generic formats --
 ];
 
+/// Read `text` with `read` into a list of items (unit tests of the readers).
+#[cfg(test)]
+pub(crate) fn read_text(read: ReadFn, text: &str, options: &ReaderOptions) -> Vec<Item> {
+    let ctx = ReadContext {
+        path: Path::new("test.log"),
+        file_index: 0,
+        options,
+    };
+    let mut items = Vec::new();
+    let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
+    read(&mut cursor, &ctx, &mut |item| {
+        items.push(item);
+        Ok(())
+    })
+    .expect("reading from memory does not fail");
+    items
+}
+
 /// Every registered format.
 pub fn formats() -> impl Iterator<Item = Format> {
     REGISTRY.iter().map(|s| Format(s))

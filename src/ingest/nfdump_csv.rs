@@ -293,25 +293,12 @@ fn flow(
 mod tests {
     use super::*;
     use crate::ingest::ReaderOptions;
-    use std::path::Path;
 
     const CLASSIC_HEADER: &str = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr";
     const CLASSIC_TAIL: &str = "0,0,0,0,24,0,0,0,0.0.0.0,0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0.000,0.000,0.000,192.0.2.254,0/0,1,1970-01-01 00:00:00.000";
 
     fn run(input: &str, options: &ReaderOptions) -> Vec<Item> {
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(input.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, input, options)
     }
 
     fn flow_at(items: &[Item], i: usize) -> &FlowRecord {

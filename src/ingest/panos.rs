@@ -245,7 +245,6 @@ fn parse_flow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     pub(crate) const END: &str = "Jul 10 08:00:05 PA-3220 1,2026/07/10 08:00:04,013201001234,TRAFFIC,end,2560,2026/07/10 08:00:04,192.0.2.10,160.79.104.10,203.0.113.5,160.79.104.10,allow-ai,,,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,fwd,2026/07/10 08:00:04,41001,1,50123,443,40123,443,0x400053,tcp,allow,15000,12000,3000,40,2026/07/10 07:59:01,63,computer-and-internet-info,0,7001,0x0,192.0.2.0-192.0.2.255,United States,0,20,20,tcp-fin,0,0,0,0,,PA-3220,from-policy,,,0,,0,,N/A,0,0,0,0";
 
@@ -254,19 +253,7 @@ mod tests {
             log_timezone: tz.and_then(|h| chrono::FixedOffset::east_opt(h * 3600)),
             ..Default::default()
         };
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(text.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, text, &options)
     }
 
     #[test]

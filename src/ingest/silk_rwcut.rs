@@ -245,22 +245,9 @@ fn flow(
 mod tests {
     use super::*;
     use crate::ingest::ReaderOptions;
-    use std::path::Path;
 
     fn run(input: &str, options: &ReaderOptions) -> Vec<Item> {
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options,
-        };
-        let mut items = Vec::new();
-        let mut cur = std::io::Cursor::new(input.as_bytes().to_vec());
-        read(&mut cur, &ctx, &mut |i| {
-            items.push(i);
-            Ok(())
-        })
-        .unwrap();
-        items
+        crate::ingest::read_text(read, input, options)
     }
 
     fn flow_at(items: &[Item], i: usize) -> &FlowRecord {

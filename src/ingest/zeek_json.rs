@@ -10,8 +10,6 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::json::{Assembled, ObjectAssembler};
-use super::lines::{Line, LineReader};
 use super::values::{self, FieldError};
 use super::zeek_tsv::{answer_value, seconds_to_micros};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
@@ -287,57 +285,10 @@ pub fn read(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let file_index = ctx.file_index;
-    let mut lines = LineReader::new(reader);
-    let mut assembler = ObjectAssembler::default();
-    loop {
-        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
-        let Some(line) = line else { break };
-        let (number, bytes) = match line {
-            Line::TooLong { number, head } => {
-                assembler = ObjectAssembler::default();
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        RejectReason::LineTooLong,
-                        "line exceeds 1 MiB",
-                    )
-                    .with_excerpt(head),
-                ))?;
-                continue;
-            }
-            Line::Text { number, bytes } => (number, bytes),
-        };
-        let number = match assembler.push(number, bytes) {
-            Assembled::Nothing | Assembled::Partial => continue,
-            Assembled::Stray => {
-                let reason = if std::str::from_utf8(&assembler.buf).is_err() {
-                    RejectReason::InvalidUtf8
-                } else {
-                    RejectReason::MalformedJson
-                };
-                sink(Item::Reject(
-                    Reject::new(number, "(line)", reason, "text outside a JSON object")
-                        .with_excerpt(&assembler.buf),
-                ))?;
-                continue;
-            }
-            Assembled::Object { start_line } => start_line,
-        };
-        let bytes = assembler.buf.as_slice();
+    super::json::read_raw_objects(reader, ctx, sink, &mut |number, bytes, sink| {
         let parsed: Line0<'_> = match serde_json::from_slice(bytes) {
             Ok(p) => p,
-            Err(e) => {
-                let reason = if std::str::from_utf8(bytes).is_err() {
-                    RejectReason::InvalidUtf8
-                } else {
-                    RejectReason::MalformedJson
-                };
-                sink(Item::Reject(
-                    Reject::new(number, "(line)", reason, e.to_string()).with_excerpt(bytes),
-                ))?;
-                continue;
-            }
+            Err(e) => return sink(super::json::malformed(number, bytes, e)),
         };
         let provenance = Provenance {
             file: file_index,
@@ -366,19 +317,8 @@ pub fn read(
                 Reject::new(number, field, e.reason, e.detail).with_excerpt(bytes),
             ))?,
         }
-    }
-    if assembler.depth > 0 {
-        sink(Item::Reject(
-            Reject::new(
-                assembler.start_line,
-                "(line)",
-                RejectReason::MalformedJson,
-                "the file ends inside a JSON object",
-            )
-            .with_excerpt(&assembler.buf),
-        ))?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A `_path` on the line overrides the file's detected kind (mixed exports exist).

@@ -684,20 +684,8 @@ mod tests {
     use std::net::IpAddr;
 
     fn read_all(text: &str) -> Vec<Item> {
-        let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
-        let mut out = Vec::new();
         let options = crate::ingest::ReaderOptions::default();
-        let ctx = ReadContext {
-            path: std::path::Path::new("test.log"),
-            file_index: 0,
-            options: &options,
-        };
-        read(&mut cursor, &ctx, &mut |item| {
-            out.push(item);
-            Ok(())
-        })
-        .unwrap();
-        out
+        crate::ingest::read_text(read, text, &options)
     }
 
     const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t2026-07-01-00-00-00\n";
