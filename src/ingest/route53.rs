@@ -106,29 +106,13 @@ fn parse(v: &Value, provenance: crate::schema::Provenance) -> json::FieldResult<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn query_with_answers_and_no_ttl() {
         let t = r#"{"version":"1.100000","query_timestamp":"2026-07-10T08:00:00.5Z","query_name":"API.Anthropic.com.","query_type":"A","query_class":"IN","rcode":"NOERROR","answers":[{"Rdata":"edge.example.net.","Type":"CNAME","Class":"IN"},{"Rdata":"160.79.104.10","Type":"A","Class":"IN"}],"srcaddr":"192.0.2.10","srcport":"53000"}
 {"query_timestamp":"2026-07-10T08:00:01Z","query_name":"x.","srcaddr":"not-an-ip"}
 "#;
-        let options = super::super::ReaderOptions::default();
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        read(
-            &mut std::io::Cursor::new(t.as_bytes().to_vec()),
-            &ctx,
-            &mut |i| {
-                items.push(i);
-                Ok(())
-            },
-        )
-        .unwrap();
+        let items = crate::ingest::read_text(read, t, &Default::default());
         assert!(matches!(&items[0], Item::Note(_)));
         let Item::Record(Record::Dns(d)) = &items[1] else {
             panic!("{items:?}")

@@ -139,29 +139,13 @@ fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn columns_spacing_and_ipv6() {
         let t = "\"2026-07-10 08:00:00\",\"alice\",\"alice,Laptop 1\",\"192.0.2.10\",\"203.0.113.1\",\"Allowed\",\"1 (A)\",\"NOERROR\",\"API.Anthropic.com.\",\"Software/Technology\",\"AD Users\",\"AD Users,Roaming Computers\",\"\"\n\
                  \"2026-07-10 08:00:01\",\"bob\", \"bob,Site\", \"2001:db8::7\",\"2001:db8::1\",\"Blocked\",\"28 (AAAA)\", \"NOERROR\",\"chatgpt.com.\", \"Chat\"\n\
                  \"2026-07-10 08:00:02\",\"bob\",\"bob\",\"192.0.2.11\"\n";
-        let options = super::super::ReaderOptions::default();
-        let ctx = ReadContext {
-            path: Path::new("t"),
-            file_index: 0,
-            options: &options,
-        };
-        let mut items = Vec::new();
-        read(
-            &mut std::io::Cursor::new(t.as_bytes().to_vec()),
-            &ctx,
-            &mut |i| {
-                items.push(i);
-                Ok(())
-            },
-        )
-        .unwrap();
+        let items = crate::ingest::read_text(read, t, &Default::default());
         assert!(matches!(&items[0], Item::Note(_)));
         let Item::Record(Record::Dns(a)) = &items[1] else {
             panic!("{items:?}")
