@@ -305,9 +305,17 @@ pub fn analyze(
         },
         None => b,
     };
-    let mut dns_seen = SeenKeys::new(budget(DedupBudget::DNS), &spill_dir);
+    let dns_seen = std::cell::RefCell::new(SeenKeys::new(budget(DedupBudget::DNS), &spill_dir));
+    // Keys of a batch's DNS records, computed and warmed when the batch arrives and taken
+    // in order as its records are handled.
+    let dns_keys = std::cell::RefCell::new(std::collections::VecDeque::<(
+        crate::schema::Provenance,
+        u128,
+    )>::new());
     // Zeek dns.log rows run about 190 bytes, conn.log rows about 130.
-    dns_seen.expect(bytes_of(&planned, &[RecordKind::Dns]) / 150);
+    dns_seen
+        .borrow_mut()
+        .expect(bytes_of(&planned, &[RecordKind::Dns]) / 150);
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
     for (i, p) in planned.iter().enumerate() {
         let Detection::Supported(f) = p.detection else {
@@ -324,19 +332,32 @@ pub fn analyze(
             None,
             &mut rejects,
             &mut progress,
-            &mut |_| {},
+            &mut |items| {
+                if f.holds(RecordKind::Dns) {
+                    let mut keys = dns_keys.borrow_mut();
+                    keys.extend(items.iter().filter_map(|item| match item {
+                        Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
+                        _ => None,
+                    }));
+                    dns_seen.borrow().warm(keys.iter().map(|(_, k)| *k));
+                }
+            },
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
+                        let key = match dns_keys.borrow_mut().pop_front() {
+                            Some((at, key)) if at == d.provenance => key,
+                            _ => dns_key(&d),
+                        };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
-                                dns_holders(dns_seen.in_memory(), builder.answers())
+                                dns_holders(dns_seen.borrow().in_memory(), builder.answers())
                             })?;
                         }
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
-                        } else if !dns_seen.insert(dns_key(&d))? {
+                        } else if !dns_seen.borrow_mut().insert(key)? {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
@@ -359,8 +380,7 @@ pub fn analyze(
         )?;
         report_slots[i] = Some(report);
     }
-    let dedup_dns = dns_seen.stats();
-    drop(dns_seen);
+    let dedup_dns = dns_seen.into_inner().stats();
     let index = builder.finish()?;
     let hostnames = hosts.finish(&catalogs.vendors, &index);
 
@@ -658,14 +678,6 @@ fn read_file(
 /// one transaction in two rows (a retransmit without answers, then the response); those
 /// differ in answers or round trip and are both kept, so no answer is ever lost.
 fn dns_key(d: &DnsRecord) -> u128 {
-    let answers: Vec<(Option<IpAddr>, Option<&str>, Option<u32>)> = d
-        .answers
-        .iter()
-        .map(|a| match &a.value {
-            crate::schema::AnswerValue::Address(ip) => (Some(*ip), None, a.ttl),
-            crate::schema::AnswerValue::Other(s) => (None, Some(s.as_str()), a.ttl),
-        })
-        .collect();
     key128(&(
         &d.uid,
         d.ts,
@@ -675,7 +687,7 @@ fn dns_key(d: &DnsRecord) -> u128 {
         &d.qtype,
         &d.rcode,
         d.client_ip,
-        &answers,
+        &d.answers,
     ))
 }
 

@@ -123,14 +123,14 @@ pub struct HostnameRecord {
 }
 
 /// One value from a DNS response's answer section.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DnsAnswer {
     pub value: AnswerValue,
     /// Seconds, as logged; `None` when the log carries no TTL for it.
     pub ttl: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AnswerValue {
     /// An A or AAAA record.
     Address(IpAddr),

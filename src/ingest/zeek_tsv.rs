@@ -4,7 +4,7 @@
 //! columns (a leading `_node_name`, package fields), and concatenated logs repeat header
 //! blocks mid-file, each of which may declare a different layout.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 use std::io::BufRead;
 
 use super::lines::{Line, LineReader};
@@ -190,7 +190,7 @@ struct Block {
     empty_field: String,
     unset_field: String,
     path: Option<String>,
-    columns: Option<HashMap<String, usize>>,
+    columns: Option<FastMap<String, usize>>,
     width: usize,
 }
 
@@ -495,7 +495,7 @@ type FieldResult<T> = std::result::Result<T, (String, FieldError)>;
 
 /// One data line viewed through its block's column map.
 struct Row<'a> {
-    columns: &'a HashMap<String, usize>,
+    columns: &'a FastMap<String, usize>,
     fields: &'a [&'a str],
     block: &'a Block,
 }
@@ -538,13 +538,14 @@ impl Row<'_> {
         }
     }
 
-    /// A set or vector column: `None` if unset, empty if `(empty)`.
-    fn list(&self, name: &str) -> Option<Vec<&str>> {
-        let v = self.get(name)?;
-        if v == self.block.empty_field || v.is_empty() {
-            return Some(Vec::new());
-        }
-        Some(v.split(self.block.set_separator.as_str()).collect())
+    /// The elements of a set or vector column, without collecting them (none when unset
+    /// or `(empty)`).
+    fn split_list(&self, name: &str) -> impl Iterator<Item = &str> {
+        let v = self
+            .get(name)
+            .filter(|v| *v != self.block.empty_field && !v.is_empty());
+        v.into_iter()
+            .flat_map(|v| v.split(self.block.set_separator.as_str()))
     }
 }
 
@@ -597,11 +598,10 @@ fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
             })
         })
     })?;
-    let answers_raw = row.list("answers").unwrap_or_default();
-    let ttls_raw = row.list("TTLs").unwrap_or_default();
-    let mut answers = Vec::with_capacity(answers_raw.len());
-    for (i, raw) in answers_raw.iter().enumerate() {
-        let ttl = match ttls_raw.get(i) {
+    let mut ttls = row.split_list("TTLs");
+    let mut answers = Vec::new();
+    for raw in row.split_list("answers") {
+        let ttl = match ttls.next() {
             Some(t) => Some(with_field("TTLs", values::parse_ttl(t))?),
             None => None,
         };
@@ -618,7 +618,13 @@ fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
         client_ip,
         query: row
             .get("query")
-            .map(|q| normalise_hostname(&unescape(q)))
+            .map(|q| {
+                if q.contains("\\x") {
+                    normalise_hostname(&unescape(q))
+                } else {
+                    normalise_hostname(q)
+                }
+            })
             .unwrap_or_default(),
         qtype: row.get("qtype_name").map(str::to_string),
         rcode: row.get("rcode_name").map(str::to_string),
