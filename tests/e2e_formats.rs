@@ -192,7 +192,11 @@ fn parquet_fixtures_go_through_analyze() {
             .arg(out.path())
             .output()
             .unwrap();
-        assert!(o.status.success(), "{id}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let run = common::json(&out.path().join("run.json"));
         let input = &run["inputs"][0];
         assert_eq!(input["format"], id.as_str());

@@ -78,7 +78,8 @@ fn analyze_reports_exactly_what_the_generator_planted() {
 /// reader, and each conn file detected as zeek-conn-parquet with its hash recorded.
 #[test]
 fn parquet_conn_logs_report_exactly_what_the_generator_planted() {
-    let run = analyze_matches_the_plan(&["--flows", "200000", "--files", "2", "--format", "parquet"]);
+    let run =
+        analyze_matches_the_plan(&["--flows", "200000", "--files", "2", "--format", "parquet"]);
     let files = run["inputs"].as_array().unwrap();
     let parquet: Vec<_> = files
         .iter()

@@ -487,9 +487,7 @@ impl ParquetConn {
         let columns = vec![
             Column::new(
                 "ts".into(),
-                rows.iter()
-                    .map(|r| r.ts as f64 / 1e6)
-                    .collect::<Vec<f64>>(),
+                rows.iter().map(|r| r.ts as f64 / 1e6).collect::<Vec<f64>>(),
             ),
             text("uid", &|r| &r.uid),
             text("id.orig_h", &|r| &r.src),

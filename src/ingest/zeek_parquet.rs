@@ -58,10 +58,19 @@ const BATCH_ROWS: usize = 1 << 18;
 const MAX_GROUP_ROWS: usize = 1 << 20;
 
 const FIELD_MAP: &[(&str, &str)] = &[
-    ("ts", "ts (Float64 epoch seconds, integer epoch s/ms/µs/ns by magnitude, or Datetime)"),
+    (
+        "ts",
+        "ts (Float64 epoch seconds, integer epoch s/ms/µs/ns by magnitude, or Datetime)",
+    ),
     ("uid", "uid"),
-    ("src_ip / src_port", "id.orig_h / id.orig_p (or id_orig_h / id_orig_p)"),
-    ("dst_ip / dst_port", "id.resp_h / id.resp_p (or id_resp_h / id_resp_p)"),
+    (
+        "src_ip / src_port",
+        "id.orig_h / id.orig_p (or id_orig_h / id_orig_p)",
+    ),
+    (
+        "dst_ip / dst_port",
+        "id.resp_h / id.resp_p (or id_resp_h / id_resp_p)",
+    ),
     ("proto", "proto"),
     ("bytes_out", "orig_bytes (payload sent by the originator)"),
     ("bytes_in", "resp_bytes"),
@@ -436,7 +445,12 @@ impl Batch<'_> {
 
 /// The file (line 0) or the rest of it from `line` on could not be decoded.
 fn file_reject(line: u64, detail: String) -> Item {
-    Item::Reject(Reject::new(line, "(file)", RejectReason::InvalidValue, detail))
+    Item::Reject(Reject::new(
+        line,
+        "(file)",
+        RejectReason::InvalidValue,
+        detail,
+    ))
 }
 
 /// Row ranges to decode: whole row groups, large ones in slices.
@@ -444,7 +458,11 @@ fn batches(group_rows: &[usize]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     for &n in group_rows {
-        let step = if n <= MAX_GROUP_ROWS { n.max(1) } else { BATCH_ROWS };
+        let step = if n <= MAX_GROUP_ROWS {
+            n.max(1)
+        } else {
+            BATCH_ROWS
+        };
         let mut at = 0;
         while at < n {
             let len = step.min(n - at);
@@ -555,7 +573,10 @@ fn read(
         }
         if height < len {
             // Never seen; kept so every row of the footer's count is accounted for.
-            let detail = format!("the footer declares {len} rows from row {} on, {height} decoded", start + 1);
+            let detail = format!(
+                "the footer declares {len} rows from row {} on, {height} decoded",
+                start + 1
+            );
             sink(file_reject((start + height) as u64 + 1, detail))?;
         }
         done += len;
@@ -695,8 +716,11 @@ mod tests {
         items
     }
 
-    /// (line, field, reason, detail) of each reject, and each flow.
-    fn split(items: Vec<Item>) -> (Vec<FlowRecord>, Vec<(u64, String, RejectReason, String)>) {
+    /// A reject's line, field, reason and detail.
+    type RejectRow = (u64, String, RejectReason, String);
+
+    /// The flows and the rejects among `items`.
+    fn split(items: Vec<Item>) -> (Vec<FlowRecord>, Vec<RejectRow>) {
         let mut flows = Vec::new();
         let mut rejects = Vec::new();
         for i in items {
@@ -781,10 +805,7 @@ mod tests {
         let mut rng = crate::generate::Rng::new(5);
         for _ in 0..100_000 {
             let micros = 1_782_864_000_000_000 + rng.below(400 * 86_400_000_000) as i64;
-            assert_eq!(
-                ts_value(Cell::Float(micros as f64 / 1e6)).unwrap(),
-                micros
-            );
+            assert_eq!(ts_value(Cell::Float(micros as f64 / 1e6)).unwrap(), micros);
         }
     }
 
@@ -806,8 +827,14 @@ mod tests {
             assert!(flows.is_empty());
             assert_eq!(rejects.len(), 10, "{rejects:?}");
             let (line, field, reason, detail) = &rejects[0];
-            assert_eq!((*line, field.as_str(), *reason), (1, "ts", RejectReason::InvalidTimestamp));
-            assert!(detail.contains("type is") && detail.contains("Datetime"), "{detail}");
+            assert_eq!(
+                (*line, field.as_str(), *reason),
+                (1, "ts", RejectReason::InvalidTimestamp)
+            );
+            assert!(
+                detail.contains("type is") && detail.contains("Datetime"),
+                "{detail}"
+            );
             // The null ts of the last row is unset, as in TSV.
             assert_eq!(rejects[9].2, RejectReason::MissingField);
         }
@@ -833,7 +860,10 @@ mod tests {
             path
         };
         let n = df.height();
-        let ocsf_like = with("ocsf.parquet", Series::new("class_uid".into(), vec![4001i64; n]));
+        let ocsf_like = with(
+            "ocsf.parquet",
+            Series::new("class_uid".into(), vec![4001i64; n]),
+        );
         let dns_like = with(
             "dns.parquet",
             Series::new("query".into(), vec!["example.com"; n]),
@@ -843,7 +873,11 @@ mod tests {
         let ocsf = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/formats/ocsf-parquet/security-lake.parquet");
         assert_eq!(detected(&ocsf), Some("ocsf-parquet"));
-        assert!(!is_conn(&["ts".into(), "id.orig_h".into(), "id.resp_h".into()]));
+        assert!(!is_conn(&[
+            "ts".into(),
+            "id.orig_h".into(),
+            "id.resp_h".into()
+        ]));
     }
 
     #[test]
@@ -898,7 +932,10 @@ mod tests {
             let items = read_bytes(m);
             assert!(!items.is_empty());
         }
-        assert!(matches!(&read_bytes(b"hello".to_vec())[..], [Item::Reject(_)]));
+        assert!(matches!(
+            &read_bytes(b"hello".to_vec())[..],
+            [Item::Reject(_)]
+        ));
     }
 
     /// tests/fixtures/formats/zeek-conn-parquet/conn-athena.parquet is [`TSV`] converted by
