@@ -105,14 +105,14 @@ fn benches(c: &mut Criterion) {
     });
 
     // The DNS join: index the generated DNS log, then look up every conn record.
-    let mut builder = DnsIndexBuilder::new();
+    let mut builder = DnsIndexBuilder::new(&catalog);
     read(&dns, "zeek-dns-tsv", &mut |item| {
         if let Item::Record(Record::Dns(d)) = item {
-            builder.add(&d);
+            builder.add(&d).expect("in memory");
         }
         Ok(())
     });
-    let index = builder.finish(&catalog);
+    let index = builder.finish().expect("in memory");
     let mut flows = Vec::new();
     read(&conn, "zeek-conn-tsv", &mut |item| {
         if let Item::Record(Record::Flow(f)) = item {

@@ -10,6 +10,7 @@ pub mod accounting;
 pub mod aggregate;
 pub mod attribute;
 pub mod classify;
+pub mod dedup;
 pub mod diff;
 pub mod enrich;
 pub mod error;

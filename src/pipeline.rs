@@ -26,9 +26,10 @@ use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
+use crate::dedup::{DedupBudget, DedupStats, SeenKeys};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
-use crate::fasthash::{key128, FastMap, FastSet};
+use crate::fasthash::{key128, FastMap};
 use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
 use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
 use crate::period::{day_date, day_of, Period};
@@ -71,6 +72,12 @@ pub struct AnalyzeOptions {
     pub reader: ReaderOptions,
     /// Stop with an error past this resident size (`--memory-limit`).
     pub memory_limit: crate::memory::MemoryLimit,
+    /// Where de-duplication keys and DNS answers spill on runs too big for memory
+    /// (`--spill-dir`; the system temporary directory when unset).
+    pub spill_dir: Option<PathBuf>,
+    /// Keys each de-duplication set holds in memory before spilling (testing the spill
+    /// path on small inputs); the built-in budgets when unset.
+    pub spill_after_keys: Option<usize>,
 }
 
 /// The loaded reference data a run is judged against.
@@ -172,6 +179,15 @@ pub struct Analysis {
     pub unattributed: HashMap<IpAddr, u64>,
     /// Snapshot files used (`--ip-snapshot`).
     pub snapshots: Vec<crate::attribute::snapshot::SnapshotIdentity>,
+    /// How de-duplication used memory and disk.
+    pub dedup: DedupReport,
+}
+
+/// De-duplication of flow uids and DNS records, for run.json.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct DedupReport {
+    pub flows: DedupStats,
+    pub dns: DedupStats,
 }
 
 /// Run-wide counts.
@@ -270,9 +286,28 @@ pub fn analyze(
     let dns_period = opts
         .period
         .extended_back(i64::from(opts.dns_window.max_age_s) * 1_000_000);
-    let mut builder = DnsIndexBuilder::new();
     let mut hosts = HostnameIndexBuilder::default();
-    let mut dns_seen: FastSet<u128> = FastSet::default();
+    let spill_dir = match &opts.spill_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+            d.clone()
+        }
+        None => std::env::temp_dir(),
+    };
+    let mut builder = DnsIndexBuilder::new(&catalogs.vendors).spill_to(&spill_dir);
+    if let Some(n) = opts.spill_after_keys {
+        builder = builder.spill_after(n);
+    }
+    let budget = |b: DedupBudget| match opts.spill_after_keys {
+        Some(n) => DedupBudget {
+            recent_keys: n,
+            ..b
+        },
+        None => b,
+    };
+    let mut dns_seen = SeenKeys::new(budget(DedupBudget::DNS), &spill_dir);
+    // Zeek dns.log rows run about 190 bytes, conn.log rows about 130.
+    dns_seen.expect(bytes_of(&planned, &[RecordKind::Dns]) / 150);
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
     for (i, p) in planned.iter().enumerate() {
         let Detection::Supported(f) = p.detection else {
@@ -289,22 +324,23 @@ pub fn analyze(
             None,
             &mut rejects,
             &mut progress,
+            &mut |_| {},
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
-                                dns_holders(dns_seen.len(), builder.answers())
+                                dns_holders(dns_seen.in_memory(), builder.answers())
                             })?;
                         }
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
-                        } else if !dns_seen.insert(dns_key(&d)) {
+                        } else if !dns_seen.insert(dns_key(&d))? {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
-                            builder.add(&d);
+                            builder.add(&d)?;
                         }
                     }
                     Record::Hostname(h) if f.holds(RecordKind::Hostname) => {
@@ -323,12 +359,18 @@ pub fn analyze(
         )?;
         report_slots[i] = Some(report);
     }
-    let index = builder.finish(&catalogs.vendors);
+    let dedup_dns = dns_seen.stats();
+    drop(dns_seen);
+    let index = builder.finish()?;
     let hostnames = hosts.finish(&catalogs.vendors, &index);
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
-    let mut flow_seen: FastSet<u128> = FastSet::default();
+    // Shared by the batch hook (warming) and the record handler (inserting).
+    let flow_seen = std::cell::RefCell::new(SeenKeys::new(budget(DedupBudget::FLOWS), &spill_dir));
+    flow_seen
+        .borrow_mut()
+        .expect(bytes_of(&planned, &[RecordKind::Flow]) / 100);
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(f) if f.holds(RecordKind::Flow) => {
@@ -343,6 +385,14 @@ pub fn analyze(
                     prior,
                     &mut rejects,
                     &mut progress,
+                    &mut |items| {
+                        flow_seen
+                            .borrow()
+                            .warm(items.iter().filter_map(|item| match item {
+                                Item::Record(Record::Flow(f)) => f.uid.as_deref().map(uid_key),
+                                _ => None,
+                            }))
+                    },
                     &mut |rec, counts| {
                         let flow = match rec {
                             Record::Flow(flow) => flow,
@@ -357,17 +407,20 @@ pub fn analyze(
                         };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
-                                flow_holders(flow_seen.len(), &state, index.stats.answers_kept)
+                                flow_holders(
+                                    flow_seen.borrow().in_memory(),
+                                    &state,
+                                    index.stats.answers_kept,
+                                )
                             })?;
                         }
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
-                        } else if flow
-                            .uid
-                            .as_deref()
-                            .is_some_and(|uid| !flow_seen.insert(uid_key(uid)))
-                        {
+                        } else if match flow.uid.as_deref() {
+                            Some(uid) => !flow_seen.borrow_mut().insert(uid_key(uid))?,
+                            None => false,
+                        } {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
@@ -449,7 +502,23 @@ pub fn analyze(
         org,
         unattributed,
         snapshots: catalogs.snapshots.files.clone(),
+        dedup: DedupReport {
+            flows: flow_seen.into_inner().stats(),
+            dns: dedup_dns,
+        },
     })
+}
+
+/// Bytes on disk of the planned inputs holding any of `kinds`, for sizing tables.
+fn bytes_of(planned: &[Planned], kinds: &[RecordKind]) -> u64 {
+    planned
+        .iter()
+        .filter(|p| match p.detection {
+            Detection::Supported(f) => kinds.iter().any(|k| f.holds(*k)),
+            _ => false,
+        })
+        .map(|p| std::fs::metadata(&p.path).map_or(0, |m| m.len()))
+        .sum()
 }
 
 fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
@@ -484,6 +553,7 @@ fn read_file(
     prior: Option<FileReport>,
     rejects: &mut Vec<RejectRow>,
     progress: &mut Progress,
+    on_batch: &mut dyn FnMut(&[Item]),
     on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
 ) -> Result<FileReport> {
     let path = &planned.path;
@@ -537,6 +607,7 @@ fn read_file(
     for message in threaded.messages.iter() {
         match message {
             ingest::parallel::Message::Items(items) => {
+                on_batch(&items);
                 for item in items {
                     if let Err(e) = handle(item, &mut counts) {
                         failure = Some(e);

@@ -117,3 +117,89 @@ fn memory_limit_stops_with_a_clear_error_and_exit_code_5() {
     );
     assert!(!out.path().join("findings.csv").exists());
 }
+
+/// De-duplication that spills its keys to disk, and a DNS index whose non-vendor answers
+/// wait on disk, decide exactly as in memory: every output is byte-identical, and run.json
+/// shows that keys did spill and that duplicates were found among them.
+#[test]
+fn spilling_deduplication_gives_identical_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    xborder()
+        .args(["generate", "--flows", "200000", "--files", "2", "--out"])
+        .arg(&data)
+        .output()
+        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
+        .unwrap();
+    // The second conn file repeats the first one's last records: an overlapping export.
+    let logs = data.join("logs");
+    let mut conn: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("conn"))
+        .collect();
+    conn.sort();
+    let first = std::fs::read_to_string(&conn[0]).unwrap();
+    let records: Vec<&str> = first.lines().filter(|l| !l.starts_with('#')).collect();
+    let overlap = &records[records.len() - 3000..];
+    let mut second = std::fs::read_to_string(&conn[1]).unwrap();
+    let at = second.find("\n#close").map_or(second.len(), |i| i + 1);
+    second.insert_str(at, &(overlap.join("\n") + "\n"));
+    std::fs::write(&conn[1], second).unwrap();
+
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let o = xborder()
+            .arg("analyze")
+            .arg(&logs)
+            .arg("--sites")
+            .arg(data.join("sites.toml"))
+            .args(["--period", "2026-Q3", "-q"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (memory, spilled, spill_dir) = (
+        dir.path().join("memory"),
+        dir.path().join("spilled"),
+        dir.path().join("spill"),
+    );
+    run(&memory, &[]);
+    let spill_arg = spill_dir.to_str().unwrap();
+    run(
+        &spilled,
+        &["--spill-after-keys", "5000", "--spill-dir", spill_arg],
+    );
+    for name in [
+        "findings.csv",
+        "summary_by_vendor.csv",
+        "evidence.csv",
+        "daily_egress.csv",
+        "cross_border_other.csv",
+    ] {
+        let a = std::fs::read(memory.join(name)).unwrap();
+        let b = std::fs::read(spilled.join(name)).unwrap();
+        assert!(a == b, "{name} differs");
+    }
+    let (a, b) = (
+        json(&memory.join("run.json")),
+        json(&spilled.join("run.json")),
+    );
+    assert_eq!(a["totals"], b["totals"]);
+    assert_eq!(a["dns_index"], b["dns_index"]);
+    let exp = json(&data.join("expected.json"));
+    let planted = exp["duplicate_flow_records"].as_u64().unwrap();
+    assert_eq!(
+        b["totals"]["flow_records"]["duplicate"].as_u64().unwrap(),
+        planted + 3000
+    );
+    let flows = &b["deduplication"]["flows"];
+    assert!(flows["runs_spilled"].as_u64().unwrap() >= 40, "{flows}");
+    assert!(flows["found_on_disk"].as_u64().unwrap() >= 3000, "{flows}");
+    assert_eq!(a["deduplication"]["flows"]["runs_spilled"], 0);
+    assert!(b["deduplication"]["dns"]["runs_spilled"].as_u64().unwrap() > 0);
+    // Spill files are unnamed: nothing is left behind.
+    assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0);
+}

@@ -1,12 +1,12 @@
 //! Host names are stored once and referred to by a small id: DNS logs and snapshots repeat
 //! the same few hundred names millions of times.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     names: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: FastMap<String, u32>,
 }
 
 impl Interner {

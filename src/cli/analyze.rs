@@ -179,6 +179,15 @@ pub struct AnalyzeArgs {
     /// example 1GiB or 800MiB, instead of risking an out-of-memory kill.
     #[arg(long, value_name = "SIZE", value_parser = xborder::memory::parse_size)]
     pub memory_limit: Option<u64>,
+    /// Directory for temporary spill files (de-duplication keys, DNS answers) when a run
+    /// outgrows its memory budget; default the output directory. The files are unnamed
+    /// and vanish when the run ends.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Spill de-duplication keys and non-vendor DNS answers after this many (tests the
+    /// spill path on small inputs).
+    #[arg(long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub spill_after_keys: Option<u64>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -191,7 +200,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         args.period.as_deref(),
     )?;
     let start_year = period.start_year();
-    let opts = AnalyzeOptions {
+    let mut opts = AnalyzeOptions {
         inputs: args.inputs.clone(),
         sites: args.sites.clone(),
         geoip: args.geoip.clone(),
@@ -222,6 +231,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             vpc_fields: args.vpc_fields.as_deref().and_then(split_vpc_fields),
         },
         memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
+        spill_dir: None,
+        spill_after_keys: args.spill_after_keys.map(|n| n as usize),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();
@@ -259,6 +270,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         (Some(out), None) => out.clone(),
         (None, None) => anyhow::bail!("give --out DIR or --pack DIR"),
     };
+    opts.spill_dir = Some(args.spill_dir.clone().unwrap_or_else(|| out_dir.clone()));
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
     }

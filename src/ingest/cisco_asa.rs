@@ -370,7 +370,7 @@ fn read(
         }
         sink(Item::Record(Record::Flow(FlowRecord {
             ts,
-            uid: Some(format!("asa:{cid}:{ts}")),
+            uid: Some(compact_str::format_compact!("asa:{cid}:{ts}")),
             src_ip: src.ip,
             src_port: Some(src.port),
             dst_ip: dst.ip,

@@ -100,7 +100,7 @@ fn detect(h: &Head<'_>) -> bool {
 struct State {
     file: u32,
     /// Packetbeat's interim reports of still-open flows, by flow.id.
-    interim: Pending<String, (u64, FlowRecord)>,
+    interim: Pending<crate::schema::Uid, (u64, FlowRecord)>,
 }
 
 fn read(
@@ -150,10 +150,10 @@ fn packetbeat(f: &Fields<'_>) -> FieldResult<Option<bool>> {
     Ok(Some(is_flow))
 }
 
-fn connection_uid(f: &Fields<'_>) -> FieldResult<Option<String>> {
+fn connection_uid(f: &Fields<'_>) -> FieldResult<Option<crate::schema::Uid>> {
     Ok(
         f.first_text(&["flow.id", "zeek.session_id", "suricata.eve.flow_id"])?
-            .map(|(_, v)| v.into_owned()),
+            .map(|(_, v)| crate::schema::Uid::from(v.as_ref())),
     )
 }
 
@@ -312,7 +312,7 @@ fn hostname(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Option<Record
     }
     Ok(Some(Record::Hostname(HostnameRecord {
         ts: start(f)?,
-        uid,
+        uid: uid.to_string(),
         src_ip: ip(f, &["source.ip", "client.ip"])?,
         dst_ip: ip(f, &["destination.ip", "server.ip"])?,
         dst_port: port(f, &["destination.port", "server.port"])?,
@@ -365,7 +365,7 @@ fn dns(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Item> {
     Ok(Item::Record(Record::Dns(DnsRecord {
         ts,
         response_ts,
-        uid: connection_uid(f)?,
+        uid: connection_uid(f)?.map(String::from),
         trans_id,
         client_ip: ip(f, &["client.ip", "source.ip"])?,
         query: f

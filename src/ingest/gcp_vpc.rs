@@ -110,7 +110,7 @@ fn flow(f: Fields<'_>, line: u64, ctx: &ReadContext<'_>) -> FieldResult<FlowReco
     );
     Ok(FlowRecord {
         ts,
-        uid: Some(uid),
+        uid: Some(uid.into()),
         src_ip,
         src_port,
         dst_ip,

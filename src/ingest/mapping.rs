@@ -691,7 +691,7 @@ fn map_flow(
     let dst_ip = ip("dst_ip")?;
     Ok(FlowRecord {
         ts,
-        uid: value(m, get, "uid")?.map(|(_, v)| format!("{}:{v}", m.name)),
+        uid: value(m, get, "uid")?.map(|(_, v)| compact_str::format_compact!("{}:{v}", m.name)),
         src_ip,
         src_port: parsed(m, get, "src_port", values::parse_port)?,
         dst_ip,

@@ -189,9 +189,9 @@ fn end(f: &Fields<'_>, options: &ReaderOptions, z: &mut bool) -> FieldResult<Opt
 }
 
 /// The connection id: what joins a flow to the hostname of the same connection.
-fn connection_uid(f: &Fields<'_>) -> FieldResult<Option<String>> {
+fn connection_uid(f: &Fields<'_>) -> FieldResult<Option<crate::schema::Uid>> {
     Ok(f.first_text(&["connection_info.uid", "metadata.uid"])?
-        .map(|(_, v)| v.into_owned()))
+        .map(|(_, v)| crate::schema::Uid::from(v.as_ref())))
 }
 
 fn network(
@@ -292,7 +292,7 @@ fn hostname(
             z,
         )?
         .ok_or_else(|| json::missing("time"))?,
-        uid,
+        uid: uid.to_string(),
         src_ip: f.required_ip("src_endpoint.ip")?,
         dst_ip: f.required_ip("dst_endpoint.ip")?,
         dst_port: f.port("dst_endpoint.port")?,
@@ -344,7 +344,7 @@ fn dns(
     Ok(Item::Record(Record::Dns(DnsRecord {
         ts,
         response_ts,
-        uid: connection_uid(f)?,
+        uid: connection_uid(f)?.map(String::from),
         trans_id,
         client_ip: f.required_ip("src_endpoint.ip")?,
         query: f

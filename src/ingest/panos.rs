@@ -219,7 +219,7 @@ fn parse_flow(
     };
     let session = f[22].trim();
     let uid = (!session.is_empty() && session != "0")
-        .then(|| format!("panos:{}:{}:{}", f[2].trim(), session, ts));
+        .then(|| compact_str::format_compact!("panos:{}:{}:{}", f[2].trim(), session, ts));
     let proto = if f[29].is_empty() {
         Proto::Other("unknown".into())
     } else {

@@ -137,7 +137,7 @@ impl Half {
     fn uniflow(self, file: u32) -> FlowRecord {
         FlowRecord {
             ts: self.ts,
-            uid: Some(self.uid),
+            uid: Some(self.uid.into()),
             src_ip: self.src_ip,
             src_port: self.src_port,
             dst_ip: self.dst_ip,
@@ -293,7 +293,9 @@ fn flow(f: &Fields<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
     let ts = ts_or(f, "flow.start")?;
     Ok(FlowRecord {
         ts,
-        uid: f.text("flow_id")?.map(Cow::into_owned),
+        uid: f
+            .text("flow_id")?
+            .map(|v| crate::schema::Uid::from(v.as_ref())),
         src_ip: f.required_ip("src_ip")?,
         src_port: f.port("src_port")?,
         dst_ip: f.required_ip("dest_ip")?,
@@ -341,7 +343,7 @@ fn netflow(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item
             };
             items.push(Item::Record(Record::Flow(FlowRecord {
                 ts,
-                uid: Some(first.uid),
+                uid: Some(first.uid.into()),
                 src_ip: first.src_ip,
                 src_port: first.src_port,
                 dst_ip: first.dst_ip,

@@ -374,7 +374,7 @@ fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
         values::parse_address(&required("id.resp_h", l.resp_h)?).map_err(|e| ("id.resp_h", e))?;
     Ok(FlowRecord {
         ts,
-        uid: scalar("uid", l.uid)?,
+        uid: scalar("uid", l.uid)?.map(Into::into),
         src_ip,
         src_port: parse_opt("id.orig_p", l.orig_p, values::parse_port)?,
         dst_ip,

@@ -13,7 +13,7 @@ use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use crate::error::Result;
 use crate::schema::{
     normalise_host_header, normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord,
-    FlowRecord, HostnameRecord, HostnameSource, Proto, Provenance, Record,
+    FlowRecord, HostnameRecord, HostnameSource, Proto, Provenance, Record, Uid,
 };
 
 const CONN_FIELDS: &[(&str, &str)] = &[
@@ -315,7 +315,7 @@ impl FastConn {
         let dst_ip = values::parse_address(get(Some(self.resp_h))?).ok()?;
         Some(FlowRecord {
             ts,
-            uid: get(self.uid).map(str::to_string),
+            uid: get(self.uid).map(Uid::from),
             src_ip,
             src_port: opt(get(self.orig_p), values::parse_port)?,
             dst_ip,
@@ -564,7 +564,7 @@ fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> 
     )?;
     Ok(FlowRecord {
         ts,
-        uid: row.get("uid").map(str::to_string),
+        uid: row.get("uid").map(Uid::from),
         src_ip,
         src_port: row.parse("id.orig_p", values::parse_port)?,
         dst_ip,

@@ -34,6 +34,8 @@ struct RunJson<'a> {
     dns_index: &'a DnsIndexStats,
     /// TLS server names and HTTP hosts seen on connections (sni / http_host attribution).
     hostnames: &'a crate::attribute::hostnames::HostnameIndexStats,
+    /// Flow uid and DNS record de-duplication: distinct keys, and what spilled to disk.
+    deduplication: &'a crate::pipeline::DedupReport,
     distinct_destinations: u64,
     distinct_sources: u64,
     rejects: RejectsJson,
@@ -159,6 +161,7 @@ pub fn render(
         totals: &a.totals,
         dns_index: &a.dns,
         hostnames: &a.hostnames,
+        deduplication: &a.dedup,
         distinct_destinations: a.distinct_destinations,
         distinct_sources: a.distinct_sources,
         rejects: RejectsJson {
