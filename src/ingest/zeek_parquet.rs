@@ -23,7 +23,7 @@ use super::parquet_file::{schema_names, ParquetInput};
 use super::values::{self, FieldError};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use crate::error::Result;
-use crate::schema::{ByteDirection, FlowRecord, Micros, Proto, Provenance, Record};
+use crate::schema::{ByteDirection, FlowRecord, Micros, Proto, Provenance, Record, Uid};
 
 /// Zeek's conn columns the reader uses, as Zeek spells them. The order is the order the
 /// TSV reader checks them in, so the first bad field of a row is the one it would name.
@@ -405,8 +405,8 @@ impl Batch<'_> {
             ts,
             uid: match self.cols[UID].get(i) {
                 Cell::Null => None,
-                Cell::Str(s) => Some(s.to_string()),
-                other => Some(other.to_string()),
+                Cell::Str(s) => Some(Uid::from(s)),
+                other => Some(Uid::from(other.to_string())),
             },
             src_ip,
             src_port: self.field(ORIG_P, i, port)?,
