@@ -5,7 +5,9 @@
 #
 # usage: benches/macro.sh [SCALE...]        e.g. benches/macro.sh 1e6   (quick)
 #                                                benches/macro.sh 1e7 1e8
-# env:   FORMATS="tsv gzip"  BASELINES=1 (0 skips them)  WORK=$HOME/.cache/xborder-bench
+# env:   FORMATS="tsv gzip"  (also: parquet: conn logs as Parquet, dns logs TSV)
+#        BASELINES=1 (0 skips them; the baselines read Zeek TSV only, so parquet skips them)
+#        WORK=$HOME/.cache/xborder-bench
 # Generated data goes under $WORK (never into the repository) and is deleted after each
 # scale. Needs python3 with venv; the baselines' packages come from PyPI into $WORK/venv.
 set -euo pipefail
@@ -60,9 +62,14 @@ for scale in "${SCALES[@]}"; do
     data="$WORK/data-$scale-$fmt"
     out="$WORK/out-$scale-$fmt"
     rm -rf "$data" "$out"
-    gz=""; [ "$fmt" = gzip ] && gz="--gzip"
+    case "$fmt" in
+      tsv) gen=() ;;
+      gzip) gen=(--gzip) ;;
+      parquet) gen=(--format parquet) ;;
+      *) echo "unknown format $fmt (tsv, gzip or parquet)" >&2; exit 2 ;;
+    esac
     echo "== $scale flows, $fmt: generating"
-    "$BIN" generate --out "$data" --flows "$flows" $gz
+    "$BIN" generate --out "$data" --flows "$flows" ${gen[@]+"${gen[@]}"}
     mb=$(du -sm "$data/logs" | cut -f1)
     echo "== xborder analyze"
     read -r wall rss < <(run "$BIN" analyze "$data/logs" --sites "$data/sites.toml" \
@@ -76,7 +83,7 @@ for scale in "${SCALES[@]}"; do
     rate=$(python3 -c "print(round($flows/$wall))")
     echo -e "$scale\t$fmt\txborder\t$wall\t$rate\t$rss\t$mb\t$check" | tee -a "$RESULTS"
     xwall=$wall
-    if [ "$BASELINES" = 1 ]; then
+    if [ "$BASELINES" = 1 ] && [ "$fmt" != parquet ]; then
       for tool in duckdb pandas; do
         echo "== baseline $tool"
         (cd benches/baselines && read -r w r < <(run "$PY" "${tool}_baseline.py" ../../data/vendors.toml \

@@ -29,13 +29,15 @@ fn totals(path: &std::path::Path, flows_col: Option<&str>) -> BTreeMap<Key, (u64
     out
 }
 
-#[test]
-fn analyze_reports_exactly_what_the_generator_planted() {
+/// Generate with `generate_args`, analyze, and check every planted figure.
+fn analyze_matches_the_plan(generate_args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = dir.path().join("out");
     xborder()
-        .args(["generate", "--flows", "100000", "--files", "1", "--out"])
+        .arg("generate")
+        .args(generate_args)
+        .arg("--out")
         .arg(&data)
         .output()
         .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
@@ -64,6 +66,30 @@ fn analyze_reports_exactly_what_the_generator_planted() {
     assert_eq!(flows["rejected"], 0);
     assert_eq!(run["totals"]["dns_records"]["accepted"], exp["dns_records"]);
     assert_eq!(run["totals"]["flows"]["ai_vendor"], exp["ai_flows"]);
+    run
+}
+
+#[test]
+fn analyze_reports_exactly_what_the_generator_planted() {
+    analyze_matches_the_plan(&["--flows", "100000", "--files", "1"]);
+}
+
+/// Conn logs as Parquet (two blocks, two files): the same figures through the Parquet
+/// reader, and each conn file detected as zeek-conn-parquet with its hash recorded.
+#[test]
+fn parquet_conn_logs_report_exactly_what_the_generator_planted() {
+    let run =
+        analyze_matches_the_plan(&["--flows", "200000", "--files", "2", "--format", "parquet"]);
+    let files = run["inputs"].as_array().unwrap();
+    let parquet: Vec<_> = files
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().ends_with(".parquet"))
+        .collect();
+    assert_eq!(parquet.len(), 2, "{files:?}");
+    for f in parquet {
+        assert_eq!(f["format"], "zeek-conn-parquet");
+        assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+    }
 }
 
 #[test]

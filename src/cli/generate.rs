@@ -1,7 +1,7 @@
 //! `xborder generate`: write the deterministic sample data set, or logs of any size.
 //!
 //! Usage: xborder generate --out DIR [--seed N]
-//!        xborder generate --out DIR --flows N [--seed N] [--format tsv|json] [--gzip]
+//!        xborder generate --out DIR --flows N [--seed N] [--format tsv|json|parquet] [--gzip]
 //!                         [--files N] [--threads N]
 
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ Examples:
   xborder generate --out data/sample
   xborder generate --out /tmp/sample --seed 42
   xborder generate --out /tmp/q3-1e7 --flows 10000000 --gzip
+  xborder generate --out /tmp/q3-pq --flows 10000000 --format parquet
 
 Without --flows, writes a quarter (2026-Q3) of Zeek conn and dns logs for a five-office
 organisation, plus its sites.toml. The same seed always gives the same bytes; the default
@@ -24,7 +25,9 @@ seed produces the data/sample/ committed with xborder (see docs/sample-data.md).
 With --flows N, writes exactly N conn records (and their DNS) of a larger organisation
 in bounded memory, plus sites.toml, expected_findings.csv and expected.json: the AI-vendor
 flows and bytes it planted per site, country, vendor, product and attribution, which a
-correct `analyze` reports exactly (docs/performance.md).";
+correct `analyze` reports exactly (docs/performance.md). --format parquet writes the conn
+logs as Parquet (Zeek's column names, row groups of 262,144 rows, Snappy); the dns logs
+stay Zeek TSV, and --gzip does not apply.";
 
 /// The seed data/sample/ was generated with.
 pub const DEFAULT_SEED: u64 = 20260710;
@@ -33,6 +36,8 @@ pub const DEFAULT_SEED: u64 = 20260710;
 pub enum FormatArg {
     Tsv,
     Json,
+    /// Conn logs as Parquet; dns logs stay Zeek TSV.
+    Parquet,
 }
 
 #[derive(Debug, Args)]
@@ -47,7 +52,7 @@ pub struct GenerateArgs {
     /// Write this many conn records (scale mode) instead of the sample.
     #[arg(long, value_name = "N")]
     pub flows: Option<u64>,
-    /// Log encoding in scale mode.
+    /// Log encoding in scale mode (parquet: conn logs only; dns logs stay TSV).
     #[arg(long, value_enum, default_value = "tsv", requires = "flows")]
     pub format: FormatArg,
     /// Gzip the logs in scale mode.
@@ -69,6 +74,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             format: match args.format {
                 FormatArg::Tsv => LogFormat::Tsv,
                 FormatArg::Json => LogFormat::Json,
+                FormatArg::Parquet => LogFormat::Parquet,
             },
             gzip: args.gzip,
             files: args.files,

@@ -42,6 +42,19 @@ pub const BLOCK_FLOWS: u64 = 100_000;
 pub enum LogFormat {
     Tsv,
     Json,
+    /// Conn logs as Parquet (Zeek's column names), dns logs as Zeek TSV: the Parquet
+    /// reader is for flows, which are what its throughput is about.
+    Parquet,
+}
+
+impl LogFormat {
+    /// The encoding of the dns logs written alongside.
+    fn dns(self) -> LogFormat {
+        match self {
+            LogFormat::Parquet => LogFormat::Tsv,
+            f => f,
+        }
+    }
 }
 
 /// What to generate.
@@ -344,6 +357,202 @@ struct Dns<'a> {
     v6: bool,
 }
 
+/// One flow record as written, before encoding: kept typed so the same record can be
+/// written as TSV, JSON or a Parquet row.
+#[derive(Clone)]
+struct ConnRow {
+    ts: i64,
+    uid: String,
+    src: String,
+    sport: u16,
+    dst: String,
+    dport: u16,
+    proto: &'static str,
+    service: &'static str,
+    dur: f64,
+    up: Option<u64>,
+    down: Option<u64>,
+    state: &'static str,
+    local_orig: bool,
+    local_resp: bool,
+    history: &'static str,
+    /// orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes.
+    pkts: (u64, u64, u64, u64),
+}
+
+impl ConnRow {
+    fn tsv(&self) -> String {
+        let tf = |b: bool| if b { "T" } else { "F" };
+        let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+        let (op, oipb, rp, ripb) = self.pkts;
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.6}\t{}\t{}\t{}\t{}\t{}\t0\t{}\t{op}\t{oipb}\t{rp}\t{ripb}\t(empty)\n",
+            ts_text(self.ts),
+            self.uid,
+            self.src,
+            self.sport,
+            self.dst,
+            self.dport,
+            self.proto,
+            self.service,
+            self.dur,
+            opt(self.up),
+            opt(self.down),
+            self.state,
+            tf(self.local_orig),
+            tf(self.local_resp),
+            self.history,
+        )
+    }
+
+    fn json(&self) -> String {
+        let mut s = format!(
+            "{{\"ts\":{},\"uid\":\"{}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\"",
+            ts_text(self.ts),
+            self.uid,
+            self.src,
+            self.sport,
+            self.dst,
+            self.dport,
+            self.proto
+        );
+        if self.service != "-" {
+            let _ = write!(s, ",\"service\":\"{}\"", self.service);
+        }
+        let _ = write!(s, ",\"duration\":{:.6}", self.dur);
+        if let (Some(u), Some(d)) = (self.up, self.down) {
+            let _ = write!(s, ",\"orig_bytes\":{u},\"resp_bytes\":{d}");
+        }
+        let (op, oipb, rp, ripb) = self.pkts;
+        let _ = writeln!(
+            s,
+            ",\"conn_state\":\"{}\",\"local_orig\":{},\"local_resp\":{},\"missed_bytes\":0,\"history\":\"{}\",\"orig_pkts\":{op},\"orig_ip_bytes\":{oipb},\"resp_pkts\":{rp},\"resp_ip_bytes\":{ripb}}}",
+            self.state, self.local_orig, self.local_resp, self.history
+        );
+        s
+    }
+}
+
+/// Rows per Parquet row group of a generated conn log: large enough to decode
+/// efficiently, small enough that writer and reader hold ~30 MB of it at a time.
+pub const PARQUET_ROW_GROUP: usize = 1 << 18;
+
+/// A generated conn log written as Parquet, one row group at a time (bounded memory).
+struct ParquetConn {
+    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    rows: Vec<ConnRow>,
+}
+
+impl ParquetConn {
+    fn create(path: &Path) -> Result<Self> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let schema = Self::frame(&[])
+            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?
+            .schema()
+            .as_ref()
+            .clone();
+        let writer = polars::prelude::ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+            .with_compression(polars::prelude::ParquetCompression::Snappy)
+            .batched(&schema)
+            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+        Ok(ParquetConn {
+            writer,
+            rows: Vec::with_capacity(PARQUET_ROW_GROUP),
+        })
+    }
+
+    /// Zeek's conn columns with the types Zeek-to-Parquet converters give them: `ts` as
+    /// Float64 epoch seconds (Zeek's JSON), counts and ports as Int64, unset as null.
+    fn frame(rows: &[ConnRow]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+        use polars::prelude::{Column, DataFrame};
+        let int = |name: &str, f: &dyn Fn(&ConnRow) -> Option<u64>| {
+            Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|r| f(r).map(|v| v as i64))
+                    .collect::<Vec<Option<i64>>>(),
+            )
+        };
+        let text = |name: &str, f: &dyn Fn(&ConnRow) -> &str| {
+            Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|r| Some(f(r)).filter(|v| *v != "-"))
+                    .collect::<Vec<Option<&str>>>(),
+            )
+        };
+        let flag = |name: &str, f: &dyn Fn(&ConnRow) -> bool| {
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<bool>>())
+        };
+        let columns = vec![
+            Column::new(
+                "ts".into(),
+                rows.iter().map(|r| r.ts as f64 / 1e6).collect::<Vec<f64>>(),
+            ),
+            text("uid", &|r| &r.uid),
+            text("id.orig_h", &|r| &r.src),
+            int("id.orig_p", &|r| Some(u64::from(r.sport))),
+            text("id.resp_h", &|r| &r.dst),
+            int("id.resp_p", &|r| Some(u64::from(r.dport))),
+            text("proto", &|r| r.proto),
+            text("service", &|r| r.service),
+            // The TSV log's six decimals, so both encodings give the same records.
+            Column::new(
+                "duration".into(),
+                rows.iter()
+                    .map(|r| format!("{:.6}", r.dur).parse::<f64>().unwrap_or(r.dur))
+                    .collect::<Vec<f64>>(),
+            ),
+            int("orig_bytes", &|r| r.up),
+            int("resp_bytes", &|r| r.down),
+            text("conn_state", &|r| r.state),
+            flag("local_orig", &|r| r.local_orig),
+            flag("local_resp", &|r| r.local_resp),
+            int("missed_bytes", &|_| Some(0)),
+            text("history", &|r| r.history),
+            int("orig_pkts", &|r| Some(r.pkts.0)),
+            int("orig_ip_bytes", &|r| Some(r.pkts.1)),
+            int("resp_pkts", &|r| Some(r.pkts.2)),
+            int("resp_ip_bytes", &|r| Some(r.pkts.3)),
+        ];
+        DataFrame::new_infer_height(columns)
+    }
+
+    fn push(&mut self, row: ConnRow) -> std::io::Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= PARQUET_ROW_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let df = Self::frame(&self.rows).map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.writer
+            .write_batch(&df)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.rows.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.flush()?;
+        self.writer
+            .finish()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Where a generated conn log goes.
+enum ConnOut {
+    Text(Box<dyn Write>),
+    Parquet(Box<ParquetConn>),
+}
+
 fn ts_text(micros: i64) -> String {
     format!(
         "{}.{:06}",
@@ -360,7 +569,7 @@ struct BlockWriter<'o> {
     /// Global block number: uids, ports and jitter derive from it.
     block: u64,
     counter: u64,
-    conn_lines: Vec<(i64, String)>,
+    conn_rows: Vec<ConnRow>,
     dns_lines: Vec<(i64, String)>,
     summary: ScaleSummary,
     /// Cache of (address → country) and (host → product) for expected figures.
@@ -392,49 +601,24 @@ impl BlockWriter<'_> {
             ("tcp", false) => "S",
             _ => "D",
         };
-        let tf = |b: bool| if b { "T" } else { "F" };
-        let line = match self.format {
-            LogFormat::Tsv => {
-                let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
-                format!(
-                    "{}\t{uid}\t{}\t{sport}\t{}\t{}\t{}\t{}\t{dur:.6}\t{}\t{}\t{state}\t{}\t{}\t0\t{history}\t{op}\t{oipb}\t{rp}\t{ripb}\t(empty)\n",
-                    ts_text(c.ts),
-                    c.src,
-                    c.dst,
-                    c.dport,
-                    c.proto,
-                    c.service,
-                    opt(c.up),
-                    opt(c.down),
-                    tf(c.local_orig),
-                    tf(c.local_resp)
-                )
-            }
-            LogFormat::Json => {
-                let mut s = format!(
-                    "{{\"ts\":{},\"uid\":\"{uid}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{sport},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\"",
-                    ts_text(c.ts),
-                    c.src,
-                    c.dst,
-                    c.dport,
-                    c.proto
-                );
-                if c.service != "-" {
-                    let _ = write!(s, ",\"service\":\"{}\"", c.service);
-                }
-                let _ = write!(s, ",\"duration\":{dur:.6}");
-                if let (Some(u), Some(d)) = (c.up, c.down) {
-                    let _ = write!(s, ",\"orig_bytes\":{u},\"resp_bytes\":{d}");
-                }
-                let _ = writeln!(
-                    s,
-                    ",\"conn_state\":\"{state}\",\"local_orig\":{},\"local_resp\":{},\"missed_bytes\":0,\"history\":\"{history}\",\"orig_pkts\":{op},\"orig_ip_bytes\":{oipb},\"resp_pkts\":{rp},\"resp_ip_bytes\":{ripb}}}",
-                    c.local_orig, c.local_resp
-                );
-                s
-            }
-        };
-        self.conn_lines.push((c.ts, line));
+        self.conn_rows.push(ConnRow {
+            ts: c.ts,
+            uid,
+            src: c.src.to_string(),
+            sport,
+            dst: c.dst.to_string(),
+            dport: c.dport,
+            proto: c.proto,
+            service: c.service,
+            dur,
+            up: c.up,
+            down: c.down,
+            state,
+            local_orig: c.local_orig,
+            local_resp: c.local_resp,
+            history,
+            pkts: (op, oipb, rp, ripb),
+        });
         self.summary.flow_records += 1;
     }
 
@@ -448,8 +632,8 @@ impl BlockWriter<'_> {
             .map(|i| if i < d.cnames.len() { d.ttl * 5 } else { d.ttl })
             .collect();
         let rtt = d.rtt_us as f64 / 1e6;
-        let line = match self.format {
-            LogFormat::Tsv => {
+        let line = match self.format.dns() {
+            LogFormat::Tsv | LogFormat::Parquet => {
                 let t: Vec<String> = ttls.iter().map(|t| format!("{t}.000000")).collect();
                 format!(
                     "{}\t{uid}\t{}\t{port}\t{}\t53\tudp\t{trans}\t{rtt:.6}\t{}\t1\tC_INTERNET\t{qtype}\t{qname}\t0\tNOERROR\tF\tF\tT\tT\t0\t{}\t{}\tF\n",
@@ -506,7 +690,7 @@ impl BlockWriter<'_> {
         &mut self,
         seed: u64,
         flows: u64,
-        conn: &mut dyn Write,
+        conn: &mut ConnOut,
         dns: &mut dyn Write,
     ) -> std::io::Result<()> {
         // The same seed for every block: blocks are the same traffic, so totals scale.
@@ -526,11 +710,15 @@ impl BlockWriter<'_> {
         Ok(())
     }
 
-    fn flush_day(&mut self, conn: &mut dyn Write, dns: &mut dyn Write) -> std::io::Result<()> {
-        self.conn_lines.sort_by_key(|(t, _)| *t);
+    fn flush_day(&mut self, conn: &mut ConnOut, dns: &mut dyn Write) -> std::io::Result<()> {
+        self.conn_rows.sort_by_key(|r| r.ts);
         self.dns_lines.sort_by_key(|(t, _)| *t);
-        for (_, l) in self.conn_lines.drain(..) {
-            conn.write_all(l.as_bytes())?;
+        for r in self.conn_rows.drain(..) {
+            match (&mut *conn, self.format) {
+                (ConnOut::Text(w), LogFormat::Json) => w.write_all(r.json().as_bytes())?,
+                (ConnOut::Text(w), _) => w.write_all(r.tsv().as_bytes())?,
+                (ConnOut::Parquet(p), _) => p.push(r)?,
+            }
         }
         for (_, l) in self.dns_lines.drain(..) {
             dns.write_all(l.as_bytes())?;
@@ -707,8 +895,8 @@ impl BlockWriter<'_> {
                     room -= 1;
                     // One record in a thousand is logged twice (overlapping exports).
                     if rng.below(1000) == 0 && room > n - k - 1 {
-                        if let Some(last) = self.conn_lines.last().cloned() {
-                            self.conn_lines.push(last);
+                        if let Some(last) = self.conn_rows.last().cloned() {
+                            self.conn_rows.push(last);
                             self.summary.flow_records += 1;
                             self.summary.duplicate_flow_records += 1;
                             room -= 1;
@@ -820,25 +1008,33 @@ fn write_file(
     first: u64,
     flows: u64,
 ) -> Result<ScaleSummary> {
-    let ext = match (opts.format, opts.gzip) {
+    let ext = |f: LogFormat| match (f, opts.gzip) {
         (LogFormat::Tsv, false) => "log",
         (LogFormat::Tsv, true) => "log.gz",
         (LogFormat::Json, false) => "json",
         (LogFormat::Json, true) => "json.gz",
+        (LogFormat::Parquet, _) => "parquet",
     };
-    let conn_name = format!("conn.{index:03}.{ext}");
-    let dns_name = format!("dns.{index:03}.{ext}");
+    let conn_name = format!("conn.{index:03}.{}", ext(opts.format));
+    let dns_name = format!("dns.{index:03}.{}", ext(opts.format.dns()));
     let conn_path = dir.join("logs").join(&conn_name);
     let dns_path = dir.join("logs").join(&dns_name);
-    let mut conn = create(&conn_path, opts.gzip)?;
+    let mut conn = match opts.format {
+        LogFormat::Parquet => ConnOut::Parquet(Box::new(ParquetConn::create(&conn_path)?)),
+        _ => ConnOut::Text(create(&conn_path, opts.gzip)?),
+    };
     let mut dns = create(&dns_path, opts.gzip)?;
     let io = |p: &PathBuf| {
         let p = p.clone();
         move |e: std::io::Error| Error::io(&p, e)
     };
-    if opts.format == LogFormat::Tsv {
-        conn.write_all(header("conn", CONN_FIELDS, CONN_TYPES).as_bytes())
-            .map_err(io(&conn_path))?;
+    if let ConnOut::Text(c) = &mut conn {
+        if opts.format == LogFormat::Tsv {
+            c.write_all(header("conn", CONN_FIELDS, CONN_TYPES).as_bytes())
+                .map_err(io(&conn_path))?;
+        }
+    }
+    if opts.format.dns() == LogFormat::Tsv {
         dns.write_all(header("dns", DNS_FIELDS, DNS_TYPES).as_bytes())
             .map_err(io(&dns_path))?;
     }
@@ -848,7 +1044,7 @@ fn write_file(
         web,
         block: first,
         counter: 0,
-        conn_lines: Vec::new(),
+        conn_rows: Vec::new(),
         dns_lines: Vec::new(),
         summary: ScaleSummary::default(),
         countries: BTreeMap::new(),
@@ -862,15 +1058,21 @@ fn write_file(
         w.block += 1;
         left -= n;
     }
-    if opts.format == LogFormat::Tsv {
-        conn.write_all(b"#close\t2026-10-01-00-00-00\n")
-            .map_err(io(&conn_path))?;
+    match conn {
+        ConnOut::Text(mut c) => {
+            if opts.format == LogFormat::Tsv {
+                c.write_all(b"#close\t2026-10-01-00-00-00\n")
+                    .map_err(io(&conn_path))?;
+            }
+            c.flush().map_err(io(&conn_path))?;
+        }
+        ConnOut::Parquet(p) => p.finish().map_err(io(&conn_path))?,
+    }
+    if opts.format.dns() == LogFormat::Tsv {
         dns.write_all(b"#close\t2026-10-01-00-00-00\n")
             .map_err(io(&dns_path))?;
     }
-    conn.flush().map_err(io(&conn_path))?;
     dns.flush().map_err(io(&dns_path))?;
-    drop(conn);
     drop(dns);
     let mut s = w.summary;
     s.files = vec![format!("logs/{conn_name}"), format!("logs/{dns_name}")];
@@ -880,6 +1082,11 @@ fn write_file(
 /// Generate `opts.flows` flow records (and their DNS) into `dir`, with sites.toml,
 /// expected_findings.csv and expected.json.
 pub fn write_scale(dir: &Path, opts: &ScaleOptions) -> Result<ScaleSummary> {
+    if opts.format == LogFormat::Parquet && opts.gzip {
+        return Err(Error::Usage(
+            "--gzip does not apply to Parquet conn logs (Parquet compresses its pages)".into(),
+        ));
+    }
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
     let oracle = Oracle::load()?;

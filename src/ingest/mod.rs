@@ -8,12 +8,14 @@ pub mod input;
 pub mod json;
 pub mod lines;
 pub mod parallel;
+pub mod parquet_file;
 pub mod syslog;
 pub mod text;
 pub mod values;
 
 // Readers: one file per format (or per family sharing one layout).
 pub mod zeek_json;
+pub mod zeek_parquet;
 pub mod zeek_tsv;
 // -- flow readers (sensors, cloud, NetFlow, firewalls) --
 pub mod aws_vpc;
@@ -220,6 +222,7 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &zeek_json::DNS,
     &zeek_json::SSL,
     &zeek_json::HTTP,
+    &zeek_parquet::CONN,
     // -- flow formats --
     &panos::TRAFFIC,
     &cisco_asa::ASA,

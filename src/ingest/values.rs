@@ -62,11 +62,25 @@ pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
 }
 
 fn parse_epoch_float(s: &str) -> Option<Micros> {
-    let v: f64 = s.parse().ok()?;
+    epoch_seconds_f64(s.parse().ok()?)
+}
+
+/// Epoch seconds held as a float (Zeek's `ts` in JSON and Parquet), to the nearest
+/// microsecond: exact for values written with six decimals, since µs epochs stay below 2^53.
+pub fn epoch_seconds_f64(v: f64) -> Option<Micros> {
     if !v.is_finite() || v < 0.0 || v > MAX_EPOCH_SECONDS as f64 {
         return None;
     }
     Some((v * 1e6).round() as i64)
+}
+
+/// Microseconds since the epoch, refused outside 1970..2999 like every parsed time.
+pub fn checked_micros(micros: i64) -> Result<Micros, FieldError> {
+    if (0..=MAX_EPOCH_SECONDS * 1_000_000).contains(&micros) {
+        Ok(micros)
+    } else {
+        Err(out_of_range(&format!("{micros} µs")))
+    }
 }
 
 fn out_of_range(s: &str) -> FieldError {
@@ -179,6 +193,12 @@ pub fn parse_epoch_auto(s: &str) -> Result<Micros, FieldError> {
             format!("`{s}` is not an epoch time"),
         )
     })?;
+    epoch_integer(v).map_err(|_| out_of_range(t))
+}
+
+/// An integer epoch time whose unit is told by magnitude, as in [`parse_epoch_auto`]
+/// (typed columns: Parquet `ts` written as Int64 micro- or nanoseconds).
+pub fn epoch_integer(v: u128) -> Result<Micros, FieldError> {
     let micros = if v < 100_000_000_000 {
         v * 1_000_000
     } else if v < 100_000_000_000_000 {
@@ -188,8 +208,10 @@ pub fn parse_epoch_auto(s: &str) -> Result<Micros, FieldError> {
     } else {
         v / 1_000
     };
-    let micros = i64::try_from(micros).map_err(|_| out_of_range(t))?;
-    in_range(t, micros)
+    match i64::try_from(micros) {
+        Ok(m) if (0..=MAX_EPOCH_SECONDS * 1_000_000).contains(&m) => Ok(m),
+        _ => Err(out_of_range(&v.to_string())),
+    }
 }
 
 /// A non-negative integer written as an integer, a string of one, or a whole float

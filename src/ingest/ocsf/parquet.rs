@@ -8,20 +8,19 @@
 //! `ocsf-json` maps it, so the two cannot drift apart. The row number (1-based) stands in
 //! for the line number in rejects and evidence.
 //!
-//! Parquet needs random access to its footer, so the reader opens the file by path; a
-//! Parquet file wrapped in gzip or zstd (pointless, Parquet compresses its pages) is read
-//! into memory first.
+//! The file is opened by path, or read into memory when compressed (see
+//! [`crate::ingest::parquet_file`]).
 
 use std::fs::File;
-use std::io::{BufRead, Cursor, Read};
+use std::io::BufRead;
 use std::path::Path;
 
-use polars::io::mmap::MmapBytesReader;
 use polars::prelude::*;
 use serde_json::{Map, Number, Value};
 
 use super::{items, State, FIELD_MAP};
 use crate::error::{Error, Result};
+use crate::ingest::parquet_file::{schema_names, ParquetInput};
 use crate::ingest::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 
 /// Top-level OCSF attributes the mapping reads; other columns are not loaded.
@@ -78,39 +77,6 @@ fn is_ocsf(names: &[String]) -> bool {
             .any(|p| has(p))
 }
 
-/// Column names of a plain Parquet file, from its footer.
-fn schema_names(path: &Path) -> Option<Vec<String>> {
-    let file = File::open(path).ok()?;
-    let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().ok()?;
-    Some(schema.iter_names().map(|n| n.to_string()).collect())
-}
-
-/// The bytes to read: the file itself when it is plain Parquet, else the (decompressed)
-/// stream, read whole.
-enum Source {
-    File(std::path::PathBuf),
-    Memory(Vec<u8>),
-}
-
-impl Source {
-    fn reader(&self) -> std::io::Result<ParquetReader<Box<dyn MmapBytesReader>>> {
-        let r: Box<dyn MmapBytesReader> = match self {
-            Source::File(p) => Box::new(File::open(p)?),
-            Source::Memory(b) => Box::new(Cursor::new(b.clone())),
-        };
-        Ok(ParquetReader::new(r))
-    }
-}
-
-fn is_plain_parquet(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"PAR1"
-}
-
 fn whole_file_reject(detail: String) -> Item {
     Item::Reject(Reject::new(0, "(file)", RejectReason::InvalidValue, detail))
 }
@@ -120,17 +86,8 @@ fn read(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    let source = if is_plain_parquet(ctx.path) {
-        Source::File(ctx.path.to_path_buf())
-    } else {
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|e| ctx.io_error(e))?;
-        if !bytes.starts_with(b"PAR1") {
-            return sink(whole_file_reject("not a Parquet file".into()));
-        }
-        Source::Memory(bytes)
+    let Some(mut source) = ParquetInput::open(reader, ctx)? else {
+        return sink(whole_file_reject("not a Parquet file".into()));
     };
     let polars_err = |e: PolarsError| whole_file_reject(format!("unreadable Parquet: {e}"));
     let mut first = source.reader().map_err(|e| ctx.io_error(e))?;
@@ -147,7 +104,10 @@ fn read(
                 .collect();
             (names, rows)
         }
-        Err(e) => return sink(polars_err(e)),
+        Err(e) => {
+            source.finish(reader, ctx)?;
+            return sink(polars_err(e));
+        }
     };
     let mut state = State::default();
     let mut start = 0usize;
@@ -160,7 +120,10 @@ fn read(
             .finish()
         {
             Ok(df) => df,
-            Err(e) => return sink(polars_err(e)),
+            Err(e) => {
+                source.finish(reader, ctx)?;
+                return sink(polars_err(e));
+            }
         };
         let height = df.height();
         if height == 0 {
@@ -206,8 +169,9 @@ fn read(
             }
         }
         start += height;
+        source.keep_pace(reader, ctx, start, rows)?;
     }
-    Ok(())
+    source.finish(reader, ctx)
 }
 
 /// One Parquet value in the JSON shape the OCSF mapping reads. Timestamps become epoch
