@@ -1,5 +1,5 @@
-//! Micro-benchmarks of the hot paths: parsing, GeoIP lookup, vendor matching, the DNS join
-//! and SHA-256. Run with `cargo bench --bench hot_paths`; figures are in
+//! Micro-benchmarks of the hot paths: parsing, GeoIP lookup, vendor matching, the DNS join,
+//! de-duplication and SHA-256. Run with `cargo bench --bench hot_paths`; figures are in
 //! docs/performance.md. Whole-run throughput is measured by benches/macro.sh instead.
 
 use std::hint::black_box;
@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xborder::attribute::{DnsIndexBuilder, DnsWindow};
 use xborder::classify::vendors::VendorCatalog;
 use xborder::classify::{embedded, CatalogText};
+use xborder::dedup::{DedupBudget, SeenKeys};
 use xborder::geolocate::GeoIp;
 use xborder::ingest::{read_records, Format, Item, ReadContext, ReaderOptions};
 use xborder::schema::Record;
@@ -129,6 +130,44 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             for (s, d, t) in &flows {
                 black_box(index.lookup(*s, *d, *t, window));
+            }
+        })
+    });
+    g.finish();
+
+    // De-duplication: one million fresh flow-uid keys into the in-memory set (the common
+    // case), and the same after a spill, when every key also passes the Bloom filter.
+    let keys: Vec<u128> = (0..1_000_000u64)
+        .map(|i| xborder::fasthash::key128(&format!("C{i:017}")))
+        .collect();
+    let spill = tempfile::tempdir().expect("temp dir");
+    let mut g = c.benchmark_group("dedup");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(keys.len() as u64));
+    g.bench_function("insert_in_memory", |b| {
+        b.iter(|| {
+            let mut seen = SeenKeys::new(DedupBudget::FLOWS, spill.path());
+            seen.expect(keys.len() as u64);
+            for chunk in keys.chunks(2048) {
+                seen.warm(chunk.iter().copied());
+                for k in chunk {
+                    black_box(seen.insert(*k).expect("in memory"));
+                }
+            }
+        })
+    });
+    g.bench_function("insert_after_spill", |b| {
+        b.iter(|| {
+            let budget = DedupBudget {
+                recent_keys: 400_000,
+                ..DedupBudget::FLOWS
+            };
+            let mut seen = SeenKeys::new(budget, spill.path());
+            for chunk in keys.chunks(2048) {
+                seen.warm(chunk.iter().copied());
+                for k in chunk {
+                    black_box(seen.insert(*k).expect("spill"));
+                }
             }
         })
     });

@@ -47,6 +47,28 @@ impl DedupBudget {
     };
 }
 
+impl DedupBudget {
+    /// This budget shrunk to `fraction` (at most 1) of its memory, keeping the table a
+    /// power of two just under its load limit: `--memory-limit` below 1 GiB shrinks the
+    /// de-duplication sets so the run spills earlier instead of stopping.
+    pub fn scaled(self, fraction: f64) -> DedupBudget {
+        if fraction.is_nan() || fraction >= 1.0 {
+            return self;
+        }
+        let slots = ((self.recent_keys + 1) * 4 / 3) as f64 * fraction.max(0.0);
+        let slots = (slots as usize).max(1 << 12);
+        let slots = if slots.is_power_of_two() {
+            slots
+        } else {
+            slots.next_power_of_two() / 2
+        };
+        DedupBudget {
+            recent_keys: slots / 4 * 3 - 1,
+            filter_bytes: ((self.filter_bytes as f64 * fraction) as usize).max(1 << 16),
+        }
+    }
+}
+
 /// What the spilling cost, for run.json.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DedupStats {
@@ -151,6 +173,13 @@ impl SeenKeys {
     /// Distinct keys held in memory right now (for `--memory-limit` messages).
     pub fn in_memory(&self) -> usize {
         self.recent.len()
+    }
+
+    /// Bytes held in memory: the table, the filter and the runs' sparse indexes.
+    pub fn memory_bytes(&self) -> u64 {
+        let sparse: usize = self.runs.iter().map(|r| r.sparse.len()).sum();
+        ((self.recent.slots.len() + sparse) * KEY_BYTES
+            + self.filter.as_ref().map_or(0, |f| f.blocks.len() * 32)) as u64
     }
 
     pub fn stats(&self) -> DedupStats {
@@ -561,6 +590,19 @@ mod tests {
         t.clear();
         assert_eq!(t.len(), 0);
         assert!(t.insert(0) && t.insert(5));
+    }
+
+    #[test]
+    fn scaled_budgets_keep_power_of_two_tables() {
+        let full = DedupBudget::FLOWS;
+        assert_eq!(full.scaled(1.0).recent_keys, full.recent_keys);
+        assert_eq!(full.scaled(2.0).filter_bytes, full.filter_bytes);
+        let quarter = full.scaled(0.25);
+        assert_eq!(quarter.recent_keys, (1 << 21) / 4 * 3 - 1);
+        assert_eq!(quarter.filter_bytes, 64 << 20);
+        let third = full.scaled(0.3);
+        assert_eq!(third.recent_keys, (1 << 21) / 4 * 3 - 1);
+        assert!(full.scaled(0.0).recent_keys >= 3000);
     }
 
     #[test]

@@ -298,12 +298,17 @@ pub fn analyze(
     if let Some(n) = opts.spill_after_keys {
         builder = builder.spill_after(n);
     }
+    // The built-in budgets total about 0.5 GiB; a lower --memory-limit shrinks them.
+    let fraction = opts
+        .memory_limit
+        .0
+        .map_or(1.0, |limit| limit as f64 / (1u64 << 30) as f64);
     let budget = |b: DedupBudget| match opts.spill_after_keys {
         Some(n) => DedupBudget {
             recent_keys: n,
             ..b
         },
-        None => b,
+        None => b.scaled(fraction),
     };
     let dns_seen = std::cell::RefCell::new(SeenKeys::new(budget(DedupBudget::DNS), &spill_dir));
     // Keys of a batch's DNS records, computed and warmed when the batch arrives and taken
@@ -351,7 +356,7 @@ pub fn analyze(
                         };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
-                                dns_holders(dns_seen.borrow().in_memory(), builder.answers())
+                                dns_holders(&dns_seen.borrow(), builder.answers())
                             })?;
                         }
                         counts.read += 1;
@@ -428,7 +433,7 @@ pub fn analyze(
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
                                 flow_holders(
-                                    flow_seen.borrow().in_memory(),
+                                    &flow_seen.borrow(),
                                     &state,
                                     index.stats.answers_kept,
                                 )
@@ -692,22 +697,22 @@ fn dns_key(d: &DnsRecord) -> u128 {
 }
 
 /// What the DNS pass holds, for `--memory-limit` errors.
-fn dns_holders(seen: usize, answers: usize) -> String {
+fn dns_holders(seen: &SeenKeys, answers: usize) -> String {
     format!(
-        "{} DNS record keys for de-duplication (~{}), {} address answers waiting for the vendor filter (~{})",
-        seen,
-        crate::memory::human(seen as u64 * 24),
+        "{} DNS record keys for de-duplication in memory (~{}; the rest spill to disk), {} address answers waiting for the vendor filter (~{})",
+        seen.in_memory(),
+        crate::memory::human(seen.memory_bytes()),
         answers,
         crate::memory::human(answers as u64 * 64)
     )
 }
 
 /// What the flow pass holds, for `--memory-limit` errors.
-fn flow_holders(seen: usize, state: &FlowState<'_>, dns_answers: u64) -> String {
+fn flow_holders(seen: &SeenKeys, state: &FlowState<'_>, dns_answers: u64) -> String {
     format!(
-        "{} flow uids for de-duplication (~{}), {} partial groups, {} distinct destinations, {} DNS answers kept",
-        seen,
-        crate::memory::human(seen as u64 * 24),
+        "{} flow uids for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        seen.in_memory(),
+        crate::memory::human(seen.memory_bytes()),
         state.ai.len() + state.other.len(),
         state.geo_cache.len().max(state.range_cache.len()),
         dns_answers
