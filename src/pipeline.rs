@@ -432,11 +432,7 @@ pub fn analyze(
                         };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
-                                flow_holders(
-                                    &flow_seen.borrow(),
-                                    &state,
-                                    index.stats.answers_kept,
-                                )
+                                flow_holders(&flow_seen.borrow(), &state, index.stats.answers_kept)
                             })?;
                         }
                         counts.read += 1;
