@@ -6,8 +6,9 @@
 //! recent keys in memory and, when that set reaches its budget, sorts it into a *run* on
 //! disk and remembers the run's keys in a fixed-size blocked Bloom filter. A key missing
 //! from the recent set and from the filter is certainly new (one cache line is read); a key
-//! the filter may have seen is looked up exactly in the runs on disk, one 4 KiB block per
-//! run through a sparse in-memory index. Decisions are therefore exact, identical to a
+//! the filter may have seen is looked up exactly in the runs on disk, one 16 KiB block per
+//! run through a sparse in-memory index (runs are merged eight at a time, so there are
+//! few). Decisions are therefore exact, identical to a
 //! single unbounded set, and memory stays at the set's budget plus the filter whatever the
 //! input size. The price grows with how far back duplicates reach: a duplicate of a key
 //! still in the recent set costs nothing extra, one of a spilled key costs a block read per
@@ -45,9 +46,7 @@ impl DedupBudget {
         recent_keys: (1 << 22) / 4 * 3 - 1,
         filter_bytes: 64 << 20,
     };
-}
 
-impl DedupBudget {
     /// This budget shrunk to `fraction` (at most 1) of its memory, keeping the table a
     /// power of two just under its load limit: `--memory-limit` below 1 GiB shrinks the
     /// de-duplication sets so the run spills earlier instead of stopping.

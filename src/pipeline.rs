@@ -462,6 +462,8 @@ pub fn analyze(
             }
         }
     }
+    // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
+    let dedup_flows = flow_seen.into_inner().stats();
     for report in report_slots.iter().flatten() {
         match report.kind.as_deref() {
             Some("flow") => totals.flow_records.add(&report.counts),
@@ -524,7 +526,7 @@ pub fn analyze(
         unattributed,
         snapshots: catalogs.snapshots.files.clone(),
         dedup: DedupReport {
-            flows: flow_seen.into_inner().stats(),
+            flows: dedup_flows,
             dns: dedup_dns,
         },
     })

@@ -176,7 +176,8 @@ pub struct AnalyzeArgs {
     #[arg(long = "nameserver", value_name = "IP:PORT", requires = "reverse_dns")]
     pub nameservers: Vec<std::net::SocketAddr>,
     /// Stop with an error (exit code 5) if the run's resident memory passes this size, for
-    /// example 1GiB or 800MiB, instead of risking an out-of-memory kill.
+    /// example 1GiB or 800MiB, instead of risking an out-of-memory kill. Below 1 GiB it
+    /// also shrinks the de-duplication sets, which then spill to disk sooner.
     #[arg(long, value_name = "SIZE", value_parser = xborder::memory::parse_size)]
     pub memory_limit: Option<u64>,
     /// Directory for temporary spill files (de-duplication keys, DNS answers) when a run

@@ -9,7 +9,6 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -219,9 +218,17 @@ impl EvidenceSpool {
     }
 }
 
+/// Rows per row group of evidence.parquet: the conversion holds one group at a time, so
+/// its memory does not grow with the number of AI-vendor flows.
+const PARQUET_BATCH_ROWS: usize = 1 << 16;
+
 /// Stream evidence.csv into evidence.parquet with an explicit schema (numbers typed,
-/// everything else text), so no schema is guessed from the first rows.
+/// everything else text; empty fields are null), one row group at a time.
 fn write_parquet(csv_path: &Path, parquet_path: &Path) -> Result<()> {
+    write_parquet_in_groups(csv_path, parquet_path, PARQUET_BATCH_ROWS)
+}
+
+fn write_parquet_in_groups(csv_path: &Path, parquet_path: &Path, group_rows: usize) -> Result<()> {
     let numeric = [
         "input_line",
         "src_port",
@@ -230,34 +237,152 @@ fn write_parquet(csv_path: &Path, parquet_path: &Path) -> Result<()> {
         "bytes_in",
         "attribution_line",
     ];
-    let schema = Schema::from_iter(EVIDENCE_COLUMNS.iter().map(|c| {
-        let dtype = if numeric.contains(c) {
-            DataType::UInt64
-        } else {
-            DataType::String
-        };
-        Field::new((*c).into(), dtype)
+    let is_numeric: Vec<bool> = EVIDENCE_COLUMNS
+        .iter()
+        .map(|c| numeric.contains(c))
+        .collect();
+    let schema = Schema::from_iter(EVIDENCE_COLUMNS.iter().zip(&is_numeric).map(|(c, n)| {
+        Field::new(
+            (*c).into(),
+            if *n {
+                DataType::UInt64
+            } else {
+                DataType::String
+            },
+        )
     }));
     let fail = |e: PolarsError| Error::Report {
         path: parquet_path.to_path_buf(),
         message: e.to_string(),
     };
-    let csv_str = csv_path.to_string_lossy().to_string();
-    let out_str = parquet_path.to_string_lossy().to_string();
-    LazyCsvReader::new(PlRefPath::new(&csv_str))
-        .with_has_header(true)
-        .with_schema(Some(Arc::new(schema)))
-        .finish()
-        .map_err(fail)?
-        .sink(
-            SinkDestination::File {
-                target: SinkTarget::Path(PlRefPath::new(&out_str)),
-            },
-            FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
-            UnifiedSinkArgs::default(),
-        )
-        .map_err(fail)?
-        .collect()
+    let out = File::create(parquet_path).map_err(|e| Error::io(parquet_path, e))?;
+    let mut writer = ParquetWriter::new(BufWriter::new(out))
+        .batched(&schema)
         .map_err(fail)?;
+    let mut input = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(csv_path)
+        .map_err(|e| Error::Report {
+            path: csv_path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let mut numbers: Vec<Vec<Option<u64>>> = vec![Vec::new(); EVIDENCE_COLUMNS.len()];
+    let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); EVIDENCE_COLUMNS.len()];
+    let mut rows = 0usize;
+    let mut flush =
+        |numbers: &mut Vec<Vec<Option<u64>>>, texts: &mut Vec<Vec<Option<String>>>| -> Result<()> {
+            let columns = EVIDENCE_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if is_numeric[i] {
+                        Column::new((*c).into(), std::mem::take(&mut numbers[i]))
+                    } else {
+                        Column::new((*c).into(), std::mem::take(&mut texts[i]))
+                    }
+                })
+                .collect();
+            let frame = DataFrame::new_infer_height(columns).map_err(fail)?;
+            writer.write_batch(&frame).map_err(fail)
+        };
+    for (n, record) in input.records().enumerate() {
+        let record = record.map_err(|e| Error::Report {
+            path: csv_path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for (i, value) in record.iter().enumerate().take(EVIDENCE_COLUMNS.len()) {
+            if is_numeric[i] {
+                let v = if value.is_empty() {
+                    None
+                } else {
+                    Some(value.parse::<u64>().map_err(|_| Error::Report {
+                        path: csv_path.to_path_buf(),
+                        message: format!(
+                            "line {}: {} `{value}` is not a number",
+                            n + 2,
+                            EVIDENCE_COLUMNS[i]
+                        ),
+                    })?)
+                };
+                numbers[i].push(v);
+            } else {
+                texts[i].push((!value.is_empty()).then(|| value.to_string()));
+            }
+        }
+        rows += 1;
+        if rows == group_rows {
+            flush(&mut numbers, &mut texts)?;
+            rows = 0;
+        }
+    }
+    if rows > 0 {
+        flush(&mut numbers, &mut texts)?;
+    }
+    writer.finish().map_err(fail)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Row groups change nothing: the file reads back as the whole CSV read at once with
+    /// the same schema (numbers typed, empty fields null).
+    #[test]
+    fn parquet_in_row_groups_equals_the_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv_path = dir.path().join("evidence.csv");
+        let mut w = csv::Writer::from_path(&csv_path).unwrap();
+        w.write_record(EVIDENCE_COLUMNS).unwrap();
+        for i in 0..10u64 {
+            let row: Vec<String> = EVIDENCE_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(c, name)| match (*name, i % 3) {
+                    (_, 0) if c % 2 == 0 => String::new(),
+                    (
+                        "input_line" | "src_port" | "dst_port" | "bytes_out" | "bytes_in"
+                        | "attribution_line",
+                        _,
+                    ) => (i * 1000 + c as u64).to_string(),
+                    _ => format!("v{i},\"{c}\""),
+                })
+                .collect();
+            w.write_record(&row).unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        for group in [1, 3, 10, 64] {
+            let out = dir.path().join(format!("e{group}.parquet"));
+            write_parquet_in_groups(&csv_path, &out, group).unwrap();
+            let got = ParquetReader::new(File::open(&out).unwrap())
+                .finish()
+                .unwrap();
+            assert_eq!(got.height(), 10);
+            assert_eq!(got.column("bytes_out").unwrap().dtype(), &DataType::UInt64);
+            assert_eq!(got.column("finding_id").unwrap().null_count(), 4);
+            assert_eq!(
+                got.column("input_file").unwrap().str().unwrap().get(1),
+                Some("v1,\"2\"")
+            );
+            assert_eq!(
+                got.column("src_port").unwrap().u64().unwrap().get(1),
+                Some(1007)
+            );
+        }
+        // A number that is not one is an error naming the line and column.
+        std::fs::write(
+            &csv_path,
+            format!("{}\n{}\n", EVIDENCE_COLUMNS.join(","), {
+                let mut v = vec![""; EVIDENCE_COLUMNS.len()];
+                v[4] = "x";
+                v.join(",")
+            }),
+        )
+        .unwrap();
+        let err = write_parquet_in_groups(&csv_path, &dir.path().join("bad.parquet"), 4)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2: input_line"), "{err}");
+    }
 }
