@@ -447,18 +447,12 @@ pub fn read(
             fields: &fields,
             block: &block,
         };
-        let kind = block
-            .path
-            .as_deref()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                if columns.contains_key("query") {
-                    "dns".into()
-                } else {
-                    "conn".into()
-                }
-            });
-        let parsed = match kind.as_str() {
+        let kind: &str = match block.path.as_deref() {
+            Some(path) => path,
+            None if columns.contains_key("query") => "dns",
+            None => "conn",
+        };
+        let parsed = match kind {
             "conn" => parse_conn(&row, provenance).map(|r| Some(Record::Flow(r))),
             "dns" => parse_dns(&row, provenance).map(|r| Some(Record::Dns(r))),
             "ssl" => parse_hostname(&row, provenance, HostnameSource::Sni),
