@@ -5,7 +5,8 @@
 //! (day, source, destination, hostname, method). Lookups that depend only on an address
 //! or a name (site, GeoIP, vendor match) are memoised per distinct key.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,7 @@ use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
 use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
-use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Record};
+use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Provenance, Record};
 
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
 pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
@@ -310,16 +311,15 @@ pub fn analyze(
         },
         None => b.scaled(fraction),
     };
-    let dns_seen = std::cell::RefCell::new(SeenKeys::new(budget(DedupBudget::DNS), &spill_dir));
-    // Keys of a batch's DNS records, computed and warmed when the batch arrives and taken
-    // in order as its records are handled.
-    let dns_keys = std::cell::RefCell::new(std::collections::VecDeque::<(
-        crate::schema::Provenance,
-        u128,
-    )>::new());
+    // Shared by the batch hook (keys, warming) and the record handler (inserting).
+    let dns_seen = RefCell::new(BatchedSeen::new(SeenKeys::new(
+        budget(DedupBudget::DNS),
+        &spill_dir,
+    )));
     // Zeek dns.log rows run about 190 bytes, conn.log rows about 130.
     dns_seen
         .borrow_mut()
+        .seen
         .expect(bytes_of(&planned, &[RecordKind::Dns]) / 150);
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
     for (i, p) in planned.iter().enumerate() {
@@ -339,30 +339,27 @@ pub fn analyze(
             &mut progress,
             &mut |items| {
                 if f.holds(RecordKind::Dns) {
-                    let mut keys = dns_keys.borrow_mut();
-                    keys.extend(items.iter().filter_map(|item| match item {
-                        Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
-                        _ => None,
-                    }));
-                    dns_seen.borrow().warm(keys.iter().map(|(_, k)| *k));
+                    dns_seen
+                        .borrow_mut()
+                        .prepare(items.iter().filter_map(|item| match item {
+                            Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
+                            _ => None,
+                        }));
                 }
             },
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
-                        let key = match dns_keys.borrow_mut().pop_front() {
-                            Some((at, key)) if at == d.provenance => key,
-                            _ => dns_key(&d),
-                        };
+                        let key = dns_seen.borrow_mut().key(d.provenance, || dns_key(&d));
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
-                                dns_holders(&dns_seen.borrow(), builder.answers())
+                                dns_holders(&dns_seen.borrow().seen, builder.answers())
                             })?;
                         }
                         counts.read += 1;
                         if !dns_period.contains(d.ts) {
                             counts.outside_period += 1;
-                        } else if !dns_seen.borrow_mut().insert(key)? {
+                        } else if !dns_seen.borrow_mut().seen.insert(key)? {
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
@@ -385,16 +382,19 @@ pub fn analyze(
         )?;
         report_slots[i] = Some(report);
     }
-    let dedup_dns = dns_seen.into_inner().stats();
+    let dedup_dns = dns_seen.into_inner().seen.stats();
     let index = builder.finish()?;
     let hostnames = hosts.finish(&catalogs.vendors, &index);
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
-    // Shared by the batch hook (warming) and the record handler (inserting).
-    let flow_seen = std::cell::RefCell::new(SeenKeys::new(budget(DedupBudget::FLOWS), &spill_dir));
+    let flow_seen = RefCell::new(BatchedSeen::new(SeenKeys::new(
+        budget(DedupBudget::FLOWS),
+        &spill_dir,
+    )));
     flow_seen
         .borrow_mut()
+        .seen
         .expect(bytes_of(&planned, &[RecordKind::Flow]) / 100);
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
@@ -412,9 +412,11 @@ pub fn analyze(
                     &mut progress,
                     &mut |items| {
                         flow_seen
-                            .borrow()
-                            .warm(items.iter().filter_map(|item| match item {
-                                Item::Record(Record::Flow(f)) => f.uid.as_deref().map(uid_key),
+                            .borrow_mut()
+                            .prepare(items.iter().filter_map(|item| match item {
+                                Item::Record(Record::Flow(f)) => {
+                                    f.uid.as_deref().map(|u| (f.provenance, uid_key(u)))
+                                }
                                 _ => None,
                             }))
                     },
@@ -432,14 +434,22 @@ pub fn analyze(
                         };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
-                                flow_holders(&flow_seen.borrow(), &state, index.stats.answers_kept)
+                                flow_holders(
+                                    &flow_seen.borrow().seen,
+                                    &state,
+                                    index.stats.answers_kept,
+                                )
                             })?;
                         }
+                        // Taken for every flow with a uid, in batch order.
+                        let key = flow.uid.as_deref().map(|uid| {
+                            flow_seen.borrow_mut().key(flow.provenance, || uid_key(uid))
+                        });
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
-                        } else if match flow.uid.as_deref() {
-                            Some(uid) => !flow_seen.borrow_mut().insert(uid_key(uid))?,
+                        } else if match key {
+                            Some(key) => !flow_seen.borrow_mut().seen.insert(key)?,
                             None => false,
                         } {
                             counts.duplicate += 1;
@@ -463,7 +473,7 @@ pub fn analyze(
         }
     }
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
-    let dedup_flows = flow_seen.into_inner().stats();
+    let dedup_flows = flow_seen.into_inner().seen.stats();
     for report in report_slots.iter().flatten() {
         match report.kind.as_deref() {
             Some("flow") => totals.flow_records.add(&report.counts),
@@ -692,6 +702,38 @@ fn dns_key(d: &DnsRecord) -> u128 {
         d.client_ip,
         &d.answers,
     ))
+}
+
+/// A de-duplication set fed a batch at a time: each batch's keys are computed once, and
+/// their slots warmed together, when the batch arrives; the record handler then takes them
+/// in order instead of hashing again.
+struct BatchedSeen {
+    seen: SeenKeys,
+    pending: VecDeque<(Provenance, u128)>,
+}
+
+impl BatchedSeen {
+    fn new(seen: SeenKeys) -> Self {
+        BatchedSeen {
+            seen,
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, u128)>) {
+        self.pending.clear();
+        self.pending.extend(keys);
+        self.seen.warm(self.pending.iter().map(|(_, k)| *k));
+    }
+
+    /// The prepared key of the record at `at`; computed afresh if the handler strayed
+    /// from the batch's order, so a mismatch can never pair a record with another's key.
+    fn key(&mut self, at: Provenance, compute: impl FnOnce() -> u128) -> u128 {
+        match self.pending.pop_front() {
+            Some((p, key)) if p == at => key,
+            _ => compute(),
+        }
+    }
 }
 
 /// What the DNS pass holds, for `--memory-limit` errors.
