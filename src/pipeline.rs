@@ -799,6 +799,10 @@ struct FlowState<'a> {
     ai: FastMap<AiKey, FlowSum>,
     other: FastMap<OtherKey, FlowSum>,
     observed: Option<(Micros, Micros)>,
+    /// Bytes out and in of every egress flow folded so far. Every table sums a subset of
+    /// these flows, so while these fit in 64 bits no group, daily, policy or department
+    /// total can wrap.
+    egress_bytes: (u64, u64),
     org: OrgTracker<'a>,
 }
 
@@ -826,6 +830,7 @@ impl<'a> FlowState<'a> {
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
+            egress_bytes: (0, 0),
             org: OrgTracker::new(
                 catalogs.policy.as_ref(),
                 catalogs.assets.as_ref(),
@@ -940,6 +945,7 @@ impl<'a> FlowState<'a> {
             breakdown.internal += 1;
             return Ok(());
         }
+        self.egress_bytes = checked_total(self.egress_bytes, flow)?;
         match site {
             Some(_) => breakdown.egress += 1,
             None => breakdown.egress_unknown_site += 1,
@@ -1046,8 +1052,10 @@ impl<'a> FlowState<'a> {
             }
             None => {
                 if self.collect_unattributed {
+                    // Only ranks destinations for PTR look-ups, never reported as a total.
                     let bytes = flow.bytes_out.unwrap_or(0) + flow.bytes_in.unwrap_or(0);
-                    *self.unattributed.entry(flow.dst_ip).or_default() += bytes;
+                    let slot = self.unattributed.entry(flow.dst_ip).or_default();
+                    *slot = slot.saturating_add(bytes);
                 }
                 let country = self.country(flow.dst_ip);
                 let key = OtherKey {
@@ -1206,6 +1214,22 @@ impl<'a> FlowState<'a> {
             })
             .collect();
         (ai, other)
+    }
+}
+
+/// `totals` plus one flow's bytes, or an error when either sum would pass 2^64-1. Each
+/// record is bounded by [`ingest::MAX_FLOW_BYTES`], so this takes over 2,000 forged
+/// records; it stops the run rather than report a wrapped or saturated figure.
+fn checked_total(totals: (u64, u64), flow: &FlowRecord) -> Result<(u64, u64)> {
+    let out = totals.0.checked_add(flow.bytes_out.unwrap_or(0));
+    let back = totals.1.checked_add(flow.bytes_in.unwrap_or(0));
+    match (out, back) {
+        (Some(out), Some(back)) => Ok((out, back)),
+        _ => Err(Error::Aggregate(format!(
+            "the bytes of all egress flows would exceed 2^64-1 at line {} of input #{}: the input holds implausibly large byte counts; no total is reported rather than a wrapped one",
+            flow.provenance.line,
+            flow.provenance.file + 1
+        ))),
     }
 }
 

@@ -506,7 +506,32 @@ pub fn read_records(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    (format.0.read)(reader, ctx, sink)
+    (format.0.read)(reader, ctx, &mut |item| sink(plausible(item)))
+}
+
+/// The largest byte count one flow record may carry: 2^53 bytes (8 PiB, eight days at
+/// 100 Gbit/s). Above it a count is not a measurement but a forgery or a corrupt field,
+/// and it would no longer be exact in JSON or in a spreadsheet; bounding each record also
+/// keeps every run-wide total far from 2^64.
+pub const MAX_FLOW_BYTES: u64 = 1 << 53;
+
+/// Every reader's flow records pass here: a byte count above [`MAX_FLOW_BYTES`] rejects
+/// the record, naming the field, instead of letting it swamp or wrap a total.
+fn plausible(item: Item) -> Item {
+    let Item::Record(Record::Flow(flow)) = &item else {
+        return item;
+    };
+    for (field, value) in [("bytes_out", flow.bytes_out), ("bytes_in", flow.bytes_in)] {
+        if let Some(v) = value.filter(|v| *v > MAX_FLOW_BYTES) {
+            return Item::Reject(Reject::new(
+                flow.provenance.line,
+                field,
+                RejectReason::InvalidNumber,
+                format!("byte count {v} is above the 2^53 (8 PiB) a single flow can carry"),
+            ));
+        }
+    }
+    item
 }
 
 #[cfg(test)]
