@@ -113,7 +113,8 @@ pub struct FileReport {
     pub sha256: String,
     pub size_bytes: u64,
     pub compression: String,
-    /// Detected format id, or `skipped:<zeek path>` / `empty`.
+    /// Detected format id, or `empty`, `skipped:zeek-<path>`, `skipped:unrecognised` or
+    /// `skipped:not-a-regular-file`.
     pub format: String,
     /// The record kinds the format holds (`flow`, `dns`, `hostname`, or several joined by `+`).
     pub kind: Option<String>,
@@ -127,6 +128,26 @@ pub struct FileReport {
     /// Where a copy of the file sits in the evidence pack (`--include-inputs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_member: Option<String>,
+}
+
+impl FileReport {
+    /// A file listed but not read (`format` says why: `empty`, `skipped:…`), with no
+    /// hash yet.
+    pub fn skipped(path: &std::path::Path, format: &str) -> Self {
+        FileReport {
+            path: path.display().to_string(),
+            sha256: String::new(),
+            size_bytes: 0,
+            compression: String::new(),
+            format: format.to_string(),
+            kind: None,
+            counts: RecordCounts::default(),
+            notes: Vec::new(),
+            flows: None,
+            rejects_listed: 0,
+            pack_member: None,
+        }
+    }
 }
 
 /// A reject as listed in rejects.csv.

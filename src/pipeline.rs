@@ -217,6 +217,7 @@ fn plan(
     exclude: &[PathBuf],
     forced: Option<Format>,
     reader: &ReaderOptions,
+    strict: bool,
 ) -> Result<Vec<Planned>> {
     // Configuration files named on the command line often sit beside the logs (the sample
     // keeps sites.toml in its directory); they are configuration, not input.
@@ -224,14 +225,29 @@ fn plan(
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .collect();
-    let files: Vec<PathBuf> = ingest::discover_inputs(inputs)?
+    let files: Vec<ingest::input::Discovered> = ingest::discover_inputs(inputs)?
         .into_iter()
-        .filter(|f| std::fs::canonicalize(f).map_or(true, |c| !excluded.contains(&c)))
+        .filter(|f| std::fs::canonicalize(&f.path).map_or(true, |c| !excluded.contains(&c)))
         .collect();
     let mut planned = Vec::with_capacity(files.len());
-    for path in files {
+    for file in files {
+        let path = file.path;
+        if file.not_regular {
+            planned.push(Planned {
+                path,
+                detection: Detection::NotRegular,
+            });
+            continue;
+        }
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = ingest::detect_with(&path, &head, forced, reader)?;
+        let detection = match ingest::detect_with(&path, &head, forced, reader) {
+            // A stray file inside a directory (a README, the sites file) is listed as
+            // skipped; a file named on the command line, or --strict, stops the run.
+            Err(Error::UnknownFormat { detail, .. }) if file.in_directory && !strict => {
+                Detection::Unrecognised(detail)
+            }
+            other => other?,
+        };
         planned.push(Planned { path, detection });
     }
     Ok(planned)
@@ -258,7 +274,13 @@ pub fn analyze(
     .chain(&opts.snapshots)
     .cloned()
     .collect();
-    let planned = plan(&opts.inputs, &config_files, opts.format, &opts.reader)?;
+    let planned = plan(
+        &opts.inputs,
+        &config_files,
+        opts.format,
+        &opts.reader,
+        opts.strict,
+    )?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
     }
@@ -470,6 +492,19 @@ pub fn analyze(
             Detection::Empty => {
                 report_slots[i] = Some(skipped_report(&p.path, "empty")?);
             }
+            Detection::Unrecognised(ref why) => {
+                let mut report = skipped_report(&p.path, "skipped:unrecognised")?;
+                report
+                    .notes
+                    .push(crate::text::escape_control(why).into_owned());
+                report_slots[i] = Some(report);
+            }
+            Detection::NotRegular => {
+                report_slots[i] = Some(FileReport {
+                    notes: vec!["not a regular file (a FIFO, socket or device): not opened".into()],
+                    ..FileReport::skipped(&p.path, "skipped:not-a-regular-file")
+                });
+            }
         }
     }
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
@@ -560,17 +595,9 @@ fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
         .map_err(|e| Error::io(path, e))?
         .len();
     Ok(FileReport {
-        path: path.display().to_string(),
         sha256,
         size_bytes: size,
-        compression: String::new(),
-        format: format.to_string(),
-        kind: None,
-        counts: RecordCounts::default(),
-        notes: Vec::new(),
-        flows: None,
-        rejects_listed: 0,
-        pack_member: None,
+        ..FileReport::skipped(path, format)
     })
 }
 
@@ -655,7 +682,7 @@ fn read_file(
             // Decompression and read errors name the file.
             ingest::parallel::Message::Failed(e) => {
                 failure = Some(match e {
-                    Error::Io { source, .. } => Error::io(path, source),
+                    Error::Io { cause, .. } => Error::io(path, cause),
                     other => other,
                 });
                 break;

@@ -52,7 +52,7 @@ pub struct Sites {
 impl Sites {
     pub fn load(path: &Path, countries: &Countries) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::ingest::input::read_regular(path)?;
         let text = String::from_utf8(bytes.clone())
             .map_err(|_| Error::config(&label, "file is not UTF-8"))?;
         let mut sites = Self::parse(&label, &text, countries)?;

@@ -279,6 +279,13 @@ pub enum Detection {
     ZeekOtherLog(String),
     /// The file is empty after decompression: nothing to read, nothing to detect.
     Empty,
+    /// A file found inside an input directory that no reader recognises (a README, a
+    /// sites.toml kept beside the logs): listed as skipped with why, not read. A file named
+    /// on the command line, or any file under `--strict`, is an error instead.
+    Unrecognised(String),
+    /// Something inside an input directory that is not a regular file (a FIFO, socket or
+    /// device): listed as skipped, never opened, since reading it could block for ever.
+    NotRegular,
 }
 
 /// Why a record was rejected. The string form is the stable `reason` used in outputs.
@@ -334,11 +341,13 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(line: u64, field: &str, reason: RejectReason, detail: impl Into<String>) -> Self {
+        // Field names and details quote log content: control characters are escaped so
+        // that neither a terminal (--strict errors) nor rejects.csv receives them raw.
         Reject {
             line,
-            field: defuse_formula(field.to_string()),
+            field: defuse_formula(crate::text::escape_control(field).into_owned()),
             reason,
-            detail: defuse_formula(detail.into()),
+            detail: defuse_formula(crate::text::escape_control(&detail.into()).into_owned()),
             excerpt: String::new(),
         }
     }

@@ -13,10 +13,13 @@ use crate::pipeline::Analysis;
 /// a cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
 /// The csv writer quotes cells that need it, so embedded quotes and separators are safe.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // Control characters (ESC, BEL, line ends) from log content are escaped first, so a
+    // cell can neither act on a terminal that prints the CSV nor start a formula.
+    let cell = crate::text::escape_control(cell);
+    if cell.starts_with(['=', '+', '-', '@']) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
-        std::borrow::Cow::Borrowed(cell)
+        cell
     }
 }
 

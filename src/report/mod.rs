@@ -11,6 +11,7 @@ pub mod layout;
 pub mod pdf;
 pub mod pseudonym;
 pub mod run_json;
+pub mod staging;
 
 use std::path::{Path, PathBuf};
 
