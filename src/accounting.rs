@@ -76,6 +76,10 @@ pub struct FlowBreakdown {
     /// Flows whose byte count covers both directions (Cisco ASA teardown): counted in
     /// bytes_out, with nothing in bytes_in.
     pub bytes_combined: u64,
+    /// Accepted flows whose connection id (Zeek uid, flow_id) an earlier record of a
+    /// different connection already used: not duplicates, so both count; listed in
+    /// conflicts.csv. Forged or corrupt exports show up here.
+    pub uid_conflicts: u64,
 }
 
 impl FlowBreakdown {
@@ -85,6 +89,7 @@ impl FlowBreakdown {
         self.internal += o.internal;
         self.inbound += o.inbound;
         self.bytes_unset += o.bytes_unset;
+        self.uid_conflicts += o.uid_conflicts;
         self.ai_vendor += o.ai_vendor;
         for (k, v) in &o.ai_by_method {
             *self.ai_by_method.entry(k.clone()).or_default() += v;

@@ -17,8 +17,8 @@ use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
 use crate::attribute::hostnames::{Added, HostnameIndexStats};
 use crate::attribute::{
-    uid_key, DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder,
-    HostnameMatch, Method, SnapshotIndex,
+    DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder, HostnameMatch,
+    Method, SnapshotIndex,
 };
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
@@ -27,7 +27,7 @@ use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
-use crate::dedup::{DedupBudget, DedupStats, SeenKeys};
+use crate::dedup::{DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict, SeenKeys};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
 use crate::fasthash::{key128, FastMap};
@@ -182,13 +182,57 @@ pub struct Analysis {
     pub snapshots: Vec<crate::attribute::snapshot::SnapshotIdentity>,
     /// How de-duplication used memory and disk.
     pub dedup: DedupReport,
+    /// The first [`CONFLICTS_LISTED`] flow records whose connection id an earlier,
+    /// different connection used (all are counted in `FlowBreakdown::uid_conflicts`).
+    pub conflicts: Vec<ConflictRow>,
 }
 
-/// De-duplication of flow uids and DNS records, for run.json.
+/// De-duplication of flow records and DNS records, for run.json.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct DedupReport {
+    /// Flow connections (id, endpoints, protocol, start second).
     pub flows: DedupStats,
+    /// Flow connection ids alone, which tell conflicts apart from duplicates.
+    pub flow_ids: DedupStats,
     pub dns: DedupStats,
+}
+
+/// Conflicting flow records listed in conflicts.csv at most (all are counted).
+pub const CONFLICTS_LISTED: usize = 10_000;
+
+/// A flow record whose connection id an earlier, different connection already used:
+/// both are counted as egress, and this one is listed for review (conflicts.csv).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConflictRow {
+    pub file: String,
+    pub line: u64,
+    pub uid: String,
+    pub ts: String,
+    pub src_ip: String,
+    pub src_port: Option<u16>,
+    pub dst_ip: String,
+    pub dst_port: Option<u16>,
+    pub proto: String,
+    pub bytes_out: Option<u64>,
+    pub bytes_in: Option<u64>,
+}
+
+impl ConflictRow {
+    fn of(path: &Path, flow: &FlowRecord) -> Self {
+        ConflictRow {
+            file: path.display().to_string(),
+            line: flow.provenance.line,
+            uid: flow.uid.as_deref().unwrap_or_default().to_string(),
+            ts: crate::period::rfc3339(flow.ts),
+            src_ip: flow.src_ip.to_string(),
+            src_port: flow.src_port,
+            dst_ip: flow.dst_ip.to_string(),
+            dst_port: flow.dst_port,
+            proto: flow.proto.as_str().to_string(),
+            bytes_out: flow.bytes_out,
+            bytes_in: flow.bytes_in,
+        }
+    }
 }
 
 /// Run-wide counts.
@@ -283,6 +327,27 @@ pub fn analyze(
     )?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
+    }
+    if !planned
+        .iter()
+        .any(|p| matches!(p.detection, Detection::Supported(_)))
+    {
+        // Nothing to read: skipped files alone must not pass for an audited empty period.
+        let why: Vec<String> = planned
+            .iter()
+            .filter_map(|p| match &p.detection {
+                Detection::Unrecognised(why) => Some(format!("{}: {why}", p.path.display())),
+                Detection::NotRegular => Some(format!("{}: not a regular file", p.path.display())),
+                _ => None,
+            })
+            .collect();
+        if !why.is_empty() {
+            return Err(Error::UnknownFormat {
+                path: planned[0].path.clone(),
+                detail: format!("no input file could be read ({})", why.join("; ")),
+                supported: Format::supported_list(),
+            });
+        }
     }
     let mut files: Vec<FileReport> = Vec::with_capacity(planned.len());
     // A file holding flows and DNS or hostnames (Suricata EVE, OCSF, ECS) is read in both
@@ -410,14 +475,19 @@ pub fn analyze(
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
-    let flow_seen = RefCell::new(BatchedSeen::new(SeenKeys::new(
-        budget(DedupBudget::FLOWS),
-        &spill_dir,
-    )));
+    let flow_seen = RefCell::new(BatchedFlows {
+        dedup: FlowDedup::new(
+            budget(DedupBudget::FLOWS),
+            budget(DedupBudget::FLOWS.scaled(0.5)),
+            &spill_dir,
+        ),
+        pending: VecDeque::new(),
+    });
     flow_seen
         .borrow_mut()
-        .seen
+        .dedup
         .expect(bytes_of(&planned, &[RecordKind::Flow]) / 100);
+    let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(f) if f.holds(RecordKind::Flow) => {
@@ -437,7 +507,7 @@ pub fn analyze(
                             .borrow_mut()
                             .prepare(items.iter().filter_map(|item| match item {
                                 Item::Record(Record::Flow(f)) => {
-                                    f.uid.as_deref().map(|u| (f.provenance, uid_key(u)))
+                                    FlowKeys::of(f).map(|k| (f.provenance, k))
                                 }
                                 _ => None,
                             }))
@@ -457,27 +527,39 @@ pub fn analyze(
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
                                 flow_holders(
-                                    &flow_seen.borrow().seen,
+                                    &flow_seen.borrow().dedup,
                                     &state,
                                     index.stats.answers_kept,
                                 )
                             })?;
                         }
-                        // Taken for every flow with a uid, in batch order.
-                        let key = flow.uid.as_deref().map(|uid| {
-                            flow_seen.borrow_mut().key(flow.provenance, || uid_key(uid))
-                        });
+                        // Taken for every flow with a connection id, in batch order.
+                        let keys = if flow.uid.is_some() {
+                            flow_seen.borrow_mut().key(flow.provenance, &flow)
+                        } else {
+                            None
+                        };
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
-                        } else if match key {
-                            Some(key) => !flow_seen.borrow_mut().seen.insert(key)?,
-                            None => false,
-                        } {
-                            counts.duplicate += 1;
-                        } else {
-                            counts.accepted += 1;
-                            state.fold(flow, &mut breakdown, evidence.as_deref_mut())?;
+                            return Ok(());
+                        }
+                        let verdict = match keys {
+                            Some(k) => flow_seen.borrow_mut().dedup.decide(&k)?,
+                            None => FlowVerdict::New,
+                        };
+                        match verdict {
+                            FlowVerdict::Duplicate => counts.duplicate += 1,
+                            FlowVerdict::New | FlowVerdict::Conflict => {
+                                if verdict == FlowVerdict::Conflict {
+                                    breakdown.uid_conflicts += 1;
+                                    if conflicts.len() < CONFLICTS_LISTED {
+                                        conflicts.push(ConflictRow::of(&p.path, &flow));
+                                    }
+                                }
+                                counts.accepted += 1;
+                                state.fold(flow, &mut breakdown, evidence.as_deref_mut())?;
+                            }
                         }
                         Ok(())
                     },
@@ -508,7 +590,7 @@ pub fn analyze(
         }
     }
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
-    let dedup_flows = flow_seen.into_inner().seen.stats();
+    let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
     for report in report_slots.iter().flatten() {
         match report.kind.as_deref() {
             Some("flow") => totals.flow_records.add(&report.counts),
@@ -572,8 +654,10 @@ pub fn analyze(
         snapshots: catalogs.snapshots.files.clone(),
         dedup: DedupReport {
             flows: dedup_flows,
+            flow_ids: dedup_flow_ids,
             dns: dedup_dns,
         },
+        conflicts,
     })
 }
 
@@ -774,10 +858,33 @@ fn dns_holders(seen: &SeenKeys, answers: usize) -> String {
     )
 }
 
+/// [`FlowDedup`] fed a batch at a time, as [`BatchedSeen`] for DNS keys.
+struct BatchedFlows {
+    dedup: FlowDedup,
+    pending: VecDeque<(Provenance, FlowKeys)>,
+}
+
+impl BatchedFlows {
+    fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, FlowKeys)>) {
+        self.pending.clear();
+        self.pending.extend(keys);
+        self.dedup.warm(self.pending.iter().map(|(_, k)| k));
+    }
+
+    /// The prepared keys of `flow`; computed afresh if the handler strayed from the
+    /// batch's order.
+    fn key(&mut self, at: Provenance, flow: &FlowRecord) -> Option<FlowKeys> {
+        match self.pending.pop_front() {
+            Some((p, keys)) if p == at => Some(keys),
+            _ => FlowKeys::of(flow),
+        }
+    }
+}
+
 /// What the flow pass holds, for `--memory-limit` errors.
-fn flow_holders(seen: &SeenKeys, state: &FlowState<'_>, dns_answers: u64) -> String {
+fn flow_holders(seen: &FlowDedup, state: &FlowState<'_>, dns_answers: u64) -> String {
     format!(
-        "{} flow uids for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
         seen.in_memory(),
         crate::memory::human(seen.memory_bytes()),
         state.ai.len() + state.other.len(),

@@ -294,6 +294,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => staged.path().to_path_buf(),
     };
     opts.spill_dir = Some(args.spill_dir.clone().unwrap_or_else(|| out_dir.clone()));
+    for warning in &catalogs.sites.warnings {
+        eprintln!("warning: {}", xborder::text::escape_control(warning));
+    }
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
     }
@@ -381,6 +384,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             group_digits(t.flows.ai_vendor),
             human_bytes(ai_bytes)
         );
+        if t.flows.uid_conflicts > 0 {
+            println!(
+                "  warning: {} flow records reuse a connection id for a different connection; all are counted (conflicts.csv)",
+                group_digits(t.flows.uid_conflicts)
+            );
+        }
+        for f in analysis
+            .files
+            .iter()
+            .filter(|f| f.format.starts_with("skipped:"))
+        {
+            println!(
+                "  skipped {}: {}",
+                xborder::text::escape_control(&f.path),
+                f.format.trim_start_matches("skipped:")
+            );
+        }
         if t.flows.ai_vendor > 0 {
             let methods: Vec<String> = t
                 .flows

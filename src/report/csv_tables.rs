@@ -111,6 +111,20 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
 pub const DAILY_COLUMNS: &[&str] = &["day", "regime", "vendor", "flows", "bytes_out"];
 pub const REJECT_COLUMNS: &[&str] = &["file", "line", "field", "reason", "detail", "excerpt"];
 
+pub const CONFLICT_COLUMNS: &[&str] = &[
+    "file",
+    "line",
+    "uid",
+    "ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "proto",
+    "bytes_out",
+    "bytes_in",
+];
+
 #[derive(Serialize)]
 struct RejectCsv<'a> {
     file: &'a str,
@@ -121,8 +135,9 @@ struct RejectCsv<'a> {
     excerpt: &'a str,
 }
 
-/// Write the five CSV outputs. Under pseudonymisation, reject details and excerpts (raw
-/// log text, full of addresses and names) are withheld.
+/// Write the six CSV outputs. Under pseudonymisation, reject details and excerpts (raw
+/// log text, full of addresses and names) and the source addresses of conflicting
+/// records are withheld.
 pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<OutputFile>> {
     let t = &a.tables;
     let withheld = super::pseudonym::WITHHELD;
@@ -144,6 +159,18 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             } else {
                 &r.reject.excerpt
             },
+        })
+        .collect();
+    let conflicts: Vec<crate::pipeline::ConflictRow> = a
+        .conflicts
+        .iter()
+        .map(|c| crate::pipeline::ConflictRow {
+            src_ip: if pseudonymize {
+                withheld.to_string()
+            } else {
+                c.src_ip.clone()
+            },
+            ..c.clone()
         })
         .collect();
     Ok(vec![
@@ -184,6 +211,12 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             "rejects.csv",
             &to_csv("rejects.csv", &rejects, REJECT_COLUMNS)?,
             Some(rejects.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "conflicts.csv",
+            &to_csv("conflicts.csv", &conflicts, CONFLICT_COLUMNS)?,
+            Some(conflicts.len() as u64),
         )?,
     ])
 }
