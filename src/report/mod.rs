@@ -180,6 +180,10 @@ fn copy_inputs(out_dir: &Path, files: &mut [crate::accounting::FileReport]) -> R
     let dir = out_dir.join("inputs");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for (i, f) in files.iter_mut().enumerate() {
+        // Never opened, so never copied: a FIFO or device found inside an input directory.
+        if f.format == "skipped:not-a-regular-file" {
+            continue;
+        }
         let ext = match f.compression.as_str() {
             "gzip" => "gz",
             "zstd" => "zst",
