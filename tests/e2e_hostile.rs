@@ -544,5 +544,10 @@ fn smaller_hostile_cases() {
     assert!(!stderr(&o).contains("panicked"));
 
     let o = c.analyze(&[&c.path("missing")], &c.path("o4"), &[]);
-    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("No such file").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
 }

@@ -68,7 +68,10 @@ fn inputs() -> Vec<PathBuf> {
             };
             for f in files.flatten() {
                 let name = f.file_name().to_string_lossy().into_owned();
-                if [".expect", ".md", ".toml"].iter().any(|e| name.ends_with(e)) {
+                if [".expect", ".md", ".toml"]
+                    .iter()
+                    .any(|e| name.ends_with(e))
+                {
                     continue;
                 }
                 out.push(f.path());
@@ -123,7 +126,7 @@ fn mutate(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
         }
         // Replace one field (TSV, CSV, space or pipe separated) with a hostile token.
         5 | 6 => {
-            let sep = *pick(rng, &[b'\t', b',', b' ', b'|', b':']);
+            let sep = *pick(rng, b"\t, |:");
             let mut fields: Vec<Vec<u8>> =
                 lines[at].split(|b| *b == sep).map(<[u8]>::to_vec).collect();
             let f = rng.below(fields.len() as u64) as usize;
@@ -189,11 +192,7 @@ fn save_failure(seed: u64, case: u64, bytes: &[u8]) -> PathBuf {
 }
 
 /// Read `bytes` as `format` on a helper thread; `Err` says it panicked or hung.
-fn read_bounded(
-    format: ingest::Format,
-    path: &Path,
-    bytes: Vec<u8>,
-) -> Result<(u64, u64), String> {
+fn read_bounded(format: ingest::Format, path: &Path, bytes: Vec<u8>) -> Result<(u64, u64), String> {
     let (tx, rx) = mpsc::channel();
     let path = path.to_path_buf();
     std::thread::spawn(move || {
@@ -286,7 +285,10 @@ fn fuzz_every_reader_within_budget() {
                 }
                 Err(xborder::Error::Aggregate(m)) if m.contains("balance") => {
                     let saved = save_failure(seed, cases, &bytes);
-                    panic!("unbalanced counts: {m} (input saved as {})", saved.display());
+                    panic!(
+                        "unbalanced counts: {m} (input saved as {})",
+                        saved.display()
+                    );
                 }
                 Err(_) => {}
             }
@@ -309,12 +311,8 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         vendors: None,
         regimes: None,
         countries: None,
-        period: xborder::period::Period::from_options(
-            Some("1970-01-01"),
-            Some("2100-01-01"),
-            None,
-        )
-        .unwrap(),
+        period: xborder::period::Period::from_options(Some("1970-01-01"), Some("2100-01-01"), None)
+            .unwrap(),
         dns_window: xborder::attribute::DnsWindow {
             max_age_s: xborder::pipeline::DEFAULT_DNS_MAX_AGE_S,
             ttl_grace_s: xborder::pipeline::DEFAULT_DNS_TTL_GRACE_S,
