@@ -43,6 +43,15 @@ pub fn escape_control_keep_lines(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// The message of a panic's payload (`panic!` with a literal or with format arguments).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,16 @@ impl Case {
         std::fs::write(&p, body).unwrap();
         p
     }
+    /// logs/conn.log with one 1000-byte flow to Anthropic on 2 July.
+    fn one_flow(&self) -> PathBuf {
+        self.write_log(
+            "conn.log",
+            &format!(
+                "{CONN_HEADER}{}",
+                conn(JULY_2, "C1", "160.79.104.10", "1000")
+            ),
+        )
+    }
     fn analyze(&self, inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
         xborder()
             .arg("analyze")
@@ -189,13 +199,7 @@ fn json_records_on_one_line_are_all_read() {
 #[test]
 fn output_folders_never_mix_two_runs() {
     let c = Case::new();
-    c.write_log(
-        "conn.log",
-        &format!(
-            "{CONN_HEADER}{}",
-            conn(JULY_2, "C1", "160.79.104.10", "1000")
-        ),
-    );
+    c.one_flow();
     let out = c.path("out");
     ok(&c.analyze(&[&c.logs()], &out, &[]));
     let before = std::fs::read(out.join("run.json")).unwrap();
@@ -314,13 +318,7 @@ fn corrupt_parquet_is_rejected_not_a_panic() {
 #[test]
 fn fifos_never_hang_a_run() {
     let c = Case::new();
-    c.write_log(
-        "conn.log",
-        &format!(
-            "{CONN_HEADER}{}",
-            conn(JULY_2, "C1", "160.79.104.10", "1000")
-        ),
-    );
+    c.one_flow();
     let fifo = c.logs().join("pipe.log");
     mkfifo(&fifo);
     let o = run_bounded({
@@ -437,13 +435,7 @@ fn mapped_site_cidrs_match() {
         "[[site]]\nname = \"cn-office\"\ncountry = \"CN\"\ncidrs = [\"::ffff:10.1.0.0/112\", \"10.2.3.4/16\"]\n",
     )
     .unwrap();
-    c.write_log(
-        "conn.log",
-        &format!(
-            "{CONN_HEADER}{}",
-            conn(JULY_2, "C1", "160.79.104.10", "1000")
-        ),
-    );
+    c.one_flow();
     let out = c.path("out");
     let o = c.analyze(&[&c.logs()], &out, &[]);
     ok(&o);
@@ -457,13 +449,7 @@ fn mapped_site_cidrs_match() {
 #[test]
 fn memory_limit_stops_before_outputs_appear() {
     let c = Case::new();
-    c.write_log(
-        "conn.log",
-        &format!(
-            "{CONN_HEADER}{}",
-            conn(JULY_2, "C1", "160.79.104.10", "1000")
-        ),
-    );
+    c.one_flow();
     let out = c.path("out");
     let o = c.analyze(&[&c.logs()], &out, &["--memory-limit", "1MiB"]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));

@@ -141,11 +141,7 @@ pub fn spawn(
                 })
             }));
             let result = read.unwrap_or_else(|payload| {
-                let why = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".into());
+                let why = crate::text::panic_message(payload.as_ref());
                 Err(Error::io(
                     &path_buf,
                     io::Error::other(format!(

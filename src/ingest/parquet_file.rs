@@ -60,11 +60,7 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T>
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     CONTAINING.with(|c| c.set(was));
     result.unwrap_or_else(|payload| {
-        let why = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
+        let why = crate::text::panic_message(payload.as_ref());
         Err(PolarsError::ComputeError(
             format!("the Parquet decoder failed (corrupt data?): {why}").into(),
         ))
