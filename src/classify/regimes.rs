@@ -357,6 +357,22 @@ impl Regimes {
         Ok(Regimes { identity, regimes })
     }
 
+    /// The regimes that govern at least one of `source_countries` (the configured sites'
+    /// countries), in catalog order; every regime when no country is given. Reports list
+    /// these, so a mainland-only organisation is not shown twenty empty regimes, while a
+    /// jurisdiction with no restriction in force (Hong Kong) is still shown for its sites.
+    pub fn for_sources<'a, S: AsRef<str>>(&'a self, source_countries: &[S]) -> Vec<&'a Regime> {
+        self.regimes
+            .iter()
+            .filter(|r| {
+                source_countries.is_empty()
+                    || source_countries
+                        .iter()
+                        .any(|c| r.source_countries.contains(c.as_ref()))
+            })
+            .collect()
+    }
+
     /// Every regime under which a flow from `source_country` to `destination_country` on
     /// `day`, received by `recipient` when the vendor is known, is a finding. An
     /// unlocatable destination (`ZZ`, `AP`) is reported, never assumed domestic: silence
@@ -806,6 +822,17 @@ mod tests {
         assert!(r
             .evaluate("US", "CN", day(2025, 4, 7), vendor("n/a", "CN"))
             .is_empty());
+    }
+
+    #[test]
+    fn reports_list_the_regimes_of_the_configured_sites() {
+        let r = regimes();
+        let shown =
+            |c: &[&str]| -> Vec<String> { r.for_sources(c).iter().map(|x| x.id.clone()).collect() };
+        assert_eq!(shown(&["CN"]), vec!["PIPL", "DSL"]);
+        assert_eq!(shown(&["HK", "DE"]), vec!["GDPR", "HK-PDPO"]);
+        assert_eq!(shown(&["VN"]), vec!["VN-PDPD", "VN-PDPL"]);
+        assert_eq!(r.for_sources::<&str>(&[]).len(), r.regimes.len());
     }
 
     #[test]
