@@ -23,7 +23,7 @@ use crate::attribute::{
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
 use crate::classify::policy::Policy;
-use crate::classify::regimes::Regimes;
+use crate::classify::regimes::{Recipient, Regimes};
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
@@ -988,12 +988,7 @@ impl<'a> FlowState<'a> {
                 let v = catalogs.vendors.vendor_of(product);
                 catalogs
                     .regimes
-                    .evaluate(
-                        &s.country,
-                        &dc,
-                        day_date(day),
-                        Some(v.dpf_certified.as_str()),
-                    )
+                    .evaluate(&s.country, &dc, day_date(day), Some(Recipient::from(v)))
                     .into_iter()
                     .map(|f| f.regime)
                     .collect::<Vec<_>>()
@@ -1369,9 +1364,9 @@ fn checked_total(totals: (u64, u64), flow: &FlowRecord) -> Result<(u64, u64)> {
 
 /// Evaluate regimes once per distinct (source country, destination country, vendor, day).
 fn regime_rows(catalogs: &Catalogs, ai: &[EgressRow], other: &[EgressRow]) -> Vec<RegimeRow> {
-    let mut dpf: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, Recipient<'_>> = BTreeMap::new();
     for v in &catalogs.vendors.vendors {
-        dpf.insert(v.name.as_str(), v.dpf_certified.as_str());
+        by_name.insert(v.name.as_str(), Recipient::from(v));
     }
     let mut combos: BTreeSet<(&str, &str, &str, i32)> = BTreeSet::new();
     for r in ai.iter().chain(other) {
@@ -1382,12 +1377,12 @@ fn regime_rows(catalogs: &Catalogs, ai: &[EgressRow], other: &[EgressRow]) -> Ve
     }
     let mut out = Vec::new();
     for (sc, dc, vendor, day) in combos {
-        let vendor_dpf = if vendor.is_empty() {
+        let recipient = if vendor.is_empty() {
             None
         } else {
-            dpf.get(vendor).copied()
+            by_name.get(vendor).copied()
         };
-        for f in catalogs.regimes.evaluate(sc, dc, day_date(day), vendor_dpf) {
+        for f in catalogs.regimes.evaluate(sc, dc, day_date(day), recipient) {
             out.push(RegimeRow {
                 source_country: sc.to_string(),
                 destination_country: dc.to_string(),

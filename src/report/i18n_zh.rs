@@ -40,6 +40,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("Vendors", "供应商数"),
     ("Destinations", "目的地"),
     ("{} ({}): no AI-vendor egress was a cross-border transfer in this period.", "{}（{}）：本期间内没有构成跨境传输的人工智能外发。"),
+    ("{} ({}): no transfer restriction is in force; egress from these sites is not a finding.", "{}（{}）：没有生效的跨境传输限制；这些站点的外发不构成发现。"),
     ("{} ({}): {} flows from {} site(s) reached {} AI vendor(s) abroad; the largest by bytes out was {}.", "{}（{}）：{} 条流量来自 {} 个站点，到达境外 {} 家人工智能供应商；按发送字节计最大的是 {}。"),
     ("{} egress flows came from sources in no configured site ({}); they are judged under no regime. Add their networks to the sites file.", "{} 条外发流量来自未配置站点的来源（{}），不适用任何法律制度。请将其网段加入站点文件。"),
     ("Findings", "发现"),

@@ -15,6 +15,7 @@ use super::layout::{
     PAGE_W,
 };
 use super::{group_digits, human_bytes, RunContext};
+use crate::classify::regimes::RegimeKind;
 use crate::classify::sites::UNKNOWN_SITE;
 use crate::error::{Error, Result};
 use crate::ingest::input::sha256_bytes;
@@ -310,7 +311,7 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     );
     l.subheading("Cross-border AI egress by regime");
     let mut rows = Vec::new();
-    for regime in &catalogs.regimes.regimes {
+    for regime in shown_regimes(catalogs) {
         let hits: Vec<_> = a
             .tables
             .findings
@@ -346,14 +347,21 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         &rows,
         8.5,
     );
-    for regime in &catalogs.regimes.regimes {
+    for regime in shown_regimes(catalogs) {
         let hits: Vec<_> = a
             .tables
             .findings
             .iter()
             .filter(|r| r.regime == regime.id)
             .collect();
-        let sentence = if hits.is_empty() {
+        let sentence = if regime.kind == RegimeKind::NoRestriction {
+            tf!(
+                l.tr,
+                "{} ({}): no transfer restriction is in force; egress from these sites is not a finding.",
+                regime.id,
+                regime_name(&l.tr, regime)
+            )
+        } else if hits.is_empty() {
             tf!(
                 l.tr,
                 "{} ({}): no AI-vendor egress was a cross-border transfer in this period.",
@@ -526,7 +534,7 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
         catalogs.geoip.identity.path, catalogs.geoip.identity.database_type, catalogs.geoip.identity.build_date
     ), 9.0);
     l.subheading("Regime rules");
-    for r in &catalogs.regimes.regimes {
+    for r in shown_regimes(catalogs) {
         l.paragraph(&format!("{} - {}: {}", r.id, r.name, r.obligation), 8.5);
         l.paragraph_indented(&tf!(l.tr, "Citation: {}", r.citation), 8.0, 4.0, MUTED);
     }
@@ -1074,6 +1082,17 @@ pub fn render_changes(
 }
 
 /// The regime's name in the report language; the English report adds the Chinese name.
+/// The regimes governing the configured sites' countries (all of them without sites).
+fn shown_regimes(catalogs: &Catalogs) -> Vec<&crate::classify::regimes::Regime> {
+    let countries: Vec<&str> = catalogs
+        .sites
+        .sites
+        .iter()
+        .map(|s| s.country.as_str())
+        .collect();
+    catalogs.regimes.for_sources(&countries)
+}
+
 fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
     match (t.lang, &r.name_zh) {
         (Lang::ZhCn, Some(zh)) => zh.clone(),
@@ -1282,7 +1301,7 @@ fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 
 fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.heading("Findings by regime");
-    for r in &catalogs.regimes.regimes {
+    for r in shown_regimes(catalogs) {
         let rows: Vec<_> = a
             .tables
             .findings
