@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod countries;
+pub mod onward;
 pub mod policy;
 pub mod regimes;
 pub mod sites;

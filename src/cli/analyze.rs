@@ -1,7 +1,7 @@
 //! `xborder analyze`: the audit run.
 //!
 //! Usage: xborder analyze [INPUT]... --out DIR [--sites FILE] [--geoip FILE.mmdb]
-//!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
+//!        [--vendors FILE] [--vendors-extra FILE]... [--regimes FILE] [--countries FILE] [--from DATE]
 //!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
 //!        [--strict] [--format ID] [--log-timezone OFFSET] [--assume-year YEAR]
 //!        [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
@@ -108,6 +108,10 @@ pub struct AnalyzeArgs {
     /// AI vendor catalog replacing the embedded data/vendors.toml.
     #[arg(long, value_name = "FILE")]
     pub vendors: Option<PathBuf>,
+    /// A vendor catalog whose entries are added on top of the embedded one (or --vendors);
+    /// repeatable. Checked like the catalog itself (`xborder catalog lint`).
+    #[arg(long, value_name = "FILE")]
+    pub vendors_extra: Vec<PathBuf>,
     /// Regime catalog replacing the embedded data/regimes.toml.
     #[arg(long, value_name = "FILE")]
     pub regimes: Option<PathBuf>,
@@ -206,6 +210,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         sites: args.sites.clone(),
         geoip: args.geoip.clone(),
         vendors: args.vendors.clone(),
+        vendors_extra: args.vendors_extra.clone(),
         regimes: args.regimes.clone(),
         countries: args.countries.clone(),
         period,
