@@ -59,7 +59,9 @@ impl Exposure<'_> {
     fn candidates(&self, located: &str) -> Vec<Candidate> {
         let mut out = Vec::new();
         if let Some(i) = self.importer {
-            if i.country != located {
+            // An importer of unknown country (a relay whose operator was not verified)
+            // adds nothing the relay reason does not already say.
+            if i.country != located && i.country != UNKNOWN_COUNTRY {
                 out.push(Candidate {
                     country: i.country.to_string(),
                     reason: format!(
