@@ -936,3 +936,271 @@ mod tests {
         assert!(e.to_string().contains("already claimed"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod catalog_2026_12 {
+    use super::*;
+    use crate::classify::embedded;
+
+    fn catalog() -> VendorCatalog {
+        VendorCatalog::load(
+            &CatalogText::load(None, "data/vendors.toml", embedded::VENDORS).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn ids(c: &VendorCatalog, host: &str) -> Option<(String, String)> {
+        c.match_host(host)
+            .map(|p| (c.vendor_of(p).id.clone(), c.product(p).id.clone()))
+    }
+
+    /// Real endpoints of current AI coding tools and APIs, each from the source the
+    /// catalog cites, with the vendor and product they must be attributed to.
+    #[test]
+    fn documented_ai_hosts_are_attributed_to_the_right_product() {
+        let c = catalog();
+        for (host, vendor, product) in [
+            ("dashscope.aliyuncs.com", "alibaba", "model-studio"),
+            ("dashscope-intl.aliyuncs.com", "alibaba", "model-studio"),
+            ("dashscope-us.aliyuncs.com", "alibaba", "model-studio"),
+            ("cn-hongkong.dashscope.aliyuncs.com", "alibaba", "model-studio"),
+            ("ws-1a2b.eu-central-1.maas.aliyuncs.com", "alibaba", "model-studio"),
+            ("trial.ap-northeast-1.maas.aliyuncs.com", "alibaba", "model-studio"),
+            ("ws9.us-east-1.maas.aliyuncs.com", "alibaba", "model-studio"),
+            ("coding.dashscope.aliyuncs.com", "alibaba", "model-studio-coding-plan"),
+            ("portal.qwen.ai", "alibaba", "qwen-code"),
+            ("api.qoder.com.cn", "alibaba", "qoder-cn"),
+            ("gateway.qoder.com.cn", "alibaba", "qoder-cn"),
+            ("qoder.com.cn", "alibaba", "qoder-cn"),
+            ("lingma.alibabacloud.com", "alibaba", "lingma"),
+            ("lingma-api.tongyi.aliyun.com", "alibaba", "lingma"),
+            ("api-inference.modelscope.cn", "alibaba", "modelscope"),
+            ("qoder.com", "qoder", "qoder"),
+            ("api.kimi.com", "moonshot", "kimi-code"),
+            ("code.kimi.com", "moonshot", "kimi-code"),
+            ("kimi.com", "moonshot", "kimi-chat"),
+            ("chat.z.ai", "zhipu", "chatglm"),
+            ("api.z.ai", "zhipu", "glm-api"),
+            ("aida.googleapis.com", "google", "jules"),
+            ("cloudcode-pa.googleapis.com", "google", "gemini-code-assist"),
+            ("europe-west3-aiplatform.googleapis.com", "google", "vertex-ai"),
+            ("us-central1-aiplatform.googleapis.com", "google", "vertex-ai"),
+            ("aiplatform.googleapis.com", "google", "vertex-ai"),
+            ("q.eu-central-1.amazonaws.com", "amazon", "q-developer"),
+            ("kiro.dev", "amazon", "kiro"),
+            ("bedrock-runtime.eu-central-1.amazonaws.com", "amazon", "bedrock"),
+            ("bedrock-runtime.us-west-2.amazonaws.com", "amazon", "bedrock"),
+            ("bedrock-mantle.us-east-2.api.aws", "amazon", "bedrock"),
+            ("myres.openai.azure.com", "microsoft", "azure-openai"),
+            ("myres.services.ai.azure.com", "microsoft", "azure-openai"),
+            ("proj-resource.cognitiveservices.azure.com", "microsoft", "azure-openai"),
+            ("ark.cn-beijing.volces.com", "bytedance", "ark"),
+            ("ark.ap-southeast.bytepluses.com", "bytedance", "byteplus-modelark"),
+            ("trae-api-sg.mchost.guru", "bytedance", "trae"),
+            ("copilot.tencent.com", "tencent", "codebuddy"),
+            ("api.hunyuan.cloud.tencent.com", "tencent", "hunyuan-api"),
+            ("cody-gateway.sourcegraph.com", "sourcegraph", "cody"),
+            ("tenant7.api.augmentcode.com", "augment", "augment"),
+            ("evs.grdt.augmentcode.com", "augment", "augment-telemetry"),
+            ("openrouter.ai", "openrouter", "openrouter"),
+            ("api.poe.com", "poe", "poe"),
+            ("api.groq.com", "groq", "groq-api"),
+            ("api.together.xyz", "together", "together-api"),
+            ("api.fireworks.ai", "fireworks", "fireworks-api"),
+            ("api.deepinfra.com", "deepinfra", "deepinfra-api"),
+            ("api.siliconflow.cn", "siliconflow", "siliconflow-api"),
+            ("api.stepfun.com", "stepfun", "stepfun-api"),
+            ("api.sensenova.cn", "sensetime", "sensenova-api"),
+            ("api.lingyiwanwu.com", "01ai", "yi-api"),
+            ("api.baichuan-ai.com", "baichuan", "baichuan-api"),
+            ("aihubmix.com", "aihubmix", "aihubmix"),
+            ("api.302.ai", "302ai", "302ai"),
+            ("www.dmxapi.cn", "dmxapi", "dmxapi"),
+        ] {
+            assert_eq!(
+                ids(&c, host),
+                Some((vendor.to_string(), product.to_string())),
+                "{host}"
+            );
+        }
+    }
+
+    /// Hosts of the same companies that carry no AI traffic of their own, and hosting
+    /// domains whose names belong to users' apps.
+    #[test]
+    fn non_ai_and_user_hosted_names_are_not_attributed() {
+        let c = catalog();
+        for host in [
+            "www.aliyun.com",
+            "oss-cn-beijing.aliyuncs.com",
+            "ecs.eu-central-1.aliyuncs.com",
+            "www.alibabacloud.com",
+            "g.alicdn.com",
+            "ec2.eu-central-1.amazonaws.com",
+            "s3.eu-central-1.amazonaws.com",
+            "storage.googleapis.com",
+            "europe-west3-run.googleapis.com",
+            "myaccount.blob.core.windows.net",
+            "www.jetbrains.com",
+            "plugins.jetbrains.com",
+            "www.volcengine.com",
+            "console.byteplus.com",
+            "cloud.tencent.com",
+            "www.baidu.com",
+            "sourcegraph.com",
+            "someone.hf.space",
+            "my-site.windsurf.build",
+            "bot1.cozeapp.net",
+            "preview.mcprev.cn",
+            "app.mcbaas.work",
+            "other.mchost.guru",
+            "someone.replit.app",
+            "mybucket.s3.amazonaws.com",
+            "artifact.claudeusercontent.com",
+            "app.ai.studio",
+            "www.bbc.co.uk",
+        ] {
+            assert_eq!(ids(&c, host), None, "{host}");
+        }
+    }
+
+    #[test]
+    fn templated_hosts_carry_their_region_country() {
+        let c = catalog();
+        for (host, country) in [
+            ("europe-west3-aiplatform.googleapis.com", "DE"),
+            ("asia-east2-aiplatform.googleapis.com", "HK"),
+            ("bedrock-runtime.eu-west-1.amazonaws.com", "IE"),
+            ("bedrock-mantle.ap-northeast-1.api.aws", "JP"),
+            ("cn-hongkong.dashscope.aliyuncs.com", "HK"),
+            ("w1.eu-central-1.maas.aliyuncs.com", "DE"),
+        ] {
+            let p = c.match_host(host).unwrap();
+            assert_eq!(c.region_for(p, host), Some(country), "{host}");
+        }
+        let (_, rule) = c
+            .explain_host("europe-west3-aiplatform.googleapis.com")
+            .unwrap();
+        assert_eq!(
+            rule,
+            MatchRule::Template {
+                template: "{region}-aiplatform.googleapis.com".into(),
+                region: "europe-west3".into()
+            }
+        );
+    }
+
+    #[test]
+    fn processing_scopes_follow_the_deployment_scope_of_each_region() {
+        let c = catalog();
+        let scope = |h: &str| c.processing_for(c.match_host(h).unwrap(), h);
+        assert_eq!(scope("dashscope.aliyuncs.com"), Some(ProcessingScope::MainlandCn));
+        assert_eq!(
+            scope("dashscope-intl.aliyuncs.com"),
+            Some(ProcessingScope::InternationalExclCn)
+        );
+        for h in [
+            "dashscope-us.aliyuncs.com",
+            "cn-hongkong.dashscope.aliyuncs.com",
+            "ws1.eu-central-1.maas.aliyuncs.com",
+        ] {
+            assert_eq!(scope(h), Some(ProcessingScope::GlobalInclCn), "{h}");
+        }
+        assert_eq!(scope("api.openai.com"), None);
+    }
+
+    #[test]
+    fn qoder_international_is_not_a_prc_vendor() {
+        let c = catalog();
+        let p = c.match_host("qoder.com").unwrap();
+        assert_eq!(c.vendor_of(p).hq_country, "SG");
+        let p = c.match_host("api.qoder.com.cn").unwrap();
+        assert_eq!(c.vendor_of(p).hq_country, "CN");
+    }
+
+    #[test]
+    fn every_gateway_carries_its_question_and_every_entry_is_sourced() {
+        let c = catalog();
+        let gateways: Vec<&Product> = c.products.iter().filter(|p| p.category == "gateway").collect();
+        assert!(gateways.len() >= 10);
+        for p in gateways {
+            assert!(p.upstream_question.as_deref().is_some_and(|q| q.ends_with('?')), "{}", p.id);
+        }
+        for p in &c.products {
+            let vendor = &c.vendors[p.vendor];
+            assert!(
+                p.sources.iter().chain(&vendor.sources).all(|s| !s.url.is_empty() && !s.as_of.is_empty())
+                    && !vendor.sources.is_empty(),
+                "{}",
+                p.id
+            );
+        }
+        assert_eq!(c.identity.as_of, "2026-12-05");
+    }
+
+    fn minimal(products: &str) -> CatalogText {
+        CatalogText {
+            label: "extra.toml".into(),
+            text: format!("[catalog]\nname='t'\nversion='1'\nas_of='2026-12-01'\n[[vendor]]\nid='x'\nname='X'\nhq_country='US'\ndpf_certified='no'\nsources=[{{url='u',as_of='2026'}}]\n{products}"),
+        }
+    }
+
+    #[test]
+    fn public_suffixes_and_platform_suffixes_are_refused_at_load() {
+        for suffix in ["co.uk", "s3.amazonaws.com", "hf.space", "github.io", "com.cn", "vercel.app"] {
+            let e = VendorCatalog::load(&minimal(&format!(
+                "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nsuffixes=['{suffix}']\n"
+            )))
+            .unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("extra.toml") && msg.contains("product `p`") && msg.contains(suffix), "{msg}");
+        }
+        // A dedicated apex directly under a registry suffix stays allowed.
+        VendorCatalog::load(&minimal(
+            "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nsuffixes=['qoder.com.cn']\n",
+        ))
+        .unwrap();
+        // A one-label wildcard straight under a shared apex is refused too.
+        let e = VendorCatalog::load(&minimal(
+            "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhost_patterns=['*.amazonaws.com']\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("shared apex or public suffix"), "{e}");
+    }
+
+    #[test]
+    fn templates_need_one_placeholder_and_a_known_region_list() {
+        let e = VendorCatalog::load(&minimal(
+            "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhost_templates=[{template='api.example', regions='r'}]\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("exactly once"), "{e}");
+        let e = VendorCatalog::load(&minimal(
+            "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhost_templates=[{template='{region}.api.example', regions='nope'}]\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown region_list `nope`"), "{e}");
+        let e = VendorCatalog::load(&minimal(
+            "[[vendor.product]]\nid='g'\nname='G'\ncategory='gateway'\nconfidence='documented'\nhosts=['relay.example']\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("upstream_question"), "{e}");
+    }
+
+    #[test]
+    fn extras_add_on_top_and_cannot_steal_a_host() {
+        let base = CatalogText::load(None, "data/vendors.toml", embedded::VENDORS).unwrap();
+        let extra = minimal(
+            "[[vendor.product]]\nid='relay'\nname='Corp relay'\ncategory='gateway'\nconfidence='documented'\nhosts=['llm.corp.example']\nupstream_question='Which upstreams?'\n",
+        );
+        let c = VendorCatalog::load_layered(&base, &[extra]).unwrap();
+        assert_eq!(ids(&c, "llm.corp.example"), Some(("x".into(), "relay".into())));
+        assert_eq!(ids(&c, "api.openai.com"), Some(("openai".into(), "openai-api".into())));
+        assert_eq!(c.extra_identities.len(), 1);
+        let steal = minimal(
+            "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhosts=['api.openai.com']\n",
+        );
+        let e = VendorCatalog::load_layered(&base, &[steal]).unwrap_err();
+        assert!(e.to_string().contains("already claimed by vendor `openai`"), "{e}");
+    }
+}
