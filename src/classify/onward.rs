@@ -143,7 +143,7 @@ pub fn decide(
                 Some(if c.undetermined {
                     c.reason.clone()
                 } else {
-                    format!("{} ({})", c.reason, f.transfer_basis)
+                    format!("{}: {}", c.reason, f.transfer_basis)
                 })
             })
             .collect();

@@ -494,6 +494,8 @@ impl VendorCatalog {
     /// The documented serving region for a host of this product, if the catalog has one.
     pub fn region_for(&self, id: ProductId, host: &str) -> Option<&str> {
         let product = self.product(id);
+        let host = normalise(host);
+        let host = host.as_str();
         if let Some(r) = product.regions.get(host) {
             return Some(r.as_str());
         }

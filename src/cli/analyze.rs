@@ -280,6 +280,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
     }
+    for w in report::catalog_ages(&catalogs.identities(), &ctx).1 {
+        eprintln!("warning: {w}");
+    }
     let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
     let analysis =
         pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?;

@@ -63,7 +63,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     );
     let host = if matches!(rule, MatchRule::Range(_)) { "" } else { target };
     if !host.is_empty() {
-        if let Some(region) = catalog.region_for(pid, &host.to_ascii_lowercase()) {
+        if let Some(region) = catalog.region_for(pid, host) {
             println!("  region:      {region} (documented for this host)");
         }
         if let Some(scope) = catalog.processing_for(pid, host) {

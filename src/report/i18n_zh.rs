@@ -5,6 +5,8 @@
 pub const ZH: &[(&str, &str)] = &[
     ("Cross-border egress to AI vendors: audit report", "向人工智能供应商的跨境数据外发：审计报告"),
     ("Contents", "目录"),
+    ("{} days old on the report date", "截至报告日期已有 {} 天"),
+    ("Warning", "警告"),
     ("xborder audit report  |  run {}  |  period {}", "xborder 审计报告  |  运行编号 {}  |  期间 {}"),
     ("Cross-border egress to AI vendors, period {}", "向人工智能供应商的跨境数据外发，期间 {}"),
     ("Cross-border egress to AI vendors", "向人工智能供应商的跨境数据外发"),

@@ -92,7 +92,7 @@ pub fn render(
     }
     methodology(&mut l, opts, catalogs);
     data_quality(&mut l, a);
-    provenance(&mut l, catalogs, a);
+    provenance(&mut l, catalogs, a, ctx);
 
     let sections = l.sections.clone();
     let mut pages = l.into_pages();
@@ -682,7 +682,7 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
     );
 }
 
-fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContext) {
     l.heading("Provenance");
     l.subheading("Inputs");
     let rows: Vec<Vec<String>> = a
@@ -733,6 +733,13 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
+        if let Some(days) = crate::classify::catalog_age_days(&c.as_of, ctx.report_date()) {
+            rows.push((String::new(), tf!(l.tr, "{} days old on the report date", days)));
+        }
+    }
+    let (_, warnings) = super::catalog_ages(&a.catalogs, ctx);
+    for w in warnings {
+        rows.push((l.tr.s("Warning").to_string(), w));
     }
     if let (Some(p), Some(h)) = (&catalogs.sites.source, &catalogs.sites.sha256) {
         rows.push(("sites".into(), p.clone()));
