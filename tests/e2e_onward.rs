@@ -42,7 +42,13 @@ fn region_scope_importer_and_relay_findings_match_the_hand_checked_table() {
         vec![
             k("DSL", "cn-office", "CN", "DMXAPI", "gateway"),
             k("GDPR", "de-office", "DE", "Alibaba", "api"),
-            k("GDPR", "de-office", "DE", "GitHub (Microsoft)", "coding-assistant"),
+            k(
+                "GDPR",
+                "de-office",
+                "DE",
+                "GitHub (Microsoft)",
+                "coding-assistant"
+            ),
             k("PIPL", "cn-office", "CN", "DMXAPI", "gateway"),
         ]
     );
@@ -54,7 +60,10 @@ fn region_scope_importer_and_relay_findings_match_the_hand_checked_table() {
             .unwrap()
     };
     let alibaba = basis("GDPR", "Alibaba");
-    assert!(alibaba.starts_with("importer Alibaba established in CN"), "{alibaba}");
+    assert!(
+        alibaba.starts_with("importer Alibaba established in CN"),
+        "{alibaba}"
+    );
     assert!(
         alibaba.contains(
             "possible onward transfer to CN: ws1.eu-central-1.maas.aliyuncs.com uses a global deployment scope"
@@ -62,7 +71,10 @@ fn region_scope_importer_and_relay_findings_match_the_hand_checked_table() {
         "{alibaba}"
     );
     let github = basis("GDPR", "GitHub (Microsoft)");
-    assert!(github.starts_with("importer GitHub (Microsoft) established in US"), "{github}");
+    assert!(
+        github.starts_with("importer GitHub (Microsoft) established in US"),
+        "{github}"
+    );
     assert!(github.contains("2023/1795"), "{github}");
     for regime in ["PIPL", "DSL"] {
         let relay = basis(regime, "DMXAPI");
@@ -103,12 +115,21 @@ fn catalog_explain_names_the_rule_region_scope_and_source() {
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("matches alibaba/model-studio"), "{text}");
-    assert!(text.contains("one-label pattern `*.eu-central-1.maas.aliyuncs.com`"), "{text}");
+    assert!(
+        text.contains("one-label pattern `*.eu-central-1.maas.aliyuncs.com`"),
+        "{text}"
+    );
     assert!(text.contains("region:      DE"), "{text}");
     assert!(text.contains("processing:  global-incl-CN"), "{text}");
-    assert!(text.contains("source:      https://www.alibabacloud.com/help/model-studio/base-url"), "{text}");
+    assert!(
+        text.contains("source:      https://www.alibabacloud.com/help/model-studio/base-url"),
+        "{text}"
+    );
 
-    let o = xborder().args(["catalog", "explain", "www.bbc.co.uk"]).output().unwrap();
+    let o = xborder()
+        .args(["catalog", "explain", "www.bbc.co.uk"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("no catalog entry matches"));
 }
 
@@ -129,7 +150,10 @@ fn catalog_lint_refuses_a_public_suffix_naming_file_and_entry() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("extra.toml") && err.contains("product `p`") && err.contains("s3.amazonaws.com") && err.contains("Public Suffix List"),
+        err.contains("extra.toml")
+            && err.contains("product `p`")
+            && err.contains("s3.amazonaws.com")
+            && err.contains("Public Suffix List"),
         "{err}"
     );
     // The same file as --vendors-extra stops analyze with the same error.
@@ -172,12 +196,18 @@ fn vendors_extra_adds_a_relay_and_the_catalog_age_is_reported() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("vendors-extra catalog") && stderr.contains("days old"), "{stderr}");
+    assert!(
+        stderr.contains("vendors-extra catalog") && stderr.contains("days old"),
+        "{stderr}"
+    );
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("run.json")).unwrap()).unwrap();
     let ages = run["catalog_ages"].as_array().unwrap();
     let kinds: Vec<&str> = ages.iter().map(|a| a["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["vendors", "vendors-extra", "regimes", "countries"]);
+    assert_eq!(
+        kinds,
+        vec!["vendors", "vendors-extra", "regimes", "countries"]
+    );
     // 2026-12-05 to 2026-12-01 (the SOURCE_DATE_EPOCH day) is no age at all; the extra
     // file from 2026-01-01 is 334 days old and stale.
     assert_eq!(ages[1]["age_days"], 334);

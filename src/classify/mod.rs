@@ -170,6 +170,8 @@ mod age_tests {
         let w = catalog_age_warning(&id("2026-12-05"), later).unwrap();
         assert!(w.contains("121 days old"), "{w}");
         assert_eq!(catalog_age_days("2026-11", today), Some(154));
-        assert!(catalog_age_warning(&id("soon"), today).unwrap().contains("unreadable"));
+        assert!(catalog_age_warning(&id("soon"), today)
+            .unwrap()
+            .contains("unreadable"));
     }
 }

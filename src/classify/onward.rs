@@ -235,7 +235,11 @@ mod tests {
     fn regimes() -> Regimes {
         let c =
             Countries::load(&CatalogText::load(None, "c", embedded::COUNTRIES).unwrap()).unwrap();
-        Regimes::load(&CatalogText::load(None, "r", embedded::REGIMES).unwrap(), &c).unwrap()
+        Regimes::load(
+            &CatalogText::load(None, "r", embedded::REGIMES).unwrap(),
+            &c,
+        )
+        .unwrap()
     }
 
     fn day() -> NaiveDate {
@@ -268,7 +272,11 @@ mod tests {
             "{}",
             f[0].transfer_basis
         );
-        assert!(f[0].transfer_basis.contains("none"), "{}", f[0].transfer_basis);
+        assert!(
+            f[0].transfer_basis.contains("none"),
+            "{}",
+            f[0].transfer_basis
+        );
     }
 
     #[test]
@@ -301,11 +309,16 @@ mod tests {
         let f = decide(&r, "FR", "NL", day(), Some("unverified"), &exposure);
         assert_eq!(f.len(), 1);
         assert!(
-            f[0].transfer_basis.starts_with("importer GitHub (Microsoft) established in US"),
+            f[0].transfer_basis
+                .starts_with("importer GitHub (Microsoft) established in US"),
             "{}",
             f[0].transfer_basis
         );
-        assert!(f[0].transfer_basis.contains("conditional:"), "{}", f[0].transfer_basis);
+        assert!(
+            f[0].transfer_basis.contains("conditional:"),
+            "{}",
+            f[0].transfer_basis
+        );
         // An importer in the EEA adds nothing to an EEA flow.
         let eu = Exposure {
             importer: Some(Importer {
@@ -322,7 +335,10 @@ mod tests {
         let r = regimes();
         let exposure = Exposure {
             importer: Some(ALIBABA),
-            scope: Some((ProcessingScope::GlobalInclCn, "cn-hongkong.dashscope.aliyuncs.com")),
+            scope: Some((
+                ProcessingScope::GlobalInclCn,
+                "cn-hongkong.dashscope.aliyuncs.com",
+            )),
             relay: None,
         };
         // CN site to Hong Kong: PIPL and DSL already apply; CN is domestic for both, so
@@ -336,8 +352,12 @@ mod tests {
         // DE site to Virginia: GDPR applies for the US and again for CN.
         let us = decide(&r, "DE", "US", day(), Some("n/a"), &exposure);
         assert_eq!(us.len(), 1);
-        assert!(us[0].transfer_basis.contains("; also importer Alibaba established in CN"));
-        assert!(us[0].transfer_basis.contains("; also possible onward transfer to CN"));
+        assert!(us[0]
+            .transfer_basis
+            .contains("; also importer Alibaba established in CN"));
+        assert!(us[0]
+            .transfer_basis
+            .contains("; also possible onward transfer to CN"));
     }
 
     #[test]
@@ -362,7 +382,8 @@ mod tests {
         );
         for x in &f {
             assert!(
-                x.transfer_basis.starts_with("potential onward transfer: AiHubMix relay")
+                x.transfer_basis
+                    .starts_with("potential onward transfer: AiHubMix relay")
                     && x.transfer_basis.ends_with("serve our requests?"),
                 "{}",
                 x.transfer_basis

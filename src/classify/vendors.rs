@@ -252,7 +252,10 @@ pub struct Product {
 pub enum MatchRule {
     Exact,
     /// An exact host generated from a template for one region.
-    Template { template: String, region: String },
+    Template {
+        template: String,
+        region: String,
+    },
     Pattern(String),
     Suffix(String),
     Range(IpNet),
@@ -336,7 +339,10 @@ impl VendorCatalog {
     pub fn check_countries(&self, countries: &super::countries::Countries) -> Result<()> {
         let path = &self.identity.path;
         for v in &self.vendors {
-            for (what, code) in [("hq_country", &v.hq_country), ("importer_country", &v.importer_country)] {
+            for (what, code) in [
+                ("hq_country", &v.hq_country),
+                ("importer_country", &v.importer_country),
+            ] {
                 if !countries.contains(code) {
                     return Err(Error::config(
                         path,
@@ -692,8 +698,7 @@ impl Builder {
         for pat in p.host_patterns {
             let pat = self.claim(label, &where_, pat, "pattern")?;
             let labels: Vec<String> = pat.split('.').map(str::to_string).collect();
-            if labels.iter().all(|l| l == "*")
-                || labels.iter().any(|l| l.contains('*') && l != "*")
+            if labels.iter().all(|l| l == "*") || labels.iter().any(|l| l.contains('*') && l != "*")
             {
                 return Err(bad(format!(
                     "pattern `{pat}` must use `*` for whole labels only"
@@ -708,7 +713,8 @@ impl Builder {
                 .join(".");
             if labels[0] == "*"
                 && labels[1..].iter().all(|l| l != "*")
-                && (SHARED_APEXES.contains(&rest.as_str()) || psl::domain(rest.as_bytes()).is_none())
+                && (SHARED_APEXES.contains(&rest.as_str())
+                    || psl::domain(rest.as_bytes()).is_none())
             {
                 return Err(bad(format!(
                     "pattern `{pat}` would match every name directly under the shared apex or public suffix `{rest}`"
@@ -745,9 +751,7 @@ impl Builder {
         }
         let mut nets = Vec::new();
         for r in p.ip_ranges {
-            let net: IpNet = r
-                .parse()
-                .map_err(|_| bad(format!("`{r}` is not a CIDR")))?;
+            let net: IpNet = r.parse().map_err(|_| bad(format!("`{r}` is not a CIDR")))?;
             if net.trunc() != net {
                 return Err(bad(format!("`{r}` has host bits set")));
             }
@@ -965,11 +969,27 @@ mod catalog_2026_12 {
             ("dashscope.aliyuncs.com", "alibaba", "model-studio"),
             ("dashscope-intl.aliyuncs.com", "alibaba", "model-studio"),
             ("dashscope-us.aliyuncs.com", "alibaba", "model-studio"),
-            ("cn-hongkong.dashscope.aliyuncs.com", "alibaba", "model-studio"),
-            ("ws-1a2b.eu-central-1.maas.aliyuncs.com", "alibaba", "model-studio"),
-            ("trial.ap-northeast-1.maas.aliyuncs.com", "alibaba", "model-studio"),
+            (
+                "cn-hongkong.dashscope.aliyuncs.com",
+                "alibaba",
+                "model-studio",
+            ),
+            (
+                "ws-1a2b.eu-central-1.maas.aliyuncs.com",
+                "alibaba",
+                "model-studio",
+            ),
+            (
+                "trial.ap-northeast-1.maas.aliyuncs.com",
+                "alibaba",
+                "model-studio",
+            ),
             ("ws9.us-east-1.maas.aliyuncs.com", "alibaba", "model-studio"),
-            ("coding.dashscope.aliyuncs.com", "alibaba", "model-studio-coding-plan"),
+            (
+                "coding.dashscope.aliyuncs.com",
+                "alibaba",
+                "model-studio-coding-plan",
+            ),
             ("portal.qwen.ai", "alibaba", "qwen-code"),
             ("api.qoder.com.cn", "alibaba", "qoder-cn"),
             ("gateway.qoder.com.cn", "alibaba", "qoder-cn"),
@@ -984,20 +1004,48 @@ mod catalog_2026_12 {
             ("chat.z.ai", "zhipu", "chatglm"),
             ("api.z.ai", "zhipu", "glm-api"),
             ("aida.googleapis.com", "google", "jules"),
-            ("cloudcode-pa.googleapis.com", "google", "gemini-code-assist"),
-            ("europe-west3-aiplatform.googleapis.com", "google", "vertex-ai"),
-            ("us-central1-aiplatform.googleapis.com", "google", "vertex-ai"),
+            (
+                "cloudcode-pa.googleapis.com",
+                "google",
+                "gemini-code-assist",
+            ),
+            (
+                "europe-west3-aiplatform.googleapis.com",
+                "google",
+                "vertex-ai",
+            ),
+            (
+                "us-central1-aiplatform.googleapis.com",
+                "google",
+                "vertex-ai",
+            ),
             ("aiplatform.googleapis.com", "google", "vertex-ai"),
             ("q.eu-central-1.amazonaws.com", "amazon", "q-developer"),
             ("kiro.dev", "amazon", "kiro"),
-            ("bedrock-runtime.eu-central-1.amazonaws.com", "amazon", "bedrock"),
-            ("bedrock-runtime.us-west-2.amazonaws.com", "amazon", "bedrock"),
+            (
+                "bedrock-runtime.eu-central-1.amazonaws.com",
+                "amazon",
+                "bedrock",
+            ),
+            (
+                "bedrock-runtime.us-west-2.amazonaws.com",
+                "amazon",
+                "bedrock",
+            ),
             ("bedrock-mantle.us-east-2.api.aws", "amazon", "bedrock"),
             ("myres.openai.azure.com", "microsoft", "azure-openai"),
             ("myres.services.ai.azure.com", "microsoft", "azure-openai"),
-            ("proj-resource.cognitiveservices.azure.com", "microsoft", "azure-openai"),
+            (
+                "proj-resource.cognitiveservices.azure.com",
+                "microsoft",
+                "azure-openai",
+            ),
             ("ark.cn-beijing.volces.com", "bytedance", "ark"),
-            ("ark.ap-southeast.bytepluses.com", "bytedance", "byteplus-modelark"),
+            (
+                "ark.ap-southeast.bytepluses.com",
+                "bytedance",
+                "byteplus-modelark",
+            ),
             ("trae-api-sg.mchost.guru", "bytedance", "trae"),
             ("copilot.tencent.com", "tencent", "codebuddy"),
             ("api.hunyuan.cloud.tencent.com", "tencent", "hunyuan-api"),
@@ -1096,7 +1144,10 @@ mod catalog_2026_12 {
     fn processing_scopes_follow_the_deployment_scope_of_each_region() {
         let c = catalog();
         let scope = |h: &str| c.processing_for(c.match_host(h).unwrap(), h);
-        assert_eq!(scope("dashscope.aliyuncs.com"), Some(ProcessingScope::MainlandCn));
+        assert_eq!(
+            scope("dashscope.aliyuncs.com"),
+            Some(ProcessingScope::MainlandCn)
+        );
         assert_eq!(
             scope("dashscope-intl.aliyuncs.com"),
             Some(ProcessingScope::InternationalExclCn)
@@ -1123,15 +1174,28 @@ mod catalog_2026_12 {
     #[test]
     fn every_gateway_carries_its_question_and_every_entry_is_sourced() {
         let c = catalog();
-        let gateways: Vec<&Product> = c.products.iter().filter(|p| p.category == "gateway").collect();
+        let gateways: Vec<&Product> = c
+            .products
+            .iter()
+            .filter(|p| p.category == "gateway")
+            .collect();
         assert!(gateways.len() >= 10);
         for p in gateways {
-            assert!(p.upstream_question.as_deref().is_some_and(|q| q.ends_with('?')), "{}", p.id);
+            assert!(
+                p.upstream_question
+                    .as_deref()
+                    .is_some_and(|q| q.ends_with('?')),
+                "{}",
+                p.id
+            );
         }
         for p in &c.products {
             let vendor = &c.vendors[p.vendor];
             assert!(
-                p.sources.iter().chain(&vendor.sources).all(|s| !s.url.is_empty() && !s.as_of.is_empty())
+                p.sources
+                    .iter()
+                    .chain(&vendor.sources)
+                    .all(|s| !s.url.is_empty() && !s.as_of.is_empty())
                     && !vendor.sources.is_empty(),
                 "{}",
                 p.id
@@ -1149,13 +1213,23 @@ mod catalog_2026_12 {
 
     #[test]
     fn public_suffixes_and_platform_suffixes_are_refused_at_load() {
-        for suffix in ["co.uk", "s3.amazonaws.com", "hf.space", "github.io", "com.cn", "vercel.app"] {
+        for suffix in [
+            "co.uk",
+            "s3.amazonaws.com",
+            "hf.space",
+            "github.io",
+            "com.cn",
+            "vercel.app",
+        ] {
             let e = VendorCatalog::load(&minimal(&format!(
                 "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nsuffixes=['{suffix}']\n"
             )))
             .unwrap_err();
             let msg = e.to_string();
-            assert!(msg.contains("extra.toml") && msg.contains("product `p`") && msg.contains(suffix), "{msg}");
+            assert!(
+                msg.contains("extra.toml") && msg.contains("product `p`") && msg.contains(suffix),
+                "{msg}"
+            );
         }
         // A dedicated apex directly under a registry suffix stays allowed.
         VendorCatalog::load(&minimal(
@@ -1167,7 +1241,10 @@ mod catalog_2026_12 {
             "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhost_patterns=['*.amazonaws.com']\n",
         ))
         .unwrap_err();
-        assert!(e.to_string().contains("shared apex or public suffix"), "{e}");
+        assert!(
+            e.to_string().contains("shared apex or public suffix"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1196,13 +1273,22 @@ mod catalog_2026_12 {
             "[[vendor.product]]\nid='relay'\nname='Corp relay'\ncategory='gateway'\nconfidence='documented'\nhosts=['llm.corp.example']\nupstream_question='Which upstreams?'\n",
         );
         let c = VendorCatalog::load_layered(&base, &[extra]).unwrap();
-        assert_eq!(ids(&c, "llm.corp.example"), Some(("x".into(), "relay".into())));
-        assert_eq!(ids(&c, "api.openai.com"), Some(("openai".into(), "openai-api".into())));
+        assert_eq!(
+            ids(&c, "llm.corp.example"),
+            Some(("x".into(), "relay".into()))
+        );
+        assert_eq!(
+            ids(&c, "api.openai.com"),
+            Some(("openai".into(), "openai-api".into()))
+        );
         assert_eq!(c.extra_identities.len(), 1);
         let steal = minimal(
             "[[vendor.product]]\nid='p'\nname='P'\ncategory='api'\nconfidence='documented'\nhosts=['api.openai.com']\n",
         );
         let e = VendorCatalog::load_layered(&base, &[steal]).unwrap_err();
-        assert!(e.to_string().contains("already claimed by vendor `openai`"), "{e}");
+        assert!(
+            e.to_string().contains("already claimed by vendor `openai`"),
+            "{e}"
+        );
     }
 }

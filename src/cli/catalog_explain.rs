@@ -54,14 +54,24 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         MatchRule::Range(net) => format!("published address range {net}"),
     };
     println!("  rule:        {why}");
-    println!("  product:     {} ({}, confidence {})", p.name, p.category, p.confidence);
-    println!("  vendor:      {} (HQ {}, DPF {})", v.name, v.hq_country, v.dpf_certified);
+    println!(
+        "  product:     {} ({}, confidence {})",
+        p.name, p.category, p.confidence
+    );
+    println!(
+        "  vendor:      {} (HQ {}, DPF {})",
+        v.name, v.hq_country, v.dpf_certified
+    );
     println!(
         "  importer:    {} ({})",
         v.importer_entity.as_deref().unwrap_or(&v.name),
         v.importer_country
     );
-    let host = if matches!(rule, MatchRule::Range(_)) { "" } else { target };
+    let host = if matches!(rule, MatchRule::Range(_)) {
+        ""
+    } else {
+        target
+    };
     if !host.is_empty() {
         if let Some(region) = catalog.region_for(pid, host) {
             println!("  region:      {region} (documented for this host)");

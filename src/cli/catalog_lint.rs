@@ -42,7 +42,10 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("checking {}", args.file.display()))?;
     let identity = if args.extra {
-        catalog.extra_identities.first().unwrap_or(&catalog.identity)
+        catalog
+            .extra_identities
+            .first()
+            .unwrap_or(&catalog.identity)
     } else {
         &catalog.identity
     };

@@ -35,7 +35,10 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         catalog.products.len()
     );
     for extra in &catalog.extra_identities {
-        println!("# + {} version {} (as_of {})", extra.path, extra.version, extra.as_of);
+        println!(
+            "# + {} version {} (as_of {})",
+            extra.path, extra.version, extra.as_of
+        );
     }
     for ident in std::iter::once(id).chain(&catalog.extra_identities) {
         if let Some(w) = xborder::classify::catalog_age_warning(ident, today()) {
@@ -45,7 +48,10 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     for p in &catalog.products {
         let v = &catalog.vendors[p.vendor];
         let ids = format!("{}/{}", v.id, p.id);
-        println!("{ids:<40} {:<16} {:<3} {}", p.category, v.hq_country, p.name);
+        println!(
+            "{ids:<40} {:<16} {:<3} {}",
+            p.category, v.hq_country, p.name
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

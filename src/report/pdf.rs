@@ -734,7 +734,10 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContex
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
         if let Some(days) = crate::classify::catalog_age_days(&c.as_of, ctx.report_date()) {
-            rows.push((String::new(), tf!(l.tr, "{} days old on the report date", days)));
+            rows.push((
+                String::new(),
+                tf!(l.tr, "{} days old on the report date", days),
+            ));
         }
     }
     let (_, warnings) = super::catalog_ages(&a.catalogs, ctx);
