@@ -1064,6 +1064,15 @@ mod catalog_2026_12 {
             ("api.lingyiwanwu.com", "01ai", "yi-api"),
             ("api.baichuan-ai.com", "baichuan", "baichuan-api"),
             ("aihubmix.com", "aihubmix", "aihubmix"),
+            (
+                "api.app.prod.grazie.aws.intellij.net",
+                "jetbrains-ai",
+                "jetbrains-ai",
+            ),
+            ("hunyuan.tencentcloudapi.com", "tencent", "hunyuan-api"),
+            ("hunyuan.intl.tencentcloudapi.com", "tencent", "hunyuan-api"),
+            ("codegeex.cn", "zhipu", "codegeex"),
+            ("api.continue.dev", "continue", "continue-hub"),
             ("api.302.ai", "302ai", "302ai"),
             ("www.dmxapi.cn", "dmxapi", "dmxapi"),
         ] {
@@ -1109,6 +1118,10 @@ mod catalog_2026_12 {
             "artifact.claudeusercontent.com",
             "app.ai.studio",
             "www.bbc.co.uk",
+            "cvm.tencentcloudapi.com",
+            "download.jetbrains.com",
+            "account.jetbrains.com",
+            "www.intellij.net",
         ] {
             assert_eq!(ids(&c, host), None, "{host}");
         }
