@@ -1305,3 +1305,47 @@ mod catalog_2026_12 {
         );
     }
 }
+
+#[cfg(test)]
+mod never_a_suffix {
+    use super::*;
+
+    /// Domain-like words (two or more labels, a letter in the last) of a sentence.
+    fn domains(sentence: &str) -> Vec<String> {
+        sentence
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .map(|w| w.trim_matches('.').to_ascii_lowercase())
+            .filter(|w| {
+                w.contains('.')
+                    && w.rsplit('.').next().is_some_and(|tld| {
+                        tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_lowercase())
+                    })
+            })
+            .collect()
+    }
+
+    /// Every apex a catalog note calls "never a suffix" (or "never suffixes", "never used as
+    /// a suffix") is refused as a suffix by the loader, not only by the note.
+    #[test]
+    fn every_never_a_suffix_note_is_enforced() {
+        let text = super::super::embedded::VENDORS;
+        let mut checked = 0;
+        for line in text.lines().filter(|l| l.contains("never") && l.contains("suffix")) {
+            for sentence in line.split("; ").flat_map(|s| s.split(". ")) {
+                if !(sentence.contains("never") && sentence.contains("suffix")) {
+                    continue;
+                }
+                // Names after "only" in the same sentence are the exact hosts kept.
+                let claimed = sentence.split(" only ").next().unwrap_or(sentence);
+                for d in domains(claimed) {
+                    assert!(
+                        suffix_refusal(&d).is_some(),
+                        "`{d}` is called never a suffix but the loader would accept it"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 6, "only {checked} apexes found in never-a-suffix notes");
+    }
+}
