@@ -1330,7 +1330,10 @@ mod never_a_suffix {
     fn every_never_a_suffix_note_is_enforced() {
         let text = super::super::embedded::VENDORS;
         let mut checked = 0;
-        for line in text.lines().filter(|l| l.contains("never") && l.contains("suffix")) {
+        for line in text
+            .lines()
+            .filter(|l| l.contains("never") && l.contains("suffix"))
+        {
             for sentence in line.split("; ").flat_map(|s| s.split(". ")) {
                 if !(sentence.contains("never") && sentence.contains("suffix")) {
                     continue;
@@ -1346,6 +1349,9 @@ mod never_a_suffix {
                 }
             }
         }
-        assert!(checked >= 6, "only {checked} apexes found in never-a-suffix notes");
+        assert!(
+            checked >= 6,
+            "only {checked} apexes found in never-a-suffix notes"
+        );
     }
 }
