@@ -1176,6 +1176,21 @@ mod catalog_2026_12 {
     }
 
     #[test]
+    fn wrong_products_of_the_audit_are_fixed() {
+        let c = catalog();
+        let product = |h: &str| c.product(c.match_host(h).unwrap()).clone();
+        assert_eq!(product("portal.qwen.ai").category, "coding-assistant");
+        assert_eq!(product("api.kimi.com").category, "coding-assistant");
+        assert_eq!(product("aida.googleapis.com").id, "jules");
+        assert!(product("q.us-east-1.amazonaws.com").name.contains("Kiro"));
+        assert_eq!(product("chat.z.ai").category, "chat");
+        assert!(product("lingma.alibabacloud.com")
+            .notes
+            .unwrap()
+            .contains("two service sites"));
+    }
+
+    #[test]
     fn qoder_international_is_not_a_prc_vendor() {
         let c = catalog();
         let p = c.match_host("qoder.com").unwrap();
