@@ -1073,6 +1073,12 @@ mod catalog_2026_12 {
             ("hunyuan.intl.tencentcloudapi.com", "tencent", "hunyuan-api"),
             ("codegeex.cn", "zhipu", "codegeex"),
             ("api.continue.dev", "continue", "continue-hub"),
+            ("ampcode.com", "sourcegraph", "amp"),
+            ("app.devin.ai", "windsurf", "devin"),
+            ("app.coderabbit.ai", "coderabbit", "coderabbit"),
+            ("gateway.ai.cloudflare.com", "cloudflare", "ai-gateway"),
+            ("integrate.api.nvidia.com", "nvidia", "nim-api"),
+            ("www.meta.ai", "meta", "meta-ai"),
             ("api.302.ai", "302ai", "302ai"),
             ("www.dmxapi.cn", "dmxapi", "dmxapi"),
         ] {
@@ -1122,6 +1128,10 @@ mod catalog_2026_12 {
             "download.jetbrains.com",
             "account.jetbrains.com",
             "www.intellij.net",
+            "www.cloudflare.com",
+            "dash.cloudflare.com",
+            "www.nvidia.com",
+            "www.facebook.com",
         ] {
             assert_eq!(ids(&c, host), None, "{host}");
         }
