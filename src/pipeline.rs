@@ -1023,9 +1023,12 @@ impl<'a> FlowState<'a> {
                     .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
                 if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
-                    let host = hostname
-                        .map(|h| self.host_name(method, h).to_string())
-                        .unwrap_or_default();
+                    let host = match method {
+                        Method::IpRange => String::new(),
+                        _ => hostname
+                            .map(|h| self.host_name(method, h).to_string())
+                            .unwrap_or_default(),
+                    };
                     let regimes = self.regimes_for(site, country, product, day, &host);
                     self.org.observe(flow, site, product, day, &regimes);
                 }
@@ -1168,7 +1171,14 @@ impl<'a> FlowState<'a> {
                     .hostname
                     .map(|h| self.host_name(k.method, h).to_string())
                     .unwrap_or_default();
-                let onward = crate::classify::onward::exposure_key(catalog, k.product, &hostname);
+                // A name that did not attribute the flow (an ip_range flow's DNS name) does
+                // not give it a processing scope either, as in the evidence rows.
+                let scope_host = if k.method == Method::IpRange {
+                    ""
+                } else {
+                    hostname.as_str()
+                };
+                let onward = crate::classify::onward::exposure_key(catalog, k.product, scope_host);
                 EgressRow {
                     day: k.day,
                     source_site: site,
