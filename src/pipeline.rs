@@ -50,6 +50,8 @@ pub struct AnalyzeOptions {
     pub sites: Option<PathBuf>,
     pub geoip: Option<PathBuf>,
     pub vendors: Option<PathBuf>,
+    /// Vendor catalogs added on top of the embedded one or `vendors` (`--vendors-extra`).
+    pub vendors_extra: Vec<PathBuf>,
     pub regimes: Option<PathBuf>,
     pub countries: Option<PathBuf>,
     pub period: Period,
@@ -103,11 +105,8 @@ impl Catalogs {
             "data/countries.toml",
             embedded::COUNTRIES,
         )?)?;
-        let vendors = VendorCatalog::load(&CatalogText::load(
-            opts.vendors.as_deref(),
-            "data/vendors.toml",
-            embedded::VENDORS,
-        )?)?;
+        let vendors =
+            VendorCatalog::load_files(opts.vendors.as_deref(), &opts.vendors_extra, &countries)?;
         let regimes = Regimes::load(
             &CatalogText::load(
                 opts.regimes.as_deref(),
@@ -116,14 +115,6 @@ impl Catalogs {
             )?,
             &countries,
         )?;
-        for v in &vendors.vendors {
-            if !countries.contains(&v.hq_country) {
-                return Err(Error::config(
-                    &vendors.identity.path,
-                    format!("vendor `{}`: unknown hq_country `{}`", v.id, v.hq_country),
-                ));
-            }
-        }
         let sites = match &opts.sites {
             Some(p) => Sites::load(p, &countries)?,
             None => Sites::default(),
@@ -150,11 +141,11 @@ impl Catalogs {
     }
 
     pub fn identities(&self) -> Vec<CatalogIdentity> {
-        vec![
-            self.vendors.identity.clone(),
-            self.regimes.identity.clone(),
-            self.countries.identity.clone(),
-        ]
+        let mut ids = vec![self.vendors.identity.clone()];
+        ids.extend(self.vendors.extra_identities.iter().cloned());
+        ids.push(self.regimes.identity.clone());
+        ids.push(self.countries.identity.clone());
+        ids
     }
 }
 
@@ -929,7 +920,7 @@ struct FlowState<'a> {
     range_cache: FastMap<IpAddr, Option<ProductId>>,
     name_cache: FastMap<u32, Option<ProductId>>,
     finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
-    flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32), String>,
+    flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32, String), String>,
     ai: FastMap<AiKey, FlowSum>,
     other: FastMap<OtherKey, FlowSum>,
     observed: Option<(Micros, Micros)>,
@@ -975,24 +966,40 @@ impl<'a> FlowState<'a> {
     }
 
     /// The `;`-joined regimes under which egress from `site` to `country` for `product`
-    /// on `day` is a transfer (empty when none), memoised.
-    fn regimes_for(&mut self, site: u16, country: [u8; 2], product: ProductId, day: i32) -> String {
+    /// (reached by the name `host`, empty when none) on `day` is a transfer, including the
+    /// onward transfers the catalog implies (`classify::onward`); empty when none, memoised.
+    fn regimes_for(
+        &mut self,
+        site: u16,
+        country: [u8; 2],
+        product: ProductId,
+        day: i32,
+        host: &str,
+    ) -> String {
         let catalogs = self.catalogs;
+        let key = crate::classify::onward::exposure_key(&catalogs.vendors, product, host);
         self.flow_regimes
-            .entry((site, country, product, day))
-            .or_insert_with(|| {
+            .entry((site, country, product, day, key))
+            .or_insert_with_key(|(_, _, _, _, key)| {
                 let Some(s) = catalogs.sites.sites.get(usize::from(site)) else {
                     return String::new();
                 };
                 let dc = String::from_utf8_lossy(&country).into_owned();
                 let v = catalogs.vendors.vendor_of(product);
-                catalogs
-                    .regimes
-                    .evaluate(&s.country, &dc, day_date(day), Some(Recipient::from(v)))
-                    .into_iter()
-                    .map(|f| f.regime)
-                    .collect::<Vec<_>>()
-                    .join(";")
+                let exposure =
+                    crate::classify::onward::exposure_from_key(&catalogs.vendors, &v.name, key);
+                crate::classify::onward::decide(
+                    &catalogs.regimes,
+                    &s.country,
+                    &dc,
+                    day_date(day),
+                    Some(Recipient::from(v)),
+                    &exposure,
+                )
+                .into_iter()
+                .map(|f| f.regime)
+                .collect::<Vec<_>>()
+                .join(";")
             })
             .clone()
     }
@@ -1156,7 +1163,13 @@ impl<'a> FlowState<'a> {
                     .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
                 if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
-                    let regimes = self.regimes_for(site, country, product, day);
+                    let host = match method {
+                        Method::IpRange => String::new(),
+                        _ => hostname
+                            .map(|h| self.host_name(method, h).to_string())
+                            .unwrap_or_default(),
+                    };
+                    let regimes = self.regimes_for(site, country, product, day, &host);
                     self.org.observe(flow, site, product, day, &regimes);
                 }
                 if let Some(spool) = evidence {
@@ -1240,7 +1253,8 @@ impl<'a> FlowState<'a> {
                 ])
             })
             .clone();
-        let regimes = self.regimes_for(site, country, product, day);
+        let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
+        let regimes = self.regimes_for(site, country, product, day, &host_text);
         spool.push(&EvidenceRow {
             finding_id: &finding_id,
             regimes: &regimes,
@@ -1295,6 +1309,18 @@ impl<'a> FlowState<'a> {
                 let product = catalog.product(k.product);
                 let vendor = catalog.vendor_of(k.product);
                 let dc = self.geo_cache.get(&k.dst).copied().unwrap_or(*b"ZZ");
+                let hostname = k
+                    .hostname
+                    .map(|h| self.host_name(k.method, h).to_string())
+                    .unwrap_or_default();
+                // A name that did not attribute the flow (an ip_range flow's DNS name) does
+                // not give it a processing scope either, as in the evidence rows.
+                let scope_host = if k.method == Method::IpRange {
+                    ""
+                } else {
+                    hostname.as_str()
+                };
+                let onward = crate::classify::onward::exposure_key(catalog, k.product, scope_host);
                 EgressRow {
                     day: k.day,
                     source_site: site,
@@ -1302,10 +1328,8 @@ impl<'a> FlowState<'a> {
                     src_ip: k.src.to_string(),
                     dst_ip: k.dst.to_string(),
                     destination_country: String::from_utf8_lossy(&dc).into_owned(),
-                    hostname: k
-                        .hostname
-                        .map(|h| self.host_name(k.method, h).to_string())
-                        .unwrap_or_default(),
+                    hostname,
+                    onward,
                     vendor: vendor.name.clone(),
                     vendor_hq_country: vendor.hq_country.clone(),
                     product: product.name.clone(),
@@ -1368,26 +1392,44 @@ fn regime_rows(catalogs: &Catalogs, ai: &[EgressRow], other: &[EgressRow]) -> Ve
     for v in &catalogs.vendors.vendors {
         by_name.insert(v.name.as_str(), Recipient::from(v));
     }
-    let mut combos: BTreeSet<(&str, &str, &str, i32)> = BTreeSet::new();
+    let mut combos: BTreeSet<(&str, &str, &str, i32, &str)> = BTreeSet::new();
     for r in ai.iter().chain(other) {
         if r.source_country.is_empty() {
             continue;
         }
-        combos.insert((&r.source_country, &r.destination_country, &r.vendor, r.day));
+        combos.insert((
+            &r.source_country,
+            &r.destination_country,
+            &r.vendor,
+            r.day,
+            &r.onward,
+        ));
     }
     let mut out = Vec::new();
-    for (sc, dc, vendor, day) in combos {
-        let recipient = if vendor.is_empty() {
-            None
+    for (sc, dc, vendor, day, onward) in combos {
+        let (recipient, exposure) = if vendor.is_empty() {
+            (None, crate::classify::onward::Exposure::default())
         } else {
-            by_name.get(vendor).copied()
+            (
+                by_name.get(vendor).copied(),
+                crate::classify::onward::exposure_from_key(&catalogs.vendors, vendor, onward),
+            )
         };
-        for f in catalogs.regimes.evaluate(sc, dc, day_date(day), recipient) {
+        let findings = crate::classify::onward::decide(
+            &catalogs.regimes,
+            sc,
+            dc,
+            day_date(day),
+            recipient,
+            &exposure,
+        );
+        for f in findings {
             out.push(RegimeRow {
                 source_country: sc.to_string(),
                 destination_country: dc.to_string(),
                 vendor: vendor.to_string(),
                 day,
+                onward: onward.to_string(),
                 regime: f.regime,
                 rule_id: f.rule_id,
                 citation: f.citation,

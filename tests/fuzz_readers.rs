@@ -309,6 +309,7 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         sites: None,
         geoip: None,
         vendors: None,
+        vendors_extra: Vec::new(),
         regimes: None,
         countries: None,
         period: xborder::period::Period::from_options(Some("1970-01-01"), Some("2100-01-01"), None)

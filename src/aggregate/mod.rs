@@ -69,6 +69,9 @@ pub struct EgressRow {
     pub bytes_in: u64,
     pub first_seen: i64,
     pub last_seen: i64,
+    /// What the catalog says about the group beyond its address (processing scope, relay;
+    /// `classify::onward::exposure_key`), empty when nothing; a join key, not an output.
+    pub onward: String,
 }
 
 /// Stable id of an AI-egress group: (site, source country, destination country, vendor,
@@ -101,6 +104,8 @@ pub struct RegimeRow {
     pub destination_country: String,
     pub vendor: String,
     pub day: i32,
+    /// The egress rows' `onward` key this verdict was made for.
+    pub onward: String,
     pub regime: String,
     pub rule_id: String,
     pub citation: String,
@@ -234,6 +239,7 @@ fn egress_frame(rows: &[EgressRow], cross_border: &[bool]) -> Result<DataFrame> 
             rows.iter().map(|r| r.last_seen).collect::<Vec<i64>>(),
         ),
         Column::new("cross_border".into(), cross_border.to_vec()),
+        str_col("onward", rows, |r| &r.onward),
         Column::new(
             "finding_id".into(),
             rows.iter().map(finding_id_of).collect::<Vec<String>>(),
@@ -252,6 +258,7 @@ fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
             "day".into(),
             rows.iter().map(|r| r.day).collect::<Vec<i32>>(),
         ),
+        Column::new("onward".into(), s(|r| &r.onward)),
         Column::new("regime".into(), s(|r| &r.regime)),
         Column::new("rule_id".into(), s(|r| &r.rule_id)),
         Column::new("citation".into(), s(|r| &r.citation)),
@@ -260,7 +267,13 @@ fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
     Ok(DataFrame::new(rows.len(), columns)?)
 }
 
-const JOIN_KEYS: [&str; 4] = ["source_country", "destination_country", "vendor", "day"];
+const JOIN_KEYS: [&str; 5] = [
+    "source_country",
+    "destination_country",
+    "vendor",
+    "day",
+    "onward",
+];
 
 fn keys() -> Vec<Expr> {
     JOIN_KEYS.iter().map(|k| col(*k)).collect()
@@ -291,7 +304,7 @@ pub fn build_tables(
     other: &[EgressRow],
     regimes: &[RegimeRow],
 ) -> Result<Tables> {
-    let regime_keys: std::collections::HashSet<(&str, &str, &str, i32)> = regimes
+    let regime_keys: std::collections::HashSet<(&str, &str, &str, i32, &str)> = regimes
         .iter()
         .map(|r| {
             (
@@ -299,6 +312,7 @@ pub fn build_tables(
                 r.destination_country.as_str(),
                 r.vendor.as_str(),
                 r.day,
+                r.onward.as_str(),
             )
         })
         .collect();
@@ -310,6 +324,7 @@ pub fn build_tables(
                 r.destination_country.as_str(),
                 r.vendor.as_str(),
                 r.day,
+                r.onward.as_str(),
             ))
         })
         .collect();

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod countries;
+pub mod onward;
 pub mod policy;
 pub mod regimes;
 pub mod sites;
@@ -115,4 +116,62 @@ pub mod embedded {
     pub const VENDORS: &str = include_str!("../../data/vendors.toml");
     pub const REGIMES: &str = include_str!("../../data/regimes.toml");
     pub const COUNTRIES: &str = include_str!("../../data/countries.toml");
+}
+
+/// A catalog older than this many days (by its `as_of`) is reported as stale: AI vendors
+/// move endpoints faster than releases ship.
+pub const CATALOG_MAX_AGE_DAYS: i64 = 120;
+
+/// Days from a catalog's `as_of` (`YYYY-MM-DD`, or `YYYY-MM` read as the month's first
+/// day) to `today`; `None` when `as_of` is neither.
+pub fn catalog_age_days(as_of: &str, today: chrono::NaiveDate) -> Option<i64> {
+    let date = chrono::NaiveDate::parse_from_str(as_of, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(&format!("{as_of}-01"), "%Y-%m-%d"))
+        .ok()?;
+    Some((today - date).num_days())
+}
+
+/// The warning to print for a catalog past [`CATALOG_MAX_AGE_DAYS`] on `today`, or whose
+/// `as_of` cannot be read.
+pub fn catalog_age_warning(id: &CatalogIdentity, today: chrono::NaiveDate) -> Option<String> {
+    match catalog_age_days(&id.as_of, today) {
+        Some(days) if days > CATALOG_MAX_AGE_DAYS => Some(format!(
+            "the {} catalog ({}, version {}) is {days} days old (as_of {}), past the {CATALOG_MAX_AGE_DAYS}-day limit: AI endpoints may have changed; update it or add entries with --vendors-extra",
+            id.kind, id.path, id.version, id.as_of
+        )),
+        Some(_) => None,
+        None => Some(format!(
+            "the {} catalog ({}) has an unreadable as_of `{}`, so its age is unknown",
+            id.kind, id.path, id.as_of
+        )),
+    }
+}
+
+#[cfg(test)]
+mod age_tests {
+    use super::*;
+
+    fn id(as_of: &str) -> CatalogIdentity {
+        CatalogIdentity {
+            kind: "vendors".into(),
+            path: "embedded:data/vendors.toml".into(),
+            sha256: String::new(),
+            version: "v".into(),
+            as_of: as_of.into(),
+        }
+    }
+
+    #[test]
+    fn a_catalog_past_120_days_is_stale() {
+        let today = chrono::NaiveDate::from_ymd_opt(2027, 4, 4).unwrap();
+        assert_eq!(catalog_age_days("2026-12-05", today), Some(120));
+        assert!(catalog_age_warning(&id("2026-12-05"), today).is_none());
+        let later = today.succ_opt().unwrap();
+        let w = catalog_age_warning(&id("2026-12-05"), later).unwrap();
+        assert!(w.contains("121 days old"), "{w}");
+        assert_eq!(catalog_age_days("2026-11", today), Some(154));
+        assert!(catalog_age_warning(&id("soon"), today)
+            .unwrap()
+            .contains("unreadable"));
+    }
 }

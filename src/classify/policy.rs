@@ -326,7 +326,7 @@ mod tests {
             category: "api",
         };
         let qoder = Tool {
-            vendor: "alibaba",
+            vendor: "qoder",
             product: "qoder",
             category: "coding-assistant",
         };

@@ -1,7 +1,7 @@
 //! `xborder analyze`: the audit run.
 //!
 //! Usage: xborder analyze [INPUT]... --out DIR [--sites FILE] [--geoip FILE.mmdb]
-//!        [--vendors FILE] [--regimes FILE] [--countries FILE] [--from DATE]
+//!        [--vendors FILE] [--vendors-extra FILE]... [--regimes FILE] [--countries FILE] [--from DATE]
 //!        [--to DATE | --period 2026-Q3] [--dns-max-age SECONDS] [--dns-ttl-grace SECONDS]
 //!        [--strict] [--format ID] [--log-timezone OFFSET] [--assume-year YEAR]
 //!        [--pack DIR [--sign KEY] [--organization NAME]] [--include-inputs]
@@ -109,6 +109,10 @@ pub struct AnalyzeArgs {
     /// AI vendor catalog replacing the embedded data/vendors.toml.
     #[arg(long, value_name = "FILE")]
     pub vendors: Option<PathBuf>,
+    /// A vendor catalog whose entries are added on top of the embedded one (or --vendors);
+    /// repeatable. Checked like the catalog itself (`xborder catalog lint`).
+    #[arg(long, value_name = "FILE")]
+    pub vendors_extra: Vec<PathBuf>,
     /// Regime catalog replacing the embedded data/regimes.toml.
     #[arg(long, value_name = "FILE")]
     pub regimes: Option<PathBuf>,
@@ -221,6 +225,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         sites: args.sites.clone(),
         geoip: args.geoip.clone(),
         vendors: args.vendors.clone(),
+        vendors_extra: args.vendors_extra.clone(),
         regimes: args.regimes.clone(),
         countries: args.countries.clone(),
         period,
@@ -299,6 +304,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
+    }
+    for w in report::catalog_ages(&catalogs.identities(), &ctx).1 {
+        eprintln!("warning: {w}");
     }
     let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
     let analysis =

@@ -1,6 +1,10 @@
 //! Command-line definitions and dispatch.
 
 pub mod analyze;
+pub mod catalog;
+pub mod catalog_explain;
+pub mod catalog_lint;
+pub mod catalog_list;
 pub mod diff;
 pub mod formats;
 pub mod generate;
@@ -36,6 +40,10 @@ Examples:
   xborder resolve --out snapshots/2026-07-10.csv
   xborder analyze conn-only/ --ip-snapshot snapshots/*.csv --out reports/q3
 
+  # Which catalog entry a host matches and why; check a file of extra entries
+  xborder catalog explain ws1.eu-central-1.maas.aliyuncs.com
+  xborder catalog lint corp-relays.toml --extra
+
   # Regenerate the sample data set
   xborder generate --out data/sample
 
@@ -64,6 +72,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Compare two runs: new vendors, byte growth, new countries, new violations.
     Diff(diff::DiffArgs),
+    /// Inspect and check the AI-vendor catalog: list ids, explain a match, lint a file.
+    Catalog(catalog::CatalogArgs),
     /// List the supported input formats, how they are detected and how fields map.
     Formats(formats::FormatsArgs),
     /// Show a file's detected format and its first normalised records.
@@ -78,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolve(args) => resolve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Catalog(args) => catalog::run(args),
         Command::Formats(args) => formats::run(args),
         Command::Inspect(args) => inspect::run(args),
     }

@@ -5,6 +5,8 @@
 pub const ZH: &[(&str, &str)] = &[
     ("Cross-border egress to AI vendors: audit report", "向人工智能供应商的跨境数据外发：审计报告"),
     ("Contents", "目录"),
+    ("{} days old on the report date", "截至报告日期已有 {} 天"),
+    ("Warning", "警告"),
     ("xborder audit report  |  run {}  |  period {}", "xborder 审计报告  |  运行编号 {}  |  期间 {}"),
     ("Cross-border egress to AI vendors, period {}", "向人工智能供应商的跨境数据外发，期间 {}"),
     ("Cross-border egress to AI vendors", "向人工智能供应商的跨境数据外发"),
@@ -188,6 +190,9 @@ pub const ZH: &[(&str, &str)] = &[
     ("Country", "国家或地区"),
     ("HQ", "总部"),
     ("Documented processing regions", "已公开的处理区域"),
+    ("Importer", "数据接收方"),
+    ("Processing scope", "处理范围"),
+    ("Ask the relay", "向中转服务询问"),
     ("Source", "来源"),
     ("Confidence", "可信度"),
     ("No cross-border AI egress from this site.", "该站点没有人工智能跨境外发。"),

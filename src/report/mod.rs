@@ -46,6 +46,51 @@ impl RunContext {
     }
 }
 
+impl RunContext {
+    /// The report date (UTC) the catalog ages are counted to.
+    pub fn report_date(&self) -> chrono::NaiveDate {
+        chrono::DateTime::from_timestamp(self.generated_at_epoch, 0)
+            .unwrap_or_default()
+            .date_naive()
+    }
+}
+
+/// Age of each catalog on the report date, for run.json and the PDF.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogAge {
+    pub kind: String,
+    pub as_of: String,
+    /// Days from `as_of` to the report date; `None` when `as_of` cannot be read.
+    pub age_days: Option<i64>,
+    /// Past [`crate::classify::CATALOG_MAX_AGE_DAYS`], or of unknown age.
+    pub stale: bool,
+}
+
+/// The age of every catalog a run used, and the warnings for stale ones.
+pub fn catalog_ages(
+    catalogs: &[crate::classify::CatalogIdentity],
+    ctx: &RunContext,
+) -> (Vec<CatalogAge>, Vec<String>) {
+    let today = ctx.report_date();
+    let ages = catalogs
+        .iter()
+        .map(|c| {
+            let age_days = crate::classify::catalog_age_days(&c.as_of, today);
+            CatalogAge {
+                kind: c.kind.clone(),
+                as_of: c.as_of.clone(),
+                age_days,
+                stale: age_days.is_none_or(|d| d > crate::classify::CATALOG_MAX_AGE_DAYS),
+            }
+        })
+        .collect();
+    let warnings = catalogs
+        .iter()
+        .filter_map(|c| crate::classify::catalog_age_warning(c, today))
+        .collect();
+    (ages, warnings)
+}
+
 /// One written output, as run.json lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputFile {

@@ -93,7 +93,7 @@ pub fn render(
     }
     methodology(&mut l, opts, catalogs);
     data_quality(&mut l, a);
-    provenance(&mut l, catalogs, a);
+    provenance(&mut l, catalogs, a, ctx);
 
     let sections = l.sections.clone();
     let mut pages = l.into_pages();
@@ -450,6 +450,12 @@ fn findings(l: &mut Layout, a: &Analysis) {
 
 /// The kind of basis without the decision text, for narrow table cells.
 fn basis_short(basis: &str) -> String {
+    // An onward-transfer basis (classify::onward) names its reason first; keep the
+    // reason's head, which a `(` inside an entity name would otherwise cut.
+    if let Some(rest) = basis.strip_prefix("importer ") {
+        let head = rest.split(" (EDPB").next().unwrap_or(rest);
+        return format!("importer {}", head.trim());
+    }
     basis
         .split([':', '('])
         .next()
@@ -694,7 +700,7 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
     );
 }
 
-fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContext) {
     l.heading("Provenance");
     l.subheading("Inputs");
     let rows: Vec<Vec<String>> = a
@@ -745,6 +751,16 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
+        if let Some(days) = crate::classify::catalog_age_days(&c.as_of, ctx.report_date()) {
+            rows.push((
+                String::new(),
+                tf!(l.tr, "{} days old on the report date", days),
+            ));
+        }
+    }
+    let (_, warnings) = super::catalog_ages(&a.catalogs, ctx);
+    for w in warnings {
+        rows.push((l.tr.s("Warning").to_string(), w));
     }
     if let (Some(p), Some(h)) = (&catalogs.sites.source, &catalogs.sites.sha256) {
         rows.push(("sites".into(), p.clone()));
@@ -1462,6 +1478,28 @@ fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .filter(|p| catalogs.vendors.vendors[p.vendor].id == v.id)
             .flat_map(|p| p.regions.iter().map(|(h, c)| format!("{h}: {c}")))
             .collect();
+        let scopes: BTreeSet<String> = catalogs
+            .vendors
+            .products
+            .iter()
+            .filter(|p| catalogs.vendors.vendors[p.vendor].id == v.id)
+            .flat_map(|p| {
+                p.processing
+                    .iter()
+                    .map(|(h, s)| format!("{h}: {}", s.as_str()))
+            })
+            .collect();
+        let questions: Vec<(String, String)> = catalogs
+            .vendors
+            .products
+            .iter()
+            .filter(|p| catalogs.vendors.vendors[p.vendor].id == v.id)
+            .filter_map(|p| {
+                p.upstream_question
+                    .as_ref()
+                    .map(|q| (l.tr.s("Ask the relay"), format!("{}: {q}", p.name)))
+            })
+            .collect();
         let newest = v
             .sources
             .iter()
@@ -1487,6 +1525,22 @@ fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
                     },
                 ),
                 (
+                    "Importer".into(),
+                    format!(
+                        "{} ({})",
+                        v.importer_entity.as_deref().unwrap_or(&v.name),
+                        v.importer_country
+                    ),
+                ),
+                (
+                    "Processing scope".into(),
+                    if scopes.is_empty() {
+                        l.tr.s("none")
+                    } else {
+                        scopes.into_iter().collect::<Vec<_>>().join(", ")
+                    },
+                ),
+                (
                     "Source".into(),
                     format!(
                         "{} ({})",
@@ -1497,6 +1551,9 @@ fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ],
             8.0,
         );
+        if !questions.is_empty() {
+            l.key_values(&questions, 8.0);
+        }
         let rows: Vec<Vec<String>> = a
             .tables
             .summary_by_vendor
@@ -1604,4 +1661,22 @@ fn add_pdfa_metadata(
     doc.save_to(&mut out)
         .map_err(|e| fail(format!("writing the PDF: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod basis_tests {
+    use super::basis_short;
+
+    #[test]
+    fn onward_bases_keep_their_reason_in_the_short_form() {
+        assert_eq!(basis_short("adequacy: Decision 2021/1772 (UK)"), "adequacy");
+        assert_eq!(
+            basis_short("importer GitHub (Microsoft) established in US (EDPB Guidelines 05/2021: x): conditional: y"),
+            "importer GitHub (Microsoft) established in US"
+        );
+        assert_eq!(
+            basis_short("potential onward transfer: DMXAPI model relay relays requests"),
+            "potential onward transfer"
+        );
+    }
 }

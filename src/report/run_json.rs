@@ -24,6 +24,10 @@ struct RunJson<'a> {
     sites: SitesJson,
     geoip: &'a GeoIpIdentity,
     catalogs: &'a [CatalogIdentity],
+    /// Each catalog's age on the report date (`stale` past 120 days).
+    catalog_ages: Vec<super::CatalogAge>,
+    /// Warnings about stale catalogs, as printed on the console and in the PDF.
+    catalog_warnings: Vec<String>,
     /// Vendor IP snapshots (`--ip-snapshot`), with hashes and row counts.
     ip_snapshots: &'a [SnapshotIdentity],
     /// Network access during the run (`--reverse-dns`); `enabled: false` when offline.
@@ -101,6 +105,7 @@ pub fn render(
     pseudonymized: bool,
 ) -> Result<String> {
     let path_str = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let (catalog_ages, catalog_warnings) = super::catalog_ages(&a.catalogs, ctx);
     let doc = RunJson {
         tool: Tool {
             name: "xborder",
@@ -147,6 +152,8 @@ pub fn render(
         },
         geoip: &a.geoip,
         catalogs: &a.catalogs,
+        catalog_ages,
+        catalog_warnings,
         ip_snapshots: &catalogs.snapshots.files,
         network: catalogs
             .ptr
