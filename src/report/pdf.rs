@@ -829,7 +829,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .filter(|d| d.rule_id == rule.id)
             .map(|d| (d.day, d.flows))
             .collect();
-        let marker_day = (rule.effective_from
+        let marker_day = (rule.effective_from.date()
             - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
         .num_days() as i32;
         l.time_bars(
@@ -1231,7 +1231,7 @@ fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .find(|r| r.verdict == crate::classify::policy::Verdict::Banned)
             .map(|r| {
                 (
-                    (r.effective_from
+                    (r.effective_from.date()
                         - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
                     .num_days() as i32,
                     tf!(l.tr, "ban from {}", r.effective_from),
