@@ -332,18 +332,28 @@ pub fn judge(e: &Evidence<'_>) -> Verdicts {
                     "sources in no configured site have no coverage to judge",
                     Vec::new(),
                 )),
-                (None, Some(_)) => v.reasons.push(match range {
-                    None => Reason::new(
-                        "no_records",
-                        "no records: no flow record was accepted in the period",
-                        Vec::new(),
-                    ),
-                    Some(_) => Reason::new(
+                (None, Some(c)) => {
+                    let site_records = range.map_or(0, |(a, b)| c.between(a, b).flow_records);
+                    if site_records == 0 {
+                        v.reasons.push(match range {
+                            Some((a, b)) => Reason::new(
+                                "no_records",
+                                "no records: no flow records from this site from {} to {}",
+                                vec![day_string(a), day_string(b)],
+                            ),
+                            None => Reason::new(
+                                "no_records",
+                                "no records: no flow record was accepted in the period",
+                                Vec::new(),
+                            ),
+                        });
+                    }
+                    v.reasons.push(Reason::new(
                         "not_in_effect",
-                        "no records while the rule was in effect: it was not in effect during the period",
-                        Vec::new(),
-                    ),
-                }),
+                        "the rule was not in effect during the period (in effect from {})",
+                        vec![rfc3339(from)],
+                    ));
+                }
                 (Some(days), Some(c)) => {
                     v.reasons = coverage_reasons(e, c, days, (start, end));
                     if v.reasons.is_empty() {
@@ -424,6 +434,64 @@ pub fn judge(e: &Evidence<'_>) -> Verdicts {
         }
     }
     out
+}
+
+/// `analyze --fail-on`: conditions that make a finished run exit non-zero, for batch jobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailOn {
+    pub violation: bool,
+    pub undetermined: bool,
+    pub rejects: bool,
+    pub no_data: bool,
+}
+
+/// Exit code when a policy verdict is `violated` (with `--fail-on violation`).
+pub const EXIT_VIOLATION: u8 = 10;
+/// Exit code when a verdict is undetermined (with `--fail-on undetermined`).
+pub const EXIT_UNDETERMINED: u8 = 11;
+/// Exit code when no flow record was accepted in the period (with `--fail-on no-data`).
+pub const EXIT_NO_DATA: u8 = 12;
+/// Exit code when any record was rejected (with `--fail-on rejects`).
+pub const EXIT_REJECTS: u8 = 13;
+
+impl FailOn {
+    /// Parse `violation,undetermined,rejects,no-data` (any subset, any order).
+    pub fn parse(s: &str) -> std::result::Result<FailOn, String> {
+        let mut f = FailOn::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "violation" => f.violation = true,
+                "undetermined" => f.undetermined = true,
+                "rejects" => f.rejects = true,
+                "no-data" => f.no_data = true,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not one of violation, undetermined, rejects, no-data"
+                    ))
+                }
+            }
+        }
+        if f == FailOn::default() {
+            return Err("give at least one of violation, undetermined, rejects, no-data".into());
+        }
+        Ok(f)
+    }
+
+    /// The exit code for what the run found, `None` for success. Checked in the order
+    /// violation, no-data, undetermined, rejects: the first that holds and was asked for.
+    pub fn exit_code(&self, verdicts: &Verdicts, no_data: bool, rejected: u64) -> Option<u8> {
+        if self.violation && verdicts.any_policy(State::Violated) {
+            Some(EXIT_VIOLATION)
+        } else if self.no_data && no_data {
+            Some(EXIT_NO_DATA)
+        } else if self.undetermined && (no_data || verdicts.any_undetermined()) {
+            Some(EXIT_UNDETERMINED)
+        } else if self.rejects && rejected > 0 {
+            Some(EXIT_REJECTS)
+        } else {
+            None
+        }
+    }
 }
 
 /// Whether `policy` has any banned rule (the only rules with a held/violated verdict).
@@ -546,6 +614,23 @@ mod tests {
             candidates,
             vendor_catalog_as_of: Some("1970-01-01"),
         })
+    }
+
+    #[test]
+    fn fail_on_picks_the_first_condition_that_holds() {
+        let w = world();
+        let violated = judge_with(&w, &coverage(0..20, true), "no", &[]);
+        let held = judge_with(&w, &coverage(0..20, true), "yes", &[]);
+        let all = FailOn::parse("rejects,no-data,undetermined,violation").unwrap();
+        assert_eq!(all.exit_code(&violated, false, 5), Some(EXIT_VIOLATION));
+        assert_eq!(all.exit_code(&held, true, 5), Some(EXIT_NO_DATA));
+        assert_eq!(all.exit_code(&held, false, 5), Some(EXIT_REJECTS));
+        assert_eq!(all.exit_code(&held, false, 0), None);
+        let only = FailOn::parse("undetermined").unwrap();
+        assert_eq!(only.exit_code(&violated, false, 0), None);
+        assert_eq!(only.exit_code(&held, true, 0), Some(EXIT_UNDETERMINED));
+        assert!(FailOn::parse("violations").is_err());
+        assert!(FailOn::parse("").is_err());
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
             material.push_str(&s.sha256);
         }
     }
+    // Everything else that can change a verdict, and the thresholds that judge coverage.
+    for i in &a.verdict_inputs {
+        if !matches!(i.role.as_str(), "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot") {
+            material.push_str(&format!("|{}={}", i.role, i.sha256));
+        }
+    }
+    let t = &a.coverage.thresholds;
+    material.push_str(&format!(
+        "|coverage {} {} {} {}",
+        t.min_gap_days, t.min_dns_visibility, t.max_catalog_age_days, t.candidate_min_bytes
+    ));
     sha256_bytes(material.as_bytes())[..12].to_string()
 }
 
@@ -77,10 +88,12 @@ pub fn render(
     executive_summary(&mut l, catalogs, a);
     charts(&mut l, catalogs, a);
     findings(&mut l, a);
+    super::pdf_assurance::coverage_section(&mut l, catalogs, a);
     regime_sections(&mut l, catalogs, a);
     site_sections(&mut l, catalogs, a);
     top_vendors(&mut l, a);
     vendor_details(&mut l, catalogs, a);
+    super::pdf_assurance::candidates_section(&mut l, a);
     if let Some(policy) = &catalogs.policy {
         policy_section(&mut l, policy, a);
     }
@@ -274,6 +287,7 @@ fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
 
 fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.heading("Executive summary");
+    super::pdf_assurance::verdicts(l, catalogs, a);
     key_figures_and_conclusions(l, catalogs, a);
     let f = &a.totals.flows;
     let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
@@ -739,6 +753,7 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         rows.push((String::new(), format!("SHA-256 {h}")));
     }
     l.key_values(&rows, 8.0);
+    super::pdf_assurance::verdict_inputs(l, a);
 }
 
 fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
@@ -761,7 +776,26 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .filter(|r| r.rule_id == rule.id)
             .collect();
         let broken: Vec<_> = rows.iter().filter(|r| r.held == "no").collect();
-        let verdict = if broken.is_empty() {
+        let states: Vec<&crate::verdict::PolicyVerdict> = a
+            .verdicts
+            .policy
+            .iter()
+            .filter(|v| v.rule_id == rule.id)
+            .collect();
+        let unknown: Vec<&str> = states
+            .iter()
+            .filter(|v| v.state == crate::verdict::State::Undetermined)
+            .map(|v| v.site.as_str())
+            .collect();
+        let verdict = if broken.is_empty() && !unknown.is_empty() {
+            tf!(
+                l.tr,
+                "Did the ban hold? UNDETERMINED at {} of {} covered sites: {} (the logs could not show it; see the verdicts).",
+                unknown.len(),
+                rows.len(),
+                unknown.join(", ")
+            )
+        } else if broken.is_empty() {
             tf!(
                 l.tr,
                 "Did the ban hold? YES. No use of the banned tools after {} at any covered site.",
@@ -787,7 +821,9 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             rule.effective_from
         ));
         l.paragraph(&rule.reason, 8.5);
-        let color = if broken.is_empty() {
+        let color = if broken.is_empty() && !unknown.is_empty() {
+            (0.78, 0.47, 0.02)
+        } else if broken.is_empty() {
             (0.1, 0.45, 0.2)
         } else {
             (0.75, 0.22, 0.17)
@@ -804,7 +840,10 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
                     group_digits(r.flows_in_effect),
                     human_bytes(r.bytes_out_in_effect),
                     r.distinct_sources_in_effect.to_string(),
-                    r.held.clone(),
+                    states
+                        .iter()
+                        .find(|v| v.site == r.source_site)
+                        .map_or_else(|| r.held.clone(), |v| v.state.as_str().to_string()),
                     r.first_violation.clone(),
                 ]
             })
@@ -816,7 +855,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
                 ColumnSpec::right("Flows after", 16.0),
                 ColumnSpec::right("Bytes after", 16.0),
                 ColumnSpec::right("Sources", 12.0),
-                ColumnSpec::left("Held", 10.0),
+                ColumnSpec::left("Verdict", 16.0),
                 ColumnSpec::left("First use after the ban", 34.0),
             ],
             &table,

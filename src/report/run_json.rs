@@ -39,6 +39,9 @@ struct RunJson<'a> {
     distinct_destinations: u64,
     distinct_sources: u64,
     rejects: RejectsJson,
+    /// Every input that can change a verdict (sites, policy, assets, baseline, mappings,
+    /// catalogs, GeoIP, snapshots, reviewed candidates), with its SHA-256; part of the run id.
+    verdict_inputs: &'a [super::assurance::HashedInput],
     outputs: &'a [OutputFile],
 }
 
@@ -99,6 +102,7 @@ pub fn render(
     ctx: &RunContext,
     outputs: &[OutputFile],
     pseudonymized: bool,
+    verdict_inputs: &[super::assurance::HashedInput],
 ) -> Result<String> {
     let path_str = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let doc = RunJson {
@@ -170,6 +174,7 @@ pub fn render(
                 + a.totals.mixed_records.rejected,
             listed_in_rejects_csv: a.rejects.len() as u64,
         },
+        verdict_inputs,
         outputs,
     };
     let mut s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Report {
