@@ -32,12 +32,22 @@ pub struct HashedInput {
     pub role: String,
     pub path: String,
     pub sha256: String,
-    /// Where the pack holds a copy (`config/…`), when it does.
+    /// Where the pack holds the copy of a single-file input (`config/…`), when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_member: Option<String>,
+    /// Every copy in the pack with its SHA-256 (one per file; a baseline has several).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<PackCopy>,
     /// The files to copy into a pack (empty for embedded catalogs).
     #[serde(skip)]
     pub files: Vec<PathBuf>,
+}
+
+/// One file copied into a pack.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PackCopy {
+    pub member: String,
+    pub sha256: String,
 }
 
 /// The tables a baseline run is compared by (see `diff::RunTables::load`).
@@ -58,6 +68,7 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
             path: path.display().to_string(),
             sha256: sha256_file(path)?,
             pack_member: None,
+            copies: Vec::new(),
             files: vec![path.to_path_buf()],
         })
     };
@@ -85,6 +96,7 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
             path: c.path.clone(),
             sha256: c.sha256.clone(),
             pack_member: None,
+            copies: Vec::new(),
             files: given.into_iter().collect(),
         });
     }
@@ -93,6 +105,7 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
         path: catalogs.geoip.identity.path.clone(),
         sha256: catalogs.geoip.identity.sha256.clone(),
         pack_member: None,
+        copies: Vec::new(),
         files: Vec::new(),
     });
     for s in &opts.snapshots {
@@ -121,6 +134,7 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
             path: dir.display().to_string(),
             sha256: sha256_bytes(listing.as_bytes()),
             pack_member: None,
+            copies: Vec::new(),
             files,
         });
     }
@@ -139,7 +153,7 @@ pub fn copy_verdict_inputs(out_dir: &Path, inputs: &mut [HashedInput]) -> Result
         std::fs::create_dir_all(out_dir.join(&member_dir))
             .map_err(|e| Error::io(&dir, e))?;
         for (j, f) in input.files.iter().enumerate() {
-            // Names never come from input data beyond the extension of a known file.
+            // Names never come from input data beyond a plain file name.
             let name = f
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -148,19 +162,14 @@ pub fn copy_verdict_inputs(out_dir: &Path, inputs: &mut [HashedInput]) -> Result
                         .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
                 })
                 .unwrap_or_else(|| format!("file-{}", j + 1));
-            let target = out_dir.join(&member_dir).join(&name);
-            std::fs::copy(f, &target).map_err(|e| Error::io(f, e))?;
-        }
-        if input.files.len() == 1 {
-            let name = std::fs::read_dir(out_dir.join(&member_dir))
-                .map_err(|e| Error::io(&dir, e))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .next()
-                .unwrap_or_default();
             let member = format!("{member_dir}/{name}");
-            let sha = sha256_file(&out_dir.join(&member))?;
-            if sha != input.sha256 {
+            let target = out_dir.join(&member);
+            std::fs::copy(f, &target).map_err(|e| Error::io(f, e))?;
+            let sha256 = sha256_file(&target)?;
+            input.copies.push(PackCopy { member, sha256 });
+        }
+        if let [only] = input.copies.as_slice() {
+            if only.sha256 != input.sha256 {
                 return Err(Error::io(
                     &input.files[0],
                     std::io::Error::other(
@@ -168,9 +177,7 @@ pub fn copy_verdict_inputs(out_dir: &Path, inputs: &mut [HashedInput]) -> Result
                     ),
                 ));
             }
-            input.pack_member = Some(member);
-        } else {
-            input.pack_member = Some(member_dir);
+            input.pack_member = Some(only.member.clone());
         }
     }
     Ok(())

@@ -235,7 +235,6 @@ pub const ZH: &[(&str, &str)] = &[
     ("no records, outside any gap", "无记录（不属于缺口）"),
     ("Flow records", "流量记录"),
     ("DNS records", "DNS 记录"),
-    ("Egress flows", "外发流量"),
     ("DNS visibility", "DNS 可见度"),
     ("SNI/Host", "SNI/Host"),
     ("Gaps", "缺口"),
