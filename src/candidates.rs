@@ -157,7 +157,7 @@ const DESTINATIONS_LISTED: usize = 5;
 #[derive(Debug, Default)]
 pub struct CandidateTracker {
     names: Vec<String>,
-    ids: HashMap<Box<str>, Option<u32>>,
+    ids: FastMap<Box<str>, Option<u32>>,
     /// Destination address → the AI-looking name a DNS answer gave it.
     by_address: FastMap<IpAddr, u32>,
     hits: FastMap<(u32, u16), Hit>,
@@ -171,7 +171,8 @@ impl CandidateTracker {
             return *id;
         }
         let id = (looks_like_ai(name).is_some() && !is_vendor(name)).then(|| {
-            self.names.push(name.trim_end_matches('.').to_ascii_lowercase());
+            self.names
+                .push(name.trim_end_matches('.').to_ascii_lowercase());
             (self.names.len() - 1) as u32
         });
         self.ids.insert(name.into(), id);
@@ -361,7 +362,10 @@ mod tests {
     fn tracker_lists_large_unreviewed_names_per_site() {
         let mut t = CandidateTracker::default();
         let llm = t.name_id("llm.example.com", |_| false).unwrap();
-        assert_eq!(t.name_id("llm.example.com", |_| panic!("memoised")), Some(llm));
+        assert_eq!(
+            t.name_id("llm.example.com", |_| panic!("memoised")),
+            Some(llm)
+        );
         assert_eq!(t.name_id("api.vendor.ai", |_| true), None);
         assert_eq!(t.name_id("www.example.com", |_| false), None);
         let small = t.name_id("chat.small.example", |_| false).unwrap();

@@ -205,7 +205,10 @@ impl CoverageTracker {
     ) -> Coverage {
         let seen_days = || self.cells.keys().map(|k| k.2);
         let first = period.from.map(day_of).or_else(|| seen_days().min());
-        let last = period.to.map(|t| day_of(t - 1)).or_else(|| seen_days().max());
+        let last = period
+            .to
+            .map(|t| day_of(t - 1))
+            .or_else(|| seen_days().max());
         let range = match (first, last) {
             (Some(a), Some(b)) if a <= b => Some((a, b)),
             _ => None,

@@ -16,13 +16,11 @@ use crate::accounting::{
 use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
 use crate::attribute::hostnames::{Added, HostnameIndexStats};
-use crate::candidates::{Candidate, CandidateTracker, ReviewedList};
-use crate::coverage::{Coverage, CoverageThresholds, CoverageTracker, DnsPresence};
-use crate::verdict::Verdicts;
 use crate::attribute::{
     uid_key, DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder,
     HostnameMatch, Method, SnapshotIndex,
 };
+use crate::candidates::{Candidate, CandidateTracker, ReviewedList};
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
 use crate::classify::policy::Policy;
@@ -30,6 +28,7 @@ use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
+use crate::coverage::{Coverage, CoverageThresholds, CoverageTracker, DnsPresence};
 use crate::dedup::{DedupBudget, DedupStats, SeenKeys};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
@@ -40,6 +39,7 @@ use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Provenance, Record};
+use crate::verdict::Verdicts;
 
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
 pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
@@ -565,12 +565,14 @@ pub fn analyze(
     let org = state.org.finish();
     let regime_rows = regime_rows(catalogs, &ai_rows, &other_rows);
     let tables = aggregate::build_tables(&ai_rows, &other_rows, &regime_rows)?;
-    let site_names: Vec<String> = catalogs.sites.sites.iter().map(|s| s.name.clone()).collect();
-    let coverage = std::mem::take(&mut state.coverage).finish(
-        &site_names,
-        &opts.period,
-        opts.thresholds,
-    );
+    let site_names: Vec<String> = catalogs
+        .sites
+        .sites
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let coverage =
+        std::mem::take(&mut state.coverage).finish(&site_names, &opts.period, opts.thresholds);
     let candidates = std::mem::take(&mut state.candidates).finish(
         opts.thresholds.candidate_min_bytes,
         &catalogs.reviewed,
@@ -639,9 +641,13 @@ fn observe_dns(
         coverage.dns(site, source, d.ts);
     }
     let mut name = None;
+    let mut answered = false;
     for answer in &d.answers {
         if let crate::schema::AnswerValue::Address(address) = answer.value {
-            presence.add(d.client_ip, d.response_ts);
+            if !answered {
+                presence.add(d.client_ip, d.response_ts);
+                answered = true;
+            }
             let id = *name.get_or_insert_with(|| {
                 candidates.name_id(&d.query, |q| catalogs.vendors.match_host(q).is_some())
             });
@@ -1176,9 +1182,9 @@ impl<'a> FlowState<'a> {
             None => {
                 let catalog = &self.catalogs.vendors;
                 let candidate = match named {
-                    Some(h) => self
-                        .candidates
-                        .name_id(self.hostnames.name(h.name), |n| catalog.match_host(n).is_some()),
+                    Some(h) => self.candidates.name_id(self.hostnames.name(h.name), |n| {
+                        catalog.match_host(n).is_some()
+                    }),
                     None => None,
                 }
                 .or_else(|| self.candidates.name_of_address(flow.dst_ip));

@@ -521,8 +521,11 @@ mod tests {
             Countries::load(&CatalogText::load(None, "c", embedded::COUNTRIES).unwrap()).unwrap();
         let v =
             VendorCatalog::load(&CatalogText::load(None, "v", embedded::VENDORS).unwrap()).unwrap();
-        let regimes =
-            Regimes::load(&CatalogText::load(None, "r", embedded::REGIMES).unwrap(), &c).unwrap();
+        let regimes = Regimes::load(
+            &CatalogText::load(None, "r", embedded::REGIMES).unwrap(),
+            &c,
+        )
+        .unwrap();
         let sites = Sites::parse(
             "s",
             "[[site]]\nname='hz'\ncountry='CN'\ncidrs=['10.10.0.0/16']\ntimezone='Asia/Shanghai'\n",
@@ -595,12 +598,7 @@ mod tests {
         }
     }
 
-    fn judge_with(
-        w: &World,
-        cov: &Coverage,
-        held: &str,
-        candidates: &[Candidate],
-    ) -> Verdicts {
+    fn judge_with(w: &World, cov: &Coverage, held: &str, candidates: &[Candidate]) -> Verdicts {
         let rows = [summary(held)];
         let p = period();
         judge(&Evidence {
@@ -685,7 +683,9 @@ mod tests {
         );
         let pipl = v.regimes.iter().find(|r| r.regime == "PIPL").unwrap();
         assert_eq!(pipl.state, RegimeState::AttributionNotPossible);
-        assert!(pipl.reasons[0].text().starts_with("attribution not possible"));
+        assert!(pipl.reasons[0]
+            .text()
+            .starts_with("attribution not possible"));
     }
 
     #[test]

@@ -132,7 +132,11 @@ fn each_site_gets_the_hand_checked_state_and_reasons() {
         .lines()
         .skip_while(|l| *l != "policy verdicts:")
         .collect();
-    assert_eq!(tail.get(1), Some(&"  HELD  ban-claude-cn at clean"), "{stdout}");
+    assert_eq!(
+        tail.get(1),
+        Some(&"  HELD  ban-claude-cn at clean"),
+        "{stdout}"
+    );
     assert!(tail.contains(&"  VIOLATED  ban-claude-cn at violator"));
     assert!(tail
         .iter()
@@ -152,7 +156,10 @@ fn each_site_gets_the_hand_checked_state_and_reasons() {
     assert_eq!(day("stopped", "all", "2026-07-15")["flow_records"], "0");
     assert_eq!(day("clean", "all", "2026-07-07")["flow_records"], "2");
     assert_eq!(day("clean", "all", "2026-07-07")["egress_dns_visible"], "2");
-    assert_eq!(day("clean", "zeek-dns-tsv", "2026-07-07")["dns_records"], "2");
+    assert_eq!(
+        day("clean", "zeek-dns-tsv", "2026-07-07")["dns_records"],
+        "2"
+    );
     assert_eq!(day("nodns", "all", "2026-07-10")["egress_dns_visible"], "0");
     // 4 sites x 10 days x (all + conn + dns), less the DNS rows nodns never had.
     assert_eq!(cov.len(), 4 * 10 * 3 - 10);
@@ -281,7 +288,14 @@ fn candidate_ai_destinations_keep_verdicts_undetermined_until_reviewed() {
             .arg(fixture("sites.toml"))
             .arg("--policy")
             .arg(fixture("policy.toml"))
-            .args(["--from", "2026-07-06", "--to", "2026-07-16", "--quiet", "--out"])
+            .args([
+                "--from",
+                "2026-07-06",
+                "--to",
+                "2026-07-16",
+                "--quiet",
+                "--out",
+            ])
             .arg(out)
             .args(extra)
             .output()
@@ -357,7 +371,14 @@ fn every_input_that_can_change_a_verdict_is_hashed_in_the_run_id_and_the_pack() 
         .arg(fixture("sites.toml"))
         .arg("--policy")
         .arg(fixture("policy.toml"))
-        .args(["--from", "2026-07-06", "--to", "2026-07-16", "--quiet", "--pack"])
+        .args([
+            "--from",
+            "2026-07-06",
+            "--to",
+            "2026-07-16",
+            "--quiet",
+            "--pack",
+        ])
         .arg(&pack)
         .output()
         .unwrap();
@@ -367,13 +388,23 @@ fn every_input_that_can_change_a_verdict_is_hashed_in_the_run_id_and_the_pack() 
     let roles: Vec<&str> = inputs.iter().map(|i| i["role"].as_str().unwrap()).collect();
     assert_eq!(
         roles,
-        ["sites", "policy", "vendors", "regimes", "countries", "geoip"]
+        [
+            "sites",
+            "policy",
+            "vendors",
+            "regimes",
+            "countries",
+            "geoip"
+        ]
     );
     for (role, file) in [("sites", "sites.toml"), ("policy", "policy.toml")] {
         let i = inputs.iter().find(|i| i["role"] == role).unwrap();
         assert_eq!(i["sha256"], sha256(&fixture(file)));
         let member = i["pack_member"].as_str().unwrap();
-        assert_eq!(sha256(&pack.join("data").join(member)), sha256(&fixture(file)));
+        assert_eq!(
+            sha256(&pack.join("data").join(member)),
+            sha256(&fixture(file))
+        );
     }
     // The pack verifies with the copies in it.
     let v = xborder().arg("verify").arg(&pack).output().unwrap();
@@ -395,7 +426,14 @@ fn every_input_that_can_change_a_verdict_is_hashed_in_the_run_id_and_the_pack() 
             .arg(fixture("sites.toml"))
             .arg("--policy")
             .arg(policy)
-            .args(["--from", "2026-07-06", "--to", "2026-07-16", "--quiet", "--out"])
+            .args([
+                "--from",
+                "2026-07-06",
+                "--to",
+                "2026-07-16",
+                "--quiet",
+                "--out",
+            ])
             .arg(out.path())
             .output()
             .unwrap();

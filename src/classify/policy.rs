@@ -448,10 +448,7 @@ mod tests {
         // 10 July 00:00 in Shanghai is 9 July 16:00 UTC.
         assert_eq!(
             p.rules[0].window_in(shanghai),
-            (
-                at("2026-07-09T16:00:00Z"),
-                Some(at("2026-07-20T16:00:00Z"))
-            )
+            (at("2026-07-09T16:00:00Z"), Some(at("2026-07-20T16:00:00Z")))
         );
         let decide = |tz, t: &str| p.decide(&claude, "hangzhou", "CN", tz, at(t));
         assert_eq!(decide(shanghai, "2026-07-09T15:59:59Z"), None);

@@ -226,7 +226,12 @@ cidrs = ["10.10.5.0/24"]
         assert!(e.to_string().contains("also claimed"), "{e}");
         let e = Sites::parse("sites.toml", "[[site]]\nname='a'\n", &c).unwrap_err();
         assert!(e.to_string().contains("sites.toml"), "{e}");
-        let e = Sites::parse("sites.toml", "[[site]]\nname='a'\ncountry='CN'\ncidrs=[]\ntimezone='Asia/Beijing'\n", &c).unwrap_err();
+        let e = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='a'\ncountry='CN'\ncidrs=[]\ntimezone='Asia/Beijing'\n",
+            &c,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("Asia/Beijing"), "{e}");
     }
 

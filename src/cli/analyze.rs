@@ -17,6 +17,7 @@ use anyhow::Context;
 use clap::Args;
 use xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S;
 use xborder::attribute::DnsWindow;
+use xborder::coverage::{self, CoverageThresholds};
 use xborder::enrich::ptr::{self, NetworkRecord, PtrSettings, PtrTable};
 use xborder::enrich::resolver::{runtime, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS};
 use xborder::enrich::{now_micros, DnsClient, ResolverSettings};
@@ -30,7 +31,6 @@ use xborder::report::evidence::EvidenceSpool;
 use xborder::report::i18n::Lang;
 use xborder::report::pdf::run_id;
 use xborder::report::pseudonym::Pseudonymizer;
-use xborder::coverage::{self, CoverageThresholds};
 use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
 use xborder::verdict::FailOn;
 

@@ -150,8 +150,7 @@ pub fn copy_verdict_inputs(out_dir: &Path, inputs: &mut [HashedInput]) -> Result
             continue;
         }
         let member_dir = format!("config/{:02}-{}", i + 1, input.role);
-        std::fs::create_dir_all(out_dir.join(&member_dir))
-            .map_err(|e| Error::io(&dir, e))?;
+        std::fs::create_dir_all(out_dir.join(&member_dir)).map_err(|e| Error::io(&dir, e))?;
         for (j, f) in input.files.iter().enumerate() {
             // Names never come from input data beyond a plain file name.
             let name = f
@@ -329,7 +328,9 @@ pub fn warnings(catalogs: &Catalogs, a: &Analysis) -> Vec<String> {
         w.push("no flow record was accepted in the period: nothing could be judged".to_string());
     }
     if catalogs.sites.sites.is_empty() {
-        w.push("no sites file: every egress flow is unknown_site and judged under no regime".into());
+        w.push(
+            "no sites file: every egress flow is unknown_site and judged under no regime".into(),
+        );
     }
     if a.totals.flows.egress_unknown_site > 0 {
         w.push(format!(
@@ -340,6 +341,11 @@ pub fn warnings(catalogs: &Catalogs, a: &Analysis) -> Vec<String> {
     for s in &a.coverage.sites {
         if s.totals.flow_records == 0 && a.coverage.range.is_some() {
             w.push(format!("site {}: no flow records in the period", s.site));
+        } else if s.totals.dns_records == 0 && s.totals.egress_flows > 0 {
+            w.push(format!(
+                "site {}: no DNS records in the period; its egress can be attributed only by server names or vendor address ranges",
+                s.site
+            ));
         }
         for g in &s.gaps {
             w.push(format!(
@@ -580,11 +586,8 @@ pub fn summary_json(
                     flow_records: s.totals.flow_records,
                     dns_records: s.totals.dns_records,
                     egress_flows: s.totals.egress_flows,
-                    days_with_flow_records: s
-                        .daily
-                        .values()
-                        .filter(|d| d.flow_records > 0)
-                        .count() as u64,
+                    days_with_flow_records: s.daily.values().filter(|d| d.flow_records > 0).count()
+                        as u64,
                     dns_visibility: round4(share(
                         s.totals.egress_dns_visible,
                         s.totals.egress_flows,

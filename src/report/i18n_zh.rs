@@ -250,5 +250,6 @@ pub const ZH: &[(&str, &str)] = &[
     ("Inputs that can change a verdict", "可能改变判定的输入"),
     ("Role", "用途"),
     ("SHA-256", "SHA-256"),
-    ("Did the ban hold? UNDETERMINED at {} of {} covered sites: {} (the logs could not show it; see the verdicts).", "禁令是否得到遵守？无法判定，{} / {} 个受约束站点：{}（日志无法证明；参见判定结论）。"),
+    ("Did the ban hold? UNDETERMINED at {} of {} covered sites: {}.", "禁令是否得到遵守？无法判定，{} / {} 个受约束站点：{}。"),
+    ("The logs could not show whether the ban held at these sites; the verdicts in the executive summary give the reasons.", "日志无法证明禁令在这些站点是否得到遵守；执行摘要中的判定结论列出了原因。"),
 ];

@@ -49,7 +49,10 @@ pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
     }
     // Everything else that can change a verdict, and the thresholds that judge coverage.
     for i in &a.verdict_inputs {
-        if !matches!(i.role.as_str(), "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot") {
+        if !matches!(
+            i.role.as_str(),
+            "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot"
+        ) {
             material.push_str(&format!("|{}={}", i.role, i.sha256));
         }
     }
@@ -790,7 +793,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
         let verdict = if broken.is_empty() && !unknown.is_empty() {
             tf!(
                 l.tr,
-                "Did the ban hold? UNDETERMINED at {} of {} covered sites: {} (the logs could not show it; see the verdicts).",
+                "Did the ban hold? UNDETERMINED at {} of {} covered sites: {}.",
                 unknown.len(),
                 rows.len(),
                 unknown.join(", ")
@@ -831,6 +834,12 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
         l.ensure(9.0);
         l.text_at(MARGIN_X, l.y, 12.0, true, color, &verdict);
         l.y -= 8.0;
+        if broken.is_empty() && !unknown.is_empty() {
+            l.paragraph(
+                "The logs could not show whether the ban held at these sites; the verdicts in the executive summary give the reasons.",
+                8.5,
+            );
+        }
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {

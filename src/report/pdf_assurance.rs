@@ -19,7 +19,10 @@ const PURPLE: (f32, f32, f32) = (0.36, 0.25, 0.60);
 const GREY: (f32, f32, f32) = (0.45, 0.45, 0.50);
 
 fn reason_lines(l: &Layout, reasons: &[Reason]) -> Vec<String> {
-    reasons.iter().map(|r| l.tr.f(r.template, &r.args)).collect()
+    reasons
+        .iter()
+        .map(|r| l.tr.f(r.template, &r.args))
+        .collect()
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -60,7 +63,10 @@ pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             8.5,
         );
     } else if v.policy.is_empty() {
-        l.paragraph("The policy has no banned rule: there is nothing to hold or violate.", 8.5);
+        l.paragraph(
+            "The policy has no banned rule: there is nothing to hold or violate.",
+            8.5,
+        );
     }
     for p in &v.policy {
         let (badge, color) = match p.state {
@@ -284,7 +290,11 @@ pub fn verdict_inputs(l: &mut Layout, a: &Analysis) {
         .map(|i| {
             vec![
                 i.role.clone(),
-                i.path.rsplit(['/', '\\']).next().unwrap_or(&i.path).to_string(),
+                i.path
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&i.path)
+                    .to_string(),
                 i.sha256.clone(),
             ]
         })

@@ -94,6 +94,7 @@ struct RejectsJson {
     listed_in_rejects_csv: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     opts: &AnalyzeOptions,
     catalogs: &Catalogs,
