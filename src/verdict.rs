@@ -665,6 +665,36 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_that_starts_after_the_period_is_not_held() {
+        let w = world();
+        let cov = coverage(0..20, true);
+        let rows = [summary("yes")];
+        // Days 0 to 4 only: the ban starts on day 10.
+        let early = Period {
+            from: Some(0),
+            to: Some(5 * DAY),
+            label: "p".into(),
+        };
+        let v = judge(&Evidence {
+            policy: Some(&w.policy),
+            sites: &w.sites,
+            regimes: &w.regimes,
+            period: &early,
+            coverage: &Coverage {
+                range: Some((0, 4)),
+                ..cov.clone()
+            },
+            summary: &rows,
+            findings: &[],
+            candidates: &[],
+            vendor_catalog_as_of: None,
+        });
+        assert_eq!(v.policy[0].state, State::Undetermined);
+        let codes: Vec<&str> = v.policy[0].reasons.iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["not_in_effect"]);
+    }
+
+    #[test]
     fn a_violation_is_violated_whatever_the_coverage() {
         let w = world();
         let v = judge_with(&w, &coverage(0..3, false), "no", &[]);

@@ -52,8 +52,11 @@ Examples:
   xborder analyze conn/ --ip-snapshot snapshots/*.csv --reverse-dns --out reports/q3
 
 Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
-daily_egress.csv, rejects.csv, evidence.csv, evidence.parquet, run.json, report.pdf
-(see docs/output-schema.md and docs/evidence.md).";
+daily_egress.csv, rejects.csv, coverage.csv, candidates.csv, evidence.csv, evidence.parquet,
+summary.json, run.json, report.pdf (see docs/output-schema.md and docs/evidence.md).
+
+Verdicts (held, violated, undetermined, with reasons) end the printed summary; with
+--fail-on the exit code reports them: 10 violation, 11 undetermined, 12 no-data, 13 rejects.";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]

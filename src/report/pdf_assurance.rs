@@ -160,12 +160,15 @@ pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             }
         }
     }
-    l.day_grid(
-        "Flow records per site and day (UTC)",
-        range,
-        &rows,
-        &markers,
-    );
+    // At most 40 sites per grid, so a large organisation's timeline still fits a page.
+    for chunk in rows.chunks(40) {
+        l.day_grid(
+            "Flow records per site and day (UTC)",
+            range,
+            chunk,
+            &markers,
+        );
+    }
     let table: Vec<Vec<String>> = c
         .sites
         .iter()
