@@ -762,7 +762,7 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
     l.heading("Policy compliance");
     l.paragraph(
-        &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect on its day bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
+        &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect at its time (a rule's dates start at midnight in the site's time zone) bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
             policy.header.name, policy.header.version
         ),
         9.0,
