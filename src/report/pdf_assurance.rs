@@ -74,15 +74,14 @@ pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             State::Violated => ("VIOLATED", RED),
             State::Undetermined => ("UNDETERMINED", AMBER),
         };
-        let title = tf!(
+        let title = tf!(l.tr, "Rule {} at {}", p.rule_id, p.site);
+        let mut lines = vec![tf!(
             l.tr,
-            "Rule {} at {} (in effect from {}, {})",
-            p.rule_id,
-            p.site,
+            "in effect from {} ({})",
             p.in_effect_from,
             p.timezone
-        );
-        let mut lines = reason_lines(l, &p.reasons);
+        )];
+        lines.extend(reason_lines(l, &p.reasons));
         if p.state == State::Held {
             lines.push(l.tr.ui(
                 "No use of the banned tools while the rule was in effect, and the logs covered the site throughout.",
