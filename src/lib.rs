@@ -9,7 +9,9 @@
 pub mod accounting;
 pub mod aggregate;
 pub mod attribute;
+pub mod candidates;
 pub mod classify;
+pub mod coverage;
 pub mod dedup;
 pub mod diff;
 pub mod enrich;
@@ -26,5 +28,6 @@ pub mod progress;
 pub mod report;
 pub mod schema;
 pub mod text;
+pub mod verdict;
 
 pub use error::{Error, Result};

@@ -20,6 +20,7 @@ use crate::attribute::{
     DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder, HostnameMatch,
     Method, SnapshotIndex,
 };
+use crate::candidates::{Candidate, CandidateTracker, ReviewedList};
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
 use crate::classify::policy::Policy;
@@ -27,6 +28,7 @@ use crate::classify::regimes::{Recipient, Regimes};
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
+use crate::coverage::{Coverage, CoverageThresholds, CoverageTracker, DnsPresence};
 use crate::dedup::{DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict, SeenKeys};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
@@ -37,6 +39,7 @@ use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Provenance, Record};
+use crate::verdict::Verdicts;
 
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
 pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
@@ -81,6 +84,12 @@ pub struct AnalyzeOptions {
     /// Keys each de-duplication set holds in memory before spilling (testing the spill
     /// path on small inputs); the built-in budgets when unset.
     pub spill_after_keys: Option<usize>,
+    /// When coverage is good enough for a `held` verdict (docs/methodology.md).
+    pub thresholds: CoverageThresholds,
+    /// Candidate AI destinations a person has reviewed (`--reviewed-candidates`).
+    pub reviewed_candidates: Option<PathBuf>,
+    /// A previous run compared with (`--baseline`); hashed as a verdict input.
+    pub baseline: Option<PathBuf>,
 }
 
 /// The loaded reference data a run is judged against.
@@ -96,6 +105,8 @@ pub struct Catalogs {
     pub snapshots: SnapshotIndex,
     /// PTR answers (`--reverse-dns`), filled in by the caller between passes.
     pub ptr: PtrTable,
+    /// Candidate AI destinations already reviewed (`--reviewed-candidates`).
+    pub reviewed: ReviewedList,
 }
 
 impl Catalogs {
@@ -127,7 +138,12 @@ impl Catalogs {
             .transpose()?;
         let assets = opts.assets.as_deref().map(Assets::load).transpose()?;
         let snapshots = SnapshotIndex::load(&opts.snapshots, &vendors)?;
+        let reviewed = match &opts.reviewed_candidates {
+            Some(p) => ReviewedList::load(p)?,
+            None => ReviewedList::default(),
+        };
         Ok(Catalogs {
+            reviewed,
             countries,
             vendors,
             regimes,
@@ -176,6 +192,14 @@ pub struct Analysis {
     /// The first [`CONFLICTS_LISTED`] flow records whose connection id an earlier,
     /// different connection used (all are counted in `FlowBreakdown::uid_conflicts`).
     pub conflicts: Vec<ConflictRow>,
+    /// What the logs could see, per site, source and day.
+    pub coverage: Coverage,
+    /// Large unattributed egress to names that look like AI services, for review.
+    pub candidates: Vec<Candidate>,
+    /// Policy and regime verdicts with their reasons.
+    pub verdicts: Verdicts,
+    /// Every input that can change a verdict, with its SHA-256 (part of the run id).
+    pub verdict_inputs: Vec<crate::report::assurance::HashedInput>,
 }
 
 /// De-duplication of flow records and DNS records, for run.json.
@@ -306,6 +330,7 @@ pub fn analyze(
     ]
     .into_iter()
     .flatten()
+    .chain(&opts.reviewed_candidates)
     .chain(&opts.snapshots)
     .cloned()
     .collect();
@@ -316,6 +341,7 @@ pub fn analyze(
         &opts.reader,
         opts.strict,
     )?;
+    let verdict_inputs = crate::report::assurance::verdict_inputs(opts, catalogs)?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
     }
@@ -400,6 +426,10 @@ pub fn analyze(
         .seen
         .expect(bytes_of(&planned, &[RecordKind::Dns]) / 150);
     let mut report_slots: Vec<Option<FileReport>> = (0..planned.len()).map(|_| None).collect();
+    let mut coverage = CoverageTracker::default();
+    let mut presence = DnsPresence::default();
+    let mut candidates = CandidateTracker::default();
+    let mut client_sites: FastMap<IpAddr, Option<u16>> = FastMap::default();
     for (i, p) in planned.iter().enumerate() {
         let Detection::Supported(f) = p.detection else {
             continue;
@@ -407,6 +437,7 @@ pub fn analyze(
         if !(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname)) {
             continue;
         }
+        let source = coverage.source(f.id());
         let report = read_file(
             p,
             i as u32,
@@ -442,6 +473,16 @@ pub fn analyze(
                         } else {
                             counts.accepted += 1;
                             builder.add(&d)?;
+                            observe_dns(
+                                &d,
+                                source,
+                                catalogs,
+                                &opts.period,
+                                &mut client_sites,
+                                &mut coverage,
+                                &mut presence,
+                                &mut candidates,
+                            );
                         }
                     }
                     Record::Hostname(h) if f.holds(RecordKind::Hostname) => {
@@ -466,6 +507,9 @@ pub fn analyze(
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
+    state.coverage = coverage;
+    state.presence = presence;
+    state.candidates = candidates;
     let flow_seen = RefCell::new(BatchedFlows {
         dedup: FlowDedup::new(
             budget(DedupBudget::FLOWS),
@@ -482,6 +526,7 @@ pub fn analyze(
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(f) if f.holds(RecordKind::Flow) => {
+                state.source = state.coverage.source(f.id());
                 let prior = report_slots[i].take();
                 let first_read = prior.is_none();
                 let mut breakdown = FlowBreakdown::default();
@@ -628,6 +673,35 @@ pub fn analyze(
     let org = state.org.finish();
     let regime_rows = regime_rows(catalogs, &ai_rows, &other_rows);
     let tables = aggregate::build_tables(&ai_rows, &other_rows, &regime_rows)?;
+    let site_names: Vec<String> = catalogs
+        .sites
+        .sites
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let coverage =
+        std::mem::take(&mut state.coverage).finish(&site_names, &opts.period, opts.thresholds);
+    let candidates = std::mem::take(&mut state.candidates).finish(
+        opts.thresholds.candidate_min_bytes,
+        &catalogs.reviewed,
+        &|i| {
+            site_names
+                .get(usize::from(i))
+                .cloned()
+                .unwrap_or_else(|| UNKNOWN_SITE.to_string())
+        },
+    );
+    let verdicts = crate::verdict::judge(&crate::verdict::Evidence {
+        policy: catalogs.policy.as_ref(),
+        sites: &catalogs.sites,
+        regimes: &catalogs.regimes,
+        period: &opts.period,
+        coverage: &coverage,
+        summary: &org.summary,
+        findings: &tables.findings,
+        candidates: &candidates,
+        vendor_catalog_as_of: Some(catalogs.vendors.identity.as_of.as_str()),
+    });
     Ok(Analysis {
         files,
         rejects,
@@ -649,7 +723,49 @@ pub fn analyze(
             dns: dedup_dns,
         },
         conflicts,
+        coverage,
+        candidates,
+        verdicts,
+        verdict_inputs,
     })
+}
+
+/// Coverage, DNS presence and AI-looking names of one accepted DNS record.
+#[allow(clippy::too_many_arguments)]
+fn observe_dns(
+    d: &DnsRecord,
+    source: u16,
+    catalogs: &Catalogs,
+    period: &Period,
+    client_sites: &mut FastMap<IpAddr, Option<u16>>,
+    coverage: &mut CoverageTracker,
+    presence: &mut DnsPresence,
+    candidates: &mut CandidateTracker,
+) {
+    let site = *client_sites
+        .entry(d.client_ip)
+        .or_insert_with(|| catalogs.sites.index_of(d.client_ip).map(|i| i as u16));
+    // The DNS pass reads back past the period start for the attribution window; coverage
+    // counts the period only.
+    if let (Some(site), true) = (site, period.contains(d.ts)) {
+        coverage.dns(site, source, d.ts);
+    }
+    let mut name = None;
+    let mut answered = false;
+    for answer in &d.answers {
+        if let crate::schema::AnswerValue::Address(address) = answer.value {
+            if !answered {
+                presence.add(d.client_ip, d.response_ts);
+                answered = true;
+            }
+            let id = *name.get_or_insert_with(|| {
+                candidates.name_id(&d.query, |q| catalogs.vendors.match_host(q).is_some())
+            });
+            if let Some(id) = id {
+                candidates.answer(id, address);
+            }
+        }
+    }
 }
 
 /// Bytes on disk of the planned inputs holding any of `kinds`, for sizing tables.
@@ -929,6 +1045,11 @@ struct FlowState<'a> {
     /// total can wrap.
     egress_bytes: (u64, u64),
     org: OrgTracker<'a>,
+    coverage: CoverageTracker,
+    presence: DnsPresence,
+    candidates: CandidateTracker,
+    /// Coverage source id of the file being read.
+    source: u16,
 }
 
 impl<'a> FlowState<'a> {
@@ -956,6 +1077,10 @@ impl<'a> FlowState<'a> {
             other: FastMap::default(),
             observed: None,
             egress_bytes: (0, 0),
+            coverage: CoverageTracker::default(),
+            presence: DnsPresence::default(),
+            candidates: CandidateTracker::default(),
+            source: 0,
             org: OrgTracker::new(
                 catalogs.policy.as_ref(),
                 catalogs.assets.as_ref(),
@@ -1054,6 +1179,9 @@ impl<'a> FlowState<'a> {
             }
         }
         let flow = &flow;
+        if let Some(s) = self.site(flow.src_ip).or_else(|| self.site(flow.dst_ip)) {
+            self.coverage.flow(s, self.source, flow.ts);
+        }
         self.observed = Some(match self.observed {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
@@ -1144,6 +1272,13 @@ impl<'a> FlowState<'a> {
             }
             None => weaker,
         };
+        if site != NO_SITE {
+            let dns_visible = self
+                .presence
+                .visible(flow.src_ip, flow.ts, self.window.max_age_s);
+            self.coverage
+                .egress(site, self.source, flow.ts, dns_visible, named.is_some());
+        }
         match attribution {
             Some((product, method, hostname)) => {
                 breakdown.ai_vendor += 1;
@@ -1193,6 +1328,24 @@ impl<'a> FlowState<'a> {
                 }
             }
             None => {
+                let catalog = &self.catalogs.vendors;
+                let candidate = match named {
+                    Some(h) => self.candidates.name_id(self.hostnames.name(h.name), |n| {
+                        catalog.match_host(n).is_some()
+                    }),
+                    None => None,
+                }
+                .or_else(|| self.candidates.name_of_address(flow.dst_ip));
+                if let Some(id) = candidate {
+                    self.candidates.egress(
+                        id,
+                        site,
+                        flow.dst_ip,
+                        flow.ts,
+                        flow.bytes_out.unwrap_or(0),
+                        flow.bytes_in.unwrap_or(0),
+                    );
+                }
                 if self.collect_unattributed {
                     // Only ranks destinations for PTR look-ups, never reported as a total.
                     let bytes = flow.bytes_out.unwrap_or(0) + flow.bytes_in.unwrap_or(0);

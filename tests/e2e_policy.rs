@@ -116,7 +116,14 @@ fn nothing_before_the_ban_is_flagged() {
         (ban["held"].as_str(), ban["flows_before"].as_str()),
         ("yes", "1")
     );
-    assert!(pdf_text(&out.path().join("report.pdf")).contains("Did the ban hold? YES"));
+    // Nothing was seen after the ban, but the period ends when the ban starts: the logs
+    // cannot show whether it held (issue 14), so the report must not say YES.
+    let pdf = pdf_text(&out.path().join("report.pdf"));
+    assert!(!pdf.contains("Did the ban hold? YES"));
+    assert!(pdf.contains("Did the ban hold? UNDETERMINED at 1 of 1 covered sites: cn-office"));
+    let verdict = &common::json(&out.path().join("summary.json"))["verdicts"][0];
+    assert_eq!(verdict["state"], "undetermined");
+    assert_eq!(verdict["reasons"][0]["code"], "not_in_effect");
 }
 
 #[test]

@@ -333,5 +333,8 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         memory_limit: xborder::memory::MemoryLimit(None),
         spill_dir: Some(spill.to_path_buf()),
         spill_after_keys: Some(64),
+        thresholds: Default::default(),
+        reviewed_candidates: None,
+        baseline: None,
     }
 }

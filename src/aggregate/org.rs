@@ -16,7 +16,7 @@ use crate::classify::assets::Assets;
 use crate::classify::policy::{Policy, Tool, Verdict};
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
-use crate::period::{day_date, day_string, rfc3339};
+use crate::period::{day_string, rfc3339};
 use crate::schema::FlowRecord;
 
 /// policy_violations.csv before privacy filtering: flows under a `banned` verdict.
@@ -111,6 +111,8 @@ pub struct OrgTracker<'a> {
     vendors: &'a VendorCatalog,
     matches: HashMap<(u16, ProductId), Vec<usize>>,
     decisions: HashMap<(u16, ProductId, i32), Option<usize>>,
+    /// Flows and bytes out to a rule's tools from a site before the rule took effect there.
+    before: HashMap<(usize, u16), (u64, u64)>,
     daily: BTreeMap<(usize, u16, i32), FlowSum>,
     governed: HashMap<(usize, u16), (FlowSum, HashSet<IpAddr>)>,
     violations: HashMap<ViolationKey, FlowSum>,
@@ -131,11 +133,20 @@ impl<'a> OrgTracker<'a> {
             vendors,
             matches: HashMap::new(),
             decisions: HashMap::new(),
+            before: HashMap::new(),
             daily: BTreeMap::new(),
             governed: HashMap::new(),
             violations: HashMap::new(),
             departments: HashMap::new(),
         }
+    }
+
+    /// A site's time zone; UTC for egress from no configured site.
+    fn timezone(&self, site: u16) -> chrono_tz::Tz {
+        self.sites
+            .sites
+            .get(usize::from(site))
+            .map_or(chrono_tz::UTC, |s| s.timezone)
     }
 
     fn site(&self, site: u16) -> (&str, &str) {
@@ -185,16 +196,35 @@ impl<'a> OrgTracker<'a> {
                         .collect()
                 })
                 .clone();
+            let tz = self.timezone(site);
             for r in matched {
                 self.daily
                     .entry((r, site, day))
                     .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
+                if flow.ts < policy.rules[r].effective_from.start_in(tz) {
+                    let b = self.before.entry((r, site)).or_default();
+                    b.0 += 1;
+                    b.1 = b.1.saturating_add(flow.bytes_out.unwrap_or(0));
+                }
             }
-            let decided = *self
-                .decisions
-                .entry((site, product, day))
-                .or_insert_with(|| policy.decide(&tool, &site_name, &site_country, day_date(day)));
+            // One decision serves a whole UTC day unless a rule starts or ends inside it at
+            // this site (a local-midnight ban at a site east or west of UTC).
+            let day_start = i64::from(day) * 86_400_000_000;
+            let split = policy
+                .rules
+                .iter()
+                .any(|r| r.changes_within(day_start, day_start + 86_400_000_000, tz));
+            let decided = if split {
+                policy.decide(&tool, &site_name, &site_country, tz, flow.ts)
+            } else {
+                *self
+                    .decisions
+                    .entry((site, product, day))
+                    .or_insert_with(|| {
+                        policy.decide(&tool, &site_name, &site_country, tz, day_start)
+                    })
+            };
             if let Some(r) = decided {
                 let g = self
                     .governed
@@ -318,16 +348,9 @@ impl<'a> OrgTracker<'a> {
                         .filter(|(r, _, _)| *r == ri)
                         .map(|(_, s, _)| *s),
                 );
-                let from_day = (rule.effective_from - day_date(0)).num_days() as i32;
                 for site in sites {
                     let (site_name, country) = self.site(site);
-                    let before = self
-                        .daily
-                        .iter()
-                        .filter(|((r, s, d), _)| *r == ri && *s == site && *d < from_day)
-                        .fold((0u64, 0u64), |acc, (_, v)| {
-                            (acc.0 + v.flows, acc.1 + v.bytes_out)
-                        });
+                    let before = self.before.get(&(ri, site)).copied().unwrap_or((0, 0));
                     let governed = self.governed.get(&(ri, site));
                     let site_violations: Vec<&Violation> = violations
                         .iter()

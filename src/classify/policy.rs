@@ -7,15 +7,21 @@
 //! effective window. Among the rules that apply, the most specific wins: a product beats a
 //! vendor beats a category beats any tool; then a site beats a country beats all sites; a
 //! tie goes to the rule listed first.
+//!
+//! `effective_from` and `effective_until` are either calendar dates, which start at local
+//! midnight in each site's own time zone (sites.toml `timezone`), or RFC 3339 instants,
+//! which are the same moment everywhere.
 
+use std::fmt;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use serde::Deserialize;
 
 use super::sites::Sites;
 use super::vendors::VendorCatalog;
 use crate::error::{Error, Result};
+use crate::schema::Micros;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,14 +84,87 @@ impl Verdict {
     }
 }
 
+/// Where a rule starts or ends: a calendar date, read in each site's own time zone, or one
+/// instant that is the same everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// `2026-07-10`: local midnight at each site (UTC for flows from no configured site).
+    Date(NaiveDate),
+    /// `2026-07-09T16:00:00Z`: this moment at every site.
+    Instant(Micros),
+}
+
+impl Boundary {
+    /// Parse a `YYYY-MM-DD` date or an RFC 3339 instant.
+    pub fn parse(s: &str) -> Option<Boundary> {
+        let s = s.trim();
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(Boundary::Date(d));
+        }
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Boundary::Instant(t.timestamp_micros()))
+    }
+
+    /// The first instant (µs since the epoch) at or after the start of this boundary's day
+    /// in `tz`. A date whose midnight does not exist locally (a DST jump) starts at the
+    /// first local time that does.
+    pub fn start_in(self, tz: chrono_tz::Tz) -> Micros {
+        match self {
+            Boundary::Instant(t) => t,
+            Boundary::Date(d) => local_midnight(d, tz),
+        }
+    }
+
+    /// The exclusive end of a rule whose `effective_until` is this boundary: the midnight
+    /// after the date in `tz` (the date is the last day in effect), or the instant itself.
+    pub fn end_in(self, tz: chrono_tz::Tz) -> Micros {
+        match self {
+            Boundary::Instant(t) => t,
+            Boundary::Date(d) => local_midnight(d.succ_opt().unwrap_or(d), tz),
+        }
+    }
+
+    /// The calendar date shown on charts: the date itself, or the instant's UTC date.
+    pub fn date(self) -> NaiveDate {
+        match self {
+            Boundary::Date(d) => d,
+            Boundary::Instant(t) => chrono::DateTime::from_timestamp_micros(t)
+                .map(|t| t.date_naive())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// 00:00 of `d` in `tz`, or the first valid local time after it on a DST gap.
+fn local_midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Micros {
+    let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    for minutes in 0..=180i64 {
+        let local = midnight + chrono::Duration::minutes(minutes);
+        if let Some(t) = tz.from_local_datetime(&local).earliest() {
+            return t.timestamp_micros();
+        }
+    }
+    midnight.and_utc().timestamp_micros()
+}
+
+impl fmt::Display for Boundary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Boundary::Date(d) => write!(f, "{d}"),
+            Boundary::Instant(t) => f.write_str(&crate::period::rfc3339(*t)),
+        }
+    }
+}
+
 /// One policy rule, resolved against the catalogs.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
     pub verdict: Verdict,
-    pub effective_from: NaiveDate,
-    /// Inclusive last day, when the rule ends.
-    pub effective_until: Option<NaiveDate>,
+    pub effective_from: Boundary,
+    /// When the rule ends: the last day in effect (a date), or the instant it stops.
+    pub effective_until: Option<Boundary>,
     pub reason: String,
     pub memo: Option<String>,
     /// `vendor/product` ids.
@@ -140,8 +219,26 @@ impl Rule {
         tool_ok && place_ok
     }
 
-    pub fn in_effect(&self, day: NaiveDate) -> bool {
-        day >= self.effective_from && self.effective_until.is_none_or(|u| day <= u)
+    /// Whether the rule is in effect at `ts` for a site in time zone `tz`.
+    pub fn in_effect_at(&self, ts: Micros, tz: chrono_tz::Tz) -> bool {
+        let (from, until) = self.window_in(tz);
+        ts >= from && until.is_none_or(|u| ts < u)
+    }
+
+    /// The rule's window at a site in `tz`: first instant in effect, exclusive end.
+    pub fn window_in(&self, tz: chrono_tz::Tz) -> (Micros, Option<Micros>) {
+        (
+            self.effective_from.start_in(tz),
+            self.effective_until.map(|u| u.end_in(tz)),
+        )
+    }
+
+    /// Whether the rule starts or ends strictly inside `[start, end)` in `tz`, so a
+    /// decision taken for the whole span would be wrong for part of it.
+    pub fn changes_within(&self, start: Micros, end: Micros, tz: chrono_tz::Tz) -> bool {
+        let (from, until) = self.window_in(tz);
+        let inside = |t: Micros| t > start && t < end;
+        inside(from) || until.is_some_and(inside)
     }
 }
 
@@ -192,13 +289,19 @@ impl Policy {
                 }
             };
             let date = |s: &str| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| bad(format!("`{s}` is not a YYYY-MM-DD date")))
+                Boundary::parse(s).ok_or_else(|| {
+                    bad(format!(
+                        "`{s}` is not a YYYY-MM-DD date or an RFC 3339 time such as 2026-07-10T00:00:00+08:00"
+                    ))
+                })
             };
             let effective_from = date(&r.effective_from)?;
             let effective_until = r.effective_until.as_deref().map(date).transpose()?;
-            if effective_until.is_some_and(|u| u < effective_from) {
-                return Err(bad("effective_until is before effective_from".into()));
+            if let Some(u) = effective_until {
+                // Compared in UTC: the order of two dates is the same in every zone.
+                if u.end_in(chrono_tz::UTC) <= effective_from.start_in(chrono_tz::UTC) {
+                    return Err(bad("effective_until is before effective_from".into()));
+                }
             }
             for p in &r.products {
                 let known = p.split_once('/').is_some_and(|(v, prod)| {
@@ -268,17 +371,18 @@ impl Policy {
         })
     }
 
-    /// The deciding rule for a flow on `day`, if any rule applies.
+    /// The deciding rule for a flow at `ts` from a site in time zone `tz`, if any applies.
     pub fn decide(
         &self,
         tool: &Tool<'_>,
         site: &str,
         site_country: &str,
-        day: NaiveDate,
+        tz: chrono_tz::Tz,
+        ts: Micros,
     ) -> Option<usize> {
         let mut best: Option<(usize, (u8, u8))> = None;
         for (i, r) in self.rules.iter().enumerate() {
-            if !r.in_effect(day) || !r.matches(tool, site, site_country) {
+            if !r.in_effect_at(ts, tz) || !r.matches(tool, site, site_country) {
                 continue;
             }
             let spec = (r.tool_specificity(), r.place_specificity());
@@ -312,8 +416,63 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("../../data/examples/policy.toml");
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    /// 12:00 UTC of a date.
+    fn d(s: &str) -> Micros {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    }
+
+    fn at(s: &str) -> Micros {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
+    }
+
+    #[test]
+    fn a_date_starts_at_local_midnight_and_an_instant_everywhere_at_once() {
+        let (v, s) = fixtures();
+        let text = "[policy]\nname='t'\nversion='1'\n\
+            [[rule]]\nid='date'\nverdict='banned'\neffective_from='2026-07-10'\neffective_until='2026-07-20'\nreason='r'\nvendors=['anthropic']\n\
+            [[rule]]\nid='instant'\nverdict='banned'\neffective_from='2026-07-10T09:30:00+08:00'\nreason='r'\nvendors=['openai']\n";
+        let p = Policy::parse("p", text, &v, &s).unwrap();
+        let shanghai = chrono_tz::Asia::Shanghai;
+        let claude = Tool {
+            vendor: "anthropic",
+            product: "claude-api",
+            category: "api",
+        };
+        // 10 July 00:00 in Shanghai is 9 July 16:00 UTC.
+        assert_eq!(
+            p.rules[0].window_in(shanghai),
+            (at("2026-07-09T16:00:00Z"), Some(at("2026-07-20T16:00:00Z")))
+        );
+        let decide = |tz, t: &str| p.decide(&claude, "hangzhou", "CN", tz, at(t));
+        assert_eq!(decide(shanghai, "2026-07-09T15:59:59Z"), None);
+        assert_eq!(decide(shanghai, "2026-07-09T16:00:00Z"), Some(0));
+        assert_eq!(decide(chrono_tz::UTC, "2026-07-09T16:00:00Z"), None);
+        assert_eq!(decide(shanghai, "2026-07-20T15:59:59Z"), Some(0));
+        assert_eq!(decide(shanghai, "2026-07-20T16:00:00Z"), None);
+        // An instant is the same moment at every site.
+        let inst = p.rules[1].effective_from;
+        assert_eq!(inst.start_in(shanghai), at("2026-07-10T01:30:00Z"));
+        assert_eq!(inst.start_in(chrono_tz::UTC), at("2026-07-10T01:30:00Z"));
+        assert_eq!(inst.to_string(), "2026-07-10T01:30:00Z");
+        assert!(p.rules[0].changes_within(
+            at("2026-07-09T00:00:00Z"),
+            at("2026-07-10T00:00:00Z"),
+            shanghai
+        ));
+        assert!(!p.rules[0].changes_within(
+            at("2026-07-10T00:00:00Z"),
+            at("2026-07-11T00:00:00Z"),
+            shanghai
+        ));
+        let e = Policy::parse("p.toml", "[policy]\nname='t'\nversion='1'\n[[rule]]\nid='x'\nverdict='banned'\neffective_from='10 July'\nreason='r'\n", &v, &s).unwrap_err();
+        assert!(e.to_string().contains("RFC 3339"), "{e}");
     }
 
     #[test]
@@ -336,7 +495,8 @@ mod tests {
             category: "coding-assistant",
         };
         let verdict = |t: &Tool<'_>, site: &str, c: &str, day: &str| {
-            p.decide(t, site, c, d(day)).map(|i| p.rules[i].verdict)
+            p.decide(t, site, c, chrono_tz::UTC, d(day))
+                .map(|i| p.rules[i].verdict)
         };
         assert_eq!(verdict(&claude, "hangzhou", "CN", "2026-07-09"), None);
         assert_eq!(
@@ -368,13 +528,16 @@ mod tests {
         };
         assert_eq!(
             p.rules[p
-                .decide(&cursor, "hangzhou", "CN", d("2026-05-01"))
+                .decide(&cursor, "hangzhou", "CN", chrono_tz::UTC, d("2026-05-01"))
                 .unwrap()]
             .id,
             "hz-cursor"
         );
         assert_eq!(
-            p.rules[p.decide(&cursor, "dublin", "IE", d("2026-05-01")).unwrap()].id,
+            p.rules[p
+                .decide(&cursor, "dublin", "IE", chrono_tz::UTC, d("2026-05-01"))
+                .unwrap()]
+            .id,
             "all"
         );
         let e = Policy::parse("p.toml", "[policy]\nname='t'\nversion='1'\n[[rule]]\nid='x'\nverdict='banned'\neffective_from='2026-01-01'\nreason='r'\nvendors=['nope']\n", &v, &s).unwrap_err();

@@ -49,6 +49,9 @@ struct SiteEntry {
     cidrs: Vec<String>,
     #[serde(default)]
     description: Option<String>,
+    /// IANA time zone name (`Asia/Shanghai`); UTC when absent.
+    #[serde(default)]
+    timezone: Option<String>,
 }
 
 /// A named office with its ISO 3166 country.
@@ -58,6 +61,9 @@ pub struct Site {
     pub country: String,
     pub description: Option<String>,
     pub cidrs: Vec<IpNet>,
+    /// The site's own time zone: policy dates (`effective_from = "2026-07-10"`) start at
+    /// local midnight here. UTC when the sites file names none.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// All sites, with prefixes ordered longest first so the first hit is the longest match.
@@ -148,11 +154,23 @@ impl Sites {
                 prefixes.push((net, sites.len()));
                 cidrs.push(net);
             }
+            let timezone = match entry.timezone.as_deref().map(str::trim) {
+                None => chrono_tz::UTC,
+                Some(tz) => tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                    Error::config(
+                        label,
+                        format!(
+                            "site `{name}`: timezone `{tz}` is not an IANA time zone name such as Asia/Shanghai or Europe/Dublin"
+                        ),
+                    )
+                })?,
+            };
             sites.push(Site {
                 name,
                 country,
                 description: entry.description,
                 cidrs,
+                timezone,
             });
         }
         if sites.len() >= usize::from(u16::MAX) {
@@ -242,6 +260,21 @@ cidrs = ["10.10.5.0/24"]
         assert!(e.to_string().contains("also claimed"), "{e}");
         let e = Sites::parse("sites.toml", "[[site]]\nname='a'\n", &c).unwrap_err();
         assert!(e.to_string().contains("sites.toml"), "{e}");
+        let e = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='a'\ncountry='CN'\ncidrs=[]\ntimezone='Asia/Beijing'\n",
+            &c,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Asia/Beijing"), "{e}");
+    }
+
+    #[test]
+    fn timezone_is_an_iana_name_and_defaults_to_utc() {
+        let c = countries();
+        let s = Sites::parse("t", "[[site]]\nname='a'\ncountry='CN'\ncidrs=[]\ntimezone='Asia/Shanghai'\n[[site]]\nname='b'\ncountry='IE'\ncidrs=[]\n", &c).unwrap();
+        assert_eq!(s.sites[0].timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(s.sites[1].timezone, chrono_tz::UTC);
     }
 
     /// An IPv4-mapped IPv6 CIDR matches the IPv4 addresses readers produce; a mapped

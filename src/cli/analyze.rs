@@ -17,6 +17,7 @@ use anyhow::Context;
 use clap::Args;
 use xborder::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S;
 use xborder::attribute::DnsWindow;
+use xborder::coverage::{self, CoverageThresholds};
 use xborder::enrich::ptr::{self, NetworkRecord, PtrSettings, PtrTable};
 use xborder::enrich::resolver::{runtime, DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS};
 use xborder::enrich::{now_micros, DnsClient, ResolverSettings};
@@ -32,6 +33,7 @@ use xborder::report::pdf::run_id;
 use xborder::report::pseudonym::Pseudonymizer;
 use xborder::report::staging::{Replace, StagedOutput};
 use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
+use xborder::verdict::FailOn;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -51,8 +53,11 @@ Examples:
   xborder analyze conn/ --ip-snapshot snapshots/*.csv --reverse-dns --out reports/q3
 
 Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
-daily_egress.csv, rejects.csv, evidence.csv, evidence.parquet, run.json, report.pdf
-(see docs/output-schema.md and docs/evidence.md).";
+daily_egress.csv, rejects.csv, coverage.csv, candidates.csv, evidence.csv, evidence.parquet,
+summary.json, run.json, report.pdf (see docs/output-schema.md and docs/evidence.md).
+
+Verdicts (held, violated, undetermined, with reasons) end the printed summary; with
+--fail-on the exit code reports them: 10 violation, 11 undetermined, 12 no-data, 13 rejects.";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -194,9 +199,53 @@ pub struct AnalyzeArgs {
     /// spill path on small inputs).
     #[arg(long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub spill_after_keys: Option<u64>,
+    /// A run of at least this many days without flow records from a site is a coverage
+    /// gap, which keeps verdicts over it `undetermined`.
+    #[arg(long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MIN_GAP_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub min_gap_days: u32,
+    /// Least share of a site's egress flows (percent) whose client had a DNS answer in its
+    /// window, or that carried a server name, for a `held` verdict.
+    #[arg(long, value_name = "PERCENT", default_value_t = coverage::DEFAULT_MIN_DNS_VISIBILITY * 100.0,
+          value_parser = parse_percent)]
+    pub min_dns_visibility: f64,
+    /// A vendor catalog whose as_of date is more than this many days before the end of the
+    /// period keeps verdicts `undetermined`.
+    #[arg(long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MAX_CATALOG_AGE_DAYS)]
+    pub max_catalog_age_days: u32,
+    /// Least bytes out to an uncatalogued name that looks like an AI service before it is
+    /// listed in candidates.csv.
+    #[arg(long, value_name = "BYTES", default_value_t = coverage::DEFAULT_CANDIDATE_MIN_BYTES)]
+    pub candidate_min_bytes: u64,
+    /// Candidate AI destinations already reviewed: one host or domain per line (a domain
+    /// covers its subdomains), `#` comments. Listed names no longer keep verdicts undetermined.
+    #[arg(long, value_name = "FILE")]
+    pub reviewed_candidates: Option<PathBuf>,
+    /// Exit non-zero, after writing every output, when the run finds any of: violation (10),
+    /// no-data (12), undetermined (11), rejects (13); comma-separated. When several hold,
+    /// the first in that order decides the code.
+    #[arg(long, value_name = "CONDITIONS", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--min-dns-visibility`: a percentage from 0 to 100.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("`{s}` is not between 0 and 100"));
+    }
+    Ok(v)
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    FailOn::parse(s)
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -254,6 +303,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
         spill_dir: None,
         spill_after_keys: args.spill_after_keys.map(|n| n as usize),
+        thresholds: CoverageThresholds {
+            min_gap_days: args.min_gap_days,
+            min_dns_visibility: args.min_dns_visibility / 100.0,
+            max_catalog_age_days: args.max_catalog_age_days,
+            candidate_min_bytes: args.candidate_min_bytes,
+        },
+        reviewed_candidates: args.reviewed_candidates.clone(),
+        baseline: args.baseline.clone(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();
@@ -318,6 +375,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         show_owners: args.show_owners,
         baseline: args.baseline.as_deref(),
         langs,
+        copy_verdict_inputs: args.pack.is_some(),
     };
     let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
@@ -482,7 +540,60 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if !args.quiet {
+        print_verdicts(&analysis);
+    }
+    let code = args.fail_on.and_then(|f| {
+        f.exit_code(
+            &analysis.verdicts,
+            analysis.observed.is_none(),
+            report::assurance::rejected(&analysis),
+        )
+    });
+    Ok(code.map_or(ExitCode::SUCCESS, ExitCode::from))
+}
+
+/// The console summary ends with the verdicts: policy rules per site, then regimes per
+/// site, each with its state and reasons.
+fn print_verdicts(a: &pipeline::Analysis) {
+    let v = &a.verdicts;
+    if a.observed.is_none() {
+        println!("warning: no flow record was accepted in the period; nothing could be judged");
+    }
+    let unreviewed = a.candidates.iter().filter(|c| !c.reviewed).count();
+    if unreviewed > 0 {
+        println!(
+            "candidate AI destinations to review: {unreviewed} (candidates.csv; mark reviewed with --reviewed-candidates)"
+        );
+    }
+    if !v.policy.is_empty() {
+        println!("policy verdicts:");
+        for p in &v.policy {
+            println!(
+                "  {}  {} at {}",
+                p.state.as_str().to_uppercase(),
+                p.rule_id,
+                p.site
+            );
+            for r in &p.reasons {
+                println!("      {}", r.text());
+            }
+        }
+    }
+    if !v.regimes.is_empty() {
+        println!("regime verdicts:");
+        for r in &v.regimes {
+            println!(
+                "  {}  {} at {}",
+                r.state.as_str().to_uppercase(),
+                r.regime,
+                r.site
+            );
+            for reason in &r.reasons {
+                println!("      {}", reason.text());
+            }
+        }
+    }
 }
 
 /// `--reverse-dns`: a first pass finds unattributed destinations and their bytes, then the

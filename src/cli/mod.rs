@@ -49,7 +49,10 @@ Examples:
 
 Exit codes: 0 success, 1 runtime or I/O failure, 2 invalid options or configuration,
 3 input that cannot be read (unknown format, or a rejected record under --strict),
-4 an evidence pack that fails verification, 5 --memory-limit exceeded.";
+4 an evidence pack that fails verification, 5 --memory-limit exceeded.
+With analyze --fail-on (outputs are written first): 10 a policy violation, 11 an
+undetermined verdict, 12 no flow record in the period, 13 rejected records; when several
+hold, the first of violation, no-data, undetermined, rejects decides.";
 
 #[derive(Debug, Parser)]
 #[command(name = "xborder", version, about = ABOUT, after_help = EXAMPLES)]

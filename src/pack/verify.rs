@@ -283,6 +283,26 @@ fn check_run_json(pack: &Path, manifest: &BTreeMap<String, String>, p: &mut Vec<
             described.insert(name);
         }
     }
+    // Copies of the inputs that can change a verdict (sites, policy, ...), under config/.
+    for i in run["verdict_inputs"].as_array().into_iter().flatten() {
+        for c in i["copies"].as_array().into_iter().flatten() {
+            let (Some(member), Some(sha)) = (c["member"].as_str(), c["sha256"].as_str()) else {
+                p.push("data/run.json: a verdict input copy lacks member or sha256".into());
+                continue;
+            };
+            let name = format!("data/{member}");
+            match manifest.get(&name) {
+                None => p.push(format!(
+                    "data/run.json lists verdict input copy {member}, which is not in the manifest"
+                )),
+                Some(h) if h != sha => p.push(format!(
+                    "verdict input copy {member}: run.json records SHA-256 {sha}, the manifest says {h}"
+                )),
+                Some(_) => {}
+            }
+            described.insert(name);
+        }
+    }
     for name in manifest.keys() {
         if !described.contains(name) {
             p.push(format!(

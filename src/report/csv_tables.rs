@@ -23,7 +23,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
+pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| Error::Report {
         path: name.into(),
         message: e.to_string(),

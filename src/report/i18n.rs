@@ -105,6 +105,38 @@ macro_rules! tf {
 mod tests {
     use super::*;
 
+    /// The second string literal after each `Reason::new(` in `src`: the template.
+    fn reason_templates(src: &str) -> Vec<&str> {
+        src.split("Reason::new(")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').nth(3))
+            .collect()
+    }
+
+    #[test]
+    fn every_verdict_reason_and_badge_has_a_chinese_translation() {
+        let zh = Tr::new(Lang::ZhCn);
+        let templates = reason_templates(include_str!("../verdict.rs"));
+        assert!(templates.len() >= 10, "{templates:?}");
+        for t in templates {
+            let _ = zh.ui(t);
+        }
+        for badge in [
+            "HELD",
+            "VIOLATED",
+            "UNDETERMINED",
+            "TRANSFERS FOUND",
+            "NONE FOUND",
+            "ATTRIBUTION NOT POSSIBLE",
+            "held",
+            "violated",
+            "undetermined",
+        ] {
+            let _ = zh.ui(badge);
+        }
+        assert_eq!(zh.misses(), Vec::<String>::new());
+    }
+
     #[test]
     fn templates_fill_in_order_and_fall_back_to_english() {
         let en = Tr::new(Lang::En);

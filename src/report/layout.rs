@@ -161,6 +161,14 @@ pub const ACCENT: (f32, f32, f32) = (0.13, 0.33, 0.60);
 pub const RULE: (f32, f32, f32) = (0.78, 0.80, 0.84);
 pub const SHADE: (f32, f32, f32) = (0.93, 0.94, 0.96);
 
+/// What a day-grid cell shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayMark {
+    Records,
+    Gap,
+    Empty,
+}
+
 /// Column alignment in tables.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -743,6 +751,165 @@ impl Layout {
             );
         }
         self.y -= 24.0;
+    }
+
+    /// A vertical line from `y1` to `y2` at `x`.
+    pub fn vline(&mut self, x: f32, y1: f32, y2: f32, color: (f32, f32, f32), thickness: f32) {
+        self.ops.push(Op::SetOutlineColor {
+            col: rgb(color.0, color.1, color.2),
+        });
+        self.ops.push(Op::SetOutlineThickness { pt: Pt(thickness) });
+        self.ops.push(Op::DrawLine {
+            line: Line {
+                points: vec![
+                    LinePoint {
+                        p: Point::new(Mm(x), Mm(y1)),
+                        bezier: false,
+                    },
+                    LinePoint {
+                        p: Point::new(Mm(x), Mm(y2)),
+                        bezier: false,
+                    },
+                ],
+                is_closed: false,
+            },
+        });
+    }
+
+    /// A labelled state (`HELD`, `VIOLATED`, ...) in a coloured box, then a bold title on
+    /// the same line, then `lines` as wrapped, indented text below.
+    pub fn badge_item(
+        &mut self,
+        badge: &str,
+        color: (f32, f32, f32),
+        title: &str,
+        lines: &[String],
+        size: f32,
+        badge_column: f32,
+    ) {
+        let badge = self.tr.s(badge);
+        let title = self.tr.s(title);
+        let leading = size * PT_TO_MM * 1.45;
+        self.ensure(leading * (2.0 + lines.len() as f32).min(6.0));
+        let bw = text_width(&badge, size, true) + 3.0;
+        self.rect(MARGIN_X, self.y - 1.2, bw, size * PT_TO_MM + 1.8, color);
+        self.text_at(MARGIN_X + 1.5, self.y, size, true, (1.0, 1.0, 1.0), &badge);
+        let tx = MARGIN_X + bw.max(badge_column) + 2.0;
+        let title = fit(&title, PAGE_W - MARGIN_X - tx, size, true);
+        self.text_at(tx, self.y, size, true, INK, &title);
+        self.y -= leading + 0.6;
+        for line in lines {
+            let line = self.tr.s(line);
+            for wrapped in wrap(&line, PAGE_W - MARGIN_X - tx - 3.0, size - 1.0, false) {
+                self.ensure(leading);
+                self.text_at(tx + 3.0, self.y, size - 1.0, false, MUTED, &wrapped);
+                self.y -= leading * 0.92;
+            }
+        }
+        self.y -= 1.2;
+    }
+
+    /// Rows by day: a filled cell for each day a row had data, a red cell for a gap day,
+    /// an outline for neither; `markers` draw labelled vertical lines at their days.
+    pub fn day_grid(
+        &mut self,
+        title: &str,
+        (first, last): (i32, i32),
+        rows: &[(String, Vec<DayMark>)],
+        markers: &[(i32, String)],
+    ) {
+        if rows.is_empty() || last < first {
+            return;
+        }
+        let title = self.tr.s(title);
+        let row_h = 5.0;
+        let height = rows.len() as f32 * row_h;
+        self.ensure(height + 22.0);
+        self.text_at(MARGIN_X, self.y, 9.5, true, INK, &title);
+        self.y -= 8.0;
+        let label_w = rows
+            .iter()
+            .map(|(n, _)| text_width(n, 7.5, false))
+            .fold(10.0, f32::max)
+            + 3.0;
+        let x0 = MARGIN_X + label_w;
+        let w = self.content_width() - label_w;
+        let days = (last - first + 1) as f32;
+        let slot = w / days;
+        let top = self.y + row_h * 0.3;
+        for (i, (name, marks)) in rows.iter().enumerate() {
+            let y = self.y - i as f32 * row_h;
+            let name = fit(name, label_w - 2.0, 7.5, false);
+            self.text_at(MARGIN_X, y, 7.5, false, INK, &name);
+            for (d, mark) in marks.iter().enumerate() {
+                let x = x0 + d as f32 * slot;
+                let color = match mark {
+                    DayMark::Records => Some(ACCENT),
+                    DayMark::Gap => Some((0.80, 0.20, 0.15)),
+                    DayMark::Empty => None,
+                };
+                match color {
+                    Some(c) => self.rect(
+                        x + slot * 0.08,
+                        y - 1.2,
+                        (slot * 0.84).max(0.2),
+                        row_h * 0.7,
+                        c,
+                    ),
+                    None => self.rect(
+                        x + slot * 0.08,
+                        y - 1.2,
+                        (slot * 0.84).max(0.2),
+                        row_h * 0.7,
+                        SHADE,
+                    ),
+                }
+            }
+        }
+        let bottom = self.y - (rows.len() as f32 - 1.0) * row_h - 2.0;
+        for (day, label) in markers {
+            if *day < first || *day > last + 1 {
+                continue;
+            }
+            let x = x0 + (day - first) as f32 * slot;
+            self.vline(x, bottom, top + 2.5, (0.75, 0.22, 0.17), 0.9);
+            let label = self.tr.s(label);
+            let lw = text_width(&label, 7.0, true);
+            self.text_at(
+                (x + 1.0).min(x0 + w - lw),
+                top + 1.0,
+                7.0,
+                true,
+                (0.75, 0.22, 0.17),
+                &label,
+            );
+        }
+        let axis = bottom - 3.5;
+        let first_label = crate::period::day_string(first);
+        let last_label = crate::period::day_string(last);
+        self.text_at(x0, axis, 7.0, false, MUTED, &first_label);
+        self.text_at(
+            x0 + w - text_width(&last_label, 7.0, false),
+            axis,
+            7.0,
+            false,
+            MUTED,
+            &last_label,
+        );
+        // Legend.
+        let ly = axis - 5.0;
+        let mut lx = x0;
+        for (label, color) in [
+            ("flow records", ACCENT),
+            ("gap (no flow records)", (0.80, 0.20, 0.15)),
+            ("no records, outside any gap", SHADE),
+        ] {
+            self.rect(lx, ly - 0.8, 3.0, 3.0, color);
+            let label = self.tr.s(label);
+            self.text_at(lx + 4.0, ly, 7.0, false, MUTED, &label);
+            lx += 4.0 + text_width(&label, 7.0, false) + 6.0;
+        }
+        self.y = ly - 7.0;
     }
 
     /// Close the last page and hand back every page's operations.

@@ -3,12 +3,14 @@
 //! Outputs are written in a fixed order and run.json, written last, lists every other
 //! output with its row count and SHA-256, so one file vouches for the rest.
 
+pub mod assurance;
 pub mod csv_tables;
 pub mod evidence;
 pub mod i18n;
 mod i18n_zh;
 pub mod layout;
 pub mod pdf;
+mod pdf_assurance;
 pub mod pseudonym;
 pub mod run_json;
 pub mod staging;
@@ -132,6 +134,8 @@ pub struct WriteOptions<'a> {
     pub baseline: Option<&'a Path>,
     /// Report languages: the first is written as report.pdf, others as report.<lang>.pdf.
     pub langs: Vec<i18n::Lang>,
+    /// Copy every verdict input given as a file into `config/` (evidence packs).
+    pub copy_verdict_inputs: bool,
 }
 
 /// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
@@ -152,6 +156,7 @@ pub fn write_all(
         w.pseudonymizer,
         w.show_owners,
     )?);
+    outputs.extend(assurance::write_tables(out_dir, analysis)?);
     if let Some(spool) = w.evidence {
         let rows = spool.rows;
         let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
@@ -188,9 +193,21 @@ pub fn write_all(
         };
         outputs.push(write_output(out_dir, &name, &pdf_bytes, None)?);
     }
+    let id = pdf::run_id(opts, analysis);
+    let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &id)?;
+    outputs.push(write_output(
+        out_dir,
+        "summary.json",
+        summary.as_bytes(),
+        None,
+    )?);
     let mut files = analysis.files.clone();
     if w.include_inputs {
         copy_inputs(out_dir, &mut files)?;
+    }
+    let mut verdict_inputs = analysis.verdict_inputs.clone();
+    if w.copy_verdict_inputs {
+        assurance::copy_verdict_inputs(out_dir, &mut verdict_inputs)?;
     }
     let json = run_json::render(
         opts,
@@ -200,6 +217,7 @@ pub fn write_all(
         ctx,
         &outputs,
         w.pseudonymizer.is_some(),
+        &verdict_inputs,
     )?;
     outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
     Ok(outputs)

@@ -48,6 +48,20 @@ pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
             material.push_str(&s.sha256);
         }
     }
+    // Everything else that can change a verdict, and the thresholds that judge coverage.
+    for i in &a.verdict_inputs {
+        if !matches!(
+            i.role.as_str(),
+            "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot"
+        ) {
+            material.push_str(&format!("|{}={}", i.role, i.sha256));
+        }
+    }
+    let t = &a.coverage.thresholds;
+    material.push_str(&format!(
+        "|coverage {} {} {} {}",
+        t.min_gap_days, t.min_dns_visibility, t.max_catalog_age_days, t.candidate_min_bytes
+    ));
     sha256_bytes(material.as_bytes())[..12].to_string()
 }
 
@@ -78,10 +92,12 @@ pub fn render(
     executive_summary(&mut l, catalogs, a);
     charts(&mut l, catalogs, a);
     findings(&mut l, a);
+    super::pdf_assurance::coverage_section(&mut l, catalogs, a);
     regime_sections(&mut l, catalogs, a);
     site_sections(&mut l, catalogs, a);
     top_vendors(&mut l, a);
     vendor_details(&mut l, catalogs, a);
+    super::pdf_assurance::candidates_section(&mut l, a);
     if let Some(policy) = &catalogs.policy {
         policy_section(&mut l, policy, a);
     }
@@ -275,6 +291,7 @@ fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
 
 fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.heading("Executive summary");
+    super::pdf_assurance::verdicts(l, catalogs, a);
     key_figures_and_conclusions(l, catalogs, a);
     let f = &a.totals.flows;
     let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
@@ -767,12 +784,13 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContex
         rows.push((String::new(), format!("SHA-256 {h}")));
     }
     l.key_values(&rows, 8.0);
+    super::pdf_assurance::verdict_inputs(l, a);
 }
 
 fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
     l.heading("Policy compliance");
     l.paragraph(
-        &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect on its day bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
+        &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect at its time (a rule's dates start at midnight in the site's time zone) bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
             policy.header.name, policy.header.version
         ),
         9.0,
@@ -789,7 +807,26 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .filter(|r| r.rule_id == rule.id)
             .collect();
         let broken: Vec<_> = rows.iter().filter(|r| r.held == "no").collect();
-        let verdict = if broken.is_empty() {
+        let states: Vec<&crate::verdict::PolicyVerdict> = a
+            .verdicts
+            .policy
+            .iter()
+            .filter(|v| v.rule_id == rule.id)
+            .collect();
+        let unknown: Vec<&str> = states
+            .iter()
+            .filter(|v| v.state == crate::verdict::State::Undetermined)
+            .map(|v| v.site.as_str())
+            .collect();
+        let verdict = if broken.is_empty() && !unknown.is_empty() {
+            tf!(
+                l.tr,
+                "Did the ban hold? UNDETERMINED at {} of {} covered sites: {}.",
+                unknown.len(),
+                rows.len(),
+                unknown.join(", ")
+            )
+        } else if broken.is_empty() {
             tf!(
                 l.tr,
                 "Did the ban hold? YES. No use of the banned tools after {} at any covered site.",
@@ -815,7 +852,9 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             rule.effective_from
         ));
         l.paragraph(&rule.reason, 8.5);
-        let color = if broken.is_empty() {
+        let color = if broken.is_empty() && !unknown.is_empty() {
+            (0.78, 0.47, 0.02)
+        } else if broken.is_empty() {
             (0.1, 0.45, 0.2)
         } else {
             (0.75, 0.22, 0.17)
@@ -823,6 +862,12 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
         l.ensure(9.0);
         l.text_at(MARGIN_X, l.y, 12.0, true, color, &verdict);
         l.y -= 8.0;
+        if broken.is_empty() && !unknown.is_empty() {
+            l.paragraph(
+                "The logs could not show whether the ban held at these sites; the verdicts in the executive summary give the reasons.",
+                8.5,
+            );
+        }
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -832,7 +877,10 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
                     group_digits(r.flows_in_effect),
                     human_bytes(r.bytes_out_in_effect),
                     r.distinct_sources_in_effect.to_string(),
-                    r.held.clone(),
+                    states
+                        .iter()
+                        .find(|v| v.site == r.source_site)
+                        .map_or_else(|| r.held.clone(), |v| v.state.as_str().to_string()),
                     r.first_violation.clone(),
                 ]
             })
@@ -844,7 +892,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
                 ColumnSpec::right("Flows after", 16.0),
                 ColumnSpec::right("Bytes after", 16.0),
                 ColumnSpec::right("Sources", 12.0),
-                ColumnSpec::left("Held", 10.0),
+                ColumnSpec::left("Verdict", 16.0),
                 ColumnSpec::left("First use after the ban", 34.0),
             ],
             &table,
@@ -857,7 +905,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .filter(|d| d.rule_id == rule.id)
             .map(|d| (d.day, d.flows))
             .collect();
-        let marker_day = (rule.effective_from
+        let marker_day = (rule.effective_from.date()
             - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
         .num_days() as i32;
         l.time_bars(
@@ -1270,7 +1318,7 @@ fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             .find(|r| r.verdict == crate::classify::policy::Verdict::Banned)
             .map(|r| {
                 (
-                    (r.effective_from
+                    (r.effective_from.date()
                         - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
                     .num_days() as i32,
                     tf!(l.tr, "ban from {}", r.effective_from),

@@ -43,6 +43,9 @@ struct RunJson<'a> {
     distinct_destinations: u64,
     distinct_sources: u64,
     rejects: RejectsJson,
+    /// Every input that can change a verdict (sites, policy, assets, baseline, mappings,
+    /// catalogs, GeoIP, snapshots, reviewed candidates), with its SHA-256; part of the run id.
+    verdict_inputs: &'a [super::assurance::HashedInput],
     outputs: &'a [OutputFile],
 }
 
@@ -95,6 +98,7 @@ struct RejectsJson {
     listed_in_rejects_csv: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     opts: &AnalyzeOptions,
     catalogs: &Catalogs,
@@ -103,6 +107,7 @@ pub fn render(
     ctx: &RunContext,
     outputs: &[OutputFile],
     pseudonymized: bool,
+    verdict_inputs: &[super::assurance::HashedInput],
 ) -> Result<String> {
     let path_str = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let (catalog_ages, catalog_warnings) = super::catalog_ages(&a.catalogs, ctx);
@@ -177,6 +182,7 @@ pub fn render(
                 + a.totals.mixed_records.rejected,
             listed_in_rejects_csv: a.rejects.len() as u64,
         },
+        verdict_inputs,
         outputs,
     };
     let mut s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Report {
