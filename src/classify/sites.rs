@@ -18,6 +18,10 @@ pub const UNKNOWN_SITE: &str = "unknown_site";
 struct SitesFile {
     #[serde(default)]
     site: Vec<SiteEntry>,
+    /// Addresses (or CIDRs) of web proxies and gateways whose upstream flows the proxy
+    /// logs account for.
+    #[serde(default)]
+    proxies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +48,9 @@ pub struct Site {
 pub struct Sites {
     pub sites: Vec<Site>,
     prefixes: Vec<(IpNet, usize)>,
+    /// Declared web proxies (`proxies = [...]`): flows from them to the internet are the
+    /// upstream legs of requests their own logs count.
+    pub proxies: Vec<IpNet>,
     /// Where the sites came from, for run.json; `None` when no file was given.
     pub source: Option<String>,
     pub sha256: Option<String>,
@@ -129,9 +136,24 @@ impl Sites {
             ));
         }
         prefixes.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.0.cmp(&b.0)));
+        let mut proxies = Vec::with_capacity(file.proxies.len());
+        for raw in &file.proxies {
+            let raw = raw.trim();
+            let net: IpNet = match raw.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip.to_canonical()),
+                Err(_) => raw.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| {
+                    Error::config(
+                        label,
+                        format!("proxies: `{raw}` is not an address or a CIDR"),
+                    )
+                })?,
+            };
+            proxies.push(net);
+        }
         Ok(Sites {
             sites,
             prefixes,
+            proxies,
             source: None,
             sha256: None,
         })
@@ -208,5 +230,20 @@ cidrs = ["10.10.5.0/24"]
         assert!(e.to_string().contains("also claimed"), "{e}");
         let e = Sites::parse("sites.toml", "[[site]]\nname='a'\n", &c).unwrap_err();
         assert!(e.to_string().contains("sites.toml"), "{e}");
+        let e = Sites::parse("sites.toml", "proxies = ['10.0.0.300']\n", &c).unwrap_err();
+        assert!(e.to_string().contains("10.0.0.300"), "{e}");
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_networks() {
+        let s = Sites::parse(
+            "t",
+            "proxies = ['10.9.0.10', '198.51.100.0/24']\n[[site]]\nname='a'\ncountry='DE'\ncidrs=['10.0.0.0/8']\n",
+            &countries(),
+        )
+        .unwrap();
+        assert_eq!(s.proxies.len(), 2);
+        assert!(s.proxies[0].contains(&"10.9.0.10".parse::<IpAddr>().unwrap()));
+        assert!(s.proxies[1].contains(&"198.51.100.77".parse::<IpAddr>().unwrap()));
     }
 }
