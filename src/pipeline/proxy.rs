@@ -352,7 +352,8 @@ impl FlowState<'_> {
             .add(&flow);
         if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
             let regimes = self.regimes_for(site, country, product, day);
-            self.org.observe(&flow, site, product, day, &regimes);
+            self.org
+                .observe_as(&flow, site, product, day, &regimes, r.user.as_deref());
         }
         if let Some(spool) = evidence {
             let justifying = Some((r.provenance.file, r.provenance.line, r.ts));

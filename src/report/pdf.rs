@@ -83,6 +83,9 @@ pub fn render(
     vendor_details(&mut l, catalogs, a);
     if let Some(policy) = &catalogs.policy {
         policy_section(&mut l, policy, a);
+    } else if !a.blocked.is_empty() {
+        l.heading("Blocked attempts");
+        blocked_attempts(&mut l, a);
     }
     if let Some(rows) = &a.org.departments {
         departments_section(&mut l, rows);
@@ -680,6 +683,41 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
         ],
         9.0,
     );
+    let p = &a.totals.proxy;
+    if p.requests > 0 || !p.proxies.is_empty() {
+        l.key_values(
+            &[
+                (
+                    "Proxy requests".into(),
+                    tf!(
+                        l.tr,
+                        "{} allowed, {} blocked ({} to AI vendors), {} other",
+                        group_digits(p.allowed),
+                        group_digits(p.blocked),
+                        group_digits(p.blocked_ai_vendor),
+                        group_digits(p.other)
+                    ),
+                ),
+                (
+                    "Flows carried by proxy logs".into(),
+                    group_digits(p.flows_carried_by_proxy_logs),
+                ),
+                (
+                    "Proxy egress without proxy logs".into(),
+                    group_digits(p.proxy_egress_without_proxy_logs),
+                ),
+                (
+                    "Proxy requests without a server address".into(),
+                    group_digits(p.without_server_address),
+                ),
+                ("Proxies".into(), p.proxies.join(", ")),
+            ],
+            9.0,
+        );
+        if p.proxy_egress_without_proxy_logs > 0 {
+            l.paragraph("Proxy egress without proxy logs: flows from a proxy in hours its own log does not cover. They are counted as the proxy's egress (its site, no person or department) because no request in the proxy logs accounts for them; supply the proxy's logs for those hours to attribute them.", 9.0);
+        }
+    }
 }
 
 fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
@@ -882,6 +920,10 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             ]
         })
         .collect();
+    if !a.blocked.is_empty() {
+        l.subheading("Blocked attempts");
+        blocked_attempts(l, a);
+    }
     if !others.is_empty() {
         l.subheading("Allowed and review verdicts in effect");
         l.table(
@@ -896,6 +938,48 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             8.0,
         );
     }
+}
+
+/// Requests to AI vendors that a proxy or gateway refused, per site and day: not egress,
+/// but the evidence that a ban was enforced.
+fn blocked_attempts(l: &mut Layout, a: &Analysis) {
+    l.paragraph(
+        "Requests to AI vendors that a web proxy, gateway or URL filter refused. Nothing left the network, so they are not counted as egress; they show that a block was enforced and who still tried. blocked_attempts.csv has them per day, site, department, tool and host.",
+        9.0,
+    );
+    let mut per: BTreeMap<(&str, &str, &str, &str), (u64, u64)> = BTreeMap::new();
+    for r in &a.blocked {
+        let e = per
+            .entry((r.day.as_str(), r.source_site.as_str(), r.product.as_str(), r.rule_id.as_str()))
+            .or_default();
+        e.0 += r.attempts;
+        e.1 += r.distinct_sources;
+    }
+    let rows: Vec<Vec<String>> = per
+        .iter()
+        .map(|((day, site, product, rule), (n, sources))| {
+            vec![
+                day.to_string(),
+                site.to_string(),
+                product.to_string(),
+                rule.to_string(),
+                group_digits(*n),
+                group_digits(*sources),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec::left("Day", 18.0),
+            ColumnSpec::left("Site", 18.0),
+            ColumnSpec::left("Product", 30.0),
+            ColumnSpec::left("Rule", 22.0),
+            ColumnSpec::right("Attempts", 12.0),
+            ColumnSpec::right("Sources", 12.0),
+        ],
+        &rows,
+        8.0,
+    );
 }
 
 fn departments_section(l: &mut Layout, rows: &[crate::aggregate::org::DepartmentRow]) {
