@@ -86,7 +86,17 @@ impl ProxyCoverage {
 
     /// Every proxy address, declared networks first, as text for run.json.
     pub fn addresses(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.declared.iter().map(|n| n.to_string()).collect();
+        let mut out: Vec<String> = self
+            .declared
+            .iter()
+            .map(|n| {
+                if n.prefix_len() == n.max_prefix_len() {
+                    n.addr().to_string()
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect();
         for ip in &self.detected {
             if !self.declared.iter().any(|n| n.contains(ip)) {
                 out.push(ip.to_string());
