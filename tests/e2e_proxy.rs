@@ -200,3 +200,47 @@ fn proxy_flows_without_proxy_logs_stay_visible() {
     let evidence = rows(&out.path().join("evidence.csv"));
     assert!(evidence.iter().all(|r| r["source_site"] == "dc-paris"));
 }
+
+#[test]
+fn a_url_filter_log_names_the_host_of_its_traffic_session_once() {
+    let out = tempfile::tempdir().unwrap();
+    let o = xborder()
+        .arg("analyze")
+        .arg(fixture("panos"))
+        .arg("--sites")
+        .arg(fixture("sites.toml"))
+        .args(["-q", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let evidence = rows(&out.path().join("evidence.csv"));
+    let got: Vec<Vec<String>> = evidence
+        .iter()
+        .map(|r| {
+            pick(
+                r,
+                &["src_ip", "hostname", "attribution", "bytes_out", "bytes_in", "attribution_line"],
+            )
+        })
+        .collect();
+    // Session 41001: the TRAFFIC flow keeps its bytes and takes claude.ai from the URL
+    // log's first request (its second request is the same connection). Session 41007 has
+    // no TRAFFIC record: it counts on its own, without bytes.
+    assert_eq!(
+        got,
+        [
+            ["10.20.0.7", "claude.ai", "proxy_host", "120000", "30000", "1"],
+            ["10.20.0.8", "claude.ai", "proxy_host", "", "", "3"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .collect::<Vec<_>>()
+    );
+    let run = json(&out.path().join("run.json"));
+    let t = &run["totals"];
+    assert_eq!(t["flows"]["ai_vendor"], 2);
+    assert_eq!(t["flows"]["attribution_disagreements"]["proxy_host_vs_ip_range"], 1);
+    assert_eq!((t["proxy"]["joined_to_flows"].as_u64(), t["proxy"]["same_session"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(t["proxy"]["blocked_ai_vendor"], 1);
+}
