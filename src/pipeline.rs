@@ -497,7 +497,7 @@ pub fn analyze(
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
     let dedup_flows = flow_seen.into_inner().seen.stats();
     let mut unclaimed = FlowBreakdown::default();
-    state.drain_sessions(&mut unclaimed, evidence.as_deref_mut())?;
+    state.drain_sessions(&mut unclaimed, evidence)?;
     totals.flows.add(&unclaimed);
     for report in report_slots.iter().flatten() {
         match report.kind.as_deref() {
@@ -1036,17 +1036,17 @@ impl<'a> FlowState<'a> {
                 p.product.map(|x| (x, Method::ProxyHost, Some(p.name)))
             }
             (None, named) => match named {
-            Some(h) => {
-                let method = Method::from(h.source);
-                if let Some((weak_product, weak_method, _)) = weaker {
-                    if h.product != Some(weak_product) {
-                        let key = format!("{}_vs_{}", method.as_str(), weak_method.as_str());
-                        *breakdown.attribution_disagreements.entry(key).or_default() += 1;
+                Some(h) => {
+                    let method = Method::from(h.source);
+                    if let Some((weak_product, weak_method, _)) = weaker {
+                        if h.product != Some(weak_product) {
+                            let key = format!("{}_vs_{}", method.as_str(), weak_method.as_str());
+                            *breakdown.attribution_disagreements.entry(key).or_default() += 1;
+                        }
                     }
+                    h.product.map(|p| (p, method, Some(h.name)))
                 }
-                h.product.map(|p| (p, method, Some(h.name)))
-            }
-            None => weaker,
+                None => weaker,
             },
         };
         match attribution {

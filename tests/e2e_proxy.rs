@@ -60,10 +60,38 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
         })
         .collect();
     let want: Vec<Vec<String>> = [
-        ["paris", "10.10.0.5", "api.anthropic.com", "proxy_host", "", "9000"],
-        ["shanghai", "10.20.0.7", "api.anthropic.com", "proxy_host", "", "4000"],
-        ["shanghai", "10.20.0.7", "claude.ai", "proxy_host", "", "1000"],
-        ["paris", "10.10.0.5", "api.openai.com", "proxy_host", "1800", "7000"],
+        [
+            "paris",
+            "10.10.0.5",
+            "api.anthropic.com",
+            "proxy_host",
+            "",
+            "9000",
+        ],
+        [
+            "shanghai",
+            "10.20.0.7",
+            "api.anthropic.com",
+            "proxy_host",
+            "",
+            "4000",
+        ],
+        [
+            "shanghai",
+            "10.20.0.7",
+            "claude.ai",
+            "proxy_host",
+            "",
+            "1000",
+        ],
+        [
+            "paris",
+            "10.10.0.5",
+            "api.openai.com",
+            "proxy_host",
+            "1800",
+            "7000",
+        ],
         ["dc-paris", "10.90.0.10", "", "ip_range", "300", "1200"],
     ]
     .iter()
@@ -79,7 +107,10 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
     assert_eq!(totals["flows"]["ai_by_method"]["proxy_host"], 4);
     let proxy = &totals["proxy"];
     assert_eq!(proxy["requests"], 9);
-    assert_eq!((proxy["allowed"].as_u64(), proxy["blocked"].as_u64()), (Some(5), Some(4)));
+    assert_eq!(
+        (proxy["allowed"].as_u64(), proxy["blocked"].as_u64()),
+        (Some(5), Some(4))
+    );
     assert_eq!(proxy["flows_carried_by_proxy_logs"], 5);
     assert_eq!(proxy["proxy_egress_without_proxy_logs"], 1);
     assert_eq!(
@@ -100,7 +131,12 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
     let gdpr: Vec<Vec<String>> = depts
         .iter()
         .filter(|r| r["regime"] == "GDPR")
-        .map(|r| pick(r, &["department", "source_site", "vendor", "flows", "bytes_in"]))
+        .map(|r| {
+            pick(
+                r,
+                &["department", "source_site", "vendor", "flows", "bytes_in"],
+            )
+        })
         .collect();
     assert_eq!(
         gdpr,
@@ -135,9 +171,36 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
         })
         .collect();
     let want: Vec<Vec<String>> = [
-        ["2026-10-05", "shanghai", "Engineering", "Anthropic", "api.anthropic.com", "ban-claude-cn", "2", "1"],
-        ["2026-10-05", "shanghai", "Shanghai Office", "Anthropic", "claude.ai", "ban-claude-cn", "1", "1"],
-        ["2026-10-05", "shanghai", "Shanghai Office", "OpenAI", "chatgpt.com", "", "1", "1"],
+        [
+            "2026-10-05",
+            "shanghai",
+            "Engineering",
+            "Anthropic",
+            "api.anthropic.com",
+            "ban-claude-cn",
+            "2",
+            "1",
+        ],
+        [
+            "2026-10-05",
+            "shanghai",
+            "Shanghai Office",
+            "Anthropic",
+            "claude.ai",
+            "ban-claude-cn",
+            "1",
+            "1",
+        ],
+        [
+            "2026-10-05",
+            "shanghai",
+            "Shanghai Office",
+            "OpenAI",
+            "chatgpt.com",
+            "",
+            "1",
+            "1",
+        ],
     ]
     .iter()
     .map(|r| r.iter().map(|s| s.to_string()).collect())
@@ -148,8 +211,27 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
     let violations = rows(&out.path().join("policy_violations.csv"));
     assert_eq!(violations.len(), 1);
     assert_eq!(
-        pick(&violations[0], &["source_site", "source", "owner", "user", "department", "day", "bytes_in"]),
-        ["shanghai", "10.20.0.7", "Bo Li", "bob", "Engineering", "2026-10-05", "1000"]
+        pick(
+            &violations[0],
+            &[
+                "source_site",
+                "source",
+                "owner",
+                "user",
+                "department",
+                "day",
+                "bytes_in"
+            ]
+        ),
+        [
+            "shanghai",
+            "10.20.0.7",
+            "Bo Li",
+            "bob",
+            "Engineering",
+            "2026-10-05",
+            "1000"
+        ]
     );
 
     let text = pdf_text(&out.path().join("report.pdf"));
@@ -161,7 +243,10 @@ fn requests_behind_proxies_are_attributed_to_their_clients_and_counted_once() {
     ] {
         assert!(text.contains(needle), "PDF lacks {needle}");
     }
-    assert!(!text.contains("Bo Li") && !text.contains("bob"), "the PDF names no person");
+    assert!(
+        !text.contains("Bo Li") && !text.contains("bob"),
+        "the PDF names no person"
+    );
 }
 
 #[test]
@@ -220,7 +305,14 @@ fn a_url_filter_log_names_the_host_of_its_traffic_session_once() {
         .map(|r| {
             pick(
                 r,
-                &["src_ip", "hostname", "attribution", "bytes_out", "bytes_in", "attribution_line"],
+                &[
+                    "src_ip",
+                    "hostname",
+                    "attribution",
+                    "bytes_out",
+                    "bytes_in",
+                    "attribution_line",
+                ],
             )
         })
         .collect();
@@ -230,7 +322,14 @@ fn a_url_filter_log_names_the_host_of_its_traffic_session_once() {
     assert_eq!(
         got,
         [
-            ["10.20.0.7", "claude.ai", "proxy_host", "120000", "30000", "1"],
+            [
+                "10.20.0.7",
+                "claude.ai",
+                "proxy_host",
+                "120000",
+                "30000",
+                "1"
+            ],
             ["10.20.0.8", "claude.ai", "proxy_host", "", "", "3"],
         ]
         .iter()
@@ -240,7 +339,16 @@ fn a_url_filter_log_names_the_host_of_its_traffic_session_once() {
     let run = json(&out.path().join("run.json"));
     let t = &run["totals"];
     assert_eq!(t["flows"]["ai_vendor"], 2);
-    assert_eq!(t["flows"]["attribution_disagreements"]["proxy_host_vs_ip_range"], 1);
-    assert_eq!((t["proxy"]["joined_to_flows"].as_u64(), t["proxy"]["same_session"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        t["flows"]["attribution_disagreements"]["proxy_host_vs_ip_range"],
+        1
+    );
+    assert_eq!(
+        (
+            t["proxy"]["joined_to_flows"].as_u64(),
+            t["proxy"]["same_session"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
     assert_eq!(t["proxy"]["blocked_ai_vendor"], 1);
 }

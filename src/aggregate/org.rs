@@ -101,7 +101,15 @@ pub struct OrgResults {
     pub departments: Option<Vec<DepartmentRow>>,
 }
 
-type ViolationKey = (usize, u16, IpAddr, ProductId, i32, Option<usize>, Option<String>);
+type ViolationKey = (
+    usize,
+    u16,
+    IpAddr,
+    ProductId,
+    i32,
+    Option<usize>,
+    Option<String>,
+);
 /// (department, site, product, regimes) → sums and distinct sources.
 type DepartmentKey = (String, u16, ProductId, String);
 

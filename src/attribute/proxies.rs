@@ -237,7 +237,10 @@ mod tests {
         let mut r = rec(0, None);
         r.session = Some("panos:0128:42:".into());
         assert!(j.hold(r.clone()).is_none());
-        assert!(j.hold(r.clone()).is_some(), "a repeated session is handed back");
+        assert!(
+            j.hold(r.clone()).is_some(),
+            "a repeated session is handed back"
+        );
         assert!(j.take("panos:0128:4:123").is_none());
         assert!(j.take("panos:0128:42:1791205921000000").is_some());
         assert!(j.take("panos:0128:42:1791205921000000").is_none());

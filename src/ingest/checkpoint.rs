@@ -52,9 +52,7 @@ fn fields(line: &str) -> Option<Vec<(String, String)>> {
     let rest = line.get(at..)?;
     let open = rest.find('[')?;
     let body = rest.get(open + 1..)?;
-    let body = body
-        .strip_prefix("Fields@1.3.6.1.4.1.2620")
-        .unwrap_or(body);
+    let body = body.strip_prefix("Fields@1.3.6.1.4.1.2620").unwrap_or(body);
     let mut out = Vec::new();
     let mut chars = body.chars().peekable();
     loop {

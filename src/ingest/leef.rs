@@ -85,7 +85,9 @@ fn split(leef: &str) -> Option<(Vec<&str>, char, &str)> {
         .or_else(|| d.strip_prefix('x'))
         .or_else(|| d.strip_prefix("\\x"))
     {
-        Some(hex) if !hex.is_empty() => u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)?,
+        Some(hex) if !hex.is_empty() => {
+            u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)?
+        }
         _ => d.chars().next().unwrap_or('\t'),
     };
     Some((header, delimiter, after))
@@ -105,10 +107,7 @@ fn get<'a>(a: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn dev_time(
-    t: &str,
-    options: &ReaderOptions,
-) -> std::result::Result<(Micros, bool), FieldError> {
+fn dev_time(t: &str, options: &ReaderOptions) -> std::result::Result<(Micros, bool), FieldError> {
     let t = t.trim();
     if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
         return values::parse_epoch_auto(t).map(|m| (m, false));
@@ -162,7 +161,11 @@ fn read(
             )
         };
         let Some(at) = leef_start(text) else {
-            return sink(bad("(line)", RejectReason::InvalidValue, "no LEEF:1.0| or LEEF:2.0| header"));
+            return sink(bad(
+                "(line)",
+                RejectReason::InvalidValue,
+                "no LEEF:1.0| or LEEF:2.0| header",
+            ));
         };
         let (Some(prefix), Some(leef)) = (text.get(..at), text.get(at..)) else {
             return sink(bad("(line)", RejectReason::InvalidValue, "no LEEF header"));
@@ -199,7 +202,9 @@ fn read(
             None => {
                 let p = syslog::strip_pri(prefix).trim_start();
                 let p = p.strip_prefix("1 ").unwrap_or(p);
-                match syslog::leading_timestamp(p).map(|(s, _)| (s.to_micros(ctx.options), s.is_local())) {
+                match syslog::leading_timestamp(p)
+                    .map(|(s, _)| (s.to_micros(ctx.options), s.is_local()))
+                {
                     Some((Ok(t), local)) => {
                         zoneless |= local;
                         t

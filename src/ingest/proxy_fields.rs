@@ -133,10 +133,7 @@ impl ProxyFields<'_> {
             (Some((h, p)), url) => (h, p.or(url.and_then(|(_, p)| p))),
             (None, Some((h, p))) => (h, p),
             (None, None) => {
-                let field = self
-                    .host
-                    .or(self.url)
-                    .map_or("host", |(f, _)| f);
+                let field = self.host.or(self.url).map_or("host", |(f, _)| f);
                 let detail = match present(self.host).or(present(self.url)) {
                     Some((_, v)) => format!("`{v}` names no host"),
                     None => "no requested host or URL".to_string(),
@@ -230,8 +227,7 @@ pub(crate) fn squid_code_action(code: &str, status: Option<u16>) -> ProxyAction 
     if tag.contains("DENIED") || tag.contains("BLOCKED") {
         return ProxyAction::Blocked;
     }
-    if status == Some(407) || tag == "NONE" || tag.starts_with("TAG_NONE") || tag == "NONE_NONE"
-    {
+    if status == Some(407) || tag == "NONE" || tag.starts_with("TAG_NONE") || tag == "NONE_NONE" {
         return ProxyAction::Other;
     }
     if tag.contains("HIT") && !tag.contains("REFRESH") {
@@ -313,10 +309,7 @@ mod tests {
             hp("api.anthropic.com:443"),
             Some(("api.anthropic.com".into(), Some(443)))
         );
-        assert_eq!(
-            hp("claude.ai/chat/abc"),
-            Some(("claude.ai".into(), None))
-        );
+        assert_eq!(hp("claude.ai/chat/abc"), Some(("claude.ai".into(), None)));
         assert_eq!(
             hp("http://user@[2001:db8::1]:8080/x"),
             Some(("2001:db8::1".into(), Some(8080)))
@@ -368,14 +361,26 @@ mod tests {
 
     #[test]
     fn squid_codes_and_vendor_words() {
-        assert_eq!(squid_code_action("TCP_DENIED/403", Some(403)), ProxyAction::Blocked);
-        assert_eq!(squid_code_action("TCP_TUNNEL/200", Some(200)), ProxyAction::Allowed);
-        assert_eq!(squid_code_action("TCP_MEM_HIT/200", Some(200)), ProxyAction::Other);
+        assert_eq!(
+            squid_code_action("TCP_DENIED/403", Some(403)),
+            ProxyAction::Blocked
+        );
+        assert_eq!(
+            squid_code_action("TCP_TUNNEL/200", Some(200)),
+            ProxyAction::Allowed
+        );
+        assert_eq!(
+            squid_code_action("TCP_MEM_HIT/200", Some(200)),
+            ProxyAction::Other
+        );
         assert_eq!(
             squid_code_action("TCP_REFRESH_MODIFIED_HIT", None),
             ProxyAction::Allowed
         );
-        assert_eq!(squid_code_action("TCP_MISS/407", Some(407)), ProxyAction::Other);
+        assert_eq!(
+            squid_code_action("TCP_MISS/407", Some(407)),
+            ProxyAction::Other
+        );
         assert_eq!(word_action("Blocked"), Some(ProxyAction::Blocked));
         assert_eq!(word_action("block-url"), Some(ProxyAction::Blocked));
         assert_eq!(word_action("Accept"), Some(ProxyAction::Allowed));

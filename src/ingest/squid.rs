@@ -87,7 +87,9 @@ fn is_native_line(line: &str) -> bool {
     let t: Vec<&str> = line.split_whitespace().collect();
     t.len() >= 7
         && t[0].split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+            !a.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
         })
         && t[1].bytes().all(|c| c.is_ascii_digit() || c == b'-')
         && split_code(t[3]).is_some()
@@ -236,7 +238,12 @@ fn parse_common(line: &str) -> Option<Common> {
     let last = t.last()?;
     let squid = (t.len() == 8 || t.len() == 10)
         .then(|| last.clone())
-        .filter(|l| l.contains(':') && l.split(':').next().is_some_and(|c| split_code(&format!("{c}/0")).is_some()));
+        .filter(|l| {
+            l.contains(':')
+                && l.split(':')
+                    .next()
+                    .is_some_and(|c| split_code(&format!("{c}/0")).is_some())
+        });
     Some(Common {
         client: t[0].clone(),
         ident: t[1].clone(),
@@ -255,9 +262,8 @@ fn is_proxy_request(c: &Common) -> bool {
 }
 
 fn detect_combined(h: &Head<'_>) -> bool {
-    parse_common(h.first_line).is_some_and(|c| {
-        is_proxy_request(&c) && c.time.contains('/') && c.time.contains(':')
-    })
+    parse_common(h.first_line)
+        .is_some_and(|c| is_proxy_request(&c) && c.time.contains('/') && c.time.contains(':'))
 }
 
 fn parse_clf_time(s: &str) -> std::result::Result<Micros, FieldError> {

@@ -104,7 +104,8 @@ fn detect_proxysg(h: &Head<'_>) -> bool {
 fn detect_generic(h: &Head<'_>) -> bool {
     let (fields, software) = header(h.text);
     let Some(fields) = fields else { return false };
-    let by_software = software.is_some_and(|s| s.starts_with("SGOS") || s.contains("Internet Information Services"));
+    let by_software = software
+        .is_some_and(|s| s.starts_with("SGOS") || s.contains("Internet Information Services"));
     fields.contains(&"c-ip")
         && has_host(&fields)
         && !by_software
@@ -154,7 +155,9 @@ fn split_values(line: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn parse_time(row: &HashMap<&str, &str>) -> std::result::Result<Micros, (&'static str, FieldError)> {
+fn parse_time(
+    row: &HashMap<&str, &str>,
+) -> std::result::Result<Micros, (&'static str, FieldError)> {
     let bad = |field: &'static str, v: &str| {
         (
             field,

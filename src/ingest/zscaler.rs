@@ -56,10 +56,16 @@ pub static CSV: FormatSpec = FormatSpec {
 };
 
 const FIELD_MAP: &[(&str, &str)] = &[
-    ("ts", "epochtime (UTC), else datetime / time (feed time zone: --log-timezone)"),
+    (
+        "ts",
+        "epochtime (UTC), else datetime / time (feed time zone: --log-timezone)",
+    ),
     ("client_ip", "ClientIP / cip"),
     ("user", "user / login / ologin"),
-    ("host", "hostname / ehost / host, else the host of url / eurl"),
+    (
+        "host",
+        "hostname / ehost / host, else the host of url / eurl",
+    ),
     ("server_ip", "serverip / sip"),
     ("bytes_out", "requestsize / reqsize / reqdatasize"),
     ("bytes_in", "responsesize / respsize / respdatasize"),
@@ -91,7 +97,9 @@ fn event_of(v: &Value) -> Option<&serde_json::Map<String, Value>> {
 }
 
 fn detect_json(h: &Head<'_>) -> bool {
-    let Some(obj) = h.first_json else { return false };
+    let Some(obj) = h.first_json else {
+        return false;
+    };
     if obj
         .get("sourcetype")
         .and_then(Value::as_str)
@@ -207,24 +215,29 @@ fn read_json(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let mut zoneless = false;
-    read_objects(reader, ctx, sink, &mut |number, value, raw, sink: &mut Sink<'_>| {
-        let Some(ev) = event_of(value) else {
-            return sink(reject(
-                number,
-                "(line)",
-                FieldError {
-                    reason: RejectReason::MalformedJson,
-                    detail: "not a JSON object".into(),
-                },
-                raw,
-            ));
-        };
-        let row: HashMap<String, String> = ev
-            .iter()
-            .filter_map(|(k, v)| scalar(v).map(|s| (k.to_ascii_lowercase(), s)))
-            .collect();
-        sink(event_item(&row, number, raw, ctx, &mut zoneless))
-    })?;
+    read_objects(
+        reader,
+        ctx,
+        sink,
+        &mut |number, value, raw, sink: &mut Sink<'_>| {
+            let Some(ev) = event_of(value) else {
+                return sink(reject(
+                    number,
+                    "(line)",
+                    FieldError {
+                        reason: RejectReason::MalformedJson,
+                        detail: "not a JSON object".into(),
+                    },
+                    raw,
+                ));
+            };
+            let row: HashMap<String, String> = ev
+                .iter()
+                .filter_map(|(k, v)| scalar(v).map(|s| (k.to_ascii_lowercase(), s)))
+                .collect();
+            sink(event_item(&row, number, raw, ctx, &mut zoneless))
+        },
+    )?;
     if zoneless {
         sink(Item::Note(zone_note(ctx.options)))?;
     }

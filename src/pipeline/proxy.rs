@@ -39,7 +39,10 @@ impl ProxyState {
     }
 
     pub fn name(&self, id: u32) -> &str {
-        self.names.names().get(id as usize).map_or("", String::as_str)
+        self.names
+            .names()
+            .get(id as usize)
+            .map_or("", String::as_str)
     }
 }
 
@@ -412,7 +415,9 @@ impl FlowState<'_> {
     }
 
     /// The proxy figures and blocked attempts, at the end of the run.
-    pub(super) fn proxy_results(&mut self) -> (ProxyBreakdown, Vec<crate::aggregate::blocked::BlockedRow>) {
+    pub(super) fn proxy_results(
+        &mut self,
+    ) -> (ProxyBreakdown, Vec<crate::aggregate::blocked::BlockedRow>) {
         let mut stats = std::mem::take(&mut self.proxy.stats);
         stats.proxies = self.proxy.coverage.addresses();
         (stats, self.proxy.blocked.rows())

@@ -306,7 +306,11 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
             (
                 "Rejected records".into(),
-                group_digits(a.totals.flow_records.rejected + a.totals.dns_records.rejected),
+                group_digits(
+                    a.totals.flow_records.rejected
+                        + a.totals.dns_records.rejected
+                        + a.totals.proxy_records.rejected,
+                ),
             ),
         ],
         10.0,
@@ -950,7 +954,12 @@ fn blocked_attempts(l: &mut Layout, a: &Analysis) {
     let mut per: BTreeMap<(&str, &str, &str, &str), (u64, u64)> = BTreeMap::new();
     for r in &a.blocked {
         let e = per
-            .entry((r.day.as_str(), r.source_site.as_str(), r.product.as_str(), r.rule_id.as_str()))
+            .entry((
+                r.day.as_str(),
+                r.source_site.as_str(),
+                r.product.as_str(),
+                r.rule_id.as_str(),
+            ))
             .or_default();
         e.0 += r.attempts;
         e.1 += r.distinct_sources;
