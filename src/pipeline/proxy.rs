@@ -137,6 +137,16 @@ pub(super) fn read_proxy_files(
                         return Ok(());
                     }
                 };
+                if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
+                    opts.memory_limit.check("reading proxy logs", || {
+                        format!(
+                            "{} proxy record keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups",
+                            seen.in_memory(),
+                            crate::memory::human(seen.memory_bytes()),
+                            state.ai.len() + state.other.len()
+                        )
+                    })?;
+                }
                 counts.read += 1;
                 if !opts.period.contains(r.ts) {
                     counts.outside_period += 1;
