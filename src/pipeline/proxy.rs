@@ -433,3 +433,59 @@ impl FlowState<'_> {
         (stats, self.proxy.blocked.rows())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Provenance;
+
+    fn request(server: Option<&str>, host: &str) -> ProxyRecord {
+        ProxyRecord {
+            ts: 1_791_205_921_000_000,
+            client_ip: "10.1.0.5".parse().unwrap(),
+            user: Some("alice".into()),
+            host: host.into(),
+            port: Some(443),
+            server_ip: server.map(|s| s.parse().unwrap()),
+            bytes_out: Some(10),
+            bytes_in: None,
+            action: ProxyAction::Allowed,
+            proxy: None,
+            proxy_ip: None,
+            session: None,
+            provenance: Provenance { file: 2, line: 7 },
+        }
+    }
+
+    #[test]
+    fn a_request_becomes_a_flow_from_its_client() {
+        let f = as_flow(&request(Some("160.79.104.10"), "claude.ai"), None);
+        assert_eq!(f.src_ip.to_string(), "10.1.0.5");
+        assert_eq!(f.dst_ip.to_string(), "160.79.104.10");
+        assert_eq!((f.bytes_out, f.bytes_in), (Some(10), None));
+        assert_eq!(f.provenance, Provenance { file: 2, line: 7 });
+        assert_eq!(f.uid, None, "never joins a flow log's connection ids");
+        let literal: IpAddr = "160.79.104.11".parse().unwrap();
+        let f = as_flow(&request(None, "160.79.104.11"), Some(literal));
+        assert_eq!(f.dst_ip, literal);
+        let f = as_flow(&request(None, "claude.ai"), None);
+        assert!(
+            f.dst_ip.is_unspecified(),
+            "no server address: no destination"
+        );
+    }
+
+    #[test]
+    fn duplicate_requests_share_a_key_and_different_ones_do_not() {
+        let a = request(None, "claude.ai");
+        let mut b = a.clone();
+        b.provenance.line = 99;
+        assert_eq!(
+            proxy_key(&a),
+            proxy_key(&b),
+            "the same request in two exports"
+        );
+        b.bytes_out = Some(11);
+        assert_ne!(proxy_key(&a), proxy_key(&b));
+    }
+}
