@@ -76,6 +76,10 @@ pub struct FlowBreakdown {
     /// Flows whose byte count covers both directions (Cisco ASA teardown): counted in
     /// bytes_out, with nothing in bytes_in.
     pub bytes_combined: u64,
+    /// Accepted flows whose connection id (Zeek uid, flow_id) an earlier record of a
+    /// different connection already used: not duplicates, so both count; listed in
+    /// conflicts.csv. Forged or corrupt exports show up here.
+    pub uid_conflicts: u64,
 }
 
 impl FlowBreakdown {
@@ -85,6 +89,7 @@ impl FlowBreakdown {
         self.internal += o.internal;
         self.inbound += o.inbound;
         self.bytes_unset += o.bytes_unset;
+        self.uid_conflicts += o.uid_conflicts;
         self.ai_vendor += o.ai_vendor;
         for (k, v) in &o.ai_by_method {
             *self.ai_by_method.entry(k.clone()).or_default() += v;
@@ -145,7 +150,8 @@ pub struct FileReport {
     pub sha256: String,
     pub size_bytes: u64,
     pub compression: String,
-    /// Detected format id, or `skipped:<zeek path>` / `empty`.
+    /// Detected format id, or `empty`, `skipped:zeek-<path>`, `skipped:unrecognised` or
+    /// `skipped:not-a-regular-file`.
     pub format: String,
     /// The record kinds the format holds (`flow`, `dns`, `hostname`, or several joined by `+`).
     pub kind: Option<String>,
@@ -159,6 +165,26 @@ pub struct FileReport {
     /// Where a copy of the file sits in the evidence pack (`--include-inputs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_member: Option<String>,
+}
+
+impl FileReport {
+    /// A file listed but not read (`format` says why: `empty`, `skipped:…`), with no
+    /// hash yet.
+    pub fn skipped(path: &std::path::Path, format: &str) -> Self {
+        FileReport {
+            path: path.display().to_string(),
+            sha256: String::new(),
+            size_bytes: 0,
+            compression: String::new(),
+            format: format.to_string(),
+            kind: None,
+            counts: RecordCounts::default(),
+            notes: Vec::new(),
+            flows: None,
+            rejects_listed: 0,
+            pack_member: None,
+        }
+    }
 }
 
 /// A reject as listed in rejects.csv.

@@ -19,6 +19,8 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fasthash::key128;
+use crate::schema::FlowRecord;
 
 /// Keys per block of a run on disk; the sparse index holds each block's first key.
 const BLOCK_KEYS: usize = 1024;
@@ -153,6 +155,22 @@ impl SeenKeys {
             self.spill()?;
         }
         Ok(new)
+    }
+
+    /// Whether `key` was seen, without recording it.
+    pub fn contains(&mut self, key: u128) -> Result<bool> {
+        if self.recent.contains(key) {
+            return Ok(true);
+        }
+        match &self.filter {
+            Some(f) if f.may_contain(key) => {
+                self.stats.disk_lookups += 1;
+                let found = self.on_disk(key)?;
+                self.stats.found_on_disk += u64::from(found);
+                Ok(found)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Touch the memory that inserting `keys` will read. The set and the filter are far
@@ -328,6 +346,24 @@ impl KeyTable {
 
     fn warm(&self, key: u128) -> usize {
         self.slots.get(self.home(key)).map_or(0, |k| *k as usize)
+    }
+
+    fn contains(&self, key: u128) -> bool {
+        if key == 0 {
+            return self.has_zero;
+        }
+        if self.slots.is_empty() {
+            return false;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                k if k == key => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
     }
 
     /// True if `key` was not in the table.
@@ -513,6 +549,128 @@ impl BlockedBloom {
     }
 }
 
+/// Two records of one connection may have start times this far apart and still be the
+/// same connection when they straddle a whole second (exporters round the fraction
+/// differently: a JSON float against a TSV decimal).
+pub const START_EDGE_US: i64 = 1_000;
+const SECOND_US: i64 = 1_000_000;
+
+/// The de-duplication identity of a flow record that carries a connection id (Zeek uid,
+/// Suricata flow_id, a synthesised id).
+///
+/// A duplicate is the *same connection*: the same id, the same two endpoints (addresses
+/// and ports, in either order) and protocol, and a start time in the same whole second
+/// (or within [`START_EDGE_US`] across a second boundary). Records that share an id but
+/// disagree on any of these are *conflicts*: both are kept and counted, so a forged file
+/// reusing real ids can never hide real egress as "duplicate".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowKeys {
+    /// The connection: id, endpoints, protocol and start second.
+    pub connection: u128,
+    /// The same connection in the neighbouring second, when the start lies within
+    /// [`START_EDGE_US`] of a second boundary.
+    pub neighbour: Option<u128>,
+    /// The connection id alone, to notice conflicts.
+    pub id: u128,
+}
+
+impl FlowKeys {
+    /// The keys of `flow`, or `None` when it has no connection id (such records are
+    /// never de-duplicated: nothing tells two equal-looking flows apart).
+    pub fn of(flow: &FlowRecord) -> Option<FlowKeys> {
+        let uid = flow.uid.as_deref()?;
+        let a = (flow.src_ip, flow.src_port);
+        let b = (flow.dst_ip, flow.dst_port);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let second = flow.ts.div_euclid(SECOND_US);
+        let into = flow.ts.rem_euclid(SECOND_US);
+        let key = |s: i64| key128(&(uid, lo, hi, &flow.proto, s));
+        let neighbour = if into < START_EDGE_US {
+            Some(key(second - 1))
+        } else if into >= SECOND_US - START_EDGE_US {
+            Some(key(second + 1))
+        } else {
+            None
+        };
+        Some(FlowKeys {
+            connection: key(second),
+            neighbour,
+            id: key128(uid),
+        })
+    }
+}
+
+/// What de-duplication decided for one flow record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowVerdict {
+    /// A connection not seen before, with an id not seen before.
+    New,
+    /// The same connection as a record seen before: counted as duplicate, not folded.
+    Duplicate,
+    /// A new connection whose id an earlier, different connection already used: kept
+    /// and counted, and listed in conflicts.csv.
+    Conflict,
+}
+
+/// Exact de-duplication of flow records by connection, with conflict detection, in
+/// bounded memory (two [`SeenKeys`]).
+pub struct FlowDedup {
+    connections: SeenKeys,
+    ids: SeenKeys,
+}
+
+impl FlowDedup {
+    pub fn new(connections: DedupBudget, ids: DedupBudget, spill_dir: &Path) -> Self {
+        FlowDedup {
+            connections: SeenKeys::new(connections, spill_dir),
+            ids: SeenKeys::new(ids, spill_dir),
+        }
+    }
+
+    /// Size both tables for about `keys` records.
+    pub fn expect(&mut self, keys: u64) {
+        self.connections.expect(keys);
+        self.ids.expect(keys);
+    }
+
+    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k FlowKeys> + Clone) {
+        self.connections.warm(keys.clone().map(|k| k.connection));
+        self.ids.warm(keys.map(|k| k.id));
+    }
+
+    /// Decide one record, in input order.
+    pub fn decide(&mut self, keys: &FlowKeys) -> Result<FlowVerdict> {
+        let new_connection = self.connections.insert(keys.connection)?
+            && match keys.neighbour {
+                Some(n) => !self.connections.contains(n)?,
+                None => true,
+            };
+        if !new_connection {
+            return Ok(FlowVerdict::Duplicate);
+        }
+        Ok(if self.ids.insert(keys.id)? {
+            FlowVerdict::New
+        } else {
+            FlowVerdict::Conflict
+        })
+    }
+
+    /// Keys in memory, for `--memory-limit` messages.
+    pub fn in_memory(&self) -> usize {
+        self.connections.in_memory() + self.ids.in_memory()
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.connections.memory_bytes() + self.ids.memory_bytes()
+    }
+
+    /// Spilling statistics of the connection set and of the id set.
+    pub fn stats(&self) -> (DedupStats, DedupStats) {
+        (self.connections.stats(), self.ids.stats())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,5 +790,71 @@ mod tests {
         seen.insert(1).unwrap();
         let err = seen.insert(2).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
+    }
+
+    fn flow(uid: &str, ts: i64, src: &str, dst: &str) -> FlowRecord {
+        FlowRecord {
+            ts,
+            uid: Some(uid.into()),
+            src_ip: src.parse().unwrap(),
+            src_port: Some(40000),
+            dst_ip: dst.parse().unwrap(),
+            dst_port: Some(443),
+            proto: crate::schema::Proto::Tcp,
+            bytes_out: Some(1),
+            bytes_in: Some(1),
+            duration: None,
+            local_orig: None,
+            direction: crate::schema::ByteDirection::Biflow,
+            provenance: crate::schema::Provenance { file: 0, line: 1 },
+        }
+    }
+
+    /// The same connection is a duplicate (also across a second boundary within the
+    /// tolerance, and with its endpoints reversed); a different connection reusing the id
+    /// is a conflict, never a duplicate.
+    #[test]
+    fn flows_are_duplicates_only_when_they_are_the_same_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = DedupBudget {
+            recent_keys: 3,
+            filter_bytes: 1 << 12,
+        };
+        let mut d = FlowDedup::new(budget, budget, dir.path());
+        let mut decide = |f: &FlowRecord| d.decide(&FlowKeys::of(f).unwrap()).unwrap();
+        let real = flow("C1", 1_000_999_600, "10.0.0.5", "160.79.104.10");
+        assert_eq!(decide(&real), FlowVerdict::New);
+        assert_eq!(decide(&real), FlowVerdict::Duplicate);
+        // 700 µs later, in the next second: the same connection.
+        let rounded = FlowRecord {
+            ts: 1_001_000_300,
+            ..real.clone()
+        };
+        assert_eq!(decide(&rounded), FlowVerdict::Duplicate);
+        let reversed = FlowRecord {
+            src_ip: real.dst_ip,
+            dst_ip: real.src_ip,
+            src_port: real.dst_port,
+            dst_port: real.src_port,
+            ..real.clone()
+        };
+        assert_eq!(decide(&reversed), FlowVerdict::Duplicate);
+        // A forged record with the same id to a DNS server: kept, flagged.
+        let forged = flow("C1", 1_000_999_600, "10.0.0.5", "10.0.0.53");
+        assert_eq!(decide(&forged), FlowVerdict::Conflict);
+        assert_eq!(decide(&forged), FlowVerdict::Duplicate);
+        // The same id and endpoints an hour later is another connection.
+        let later = FlowRecord {
+            ts: real.ts + 3_600_000_000,
+            ..real.clone()
+        };
+        assert_eq!(decide(&later), FlowVerdict::Conflict);
+        // Spilled keys are still found (budget of 3 keys forces spills).
+        for i in 0..20 {
+            decide(&flow(&format!("X{i}"), 5_000_000, "10.0.0.9", "1.1.1.1"));
+        }
+        assert_eq!(decide(&real), FlowVerdict::Duplicate);
+        assert_eq!(decide(&forged), FlowVerdict::Duplicate);
+        assert!(d.stats().0.runs_spilled > 0);
     }
 }

@@ -23,8 +23,8 @@ pub struct Change {
     pub destination_country: String,
     pub old_value: u64,
     pub new_value: u64,
-    /// `new - old`, signed.
-    pub delta: i64,
+    /// `new - old`, signed; 128-bit so no difference of two 64-bit counts can wrap.
+    pub delta: i128,
     pub detail: String,
 }
 
@@ -41,10 +41,55 @@ pub const CHANGE_COLUMNS: &[&str] = &[
     "detail",
 ];
 
-type Rows = Vec<BTreeMap<String, String>>;
+/// One CSV of a run, as header→value maps, with its path for error messages.
+#[derive(Default)]
+struct Table {
+    path: String,
+    rows: Vec<BTreeMap<String, String>>,
+}
+
+impl Table {
+    /// A count column of row `i`: a missing column or a value that is not a count is an
+    /// error naming the file, line and column, never a silent 0.
+    fn num(&self, i: usize, k: &str) -> Result<u64> {
+        let line = i + 2;
+        let value = self.rows[i]
+            .get(k)
+            .ok_or_else(|| Error::config(&self.path, format!("line {line}: no column `{k}`")))?;
+        value.parse().map_err(|_| {
+            Error::config(
+                &self.path,
+                format!(
+                    "line {line}: column `{k}`: `{}` is not a count",
+                    crate::text::escape_control(value)
+                ),
+            )
+        })
+    }
+
+    /// Sum `k` into `into[key]` for every row, with checked arithmetic.
+    fn sum_into<K: Ord>(
+        &self,
+        k: &str,
+        into: &mut BTreeMap<K, u64>,
+        key: impl Fn(&BTreeMap<String, String>) -> K,
+    ) -> Result<()> {
+        for (i, r) in self.rows.iter().enumerate() {
+            let v = self.num(i, k)?;
+            let slot = into.entry(key(r)).or_default();
+            *slot = slot.checked_add(v).ok_or_else(|| {
+                Error::config(
+                    &self.path,
+                    format!("line {}: the sum of `{k}` exceeds 2^64-1", i + 2),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
 
 /// Read a run's CSV as header→value maps; a missing optional file reads as empty.
-fn read(dir: &Path, name: &str, required: bool) -> Result<Rows> {
+fn read(dir: &Path, name: &str, required: bool) -> Result<Table> {
     let path = dir.join(name);
     if !path.is_file() {
         if required {
@@ -53,7 +98,7 @@ fn read(dir: &Path, name: &str, required: bool) -> Result<Rows> {
                 dir.display()
             )));
         }
-        return Ok(Vec::new());
+        return Ok(Table::default());
     }
     let mut r = csv::Reader::from_path(&path)
         .map_err(|e| Error::config(path.display().to_string(), e.to_string()))?;
@@ -74,23 +119,22 @@ fn read(dir: &Path, name: &str, required: bool) -> Result<Rows> {
                 .collect(),
         );
     }
-    Ok(rows)
+    Ok(Table {
+        path: path.display().to_string(),
+        rows,
+    })
 }
 
 fn field<'a>(r: &'a BTreeMap<String, String>, k: &str) -> &'a str {
     r.get(k).map(String::as_str).unwrap_or("")
 }
 
-fn num(r: &BTreeMap<String, String>, k: &str) -> u64 {
-    field(r, k).parse().unwrap_or(0)
-}
-
 /// The tables of one run that a comparison needs.
 pub struct RunTables {
-    summary: Rows,
-    findings: Rows,
-    other: Rows,
-    violations: Rows,
+    summary: Table,
+    findings: Table,
+    other: Table,
+    violations: Table,
     policy_applied: bool,
 }
 
@@ -112,7 +156,7 @@ impl RunTables {
 
     fn site_vendors(&self) -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
-        for r in &self.summary {
+        for r in &self.summary.rows {
             for site in field(r, "sites").split(';').filter(|s| !s.is_empty()) {
                 out.insert((site.to_string(), field(r, "vendor").to_string()));
             }
@@ -120,27 +164,26 @@ impl RunTables {
         out
     }
 
-    fn bytes_by_vendor_regime(&self) -> BTreeMap<(String, String), u64> {
+    fn bytes_by_vendor_regime(&self) -> Result<BTreeMap<(String, String), u64>> {
         let mut out = BTreeMap::new();
-        for r in &self.findings {
-            *out.entry((
+        self.findings.sum_into("bytes_out", &mut out, |r| {
+            (
                 field(r, "vendor").to_string(),
                 field(r, "regime").to_string(),
-            ))
-            .or_default() += num(r, "bytes_out");
-        }
+            )
+        })?;
         // Vendor totals regardless of regime, from the vendor summary.
-        for r in &self.summary {
-            *out.entry((field(r, "vendor").to_string(), "all".to_string()))
-                .or_default() += num(r, "bytes_out");
-        }
-        out
+        self.summary.sum_into("bytes_out", &mut out, |r| {
+            (field(r, "vendor").to_string(), "all".to_string())
+        })?;
+        Ok(out)
     }
 
     fn countries(&self) -> BTreeSet<(String, String, String)> {
         self.findings
+            .rows
             .iter()
-            .chain(&self.other)
+            .chain(&self.other.rows)
             .map(|r| {
                 (
                     field(r, "regime").to_string(),
@@ -151,18 +194,17 @@ impl RunTables {
             .collect()
     }
 
-    fn violations(&self) -> BTreeMap<(String, String, String, String), u64> {
+    fn violations(&self) -> Result<BTreeMap<(String, String, String, String), u64>> {
         let mut out = BTreeMap::new();
-        for r in &self.violations {
-            let key = (
+        self.violations.sum_into("flows", &mut out, |r| {
+            (
                 field(r, "rule_id").to_string(),
                 field(r, "source_site").to_string(),
                 field(r, "vendor").to_string(),
                 field(r, "product").to_string(),
-            );
-            *out.entry(key).or_default() += num(r, "flows");
-        }
-        out
+            )
+        })?;
+        Ok(out)
     }
 }
 
@@ -182,7 +224,7 @@ fn change(kind: &str) -> Change {
 }
 
 /// Compare two runs. The result is sorted, so the same two runs give the same bytes.
-pub fn compare(old: &RunTables, new: &RunTables) -> Vec<Change> {
+pub fn compare(old: &RunTables, new: &RunTables) -> Result<Vec<Change>> {
     let mut out = Vec::new();
     let (ov, nv) = (old.site_vendors(), new.site_vendors());
     for (site, vendor) in nv.difference(&ov) {
@@ -201,14 +243,14 @@ pub fn compare(old: &RunTables, new: &RunTables) -> Vec<Change> {
             ..change("vendor_gone")
         });
     }
-    let (ob, nb) = (old.bytes_by_vendor_regime(), new.bytes_by_vendor_regime());
+    let (ob, nb) = (old.bytes_by_vendor_regime()?, new.bytes_by_vendor_regime()?);
     let keys: BTreeSet<&(String, String)> = ob.keys().chain(nb.keys()).collect();
     for key in keys {
         let (o, n) = (
             ob.get(key).copied().unwrap_or(0),
             nb.get(key).copied().unwrap_or(0),
         );
-        let delta = n as i64 - o as i64;
+        let delta = i128::from(n) - i128::from(o);
         let detail = if o == 0 {
             "new".to_string()
         } else {
@@ -244,7 +286,7 @@ pub fn compare(old: &RunTables, new: &RunTables) -> Vec<Change> {
         });
     }
     if new.policy_applied {
-        let (ov, nv) = (old.violations(), new.violations());
+        let (ov, nv) = (old.violations()?, new.violations()?);
         for (key, flows) in &nv {
             if !ov.contains_key(key) {
                 out.push(Change {
@@ -252,7 +294,7 @@ pub fn compare(old: &RunTables, new: &RunTables) -> Vec<Change> {
                     vendor: key.2.clone(),
                     product: key.3.clone(),
                     new_value: *flows,
-                    delta: *flows as i64,
+                    delta: i128::from(*flows),
                     detail: format!(
                         "policy rule {} violated; not violated in the baseline",
                         key.0
@@ -263,21 +305,25 @@ pub fn compare(old: &RunTables, new: &RunTables) -> Vec<Change> {
         }
     }
     out.sort();
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table(rows: &[&[(&str, &str)]]) -> Rows {
-        rows.iter()
-            .map(|r| {
-                r.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
-            .collect()
+    fn table(rows: &[&[(&str, &str)]]) -> Table {
+        Table {
+            path: "t.csv".into(),
+            rows: rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                })
+                .collect(),
+        }
     }
 
     #[test]
@@ -295,8 +341,8 @@ mod tests {
                 ("destination_country", "US"),
                 ("bytes_out", "100"),
             ]]),
-            other: Vec::new(),
-            violations: Vec::new(),
+            other: Table::default(),
+            violations: Table::default(),
             policy_applied: false,
         };
         let new = RunTables {
@@ -328,7 +374,7 @@ mod tests {
                     ("bytes_out", "10"),
                 ],
             ]),
-            other: Vec::new(),
+            other: Table::default(),
             violations: table(&[&[
                 ("rule_id", "ban"),
                 ("source_site", "hangzhou"),
@@ -338,7 +384,7 @@ mod tests {
             ]]),
             policy_applied: true,
         };
-        let c = compare(&old, &new);
+        let c = compare(&old, &new).unwrap();
         let kinds: Vec<(&str, &str, &str)> = c
             .iter()
             .map(|x| (x.change.as_str(), x.source_site.as_str(), x.vendor.as_str()))
@@ -362,5 +408,37 @@ mod tests {
         assert!(c
             .iter()
             .any(|x| x.change == "country_new" && x.destination_country == "SG"));
+    }
+
+    /// Differences of counts near 2^64 are exact, sums that would pass 2^64 are errors,
+    /// and a count column that is missing or not a number is an error naming the line.
+    #[test]
+    fn totals_never_wrap_and_bad_counts_are_errors() {
+        let big = u64::MAX.to_string();
+        let run = |bytes: &str| RunTables {
+            summary: table(&[&[("vendor", "A"), ("sites", "s"), ("bytes_out", bytes)]]),
+            findings: table(&[]),
+            other: Table::default(),
+            violations: Table::default(),
+            policy_applied: false,
+        };
+        let c = compare(&run("0"), &run(&big)).unwrap();
+        let row = c.iter().find(|x| x.change == "bytes_out").unwrap();
+        assert_eq!(row.delta, i128::from(u64::MAX));
+        let c = compare(&run(&big), &run("0")).unwrap();
+        let row = c.iter().find(|x| x.change == "bytes_out").unwrap();
+        assert_eq!(row.delta, -i128::from(u64::MAX));
+
+        let twice = RunTables {
+            summary: table(&[
+                &[("vendor", "A"), ("sites", "s"), ("bytes_out", &big)],
+                &[("vendor", "A"), ("sites", "s"), ("bytes_out", "1")],
+            ]),
+            ..run("0")
+        };
+        let e = compare(&run("0"), &twice).unwrap_err().to_string();
+        assert!(e.contains("exceeds 2^64-1"), "{e}");
+        let e = compare(&run("0"), &run("12x")).unwrap_err().to_string();
+        assert!(e.contains("line 2: column `bytes_out`"), "{e}");
     }
 }

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 /// Everything that can stop a run. Rejected records are not errors: they are counted.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    /// The cause is part of the message and deliberately not a `source()`: a chain
+    /// printer (`{:#}`) would otherwise print it twice.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: unknown input format ({detail}). Supported formats: {supported}")]
     UnknownFormat {
@@ -55,7 +56,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

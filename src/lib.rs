@@ -25,5 +25,6 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod schema;
+pub mod text;
 
 pub use error::{Error, Result};

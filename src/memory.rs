@@ -48,6 +48,21 @@ pub fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// This process's peak resident set size so far (Linux `VmHWM`), where the platform
+/// tells it: it catches an overshoot between two checks.
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 /// A limit to check against; `None` checks nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryLimit(pub Option<u64>);
@@ -66,6 +81,24 @@ impl MemoryLimit {
         Err(Error::MemoryLimit {
             limit,
             used,
+            stage: stage.to_string(),
+            holders: holders(),
+        })
+    }
+
+    /// Fail if the resident size has ever passed the limit during the run (its peak), so
+    /// that writing outputs, checked once at the end, cannot overshoot unnoticed.
+    pub fn check_peak(&self, stage: &str, holders: impl FnOnce() -> String) -> Result<()> {
+        let Some(limit) = self.0 else { return Ok(()) };
+        let Some(peak) = peak_resident_bytes().or_else(resident_bytes) else {
+            return Ok(());
+        };
+        if peak <= limit {
+            return Ok(());
+        }
+        Err(Error::MemoryLimit {
+            limit,
+            used: peak,
             stage: stage.to_string(),
             holders: holders(),
         })

@@ -17,8 +17,8 @@ use crate::aggregate::org::{OrgResults, OrgTracker};
 use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
 use crate::attribute::hostnames::{Added, HostnameIndexStats};
 use crate::attribute::{
-    uid_key, DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder,
-    HostnameMatch, Method, SnapshotIndex,
+    DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder, HostnameMatch,
+    Method, SnapshotIndex,
 };
 use crate::classify::assets::Assets;
 use crate::classify::countries::Countries;
@@ -27,7 +27,7 @@ use crate::classify::regimes::Regimes;
 use crate::classify::sites::{Sites, UNKNOWN_SITE};
 use crate::classify::vendors::{ProductId, VendorCatalog};
 use crate::classify::{embedded, CatalogIdentity, CatalogText};
-use crate::dedup::{DedupBudget, DedupStats, SeenKeys};
+use crate::dedup::{DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict, SeenKeys};
 use crate::enrich::ptr::PtrTable;
 use crate::error::{Error, Result};
 use crate::fasthash::{key128, FastMap};
@@ -184,15 +184,59 @@ pub struct Analysis {
     pub snapshots: Vec<crate::attribute::snapshot::SnapshotIdentity>,
     /// How de-duplication used memory and disk.
     pub dedup: DedupReport,
+    /// The first [`CONFLICTS_LISTED`] flow records whose connection id an earlier,
+    /// different connection used (all are counted in `FlowBreakdown::uid_conflicts`).
+    pub conflicts: Vec<ConflictRow>,
     /// Requests to AI vendors that a proxy or gateway blocked (blocked_attempts.csv).
     pub blocked: Vec<crate::aggregate::blocked::BlockedRow>,
 }
 
-/// De-duplication of flow uids and DNS records, for run.json.
+/// De-duplication of flow records and DNS records, for run.json.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct DedupReport {
+    /// Flow connections (id, endpoints, protocol, start second).
     pub flows: DedupStats,
+    /// Flow connection ids alone, which tell conflicts apart from duplicates.
+    pub flow_ids: DedupStats,
     pub dns: DedupStats,
+}
+
+/// Conflicting flow records listed in conflicts.csv at most (all are counted).
+pub const CONFLICTS_LISTED: usize = 10_000;
+
+/// A flow record whose connection id an earlier, different connection already used:
+/// both are counted as egress, and this one is listed for review (conflicts.csv).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConflictRow {
+    pub file: String,
+    pub line: u64,
+    pub uid: String,
+    pub ts: String,
+    pub src_ip: String,
+    pub src_port: Option<u16>,
+    pub dst_ip: String,
+    pub dst_port: Option<u16>,
+    pub proto: String,
+    pub bytes_out: Option<u64>,
+    pub bytes_in: Option<u64>,
+}
+
+impl ConflictRow {
+    fn of(path: &Path, flow: &FlowRecord) -> Self {
+        ConflictRow {
+            file: path.display().to_string(),
+            line: flow.provenance.line,
+            uid: flow.uid.as_deref().unwrap_or_default().to_string(),
+            ts: crate::period::rfc3339(flow.ts),
+            src_ip: flow.src_ip.to_string(),
+            src_port: flow.src_port,
+            dst_ip: flow.dst_ip.to_string(),
+            dst_port: flow.dst_port,
+            proto: flow.proto.as_str().to_string(),
+            bytes_out: flow.bytes_out,
+            bytes_in: flow.bytes_in,
+        }
+    }
 }
 
 /// Run-wide counts.
@@ -225,6 +269,7 @@ fn plan(
     exclude: &[PathBuf],
     forced: Option<Format>,
     reader: &ReaderOptions,
+    strict: bool,
 ) -> Result<Vec<Planned>> {
     // Configuration files named on the command line often sit beside the logs (the sample
     // keeps sites.toml in its directory); they are configuration, not input.
@@ -232,14 +277,29 @@ fn plan(
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .collect();
-    let files: Vec<PathBuf> = ingest::discover_inputs(inputs)?
+    let files: Vec<ingest::input::Discovered> = ingest::discover_inputs(inputs)?
         .into_iter()
-        .filter(|f| std::fs::canonicalize(f).map_or(true, |c| !excluded.contains(&c)))
+        .filter(|f| std::fs::canonicalize(&f.path).map_or(true, |c| !excluded.contains(&c)))
         .collect();
     let mut planned = Vec::with_capacity(files.len());
-    for path in files {
+    for file in files {
+        let path = file.path;
+        if file.not_regular {
+            planned.push(Planned {
+                path,
+                detection: Detection::NotRegular,
+            });
+            continue;
+        }
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = ingest::detect_with(&path, &head, forced, reader)?;
+        let detection = match ingest::detect_with(&path, &head, forced, reader) {
+            // A stray file inside a directory (a README, the sites file) is listed as
+            // skipped; a file named on the command line, or --strict, stops the run.
+            Err(Error::UnknownFormat { detail, .. }) if file.in_directory && !strict => {
+                Detection::Unrecognised(detail)
+            }
+            other => other?,
+        };
         planned.push(Planned { path, detection });
     }
     Ok(planned)
@@ -266,9 +326,36 @@ pub fn analyze(
     .chain(&opts.snapshots)
     .cloned()
     .collect();
-    let planned = plan(&opts.inputs, &config_files, opts.format, &opts.reader)?;
+    let planned = plan(
+        &opts.inputs,
+        &config_files,
+        opts.format,
+        &opts.reader,
+        opts.strict,
+    )?;
     if planned.is_empty() {
         return Err(Error::Usage("no input files found".into()));
+    }
+    if !planned
+        .iter()
+        .any(|p| matches!(p.detection, Detection::Supported(_)))
+    {
+        // Nothing to read: skipped files alone must not pass for an audited empty period.
+        let why: Vec<String> = planned
+            .iter()
+            .filter_map(|p| match &p.detection {
+                Detection::Unrecognised(why) => Some(format!("{}: {why}", p.path.display())),
+                Detection::NotRegular => Some(format!("{}: not a regular file", p.path.display())),
+                _ => None,
+            })
+            .collect();
+        if !why.is_empty() {
+            return Err(Error::UnknownFormat {
+                path: planned[0].path.clone(),
+                detail: format!("no input file could be read ({})", why.join("; ")),
+                supported: Format::supported_list(),
+            });
+        }
     }
     let mut files: Vec<FileReport> = Vec::with_capacity(planned.len());
     // A file holding flows and DNS or hostnames (Suricata EVE, OCSF, ECS) is read in both
@@ -397,13 +484,17 @@ pub fn analyze(
 
     // Flows.
     let mut state = FlowState::new(catalogs, &index, &hostnames, opts);
-    let flow_seen = RefCell::new(BatchedSeen::new(SeenKeys::new(
-        budget(DedupBudget::FLOWS),
-        &spill_dir,
-    )));
+    let flow_seen = RefCell::new(BatchedFlows {
+        dedup: FlowDedup::new(
+            budget(DedupBudget::FLOWS),
+            budget(DedupBudget::FLOWS.scaled(0.5)),
+            &spill_dir,
+        ),
+        pending: VecDeque::new(),
+    });
     flow_seen
         .borrow_mut()
-        .seen
+        .dedup
         .expect(bytes_of(&planned, &[RecordKind::Flow]) / 100);
     // Proxy logs before flows: the flows must know which proxy legs the logs carry.
     let mut proxy_seen = SeenKeys::new(budget(DedupBudget::DNS), &spill_dir);
@@ -418,6 +509,7 @@ pub fn analyze(
         evidence.as_deref_mut(),
     )?;
     drop(proxy_seen);
+    let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(f) if f.holds(RecordKind::Flow) => {
@@ -437,7 +529,7 @@ pub fn analyze(
                             .borrow_mut()
                             .prepare(items.iter().filter_map(|item| match item {
                                 Item::Record(Record::Flow(f)) => {
-                                    f.uid.as_deref().map(|u| (f.provenance, uid_key(u)))
+                                    FlowKeys::of(f).map(|k| (f.provenance, k))
                                 }
                                 _ => None,
                             }))
@@ -457,27 +549,39 @@ pub fn analyze(
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
                                 flow_holders(
-                                    &flow_seen.borrow().seen,
+                                    &flow_seen.borrow().dedup,
                                     &state,
                                     index.stats.answers_kept,
                                 )
                             })?;
                         }
-                        // Taken for every flow with a uid, in batch order.
-                        let key = flow.uid.as_deref().map(|uid| {
-                            flow_seen.borrow_mut().key(flow.provenance, || uid_key(uid))
-                        });
+                        // Taken for every flow with a connection id, in batch order.
+                        let keys = if flow.uid.is_some() {
+                            flow_seen.borrow_mut().key(flow.provenance, &flow)
+                        } else {
+                            None
+                        };
                         counts.read += 1;
                         if !opts.period.contains(flow.ts) {
                             counts.outside_period += 1;
-                        } else if match key {
-                            Some(key) => !flow_seen.borrow_mut().seen.insert(key)?,
-                            None => false,
-                        } {
-                            counts.duplicate += 1;
-                        } else {
-                            counts.accepted += 1;
-                            state.fold(flow, &mut breakdown, evidence.as_deref_mut())?;
+                            return Ok(());
+                        }
+                        let verdict = match keys {
+                            Some(k) => flow_seen.borrow_mut().dedup.decide(&k)?,
+                            None => FlowVerdict::New,
+                        };
+                        match verdict {
+                            FlowVerdict::Duplicate => counts.duplicate += 1,
+                            FlowVerdict::New | FlowVerdict::Conflict => {
+                                if verdict == FlowVerdict::Conflict {
+                                    breakdown.uid_conflicts += 1;
+                                    if conflicts.len() < CONFLICTS_LISTED {
+                                        conflicts.push(ConflictRow::of(&p.path, &flow));
+                                    }
+                                }
+                                counts.accepted += 1;
+                                state.fold(flow, &mut breakdown, evidence.as_deref_mut())?;
+                            }
                         }
                         Ok(())
                     },
@@ -492,10 +596,23 @@ pub fn analyze(
             Detection::Empty => {
                 report_slots[i] = Some(skipped_report(&p.path, "empty")?);
             }
+            Detection::Unrecognised(ref why) => {
+                let mut report = skipped_report(&p.path, "skipped:unrecognised")?;
+                report
+                    .notes
+                    .push(crate::text::escape_control(why).into_owned());
+                report_slots[i] = Some(report);
+            }
+            Detection::NotRegular => {
+                report_slots[i] = Some(FileReport {
+                    notes: vec!["not a regular file (a FIFO, socket or device): not opened".into()],
+                    ..FileReport::skipped(&p.path, "skipped:not-a-regular-file")
+                });
+            }
         }
     }
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
-    let dedup_flows = flow_seen.into_inner().seen.stats();
+    let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
     let mut unclaimed = FlowBreakdown::default();
     state.drain_sessions(&mut unclaimed, evidence)?;
     totals.flows.add(&unclaimed);
@@ -565,8 +682,10 @@ pub fn analyze(
         snapshots: catalogs.snapshots.files.clone(),
         dedup: DedupReport {
             flows: dedup_flows,
+            flow_ids: dedup_flow_ids,
             dns: dedup_dns,
         },
+        conflicts,
         blocked,
     })
 }
@@ -589,17 +708,9 @@ fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
         .map_err(|e| Error::io(path, e))?
         .len();
     Ok(FileReport {
-        path: path.display().to_string(),
         sha256,
         size_bytes: size,
-        compression: String::new(),
-        format: format.to_string(),
-        kind: None,
-        counts: RecordCounts::default(),
-        notes: Vec::new(),
-        flows: None,
-        rejects_listed: 0,
-        pack_member: None,
+        ..FileReport::skipped(path, format)
     })
 }
 
@@ -684,7 +795,7 @@ fn read_file(
             // Decompression and read errors name the file.
             ingest::parallel::Message::Failed(e) => {
                 failure = Some(match e {
-                    Error::Io { source, .. } => Error::io(path, source),
+                    Error::Io { cause, .. } => Error::io(path, cause),
                     other => other,
                 });
                 break;
@@ -776,10 +887,33 @@ fn dns_holders(seen: &SeenKeys, answers: usize) -> String {
     )
 }
 
+/// [`FlowDedup`] fed a batch at a time, as [`BatchedSeen`] for DNS keys.
+struct BatchedFlows {
+    dedup: FlowDedup,
+    pending: VecDeque<(Provenance, FlowKeys)>,
+}
+
+impl BatchedFlows {
+    fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, FlowKeys)>) {
+        self.pending.clear();
+        self.pending.extend(keys);
+        self.dedup.warm(self.pending.iter().map(|(_, k)| k));
+    }
+
+    /// The prepared keys of `flow`; computed afresh if the handler strayed from the
+    /// batch's order.
+    fn key(&mut self, at: Provenance, flow: &FlowRecord) -> Option<FlowKeys> {
+        match self.pending.pop_front() {
+            Some((p, keys)) if p == at => Some(keys),
+            _ => FlowKeys::of(flow),
+        }
+    }
+}
+
 /// What the flow pass holds, for `--memory-limit` errors.
-fn flow_holders(seen: &SeenKeys, state: &FlowState<'_>, dns_answers: u64) -> String {
+fn flow_holders(seen: &FlowDedup, state: &FlowState<'_>, dns_answers: u64) -> String {
     format!(
-        "{} flow uids for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
         seen.in_memory(),
         crate::memory::human(seen.memory_bytes()),
         state.ai.len() + state.other.len(),
@@ -828,6 +962,10 @@ struct FlowState<'a> {
     ai: FastMap<AiKey, FlowSum>,
     other: FastMap<OtherKey, FlowSum>,
     observed: Option<(Micros, Micros)>,
+    /// Bytes out and in of every egress flow folded so far. Every table sums a subset of
+    /// these flows, so while these fit in 64 bits no group, daily, policy or department
+    /// total can wrap.
+    egress_bytes: (u64, u64),
     org: OrgTracker<'a>,
     proxy: proxy::ProxyState,
 }
@@ -856,6 +994,7 @@ impl<'a> FlowState<'a> {
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
+            egress_bytes: (0, 0),
             org: OrgTracker::new(
                 catalogs.policy.as_ref(),
                 catalogs.assets.as_ref(),
@@ -974,6 +1113,7 @@ impl<'a> FlowState<'a> {
             breakdown.internal += 1;
             return Ok(());
         }
+        self.egress_bytes = checked_total(self.egress_bytes, flow)?;
         match site {
             Some(_) => breakdown.egress += 1,
             None => breakdown.egress_unknown_site += 1,
@@ -1096,8 +1236,10 @@ impl<'a> FlowState<'a> {
             }
             None => {
                 if self.collect_unattributed {
+                    // Only ranks destinations for PTR look-ups, never reported as a total.
                     let bytes = flow.bytes_out.unwrap_or(0) + flow.bytes_in.unwrap_or(0);
-                    *self.unattributed.entry(flow.dst_ip).or_default() += bytes;
+                    let slot = self.unattributed.entry(flow.dst_ip).or_default();
+                    *slot = slot.saturating_add(bytes);
                 }
                 let country = self.country(flow.dst_ip);
                 let key = OtherKey {
@@ -1262,6 +1404,22 @@ impl<'a> FlowState<'a> {
             })
             .collect();
         (ai, other)
+    }
+}
+
+/// `totals` plus one flow's bytes, or an error when either sum would pass 2^64-1. Each
+/// record is bounded by [`ingest::MAX_FLOW_BYTES`], so this takes over 2,000 forged
+/// records; it stops the run rather than report a wrapped or saturated figure.
+fn checked_total(totals: (u64, u64), flow: &FlowRecord) -> Result<(u64, u64)> {
+    let out = totals.0.checked_add(flow.bytes_out.unwrap_or(0));
+    let back = totals.1.checked_add(flow.bytes_in.unwrap_or(0));
+    match (out, back) {
+        (Some(out), Some(back)) => Ok((out, back)),
+        _ => Err(Error::Aggregate(format!(
+            "the bytes of all egress flows would exceed 2^64-1 at line {} of input #{}: the input holds implausibly large byte counts; no total is reported rather than a wrapped one",
+            flow.provenance.line,
+            flow.provenance.file + 1
+        ))),
     }
 }
 

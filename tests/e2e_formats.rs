@@ -205,3 +205,46 @@ fn parquet_fixtures_go_through_analyze() {
         assert_eq!(input["sha256"], sha.as_str(), "{id}");
     }
 }
+
+/// JSON records are framed by the JSON grammar, not by lines: every JSON-lines fixture
+/// compacted into a one-line array (`jq -c -s`) or into objects back to back (`}{`) reads
+/// to exactly the same counts, so no record after the first on a line is lost.
+#[test]
+fn compacted_json_reads_every_record() {
+    let mut checked = 0;
+    for (_, path) in fixtures() {
+        let original = decompressed(&path);
+        let text = String::from_utf8_lossy(&original);
+        let objects: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let all_objects = !objects.is_empty()
+            && objects
+                .iter()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.is_object()));
+        if !all_objects || objects.len() < 2 {
+            continue;
+        }
+        let head = ingest::input::read_head(&path, 65_536).unwrap();
+        let Ok(Detection::Supported(format)) = ingest::detect(&path, &head, None) else {
+            continue;
+        };
+        let want = count(format, &path, &original);
+        let array = format!("[{}]\n", objects.join(","));
+        let back_to_back = format!("{}\n", objects.join(""));
+        for (how, bytes) in [("array", array), ("back to back", back_to_back)] {
+            assert_eq!(
+                ingest::detect(&path, bytes.as_bytes(), None).ok(),
+                Some(Detection::Supported(format)),
+                "{} ({how}): detection",
+                path.display()
+            );
+            let got = count(format, &path, bytes.as_bytes());
+            let records = |c: &BTreeMap<String, u64>| {
+                ["flow", "dns", "hostname", "filtered", "rejected"]
+                    .map(|k| c.get(k).copied().unwrap_or(0))
+            };
+            assert_eq!(records(&got), records(&want), "{} ({how})", path.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} JSON-lines fixtures found");
+}

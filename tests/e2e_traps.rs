@@ -206,22 +206,25 @@ fn unknown_format_names_the_file_and_lists_supported_formats() {
         "Jul  2 00:00:00 fw1 kernel: DROP IN=eth0\n",
     )
     .unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let o = xborder()
-        .arg("analyze")
-        .arg(dir.path())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("firewall.txt")
-            && err.contains("zeek-conn-tsv")
-            && err.contains("zeek-dns-json"),
-        "{err}"
-    );
+    // Named on the command line, or a directory holding nothing readable: exit 3.
+    for input in [dir.path().join("firewall.txt"), dir.path().to_path_buf()] {
+        let out = tempfile::tempdir().unwrap();
+        let o = xborder()
+            .arg("analyze")
+            .arg(&input)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("firewall.txt")
+                && err.contains("zeek-conn-tsv")
+                && err.contains("zeek-dns-json"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -36,7 +36,9 @@ impl FlowSum {
         }
     }
 
-    /// Add one flow; unset byte counts add nothing.
+    /// Add one flow; unset byte counts add nothing. A group sums a subset of the run's
+    /// egress flows, whose total the flow pass checks against 2^64 before folding, so
+    /// these additions cannot wrap.
     pub fn add(&mut self, f: &crate::schema::FlowRecord) {
         self.flows += 1;
         self.bytes_out += f.bytes_out.unwrap_or(0);

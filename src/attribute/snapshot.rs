@@ -86,7 +86,7 @@ impl SnapshotIndex {
         let mut index = SnapshotIndex::default();
         for p in paths {
             let p = p.as_ref();
-            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            let bytes = crate::ingest::input::read_regular(p)?;
             index.add_file(&p.display().to_string(), &bytes, catalog)?;
         }
         for entries in index.by_ip.values_mut() {

@@ -47,7 +47,7 @@ pub struct Assets {
 impl Assets {
     pub fn load(path: &Path) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::ingest::input::read_regular(path)?;
         let mut assets = Self::parse(&label, &bytes)?;
         assets.sha256 = crate::ingest::input::sha256_bytes(&bytes);
         Ok(assets)

@@ -63,7 +63,7 @@ impl CatalogText {
     pub fn load(user: Option<&Path>, embedded_name: &str, embedded: &str) -> Result<Self> {
         match user {
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                let bytes = crate::ingest::input::read_regular(path)?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::config(path.display().to_string(), "file is not UTF-8"))?;
                 Ok(CatalogText {

@@ -164,7 +164,7 @@ pub struct Policy {
 impl Policy {
     pub fn load(path: &Path, vendors: &VendorCatalog, sites: &Sites) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::ingest::input::read_regular(path)?;
         let text = String::from_utf8(bytes.clone())
             .map_err(|_| Error::config(&label, "file is not UTF-8"))?;
         let mut policy = Self::parse(&label, &text, vendors, sites)?;

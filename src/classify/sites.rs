@@ -10,6 +10,27 @@ use serde::Deserialize;
 use super::countries::Countries;
 use crate::error::{Error, Result};
 
+/// A site CIDR as the flow addresses it must match are held: readers turn IPv4-mapped
+/// IPv6 addresses (`::ffff:10.1.2.3`) into IPv4, so `::ffff:10.10.0.0/112` becomes
+/// `10.10.0.0/16`; a prefix that covers mapped and other IPv6 space together cannot be
+/// matched as written and is refused.
+fn canonical_net(net: IpNet) -> std::result::Result<IpNet, String> {
+    let IpNet::V6(v6) = net else {
+        return Ok(net);
+    };
+    match v6.addr().to_ipv4_mapped() {
+        Some(v4) if v6.prefix_len() >= 96 => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+            .map(IpNet::V4)
+            .map_err(|e| e.to_string()),
+        Some(_) => Err(format!(
+            "an IPv4-mapped prefix shorter than /96 mixes IPv4 and IPv6 space; write the IPv4 CIDR (for example {}/{})",
+            v6.addr().to_ipv4_mapped().map_or_else(String::new, |a| a.to_string()),
+            v6.prefix_len().saturating_sub(96)
+        )),
+        None => Ok(net),
+    }
+}
+
 /// The site label given to egress whose source matches no configured site.
 pub const UNKNOWN_SITE: &str = "unknown_site";
 
@@ -54,12 +75,14 @@ pub struct Sites {
     /// Where the sites came from, for run.json; `None` when no file was given.
     pub source: Option<String>,
     pub sha256: Option<String>,
+    /// Entries that were read, but perhaps not as meant (a CIDR with host bits set).
+    pub warnings: Vec<String>,
 }
 
 impl Sites {
     pub fn load(path: &Path, countries: &Countries) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::ingest::input::read_regular(path)?;
         let text = String::from_utf8(bytes.clone())
             .map_err(|_| Error::config(&label, "file is not UTF-8"))?;
         let mut sites = Self::parse(&label, &text, countries)?;
@@ -72,6 +95,7 @@ impl Sites {
         let file: SitesFile = super::parse_toml(label, text)?;
         let mut sites = Vec::new();
         let mut prefixes = Vec::new();
+        let mut warnings = Vec::new();
         for (i, entry) in file.site.into_iter().enumerate() {
             let name = entry.name.trim().to_string();
             if name.is_empty()
@@ -105,9 +129,18 @@ impl Sites {
             }
             let mut cidrs = Vec::new();
             for raw in &entry.cidrs {
-                let net: IpNet = raw.trim().parse().map_err(|_| {
+                let parsed: IpNet = raw.trim().parse().map_err(|_| {
                     Error::config(label, format!("site `{name}`: `{raw}` is not a CIDR"))
                 })?;
+                let net = canonical_net(parsed).map_err(|why| {
+                    Error::config(label, format!("site `{name}`: `{raw}`: {why}"))
+                })?;
+                if net.addr() != net.network() {
+                    warnings.push(format!(
+                        "{label}: site `{name}`: `{raw}` has host bits set; read as {}",
+                        net.trunc()
+                    ));
+                }
                 let net = net.trunc();
                 if let Some((_, other)) = prefixes.iter().find(|(p, _)| *p == net) {
                     let other: &Site = &sites[*other];
@@ -156,6 +189,7 @@ impl Sites {
             proxies,
             source: None,
             sha256: None,
+            warnings,
         })
     }
 
@@ -245,5 +279,30 @@ cidrs = ["10.10.5.0/24"]
         assert_eq!(s.proxies.len(), 2);
         assert!(s.proxies[0].contains(&"10.9.0.10".parse::<IpAddr>().unwrap()));
         assert!(s.proxies[1].contains(&"198.51.100.77".parse::<IpAddr>().unwrap()));
+    }
+
+    /// An IPv4-mapped IPv6 CIDR matches the IPv4 addresses readers produce; a mapped
+    /// prefix shorter than /96 is refused; host bits are read as the network, with a
+    /// warning.
+    #[test]
+    fn mapped_and_sloppy_cidrs() {
+        let c = countries();
+        let s = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='hz'\ncountry='CN'\ncidrs=['::ffff:10.10.0.0/112', '10.20.1.1/16']\n",
+            &c,
+        )
+        .unwrap();
+        assert_eq!(s.lookup("10.10.3.4".parse().unwrap()).unwrap().name, "hz");
+        assert_eq!(s.lookup("10.20.9.9".parse().unwrap()).unwrap().name, "hz");
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("10.20.0.0/16"), "{:?}", s.warnings);
+        let e = Sites::parse(
+            "sites.toml",
+            "[[site]]\nname='hz'\ncountry='CN'\ncidrs=['::ffff:0.0.0.0/80']\n",
+            &c,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("IPv4-mapped"), "{e}");
     }
 }

@@ -30,6 +30,7 @@ use xborder::report::evidence::EvidenceSpool;
 use xborder::report::i18n::Lang;
 use xborder::report::pdf::run_id;
 use xborder::report::pseudonym::Pseudonymizer;
+use xborder::report::staging::{Replace, StagedOutput};
 use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
 
 const EXAMPLES: &str = "\
@@ -86,7 +87,7 @@ pub struct AnalyzeArgs {
     /// Write a BagIt evidence pack: outputs under DIR/data plus manifests (docs/evidence.md).
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub pack: Option<PathBuf>,
-    /// Sign the pack's tag manifest with this key (from `xborder keygen`).
+    /// Sign the pack's tag manifest with this key (from `xborder keygen`); only with --pack.
     #[arg(long, value_name = "KEY", requires = "pack")]
     pub sign: Option<PathBuf>,
     /// Organisation named in the pack's bag-info.txt.
@@ -195,6 +196,20 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    // A signature or organisation without a pack would be silently dropped.
+    if args.pack.is_none() {
+        for (given, flag) in [
+            (args.sign.is_some(), "--sign"),
+            (args.organization.is_some(), "--organization"),
+        ] {
+            if given {
+                return Err(xborder::Error::Usage(format!(
+                    "{flag} applies to an evidence pack: give --pack DIR instead of --out"
+                ))
+                .into());
+            }
+        }
+    }
     let period = Period::from_options(
         args.from.as_deref(),
         args.to.as_deref(),
@@ -263,15 +278,25 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(Pseudonymizer::load)
         .transpose()
         .context("loading the pseudonymisation key")?;
-    let out_dir = match (&args.out, &args.pack) {
-        (_, Some(pack)) => {
-            prepare_pack_dir(pack)?;
-            pack.join("data")
-        }
-        (Some(out), None) => out.clone(),
+    // Everything is written into a hidden sibling of the destination and renamed into
+    // place at the end, so a failed or killed run never leaves a folder of two runs.
+    let staged = match (&args.out, &args.pack) {
+        (_, Some(pack)) => StagedOutput::begin(pack, Replace::EmptyOnly)?,
+        (Some(out), None) => StagedOutput::begin(out, Replace::PreviousRun)?,
         (None, None) => anyhow::bail!("give --out DIR or --pack DIR"),
     };
+    let out_dir = match &args.pack {
+        Some(_) => {
+            let data = staged.path().join("data");
+            std::fs::create_dir(&data).with_context(|| format!("creating {}", data.display()))?;
+            data
+        }
+        None => staged.path().to_path_buf(),
+    };
     opts.spill_dir = Some(args.spill_dir.clone().unwrap_or_else(|| out_dir.clone()));
+    for warning in &catalogs.sites.warnings {
+        eprintln!("warning: {}", xborder::text::escape_control(warning));
+    }
     if catalogs.sites.sites.is_empty() && !args.quiet {
         eprintln!("warning: no --sites file: every egress flow is reported as unknown_site and judged under no regime");
     }
@@ -296,9 +321,20 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             run_id: &run_id(&opts, &analysis),
             tool_version: &ctx.tool_version,
         };
-        pack::finish_bag(pack, &info, key.as_ref())
+        pack::finish_bag(staged.path(), &info, key.as_ref())
             .with_context(|| format!("writing the evidence pack {}", pack.display()))?;
     }
+    opts.memory_limit.check_peak("writing outputs", || {
+        format!("{} outputs written", outputs.len())
+    })?;
+    let dest = staged.dest().to_path_buf();
+    staged
+        .commit()
+        .with_context(|| format!("moving the outputs into {}", dest.display()))?;
+    let out_dir = match &args.pack {
+        Some(pack) => pack.join("data"),
+        None => dest,
+    };
     if !args.quiet {
         let t = &analysis.totals;
         let ai_bytes: u64 = analysis
@@ -349,6 +385,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             group_digits(t.flows.ai_vendor),
             human_bytes(ai_bytes)
         );
+        if t.flows.uid_conflicts > 0 {
+            println!(
+                "  warning: {} flow records reuse a connection id for a different connection; all are counted (conflicts.csv)",
+                group_digits(t.flows.uid_conflicts)
+            );
+        }
+        for f in analysis
+            .files
+            .iter()
+            .filter(|f| f.format.starts_with("skipped:"))
+        {
+            println!(
+                "  skipped {}: {}",
+                xborder::text::escape_control(&f.path),
+                f.format.trim_start_matches("skipped:")
+            );
+        }
         if t.flows.ai_vendor > 0 {
             let methods: Vec<String> = t
                 .flows
@@ -388,7 +441,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         for f in &analysis.files {
             for note in &f.notes {
-                println!("  note: {}: {note}", f.path);
+                println!(
+                    "  note: {}",
+                    xborder::text::escape_control(&format!("{}: {note}", f.path))
+                );
             }
         }
         let weak: u64 = ["snapshot", "ptr"]
@@ -436,26 +492,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A pack directory must be new or empty: a bag mixing two runs would verify as neither.
-fn prepare_pack_dir(pack: &std::path::Path) -> anyhow::Result<()> {
-    if pack.exists() {
-        let empty = std::fs::read_dir(pack)
-            .with_context(|| format!("reading {}", pack.display()))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(xborder::Error::Usage(format!(
-                "pack directory {} is not empty; give a new directory",
-                pack.display()
-            ))
-            .into());
-        }
-    }
-    std::fs::create_dir_all(pack.join("data"))
-        .with_context(|| format!("creating {}", pack.display()))?;
-    Ok(())
 }
 
 /// `--reverse-dns`: a first pass finds unattributed destinations and their bytes, then the

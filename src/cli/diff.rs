@@ -39,7 +39,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         RunTables::load(&args.old).with_context(|| format!("reading {}", args.old.display()))?;
     let new =
         RunTables::load(&args.new).with_context(|| format!("reading {}", args.new.display()))?;
-    let changes = compare(&old, &new);
+    let changes = compare(&old, &new)?;
     for c in changes
         .iter()
         .filter(|c| c.change != "bytes_out" || c.delta != 0)

@@ -2,6 +2,14 @@
 //!
 //! Usage: xborder inspect FILE [-n N]
 
+/// Print one line with every control character escaped: records come from untrusted
+/// logs, and an ESC or BEL byte must not act on the terminal.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", xborder::text::escape_control(&format!($($arg)*)))
+    };
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,19 +84,30 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let format = match ingest::detect_with(&args.file, &head, forced, &options)? {
         Detection::Supported(f) => f,
         Detection::ZeekOtherLog(path) => {
-            println!(
+            say!(
                 "{}: a Zeek {path} log, which xborder recognises and skips",
                 args.file.display()
             );
             return Ok(ExitCode::SUCCESS);
         }
         Detection::Empty => {
-            println!("{}: empty", args.file.display());
+            say!("{}: empty", args.file.display());
             return Ok(ExitCode::SUCCESS);
+        }
+        // Only produced for files found inside directories; inspect takes one named file.
+        Detection::Unrecognised(why) => {
+            return Err(xborder::Error::Usage(format!("{}: {why}", args.file.display())).into())
+        }
+        Detection::NotRegular => {
+            return Err(xborder::Error::Usage(format!(
+                "{}: not a regular file",
+                args.file.display()
+            ))
+            .into())
         }
     };
     let mut opened = ingest::open_input(&args.file)?;
-    println!(
+    say!(
         "{}: {} ({} records, compression {})",
         args.file.display(),
         format.id(),
@@ -108,7 +127,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
         shown += 1;
         match item {
-            Item::Record(Record::Flow(f)) => println!(
+            Item::Record(Record::Flow(f)) => say!(
                 "line {:>6}  flow  {}  {}:{} -> {}:{}  {}  out {}  in {}  uid {}  bytes {}",
                 f.provenance.line,
                 rfc3339(f.ts),
@@ -130,7 +149,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 f.uid.as_deref().unwrap_or("-"),
                 f.direction.as_str()
             ),
-            Item::Record(Record::Hostname(h)) => println!(
+            Item::Record(Record::Hostname(h)) => say!(
                 "line {:>6}  host  {}  {} -> {}  {} {}  uid {}",
                 h.provenance.line,
                 rfc3339(h.ts),
@@ -161,11 +180,11 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 )
             }
             Item::Filtered { line, reason } => {
-                println!("line {line:>6}  filtered ({reason})")
+                say!("line {line:>6}  filtered ({reason})")
             }
             Item::Note(note) => {
                 shown -= 1;
-                println!("note: {note}")
+                say!("note: {note}")
             }
             Item::Record(Record::Dns(d)) => {
                 let answers: Vec<String> = d
@@ -182,7 +201,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                         }
                     })
                     .collect();
-                println!(
+                say!(
                     "line {:>6}  dns   {}  {}  {}  -> {}",
                     d.provenance.line,
                     rfc3339(d.response_ts),
@@ -195,7 +214,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                     }
                 )
             }
-            Item::Reject(r) => println!(
+            Item::Reject(r) => say!(
                 "line {:>6}  REJECTED  field {}: {} ({})",
                 r.line,
                 r.field,

@@ -55,7 +55,7 @@ impl GeoIp {
     pub fn open(path: Option<&Path>) -> Result<Self> {
         let (bytes, label): (Cow<'static, [u8]>, String) = match path {
             Some(p) => (
-                Cow::Owned(std::fs::read(p).map_err(|e| Error::io(p, e))?),
+                Cow::Owned(crate::ingest::input::read_regular(p)?),
                 p.display().to_string(),
             ),
             None => (Cow::Borrowed(EMBEDDED_DB), EMBEDDED_DB_NAME.to_string()),

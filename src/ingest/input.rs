@@ -7,19 +7,27 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Expand files and directories (recursively) into a sorted, de-duplicated file list.
-/// Hidden entries (names starting with '.') inside directories are skipped; a file named
-/// explicitly is always read.
-///
-/// An input that does not exist but contains `*`, `?` or `[` is a glob pattern, expanded
-/// here (for shells that do not, or argument lists too long for one); a pattern that
-/// matches nothing is an error, not an empty run.
-pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// One input file found from the command line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Discovered {
+    pub path: PathBuf,
+    /// Found by walking an input directory (or a glob), rather than named: such a file
+    /// that no reader recognises is skipped and listed instead of stopping the run.
+    pub in_directory: bool,
+    /// Not a regular file (a FIFO, socket or device); only ever found inside directories,
+    /// since a named one is refused.
+    pub not_regular: bool,
+}
+
+/// Expand the command line's inputs: files, directories (recursively, hidden entries
+/// left out) and glob patterns, sorted and without repeats. A named input that is not a
+/// regular file or directory is refused: reading a FIFO would wait for ever.
+pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<Discovered>> {
     let mut files = Vec::new();
     let mut expanded = Vec::new();
     for input in inputs {
@@ -31,7 +39,7 @@ pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut n = 0;
             for m in matches {
                 let path = m.map_err(|e| Error::io(e.path().to_path_buf(), e.into()))?;
-                expanded.push(path);
+                expanded.push((path, true));
                 n += 1;
             }
             if n == 0 {
@@ -40,23 +48,43 @@ pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 )));
             }
         } else {
-            expanded.push(input.clone());
+            expanded.push((input.clone(), false));
         }
     }
-    for input in &expanded {
+    for (input, from_glob) in &expanded {
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
             walk(input, &mut files)?;
+        } else if meta.is_file() {
+            files.push(Discovered {
+                path: input.clone(),
+                in_directory: *from_glob,
+                not_regular: false,
+            });
         } else {
-            files.push(input.clone());
+            return Err(Error::io(
+                input,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file (a FIFO, socket or device); xborder reads regular files only",
+                ),
+            ));
         }
     }
     files.sort();
-    files.dedup();
+    // The same file named twice (or named and found in a directory) is read once, as named.
+    files.dedup_by(|later, earlier| {
+        if later.path == earlier.path {
+            earlier.in_directory &= later.in_directory;
+            true
+        } else {
+            false
+        }
+    });
     Ok(files)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+fn walk(dir: &Path, out: &mut Vec<Discovered>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut children = Vec::new();
     for entry in entries {
@@ -71,8 +99,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let meta = std::fs::metadata(&child).map_err(|e| Error::io(&child, e))?;
         if meta.is_dir() {
             walk(&child, out)?;
-        } else if meta.is_file() {
-            out.push(child);
+        } else {
+            out.push(Discovered {
+                path: child,
+                in_directory: true,
+                not_regular: !meta.is_file(),
+            });
         }
     }
     Ok(())
@@ -176,9 +208,53 @@ fn drain_raw(path: &Path, state: &Arc<Mutex<HashState>>, file: &mut File) -> Res
     }
 }
 
+/// Open `path` for reading only if it is a regular file. Opening a FIFO blocks until a
+/// writer appears and reading a device may never end, so anything else is refused before
+/// it is opened (and checked again on the open handle).
+pub fn open_regular(path: &Path) -> Result<File> {
+    let not_regular = || {
+        Error::io(
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (a FIFO, socket or device); xborder reads regular files only",
+            ),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(not_regular()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// The whole of a regular file (configuration, keys, catalogs); see [`open_regular`].
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// [`read_regular`] as UTF-8 text.
+pub fn read_regular_text(path: &Path) -> Result<String> {
+    String::from_utf8(read_regular(path)?).map_err(|_| {
+        Error::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+        )
+    })
+}
+
 /// Open a file, recognising gzip (including multi-member gzip) by its magic bytes.
 pub fn open_input(path: &Path) -> Result<OpenedInput> {
-    let mut probe = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut probe = open_regular(path)?;
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -191,7 +267,7 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
     }
     drop(probe);
     let compression = compression_of(&magic[..got]);
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_regular(path)?;
     let state = Arc::new(Mutex::new(HashState::default()));
     let hashing = HashingReader {
         inner: file,
@@ -200,7 +276,7 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
     let reader: Box<dyn BufRead + Send> = match compression {
         Compression::Gzip => Box::new(BufReader::with_capacity(
             1 << 17,
-            MultiGzDecoder::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
+            GzMembers::new(BufReader::with_capacity(1 << 17, HashTail::new(hashing))),
         )),
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
@@ -218,6 +294,60 @@ pub fn open_input(path: &Path) -> Result<OpenedInput> {
         raw: state,
         path: path.to_path_buf(),
     })
+}
+
+/// Every member of a (multi-member) gzip stream, one after another, tolerating zero bytes
+/// after the last member: tape and block-device copies pad files with zeros, and
+/// `gzip -t` accepts them. Anything else after a member must be another member.
+struct GzMembers<R: BufRead> {
+    current: Option<GzDecoder<R>>,
+}
+
+impl<R: BufRead> GzMembers<R> {
+    fn new(inner: R) -> Self {
+        GzMembers {
+            current: Some(GzDecoder::new(inner)),
+        }
+    }
+}
+
+impl<R: BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(decoder) = self.current.as_mut() else {
+                return Ok(0);
+            };
+            let n = decoder.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member is complete: padding, end of input, or the next member.
+            let Some(decoder) = self.current.take() else {
+                return Ok(0);
+            };
+            let mut inner = decoder.into_inner();
+            let mut padded = false;
+            loop {
+                let available = inner.fill_buf()?;
+                if available.is_empty() {
+                    return Ok(0);
+                }
+                let zeros = available.iter().take_while(|b| **b == 0).count();
+                if zeros == 0 && !padded {
+                    break;
+                }
+                if zeros < available.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "data after the zero padding that follows the last gzip member",
+                    ));
+                }
+                inner.consume(zeros);
+                padded = true;
+            }
+            self.current = Some(GzDecoder::new(inner));
+        }
+    }
 }
 
 /// Recognise compression from a file's first bytes: gzip `1f 8b`, zstd `28 b5 2f fd`
@@ -265,12 +395,12 @@ impl Drop for HashTail {
 /// Up to `limit` decompressed bytes from the start of a file, for format detection. No
 /// hashing and no draining: detection must not cost a second pass over the data.
 pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_regular(path)?;
     let mut raw = BufReader::new(file);
     let compression = compression_of(raw.fill_buf().map_err(|e| Error::io(path, e))?);
     let mut head = Vec::new();
     let reader: Box<dyn Read> = match compression {
-        Compression::Gzip => Box::new(MultiGzDecoder::new(raw)),
+        Compression::Gzip => Box::new(GzMembers::new(raw)),
         Compression::Zstd => {
             Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(path, e))?)
         }
@@ -287,7 +417,7 @@ pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
 
 /// SHA-256 of a whole file, for catalogs and databases that are read outside ingest.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = open_regular(path)?;
     let mut hasher = Sha256::new();
     io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
     Ok(hex(&hasher.finalize()))
@@ -362,11 +492,43 @@ mod tests {
         let files = discover_inputs(&[pattern]).unwrap();
         let names: Vec<_> = files
             .iter()
-            .map(|f| f.file_name().unwrap().to_owned())
+            .map(|f| f.path.file_name().unwrap().to_owned())
             .collect();
         assert_eq!(names, ["a.log", "b.log"]);
         let none = discover_inputs(&[dir.path().join("*.gz")]).unwrap_err();
         assert!(none.to_string().contains("matches no file"), "{none}");
+    }
+
+    /// Zero padding after the last gzip member (which `gzip -t` accepts) reads cleanly and
+    /// is hashed; two members read as one stream; data after the padding is an error.
+    #[test]
+    fn gzip_members_and_zero_padding() {
+        use flate2::{write::GzEncoder, Compression as Level};
+        use std::io::Write;
+        let member = |text: &str| {
+            let mut e = GzEncoder::new(Vec::new(), Level::default());
+            e.write_all(text.as_bytes()).unwrap();
+            e.finish().unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("padded.log.gz");
+        let mut raw = member("alpha\n");
+        raw.extend(member("beta\n"));
+        raw.extend(vec![0u8; 300_000]);
+        std::fs::write(&path, &raw).unwrap();
+        let mut opened = open_input(&path).unwrap();
+        let mut text = String::new();
+        opened.reader.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "alpha\nbeta\n");
+        let (sha, size) = opened.finish().unwrap();
+        assert_eq!((sha, size), (sha256_bytes(&raw), raw.len() as u64));
+
+        raw.extend(b"junk");
+        std::fs::write(&path, &raw).unwrap();
+        let mut opened = open_input(&path).unwrap();
+        let mut text = String::new();
+        let e = opened.reader.read_to_string(&mut text).unwrap_err();
+        assert!(e.to_string().contains("zero padding"), "{e}");
     }
 
     #[test]

@@ -16,97 +16,145 @@ use super::{Item, ReadContext, Reject, RejectReason, Sink};
 use crate::error::Result;
 use crate::schema::Micros;
 
-/// Tracks brace depth across lines so that pretty-printed objects, JSON lines and objects
-/// inside a top-level array are all read one object at a time, without loading the file.
+/// Frames JSON objects by the JSON grammar, not by lines: pretty-printed objects, JSON
+/// lines, objects inside a top-level array (`jq -c -s`, one line or many) and objects back
+/// to back (`}{`) are each framed once, one at a time, without loading the file. Between
+/// objects, whitespace and array punctuation (`[`, `]`, `,`) are skipped; any other text is
+/// framed as stray text, so nothing on a line is lost uncounted.
 #[derive(Default)]
-pub(crate) struct ObjectAssembler {
-    pub(crate) buf: Vec<u8>,
-    pub(crate) depth: i64,
+pub(crate) struct ObjectFramer {
+    buf: Vec<u8>,
+    depth: u64,
     in_string: bool,
     escaped: bool,
-    pub(crate) start_line: u64,
+    start_line: u64,
 }
 
-pub(crate) enum Assembled {
-    /// Not inside an object, and the line holds no record (blank, `[`, `]`, `,`).
-    Nothing,
-    /// More lines are needed.
-    Partial,
-    /// A complete object starting at `start_line`.
-    Object { start_line: u64 },
-    /// Text outside any object that is not array punctuation.
-    Stray,
+/// One unit the framer hands on.
+pub(crate) enum Framed<'a> {
+    /// A complete object starting on `start_line`.
+    Object { start_line: u64, bytes: &'a [u8] },
+    /// Text outside any object that is not whitespace or array punctuation.
+    Stray { line: u64, bytes: &'a [u8] },
+    /// An object that grew past the line limit without closing; the framer resynchronises
+    /// after it.
+    TooLong { start_line: u64, bytes: &'a [u8] },
 }
 
-impl ObjectAssembler {
-    pub(crate) fn push(&mut self, number: u64, line: &[u8]) -> Assembled {
-        let trimmed = line.trim_ascii();
-        if self.depth == 0 {
-            self.buf.clear();
-            let rest = trimmed.trim_ascii_start();
-            let rest = rest.strip_prefix(b"[").unwrap_or(rest).trim_ascii();
-            if rest.is_empty() || rest == b"]" || rest == b"," || rest == b"]," {
-                return Assembled::Nothing;
-            }
-            if !rest.starts_with(b"{") {
-                self.buf.extend_from_slice(line);
-                return Assembled::Stray;
-            }
-            self.start_line = number;
-            self.in_string = false;
-            self.escaped = false;
-            return self.scan(rest);
+impl ObjectFramer {
+    /// Feed one physical line (without its line end); every object or stray run that the
+    /// line completes goes to `emit`, in order.
+    pub(crate) fn feed(
+        &mut self,
+        number: u64,
+        line: &[u8],
+        emit: &mut dyn FnMut(Framed<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if self.depth > 0 {
+            self.buf.push(b'\n');
         }
-        self.buf.push(b'\n');
-        self.scan(line)
-    }
-
-    fn scan(&mut self, bytes: &[u8]) -> Assembled {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        self.buf.extend_from_slice(&bytes[..=i]);
-                        return Assembled::Object {
-                            start_line: self.start_line,
-                        };
+        let mut i = 0;
+        while i < line.len() {
+            if self.depth == 0 {
+                match line[i] {
+                    b' ' | b'\t' | b'\r' | b'[' | b']' | b',' => {
+                        i += 1;
+                        continue;
+                    }
+                    b'{' => {
+                        self.buf.clear();
+                        self.start_line = number;
+                        self.in_string = false;
+                        self.escaped = false;
+                    }
+                    _ => {
+                        let end = memchr::memchr(b'{', &line[i..]).map_or(line.len(), |j| i + j);
+                        emit(Framed::Stray {
+                            line: number,
+                            bytes: &line[i..end],
+                        })?;
+                        i = end;
+                        continue;
                     }
                 }
-                _ => {}
+            }
+            let from = i;
+            let mut closed = None;
+            while i < line.len() {
+                let b = line[i];
+                i += 1;
+                if self.in_string {
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        self.in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            closed = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match closed {
+                Some(end) => {
+                    self.buf.extend_from_slice(&line[from..end]);
+                    emit(Framed::Object {
+                        start_line: self.start_line,
+                        bytes: &self.buf,
+                    })?;
+                    self.buf.clear();
+                }
+                None => {
+                    self.buf.extend_from_slice(&line[from..]);
+                    if self.buf.len() > super::lines::MAX_LINE_BYTES {
+                        self.depth = 0;
+                        self.in_string = false;
+                        emit(Framed::TooLong {
+                            start_line: self.start_line,
+                            bytes: &self.buf,
+                        })?;
+                        self.buf.clear();
+                    }
+                }
             }
         }
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() > super::lines::MAX_LINE_BYTES {
-            // A runaway object: report it as one over-long record and resynchronise.
-            self.depth = 0;
-            return Assembled::Stray;
-        }
-        Assembled::Partial
+        Ok(())
+    }
+
+    /// The unfinished object at the end of input, if any: its first line and bytes.
+    pub(crate) fn unfinished(&self) -> Option<(u64, &[u8])> {
+        (self.depth > 0).then_some((self.start_line, self.buf.as_slice()))
     }
 }
 
 /// The first complete JSON object in `text` (JSON lines, pretty-printed or in an array),
 /// parsed; `//` comments are tolerated.
 pub fn first_object(text: &str) -> Option<Value> {
-    let mut a = ObjectAssembler::default();
+    let mut framer = ObjectFramer::default();
+    let mut found: Option<Option<Value>> = None;
     for (i, line) in text.lines().enumerate() {
-        match a.push(i as u64 + 1, line.as_bytes()) {
-            Assembled::Object { .. } => return parse_value(&a.buf).ok(),
-            Assembled::Stray => return None,
-            Assembled::Nothing | Assembled::Partial => {}
+        let _ = framer.feed(i as u64 + 1, line.as_bytes(), &mut |framed| {
+            if found.is_none() {
+                found = Some(match framed {
+                    Framed::Object { bytes, .. } => parse_value(bytes).ok(),
+                    Framed::Stray { .. } | Framed::TooLong { .. } => None,
+                });
+            }
+            Ok(())
+        });
+        if let Some(v) = found {
+            return v;
         }
     }
     None
@@ -201,13 +249,13 @@ pub fn read_raw_objects(
     on_object: &mut RawObjectHandler<'_>,
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
-    let mut assembler = ObjectAssembler::default();
+    let mut framer = ObjectFramer::default();
     loop {
         let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
-                assembler = ObjectAssembler::default();
+                framer = ObjectFramer::default();
                 sink(Item::Reject(
                     Reject::new(
                         number,
@@ -221,33 +269,37 @@ pub fn read_raw_objects(
             }
             Line::Text { number, bytes } => (number, bytes),
         };
-        let start = match assembler.push(number, bytes) {
-            Assembled::Nothing | Assembled::Partial => continue,
-            Assembled::Stray => {
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        utf8_or_json(&assembler.buf),
-                        "text outside a JSON object",
-                    )
-                    .with_excerpt(&assembler.buf),
-                ))?;
-                continue;
-            }
-            Assembled::Object { start_line } => start_line,
-        };
-        on_object(start, &assembler.buf, sink)?;
+        framer.feed(number, bytes, &mut |framed| match framed {
+            Framed::Object { start_line, bytes } => on_object(start_line, bytes, sink),
+            Framed::Stray { line, bytes } => sink(Item::Reject(
+                Reject::new(
+                    line,
+                    "(line)",
+                    utf8_or_json(bytes),
+                    "text outside a JSON object",
+                )
+                .with_excerpt(bytes),
+            )),
+            Framed::TooLong { start_line, bytes } => sink(Item::Reject(
+                Reject::new(
+                    start_line,
+                    "(line)",
+                    RejectReason::LineTooLong,
+                    "JSON object exceeds 1 MiB",
+                )
+                .with_excerpt(bytes),
+            )),
+        })?;
     }
-    if assembler.depth > 0 {
+    if let Some((start_line, bytes)) = framer.unfinished() {
         sink(Item::Reject(
             Reject::new(
-                assembler.start_line,
+                start_line,
                 "(line)",
                 RejectReason::MalformedJson,
                 "the file ends inside a JSON object",
             )
-            .with_excerpt(&assembler.buf),
+            .with_excerpt(bytes),
         ))?;
     }
     Ok(())
@@ -471,6 +523,46 @@ mod tests {
         let v = parse_value(raw).unwrap();
         assert_eq!(v["a"], "http://x");
         assert_eq!(v["b"], 1);
+    }
+
+    /// Every object on a physical line is framed: a one-line array (`jq -c -s`), objects
+    /// back to back, braces inside strings, and stray text between them.
+    #[test]
+    fn objects_are_framed_by_grammar_not_by_line() {
+        let mut framer = ObjectFramer::default();
+        let mut seen = Vec::new();
+        let mut emit = |f: Framed<'_>| {
+            seen.push(match f {
+                Framed::Object { start_line, bytes } => {
+                    format!("obj@{start_line}:{}", String::from_utf8_lossy(bytes))
+                }
+                Framed::Stray { line, bytes } => {
+                    format!("stray@{line}:{}", String::from_utf8_lossy(bytes))
+                }
+                Framed::TooLong { start_line, .. } => format!("long@{start_line}"),
+            });
+            Ok(())
+        };
+        framer
+            .feed(1, br#"[{"a":1},{"a":"}{"},{"a":[3,{"b":4}]}]"#, &mut emit)
+            .unwrap();
+        framer
+            .feed(2, br#"{"a":5}{"a":6} junk {"a":7"#, &mut emit)
+            .unwrap();
+        framer.feed(3, br#","z":8}"#, &mut emit).unwrap();
+        assert_eq!(
+            seen,
+            [
+                r#"obj@1:{"a":1}"#,
+                r#"obj@1:{"a":"}{"}"#,
+                r#"obj@1:{"a":[3,{"b":4}]}"#,
+                r#"obj@2:{"a":5}"#,
+                r#"obj@2:{"a":6}"#,
+                "stray@2:junk ",
+                "obj@2:{\"a\":7\n,\"z\":8}",
+            ]
+        );
+        assert!(framer.unfinished().is_none());
     }
 
     #[test]

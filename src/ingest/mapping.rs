@@ -121,7 +121,7 @@ fn config_error(path: &Path, text: &str, key: &str, message: String) -> Error {
 
 /// Read and validate a mapping file.
 pub fn load(path: &Path) -> Result<Arc<Mapping>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::ingest::input::read_regular_text(path)?;
     parse(path, &text)
 }
 

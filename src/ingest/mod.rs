@@ -302,6 +302,13 @@ pub enum Detection {
     ZeekOtherLog(String),
     /// The file is empty after decompression: nothing to read, nothing to detect.
     Empty,
+    /// A file found inside an input directory that no reader recognises (a README, a
+    /// sites.toml kept beside the logs): listed as skipped with why, not read. A file named
+    /// on the command line, or any file under `--strict`, is an error instead.
+    Unrecognised(String),
+    /// Something inside an input directory that is not a regular file (a FIFO, socket or
+    /// device): listed as skipped, never opened, since reading it could block for ever.
+    NotRegular,
 }
 
 /// Why a record was rejected. The string form is the stable `reason` used in outputs.
@@ -357,11 +364,13 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(line: u64, field: &str, reason: RejectReason, detail: impl Into<String>) -> Self {
+        // Field names and details quote log content: control characters are escaped so
+        // that neither a terminal (--strict errors) nor rejects.csv receives them raw.
         Reject {
             line,
-            field: defuse_formula(field.to_string()),
+            field: defuse_formula(crate::text::escape_control(field).into_owned()),
             reason,
-            detail: defuse_formula(detail.into()),
+            detail: defuse_formula(crate::text::escape_control(&detail.into()).into_owned()),
             excerpt: String::new(),
         }
     }
@@ -529,7 +538,32 @@ pub fn read_records(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    (format.0.read)(reader, ctx, sink)
+    (format.0.read)(reader, ctx, &mut |item| sink(plausible(item)))
+}
+
+/// The largest byte count one flow record may carry: 2^53 bytes (8 PiB, eight days at
+/// 100 Gbit/s). Above it a count is not a measurement but a forgery or a corrupt field,
+/// and it would no longer be exact in JSON or in a spreadsheet; bounding each record also
+/// keeps every run-wide total far from 2^64.
+pub const MAX_FLOW_BYTES: u64 = 1 << 53;
+
+/// Every reader's flow records pass here: a byte count above [`MAX_FLOW_BYTES`] rejects
+/// the record, naming the field, instead of letting it swamp or wrap a total.
+fn plausible(item: Item) -> Item {
+    let Item::Record(Record::Flow(flow)) = &item else {
+        return item;
+    };
+    for (field, value) in [("bytes_out", flow.bytes_out), ("bytes_in", flow.bytes_in)] {
+        if let Some(v) = value.filter(|v| *v > MAX_FLOW_BYTES) {
+            return Item::Reject(Reject::new(
+                flow.provenance.line,
+                field,
+                RejectReason::InvalidNumber,
+                format!("byte count {v} is above the 2^53 (8 PiB) a single flow can carry"),
+            ));
+        }
+    }
+    item
 }
 
 #[cfg(test)]

@@ -124,16 +124,31 @@ pub fn spawn(
                 file_index,
                 options: &options,
             };
-            let result = super::read_records(format, &mut input, &ctx, &mut |item| {
-                batch.push(item);
-                if batch.len() == BATCH_ITEMS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ITEMS));
-                    if msg_tx.send(Message::Items(full)).is_err() {
-                        // The caller stopped listening: stop reading.
-                        return Err(Error::Aggregate("reader stopped".into()));
+            // A reader bug must not vanish with this thread: a panic becomes an error that
+            // names the file and the reader, instead of a silently short read.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                super::read_records(format, &mut input, &ctx, &mut |item| {
+                    batch.push(item);
+                    if batch.len() == BATCH_ITEMS {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ITEMS));
+                        if msg_tx.send(Message::Items(full)).is_err() {
+                            // The caller stopped listening: stop reading.
+                            return Err(Error::Aggregate("reader stopped".into()));
+                        }
                     }
-                }
-                Ok(())
+                    Ok(())
+                })
+            }));
+            let result = read.unwrap_or_else(|payload| {
+                let why = crate::text::panic_message(payload.as_ref());
+                Err(Error::io(
+                    &path_buf,
+                    io::Error::other(format!(
+                        "the {} reader failed on this file ({why}); this is a bug in xborder, please report it",
+                        format.id()
+                    )),
+                ))
             });
             if !batch.is_empty() && msg_tx.send(Message::Items(batch)).is_err() {
                 return;

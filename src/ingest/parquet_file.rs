@@ -19,12 +19,52 @@ use polars::prelude::*;
 use crate::error::Result;
 use crate::ingest::ReadContext;
 
-/// Column names of a plain Parquet file, from its footer (`None` if it is not one).
+/// Column names of a plain Parquet file, from its footer (`None` if it is not one, or if
+/// the footer cannot be decoded).
 pub(crate) fn schema_names(path: &Path) -> Option<Vec<String>> {
     let file = File::open(path).ok()?;
-    let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().ok()?;
-    Some(schema.iter_names().map(|n| n.to_string()).collect())
+    guarded(|| {
+        let mut reader = ParquetReader::new(file);
+        let schema = reader.schema()?;
+        Ok(schema.iter_names().map(|n| n.to_string()).collect())
+    })
+    .ok()
+}
+
+thread_local! {
+    /// Set while a [`guarded`] call runs on this thread: its panics are reported as
+    /// rejects, so the panic hook stays quiet for them.
+    static CONTAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Install, once per process, a panic hook that stays silent for panics [`guarded`]
+/// contains and defers to the previous hook for every other panic.
+fn quiet_contained_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CONTAINING.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Run a Parquet decoder call, turning a panic on corrupt input into an error that
+/// carries the panic's message: a damaged file must be rejected with a reason, never
+/// crash the run or print a backtrace.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
+    quiet_contained_panics();
+    let was = CONTAINING.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINING.with(|c| c.set(was));
+    result.unwrap_or_else(|payload| {
+        let why = crate::text::panic_message(payload.as_ref());
+        Err(PolarsError::ComputeError(
+            format!("the Parquet decoder failed (corrupt data?): {why}").into(),
+        ))
+    })
 }
 
 fn is_plain_parquet(path: &Path) -> bool {

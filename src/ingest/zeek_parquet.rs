@@ -19,7 +19,7 @@ use std::io::BufRead;
 
 use polars::prelude::*;
 
-use super::parquet_file::{schema_names, ParquetInput};
+use super::parquet_file::{guarded, schema_names, ParquetInput};
 use super::values::{self, FieldError};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use crate::error::Result;
@@ -453,6 +453,18 @@ fn file_reject(line: u64, detail: String) -> Item {
     ))
 }
 
+/// The 0-based row group holding row `start` (0-based).
+fn group_of(group_rows: &[usize], start: usize) -> usize {
+    let mut end = 0;
+    for (i, n) in group_rows.iter().enumerate() {
+        end += n;
+        if start < end {
+            return i;
+        }
+    }
+    group_rows.len().saturating_sub(1)
+}
+
 /// Row ranges to decode: whole row groups, large ones in slices.
 fn batches(group_rows: &[usize]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -472,16 +484,6 @@ fn batches(group_rows: &[usize]) -> Vec<(usize, usize)> {
         start += n;
     }
     out
-}
-
-/// Run a polars call, turning a panic on corrupt input into an error: a damaged file must
-/// be a reject, never a crash.
-fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(PolarsError::ComputeError(
-            "the Parquet decoder failed on this file (corrupt data?)".into(),
-        ))
-    })
 }
 
 fn read(
@@ -543,9 +545,20 @@ fn read(
         let (height, cols, naive) = match decoded {
             Ok(d) => d,
             Err(e) => {
-                input.finish(reader, ctx)?;
-                let detail = format!("unreadable Parquet from row {} on: {e}", start + 1);
-                return sink(file_reject(start as u64 + 1, detail));
+                // Every row the footer declares for this range is rejected, naming the
+                // row group, and reading goes on with the next one.
+                let group = group_of(&group_rows, start);
+                let detail = format!(
+                    "row group {group} (rows {}-{}) cannot be decoded: {e}",
+                    start + 1,
+                    start + len
+                );
+                for row in start..start + len {
+                    sink(file_reject(row as u64 + 1, detail.clone()))?;
+                }
+                done += len;
+                input.keep_pace(reader, ctx, done, rows)?;
+                continue;
             }
         };
         if naive && !noted {

@@ -71,7 +71,7 @@ impl SecretKey {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::ingest::input::read_regular_text(path)?;
         let bad = |m: &str| Error::config(path.display().to_string(), m.to_string());
         let line = text
             .lines()
@@ -151,7 +151,7 @@ impl PublicKey {
 
     /// Read a minisign public key file, or the bare base64 line `minisign -P` takes.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::ingest::input::read_regular_text(path)?;
         Self::parse(&text).map_err(|m| Error::config(path.display().to_string(), m))
     }
 

@@ -69,7 +69,7 @@ fn parse_manifest(text: &str, label: &str, problems: &mut Vec<String>) -> BTreeM
 }
 
 fn read_text(path: &Path, problems: &mut Vec<String>) -> Option<String> {
-    match std::fs::read(path) {
+    match crate::ingest::input::read_regular(path) {
         Ok(b) => match String::from_utf8(b) {
             Ok(s) => Some(s),
             Err(_) => {
@@ -125,7 +125,13 @@ pub fn verify(pack: &Path, pubkey: Option<&PublicKey>) -> Result<Report> {
             continue;
         }
         octets += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let got = sha256_file(&path)?;
+        let got = match sha256_file(&path) {
+            Ok(got) => got,
+            Err(e) => {
+                p.push(format!("unreadable payload file {name}: {e}"));
+                continue;
+            }
+        };
         if &got != want {
             p.push(format!(
                 "changed payload file {name}: SHA-256 is {got}, manifest says {want}"
@@ -208,7 +214,7 @@ pub fn verify(pack: &Path, pubkey: Option<&PublicKey>) -> Result<Report> {
                 .push("cannot check the signature: tagmanifest-sha256.txt is missing".into());
             "not checked".into()
         }
-        (Some(key), Some(tags)) => match std::fs::read_to_string(&minisig) {
+        (Some(key), Some(tags)) => match crate::ingest::input::read_regular_text(&minisig) {
             Err(_) => {
                 r.problems.push(format!(
                     "a public key was given but the pack has no {MINISIG}"
@@ -218,7 +224,7 @@ pub fn verify(pack: &Path, pubkey: Option<&PublicKey>) -> Result<Report> {
             Ok(sig) => match key.verify_minisign(tags.as_bytes(), &sig) {
                 Ok(trusted) => {
                     let raw = pack.join(RAW_SIG);
-                    if let Ok(bytes) = std::fs::read(&raw) {
+                    if let Ok(bytes) = crate::ingest::input::read_regular(&raw) {
                         if let Err(e) = key.verify_raw(tags.as_bytes(), &bytes) {
                             r.problems.push(format!("{RAW_SIG}: {e}"));
                         }

@@ -13,10 +13,13 @@ use crate::pipeline::Analysis;
 /// a cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
 /// The csv writer quotes cells that need it, so embedded quotes and separators are safe.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // Control characters (ESC, BEL, line ends) from log content are escaped first, so a
+    // cell can neither act on a terminal that prints the CSV nor start a formula.
+    let cell = crate::text::escape_control(cell);
+    if cell.starts_with(['=', '+', '-', '@']) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
-        std::borrow::Cow::Borrowed(cell)
+        cell
     }
 }
 
@@ -108,6 +111,20 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
 pub const DAILY_COLUMNS: &[&str] = &["day", "regime", "vendor", "flows", "bytes_out"];
 pub const REJECT_COLUMNS: &[&str] = &["file", "line", "field", "reason", "detail", "excerpt"];
 
+pub const CONFLICT_COLUMNS: &[&str] = &[
+    "file",
+    "line",
+    "uid",
+    "ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "proto",
+    "bytes_out",
+    "bytes_in",
+];
+
 #[derive(Serialize)]
 struct RejectCsv<'a> {
     file: &'a str,
@@ -118,9 +135,9 @@ struct RejectCsv<'a> {
     excerpt: &'a str,
 }
 
-/// Write the five CSV outputs, and blocked_attempts.csv when proxy logs were read. Under
+/// Write the six CSV outputs, and blocked_attempts.csv when proxy logs were read. Under
 /// pseudonymisation, reject details and excerpts (raw log text, full of addresses and
-/// names) are withheld.
+/// names) and the source addresses of conflicting records are withheld.
 pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<OutputFile>> {
     let t = &a.tables;
     let withheld = super::pseudonym::WITHHELD;
@@ -144,7 +161,19 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             },
         })
         .collect();
-    let mut out = Vec::with_capacity(6);
+    let conflicts: Vec<crate::pipeline::ConflictRow> = a
+        .conflicts
+        .iter()
+        .map(|c| crate::pipeline::ConflictRow {
+            src_ip: if pseudonymize {
+                withheld.to_string()
+            } else {
+                c.src_ip.clone()
+            },
+            ..c.clone()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(1);
     if a.totals.proxy_records.read > 0 {
         out.push(write_output(
             dir,
@@ -195,6 +224,12 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             "rejects.csv",
             &to_csv("rejects.csv", &rejects, REJECT_COLUMNS)?,
             Some(rejects.len() as u64),
+        )?,
+        write_output(
+            dir,
+            "conflicts.csv",
+            &to_csv("conflicts.csv", &conflicts, CONFLICT_COLUMNS)?,
+            Some(conflicts.len() as u64),
         )?,
     ];
     tables.append(&mut out);

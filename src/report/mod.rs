@@ -11,6 +11,7 @@ pub mod layout;
 pub mod pdf;
 pub mod pseudonym;
 pub mod run_json;
+pub mod staging;
 
 use std::path::{Path, PathBuf};
 
@@ -117,7 +118,7 @@ pub fn write_all(
         Some(old) => {
             let old = crate::diff::RunTables::load(old)?;
             let new = crate::diff::RunTables::load(out_dir)?;
-            let changes = crate::diff::compare(&old, &new);
+            let changes = crate::diff::compare(&old, &new)?;
             outputs.push(write_output(
                 out_dir,
                 "changes.csv",
@@ -173,13 +174,21 @@ fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {
     })
 }
 
-/// Copy every input to `inputs/NNNN.gz|.log` (names never come from input data) and check
+/// Copy every input to `inputs/NNNN.gz|.zst|.log` (names never come from input data) and check
 /// that each copy has the hash recorded when the file was analysed.
 fn copy_inputs(out_dir: &Path, files: &mut [crate::accounting::FileReport]) -> Result<()> {
     let dir = out_dir.join("inputs");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for (i, f) in files.iter_mut().enumerate() {
-        let ext = if f.compression == "gzip" { "gz" } else { "log" };
+        // Never opened, so never copied: a FIFO or device found inside an input directory.
+        if f.format == "skipped:not-a-regular-file" {
+            continue;
+        }
+        let ext = match f.compression.as_str() {
+            "gzip" => "gz",
+            "zstd" => "zst",
+            _ => "log",
+        };
         let member = format!("inputs/{:04}.{ext}", i + 1);
         let target = out_dir.join(&member);
         std::fs::copy(&f.path, &target).map_err(|e| Error::io(&f.path, e))?;

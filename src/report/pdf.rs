@@ -553,7 +553,7 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
 
 fn data_quality(l: &mut Layout, a: &Analysis) {
     l.heading("Data quality");
-    l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period + filtered. Duplicates are repeated connection ids (flows) or repeated DNS transactions; filtered records were read and deliberately not used (for example AWS NODATA rows or Suricata alert events), each with a reason in run.json; rejects are listed in rejects.csv with file, line, field and reason.", 9.0);
+    l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period + filtered. A duplicate flow is the same connection seen again (same connection id, endpoints, protocol and start time); a record that reuses a connection id for a different connection is a conflict, counted as egress like the other and listed in conflicts.csv, so a forged export can never hide real traffic. Duplicate DNS records are repeated DNS transactions. Filtered records were read and deliberately not used (for example AWS NODATA rows or Suricata alert events), each with a reason in run.json; rejects are listed in rejects.csv with file, line, field and reason. Files inside input directories that no reader recognises are listed as skipped.", 9.0);
     let by_method = &a.totals.flows.ai_by_method;
     let methods: Vec<String> = crate::attribute::Method::ALL
         .iter()
@@ -657,6 +657,10 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
             ("Internal".into(), group_digits(f.internal)),
             ("Inbound".into(), group_digits(f.inbound)),
             ("Byte counts unset".into(), group_digits(f.bytes_unset)),
+            (
+                "Connection-id conflicts (conflicts.csv)".into(),
+                group_digits(f.uid_conflicts),
+            ),
             (
                 "Return-direction records".into(),
                 group_digits(f.return_direction),

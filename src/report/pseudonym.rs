@@ -22,7 +22,7 @@ pub struct Pseudonymizer {
 impl Pseudonymizer {
     /// Load a key file: at least 32 bytes written as hex (as `xborder keygen --hmac` makes).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::ingest::input::read_regular_text(path)?;
         let hexed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let bad = || {
             Error::config(

@@ -20,7 +20,7 @@ use serde_json::{Map, Number, Value};
 
 use super::{items, State, FIELD_MAP};
 use crate::error::{Error, Result};
-use crate::ingest::parquet_file::{schema_names, ParquetInput};
+use crate::ingest::parquet_file::{guarded, schema_names, ParquetInput};
 use crate::ingest::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 
 /// Top-level OCSF attributes the mapping reads; other columns are not loaded.
@@ -91,7 +91,7 @@ fn read(
     };
     let polars_err = |e: PolarsError| whole_file_reject(format!("unreadable Parquet: {e}"));
     let mut first = source.reader().map_err(|e| ctx.io_error(e))?;
-    let (names, rows) = match first.schema().and_then(|s| Ok((s, first.num_rows()?))) {
+    let (names, rows) = match guarded(|| first.schema().and_then(|s| Ok((s, first.num_rows()?)))) {
         Ok((schema, rows)) => {
             let names: Vec<String> = schema
                 .iter_names()
@@ -112,17 +112,33 @@ fn read(
     let mut state = State::default();
     let mut start = 0usize;
     while start < rows {
-        let df = match source
-            .reader()
-            .map_err(|e| ctx.io_error(e))?
-            .with_columns(Some(names.clone()))
-            .with_slice(Some((start, BATCH_ROWS)))
-            .finish()
-        {
+        let slice = source.reader().map_err(|e| ctx.io_error(e))?;
+        let df = match guarded(|| {
+            slice
+                .with_columns(Some(names.clone()))
+                .with_slice(Some((start, BATCH_ROWS)))
+                .finish()
+        }) {
             Ok(df) => df,
             Err(e) => {
-                source.finish(reader, ctx)?;
-                return sink(polars_err(e));
+                // The footer's row count says how many records this slice held: each is
+                // rejected, and reading goes on with the next slice.
+                let end = (start + BATCH_ROWS).min(rows);
+                let detail = format!(
+                    "rows {}-{end} cannot be decoded (corrupt data page?): {e}",
+                    start + 1
+                );
+                for row in start..end {
+                    sink(Item::Reject(Reject::new(
+                        row as u64 + 1,
+                        "(row group)",
+                        RejectReason::InvalidValue,
+                        detail.clone(),
+                    )))?;
+                }
+                start = end;
+                source.keep_pace(reader, ctx, start, rows)?;
+                continue;
             }
         };
         let height = df.height();
