@@ -111,6 +111,38 @@ impl FlowBreakdown {
     }
 }
 
+/// What happened to the requests of proxy, gateway and URL-filter logs, and to the flows
+/// of the proxies themselves.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProxyBreakdown {
+    /// Accepted proxy records.
+    pub requests: u64,
+    pub allowed: u64,
+    pub blocked: u64,
+    /// Neither (cache hits, authentication challenges, requests that never went upstream).
+    pub other: u64,
+    /// Requests whose log names a user.
+    pub with_user: u64,
+    /// Requests from clients outside every site and not internal: not egress of ours.
+    pub client_outside: u64,
+    /// Blocked requests to AI vendors (blocked_attempts.csv).
+    pub blocked_ai_vendor: u64,
+    /// Allowed egress whose log names no server address: its destination country is
+    /// unknown (ZZ).
+    pub without_server_address: u64,
+    /// URL-filter requests that gave their host to a flow of the same session.
+    pub joined_to_flows: u64,
+    /// Further requests over a connection already counted (same session).
+    pub same_session: u64,
+    /// Flows from or to a proxy in hours its log covers: legs of requests counted from
+    /// the proxy log, not egress of their own.
+    pub flows_carried_by_proxy_logs: u64,
+    /// Flows from a proxy in hours no proxy log covers: still counted as the proxy's egress.
+    pub proxy_egress_without_proxy_logs: u64,
+    /// Proxy addresses: declared in sites.toml, then learned from the logs.
+    pub proxies: Vec<String>,
+}
+
 /// One input file as run.json reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {

@@ -41,6 +41,8 @@ use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Provenance, Record};
 use crate::verdict::Verdicts;
 
+mod proxy;
+
 /// Default ceiling on how old a DNS answer may be when it attributes a flow.
 pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
 /// Default allowance past an answer's TTL.
@@ -200,6 +202,8 @@ pub struct Analysis {
     pub verdicts: Verdicts,
     /// Every input that can change a verdict, with its SHA-256 (part of the run id).
     pub verdict_inputs: Vec<crate::report::assurance::HashedInput>,
+    /// Requests to AI vendors that a proxy or gateway blocked (blocked_attempts.csv).
+    pub blocked: Vec<crate::aggregate::blocked::BlockedRow>,
 }
 
 /// De-duplication of flow records and DNS records, for run.json.
@@ -259,7 +263,11 @@ pub struct Totals {
     pub dns_records: RecordCounts,
     /// Records of files that mix flows with DNS or hostnames (Suricata EVE, OCSF, ECS).
     pub mixed_records: RecordCounts,
+    /// Records of web proxy, gateway and URL-filter logs.
+    pub proxy_records: RecordCounts,
     pub flows: FlowBreakdown,
+    /// Proxy requests and the proxies' own flows.
+    pub proxy: crate::accounting::ProxyBreakdown,
     pub files_read: u64,
     pub files_skipped: u64,
 }
@@ -374,6 +382,7 @@ pub fn analyze(
             Detection::Supported(f) => {
                 u64::from(f.holds(RecordKind::Flow))
                     + u64::from(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname))
+                    + u64::from(f.holds(RecordKind::Proxy))
             }
             _ => 0,
         }
@@ -522,6 +531,19 @@ pub fn analyze(
         .borrow_mut()
         .dedup
         .expect(bytes_of(&planned, &[RecordKind::Flow]) / 100);
+    // Proxy logs before flows: the flows must know which proxy legs the logs carry.
+    let mut proxy_seen = SeenKeys::new(budget(DedupBudget::DNS), &spill_dir);
+    proxy::read_proxy_files(
+        &planned,
+        opts,
+        &mut state,
+        &mut proxy_seen,
+        &mut report_slots,
+        &mut rejects,
+        &mut progress,
+        evidence.as_deref_mut(),
+    )?;
+    drop(proxy_seen);
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
@@ -627,9 +649,13 @@ pub fn analyze(
     }
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
     let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
+    let mut unclaimed = FlowBreakdown::default();
+    state.drain_sessions(&mut unclaimed, evidence)?;
+    totals.flows.add(&unclaimed);
     for report in report_slots.iter().flatten() {
         match report.kind.as_deref() {
             Some("flow") => totals.flow_records.add(&report.counts),
+            Some("proxy") => totals.proxy_records.add(&report.counts),
             Some(k) if k.contains("flow") => totals.mixed_records.add(&report.counts),
             Some(_) => totals.dns_records.add(&report.counts),
             None => {}
@@ -670,6 +696,8 @@ pub fn analyze(
         state.geo_cache.len() as u64,
         state.site_cache.len() as u64,
     );
+    let (proxy_stats, blocked) = state.proxy_results();
+    totals.proxy = proxy_stats;
     let org = state.org.finish();
     let regime_rows = regime_rows(catalogs, &ai_rows, &other_rows);
     let tables = aggregate::build_tables(&ai_rows, &other_rows, &regime_rows)?;
@@ -727,6 +755,7 @@ pub fn analyze(
         candidates,
         verdicts,
         verdict_inputs,
+        blocked,
     })
 }
 
@@ -1050,6 +1079,7 @@ struct FlowState<'a> {
     candidates: CandidateTracker,
     /// Coverage source id of the file being read.
     source: u16,
+    proxy: proxy::ProxyState,
 }
 
 impl<'a> FlowState<'a> {
@@ -1087,6 +1117,7 @@ impl<'a> FlowState<'a> {
                 &catalogs.sites,
                 &catalogs.vendors,
             ),
+            proxy: proxy::ProxyState::new(&catalogs.sites.proxies),
         }
     }
 
@@ -1182,6 +1213,9 @@ impl<'a> FlowState<'a> {
         if let Some(s) = self.site(flow.src_ip).or_else(|| self.site(flow.dst_ip)) {
             self.coverage.flow(s, self.source, flow.ts);
         }
+        if self.carried_by_proxy_log(flow) {
+            return Ok(());
+        }
         self.observed = Some(match self.observed {
             None => (flow.ts, flow.ts),
             Some((a, b)) => (a.min(flow.ts), b.max(flow.ts)),
@@ -1259,18 +1293,31 @@ impl<'a> FlowState<'a> {
             (Some(uid), false) => self.hostnames.lookup(uid, flow.dst_ip),
             _ => None,
         };
-        let attribution = match named {
-            Some(h) => {
-                let method = Method::from(h.source);
+        // A URL-filter log of this very session names the host just as directly.
+        let proxied = self.session_host(flow);
+        let attribution = match (&proxied, named) {
+            (Some(p), _) => {
                 if let Some((weak_product, weak_method, _)) = weaker {
-                    if h.product != Some(weak_product) {
-                        let key = format!("{}_vs_{}", method.as_str(), weak_method.as_str());
+                    if p.product != Some(weak_product) {
+                        let key = format!("proxy_host_vs_{}", weak_method.as_str());
                         *breakdown.attribution_disagreements.entry(key).or_default() += 1;
                     }
                 }
-                h.product.map(|p| (p, method, Some(h.name)))
+                p.product.map(|x| (x, Method::ProxyHost, Some(p.name)))
             }
-            None => weaker,
+            (None, named) => match named {
+                Some(h) => {
+                    let method = Method::from(h.source);
+                    if let Some((weak_product, weak_method, _)) = weaker {
+                        if h.product != Some(weak_product) {
+                            let key = format!("{}_vs_{}", method.as_str(), weak_method.as_str());
+                            *breakdown.attribution_disagreements.entry(key).or_default() += 1;
+                        }
+                    }
+                    h.product.map(|p| (p, method, Some(h.name)))
+                }
+                None => weaker,
+            },
         };
         if site != NO_SITE {
             let dns_visible = self
@@ -1315,6 +1362,9 @@ impl<'a> FlowState<'a> {
                         Method::Sni | Method::HttpHost => {
                             named.map(|h| (h.provenance.file, h.provenance.line, h.ts))
                         }
+                        Method::ProxyHost => proxied
+                            .as_ref()
+                            .map(|h| (h.provenance.file, h.provenance.line, h.ts)),
                         _ => None,
                     };
                     // An ip_range flow's DNS name, if any, did not attribute it.
@@ -1438,6 +1488,7 @@ impl<'a> FlowState<'a> {
             Method::Snapshot => self.catalogs.snapshots.name(id),
             Method::Ptr => self.catalogs.ptr.name(id),
             Method::Sni | Method::HttpHost => self.hostnames.name(id),
+            Method::ProxyHost => self.proxy.name(id),
             _ => self.index.name(id),
         }
     }
@@ -1479,7 +1530,12 @@ impl<'a> FlowState<'a> {
                     source_site: site,
                     source_country: country,
                     src_ip: k.src.to_string(),
-                    dst_ip: k.dst.to_string(),
+                    // A proxy request without a logged server address has none.
+                    dst_ip: if k.dst.is_unspecified() {
+                        String::new()
+                    } else {
+                        k.dst.to_string()
+                    },
                     destination_country: String::from_utf8_lossy(&dc).into_owned(),
                     hostname,
                     onward,

@@ -157,12 +157,67 @@ pub struct DnsRecord {
     pub provenance: Provenance,
 }
 
+/// What a web proxy or secure web gateway did with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProxyAction {
+    /// Forwarded to the server: egress.
+    Allowed,
+    /// Refused by the proxy's policy: no egress, but evidence that a ban was enforced.
+    Blocked,
+    /// Neither: served from the proxy's cache, an authentication challenge, an error
+    /// before any upstream request. Counted, not reported as egress.
+    Other,
+}
+
+impl ProxyAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyAction::Allowed => "allowed",
+            ProxyAction::Blocked => "blocked",
+            ProxyAction::Other => "other",
+        }
+    }
+}
+
+/// One request as a web proxy, secure web gateway or URL filter logged it. The proxy
+/// names the client and the host it asked for, which is the strongest attribution there
+/// is when the network path hides the client behind the proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyRecord {
+    pub ts: Micros,
+    /// The client as the proxy saw it (before the proxy's own address replaced it).
+    pub client_ip: IpAddr,
+    /// The authenticated user, when the proxy logs one.
+    pub user: Option<String>,
+    /// The requested host (URL host or CONNECT authority), normalised as
+    /// [`normalise_host_header`]; an address literal when the client asked for one.
+    pub host: String,
+    pub port: Option<u16>,
+    /// The upstream server address, when the proxy logs it.
+    pub server_ip: Option<IpAddr>,
+    /// Bytes the client sent (request), when logged.
+    pub bytes_out: Option<u64>,
+    /// Bytes the client received (response), when logged.
+    pub bytes_in: Option<u64>,
+    pub action: ProxyAction,
+    /// The proxy's own identity as logged (an address, a device name or serial).
+    pub proxy: Option<String>,
+    /// The proxy's address, when its identity is one: flows from it are the upstream
+    /// legs of requests this log already counts.
+    pub proxy_ip: Option<IpAddr>,
+    /// A connection-id prefix shared with the same device's flow log (PAN-OS serial and
+    /// session id): a flow whose uid starts with it is this request's connection.
+    pub session: Option<String>,
+    pub provenance: Provenance,
+}
+
 /// A record produced by a reader.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Flow(FlowRecord),
     Dns(DnsRecord),
     Hostname(HostnameRecord),
+    Proxy(ProxyRecord),
 }
 
 impl Record {
@@ -171,6 +226,7 @@ impl Record {
             Record::Flow(_) => crate::ingest::RecordKind::Flow,
             Record::Dns(_) => crate::ingest::RecordKind::Dns,
             Record::Hostname(_) => crate::ingest::RecordKind::Hostname,
+            Record::Proxy(_) => crate::ingest::RecordKind::Proxy,
         }
     }
 }

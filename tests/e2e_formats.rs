@@ -1,7 +1,7 @@
 //! Every fixture under tests/fixtures/formats/<format-id>/ is detected as that format, reads
 //! to the hand-checked counts in its `.expect` file, and survives mutation without a panic.
 //!
-//! An `.expect` file lists `key value` lines: `flow`, `dns`, `hostname` (records of each
+//! An `.expect` file lists `key value` lines: `flow`, `dns`, `hostname`, `proxy` (records of each
 //! kind), `rejected`, `filtered`, and optionally `notes`. Lines starting with `#` explain.
 //! A fixture may be named `<name>.<ext>`; its expectations live in `<name>.<ext>.expect`.
 //! Reader-specific field checks live in unit tests beside each reader.
@@ -59,6 +59,7 @@ fn count(format: ingest::Format, path: &Path, bytes: &[u8]) -> BTreeMap<String, 
             Item::Record(Record::Flow(_)) => "flow",
             Item::Record(Record::Dns(_)) => "dns",
             Item::Record(Record::Hostname(_)) => "hostname",
+            Item::Record(Record::Proxy(_)) => "proxy",
             Item::Reject(_) => "rejected",
             Item::Filtered { .. } => "filtered",
             Item::Note(_) => "notes",

@@ -6,6 +6,7 @@
 //! not per flow. Every output is sorted on all of its key columns, so the same input
 //! gives the same bytes.
 
+pub mod blocked;
 pub mod org;
 
 use polars::prelude::*;

@@ -29,6 +29,8 @@ pub struct Violation {
     pub src_ip: String,
     pub hostname: String,
     pub owner: String,
+    /// The user a proxy or gateway logged for the requests (empty for plain flows).
+    pub user: String,
     pub department: String,
     pub vendor: String,
     pub product: String,
@@ -99,7 +101,15 @@ pub struct OrgResults {
     pub departments: Option<Vec<DepartmentRow>>,
 }
 
-type ViolationKey = (usize, u16, IpAddr, ProductId, i32, Option<usize>);
+type ViolationKey = (
+    usize,
+    u16,
+    IpAddr,
+    ProductId,
+    i32,
+    Option<usize>,
+    Option<String>,
+);
 /// (department, site, product, regimes) → sums and distinct sources.
 type DepartmentKey = (String, u16, ProductId, String);
 
@@ -176,6 +186,20 @@ impl<'a> OrgTracker<'a> {
         day: i32,
         regimes: &str,
     ) {
+        self.observe_as(flow, site, product, day, regimes, None);
+    }
+
+    /// [`Self::observe`] for a request a proxy logged with its user: violations are kept
+    /// per user as well as per source address.
+    pub fn observe_as(
+        &mut self,
+        flow: &FlowRecord,
+        site: u16,
+        product: ProductId,
+        day: i32,
+        regimes: &str,
+        user: Option<&str>,
+    ) {
         if self.policy.is_none() && self.assets.is_none() {
             return;
         }
@@ -234,7 +258,15 @@ impl<'a> OrgTracker<'a> {
                 g.1.insert(flow.src_ip);
                 if policy.rules[r].verdict == Verdict::Banned {
                     self.violations
-                        .entry((r, site, flow.src_ip, product, day, asset))
+                        .entry((
+                            r,
+                            site,
+                            flow.src_ip,
+                            product,
+                            day,
+                            asset,
+                            user.map(str::to_string),
+                        ))
                         .or_insert_with(|| FlowSum::new(flow.ts))
                         .add(flow);
                 }
@@ -265,7 +297,7 @@ impl<'a> OrgTracker<'a> {
             let mut violations: Vec<Violation> = self
                 .violations
                 .iter()
-                .map(|((r, site, ip, product, day, asset), s)| {
+                .map(|((r, site, ip, product, day, asset, user), s)| {
                     let (site_name, country) = self.site(*site);
                     let a = asset.and_then(|i| self.assets.map(|x| &x.entries[i]));
                     Violation {
@@ -276,6 +308,7 @@ impl<'a> OrgTracker<'a> {
                         src_ip: ip.to_string(),
                         hostname: a.map(|a| a.hostname.clone()).unwrap_or_default(),
                         owner: a.map(|a| a.owner.clone()).unwrap_or_default(),
+                        user: user.clone().unwrap_or_default(),
                         department: a.map(|a| a.department.clone()).unwrap_or_default(),
                         vendor: vendors.vendor_of(*product).name.clone(),
                         product: vendors.product(*product).name.clone(),
@@ -298,6 +331,7 @@ impl<'a> OrgTracker<'a> {
                     &a.vendor,
                     &a.product,
                     &a.first_seen,
+                    &a.user,
                 )
                     .cmp(&(
                         &b.rule_id,
@@ -307,6 +341,7 @@ impl<'a> OrgTracker<'a> {
                         &b.vendor,
                         &b.product,
                         &b.first_seen,
+                        &b.user,
                     ))
             });
             // Highlight the first use after the ban at each site.

@@ -1,7 +1,8 @@
 //! Attribute: give each egress flow a hostname and say how it was obtained.
 //!
 //! Evidence ranks: `sni` and `http_host` (the client named the host on this very
-//! connection, in its TLS ClientHello or HTTP request; see [`hostnames`]), then `dns` (the same client resolved a vendor name to this address shortly
+//! connection, in its TLS ClientHello or HTTP request; see [`hostnames`]) and `proxy_host`
+//! (a web proxy or gateway logged the host the client asked it for; see [`proxies`]), then `dns` (the same client resolved a vendor name to this address shortly
 //! before the flow), then `ip_range` (the address is in a range the vendor publishes),
 //! then `snapshot` (the organisation's resolver answered this address for a vendor name
 //! within `--snapshot-max-distance` of the flow; see [`snapshot`]), then `ptr` (the
@@ -11,6 +12,7 @@
 pub mod dns_index;
 pub mod hostnames;
 pub mod interner;
+pub mod proxies;
 pub mod snapshot;
 
 pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
@@ -25,6 +27,8 @@ use serde::Serialize;
 pub enum Method {
     Sni,
     HttpHost,
+    /// The host a web proxy, gateway or URL filter logged for the client's request.
+    ProxyHost,
     Dns,
     IpRange,
     Snapshot,
@@ -34,9 +38,10 @@ pub enum Method {
 
 impl Method {
     /// Every method, strongest evidence first.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Sni,
         Method::HttpHost,
+        Method::ProxyHost,
         Method::Dns,
         Method::IpRange,
         Method::Snapshot,
@@ -48,6 +53,7 @@ impl Method {
         match self {
             Method::Sni => "sni",
             Method::HttpHost => "http_host",
+            Method::ProxyHost => "proxy_host",
             Method::Dns => "dns",
             Method::IpRange => "ip_range",
             Method::Snapshot => "snapshot",

@@ -39,6 +39,10 @@ pub const UNKNOWN_SITE: &str = "unknown_site";
 struct SitesFile {
     #[serde(default)]
     site: Vec<SiteEntry>,
+    /// Addresses (or CIDRs) of web proxies and gateways whose upstream flows the proxy
+    /// logs account for.
+    #[serde(default)]
+    proxies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +75,9 @@ pub struct Site {
 pub struct Sites {
     pub sites: Vec<Site>,
     prefixes: Vec<(IpNet, usize)>,
+    /// Declared web proxies (`proxies = [...]`): flows from them to the internet are the
+    /// upstream legs of requests their own logs count.
+    pub proxies: Vec<IpNet>,
     /// Where the sites came from, for run.json; `None` when no file was given.
     pub source: Option<String>,
     pub sha256: Option<String>,
@@ -180,9 +187,24 @@ impl Sites {
             ));
         }
         prefixes.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.0.cmp(&b.0)));
+        let mut proxies = Vec::with_capacity(file.proxies.len());
+        for raw in &file.proxies {
+            let raw = raw.trim();
+            let net: IpNet = match raw.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip.to_canonical()),
+                Err(_) => raw.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| {
+                    Error::config(
+                        label,
+                        format!("proxies: `{raw}` is not an address or a CIDR"),
+                    )
+                })?,
+            };
+            proxies.push(net);
+        }
         Ok(Sites {
             sites,
             prefixes,
+            proxies,
             source: None,
             sha256: None,
             warnings,
@@ -275,6 +297,26 @@ cidrs = ["10.10.5.0/24"]
         let s = Sites::parse("t", "[[site]]\nname='a'\ncountry='CN'\ncidrs=[]\ntimezone='Asia/Shanghai'\n[[site]]\nname='b'\ncountry='IE'\ncidrs=[]\n", &c).unwrap();
         assert_eq!(s.sites[0].timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(s.sites[1].timezone, chrono_tz::UTC);
+    }
+
+    #[test]
+    fn proxy_entries_are_checked() {
+        let c = countries();
+        let e = Sites::parse("sites.toml", "proxies = ['10.0.0.300']\n", &c).unwrap_err();
+        assert!(e.to_string().contains("10.0.0.300"), "{e}");
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_networks() {
+        let s = Sites::parse(
+            "t",
+            "proxies = ['10.9.0.10', '198.51.100.0/24']\n[[site]]\nname='a'\ncountry='DE'\ncidrs=['10.0.0.0/8']\n",
+            &countries(),
+        )
+        .unwrap();
+        assert_eq!(s.proxies.len(), 2);
+        assert!(s.proxies[0].contains(&"10.9.0.10".parse::<IpAddr>().unwrap()));
+        assert!(s.proxies[1].contains(&"198.51.100.77".parse::<IpAddr>().unwrap()));
     }
 
     /// An IPv4-mapped IPv6 CIDR matches the IPv4 addresses readers produce; a mapped

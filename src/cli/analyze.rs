@@ -423,8 +423,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ("flow records", &t.flow_records),
             ("dns/hostname records", &t.dns_records),
             ("mixed-file records", &t.mixed_records),
+            ("proxy records", &t.proxy_records),
         ] {
-            if c.read == 0 && name == "mixed-file records" {
+            if c.read == 0 && (name == "mixed-file records" || name == "proxy records") {
                 continue;
             }
             println!(
@@ -475,6 +476,22 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 .map(|(m, n)| format!("{m} {}", group_digits(*n)))
                 .collect();
             println!("  by attribution: {}", methods.join(", "));
+        }
+        if t.proxy_records.read > 0 {
+            println!(
+                "proxy requests: {} allowed, {} blocked ({} to AI vendors: blocked_attempts.csv), {} other; proxy flows carried by proxy logs {}, proxy egress without proxy logs {}",
+                group_digits(t.proxy.allowed),
+                group_digits(t.proxy.blocked),
+                group_digits(t.proxy.blocked_ai_vendor),
+                group_digits(t.proxy.other),
+                group_digits(t.proxy.flows_carried_by_proxy_logs),
+                group_digits(t.proxy.proxy_egress_without_proxy_logs)
+            );
+        } else if t.proxy.proxy_egress_without_proxy_logs > 0 {
+            println!(
+                "  proxy egress without proxy logs: {} flows from declared proxies (give the proxies' logs to attribute them)",
+                group_digits(t.proxy.proxy_egress_without_proxy_logs)
+            );
         }
         if !t.flows.attribution_disagreements.is_empty() {
             let d: Vec<String> = t

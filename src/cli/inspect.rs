@@ -162,6 +162,23 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 h.name,
                 h.uid
             ),
+            Item::Record(Record::Proxy(p)) => {
+                let opt = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |b| b.to_string());
+                println!(
+                    "line {:>6}  proxy {}  {} -> {}:{}  {}  out {}  in {}  user {}  server {}  proxy {}",
+                    p.provenance.line,
+                    rfc3339(p.ts),
+                    p.client_ip,
+                    p.host,
+                    p.port.map_or_else(|| "-".to_string(), |v| v.to_string()),
+                    p.action.as_str(),
+                    opt(p.bytes_out),
+                    opt(p.bytes_in),
+                    p.user.as_deref().unwrap_or("-"),
+                    p.server_ip.map_or_else(|| "-".to_string(), |v| v.to_string()),
+                    p.proxy.as_deref().unwrap_or("-"),
+                )
+            }
             Item::Filtered { line, reason } => {
                 say!("line {line:>6}  filtered ({reason})")
             }

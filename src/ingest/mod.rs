@@ -36,6 +36,15 @@ pub mod suricata_eve;
 pub mod bind;
 pub mod route53;
 pub mod umbrella;
+// -- web proxy, secure web gateway and URL filter readers --
+pub mod checkpoint;
+pub mod fortigate;
+pub mod leef;
+pub mod panos_url;
+pub mod proxy_fields;
+pub mod squid;
+pub mod w3c;
+pub mod zscaler;
 // -- generic readers --
 pub mod mapping;
 
@@ -55,6 +64,8 @@ pub enum RecordKind {
     Dns,
     /// A TLS server name or HTTP host seen on one connection (joined to flows by uid).
     Hostname,
+    /// A request logged by a web proxy, secure web gateway or URL filter.
+    Proxy,
 }
 
 impl RecordKind {
@@ -63,6 +74,7 @@ impl RecordKind {
             RecordKind::Flow => "flow",
             RecordKind::Dns => "dns",
             RecordKind::Hostname => "hostname",
+            RecordKind::Proxy => "proxy",
         }
     }
 }
@@ -244,6 +256,17 @@ pub static REGISTRY: &[&FormatSpec] = &[
     &bind::QUERY_LOG,
     &route53::RESOLVER,
     &umbrella::DNS,
+    // -- web proxy, secure web gateway and URL filter formats --
+    &squid::NATIVE,
+    &squid::COMBINED,
+    &zscaler::JSON,
+    &zscaler::CSV,
+    &w3c::PROXYSG,
+    &w3c::GENERIC,
+    &fortigate::SPEC,
+    &checkpoint::SPEC,
+    &panos_url::URL,
+    &leef::SPEC,
     // -- generic formats --
 ];
 

@@ -450,7 +450,7 @@ mod tests {
         let path = match kind {
             RecordKind::Flow => "conn",
             RecordKind::Dns => "dns",
-            RecordKind::Hostname => "ssl",
+            RecordKind::Hostname | RecordKind::Proxy => "ssl",
         };
         read(&mut cursor, path, &ctx, &mut |item| {
             out.push(item);

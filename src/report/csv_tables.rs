@@ -135,9 +135,9 @@ struct RejectCsv<'a> {
     excerpt: &'a str,
 }
 
-/// Write the six CSV outputs. Under pseudonymisation, reject details and excerpts (raw
-/// log text, full of addresses and names) and the source addresses of conflicting
-/// records are withheld.
+/// Write the six CSV outputs, and blocked_attempts.csv when proxy logs were read. Under
+/// pseudonymisation, reject details and excerpts (raw log text, full of addresses and
+/// names) and the source addresses of conflicting records are withheld.
 pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<OutputFile>> {
     let t = &a.tables;
     let withheld = super::pseudonym::WITHHELD;
@@ -173,7 +173,20 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             ..c.clone()
         })
         .collect();
-    Ok(vec![
+    let mut out = Vec::with_capacity(1);
+    if a.totals.proxy_records.read > 0 {
+        out.push(write_output(
+            dir,
+            "blocked_attempts.csv",
+            &to_csv(
+                "blocked_attempts.csv",
+                &a.blocked,
+                crate::aggregate::blocked::BLOCKED_COLUMNS,
+            )?,
+            Some(a.blocked.len() as u64),
+        )?);
+    }
+    let mut tables = vec![
         write_output(
             dir,
             "findings.csv",
@@ -218,7 +231,9 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             &to_csv("conflicts.csv", &conflicts, CONFLICT_COLUMNS)?,
             Some(conflicts.len() as u64),
         )?,
-    ])
+    ];
+    tables.append(&mut out);
+    Ok(tables)
 }
 
 pub const VIOLATION_COLUMNS: &[&str] = &[
@@ -229,6 +244,7 @@ pub const VIOLATION_COLUMNS: &[&str] = &[
     "source",
     "hostname",
     "owner",
+    "user",
     "department",
     "vendor",
     "product",
@@ -279,6 +295,7 @@ struct ViolationCsv<'a> {
     source: String,
     hostname: &'a str,
     owner: &'a str,
+    user: String,
     department: &'a str,
     vendor: &'a str,
     product: &'a str,
@@ -291,8 +308,9 @@ struct ViolationCsv<'a> {
     first_at_site: bool,
 }
 
-/// Policy and department tables, when --policy or --assets was given. Host names and
-/// owners appear only with --show-owners; sources are tokens under --pseudonymize.
+/// Policy and department tables, when --policy or --assets was given. Host names, owners
+/// and proxy users appear only with --show-owners; sources and users are tokens under
+/// --pseudonymize.
 pub fn write_org_tables(
     dir: &Path,
     org: &crate::aggregate::org::OrgResults,
@@ -315,6 +333,14 @@ pub fn write_org_tables(
                 },
                 hostname: if show_owners { &v.hostname } else { "" },
                 owner: if show_owners { &v.owner } else { "" },
+                // A proxy's user is a name: shown only with --show-owners, and then as a
+                // keyed token under --pseudonymize.
+                user: match (show_owners, pseudonymizer) {
+                    (false, _) => String::new(),
+                    (true, _) if v.user.is_empty() => String::new(),
+                    (true, Some(p)) => p.user(&v.user),
+                    (true, None) => v.user.clone(),
+                },
                 department: &v.department,
                 vendor: &v.vendor,
                 product: &v.product,

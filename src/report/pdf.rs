@@ -100,6 +100,9 @@ pub fn render(
     super::pdf_assurance::candidates_section(&mut l, a);
     if let Some(policy) = &catalogs.policy {
         policy_section(&mut l, policy, a);
+    } else if !a.blocked.is_empty() {
+        l.heading("Blocked attempts");
+        blocked_attempts(&mut l, a);
     }
     if let Some(rows) = &a.org.departments {
         departments_section(&mut l, rows);
@@ -321,7 +324,11 @@ fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             ),
             (
                 "Rejected records".into(),
-                group_digits(a.totals.flow_records.rejected + a.totals.dns_records.rejected),
+                group_digits(
+                    a.totals.flow_records.rejected
+                        + a.totals.dns_records.rejected
+                        + a.totals.proxy_records.rejected,
+                ),
             ),
         ],
         10.0,
@@ -566,7 +573,7 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
         "Network logs show that bytes left, not what they contained. Whether a flow carried personal information, important data or source code needs content classification.",
         "DNS attribution proves that the same client resolved a vendor name to the destination shortly before; it cannot rule out that another name on a shared CDN address was used. Encrypted DNS (DoH/DoT) bypasses DNS logs and leaves such flows to ip_range or none.",
         "snapshot and ptr attributions are weaker than dns and ip_range: resolution time differs from flow time, and a shared address may serve other names. The data quality section shows how many flows each method attributed.",
-        "Traffic through proxies or VPNs is attributed to the proxy, not the vendor, unless the logs are taken inside the proxy.",
+        "Traffic through a web proxy is attributed to the laptop behind it only when the proxy's own logs are given (proxy_host: the host the proxy logged for the client's request); the proxy's flows in hours its logs cover are not counted again, and those in hours they do not cover are reported as the proxy's egress (data quality: proxy egress without proxy logs). Without TLS interception a proxy logs only the host of a CONNECT, not the path; requests without a logged server address have an unknown destination country (ZZ). Traffic through a VPN is attributed to the VPN concentrator.",
         "sni and http_host attributions rest on the name the client itself sent on the connection (TLS server name, HTTP Host); they outrank DNS, and where they contradict a weaker method the data quality section counts it. Encrypted Client Hello hides the real server name.",
         "Byte counts follow each input format (docs/formats.md): payload bytes from the originator for Zeek, bytes to the server for Suricata; one-direction exports (NetFlow, VPC) are turned round so return traffic counts as received; Cisco ASA totals cover both directions and are reported as sent. Unset counts are treated as 0 and counted in the data quality section.",
     ] {
@@ -715,6 +722,41 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
         ],
         9.0,
     );
+    let p = &a.totals.proxy;
+    if p.requests > 0 || !p.proxies.is_empty() {
+        l.key_values(
+            &[
+                (
+                    "Proxy requests".into(),
+                    tf!(
+                        l.tr,
+                        "{} allowed, {} blocked ({} to AI vendors), {} other",
+                        group_digits(p.allowed),
+                        group_digits(p.blocked),
+                        group_digits(p.blocked_ai_vendor),
+                        group_digits(p.other)
+                    ),
+                ),
+                (
+                    "Flows carried by proxy logs".into(),
+                    group_digits(p.flows_carried_by_proxy_logs),
+                ),
+                (
+                    "Proxy egress without proxy logs".into(),
+                    group_digits(p.proxy_egress_without_proxy_logs),
+                ),
+                (
+                    "Proxy requests without a server address".into(),
+                    group_digits(p.without_server_address),
+                ),
+                ("Proxies".into(), p.proxies.join(", ")),
+            ],
+            9.0,
+        );
+        if p.proxy_egress_without_proxy_logs > 0 {
+            l.paragraph("Proxy egress without proxy logs: flows from a proxy in hours its own log does not cover. They are counted as the proxy's egress (its site, no person or department) because no request in the proxy logs accounts for them; supply the proxy's logs for those hours to attribute them.", 9.0);
+        }
+    }
 }
 
 fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContext) {
@@ -958,6 +1000,10 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             ]
         })
         .collect();
+    if !a.blocked.is_empty() {
+        l.subheading("Blocked attempts");
+        blocked_attempts(l, a);
+    }
     if !others.is_empty() {
         l.subheading("Allowed and review verdicts in effect");
         l.table(
@@ -972,6 +1018,53 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             8.0,
         );
     }
+}
+
+/// Requests to AI vendors that a proxy or gateway refused, per site and day: not egress,
+/// but the evidence that a ban was enforced.
+fn blocked_attempts(l: &mut Layout, a: &Analysis) {
+    l.paragraph(
+        "Requests to AI vendors that a web proxy, gateway or URL filter refused. Nothing left the network, so they are not counted as egress; they show that a block was enforced and who still tried. blocked_attempts.csv has them per day, site, department, tool and host.",
+        9.0,
+    );
+    let mut per: BTreeMap<(&str, &str, &str, &str), (u64, u64)> = BTreeMap::new();
+    for r in &a.blocked {
+        let e = per
+            .entry((
+                r.day.as_str(),
+                r.source_site.as_str(),
+                r.product.as_str(),
+                r.rule_id.as_str(),
+            ))
+            .or_default();
+        e.0 += r.attempts;
+        e.1 += r.distinct_sources;
+    }
+    let rows: Vec<Vec<String>> = per
+        .iter()
+        .map(|((day, site, product, rule), (n, sources))| {
+            vec![
+                day.to_string(),
+                site.to_string(),
+                product.to_string(),
+                rule.to_string(),
+                group_digits(*n),
+                group_digits(*sources),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec::left("Day", 18.0),
+            ColumnSpec::left("Site", 18.0),
+            ColumnSpec::left("Product", 30.0),
+            ColumnSpec::left("Rule", 22.0),
+            ColumnSpec::right("Attempts", 12.0),
+            ColumnSpec::right("Sources", 12.0),
+        ],
+        &rows,
+        8.0,
+    );
 }
 
 fn departments_section(l: &mut Layout, rows: &[crate::aggregate::org::DepartmentRow]) {

@@ -62,6 +62,15 @@ impl Pseudonymizer {
         )
     }
 
+    /// `user-` and the first 16 hex digits of HMAC-SHA256(key, "user:" + lowercase name):
+    /// a proxy's logged user, linkable across the pack only by the key holder.
+    pub fn user(&self, name: &str) -> String {
+        format!(
+            "user-{}",
+            self.token(&format!("user:{}", name.trim().to_lowercase()))
+        )
+    }
+
     fn token(&self, message: &str) -> String {
         // HMAC accepts keys of any length, so construction cannot fail.
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {

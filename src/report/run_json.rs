@@ -179,7 +179,8 @@ pub fn render(
         rejects: RejectsJson {
             total: a.totals.flow_records.rejected
                 + a.totals.dns_records.rejected
-                + a.totals.mixed_records.rejected,
+                + a.totals.mixed_records.rejected
+                + a.totals.proxy_records.rejected,
             listed_in_rejects_csv: a.rejects.len() as u64,
         },
         verdict_inputs,
