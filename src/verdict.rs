@@ -365,6 +365,11 @@ pub fn judge(e: &Evidence<'_>) -> Verdicts {
         }
     }
     for regime in &e.regimes.regimes {
+        // A regime with no transfer restriction in force (Hong Kong) can find nothing, so
+        // there is nothing to hold or to leave undetermined; the report lists it apart.
+        if regime.kind == crate::classify::regimes::RegimeKind::NoRestriction {
+            continue;
+        }
         for site in &e.sites.sites {
             if !regime.source_countries.contains(&site.country) {
                 continue;

@@ -107,6 +107,13 @@ fn jurisdictions_without_a_finding_are_still_counted() {
         .find(|f| f["path"].as_str().unwrap().ends_with("conn.log"))
         .unwrap();
     assert_eq!(conn["counts"]["accepted"], 23);
+    // Hong Kong's regime restricts nothing: it gets no verdict to leave undetermined.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    let regime_verdicts = summary["regime_verdicts"].as_array().unwrap();
+    assert!(!regime_verdicts.is_empty());
+    assert!(regime_verdicts.iter().all(|v| v["regime"] != "HK-PDPO"));
     assert_eq!(conn["flows"]["egress"], 23);
     // India (s.16 not yet commenced), Hong Kong (no restriction in force), a US vendor from
     // the US office, and Reunion to France (inside the EEA) are egress to AI vendors without
