@@ -311,4 +311,41 @@ mod tests {
             assert_eq!(tsha, sha);
         }
     }
+
+    /// A reader that panics half-way ends the read with an error naming the file and the
+    /// reader, after the records it produced, instead of a silently short file.
+    #[test]
+    fn a_reader_panic_is_reported_not_swallowed() {
+        fn panicking(
+            _: &mut dyn BufRead,
+            _: &ReadContext<'_>,
+            sink: &mut dyn FnMut(Item) -> Result<()>,
+        ) -> Result<()> {
+            sink(Item::Note("before".into()))?;
+            panic!("reader bug at record 2");
+        }
+        static SPEC: super::super::FormatSpec = super::super::FormatSpec {
+            id: "test-panicking",
+            title: "test",
+            kinds: &[super::super::RecordKind::Flow],
+            detected_by: "",
+            bytes: "",
+            field_map: &[],
+            detect: |_| false,
+            read: panicking,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        std::fs::write(&path, "x\n").unwrap();
+        let t = spawn(&path, Format(&SPEC), 0, &ReaderOptions::default()).unwrap();
+        let messages: Vec<Message> = t.messages.iter().collect();
+        let failure = messages.iter().find_map(|m| match m {
+            Message::Failed(e) => Some(e.to_string()),
+            _ => None,
+        });
+        let failure = failure.expect("the panic is reported");
+        assert!(failure.contains("x.log"), "{failure}");
+        assert!(failure.contains("test-panicking"), "{failure}");
+        assert!(failure.contains("reader bug at record 2"), "{failure}");
+    }
 }
