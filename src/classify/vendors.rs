@@ -966,6 +966,7 @@ mod catalog_2026_12 {
     fn documented_ai_hosts_are_attributed_to_the_right_product() {
         let c = catalog();
         for (host, vendor, product) in [
+            ("comate.baidu.com", "baidu", "comate"),
             ("dashscope.aliyuncs.com", "alibaba", "model-studio"),
             ("dashscope-intl.aliyuncs.com", "alibaba", "model-studio"),
             ("dashscope-us.aliyuncs.com", "alibaba", "model-studio"),
