@@ -423,6 +423,22 @@ fn terminal_escapes_are_escaped() {
     ok(&o);
     assert!(!o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\\x1b]0;pwned\\x07"));
+
+    // A proxy log's user field, shown by inspect.
+    let squid = c.path("access.log");
+    std::fs::write(
+        &squid,
+        "1791205921.123    352 10.1.2.3 TCP_TUNNEL/200 5120 CONNECT api.anthropic.com:443 al\x1b[2Jice HIER_DIRECT/160.79.104.10 -\n",
+    )
+    .unwrap();
+    let o = xborder().arg("inspect").arg(&squid).output().unwrap();
+    ok(&o);
+    assert!(
+        !o.stdout.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("al\\x1b[2Jice"));
 }
 
 /// Class 8 (sites): a site CIDR written as IPv4-mapped IPv6 matches the office's IPv4

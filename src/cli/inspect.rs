@@ -164,7 +164,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             ),
             Item::Record(Record::Proxy(p)) => {
                 let opt = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |b| b.to_string());
-                println!(
+                say!(
                     "line {:>6}  proxy {}  {} -> {}:{}  {}  out {}  in {}  user {}  server {}  proxy {}",
                     p.provenance.line,
                     rfc3339(p.ts),
