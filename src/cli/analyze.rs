@@ -54,7 +54,7 @@ Examples:
 
 Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
 daily_egress.csv, rejects.csv, coverage.csv, candidates.csv, evidence.csv, evidence.parquet,
-summary.json, run.json, report.pdf (see docs/output-schema.md and docs/evidence.md).
+summary.json, run.json, report.pdf, report.html (see docs/output-schema.md and docs/evidence.md).
 
 Verdicts (held, violated, undetermined, with reasons) end the printed summary; with
 --fail-on the exit code reports them: 10 violation, 11 undetermined, 12 no-data, 13 rejects.";

@@ -63,7 +63,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyse flow and DNS logs and write findings, tables, run.json and report.pdf.
+    /// Analyse flow and DNS logs and write findings, tables, run.json, report.pdf and report.html.
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Write the deterministic sample data set (Zeek conn/dns logs and a sites file).
     Generate(generate::GenerateArgs),

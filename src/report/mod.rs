@@ -1,4 +1,4 @@
-//! Report: write the tables (CSV), the run record (run.json) and the PDF.
+//! Report: write the tables (CSV), the run record (run.json), the PDF and the HTML report.
 //!
 //! Outputs are written in a fixed order and run.json, written last, lists every other
 //! output with its row count and SHA-256, so one file vouches for the rest.
@@ -6,9 +6,11 @@
 pub mod assurance;
 pub mod csv_tables;
 pub mod evidence;
+pub mod html;
 pub mod i18n;
 mod i18n_zh;
 pub mod layout;
+pub mod model;
 pub mod pdf;
 mod pdf_assurance;
 pub mod pseudonym;
@@ -157,9 +159,11 @@ pub fn write_all(
         w.show_owners,
     )?);
     outputs.extend(assurance::write_tables(out_dir, analysis)?);
+    let mut evidence_sample = html::EvidenceSample::default();
     if let Some(spool) = w.evidence {
         let rows = spool.rows;
         let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
+        evidence_sample = html::EvidenceSample::read(&csv_path, html::EVIDENCE_ROWS_SHOWN)?;
         for (path, rows) in [(csv_path, Some(rows)), (parquet_path, Some(rows))] {
             outputs.push(describe(&path, rows)?);
         }
@@ -192,6 +196,25 @@ pub fn write_all(
             format!("report.{}.pdf", lang.tag())
         };
         outputs.push(write_output(out_dir, &name, &pdf_bytes, None)?);
+    }
+    // The interactive report, from the same model as the PDF's figures.
+    let model = model::ReportModel::build(catalogs, analysis);
+    for (i, lang) in langs.iter().enumerate() {
+        let page = html::render(
+            opts,
+            catalogs,
+            analysis,
+            ctx,
+            &model,
+            &evidence_sample,
+            *lang,
+        );
+        let name = if i == 0 {
+            "report.html".to_string()
+        } else {
+            format!("report.{}.html", lang.tag())
+        };
+        outputs.push(write_output(out_dir, &name, page.as_bytes(), None)?);
     }
     let id = pdf::run_id(opts, analysis);
     let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &id)?;
