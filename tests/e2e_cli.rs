@@ -1,0 +1,197 @@
+//! Command-line behaviour users asked for: grouped `analyze --help`, `resolve` failing when
+//! nothing resolved, `diff` naming the periods it compares with numbers kept as numbers in
+//! changes.csv, and a README exit-code list that names every code.
+
+use std::path::Path;
+
+mod common;
+
+use common::{root, rows, xborder};
+
+#[test]
+fn analyze_help_is_grouped_into_sections_in_order() {
+    let o = xborder().args(["analyze", "--help"]).output().unwrap();
+    assert!(o.status.success());
+    let help = String::from_utf8(o.stdout).unwrap();
+    let headings = [
+        "Inputs:",
+        "Scope:",
+        "Catalogs:",
+        "Policy:",
+        "Outputs:",
+        "Evidence:",
+        "Enrichment:",
+        "Resources:",
+    ];
+    let at: Vec<usize> = headings
+        .iter()
+        .map(|h| {
+            help.lines()
+                .position(|l| l == *h)
+                .unwrap_or_else(|| panic!("no {h} section in:\n{help}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    // Each option sits in its section.
+    let section_of = |flag: &str| -> &str {
+        let line = help
+            .lines()
+            .position(|l| {
+                let l = l.trim_start();
+                l.starts_with(flag)
+                    && l[flag.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| c == ' ' || c == '.')
+            })
+            .unwrap_or_else(|| panic!("{flag} not in help"));
+        let i = at.iter().rposition(|&a| a < line).unwrap();
+        headings[i]
+    };
+    for (flag, section) in [
+        ("<INPUT>", "Inputs:"),
+        ("--strict", "Inputs:"),
+        ("--period", "Scope:"),
+        ("--sites", "Catalogs:"),
+        ("--vendors-extra", "Catalogs:"),
+        ("--policy", "Policy:"),
+        ("--fail-on", "Policy:"),
+        ("--out", "Outputs:"),
+        ("--lang", "Outputs:"),
+        ("--pack", "Evidence:"),
+        ("--pseudonymize", "Evidence:"),
+        ("--ip-snapshot", "Enrichment:"),
+        ("--reverse-dns", "Enrichment:"),
+        ("--memory-limit", "Resources:"),
+        ("--spill-dir", "Resources:"),
+    ] {
+        assert_eq!(section_of(flag), section, "{flag}");
+    }
+}
+
+#[test]
+fn resolve_exits_non_zero_when_every_look_up_failed() {
+    // A UDP socket bound here and never read: every query times out.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap.csv");
+    let o = xborder()
+        .arg("resolve")
+        .arg("--vendors")
+        .arg(root().join("tests/fixtures/resolve/vendors.toml"))
+        .args([
+            "--nameserver",
+            &addr,
+            "--timeout-ms",
+            "200",
+            "--attempts",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("every look-up failed"), "{stderr}");
+    // The failures are still on record.
+    let snapshot = rows(&out);
+    assert!(!snapshot.is_empty());
+    assert!(snapshot
+        .iter()
+        .all(|r| r["ip"].is_empty() && r["rcode"] != "NOERROR"));
+}
+
+fn analyze_between(out: &Path, from: &str, to: &str) {
+    let fixtures = root().join("tests/fixtures/verdicts");
+    let o = xborder()
+        .arg("analyze")
+        .arg(fixtures.join("logs"))
+        .arg("--sites")
+        .arg(fixtures.join("sites.toml"))
+        .args(["--from", from, "--to", to, "--quiet", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn diff_names_both_periods_and_writes_numbers_as_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    analyze_between(&old, "2026-07-06", "2026-07-13");
+    analyze_between(&new, "2026-07-13", "2026-07-16");
+    let out = dir.path().join("changes");
+    let o = xborder()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("comparing 2026-07-06 to 2026-07-13 (exclusive) (flows 2026-07-"),
+        "{first}"
+    );
+    assert!(
+        first.contains(" with 2026-07-13 to 2026-07-16 (exclusive) (flows 2026-07-"),
+        "{first}"
+    );
+    let changes = rows(&out.join("changes.csv"));
+    let deltas: Vec<i128> = changes
+        .iter()
+        .map(|r| {
+            r["delta"]
+                .parse()
+                .unwrap_or_else(|_| panic!("delta `{}` is not a number", r["delta"]))
+        })
+        .collect();
+    // The shorter second period sends fewer bytes: negative deltas, written as numbers.
+    assert!(deltas.iter().any(|d| *d < 0), "{deltas:?}");
+    for r in &changes {
+        for k in ["old_value", "new_value"] {
+            assert!(r[k].parse::<u64>().is_ok(), "{k} = {}", r[k]);
+        }
+    }
+    // The same run twice is named as such.
+    let o = xborder().arg("diff").arg(&old).arg(&old).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("both runs cover the same period"));
+}
+
+#[test]
+fn readme_and_usage_list_every_exit_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("Exit codes: ").expect("an exit-code list");
+    let list = &readme[start..start + readme[start..].find("\n\n").unwrap()];
+    for (code, words) in [
+        (0, "success"),
+        (1, "runtime or I/O failure"),
+        (2, "invalid options or configuration"),
+        (3, "unreadable input"),
+        (4, "`verify`"),
+        (5, "`--memory-limit`"),
+        (10, "policy violation"),
+        (11, "undetermined"),
+        (12, "no flow record"),
+        (13, "rejected records"),
+    ] {
+        let at = list
+            .find(&format!("{code} "))
+            .unwrap_or_else(|| panic!("exit code {code} missing from the README: {list}"));
+        assert!(list[at..].contains(words), "{code}: {words}");
+    }
+    let usage = std::fs::read_to_string(root().join("docs/usage.md")).unwrap();
+    for code in [0, 1, 2, 3, 4, 5, 10, 11, 12, 13] {
+        assert!(
+            usage.contains(&format!("\n| {code} | ")),
+            "exit code {code} missing from docs/usage.md"
+        );
+    }
+}
