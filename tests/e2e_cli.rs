@@ -195,3 +195,51 @@ fn readme_and_usage_list_every_exit_code() {
         );
     }
 }
+
+#[test]
+fn exclude_leaves_matching_inputs_unread_and_is_recorded() {
+    let fixtures = root().join("tests/fixtures/verdicts");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = xborder()
+        .arg("analyze")
+        .arg(fixtures.join("logs"))
+        .arg("--sites")
+        .arg(fixtures.join("sites.toml"))
+        .args([
+            "--from",
+            "2026-07-06",
+            "--to",
+            "2026-07-16",
+            "--exclude",
+            "dns.*",
+            "--exclude",
+            "*/nothing/*",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = common::json(&out.join("run.json"));
+    let inputs: Vec<&str> = run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert!(inputs[0].ends_with("conn.log"));
+    assert_eq!(
+        run["parameters"]["exclude"],
+        serde_json::json!(["dns.*", "*/nothing/*"])
+    );
+    let bad = xborder()
+        .args(["analyze", "x", "--exclude", "[", "--out"])
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid glob pattern"));
+}

@@ -180,13 +180,15 @@ fn html_totals_equal_the_pdf_summary_json_and_findings() {
 
 /// The verdict fixture with a site whose name is markup.
 fn hostile_run(out: &Path) -> PathBuf {
+    run_with_site_name(out, "<img src=x onerror=alert(1)>").0
+}
+
+/// The verdict fixture with the `violator` site renamed; the output directory and stderr.
+fn run_with_site_name(out: &Path, name: &str) -> (PathBuf, String) {
     let fixtures = root().join("tests/fixtures/verdicts");
     let sites = std::fs::read_to_string(fixtures.join("sites.toml"))
         .unwrap()
-        .replace(
-            "name = \"violator\"",
-            "name = \"<img src=x onerror=alert(1)>\"",
-        );
+        .replace("name = \"violator\"", &format!("name = \"{name}\""));
     let sites_path = out.join("sites.toml");
     std::fs::write(&sites_path, sites).unwrap();
     let report = out.join("report");
@@ -201,8 +203,22 @@ fn hostile_run(out: &Path) -> PathBuf {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    report
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    (report, stderr)
+}
+
+#[test]
+fn text_the_pdf_fonts_cannot_show_is_warned_about_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr) = run_with_site_name(dir.path(), "香港區域辦公室 Łódź €");
+    assert!(
+        stderr.contains("warning: report.pdf: the report fonts have no glyph for '區' (U+5340), '辦' (U+8FA6), 'Ł' (U+0141), 'ź' (U+017A), '€' (U+20AC) in \"香港區域辦公室 Łódź €\""),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr) = run_with_site_name(dir.path(), "杭州办公室");
+    assert!(!stderr.contains("no glyph"), "{stderr}");
 }
 
 #[test]

@@ -66,6 +66,10 @@ pub struct AnalyzeArgs {
     /// zstd; each file's format is detected from its content (`xborder formats`).
     #[arg(help_heading = "Inputs", required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+    /// Leave out inputs whose path or file name matches this glob (`*.tmp`,
+    /// `*/archive/*`; `*` also crosses `/`); repeatable. Left-out files are not read.
+    #[arg(help_heading = "Inputs", long, value_name = "PATTERN", value_parser = parse_glob)]
+    pub exclude: Vec<glob::Pattern>,
     /// Read every input as this format instead of detecting it (an id from `xborder formats`).
     #[arg(help_heading = "Inputs", long, value_name = "ID", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -271,6 +275,11 @@ pub struct AnalyzeArgs {
     pub spill_after_keys: Option<u64>,
 }
 
+/// `--exclude`: a glob pattern.
+fn parse_glob(s: &str) -> Result<glob::Pattern, String> {
+    glob::Pattern::new(s).map_err(|e| format!("`{s}` is not a valid glob pattern: {e}"))
+}
+
 /// `--min-dns-visibility`: a percentage from 0 to 100.
 fn parse_percent(s: &str) -> Result<f64, String> {
     let v: f64 = s
@@ -351,6 +360,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
         reviewed_candidates: args.reviewed_candidates.clone(),
         baseline: args.baseline.clone(),
+        exclude: args.exclude.clone(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();
@@ -417,8 +427,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         langs,
         copy_verdict_inputs: args.pack.is_some(),
     };
-    let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
+    let written = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    for w in &written.warnings {
+        eprintln!("warning: {w}");
+    }
+    let outputs = written.outputs;
     if let Some(pack) = &args.pack {
         let info = BagInfo {
             organization: args.organization.as_deref(),

@@ -214,6 +214,27 @@ pub struct Layout {
     pub y: f32,
     /// Section titles with the page they start on, for the contents list.
     pub sections: Vec<(String, usize)>,
+    /// Text drawn with characters the embedded fonts lack (shown as boxes), each text once.
+    pub missing_glyphs: Vec<(String, Vec<char>)>,
+}
+
+/// Texts with missing glyphs recorded per document, at most.
+const MISSING_GLYPHS_LISTED: usize = 20;
+
+/// The characters of `s` the embedded fonts have no glyph for, each once, in order.
+pub fn missing_glyphs(s: &str) -> Vec<char> {
+    let Some(m) = metrics() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in s.chars() {
+        let missing = !c.is_control()
+            && (m.regular.glyph_index(c).is_none() || m.bold.glyph_index(c).is_none());
+        if missing && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Layout {
@@ -225,6 +246,7 @@ impl Layout {
             ops: Vec::new(),
             y: TOP,
             sections: Vec::new(),
+            missing_glyphs: Vec::new(),
         }
     }
 
@@ -259,6 +281,13 @@ impl Layout {
         s: &str,
     ) {
         let s = &self.tr.s(s);
+        let missing = missing_glyphs(s);
+        if !missing.is_empty()
+            && self.missing_glyphs.len() < MISSING_GLYPHS_LISTED
+            && !self.missing_glyphs.iter().any(|(t, _)| t == s)
+        {
+            self.missing_glyphs.push((s.to_string(), missing));
+        }
         let font = if bold {
             self.fonts.bold.clone()
         } else {
@@ -1017,5 +1046,22 @@ mod tests {
         }
         assert_eq!(lines.concat(), text);
         assert!(text_width("个", 10.0, false) > text_width("i", 10.0, false));
+    }
+}
+
+#[cfg(test)]
+mod glyph_tests {
+    use super::missing_glyphs;
+
+    #[test]
+    fn characters_outside_the_embedded_subset_are_named() {
+        assert_eq!(
+            missing_glyphs("Hangzhou 杭州办公室 café"),
+            Vec::<char>::new()
+        );
+        // Traditional Chinese outside GB 2312, Polish letters outside Latin-1, the euro sign.
+        assert_eq!(missing_glyphs("香港區域辦公室"), vec!['區', '辦']);
+        assert_eq!(missing_glyphs("Łódź"), vec!['Ł', 'ź']);
+        assert_eq!(missing_glyphs("5 €"), vec!['€']);
     }
 }

@@ -140,6 +140,12 @@ pub struct WriteOptions<'a> {
     pub copy_verdict_inputs: bool,
 }
 
+/// What `write_all` wrote, and warnings for the reader (text the PDF fonts cannot show).
+pub struct Written {
+    pub outputs: Vec<OutputFile>,
+    pub warnings: Vec<String>,
+}
+
 /// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
 /// run.json last, listing the hash of everything else.
 pub fn write_all(
@@ -149,7 +155,7 @@ pub fn write_all(
     analysis: &Analysis,
     ctx: &RunContext,
     w: WriteOptions<'_>,
-) -> Result<Vec<OutputFile>> {
+) -> Result<Written> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let mut outputs = csv_tables::write_tables(out_dir, analysis, w.pseudonymizer.is_some())?;
     outputs.extend(csv_tables::write_org_tables(
@@ -188,14 +194,16 @@ pub fn write_all(
     } else {
         w.langs.clone()
     };
+    let mut warnings = Vec::new();
     for (i, lang) in langs.iter().enumerate() {
-        let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
+        let pdf = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
         let name = if i == 0 {
             "report.pdf".to_string()
         } else {
             format!("report.{}.pdf", lang.tag())
         };
-        outputs.push(write_output(out_dir, &name, &pdf_bytes, None)?);
+        warnings.extend(pdf.warnings.into_iter().map(|w| format!("{name}: {w}")));
+        outputs.push(write_output(out_dir, &name, &pdf.bytes, None)?);
     }
     // The interactive report, from the same model as the PDF's figures.
     let model = model::ReportModel::build(catalogs, analysis);
@@ -243,7 +251,7 @@ pub fn write_all(
         &verdict_inputs,
     )?;
     outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
-    Ok(outputs)
+    Ok(Written { outputs, warnings })
 }
 
 fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {

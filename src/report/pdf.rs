@@ -78,7 +78,7 @@ pub fn render(
     ctx: &RunContext,
     changes: Option<&[crate::diff::Change]>,
     lang: Lang,
-) -> Result<Vec<u8>> {
+) -> Result<Rendered> {
     let id = run_id(opts, a);
     let t = Tr::new(lang);
     let title = t.ui("Cross-border egress to AI vendors: audit report");
@@ -117,6 +117,21 @@ pub fn render(
     provenance(&mut l, catalogs, a, ctx);
 
     let sections = l.sections.clone();
+    let glyph_warnings: Vec<String> = l
+        .missing_glyphs
+        .iter()
+        .map(|(text, chars)| {
+            format!(
+                "the report fonts have no glyph for {} in \"{}\": shown as a box",
+                chars
+                    .iter()
+                    .map(|c| format!("'{c}' (U+{:04X})", u32::from(*c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                crate::text::escape_control(text)
+            )
+        })
+        .collect();
     let mut pages = l.into_pages();
     let mut toc = Layout::new(fonts.clone(), t.clone());
     toc.heading("Contents");
@@ -186,7 +201,17 @@ pub fn render(
         },
         &mut warnings,
     );
-    add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)
+    Ok(Rendered {
+        bytes: add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)?,
+        warnings: glyph_warnings,
+    })
+}
+
+/// A rendered PDF and what the reader should be warned about.
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    /// Text drawn with characters the embedded fonts lack, naming the text.
+    pub warnings: Vec<String>,
 }
 
 fn cover(
