@@ -243,3 +243,64 @@ fn exclude_leaves_matching_inputs_unread_and_is_recorded() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid glob pattern"));
 }
+
+#[test]
+fn a_dash_reads_standard_input_named_stdin_in_the_outputs() {
+    let fixtures = root().join("tests/fixtures/verdicts");
+    let conn = std::fs::read(fixtures.join("logs/conn.log")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &Path, first: &Path| {
+        let mut cmd = xborder();
+        cmd.arg("analyze")
+            .arg(first)
+            .arg(fixtures.join("logs/dns.log"))
+            .arg("--sites")
+            .arg(fixtures.join("sites.toml"))
+            .args([
+                "--from",
+                "2026-07-06",
+                "--to",
+                "2026-07-16",
+                "--quiet",
+                "--out",
+            ])
+            .arg(out);
+        let o = assert_cmd::Command::from_std(cmd)
+            .write_stdin(conn.clone())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (piped, named) = (dir.path().join("piped"), dir.path().join("named"));
+    run(&piped, Path::new("-"));
+    run(&named, &fixtures.join("logs/conn.log"));
+    let files = |out: &Path| common::json(&out.join("run.json"))["inputs"].clone();
+    let (p, n) = (files(&piped), files(&named));
+    let stdin = p
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "(stdin)")
+        .expect("standard input listed as (stdin)");
+    let conn_file = n
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("conn.log"))
+        .unwrap();
+    assert_eq!(stdin["sha256"], conn_file["sha256"]);
+    assert_eq!(stdin["counts"], conn_file["counts"]);
+    assert_eq!(
+        std::fs::read(piped.join("findings.csv")).unwrap(),
+        std::fs::read(named.join("findings.csv")).unwrap()
+    );
+    let evidence = rows(&piped.join("evidence.csv"));
+    assert!(evidence.iter().any(|r| r["input_file"] == "(stdin)"));
+    // The spooled copy is gone.
+    let leftovers: Vec<String> = std::fs::read_dir(&piped)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -10,7 +10,7 @@
 //!        [--reverse-dns-rate N] [--nameserver IP:PORT]...] [--memory-limit SIZE] [--quiet]
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -63,7 +63,8 @@ Verdicts (held, violated, undetermined, with reasons) end the printed summary; w
 #[command(after_help = EXAMPLES)]
 pub struct AnalyzeArgs {
     /// Input files, directories (read recursively) or quoted glob patterns; plain, gzip or
-    /// zstd; each file's format is detected from its content (`xborder formats`).
+    /// zstd; each file's format is detected from its content (`xborder formats`). `-` reads
+    /// standard input (named `(stdin)` in the outputs).
     #[arg(help_heading = "Inputs", required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Leave out inputs whose path or file name matches this glob (`*.tmp`,
@@ -275,6 +276,64 @@ pub struct AnalyzeArgs {
     pub spill_after_keys: Option<u64>,
 }
 
+/// How standard input is named in run.json, evidence.csv and rejects.csv.
+pub const STDIN_NAME: &str = "(stdin)";
+
+/// Replace a `-` input by a copy of standard input in `staging` (outside the outputs of a
+/// pack, removed before an output directory is moved into place); its path, if any.
+fn spool_stdin(
+    inputs: &mut [PathBuf],
+    staging: &Path,
+    include_inputs: bool,
+) -> anyhow::Result<Option<PathBuf>> {
+    let dashes = inputs.iter().filter(|p| p.as_os_str() == "-").count();
+    if dashes == 0 {
+        return Ok(None);
+    }
+    if include_inputs {
+        return Err(xborder::Error::Usage(
+            "--include-inputs cannot copy standard input: write it to a file and name the file"
+                .into(),
+        )
+        .into());
+    }
+    if dashes > 1 {
+        return Err(
+            xborder::Error::Usage("`-` (standard input) is given more than once".into()).into(),
+        );
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(xborder::Error::Usage(
+            "`-` reads logs from standard input, but it is a terminal: pipe a file in (`zcat conn.log.gz | xborder analyze - ...`)".into(),
+        )
+        .into());
+    }
+    let path = staging.join(".stdin.xborder-input");
+    let mut file = std::fs::File::create(&path).map_err(|e| xborder::Error::io(&path, e))?;
+    std::io::copy(&mut stdin.lock(), &mut file)
+        .map_err(|e| xborder::Error::io(&path, e))
+        .context("reading standard input")?;
+    for input in inputs.iter_mut().filter(|p| p.as_os_str() == "-") {
+        *input = path.clone();
+    }
+    Ok(Some(path))
+}
+
+/// Name the spooled standard input `(stdin)` wherever the run reports a file.
+fn name_stdin(a: &mut xborder::pipeline::Analysis, spool: &Path) {
+    let spool = spool.display().to_string();
+    for f in a.files.iter_mut().filter(|f| f.path == spool) {
+        f.path = STDIN_NAME.to_string();
+    }
+    for r in a.rejects.iter_mut().filter(|r| r.file == spool) {
+        r.file = STDIN_NAME.to_string();
+    }
+    for c in a.conflicts.iter_mut().filter(|c| c.file == spool) {
+        c.file = STDIN_NAME.to_string();
+    }
+}
+
 /// `--exclude`: a glob pattern.
 fn parse_glob(s: &str) -> Result<glob::Pattern, String> {
     glob::Pattern::new(s).map_err(|e| format!("`{s}` is not a valid glob pattern: {e}"))
@@ -406,6 +465,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => staged.path().to_path_buf(),
     };
     opts.spill_dir = Some(args.spill_dir.clone().unwrap_or_else(|| out_dir.clone()));
+    // `-`: standard input is spooled to a file in the staging directory (hashed and read
+    // like any file, then removed), and named `(stdin)` in every output.
+    let stdin_spool = spool_stdin(&mut opts.inputs, staged.path(), args.include_inputs)?;
     for warning in &catalogs.sites.warnings {
         eprintln!("warning: {}", xborder::text::escape_control(warning));
     }
@@ -416,8 +478,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
-    let analysis =
+    let mut analysis =
         pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?;
+    if let Some(path) = &stdin_spool {
+        name_stdin(&mut analysis, path);
+    }
     let write = WriteOptions {
         evidence: Some(spool),
         pseudonymizer: pseudonymizer.as_ref(),
@@ -431,6 +496,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
     for w in &written.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(path) = &stdin_spool {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
     }
     let outputs = written.outputs;
     if let Some(pack) = &args.pack {
