@@ -304,3 +304,36 @@ fn a_dash_reads_standard_input_named_stdin_in_the_outputs() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn completions_and_man_pages_are_generated_from_the_cli() {
+    let bash = xborder().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success());
+    let script = String::from_utf8(bash.stdout).unwrap();
+    assert!(script.contains("_xborder()"));
+    assert!(script.contains("--exclude") && script.contains("--fail-on"));
+    for shell in ["zsh", "fish"] {
+        let o = xborder().args(["completions", shell]).output().unwrap();
+        assert!(o.status.success() && !o.stdout.is_empty(), "{shell}");
+    }
+    let bad = xborder().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let o = xborder()
+        .arg("man")
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let analyze = std::fs::read_to_string(dir.path().join("xborder-analyze.1")).unwrap();
+    assert!(analyze.starts_with(".ie") && analyze.contains(".TH xborder-analyze 1"));
+    assert!(analyze.contains("\\-\\-memory\\-limit"));
+    assert!(dir.path().join("xborder.1").is_file());
+    // The hidden helpers get no page and stay out of --help.
+    assert!(!dir.path().join("xborder-completions.1").exists());
+    let help = xborder().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(!help.contains("completions"), "{help}");
+}
