@@ -253,7 +253,11 @@ pub fn render(
         p.out,
         "<header><h1>{}</h1><p>{} &middot; {} <code>{}</code> &middot; {}</p></header>",
         esc(&title),
-        esc(&tf!(t, "Period: {}", opts.period.label)),
+        esc(&tf!(
+            t,
+            "Period: {}",
+            super::pdf::period_label(&t, &opts.period.label)
+        )),
         esc(&t.ui("Run id")),
         esc(&id),
         esc(&tf!(

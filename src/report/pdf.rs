@@ -154,7 +154,7 @@ pub fn render(
             t,
             "xborder audit report  |  run {}  |  period {}",
             id,
-            opts.period.label
+            period_label(&t, &opts.period.label)
         ),
         &fonts,
         &t,
@@ -176,7 +176,7 @@ pub fn render(
     let doc_subject = tf!(
         t,
         "Cross-border egress to AI vendors, period {}",
-        opts.period.label
+        period_label(&t, &opts.period.label)
     );
     doc.metadata.info.subject = doc_subject.clone();
     doc.metadata.info.keywords = vec![
@@ -245,7 +245,7 @@ fn cover(
         10.0,
         false,
         (0.85, 0.9, 1.0),
-        &tf!(l.tr, "Period: {}", opts.period.label),
+        &tf!(l.tr, "Period: {}", period_label(&l.tr, &opts.period.label)),
     );
     l.y = PAGE_H - 86.0;
     let mut scope = vec![
@@ -298,6 +298,24 @@ fn cover(
         0.0,
         MUTED,
     );
+}
+
+/// The period's label in the report language: `2026-Q3` as given, and the labels xborder
+/// makes itself (`all records`, `A to B (exclusive)`, `from A`, `before B`) translated.
+pub(crate) fn period_label(t: &Tr, label: &str) -> String {
+    if let Some((a, b)) = label
+        .strip_suffix(" (exclusive)")
+        .and_then(|r| r.split_once(" to "))
+    {
+        return tf!(t, "{} to {} (exclusive)", a, b);
+    }
+    if let Some(a) = label.strip_prefix("from ") {
+        return tf!(t, "from {}", a);
+    }
+    if let Some(b) = label.strip_prefix("before ") {
+        return tf!(t, "before {}", b);
+    }
+    t.s(label)
 }
 
 fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
@@ -1774,6 +1792,25 @@ fn add_pdfa_metadata(
     doc.save_to(&mut out)
         .map_err(|e| fail(format!("writing the PDF: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod period_label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_xborder_makes_are_translated_and_named_periods_kept() {
+        let zh = Tr::new(Lang::ZhCn);
+        assert_eq!(period_label(&zh, "all records"), "全部记录");
+        assert_eq!(
+            period_label(&zh, "2026-07-06 to 2026-07-16 (exclusive)"),
+            "2026-07-06 至 2026-07-16（不含）"
+        );
+        assert_eq!(period_label(&zh, "from 2026-07-06"), "自 2026-07-06");
+        assert_eq!(period_label(&zh, "2026-Q3"), "2026-Q3");
+        let en = Tr::new(Lang::En);
+        assert_eq!(period_label(&en, "all records"), "all records");
+    }
 }
 
 #[cfg(test)]
