@@ -136,9 +136,58 @@ pub struct RunTables {
     other: Table,
     violations: Table,
     policy_applied: bool,
+    /// The period the run covered, from its run.json (`None` without one).
+    pub period: Option<RunPeriod>,
+}
+
+/// The period of a run as its run.json records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPeriod {
+    /// How the user named it (`2026-Q3`, `2026-07-01..2026-10-01`, `all records`).
+    pub label: String,
+    /// First and last accepted flow, RFC 3339, when any was accepted.
+    pub first_flow: Option<String>,
+    pub last_flow: Option<String>,
+}
+
+impl std::fmt::Display for RunPeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.first_flow, &self.last_flow) {
+            (Some(a), Some(b)) => write!(f, "{} (flows {a} to {b})", self.label),
+            _ => write!(f, "{} (no flow accepted)", self.label),
+        }
+    }
+}
+
+/// The period in `dir/run.json`; a missing or unreadable run.json gives `None` (the CSVs
+/// alone can still be compared), a run.json without a period is an error.
+fn read_period(dir: &Path) -> Result<Option<RunPeriod>> {
+    let path = dir.join("run.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(None);
+    };
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::config(path.display().to_string(), e.to_string()))?;
+    let p = &json["period"];
+    let label = p["label"].as_str().ok_or_else(|| {
+        Error::config(path.display().to_string(), "no `period.label`".to_string())
+    })?;
+    Ok(Some(RunPeriod {
+        label: label.to_string(),
+        first_flow: p["first_flow"].as_str().map(str::to_string),
+        last_flow: p["last_flow"].as_str().map(str::to_string),
+    }))
 }
 
 impl RunTables {
+    /// The period's description, or a note that the run has no run.json.
+    pub fn period_text(&self) -> String {
+        self.period.as_ref().map_or_else(
+            || "unknown period (no run.json)".to_string(),
+            |p| p.to_string(),
+        )
+    }
+
     pub fn load(dir: &Path) -> Result<Self> {
         let dir = if dir.join("data/run.json").is_file() && !dir.join("run.json").is_file() {
             dir.join("data")
@@ -146,6 +195,7 @@ impl RunTables {
             dir.to_path_buf()
         };
         Ok(RunTables {
+            period: read_period(&dir)?,
             summary: read(&dir, "summary_by_vendor.csv", true)?,
             findings: read(&dir, "findings.csv", true)?,
             other: read(&dir, "cross_border_other.csv", false)?,
@@ -327,6 +377,24 @@ mod tests {
     }
 
     #[test]
+    fn a_run_names_its_period_from_run_json() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_period(dir.path()).unwrap(), None);
+        std::fs::write(
+            dir.path().join("run.json"),
+            r#"{"period":{"label":"2026-Q3","first_flow":"2026-07-01T00:00:05Z","last_flow":"2026-09-30T23:59:00Z"}}"#,
+        )
+        .unwrap();
+        let p = read_period(dir.path()).unwrap().unwrap();
+        assert_eq!(
+            p.to_string(),
+            "2026-Q3 (flows 2026-07-01T00:00:05Z to 2026-09-30T23:59:00Z)"
+        );
+        std::fs::write(dir.path().join("run.json"), r#"{"period":{}}"#).unwrap();
+        assert!(read_period(dir.path()).is_err());
+    }
+
+    #[test]
     fn known_changes() {
         let old = RunTables {
             summary: table(&[&[
@@ -344,6 +412,7 @@ mod tests {
             other: Table::default(),
             violations: Table::default(),
             policy_applied: false,
+            period: None,
         };
         let new = RunTables {
             summary: table(&[
@@ -383,6 +452,7 @@ mod tests {
                 ("flows", "3"),
             ]]),
             policy_applied: true,
+            period: None,
         };
         let c = compare(&old, &new).unwrap();
         let kinds: Vec<(&str, &str, &str)> = c
@@ -421,6 +491,7 @@ mod tests {
             other: Table::default(),
             violations: Table::default(),
             policy_applied: false,
+            period: None,
         };
         let c = compare(&run("0"), &run(&big)).unwrap();
         let row = c.iter().find(|x| x.change == "bytes_out").unwrap();

@@ -92,6 +92,8 @@ pub struct AnalyzeOptions {
     pub reviewed_candidates: Option<PathBuf>,
     /// A previous run compared with (`--baseline`); hashed as a verdict input.
     pub baseline: Option<PathBuf>,
+    /// Input paths to leave out (`--exclude`): glob patterns matched against each found path.
+    pub exclude: Vec<glob::Pattern>,
 }
 
 /// The loaded reference data a run is judged against.
@@ -281,6 +283,7 @@ struct Planned {
 /// Detect every input's format before reading any, so a bad file stops the run at once.
 fn plan(
     inputs: &[PathBuf],
+    patterns: &[glob::Pattern],
     exclude: &[PathBuf],
     forced: Option<Format>,
     reader: &ReaderOptions,
@@ -295,6 +298,7 @@ fn plan(
     let files: Vec<ingest::input::Discovered> = ingest::discover_inputs(inputs)?
         .into_iter()
         .filter(|f| std::fs::canonicalize(&f.path).map_or(true, |c| !excluded.contains(&c)))
+        .filter(|f| !ingest::input::excluded_by(&f.path, patterns))
         .collect();
     let mut planned = Vec::with_capacity(files.len());
     for file in files {
@@ -344,6 +348,7 @@ pub fn analyze(
     .collect();
     let planned = plan(
         &opts.inputs,
+        &opts.exclude,
         &config_files,
         opts.format,
         &opts.reader,

@@ -16,6 +16,8 @@ pub struct Progress {
     bytes_done_before: u64,
     file_bytes: u64,
     records: u64,
+    /// The position shown; it only grows (see [`Progress::advance`]).
+    position: u64,
     started: std::time::Instant,
 }
 
@@ -41,6 +43,7 @@ impl Progress {
             bytes_done_before: 0,
             file_bytes: 0,
             records: 0,
+            position: 0,
             started: std::time::Instant::now(),
         }
     }
@@ -51,10 +54,26 @@ impl Progress {
         self.file_bytes = size;
         self.file_no += 1;
         self.file_name = name.rsplit(['/', '\\']).next().unwrap_or(name).to_string();
+        self.advance(0);
         if let Some(bar) = &self.bar {
-            bar.set_position(self.bytes_done_before);
+            bar.set_position(self.position);
             self.message(bar);
         }
+    }
+
+    /// Move to `within_file` bytes into the current file, never backwards: the reader's
+    /// byte counter can still hold the previous file's count when a new file starts, a
+    /// file can shrink or grow after its size was taken, and a second pass re-reads files.
+    fn advance(&mut self, within_file: u64) {
+        let target = self
+            .bytes_done_before
+            .saturating_add(within_file.min(self.file_bytes));
+        self.position = self.position.max(target);
+    }
+
+    /// The bar's position in bytes.
+    pub fn position(&self) -> u64 {
+        self.position
     }
 
     /// One record read; `raw_bytes` tells how far into the current file the reader is.
@@ -62,8 +81,11 @@ impl Progress {
     pub fn tick(&mut self, raw_bytes: &dyn Fn() -> u64) {
         self.records += 1;
         if self.records.is_multiple_of(65_536) {
+            if self.bar.is_some() {
+                self.advance(raw_bytes());
+            }
             if let Some(bar) = &self.bar {
-                bar.set_position(self.bytes_done_before + raw_bytes().min(self.file_bytes));
+                bar.set_position(self.position);
                 self.message(bar);
             }
         }
@@ -85,6 +107,36 @@ impl Progress {
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_position_never_moves_backwards() {
+        let mut p = Progress::new(false, 2, 300);
+        p.start_file("a.log", 100);
+        p.advance(90);
+        assert_eq!(p.position(), 90);
+        // The reader's counter still holds the first file's count when the second starts.
+        p.start_file("b.log", 200);
+        assert_eq!(p.position(), 100);
+        p.advance(150);
+        assert_eq!(p.position(), 250);
+        // The counter restarts for the new file: the bar stays where it was.
+        p.advance(5);
+        assert_eq!(p.position(), 250);
+        // A file that grew past its size is capped at it.
+        p.advance(10_000);
+        assert_eq!(p.position(), 300);
+        let mut last = 0;
+        for step in [0, 50, 20, 100, 0, 199] {
+            p.advance(step);
+            assert!(p.position() >= last);
+            last = p.position();
         }
     }
 }

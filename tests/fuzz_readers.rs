@@ -336,5 +336,6 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         thresholds: Default::default(),
         reviewed_candidates: None,
         baseline: None,
+        exclude: Vec::new(),
     }
 }

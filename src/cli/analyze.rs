@@ -10,7 +10,7 @@
 //!        [--reverse-dns-rate N] [--nameserver IP:PORT]...] [--memory-limit SIZE] [--quiet]
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -54,7 +54,7 @@ Examples:
 
 Outputs in DIR (or PACK/data): findings.csv, cross_border_other.csv, summary_by_vendor.csv,
 daily_egress.csv, rejects.csv, coverage.csv, candidates.csv, evidence.csv, evidence.parquet,
-summary.json, run.json, report.pdf (see docs/output-schema.md and docs/evidence.md).
+summary.json, run.json, report.pdf, report.html (see docs/output-schema.md and docs/evidence.md).
 
 Verdicts (held, violated, undetermined, with reasons) end the printed summary; with
 --fail-on the exit code reports them: 10 violation, 11 undetermined, 12 no-data, 13 rejects.";
@@ -63,172 +63,280 @@ Verdicts (held, violated, undetermined, with reasons) end the printed summary; w
 #[command(after_help = EXAMPLES)]
 pub struct AnalyzeArgs {
     /// Input files, directories (read recursively) or quoted glob patterns; plain, gzip or
-    /// zstd; each file's format is detected from its content (`xborder formats`).
-    #[arg(required = true, value_name = "INPUT")]
+    /// zstd; each file's format is detected from its content (`xborder formats`). `-` reads
+    /// standard input (named `(stdin)` in the outputs).
+    #[arg(help_heading = "Inputs", required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+    /// Leave out inputs whose path or file name matches this glob (`*.tmp`,
+    /// `*/archive/*`; `*` also crosses `/`); repeatable. Left-out files are not read.
+    #[arg(help_heading = "Inputs", long, value_name = "PATTERN", value_parser = parse_glob)]
+    pub exclude: Vec<glob::Pattern>,
     /// Read every input as this format instead of detecting it (an id from `xborder formats`).
-    #[arg(long, value_name = "ID", value_parser = parse_format)]
+    #[arg(help_heading = "Inputs", long, value_name = "ID", value_parser = parse_format)]
     pub format: Option<Format>,
     /// UTC offset of logs that write local time without a zone (PAN-OS, Cisco ASA, BIND):
     /// `+08:00`, `-0500` or `UTC`. Without it such times are read as UTC, and run.json says so.
-    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    #[arg(help_heading = "Inputs", long, value_name = "OFFSET", value_parser = parse_offset)]
     pub log_timezone: Option<chrono::FixedOffset>,
     /// Year of syslog timestamps that carry none (`Oct 10 12:34:56`); defaults to the
     /// year the --period starts in.
-    #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=2999))]
+    #[arg(help_heading = "Inputs", long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=2999))]
     pub assume_year: Option<i32>,
     /// A mapping file (TOML) that reads a CSV or JSON export no built-in reader knows;
     /// repeatable. Files its `recognise` list matches are read with it (docs/formats.md).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Inputs", long, value_name = "FILE")]
     pub mapping: Vec<PathBuf>,
     /// AWS VPC flow log field names in order, for header-less lines in a custom format
     /// (CloudWatch, Firehose): `"version account-id interface-id srcaddr ..."`. Files
     /// with an S3 header line, and lines in the AWS default order, need no list.
-    #[arg(long, value_name = "FIELDS")]
+    #[arg(help_heading = "Inputs", long, value_name = "FIELDS")]
     pub vpc_fields: Option<String>,
-    /// Directory for the outputs (created if missing).
-    #[arg(long, value_name = "DIR", required_unless_present = "pack")]
-    pub out: Option<PathBuf>,
-    /// Write a BagIt evidence pack: outputs under DIR/data plus manifests (docs/evidence.md).
-    #[arg(long, value_name = "DIR", conflicts_with = "out")]
-    pub pack: Option<PathBuf>,
-    /// Sign the pack's tag manifest with this key (from `xborder keygen`); only with --pack.
-    #[arg(long, value_name = "KEY", requires = "pack")]
-    pub sign: Option<PathBuf>,
-    /// Organisation named in the pack's bag-info.txt.
-    #[arg(long, value_name = "NAME", requires = "pack")]
-    pub organization: Option<String>,
-    /// Copy the input files into the outputs (inputs/NNNN.gz|.log); they are always hashed.
-    #[arg(long)]
-    pub include_inputs: bool,
-    /// Replace source addresses with keyed HMAC-SHA256 tokens (key from `xborder keygen --hmac`).
-    /// Input copies would carry the raw addresses, so this excludes --include-inputs.
-    #[arg(long, value_name = "KEYFILE", conflicts_with = "include_inputs")]
-    pub pseudonymize: Option<PathBuf>,
+    /// Stop at the first rejected record instead of counting it and continuing.
+    #[arg(help_heading = "Inputs", long)]
+    pub strict: bool,
+    /// Start of the period, inclusive: a date (00:00 UTC) or an RFC 3339 time.
+    #[arg(help_heading = "Scope", long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End of the period, exclusive: a date (00:00 UTC) or an RFC 3339 time.
+    #[arg(
+        help_heading = "Scope",
+        long,
+        value_name = "DATE",
+        conflicts_with = "period"
+    )]
+    pub to: Option<String>,
+    /// A named period: a quarter (2026-Q3), a month (2026-07) or a year (2026).
+    #[arg(
+        help_heading = "Scope",
+        long,
+        value_name = "PERIOD",
+        conflicts_with = "from"
+    )]
+    pub period: Option<String>,
     /// Sites file (TOML): source CIDRs to named offices and their country.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE")]
     pub sites: Option<PathBuf>,
     /// MaxMind-format country database; defaults to the embedded one.
-    #[arg(long, value_name = "FILE.mmdb")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE.mmdb")]
     pub geoip: Option<PathBuf>,
     /// AI vendor catalog replacing the embedded data/vendors.toml.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE")]
     pub vendors: Option<PathBuf>,
     /// A vendor catalog whose entries are added on top of the embedded one (or --vendors);
     /// repeatable. Checked like the catalog itself (`xborder catalog lint`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE")]
     pub vendors_extra: Vec<PathBuf>,
     /// Regime catalog replacing the embedded data/regimes.toml.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE")]
     pub regimes: Option<PathBuf>,
     /// Country catalog replacing the embedded data/countries.toml.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Catalogs", long, value_name = "FILE")]
     pub countries: Option<PathBuf>,
-    /// Start of the period, inclusive: a date (00:00 UTC) or an RFC 3339 time.
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
-    /// End of the period, exclusive: a date (00:00 UTC) or an RFC 3339 time.
-    #[arg(long, value_name = "DATE", conflicts_with = "period")]
-    pub to: Option<String>,
-    /// A named period: a quarter (2026-Q3), a month (2026-07) or a year (2026).
-    #[arg(long, value_name = "PERIOD", conflicts_with = "from")]
-    pub period: Option<String>,
-    /// Oldest DNS answer (seconds before the flow) that may attribute a flow; at most 86400.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_MAX_AGE_S,
-          value_parser = clap::value_parser!(u32).range(1..=86_400))]
-    pub dns_max_age: u32,
-    /// Seconds an answer stays usable past its TTL (still capped by --dns-max-age).
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_TTL_GRACE_S)]
-    pub dns_ttl_grace: u32,
     /// Organisational AI-tool policy (TOML): writes policy_violations.csv and policy_summary.csv.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Policy", long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Asset inventory (CSV: address, hostname, owner, department, valid_from, valid_until).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Policy", long, value_name = "FILE")]
     pub assets: Option<PathBuf>,
     /// Show host names and owners from --assets in violations (otherwise department only).
-    #[arg(long, requires = "assets")]
+    #[arg(help_heading = "Policy", long, requires = "assets")]
     pub show_owners: bool,
-    /// A previous run's output directory (or pack) to compare with: writes changes.csv.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub baseline: Option<PathBuf>,
-    /// Report languages, comma-separated: en, zh-CN, or en,zh-CN. The first is report.pdf,
-    /// each other one report.<lang>.pdf.
-    #[arg(long, value_name = "LANGS", default_value = "en")]
-    pub lang: String,
-    /// Stop at the first rejected record instead of counting it and continuing.
-    #[arg(long)]
-    pub strict: bool,
-    /// Vendor IP snapshots from `xborder resolve`: attribution method `snapshot`, weaker than
-    /// dns and ip_range (docs/resolve.md).
-    #[arg(long = "ip-snapshot", value_name = "FILE", num_args = 1..)]
-    pub ip_snapshots: Vec<PathBuf>,
-    /// A snapshot row counts only for flows at most this many seconds before or after its
-    /// resolved_at (default 7 days).
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
-          value_parser = clap::value_parser!(u32).range(1..=31_622_400))]
-    pub snapshot_max_distance: u32,
-    /// Look up PTR names of unattributed egress destinations (uses the network; off by
-    /// default). A PTR name that matches the catalog gives attribution method `ptr`.
-    #[arg(long)]
-    pub reverse_dns: bool,
-    /// Only destinations with at least this many bytes (out + in) over the period.
-    #[arg(long, value_name = "BYTES", default_value_t = ptr::DEFAULT_MIN_BYTES, requires = "reverse_dns")]
-    pub reverse_dns_min_bytes: u64,
-    /// At most this many PTR look-ups, the destinations with the most bytes first.
-    #[arg(long, value_name = "N", default_value_t = ptr::DEFAULT_MAX_LOOKUPS, requires = "reverse_dns")]
-    pub reverse_dns_max_lookups: usize,
-    /// At most this many PTR queries started per second.
-    #[arg(long, value_name = "N", default_value_t = ptr::DEFAULT_RATE_PER_S, requires = "reverse_dns",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub reverse_dns_rate: u32,
-    /// Name server for --reverse-dns instead of those in /etc/resolv.conf (repeatable).
-    #[arg(long = "nameserver", value_name = "IP:PORT", requires = "reverse_dns")]
-    pub nameservers: Vec<std::net::SocketAddr>,
-    /// Stop with an error (exit code 5) if the run's resident memory passes this size, for
-    /// example 1GiB or 800MiB, instead of risking an out-of-memory kill. Below 1 GiB it
-    /// also shrinks the de-duplication sets, which then spill to disk sooner.
-    #[arg(long, value_name = "SIZE", value_parser = xborder::memory::parse_size)]
-    pub memory_limit: Option<u64>,
-    /// Directory for temporary spill files (de-duplication keys, DNS answers) when a run
-    /// outgrows its memory budget; default the output directory. The files are unnamed
-    /// and vanish when the run ends.
-    #[arg(long, value_name = "DIR")]
-    pub spill_dir: Option<PathBuf>,
-    /// Spill de-duplication keys and non-vendor DNS answers after this many (tests the
-    /// spill path on small inputs).
-    #[arg(long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
-    pub spill_after_keys: Option<u64>,
     /// A run of at least this many days without flow records from a site is a coverage
     /// gap, which keeps verdicts over it `undetermined`.
-    #[arg(long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MIN_GAP_DAYS,
+    #[arg(help_heading = "Policy", long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MIN_GAP_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=366))]
     pub min_gap_days: u32,
     /// Least share of a site's egress flows (percent) whose client had a DNS answer in its
     /// window, or that carried a server name, for a `held` verdict.
-    #[arg(long, value_name = "PERCENT", default_value_t = coverage::DEFAULT_MIN_DNS_VISIBILITY * 100.0,
+    #[arg(help_heading = "Policy", long, value_name = "PERCENT", default_value_t = coverage::DEFAULT_MIN_DNS_VISIBILITY * 100.0,
           value_parser = parse_percent)]
     pub min_dns_visibility: f64,
     /// A vendor catalog whose as_of date is more than this many days before the end of the
     /// period keeps verdicts `undetermined`.
-    #[arg(long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MAX_CATALOG_AGE_DAYS)]
+    #[arg(help_heading = "Policy", long, value_name = "DAYS", default_value_t = coverage::DEFAULT_MAX_CATALOG_AGE_DAYS)]
     pub max_catalog_age_days: u32,
     /// Least bytes out to an uncatalogued name that looks like an AI service before it is
     /// listed in candidates.csv.
-    #[arg(long, value_name = "BYTES", default_value_t = coverage::DEFAULT_CANDIDATE_MIN_BYTES)]
+    #[arg(help_heading = "Policy", long, value_name = "BYTES", default_value_t = coverage::DEFAULT_CANDIDATE_MIN_BYTES)]
     pub candidate_min_bytes: u64,
     /// Candidate AI destinations already reviewed: one host or domain per line (a domain
     /// covers its subdomains), `#` comments. Listed names no longer keep verdicts undetermined.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Policy", long, value_name = "FILE")]
     pub reviewed_candidates: Option<PathBuf>,
     /// Exit non-zero, after writing every output, when the run finds any of: violation (10),
     /// no-data (12), undetermined (11), rejects (13); comma-separated. When several hold,
     /// the first in that order decides the code.
-    #[arg(long, value_name = "CONDITIONS", value_parser = parse_fail_on)]
+    #[arg(help_heading = "Policy", long, value_name = "CONDITIONS", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
+    /// Directory for the outputs (created if missing).
+    #[arg(
+        help_heading = "Outputs",
+        long,
+        value_name = "DIR",
+        required_unless_present = "pack"
+    )]
+    pub out: Option<PathBuf>,
+    /// A previous run's output directory (or pack) to compare with: writes changes.csv.
+    #[arg(help_heading = "Outputs", long, value_name = "RUN_DIR")]
+    pub baseline: Option<PathBuf>,
+    /// Report languages, comma-separated: en, zh-CN, or en,zh-CN. The first is report.pdf,
+    /// each other one report.<lang>.pdf.
+    #[arg(
+        help_heading = "Outputs",
+        long,
+        value_name = "LANGS",
+        default_value = "en"
+    )]
+    pub lang: String,
     /// Print nothing but errors.
-    #[arg(long, short)]
+    #[arg(help_heading = "Outputs", long, short)]
     pub quiet: bool,
+    /// Write a BagIt evidence pack: outputs under DIR/data plus manifests (docs/evidence.md).
+    #[arg(
+        help_heading = "Evidence",
+        long,
+        value_name = "DIR",
+        conflicts_with = "out"
+    )]
+    pub pack: Option<PathBuf>,
+    /// Sign the pack's tag manifest with this key (from `xborder keygen`); only with --pack.
+    #[arg(help_heading = "Evidence", long, value_name = "KEY", requires = "pack")]
+    pub sign: Option<PathBuf>,
+    /// Organisation named in the pack's bag-info.txt.
+    #[arg(
+        help_heading = "Evidence",
+        long,
+        value_name = "NAME",
+        requires = "pack"
+    )]
+    pub organization: Option<String>,
+    /// Copy the input files into the outputs (inputs/NNNN.gz|.log); they are always hashed.
+    #[arg(help_heading = "Evidence", long)]
+    pub include_inputs: bool,
+    /// Replace source addresses with keyed HMAC-SHA256 tokens (key from `xborder keygen --hmac`).
+    /// Input copies would carry the raw addresses, so this excludes --include-inputs.
+    #[arg(
+        help_heading = "Evidence",
+        long,
+        value_name = "KEYFILE",
+        conflicts_with = "include_inputs"
+    )]
+    pub pseudonymize: Option<PathBuf>,
+    /// Oldest DNS answer (seconds before the flow) that may attribute a flow; at most 86400.
+    #[arg(help_heading = "Enrichment", long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_MAX_AGE_S,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub dns_max_age: u32,
+    /// Seconds an answer stays usable past its TTL (still capped by --dns-max-age).
+    #[arg(help_heading = "Enrichment", long, value_name = "SECONDS", default_value_t = DEFAULT_DNS_TTL_GRACE_S)]
+    pub dns_ttl_grace: u32,
+    /// Vendor IP snapshots from `xborder resolve`: attribution method `snapshot`, weaker than
+    /// dns and ip_range (docs/resolve.md).
+    #[arg(help_heading = "Enrichment", long = "ip-snapshot", value_name = "FILE", num_args = 1..)]
+    pub ip_snapshots: Vec<PathBuf>,
+    /// A snapshot row counts only for flows at most this many seconds before or after its
+    /// resolved_at (default 7 days).
+    #[arg(help_heading = "Enrichment", long, value_name = "SECONDS", default_value_t = DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
+          value_parser = clap::value_parser!(u32).range(1..=31_622_400))]
+    pub snapshot_max_distance: u32,
+    /// Look up PTR names of unattributed egress destinations (uses the network; off by
+    /// default). A PTR name that matches the catalog gives attribution method `ptr`.
+    #[arg(help_heading = "Enrichment", long)]
+    pub reverse_dns: bool,
+    /// Only destinations with at least this many bytes (out + in) over the period.
+    #[arg(help_heading = "Enrichment", long, value_name = "BYTES", default_value_t = ptr::DEFAULT_MIN_BYTES, requires = "reverse_dns")]
+    pub reverse_dns_min_bytes: u64,
+    /// At most this many PTR look-ups, the destinations with the most bytes first.
+    #[arg(help_heading = "Enrichment", long, value_name = "N", default_value_t = ptr::DEFAULT_MAX_LOOKUPS, requires = "reverse_dns")]
+    pub reverse_dns_max_lookups: usize,
+    /// At most this many PTR queries started per second.
+    #[arg(help_heading = "Enrichment", long, value_name = "N", default_value_t = ptr::DEFAULT_RATE_PER_S, requires = "reverse_dns",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub reverse_dns_rate: u32,
+    /// Name server for --reverse-dns instead of those in /etc/resolv.conf (repeatable).
+    #[arg(
+        help_heading = "Enrichment",
+        long = "nameserver",
+        value_name = "IP:PORT",
+        requires = "reverse_dns"
+    )]
+    pub nameservers: Vec<std::net::SocketAddr>,
+    /// Stop with an error (exit code 5) if the run's resident memory passes this size, for
+    /// example 1GiB or 800MiB, instead of risking an out-of-memory kill. Below 1 GiB it
+    /// also shrinks the de-duplication sets, which then spill to disk sooner.
+    #[arg(help_heading = "Resources", long, value_name = "SIZE", value_parser = xborder::memory::parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Directory for temporary spill files (de-duplication keys, DNS answers) when a run
+    /// outgrows its memory budget; default the output directory. The files are unnamed
+    /// and vanish when the run ends.
+    #[arg(help_heading = "Resources", long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Spill de-duplication keys and non-vendor DNS answers after this many (tests the
+    /// spill path on small inputs).
+    #[arg(help_heading = "Resources", long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub spill_after_keys: Option<u64>,
+}
+
+/// How standard input is named in run.json, evidence.csv and rejects.csv.
+pub const STDIN_NAME: &str = "(stdin)";
+
+/// Replace a `-` input by a copy of standard input in `staging` (outside the outputs of a
+/// pack, removed before an output directory is moved into place); its path, if any.
+fn spool_stdin(
+    inputs: &mut [PathBuf],
+    staging: &Path,
+    include_inputs: bool,
+) -> anyhow::Result<Option<PathBuf>> {
+    let dashes = inputs.iter().filter(|p| p.as_os_str() == "-").count();
+    if dashes == 0 {
+        return Ok(None);
+    }
+    if include_inputs {
+        return Err(xborder::Error::Usage(
+            "--include-inputs cannot copy standard input: write it to a file and name the file"
+                .into(),
+        )
+        .into());
+    }
+    if dashes > 1 {
+        return Err(
+            xborder::Error::Usage("`-` (standard input) is given more than once".into()).into(),
+        );
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(xborder::Error::Usage(
+            "`-` reads logs from standard input, but it is a terminal: pipe a file in (`zcat conn.log.gz | xborder analyze - ...`)".into(),
+        )
+        .into());
+    }
+    let path = staging.join(".stdin.xborder-input");
+    let mut file = std::fs::File::create(&path).map_err(|e| xborder::Error::io(&path, e))?;
+    std::io::copy(&mut stdin.lock(), &mut file)
+        .map_err(|e| xborder::Error::io(&path, e))
+        .context("reading standard input")?;
+    for input in inputs.iter_mut().filter(|p| p.as_os_str() == "-") {
+        *input = path.clone();
+    }
+    Ok(Some(path))
+}
+
+/// Name the spooled standard input `(stdin)` wherever the run reports a file.
+fn name_stdin(a: &mut xborder::pipeline::Analysis, spool: &Path) {
+    let spool = spool.display().to_string();
+    for f in a.files.iter_mut().filter(|f| f.path == spool) {
+        f.path = STDIN_NAME.to_string();
+    }
+    for r in a.rejects.iter_mut().filter(|r| r.file == spool) {
+        r.file = STDIN_NAME.to_string();
+    }
+    for c in a.conflicts.iter_mut().filter(|c| c.file == spool) {
+        c.file = STDIN_NAME.to_string();
+    }
+}
+
+/// `--exclude`: a glob pattern.
+fn parse_glob(s: &str) -> Result<glob::Pattern, String> {
+    glob::Pattern::new(s).map_err(|e| format!("`{s}` is not a valid glob pattern: {e}"))
 }
 
 /// `--min-dns-visibility`: a percentage from 0 to 100.
@@ -311,6 +419,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
         reviewed_candidates: args.reviewed_candidates.clone(),
         baseline: args.baseline.clone(),
+        exclude: args.exclude.clone(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();
@@ -356,6 +465,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => staged.path().to_path_buf(),
     };
     opts.spill_dir = Some(args.spill_dir.clone().unwrap_or_else(|| out_dir.clone()));
+    // `-`: standard input is spooled to a file in the staging directory (hashed and read
+    // like any file, then removed), and named `(stdin)` in every output.
+    let stdin_spool = spool_stdin(&mut opts.inputs, staged.path(), args.include_inputs)?;
     for warning in &catalogs.sites.warnings {
         eprintln!("warning: {}", xborder::text::escape_control(warning));
     }
@@ -366,8 +478,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
-    let analysis =
+    let mut analysis =
         pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?;
+    if let Some(path) = &stdin_spool {
+        name_stdin(&mut analysis, path);
+    }
     let write = WriteOptions {
         evidence: Some(spool),
         pseudonymizer: pseudonymizer.as_ref(),
@@ -377,8 +492,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         langs,
         copy_verdict_inputs: args.pack.is_some(),
     };
-    let outputs = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
+    let written = report::write_all(&out_dir, &opts, &catalogs, &analysis, &ctx, write)
         .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    for w in &written.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(path) = &stdin_spool {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    let outputs = written.outputs;
     if let Some(pack) = &args.pack {
         let info = BagInfo {
             organization: args.organization.as_deref(),

@@ -40,6 +40,20 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let new =
         RunTables::load(&args.new).with_context(|| format!("reading {}", args.new.display()))?;
     let changes = compare(&old, &new)?;
+    // Name what is compared: two directories can hold the same quarter by mistake.
+    println!(
+        "comparing {} ({}) with {} ({})",
+        old.period_text(),
+        args.old.display(),
+        new.period_text(),
+        args.new.display()
+    );
+    if old.period.is_some() && old.period == new.period {
+        eprintln!(
+            "warning: both runs cover the same period ({})",
+            old.period_text()
+        );
+    }
     for c in changes
         .iter()
         .filter(|c| c.change != "bytes_out" || c.delta != 0)
@@ -65,8 +79,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", out.display()))?;
         let ctx = RunContext::new(std::env::args().collect());
         let pdf = xborder::report::pdf::render_changes(
-            &args.old.display().to_string(),
-            &args.new.display().to_string(),
+            &format!("{}: {}", args.old.display(), old.period_text()),
+            &format!("{}: {}", args.new.display(), new.period_text()),
             &changes,
             ctx.generated_at_epoch,
         )?;

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod catalog_explain;
 pub mod catalog_lint;
 pub mod catalog_list;
+pub mod completions;
 pub mod diff;
 pub mod formats;
 pub mod generate;
@@ -63,7 +64,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyse flow and DNS logs and write findings, tables, run.json and report.pdf.
+    /// Analyse flow and DNS logs and write findings, tables, run.json, report.pdf and report.html.
     Analyze(Box<analyze::AnalyzeArgs>),
     /// Write the deterministic sample data set (Zeek conn/dns logs and a sites file).
     Generate(generate::GenerateArgs),
@@ -81,6 +82,12 @@ pub enum Command {
     Formats(formats::FormatsArgs),
     /// Show a file's detected format and its first normalised records.
     Inspect(inspect::InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(hide = true)]
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages (xborder.1 and one per subcommand).
+    #[command(hide = true)]
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -94,5 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(args) => catalog::run(args),
         Command::Formats(args) => formats::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }

@@ -34,7 +34,8 @@ Examples:
 Writes one row per (host, address) with the CNAME chain, TTL, resolved_at, resolver and
 rcode; NXDOMAIN, SERVFAIL, TIMEOUT and NODATA are rows too, and catalog host patterns
 (with `*`) are listed as SKIPPED_PATTERN. Without --out the CSV goes to stdout.
-Run it on a schedule (docs/resolve.md) so every part of a quarter has a snapshot.";
+Run it on a schedule (docs/resolve.md) so every part of a quarter has a snapshot.
+Exits 1 when no host resolved to any address (the failure rows are still written).";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -141,6 +142,20 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
                 .map(|p| format!("; wrote {}", p.display()))
                 .unwrap_or_default()
         );
+    }
+    // A snapshot without a single address attributes nothing: an unreachable resolver or
+    // no network must not pass for an empty-but-fine run in a scheduled job.
+    if summary.hosts > 0 && summary.address_rows == 0 {
+        return Err(xborder::Error::Dns(format!(
+            "every look-up failed: none of {} hosts resolved to an address ({} failure rows{}); check network access and --nameserver",
+            summary.hosts,
+            summary.failure_rows,
+            args.out
+                .as_ref()
+                .map(|p| format!(" written to {}", p.display()))
+                .unwrap_or_default()
+        )))
+        .context("resolving the catalog hosts");
     }
     Ok(ExitCode::SUCCESS)
 }

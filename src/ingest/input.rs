@@ -84,6 +84,15 @@ pub fn discover_inputs(inputs: &[PathBuf]) -> Result<Vec<Discovered>> {
     Ok(files)
 }
 
+/// Whether `--exclude` patterns leave `path` out: a pattern matches the whole path as found
+/// (`*` also crosses `/`, so `*.tmp` and `*/archive/*` work at any depth) or its file name.
+pub fn excluded_by(path: &Path, patterns: &[glob::Pattern]) -> bool {
+    let name = path.file_name().map(Path::new);
+    patterns
+        .iter()
+        .any(|p| p.matches_path(path) || name.is_some_and(|n| p.matches_path(n)))
+}
+
 fn walk(dir: &Path, out: &mut Vec<Discovered>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut children = Vec::new();
@@ -496,6 +505,15 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.log", "b.log"]);
         let none = discover_inputs(&[dir.path().join("*.gz")]).unwrap_err();
+        let pats = |p: &[&str]| -> Vec<glob::Pattern> {
+            p.iter().map(|p| glob::Pattern::new(p).unwrap()).collect()
+        };
+        let tmp = Path::new("/logs/2026-07/conn.log.tmp");
+        assert!(excluded_by(tmp, &pats(&["*.tmp"])));
+        assert!(excluded_by(tmp, &pats(&["conn.log.*"])));
+        assert!(excluded_by(tmp, &pats(&["*/2026-07/*"])));
+        assert!(!excluded_by(tmp, &pats(&["*.gz", "*/2026-08/*"])));
+        assert!(!excluded_by(tmp, &[]));
         assert!(none.to_string().contains("matches no file"), "{none}");
     }
 

@@ -511,15 +511,12 @@ pub fn summary_json(
 ) -> Result<String> {
     let mut regimes = Vec::new();
     for r in &catalogs.regimes.regimes {
-        let mut seen = BTreeSet::new();
-        let (mut flows, mut bytes) = (0u64, 0u64);
+        // The same sums as the reports (each egress group once).
+        let figures = super::model::figures(a.tables.findings.iter().filter(|f| f.regime == r.id));
+        let (flows, bytes) = (figures.flows, figures.bytes_out);
         let (mut sites, mut vendors, mut countries) =
             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         for f in a.tables.findings.iter().filter(|f| f.regime == r.id) {
-            if seen.insert(f.finding_id.as_str()) {
-                flows += f.flows;
-                bytes = bytes.saturating_add(f.bytes_out);
-            }
             sites.insert(f.source_site.clone());
             vendors.insert(f.vendor.clone());
             countries.insert(f.destination_country.clone());

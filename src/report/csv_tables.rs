@@ -23,6 +23,17 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A cell that is a plain decimal number (`-12`, `3.5`): written as is, so a spreadsheet
+/// reads a negative delta as a number. It cannot start a formula.
+fn is_plain_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
 pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| Error::Report {
         path: name.into(),
@@ -48,8 +59,15 @@ pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> R
         .from_reader(raw.as_slice());
     for rec in reader.records() {
         let rec = rec.map_err(fail)?;
-        w.write_record(rec.iter().map(|c| neutralise(c).into_owned()))
-            .map_err(fail)?;
+        // Numbers stay numbers; only text cells are defused.
+        w.write_record(rec.iter().map(|c| {
+            if is_plain_number(c) {
+                c.to_string()
+            } else {
+                neutralise(c).into_owned()
+            }
+        }))
+        .map_err(fail)?;
     }
     w.into_inner().map_err(|e| Error::Report {
         path: name.into(),
@@ -380,4 +398,51 @@ pub fn write_org_tables(
 /// changes.csv bytes.
 pub fn changes_csv(changes: &[crate::diff::Change]) -> Result<Vec<u8>> {
     to_csv("changes.csv", changes, crate::diff::CHANGE_COLUMNS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_numbers_are_told_apart_from_formulas() {
+        for n in ["0", "12", "-12", "3.5", "-0.25"] {
+            assert!(is_plain_number(n), "{n}");
+        }
+        for t in [
+            "",
+            "-",
+            "-1+1",
+            "=1",
+            "1e5",
+            "- 3",
+            "1.",
+            ".5",
+            "-cmd|' /C calc'!A0",
+        ] {
+            assert!(!is_plain_number(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn changes_csv_writes_negative_deltas_as_numbers_and_defuses_text() {
+        let change = crate::diff::Change {
+            change: "bytes_out".into(),
+            regime: "PIPL".into(),
+            source_site: "=HYPERLINK(\"x\")".into(),
+            vendor: "-cmd".into(),
+            product: String::new(),
+            destination_country: "US".into(),
+            old_value: 500,
+            new_value: 200,
+            delta: -300,
+            detail: "@sum".into(),
+        };
+        let csv = String::from_utf8(changes_csv(&[change]).unwrap()).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "bytes_out,PIPL,\"'=HYPERLINK(\"\"x\"\")\",'-cmd,,US,500,200,-300,'@sum"
+        );
+    }
 }

@@ -125,23 +125,44 @@ pub fn wrap(s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
                 lines.push(std::mem::take(&mut line));
                 continue;
             }
-            match line.rfind(' ').filter(|i| *i > 0 && line[..*i].is_ascii()) {
-                Some(i) if line.is_ascii() || line[i..].is_ascii() => {
-                    let rest = line[i + 1..].to_string();
-                    line.truncate(i);
-                    lines.push(std::mem::take(&mut line));
-                    line = rest;
-                    line.push(c);
-                }
-                _ => {
-                    lines.push(std::mem::take(&mut line));
-                    line.push(c);
-                }
+            // A CJK character may start the next line anywhere; a Latin word moves whole
+            // to the next line, whatever script the rest of the paragraph is in.
+            let start = if breaks_anywhere(c) {
+                line.len()
+            } else {
+                word_start(&line)
+            };
+            if start == 0 || start == line.len() {
+                lines.push(std::mem::take(&mut line).trim_end().to_string());
+                line.push(c);
+            } else {
+                let rest = line[start..].to_string();
+                line.truncate(start);
+                lines.push(line.trim_end().to_string());
+                line = rest;
+                line.push(c);
             }
         }
         lines.push(line.trim_end().to_string());
     }
     lines
+}
+
+/// A character a line may break before or after without a space (CJK ideographs, kana,
+/// hangul, and CJK or full-width punctuation).
+fn breaks_anywhere(c: char) -> bool {
+    matches!(u32::from(c),
+        0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFFEF
+        | 0x20000..=0x3FFFF)
+}
+
+/// Byte offset where the word `line` ends with starts: after its last space or CJK
+/// character (0 when the whole line is one word).
+fn word_start(line: &str) -> usize {
+    line.char_indices()
+        .rev()
+        .find(|(_, ch)| *ch == ' ' || breaks_anywhere(*ch))
+        .map_or(0, |(i, ch)| i + ch.len_utf8())
 }
 
 /// Colours are given as RGB for readability and written as DeviceCMYK, which matches the
@@ -214,6 +235,27 @@ pub struct Layout {
     pub y: f32,
     /// Section titles with the page they start on, for the contents list.
     pub sections: Vec<(String, usize)>,
+    /// Text drawn with characters the embedded fonts lack (shown as boxes), each text once.
+    pub missing_glyphs: Vec<(String, Vec<char>)>,
+}
+
+/// Texts with missing glyphs recorded per document, at most.
+const MISSING_GLYPHS_LISTED: usize = 20;
+
+/// The characters of `s` the embedded fonts have no glyph for, each once, in order.
+pub fn missing_glyphs(s: &str) -> Vec<char> {
+    let Some(m) = metrics() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in s.chars() {
+        let missing = !c.is_control()
+            && (m.regular.glyph_index(c).is_none() || m.bold.glyph_index(c).is_none());
+        if missing && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Layout {
@@ -225,6 +267,7 @@ impl Layout {
             ops: Vec::new(),
             y: TOP,
             sections: Vec::new(),
+            missing_glyphs: Vec::new(),
         }
     }
 
@@ -259,6 +302,13 @@ impl Layout {
         s: &str,
     ) {
         let s = &self.tr.s(s);
+        let missing = missing_glyphs(s);
+        if !missing.is_empty()
+            && self.missing_glyphs.len() < MISSING_GLYPHS_LISTED
+            && !self.missing_glyphs.iter().any(|(t, _)| t == s)
+        {
+            self.missing_glyphs.push((s.to_string(), missing));
+        }
         let font = if bold {
             self.fonts.bold.clone()
         } else {
@@ -1017,5 +1067,45 @@ mod tests {
         }
         assert_eq!(lines.concat(), text);
         assert!(text_width("个", 10.0, false) > text_width("i", 10.0, false));
+    }
+}
+
+#[cfg(test)]
+mod glyph_tests {
+    use super::{missing_glyphs, wrap};
+
+    #[test]
+    fn latin_words_in_a_chinese_paragraph_are_never_split() {
+        let text = "站点 hangzhou 的 DNS 日志缺失，site coverage 无法判断 attribution 是否可能，请提供 DNS logs 与 SNI 记录以便复核全部外发流量";
+        for width in [20.0, 28.0, 35.0, 50.0] {
+            let lines = wrap(text, width, 9.0, false);
+            assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+            for word in text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                assert!(
+                    lines.iter().any(|l| l
+                        .split(|c: char| !c.is_ascii_alphanumeric())
+                        .any(|x| x == word)),
+                    "{word} broken at {width} mm: {lines:?}"
+                );
+            }
+        }
+        // A word longer than the line still breaks (nothing else fits).
+        let long = wrap("supercalifragilisticexpialidocious", 10.0, 9.0, false);
+        assert!(long.len() > 1);
+    }
+
+    #[test]
+    fn characters_outside_the_embedded_subset_are_named() {
+        assert_eq!(
+            missing_glyphs("Hangzhou 杭州办公室 café"),
+            Vec::<char>::new()
+        );
+        // Traditional Chinese outside GB 2312, Polish letters outside Latin-1, the euro sign.
+        assert_eq!(missing_glyphs("香港區域辦公室"), vec!['區', '辦']);
+        assert_eq!(missing_glyphs("Łódź"), vec!['Ł', 'ź']);
+        assert_eq!(missing_glyphs("5 €"), vec!['€']);
     }
 }

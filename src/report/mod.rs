@@ -1,4 +1,4 @@
-//! Report: write the tables (CSV), the run record (run.json) and the PDF.
+//! Report: write the tables (CSV), the run record (run.json), the PDF and the HTML report.
 //!
 //! Outputs are written in a fixed order and run.json, written last, lists every other
 //! output with its row count and SHA-256, so one file vouches for the rest.
@@ -6,9 +6,11 @@
 pub mod assurance;
 pub mod csv_tables;
 pub mod evidence;
+pub mod html;
 pub mod i18n;
 mod i18n_zh;
 pub mod layout;
+pub mod model;
 pub mod pdf;
 mod pdf_assurance;
 pub mod pseudonym;
@@ -138,6 +140,12 @@ pub struct WriteOptions<'a> {
     pub copy_verdict_inputs: bool,
 }
 
+/// What `write_all` wrote, and warnings for the reader (text the PDF fonts cannot show).
+pub struct Written {
+    pub outputs: Vec<OutputFile>,
+    pub warnings: Vec<String>,
+}
+
 /// Write every output of a run into `out_dir`: tables, evidence, PDF, input copies, and
 /// run.json last, listing the hash of everything else.
 pub fn write_all(
@@ -147,7 +155,7 @@ pub fn write_all(
     analysis: &Analysis,
     ctx: &RunContext,
     w: WriteOptions<'_>,
-) -> Result<Vec<OutputFile>> {
+) -> Result<Written> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let mut outputs = csv_tables::write_tables(out_dir, analysis, w.pseudonymizer.is_some())?;
     outputs.extend(csv_tables::write_org_tables(
@@ -157,9 +165,11 @@ pub fn write_all(
         w.show_owners,
     )?);
     outputs.extend(assurance::write_tables(out_dir, analysis)?);
+    let mut evidence_sample = html::EvidenceSample::default();
     if let Some(spool) = w.evidence {
         let rows = spool.rows;
         let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
+        evidence_sample = html::EvidenceSample::read(&csv_path, html::EVIDENCE_ROWS_SHOWN)?;
         for (path, rows) in [(csv_path, Some(rows)), (parquet_path, Some(rows))] {
             outputs.push(describe(&path, rows)?);
         }
@@ -184,14 +194,35 @@ pub fn write_all(
     } else {
         w.langs.clone()
     };
+    let mut warnings = Vec::new();
     for (i, lang) in langs.iter().enumerate() {
-        let pdf_bytes = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
+        let pdf = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
         let name = if i == 0 {
             "report.pdf".to_string()
         } else {
             format!("report.{}.pdf", lang.tag())
         };
-        outputs.push(write_output(out_dir, &name, &pdf_bytes, None)?);
+        warnings.extend(pdf.warnings.into_iter().map(|w| format!("{name}: {w}")));
+        outputs.push(write_output(out_dir, &name, &pdf.bytes, None)?);
+    }
+    // The interactive report, from the same model as the PDF's figures.
+    let model = model::ReportModel::build(catalogs, analysis);
+    for (i, lang) in langs.iter().enumerate() {
+        let page = html::render(
+            opts,
+            catalogs,
+            analysis,
+            ctx,
+            &model,
+            &evidence_sample,
+            *lang,
+        );
+        let name = if i == 0 {
+            "report.html".to_string()
+        } else {
+            format!("report.{}.html", lang.tag())
+        };
+        outputs.push(write_output(out_dir, &name, page.as_bytes(), None)?);
     }
     let id = pdf::run_id(opts, analysis);
     let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &id)?;
@@ -220,7 +251,7 @@ pub fn write_all(
         &verdict_inputs,
     )?;
     outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
-    Ok(outputs)
+    Ok(Written { outputs, warnings })
 }
 
 fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {

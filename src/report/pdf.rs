@@ -14,6 +14,7 @@ use super::layout::{
     register_fonts, stamp, text_width, ColumnSpec, Layout, ACCENT, INK, MARGIN_X, MUTED, PAGE_H,
     PAGE_W,
 };
+use super::model::{shown_regimes, ReportModel};
 use super::{group_digits, human_bytes, RunContext};
 use crate::classify::regimes::RegimeKind;
 use crate::classify::sites::UNKNOWN_SITE;
@@ -77,7 +78,7 @@ pub fn render(
     ctx: &RunContext,
     changes: Option<&[crate::diff::Change]>,
     lang: Lang,
-) -> Result<Vec<u8>> {
+) -> Result<Rendered> {
     let id = run_id(opts, a);
     let t = Tr::new(lang);
     let title = t.ui("Cross-border egress to AI vendors: audit report");
@@ -89,12 +90,13 @@ pub fn render(
     // The contents page is filled in after the body is laid out, when page numbers are known.
     let contents_page = l.page_number();
     l.new_page();
-    executive_summary(&mut l, catalogs, a);
-    charts(&mut l, catalogs, a);
+    let model = ReportModel::build(catalogs, a);
+    executive_summary(&mut l, catalogs, a, &model);
+    charts(&mut l, catalogs, &model);
     findings(&mut l, a);
     super::pdf_assurance::coverage_section(&mut l, catalogs, a);
-    regime_sections(&mut l, catalogs, a);
-    site_sections(&mut l, catalogs, a);
+    regime_sections(&mut l, catalogs, a, &model);
+    site_sections(&mut l, catalogs, a, &model);
     top_vendors(&mut l, a);
     vendor_details(&mut l, catalogs, a);
     super::pdf_assurance::candidates_section(&mut l, a);
@@ -115,6 +117,21 @@ pub fn render(
     provenance(&mut l, catalogs, a, ctx);
 
     let sections = l.sections.clone();
+    let glyph_warnings: Vec<String> = l
+        .missing_glyphs
+        .iter()
+        .map(|(text, chars)| {
+            format!(
+                "the report fonts have no glyph for {} in \"{}\": shown as a box",
+                chars
+                    .iter()
+                    .map(|c| format!("'{c}' (U+{:04X})", u32::from(*c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                crate::text::escape_control(text)
+            )
+        })
+        .collect();
     let mut pages = l.into_pages();
     let mut toc = Layout::new(fonts.clone(), t.clone());
     toc.heading("Contents");
@@ -137,7 +154,7 @@ pub fn render(
             t,
             "xborder audit report  |  run {}  |  period {}",
             id,
-            opts.period.label
+            period_label(&t, &opts.period.label)
         ),
         &fonts,
         &t,
@@ -159,7 +176,7 @@ pub fn render(
     let doc_subject = tf!(
         t,
         "Cross-border egress to AI vendors, period {}",
-        opts.period.label
+        period_label(&t, &opts.period.label)
     );
     doc.metadata.info.subject = doc_subject.clone();
     doc.metadata.info.keywords = vec![
@@ -184,7 +201,17 @@ pub fn render(
         },
         &mut warnings,
     );
-    add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)
+    Ok(Rendered {
+        bytes: add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)?,
+        warnings: glyph_warnings,
+    })
+}
+
+/// A rendered PDF and what the reader should be warned about.
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    /// Text drawn with characters the embedded fonts lack, naming the text.
+    pub warnings: Vec<String>,
 }
 
 fn cover(
@@ -218,7 +245,7 @@ fn cover(
         10.0,
         false,
         (0.85, 0.9, 1.0),
-        &tf!(l.tr, "Period: {}", opts.period.label),
+        &tf!(l.tr, "Period: {}", period_label(&l.tr, &opts.period.label)),
     );
     l.y = PAGE_H - 86.0;
     let mut scope = vec![
@@ -273,6 +300,24 @@ fn cover(
     );
 }
 
+/// The period's label in the report language: `2026-Q3` as given, and the labels xborder
+/// makes itself (`all records`, `A to B (exclusive)`, `from A`, `before B`) translated.
+pub(crate) fn period_label(t: &Tr, label: &str) -> String {
+    if let Some((a, b)) = label
+        .strip_suffix(" (exclusive)")
+        .and_then(|r| r.split_once(" to "))
+    {
+        return tf!(t, "{} to {} (exclusive)", a, b);
+    }
+    if let Some(a) = label.strip_prefix("from ") {
+        return tf!(t, "from {}", a);
+    }
+    if let Some(b) = label.strip_prefix("before ") {
+        return tf!(t, "before {}", b);
+    }
+    t.s(label)
+}
+
 fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
     let bounds = match (opts.period.from, opts.period.to) {
         (Some(f), Some(to)) => tf!(t, "{} to {} (exclusive)", rfc3339(f), rfc3339(to)),
@@ -292,10 +337,10 @@ fn period_text(t: &Tr, opts: &AnalyzeOptions, a: &Analysis) -> String {
     }
 }
 
-fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn executive_summary(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, model: &ReportModel) {
     l.heading("Executive summary");
     super::pdf_assurance::verdicts(l, catalogs, a);
-    key_figures_and_conclusions(l, catalogs, a);
+    key_figures_and_conclusions(l, catalogs, a, model);
     let f = &a.totals.flows;
     let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
     l.key_values(
@@ -1239,18 +1284,7 @@ pub fn render_changes(
 }
 
 /// The regime's name in the report language; the English report adds the Chinese name.
-/// The regimes governing the configured sites' countries (all of them without sites).
-fn shown_regimes(catalogs: &Catalogs) -> Vec<&crate::classify::regimes::Regime> {
-    let countries: Vec<&str> = catalogs
-        .sites
-        .sites
-        .iter()
-        .map(|s| s.country.as_str())
-        .collect();
-    catalogs.regimes.for_sources(&countries)
-}
-
-fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
+pub(crate) fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
     match (t.lang, &r.name_zh) {
         (Lang::ZhCn, Some(zh)) => zh.clone(),
         (Lang::En, Some(zh)) => format!("{} ({zh})", r.name),
@@ -1258,39 +1292,40 @@ fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
     }
 }
 
-fn key_figures_and_conclusions(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn key_figures_and_conclusions(
+    l: &mut Layout,
+    catalogs: &Catalogs,
+    a: &Analysis,
+    model: &ReportModel,
+) {
     let f = &a.tables.findings;
-    // A flow under two regimes (PIPL and DSL) is one flow: count each group once.
-    let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for r in f {
-        groups.insert(&r.finding_id, (r.flows, r.bytes_out));
-    }
-    let flows: u64 = groups.values().map(|v| v.0).sum();
-    let bytes: u64 = groups.values().map(|v| v.1).sum();
-    let vendors: BTreeSet<&str> = f.iter().map(|r| r.vendor.as_str()).collect();
-    let sites: BTreeSet<&str> = f.iter().map(|r| r.source_site.as_str()).collect();
+    let t = &model.totals;
     l.subheading("Key figures");
     l.key_figures(&[
-        ("Cross-border AI flows".into(), group_digits(flows)),
-        ("Cross-border bytes out".into(), human_bytes(bytes)),
-        ("AI vendors reached".into(), vendors.len().to_string()),
-        ("Sites".into(), sites.len().to_string()),
+        (
+            "Cross-border AI flows".into(),
+            group_digits(t.cross_border.flows),
+        ),
+        (
+            "Cross-border bytes out".into(),
+            human_bytes(t.cross_border.bytes_out),
+        ),
+        ("AI vendors reached".into(), t.vendors.to_string()),
+        ("Sites".into(), t.sites.to_string()),
     ]);
     l.subheading("Conclusions");
     let mut sentences = Vec::new();
-    let mut by_site: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_country: BTreeMap<&str, (u64, BTreeMap<&str, u64>)> = BTreeMap::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for r in f {
         if !seen.insert(&r.finding_id) {
             continue;
         }
-        *by_site.entry(&r.source_site).or_default() += r.bytes_out;
         let c = by_country.entry(&r.destination_country).or_default();
         c.0 += r.bytes_out;
         *c.1.entry(&r.vendor).or_default() += r.bytes_out;
     }
-    if let Some((site, b)) = by_site.iter().max_by_key(|(_, b)| **b) {
+    if let Some((site, b)) = model.site_bytes.first() {
         sentences.push(tf!(
             l.tr,
             "{} sent {} to AI vendors abroad, the most of any site.",
@@ -1365,59 +1400,37 @@ fn key_figures_and_conclusions(l: &mut Layout, catalogs: &Catalogs, a: &Analysis
     l.y -= 2.0;
 }
 
-fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
-    let f = &a.tables.findings;
-    let mut by_regime: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_country: BTreeMap<String, u64> = BTreeMap::new();
-    for r in f {
-        *by_regime.entry(r.regime.clone()).or_default() += r.bytes_out;
-    }
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    for r in f {
-        if seen.insert(&r.finding_id) {
-            let name = format!(
-                "{} {}",
-                r.destination_country,
-                country_name(&l.tr, catalogs, &r.destination_country)
-            );
-            *by_country.entry(name).or_default() += r.bytes_out;
-        }
-    }
-    let sorted = |m: BTreeMap<String, u64>| {
-        let mut v: Vec<(String, u64)> = m.into_iter().collect();
-        v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-        v.truncate(12);
-        v
-    };
+fn charts(l: &mut Layout, catalogs: &Catalogs, model: &ReportModel) {
+    let top = |v: &[(String, u64)]| v.iter().take(12).cloned().collect::<Vec<_>>();
     l.bar_chart(
         "Bytes out by regime (cross-border AI egress)",
-        &sorted(by_regime),
+        &top(&model.regime_bytes),
         &|v| human_bytes(v),
     );
+    let countries: Vec<(String, u64)> = model
+        .countries
+        .iter()
+        .map(|(code, b)| {
+            (
+                format!("{code} {}", country_name(&l.tr, catalogs, code)),
+                *b,
+            )
+        })
+        .collect();
     l.bar_chart(
         "Destination countries of cross-border AI egress (bytes out)",
-        &sorted(by_country),
+        &top(&countries),
         &|v| human_bytes(v),
     );
-    let points: Vec<(i32, u64)> = a
-        .tables
-        .daily_ai
+    let points: Vec<(i32, u64)> = model
+        .daily
         .iter()
         .map(|(d, flows, _)| (*d, *flows))
         .collect();
-    let marker = catalogs.policy.as_ref().and_then(|p| {
-        p.rules
-            .iter()
-            .find(|r| r.verdict == crate::classify::policy::Verdict::Banned)
-            .map(|r| {
-                (
-                    (r.effective_from.date()
-                        - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
-                    .num_days() as i32,
-                    tf!(l.tr, "ban from {}", r.effective_from),
-                )
-            })
-    });
+    let marker = model
+        .bans
+        .first()
+        .map(|b| (b.day, tf!(l.tr, "ban from {}", b.effective_from)));
     l.time_bars(
         "Daily AI-vendor egress (flows)",
         &points,
@@ -1425,38 +1438,32 @@ fn charts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         false,
         &|v| group_digits(v),
     );
-    let mut site_names: BTreeSet<String> = BTreeSet::new();
-    let mut vendor_totals: BTreeMap<String, u64> = BTreeMap::new();
-    for (site, vendor, _, b) in &a.tables.site_vendor_bytes {
-        site_names.insert(site.clone());
-        *vendor_totals.entry(vendor.clone()).or_default() += b;
+    let h = &model.heat;
+    let mut cols = h.vendors.clone();
+    let mut values = h.values.clone();
+    if h.hidden_vendors > 0 {
+        cols.push(l.tr.ui("others"));
+        for (row, other) in values.iter_mut().zip(&h.others) {
+            row.push(*other);
+        }
     }
-    let mut vendors: Vec<(String, u64)> = vendor_totals.into_iter().collect();
-    vendors.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    vendors.truncate(6);
-    let cols: Vec<String> = vendors.into_iter().map(|(v, _)| v).collect();
-    let rows: Vec<String> = site_names.into_iter().collect();
-    let values: Vec<Vec<u64>> = rows
-        .iter()
-        .map(|s| {
-            cols.iter()
-                .map(|v| {
-                    a.tables
-                        .site_vendor_bytes
-                        .iter()
-                        .find(|(a, b, _, _)| a == s && b == v)
-                        .map(|x| x.3)
-                        .unwrap_or(0)
-                })
-                .collect()
-        })
-        .collect();
-    l.heat_table("Site x vendor: bytes out", &rows, &cols, &values, &|v| {
+    l.heat_table("Site x vendor: bytes out", &h.sites, &cols, &values, &|v| {
         human_bytes(v)
     });
+    if h.hidden_vendors > 0 {
+        l.paragraph(
+            &tf!(
+                l.tr,
+                "The {} vendors with the most bytes out have a column each; the other {} are summed under \"others\" (summary_by_vendor.csv lists every vendor).",
+                h.vendors.len(),
+                h.hidden_vendors
+            ),
+            8.0,
+        );
+    }
 }
 
-fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, model: &ReportModel) {
     l.heading("Findings by regime");
     for r in shown_regimes(catalogs) {
         let rows: Vec<_> = a
@@ -1478,20 +1485,11 @@ fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
             l.paragraph("No findings under this regime.", 9.0);
             continue;
         }
-        let flows: u64 = rows.iter().map(|f| f.flows).sum();
-        let bytes: u64 = rows.iter().map(|f| f.bytes_out).sum();
-        let sites: BTreeSet<&str> = rows.iter().map(|f| f.source_site.as_str()).collect();
-        let mut by_vendor: BTreeMap<&str, u64> = BTreeMap::new();
-        for f in &rows {
-            *by_vendor.entry(&f.vendor).or_default() += f.bytes_out;
-        }
-        let top = by_vendor
-            .iter()
-            .max_by_key(|(_, b)| **b)
-            .map(|(v, _)| *v)
-            .unwrap_or("");
+        let Some(node) = model.regime(&r.id) else {
+            continue;
+        };
         l.paragraph(
-            &tf!(l.tr, "{} cross-border AI flows ({}) from {} site(s) to {} vendor(s); the largest was {}.", group_digits(flows), human_bytes(bytes), sites.len(), by_vendor.len(), top),
+            &tf!(l.tr, "{} cross-border AI flows ({}) from {} site(s) to {} vendor(s); the largest was {}.", group_digits(node.figures.flows), human_bytes(node.figures.bytes_out), node.sites.len(), node.vendor_count, node.top_vendor.as_deref().unwrap_or("")),
             9.0,
         );
         if !r.auditor_evidence.is_empty() {
@@ -1508,17 +1506,21 @@ fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
                     f.destination_country.clone(),
                     f.vendor.clone(),
                     f.product.clone(),
+                    f.attribution.clone(),
                     group_digits(f.flows),
                     human_bytes(f.bytes_out),
                 ]
             })
             .collect();
+        // The method tells apart rows that are otherwise alike (one group by DNS, one by
+        // IP range).
         l.table(
             &[
                 ColumnSpec::left("Site", 16.0),
                 ColumnSpec::left("Dest", 10.0),
                 ColumnSpec::left("Vendor", 20.0),
                 ColumnSpec::left("Product", 30.0),
+                ColumnSpec::left("Method", 12.0),
                 ColumnSpec::right("Flows", 12.0),
                 ColumnSpec::right("Bytes out", 16.0),
             ],
@@ -1528,38 +1530,26 @@ fn regime_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     }
 }
 
-fn site_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+fn site_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, model: &ReportModel) {
     l.heading("Findings by site");
-    for site in &catalogs.sites.sites {
-        let here = a
-            .tables
-            .site_vendor_bytes
-            .iter()
-            .filter(|x| x.0 == site.name);
-        let (flows, bytes) = here.fold((0u64, 0u64), |acc, x| (acc.0 + x.2, acc.1 + x.3));
+    for site in &model.sites {
         let findings: Vec<_> = a
             .tables
             .findings
             .iter()
-            .filter(|f| f.source_site == site.name)
+            .filter(|f| f.source_site == site.site)
             .collect();
-        let mut seen = BTreeSet::new();
-        let cross_flows: u64 = findings
-            .iter()
-            .filter(|f| seen.insert(f.finding_id.clone()))
-            .map(|f| f.flows)
-            .sum();
         let country = country_name(&l.tr, catalogs, &site.country);
-        l.subheading(&format!("{} ({})", site.name, country));
+        l.subheading(&format!("{} ({})", site.site, country));
         l.paragraph(
             &tf!(
                 l.tr,
                 "Site {} ({}): {} AI-vendor flows, {} sent, of which {} flows were cross-border.",
-                site.name,
+                site.site,
                 site.country,
-                group_digits(flows),
-                human_bytes(bytes),
-                group_digits(cross_flows)
+                group_digits(site.ai.flows),
+                human_bytes(site.ai.bytes_out),
+                group_digits(site.cross_border_flows)
             ),
             9.0,
         );
@@ -1727,7 +1717,7 @@ fn vendor_details(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 }
 
 /// A country's name in the report language.
-fn country_name(t: &Tr, catalogs: &Catalogs, code: &str) -> String {
+pub(crate) fn country_name(t: &Tr, catalogs: &Catalogs, code: &str) -> String {
     match t.lang {
         Lang::ZhCn => catalogs.countries.name_zh(code).unwrap_or(code).to_string(),
         Lang::En => catalogs.countries.name(code).to_string(),
@@ -1802,6 +1792,25 @@ fn add_pdfa_metadata(
     doc.save_to(&mut out)
         .map_err(|e| fail(format!("writing the PDF: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod period_label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_xborder_makes_are_translated_and_named_periods_kept() {
+        let zh = Tr::new(Lang::ZhCn);
+        assert_eq!(period_label(&zh, "all records"), "全部记录");
+        assert_eq!(
+            period_label(&zh, "2026-07-06 to 2026-07-16 (exclusive)"),
+            "2026-07-06 至 2026-07-16（不含）"
+        );
+        assert_eq!(period_label(&zh, "from 2026-07-06"), "自 2026-07-06");
+        assert_eq!(period_label(&zh, "2026-Q3"), "2026-Q3");
+        let en = Tr::new(Lang::En);
+        assert_eq!(period_label(&en, "all records"), "all records");
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ struct Parameters {
     ip_snapshots: Vec<String>,
     snapshot_max_distance_s: u32,
     reverse_dns: bool,
+    /// `--exclude` patterns: inputs matching them were not read.
+    exclude: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -133,6 +135,11 @@ pub fn render(
                 .collect(),
             snapshot_max_distance_s: opts.snapshot_max_distance_s,
             reverse_dns: catalogs.ptr.network.is_some(),
+            exclude: opts
+                .exclude
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
         },
         period: PeriodJson {
             label: opts.period.label.clone(),
