@@ -8,7 +8,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let args = cli::Cli::parse();
+    let argv = match cli::config::expand(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("error: {}", xborder::text::escape_control(&message));
+            return ExitCode::from(2);
+        }
+    };
+    let args = cli::Cli::parse_from(argv);
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {

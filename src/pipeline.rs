@@ -94,6 +94,8 @@ pub struct AnalyzeOptions {
     pub baseline: Option<PathBuf>,
     /// Input paths to leave out (`--exclude`): glob patterns matched against each found path.
     pub exclude: Vec<glob::Pattern>,
+    /// The options file (`--config`), hashed as a verdict input.
+    pub config: Option<PathBuf>,
 }
 
 /// The loaded reference data a run is judged against.

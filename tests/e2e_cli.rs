@@ -337,3 +337,72 @@ fn completions_and_man_pages_are_generated_from_the_cli() {
     let help = String::from_utf8(help.stdout).unwrap();
     assert!(!help.contains("completions"), "{help}");
 }
+
+#[test]
+fn a_config_file_supplies_options_is_hashed_into_the_run_id_and_the_command_line_wins() {
+    let fixtures = root().join("tests/fixtures/verdicts");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let config = dir.path().join("xborder.toml");
+    let write = |period_to: &str| {
+        std::fs::write(
+            &config,
+            format!("sites = \"sites.toml\"\nfrom = \"2026-07-06\"\nto = \"{period_to}\"\nquiet = true\n"),
+        )
+        .unwrap();
+    };
+    let run = |out: &Path, extra: &[&str]| {
+        let o = xborder()
+            .arg("analyze")
+            .arg(fixtures.join("logs"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stdout.is_empty(), "quiet = true applies");
+        common::json(&out.join("run.json"))
+    };
+    write("2026-07-16");
+    let a = run(&dir.path().join("a"), &[]);
+    assert_eq!(a["period"]["label"], "2026-07-06 to 2026-07-16 (exclusive)");
+    // The sites file was found next to the config file.
+    assert_eq!(a["sites"]["sites"].as_array().unwrap().len(), 4);
+    let roles: Vec<&str> = a["verdict_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"config"), "{roles:?}");
+    // The command line wins over the file.
+    let b = run(&dir.path().join("b"), &["--to", "2026-07-12"]);
+    assert_eq!(b["period"]["label"], "2026-07-06 to 2026-07-12 (exclusive)");
+    // A different file is a different run id, even with the same effective options.
+    std::fs::write(
+        &config,
+        "# the same options, reordered\nquiet = true\nto = \"2026-07-16\"\nfrom = \"2026-07-06\"\nsites = \"sites.toml\"\n",
+    )
+    .unwrap();
+    let c = run(&dir.path().join("c"), &[]);
+    let _ = c;
+    let id =
+        |name: &str| common::json(&dir.path().join(name).join("summary.json"))["run_id"].clone();
+    assert_ne!(id("a"), id("c"));
+    // A key that is no option is refused, naming it.
+    std::fs::write(&config, "sitez = \"sites.toml\"\n").unwrap();
+    let o = xborder()
+        .arg("analyze")
+        .arg(fixtures.join("logs"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`sitez` is not an analyze option"));
+}

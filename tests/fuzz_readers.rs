@@ -337,5 +337,6 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         reviewed_candidates: None,
         baseline: None,
         exclude: Vec::new(),
+        config: None,
     }
 }

@@ -60,8 +60,13 @@ Verdicts (held, violated, undetermined, with reasons) end the printed summary; w
 --fail-on the exit code reports them: 10 violation, 11 undetermined, 12 no-data, 13 rejects.";
 
 #[derive(Debug, Args)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, args_override_self = true)]
 pub struct AnalyzeArgs {
+    /// Options of a repeated run from a TOML file (xborder.toml): keys are long option
+    /// names (`sites`, `policy`, `period`, `fail_on`, ...); the command line wins. Hashed
+    /// into the run id and copied into packs.
+    #[arg(help_heading = "Inputs", long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Input files, directories (read recursively) or quoted glob patterns; plain, gzip or
     /// zstd; each file's format is detected from its content (`xborder formats`). `-` reads
     /// standard input (named `(stdin)` in the outputs).
@@ -420,6 +425,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         reviewed_candidates: args.reviewed_candidates.clone(),
         baseline: args.baseline.clone(),
         exclude: args.exclude.clone(),
+        config: args.config.clone(),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();

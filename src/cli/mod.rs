@@ -6,6 +6,7 @@ pub mod catalog_explain;
 pub mod catalog_lint;
 pub mod catalog_list;
 pub mod completions;
+pub mod config;
 pub mod diff;
 pub mod formats;
 pub mod generate;

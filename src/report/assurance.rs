@@ -72,6 +72,9 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
             files: vec![path.to_path_buf()],
         })
     };
+    if let Some(p) = &opts.config {
+        out.push(file("config", p)?);
+    }
     if let Some(p) = &opts.sites {
         out.push(file("sites", p)?);
     }
