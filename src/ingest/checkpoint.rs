@@ -82,25 +82,7 @@ fn fields(line: &str) -> Option<Vec<(String, String)>> {
         if !found {
             return None;
         }
-        let mut value = String::new();
-        let mut closed = false;
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some(n) = chars.next() {
-                        value.push(n);
-                    }
-                }
-                '"' => {
-                    closed = true;
-                    break;
-                }
-                _ => value.push(c),
-            }
-        }
-        if !closed {
-            return None;
-        }
+        let value = super::text::rest_of_quoted(&mut chars)?;
         out.push((key.trim().to_string(), value));
     }
     Some(out)

@@ -166,24 +166,7 @@ fn tokens(line: &str) -> Option<Vec<String>> {
         match c {
             '"' => {
                 chars.next();
-                let mut closed = false;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                tok.push(n);
-                            }
-                        }
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        _ => tok.push(c),
-                    }
-                }
-                if !closed {
-                    return None;
-                }
+                tok = super::text::rest_of_quoted(&mut chars)?;
             }
             '[' => {
                 chars.next();

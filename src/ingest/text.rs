@@ -51,6 +51,24 @@ pub fn read_lines(
     Ok(())
 }
 
+/// The rest of a `"quoted"` value whose opening quote `chars` has just consumed: up to the
+/// closing quote, with `\x` escapes taken as `x`. `None` when the quote never closes.
+pub fn rest_of_quoted(chars: &mut impl Iterator<Item = char>) -> Option<String> {
+    let mut value = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    value.push(n);
+                }
+            }
+            '"' => return Some(value),
+            _ => value.push(c),
+        }
+    }
+    None
+}
+
 /// Split one CSV line (RFC 4180 quoting, `""` inside quotes) into fields, trimming the
 /// spaces some exporters put after commas. `None` when a quote is left open.
 pub fn split_csv(line: &str, delimiter: u8) -> Option<Vec<String>> {
