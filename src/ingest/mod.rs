@@ -288,6 +288,18 @@ pub(crate) fn read_text(read: ReadFn, text: &str, options: &ReaderOptions) -> Ve
     items
 }
 
+/// The proxy records among `items` (unit tests of the proxy readers).
+#[cfg(test)]
+pub(crate) fn proxy_records(items: &[Item]) -> Vec<&crate::schema::ProxyRecord> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(Record::Proxy(p)) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every registered format.
 pub fn formats() -> impl Iterator<Item = Format> {
     REGISTRY.iter().map(|s| Format(s))

@@ -308,17 +308,8 @@ fn read_combined(
 mod tests {
     use super::*;
     use crate::ingest::{read_text, ReaderOptions};
-    use crate::schema::Record;
 
-    fn proxies(items: &[Item]) -> Vec<&crate::schema::ProxyRecord> {
-        items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Record(Record::Proxy(p)) => Some(p),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::ingest::proxy_records as proxies;
 
     #[test]
     fn native_lines_give_client_host_bytes_and_action() {

@@ -292,17 +292,8 @@ fn read_csv(
 mod tests {
     use super::*;
     use crate::ingest::{read_text, ReaderOptions};
-    use crate::schema::Record;
 
-    fn proxies(items: &[Item]) -> Vec<&crate::schema::ProxyRecord> {
-        items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Record(Record::Proxy(p)) => Some(p),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::ingest::proxy_records as proxies;
 
     #[test]
     fn wrapped_json_events() {
