@@ -6,7 +6,6 @@
 //! orchestrated by [`pipeline`]. [`schema`] is the one normalised record format every
 //! reader produces.
 
-pub mod accounting;
 pub mod aggregate;
 pub mod attribute;
 pub mod candidates;
@@ -15,19 +14,20 @@ pub mod coverage;
 pub mod dedup;
 pub mod diff;
 pub mod enrich;
-pub mod error;
-pub mod fasthash;
 pub mod generate;
 pub mod geolocate;
 pub mod ingest;
-pub mod memory;
 pub mod pack;
-pub mod period;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
-pub mod schema;
-pub mod text;
 pub mod verdict;
 
-pub use error::{Error, Result};
+// The base layer, under the paths the rest of this crate has always used.
+pub use xborder_model::{accounting, error, fasthash, hash, memory, period, schema, text, units};
+pub use xborder_model::{Error, Result};
+
+/// A polars failure as the typed error (the base layer does not depend on polars).
+pub(crate) fn polars_error(e: polars::error::PolarsError) -> Error {
+    Error::Aggregate(e.to_string())
+}

@@ -246,7 +246,7 @@ fn egress_frame(rows: &[EgressRow], cross_border: &[bool]) -> Result<DataFrame> 
             rows.iter().map(finding_id_of).collect::<Vec<String>>(),
         ),
     ];
-    Ok(DataFrame::new(rows.len(), columns)?)
+    Ok(DataFrame::new(rows.len(), columns).map_err(crate::polars_error)?)
 }
 
 fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
@@ -265,7 +265,7 @@ fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
         Column::new("citation".into(), s(|r| &r.citation)),
         Column::new("transfer_basis".into(), s(|r| &r.transfer_basis)),
     ];
-    Ok(DataFrame::new(rows.len(), columns)?)
+    Ok(DataFrame::new(rows.len(), columns).map_err(crate::polars_error)?)
 }
 
 const JOIN_KEYS: [&str; 5] = [
@@ -362,7 +362,8 @@ pub fn build_tables(
             .agg(sums()),
         &finding_keys,
     )
-    .collect()?;
+    .collect()
+    .map_err(crate::polars_error)?;
 
     let other_keys = [
         "regime",
@@ -384,7 +385,8 @@ pub fn build_tables(
             .agg(sums()),
         &other_keys,
     )
-    .collect()?;
+    .collect()
+    .map_err(crate::polars_error)?;
 
     let vendor_keys = ["vendor", "vendor_hq_country", "product", "category"];
     let mut vendor_aggs = sums();
@@ -407,7 +409,8 @@ pub fn build_tables(
             .agg(vendor_aggs),
         &vendor_keys,
     )
-    .collect()?;
+    .collect()
+    .map_err(crate::polars_error)?;
 
     let daily_keys = ["day", "regime", "vendor"];
     let daily = sorted(
@@ -421,7 +424,8 @@ pub fn build_tables(
             ]),
         &daily_keys,
     )
-    .collect()?;
+    .collect()
+    .map_err(crate::polars_error)?;
 
     let mut daily_ai: std::collections::BTreeMap<i32, (u64, u64)> = Default::default();
     let mut site_vendor: std::collections::BTreeMap<(String, String), (u64, u64)> =
@@ -450,21 +454,34 @@ pub fn build_tables(
 }
 
 fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = df.column(name)?.str()?.clone();
+    let c = df
+        .column(name)
+        .map_err(crate::polars_error)?
+        .str()
+        .map_err(crate::polars_error)?
+        .clone();
     Ok((0..c.len())
         .map(|i| c.get(i).unwrap_or_default().to_string())
         .collect())
 }
 
 fn u64s(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
-    let c = df.column(name)?.cast(&DataType::UInt64)?;
-    let c = c.u64()?;
+    let c = df
+        .column(name)
+        .map_err(crate::polars_error)?
+        .cast(&DataType::UInt64)
+        .map_err(crate::polars_error)?;
+    let c = c.u64().map_err(crate::polars_error)?;
     Ok((0..c.len()).map(|i| c.get(i).unwrap_or(0)).collect())
 }
 
 fn i64s(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
-    let c = df.column(name)?.cast(&DataType::Int64)?;
-    let c = c.i64()?;
+    let c = df
+        .column(name)
+        .map_err(crate::polars_error)?
+        .cast(&DataType::Int64)
+        .map_err(crate::polars_error)?;
+    let c = c.i64().map_err(crate::polars_error)?;
     Ok((0..c.len()).map(|i| c.get(i).unwrap_or(0)).collect())
 }
 

@@ -19,58 +19,7 @@ pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
 pub use hostnames::{HostnameIndex, HostnameIndexBuilder, HostnameMatch};
 pub use snapshot::{SnapshotIndex, SnapshotMatch};
 
-use serde::Serialize;
-
-/// How a flow's destination was tied to a hostname or vendor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    Sni,
-    HttpHost,
-    /// The host a web proxy, gateway or URL filter logged for the client's request.
-    ProxyHost,
-    Dns,
-    IpRange,
-    Snapshot,
-    Ptr,
-    None,
-}
-
-impl Method {
-    /// Every method, strongest evidence first.
-    pub const ALL: [Method; 8] = [
-        Method::Sni,
-        Method::HttpHost,
-        Method::ProxyHost,
-        Method::Dns,
-        Method::IpRange,
-        Method::Snapshot,
-        Method::Ptr,
-        Method::None,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Sni => "sni",
-            Method::HttpHost => "http_host",
-            Method::ProxyHost => "proxy_host",
-            Method::Dns => "dns",
-            Method::IpRange => "ip_range",
-            Method::Snapshot => "snapshot",
-            Method::Ptr => "ptr",
-            Method::None => "none",
-        }
-    }
-}
-
-impl From<crate::schema::HostnameSource> for Method {
-    fn from(s: crate::schema::HostnameSource) -> Self {
-        match s {
-            crate::schema::HostnameSource::Sni => Method::Sni,
-            crate::schema::HostnameSource::HttpHost => Method::HttpHost,
-        }
-    }
-}
+pub use xborder_model::schema::Method;
 
 /// A 128-bit key for a connection id: ids are long strings repeated across logs, and a
 /// fixed-size key keeps the join tables small. Two independent 64-bit hashes make a

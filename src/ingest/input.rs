@@ -11,6 +11,8 @@ use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+pub use xborder_model::fsio::{open_regular, read_regular, read_regular_text};
+pub use xborder_model::hash::{hex, sha256_bytes, sha256_file};
 
 /// One input file found from the command line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,50 +219,6 @@ fn drain_raw(path: &Path, state: &Arc<Mutex<HashState>>, file: &mut File) -> Res
     }
 }
 
-/// Open `path` for reading only if it is a regular file. Opening a FIFO blocks until a
-/// writer appears and reading a device may never end, so anything else is refused before
-/// it is opened (and checked again on the open handle).
-pub fn open_regular(path: &Path) -> Result<File> {
-    let not_regular = || {
-        Error::io(
-            path,
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file (a FIFO, socket or device); xborder reads regular files only",
-            ),
-        )
-    };
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    match file.metadata() {
-        Ok(m) if m.is_file() => Ok(file),
-        Ok(_) => Err(not_regular()),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-/// The whole of a regular file (configuration, keys, catalogs); see [`open_regular`].
-pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    open_regular(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
-}
-
-/// [`read_regular`] as UTF-8 text.
-pub fn read_regular_text(path: &Path) -> Result<String> {
-    String::from_utf8(read_regular(path)?).map_err(|_| {
-        Error::io(
-            path,
-            io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
-        )
-    })
-}
-
 /// Open a file, recognising gzip (including multi-member gzip) by its magic bytes.
 pub fn open_input(path: &Path) -> Result<OpenedInput> {
     let mut probe = open_regular(path)?;
@@ -422,29 +380,6 @@ pub fn read_head(path: &Path, limit: u64) -> Result<Vec<u8>> {
         Err(_) if !head.is_empty() => Ok(head),
         Err(e) => Err(Error::io(path, e)),
     }
-}
-
-/// SHA-256 of a whole file, for catalogs and databases that are read outside ingest.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = open_regular(path)?;
-    let mut hasher = Sha256::new();
-    io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// SHA-256 of bytes in memory (embedded catalogs and database).
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

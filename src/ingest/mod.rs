@@ -11,7 +11,6 @@ pub mod parallel;
 pub mod parquet_file;
 pub mod syslog;
 pub mod text;
-pub mod values;
 
 // Readers: one file per format (or per family sharing one layout).
 pub mod zeek_json;
@@ -56,28 +55,10 @@ use crate::error::{Error, Result};
 use crate::schema::Record;
 
 pub use input::{discover_inputs, open_input, OpenedInput};
-
-/// What a record is, as far as the pipeline cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RecordKind {
-    Flow,
-    Dns,
-    /// A TLS server name or HTTP host seen on one connection (joined to flows by uid).
-    Hostname,
-    /// A request logged by a web proxy, secure web gateway or URL filter.
-    Proxy,
-}
-
-impl RecordKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Flow => "flow",
-            RecordKind::Dns => "dns",
-            RecordKind::Hostname => "hostname",
-            RecordKind::Proxy => "proxy",
-        }
-    }
-}
+pub use xborder_model::reject::{defuse_formula, excerpt, Reject, RejectReason};
+pub use xborder_model::schema::RecordKind;
+// Typed value parsing is shared with the catalogs, so it lives in the model crate.
+pub use xborder_model::values;
 
 /// Options that readers need beyond the bytes: facts the log itself does not carry.
 #[derive(Debug, Clone, Default)]
@@ -321,105 +302,6 @@ pub enum Detection {
     /// Something inside an input directory that is not a regular file (a FIFO, socket or
     /// device): listed as skipped, never opened, since reading it could block for ever.
     NotRegular,
-}
-
-/// Why a record was rejected. The string form is the stable `reason` used in outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RejectReason {
-    InvalidUtf8,
-    LineTooLong,
-    MalformedJson,
-    MissingHeader,
-    ColumnCount,
-    MissingField,
-    InvalidTimestamp,
-    InvalidAddress,
-    InvalidPort,
-    InvalidNumber,
-    UnsupportedLogPath,
-    KindMismatch,
-    InvalidValue,
-    TimestampWithoutYear,
-}
-
-impl RejectReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::InvalidUtf8 => "invalid_utf8",
-            RejectReason::LineTooLong => "line_too_long",
-            RejectReason::MalformedJson => "malformed_json",
-            RejectReason::MissingHeader => "missing_header",
-            RejectReason::ColumnCount => "column_count",
-            RejectReason::MissingField => "missing_field",
-            RejectReason::InvalidTimestamp => "invalid_timestamp",
-            RejectReason::InvalidAddress => "invalid_address",
-            RejectReason::InvalidPort => "invalid_port",
-            RejectReason::InvalidNumber => "invalid_number",
-            RejectReason::UnsupportedLogPath => "unsupported_log_path",
-            RejectReason::KindMismatch => "kind_mismatch",
-            RejectReason::InvalidValue => "invalid_value",
-            RejectReason::TimestampWithoutYear => "timestamp_without_year",
-        }
-    }
-}
-
-/// A record that could not be read, with enough detail to find and fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub line: u64,
-    pub field: String,
-    pub reason: RejectReason,
-    pub detail: String,
-    /// The start of the offending line, for the rejects listing.
-    pub excerpt: String,
-}
-
-impl Reject {
-    pub fn new(line: u64, field: &str, reason: RejectReason, detail: impl Into<String>) -> Self {
-        // Field names and details quote log content: control characters are escaped so
-        // that neither a terminal (--strict errors) nor rejects.csv receives them raw.
-        Reject {
-            line,
-            field: defuse_formula(crate::text::escape_control(field).into_owned()),
-            reason,
-            detail: defuse_formula(crate::text::escape_control(&detail.into()).into_owned()),
-            excerpt: String::new(),
-        }
-    }
-
-    pub fn with_excerpt(mut self, raw: &[u8]) -> Self {
-        self.excerpt = excerpt(raw);
-        self
-    }
-}
-
-/// At most 160 characters of a raw line, made printable and safe to open in a
-/// spreadsheet: a leading `=`, `+`, `-` or `@` is prefixed with `'` so hostile log content
-/// cannot become a formula in rejects.csv.
-pub fn excerpt(raw: &[u8]) -> String {
-    defuse_formula(printable(raw))
-}
-
-/// Prefix spreadsheet formula triggers with a quote.
-pub fn defuse_formula(s: String) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s
-    }
-}
-
-fn printable(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&raw[..raw.len().min(640)]);
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(160)
-        .collect();
-    if text.chars().count() > 160 {
-        out.push('…');
-    }
-    out
 }
 
 /// What a reader hands to the pipeline for each record it reads.

@@ -18,6 +18,7 @@ pub mod run_json;
 pub mod staging;
 
 use std::path::{Path, PathBuf};
+pub use xborder_model::units::group_digits;
 
 use serde::Serialize;
 
@@ -312,19 +313,6 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[unit])
     }
-}
-
-/// Thousands separators for counts in prose and the PDF.
-pub fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

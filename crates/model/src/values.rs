@@ -3,7 +3,7 @@
 
 use chrono::DateTime;
 
-use super::RejectReason;
+use crate::reject::RejectReason;
 use crate::schema::Micros;
 
 /// Earliest and latest timestamps accepted: 1970 to 2999. Anything else is a corrupt field,

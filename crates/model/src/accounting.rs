@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::ingest::{Reject, RejectReason};
+use crate::reject::{Reject, RejectReason};
 
 /// Most rejects listed per file in rejects.csv; all are counted regardless.
 pub const REJECTS_LISTED_PER_FILE: usize = 1000;
@@ -102,7 +102,7 @@ impl FlowBreakdown {
     }
 
     /// Count one AI-vendor flow under its attribution method.
-    pub fn count_method(&mut self, method: crate::attribute::Method) {
+    pub fn count_method(&mut self, method: crate::schema::Method) {
         if let Some(n) = self.ai_by_method.get_mut(method.as_str()) {
             *n += 1;
         } else {

@@ -5,6 +5,8 @@
 
 use std::net::IpAddr;
 
+use serde::Serialize;
+
 /// A connection id.
 pub type Uid = compact_str::CompactString;
 
@@ -221,12 +223,12 @@ pub enum Record {
 }
 
 impl Record {
-    pub fn kind(&self) -> crate::ingest::RecordKind {
+    pub fn kind(&self) -> RecordKind {
         match self {
-            Record::Flow(_) => crate::ingest::RecordKind::Flow,
-            Record::Dns(_) => crate::ingest::RecordKind::Dns,
-            Record::Hostname(_) => crate::ingest::RecordKind::Hostname,
-            Record::Proxy(_) => crate::ingest::RecordKind::Proxy,
+            Record::Flow(_) => RecordKind::Flow,
+            Record::Dns(_) => RecordKind::Dns,
+            Record::Hostname(_) => RecordKind::Hostname,
+            Record::Proxy(_) => RecordKind::Proxy,
         }
     }
 }
@@ -256,4 +258,77 @@ pub fn normalise_host_header(value: &str) -> String {
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     let ip: IpAddr = s.trim().parse().ok()?;
     Some(ip.to_canonical())
+}
+
+/// What a record is, as far as the pipeline cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordKind {
+    Flow,
+    Dns,
+    /// A TLS server name or HTTP host seen on one connection (joined to flows by uid).
+    Hostname,
+    /// A request logged by a web proxy, secure web gateway or URL filter.
+    Proxy,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Flow => "flow",
+            RecordKind::Dns => "dns",
+            RecordKind::Hostname => "hostname",
+            RecordKind::Proxy => "proxy",
+        }
+    }
+}
+
+/// How a flow's destination was tied to a hostname or vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Sni,
+    HttpHost,
+    /// The host a web proxy, gateway or URL filter logged for the client's request.
+    ProxyHost,
+    Dns,
+    IpRange,
+    Snapshot,
+    Ptr,
+    None,
+}
+
+impl Method {
+    /// Every method, strongest evidence first.
+    pub const ALL: [Method; 8] = [
+        Method::Sni,
+        Method::HttpHost,
+        Method::ProxyHost,
+        Method::Dns,
+        Method::IpRange,
+        Method::Snapshot,
+        Method::Ptr,
+        Method::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Sni => "sni",
+            Method::HttpHost => "http_host",
+            Method::ProxyHost => "proxy_host",
+            Method::Dns => "dns",
+            Method::IpRange => "ip_range",
+            Method::Snapshot => "snapshot",
+            Method::Ptr => "ptr",
+            Method::None => "none",
+        }
+    }
+}
+
+impl From<HostnameSource> for Method {
+    fn from(s: HostnameSource) -> Self {
+        match s {
+            HostnameSource::Sni => Method::Sni,
+            HostnameSource::HttpHost => Method::HttpHost,
+        }
+    }
 }

@@ -38,8 +38,8 @@ pub enum Error {
     /// The run's resident memory passed `--memory-limit`.
     #[error(
         "memory limit {} exceeded ({} resident) while {stage}. Held: {holders}. Raise --memory-limit, or split the run by period (--from/--to, for example one month at a time)",
-        crate::memory::human(*limit),
-        crate::memory::human(*used)
+        crate::units::human(*limit),
+        crate::units::human(*used)
     )]
     MemoryLimit {
         limit: u64,
@@ -75,12 +75,6 @@ impl Error {
             Error::Io { .. } | Error::Aggregate(_) | Error::Report { .. } | Error::Dns(_) => 1,
             Error::MemoryLimit { .. } => 5,
         }
-    }
-}
-
-impl From<polars::error::PolarsError> for Error {
-    fn from(e: polars::error::PolarsError) -> Self {
-        Error::Aggregate(e.to_string())
     }
 }
 

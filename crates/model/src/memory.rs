@@ -7,6 +7,7 @@
 //! quarter: nothing is written, and the message says how to split the run.
 
 use crate::error::{Error, Result};
+pub use crate::units::human;
 
 /// How often (in records) the resident size is read: cheap (one small file read) and
 /// often enough that a run cannot overshoot by much between checks.
@@ -102,16 +103,6 @@ impl MemoryLimit {
             stage: stage.to_string(),
             holders: holders(),
         })
-    }
-}
-
-/// Bytes as MiB/GiB for messages.
-pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
-    } else {
-        format!("{:.1} MiB", b / (1024.0 * 1024.0))
     }
 }
 
