@@ -16,7 +16,6 @@ pub mod diff;
 pub mod enrich;
 pub mod generate;
 pub mod geolocate;
-pub mod ingest;
 pub mod pack;
 pub mod pipeline;
 pub mod progress;
@@ -24,6 +23,8 @@ pub mod report;
 pub mod verdict;
 
 // The base layer, under the paths the rest of this crate has always used.
+/// The readers (crates/ingest).
+pub use xborder_ingest as ingest;
 pub use xborder_model::{accounting, error, fasthash, hash, memory, period, schema, text, units};
 pub use xborder_model::{Error, Result};
 

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod memory;
 pub mod period;
 pub mod reject;
+pub mod rng;
 pub mod schema;
 pub mod text;
 pub mod units;

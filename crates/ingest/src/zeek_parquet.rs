@@ -1,0 +1,972 @@
+//! Zeek conn.log stored as Parquet, with Zeek's column names: dotted (`id.orig_h`, as
+//! Zeek writes them) or with underscores (`id_orig_h`, what Spark, Athena and most
+//! Zeek-to-Parquet converters produce, since they cannot keep dots).
+//!
+//! This reader exists to be fast: it loads only the conn columns, a row group (or a slice of
+//! a large one) at a time, and builds each [`FlowRecord`] from the typed column arrays, with
+//! no JSON or string round trip for numbers and times. Records and rejects are those the
+//! Zeek TSV reader gives for the same connection (same fields, same checks in the same
+//! order, same reasons); the row number (1-based) stands in for the line.
+//!
+//! Types are taken as converters write them: `ts` as Float64 epoch seconds (Zeek's own
+//! JSON type), an integer epoch whose unit is told by magnitude (seconds to nanoseconds,
+//! as [`values::parse_epoch_auto`]), or a Datetime (a zone-less one is read as UTC: Zeek
+//! writes UTC epoch time, and Spark's INT96 timestamps carry no zone); counts and ports as
+//! any integer, a whole float (pandas turns nullable integers into floats) or a string;
+//! `local_orig` as a boolean or `T`/`F`. A string `-` is unset, as in TSV.
+
+use std::io::BufRead;
+
+use polars::prelude::*;
+
+use super::parquet_file::{guarded, schema_names, ParquetInput};
+use super::values::{self, FieldError};
+use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
+use xborder_model::error::Result;
+use xborder_model::schema::{ByteDirection, FlowRecord, Micros, Proto, Provenance, Record, Uid};
+
+/// Zeek's conn columns the reader uses, as Zeek spells them. The order is the order the
+/// TSV reader checks them in, so the first bad field of a row is the one it would name.
+const COLUMNS: [&str; 11] = [
+    "ts",
+    "id.orig_h",
+    "id.resp_h",
+    "uid",
+    "id.orig_p",
+    "id.resp_p",
+    "proto",
+    "orig_bytes",
+    "resp_bytes",
+    "duration",
+    "local_orig",
+];
+const TS: usize = 0;
+const ORIG_H: usize = 1;
+const RESP_H: usize = 2;
+const UID: usize = 3;
+const ORIG_P: usize = 4;
+const RESP_P: usize = 5;
+const PROTO: usize = 6;
+const ORIG_BYTES: usize = 7;
+const RESP_BYTES: usize = 8;
+const DURATION: usize = 9;
+const LOCAL_ORIG: usize = 10;
+
+/// Rows decoded at once when a row group is larger than [`MAX_GROUP_ROWS`]. Row groups
+/// up to that size are decoded whole: slicing inside one re-decodes its pages.
+const BATCH_ROWS: usize = 1 << 18;
+const MAX_GROUP_ROWS: usize = 1 << 20;
+
+const FIELD_MAP: &[(&str, &str)] = &[
+    (
+        "ts",
+        "ts (Float64 epoch seconds, integer epoch s/ms/µs/ns by magnitude, or Datetime)",
+    ),
+    ("uid", "uid"),
+    (
+        "src_ip / src_port",
+        "id.orig_h / id.orig_p (or id_orig_h / id_orig_p)",
+    ),
+    (
+        "dst_ip / dst_port",
+        "id.resp_h / id.resp_p (or id_resp_h / id_resp_p)",
+    ),
+    ("proto", "proto"),
+    ("bytes_out", "orig_bytes (payload sent by the originator)"),
+    ("bytes_in", "resp_bytes"),
+    ("duration", "duration (seconds, or a Duration column)"),
+    ("local_orig", "local_orig"),
+];
+
+pub static CONN: FormatSpec = FormatSpec {
+    id: "zeek-conn-parquet",
+    title: "Zeek conn.log (Parquet)",
+    kinds: &[RecordKind::Flow],
+    detected_by: "a Parquet file (PAR1) whose columns include ts, id.orig_h and id.resp_h (or id_orig_h, id_resp_h) and orig_bytes, resp_bytes or conn_state, without query or class_uid",
+    bytes: "orig_bytes is payload the originator sent (upload), resp_bytes what it received",
+    field_map: FIELD_MAP,
+    detect,
+    read,
+};
+
+fn detect(h: &Head<'_>) -> bool {
+    h.bytes.starts_with(b"PAR1") && schema_names(h.path).is_some_and(|n| is_conn(&n))
+}
+
+/// The Zeek TSV rule for a conn log (`id.orig_h` with `orig_bytes` or `conn_state`, and no
+/// dns `query`), plus no `class_uid` so an OCSF file never matches both readers.
+fn is_conn(names: &[String]) -> bool {
+    let has = |c: &str| column_name(names, c).is_some();
+    has("ts")
+        && has("id.orig_h")
+        && has("id.resp_h")
+        && (has("orig_bytes") || has("resp_bytes") || has("conn_state"))
+        && !has("query")
+        && !names.iter().any(|n| n == "class_uid")
+}
+
+/// The file's name for Zeek column `zeek`: as Zeek spells it, else with `_` for `.`.
+fn column_name(names: &[String], zeek: &str) -> Option<String> {
+    let underscored = zeek.replace('.', "_");
+    names
+        .iter()
+        .find(|n| *n == zeek)
+        .or_else(|| names.iter().find(|n| **n == underscored))
+        .cloned()
+}
+
+/// One column of a batch, in the physical type the row code reads.
+enum Col {
+    /// Not in the file: every value is unset.
+    Absent,
+    Int(Int64Chunked),
+    UInt(UInt64Chunked),
+    Float(Float64Chunked),
+    Str(StringChunked),
+    Bool(BooleanChunked),
+    /// Datetime: epoch in `unit`.
+    Time(Int64Chunked, TimeUnit),
+    /// Duration: length in `unit`.
+    Span(Int64Chunked, TimeUnit),
+    /// A type this column cannot hold (named in each row's reject).
+    Wrong(Int64Chunked, String),
+}
+
+/// One value of a row.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(&'a str),
+    Bool(bool),
+    Time(i64, TimeUnit),
+    Span(i64, TimeUnit),
+    Wrong(&'a str),
+}
+
+impl std::fmt::Display for Cell<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => f.write_str("null"),
+            Cell::Int(v) | Cell::Time(v, _) | Cell::Span(v, _) => write!(f, "{v}"),
+            Cell::UInt(v) => write!(f, "{v}"),
+            Cell::Float(v) => write!(f, "{v}"),
+            Cell::Str(s) => f.write_str(s),
+            Cell::Bool(b) => f.write_str(if *b { "T" } else { "F" }),
+            Cell::Wrong(t) => write!(f, "({t})"),
+        }
+    }
+}
+
+/// Whole-unit divisor of a time unit, to microseconds.
+fn to_micros(v: i64, unit: TimeUnit) -> Option<i64> {
+    match unit {
+        TimeUnit::Nanoseconds => Some(v.div_euclid(1_000)),
+        TimeUnit::Microseconds => Some(v),
+        TimeUnit::Milliseconds => v.checked_mul(1_000),
+    }
+}
+
+fn per_second(unit: TimeUnit) -> f64 {
+    match unit {
+        TimeUnit::Nanoseconds => 1e9,
+        TimeUnit::Microseconds => 1e6,
+        TimeUnit::Milliseconds => 1e3,
+    }
+}
+
+impl Col {
+    /// Column `name` of `df` (`None`: absent) in the shape field `field` reads.
+    fn load(df: &DataFrame, name: Option<&str>, field: usize) -> PolarsResult<Col> {
+        let Some(name) = name else {
+            return Ok(Col::Absent);
+        };
+        let s = df.column(name)?.as_materialized_series().rechunk();
+        let dtype = s.dtype().clone();
+        let wrong = |s: &Series| -> PolarsResult<Col> {
+            // Only the validity matters; the values are never read.
+            let nulls = s.is_not_null().into_series().cast(&DataType::Int64)?;
+            Ok(Col::Wrong(nulls.i64()?.clone(), dtype.to_string()))
+        };
+        let text = matches!(field, ORIG_H | RESP_H | UID | PROTO);
+        Ok(match &dtype {
+            DataType::Null => Col::Absent,
+            // A time written as text is not one of the types converters use for ts.
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..) if field == TS => {
+                wrong(&s)?
+            }
+            DataType::String => Col::Str(s.str()?.clone()),
+            DataType::Categorical(..) | DataType::Enum(..) => {
+                Col::Str(s.cast(&DataType::String)?.str()?.clone())
+            }
+            // Numeric protocol numbers (6, 17) read as Proto::parse reads them.
+            d if field == PROTO && d.is_integer() => {
+                Col::Str(s.cast(&DataType::String)?.str()?.clone())
+            }
+            _ if text => wrong(&s)?,
+            // Float32 cannot hold an epoch to the second, let alone the microsecond.
+            DataType::Float32 if field == TS => wrong(&s)?,
+            DataType::Float32 | DataType::Float64 => {
+                Col::Float(s.cast(&DataType::Float64)?.f64()?.clone())
+            }
+            d if d.is_unsigned_integer() => Col::UInt(s.cast(&DataType::UInt64)?.u64()?.clone()),
+            d if d.is_signed_integer() => Col::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
+            DataType::Boolean if field == LOCAL_ORIG => Col::Bool(s.bool()?.clone()),
+            DataType::Datetime(unit, _) if field == TS => {
+                Col::Time(s.to_physical_repr().i64()?.clone(), *unit)
+            }
+            DataType::Duration(unit) if field == DURATION => {
+                Col::Span(s.to_physical_repr().i64()?.clone(), *unit)
+            }
+            _ => wrong(&s)?,
+        })
+    }
+
+    fn get(&self, i: usize) -> Cell<'_> {
+        let cell = match self {
+            Col::Absent => None,
+            Col::Int(c) => c.get(i).map(Cell::Int),
+            Col::UInt(c) => c.get(i).map(Cell::UInt),
+            Col::Float(c) => c.get(i).map(Cell::Float),
+            Col::Str(c) => c.get(i).filter(|s| *s != "-").map(Cell::Str),
+            Col::Bool(c) => c.get(i).map(Cell::Bool),
+            Col::Time(c, u) => c.get(i).map(|v| Cell::Time(v, *u)),
+            Col::Span(c, u) => c.get(i).map(|v| Cell::Span(v, *u)),
+            Col::Wrong(c, t) => (c.get(i) == Some(1)).then_some(Cell::Wrong(t.as_str())),
+        };
+        cell.unwrap_or(Cell::Null)
+    }
+}
+
+fn bad(reason: RejectReason, detail: String) -> FieldError {
+    FieldError { reason, detail }
+}
+
+fn wrong_type(reason: RejectReason, t: &str, expected: &str) -> FieldError {
+    bad(
+        reason,
+        format!("the column's type is {t}; expected {expected}"),
+    )
+}
+
+fn ts_value(c: Cell<'_>) -> std::result::Result<Micros, FieldError> {
+    let out_of_range = |v: &dyn std::fmt::Display| {
+        bad(
+            RejectReason::InvalidTimestamp,
+            format!("`{v}` is not an epoch time in 1970..2999"),
+        )
+    };
+    match c {
+        Cell::Float(v) => values::epoch_seconds_f64(v).ok_or_else(|| out_of_range(&v)),
+        Cell::Int(v) => u128::try_from(v)
+            .map_err(|_| out_of_range(&v))
+            .and_then(values::epoch_integer),
+        Cell::UInt(v) => values::epoch_integer(u128::from(v)),
+        Cell::Time(v, unit) => to_micros(v, unit)
+            .ok_or_else(|| out_of_range(&v))
+            .and_then(values::checked_micros),
+        Cell::Wrong(t) => Err(wrong_type(
+            RejectReason::InvalidTimestamp,
+            t,
+            "Float64 epoch seconds, an integer epoch or a Datetime",
+        )),
+        // Strings, booleans and spans never reach here (see Col::load); unset is handled
+        // by the caller.
+        other => Err(bad(
+            RejectReason::InvalidTimestamp,
+            format!("`{other}` is not an epoch time"),
+        )),
+    }
+}
+
+fn address(c: Cell<'_>) -> std::result::Result<std::net::IpAddr, FieldError> {
+    match c {
+        Cell::Str(s) => values::parse_address(s),
+        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidAddress, t, "a string")),
+        other => values::parse_address(&other.to_string()),
+    }
+}
+
+fn port(c: Cell<'_>) -> std::result::Result<Option<u16>, FieldError> {
+    let out = |v: &dyn std::fmt::Display| {
+        bad(
+            RejectReason::InvalidPort,
+            format!("`{v}` is not a port (0-65535)"),
+        )
+    };
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Int(v) => u16::try_from(v).map(Some).map_err(|_| out(&v)),
+        Cell::UInt(v) => u16::try_from(v).map(Some).map_err(|_| out(&v)),
+        Cell::Float(v) if v.fract() == 0.0 && (0.0..=65535.0).contains(&v) => Ok(Some(v as u16)),
+        Cell::Str(s) => values::parse_port(s).map(Some),
+        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidPort, t, "an integer")),
+        other => Err(out(&other)),
+    }
+}
+
+fn count(c: Cell<'_>) -> std::result::Result<Option<u64>, FieldError> {
+    let out = |v: &dyn std::fmt::Display| {
+        bad(
+            RejectReason::InvalidNumber,
+            format!("`{v}` is not a non-negative integer"),
+        )
+    };
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Int(v) => u64::try_from(v).map(Some).map_err(|_| out(&v)),
+        Cell::UInt(v) => Ok(Some(v)),
+        Cell::Float(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => {
+            Ok(Some(v as u64))
+        }
+        Cell::Str(s) => values::parse_count(s).map(Some),
+        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidNumber, t, "an integer")),
+        other => Err(out(&other)),
+    }
+}
+
+fn seconds(c: Cell<'_>) -> std::result::Result<Option<f64>, FieldError> {
+    let out = |v: &dyn std::fmt::Display| {
+        bad(
+            RejectReason::InvalidNumber,
+            format!("`{v}` is not a non-negative number of seconds"),
+        )
+    };
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Float(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        Cell::Int(v) if v >= 0 => Ok(Some(v as f64)),
+        Cell::UInt(v) => Ok(Some(v as f64)),
+        Cell::Span(v, unit) if v >= 0 => Ok(Some(v as f64 / per_second(unit))),
+        Cell::Str(s) => values::parse_seconds(s).map(Some),
+        Cell::Wrong(t) => Err(wrong_type(
+            RejectReason::InvalidNumber,
+            t,
+            "seconds or a Duration",
+        )),
+        other => Err(out(&other)),
+    }
+}
+
+fn boolean(c: Cell<'_>) -> std::result::Result<Option<bool>, FieldError> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Bool(b) => Ok(Some(b)),
+        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidNumber, t, "a boolean")),
+        other => values::parse_bool(&other.to_string()).map(Some),
+    }
+}
+
+/// One batch's columns, indexed like [`COLUMNS`].
+struct Batch<'n> {
+    cols: Vec<Col>,
+    /// The file's name of each column (or Zeek's, when absent), for rejects.
+    names: &'n [String],
+    present: &'n [bool],
+}
+
+type RowResult<T> = std::result::Result<T, (usize, FieldError)>;
+
+impl Batch<'_> {
+    fn required(&self, c: usize, i: usize) -> RowResult<Cell<'_>> {
+        match self.cols[c].get(i) {
+            Cell::Null => Err((
+                c,
+                bad(
+                    RejectReason::MissingField,
+                    if self.present[c] {
+                        "required field is unset".into()
+                    } else {
+                        "required column is not in the Parquet schema".into()
+                    },
+                ),
+            )),
+            cell => Ok(cell),
+        }
+    }
+
+    fn field<T>(
+        &self,
+        c: usize,
+        i: usize,
+        f: impl Fn(Cell<'_>) -> std::result::Result<T, FieldError>,
+    ) -> RowResult<T> {
+        f(self.cols[c].get(i)).map_err(|e| (c, e))
+    }
+
+    /// Row `i` as the TSV reader's `parse_conn` builds it.
+    fn flow(&self, i: usize, provenance: Provenance) -> RowResult<FlowRecord> {
+        let ts = ts_value(self.required(TS, i)?).map_err(|e| (TS, e))?;
+        let src_ip = address(self.required(ORIG_H, i)?).map_err(|e| (ORIG_H, e))?;
+        let dst_ip = address(self.required(RESP_H, i)?).map_err(|e| (RESP_H, e))?;
+        Ok(FlowRecord {
+            ts,
+            uid: match self.cols[UID].get(i) {
+                Cell::Null => None,
+                Cell::Str(s) => Some(Uid::from(s)),
+                other => Some(Uid::from(other.to_string())),
+            },
+            src_ip,
+            src_port: self.field(ORIG_P, i, port)?,
+            dst_ip,
+            dst_port: self.field(RESP_P, i, port)?,
+            proto: match self.cols[PROTO].get(i) {
+                Cell::Null => Proto::Other(String::new()),
+                Cell::Str("tcp") => Proto::Tcp,
+                Cell::Str("udp") => Proto::Udp,
+                Cell::Str(s) => Proto::parse(s),
+                other => Proto::parse(&other.to_string()),
+            },
+            bytes_out: self.field(ORIG_BYTES, i, count)?,
+            bytes_in: self.field(RESP_BYTES, i, count)?,
+            duration: self.field(DURATION, i, seconds)?,
+            local_orig: self.field(LOCAL_ORIG, i, boolean)?,
+            direction: ByteDirection::Biflow,
+            provenance,
+        })
+    }
+
+    /// The row as `column=value` pairs, for the rejects listing.
+    fn excerpt(&self, i: usize) -> String {
+        let mut out = String::new();
+        for (c, col) in self.cols.iter().enumerate() {
+            if self.present[c] {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&format!("{}={}", self.names[c], col.get(i)));
+            }
+        }
+        out
+    }
+}
+
+/// The file (line 0) or the rest of it from `line` on could not be decoded.
+fn file_reject(line: u64, detail: String) -> Item {
+    Item::Reject(Reject::new(
+        line,
+        "(file)",
+        RejectReason::InvalidValue,
+        detail,
+    ))
+}
+
+/// The 0-based row group holding row `start` (0-based).
+fn group_of(group_rows: &[usize], start: usize) -> usize {
+    let mut end = 0;
+    for (i, n) in group_rows.iter().enumerate() {
+        end += n;
+        if start < end {
+            return i;
+        }
+    }
+    group_rows.len().saturating_sub(1)
+}
+
+/// Row ranges to decode: whole row groups, large ones in slices.
+fn batches(group_rows: &[usize]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &n in group_rows {
+        let step = if n <= MAX_GROUP_ROWS {
+            n.max(1)
+        } else {
+            BATCH_ROWS
+        };
+        let mut at = 0;
+        while at < n {
+            let len = step.min(n - at);
+            out.push((start + at, len));
+            at += len;
+        }
+        start += n;
+    }
+    out
+}
+
+fn read(
+    reader: &mut dyn BufRead,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let Some(mut input) = ParquetInput::open(reader, ctx)? else {
+        return sink(file_reject(0, "not a Parquet file".into()));
+    };
+    let mut first = input.reader().map_err(|e| ctx.io_error(e))?;
+    let layout = guarded(|| {
+        let schema = first.schema()?;
+        let metadata = first.get_metadata()?.clone();
+        Ok((schema, metadata))
+    });
+    let (schema, metadata) = match layout {
+        Ok(l) => l,
+        Err(e) => {
+            input.finish(reader, ctx)?;
+            return sink(file_reject(0, format!("unreadable Parquet: {e}")));
+        }
+    };
+    let file_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let resolved: Vec<Option<String>> = COLUMNS
+        .iter()
+        .map(|c| column_name(&file_names, c))
+        .collect();
+    let present: Vec<bool> = resolved.iter().map(Option::is_some).collect();
+    let names: Vec<String> = resolved
+        .iter()
+        .zip(COLUMNS)
+        .map(|(r, c)| r.clone().unwrap_or_else(|| c.to_string()))
+        .collect();
+    let projection: Vec<String> = resolved.iter().flatten().cloned().collect();
+    let mut noted = false;
+    let rows = metadata.num_rows;
+    let group_rows: Vec<usize> = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+    let mut done = 0usize;
+    for (start, len) in batches(&group_rows) {
+        let decoded = guarded(|| {
+            let mut r = input.reader()?;
+            r.set_metadata(metadata.clone());
+            let df = r
+                .with_columns(Some(projection.clone()))
+                .with_slice(Some((start, len)))
+                .read_parallel(ParallelStrategy::Columns)
+                .finish()?;
+            let cols = names
+                .iter()
+                .zip(&present)
+                .enumerate()
+                .map(|(c, (n, p))| Col::load(&df, p.then_some(n.as_str()), c))
+                .collect::<PolarsResult<Vec<Col>>>()?;
+            let naive = present[TS]
+                && matches!(df.column(&names[TS])?.dtype(), DataType::Datetime(_, None));
+            Ok((df.height(), cols, naive))
+        });
+        let (height, cols, naive) = match decoded {
+            Ok(d) => d,
+            Err(e) => {
+                // Every row the footer declares for this range is rejected, naming the
+                // row group, and reading goes on with the next one.
+                let group = group_of(&group_rows, start);
+                let detail = format!(
+                    "row group {group} (rows {}-{}) cannot be decoded: {e}",
+                    start + 1,
+                    start + len
+                );
+                for row in start..start + len {
+                    sink(file_reject(row as u64 + 1, detail.clone()))?;
+                }
+                done += len;
+                input.keep_pace(reader, ctx, done, rows)?;
+                continue;
+            }
+        };
+        if naive && !noted {
+            noted = true;
+            sink(Item::Note(
+                "ts is a Parquet timestamp without a time zone; read as UTC (Zeek writes UTC)"
+                    .into(),
+            ))?;
+        }
+        let batch = Batch {
+            cols,
+            names: &names,
+            present: &present,
+        };
+        for i in 0..height {
+            let line = (start + i + 1) as u64;
+            match batch.flow(i, ctx.provenance(line)) {
+                Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
+                Err((c, e)) => {
+                    let mut r = Reject::new(line, &names[c], e.reason, e.detail);
+                    r.excerpt = super::excerpt(batch.excerpt(i).as_bytes());
+                    sink(Item::Reject(r))?;
+                }
+            }
+        }
+        if height < len {
+            // Never seen; kept so every row of the footer's count is accounted for.
+            let detail = format!(
+                "the footer declares {len} rows from row {} on, {height} decoded",
+                start + 1
+            );
+            sink(file_reject((start + height) as u64 + 1, detail))?;
+        }
+        done += len;
+        input.keep_pace(reader, ctx, done, rows)?;
+    }
+    input.finish(reader, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{zeek_tsv, Detection, Format, ReaderOptions};
+    use std::path::Path;
+
+    /// A conn log exercising every field: unset bytes and duration, IPv6 and a v4-mapped
+    /// address, ICMP, `local_orig` T/F/unset; then rows the readers must reject alike.
+    const TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\n\
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\n\
+1782864000.250000\tCabc\t10.0.0.5\t50000\t160.79.104.10\t443\ttcp\tssl\t1.500000\t1200\t3400\tSF\tT\n\
+1782864001.000001\tCdef\t10.0.0.5\t50001\t160.79.104.10\t443\ttcp\t-\t-\t-\t-\tS0\tF\n\
+1782864002.999999\t-\tfd10::1:2\t40000\t2606:4700::6810:1\t443\ttcp\tssl\t0.020000\t5\t0\tSF\t-\n\
+1782864003.123456\tCghi\t::ffff:10.0.0.7\t8\t8.8.8.8\t0\ticmp\t-\t0.000001\t64\t64\tOTH\tT\n\
+1782864004.000000\tCjkl\t10.0.0.8\t53000\t1.1.1.1\t53\tudp\tdns\t0.100000\t40\t120\tSF\tT\n\
+1782864005.000000\tCbad1\t-\t1\t1.1.1.1\t2\ttcp\t-\t-\t1\t1\tSF\tT\n\
+1782864006.000000\tCbad2\t10.0.0.9\t70000\t1.1.1.1\t2\ttcp\t-\t-\t1\t1\tSF\tT\n\
+1782864007.000000\tCbad3\t10.0.0.9\t1\t1.1.1.1\t2\ttcp\t-\t-\t-5\t1\tSF\tT\n\
+1782864008.000000\tCbad4\t10.0.0.999\t1\t1.1.1.1\t2\ttcp\t-\t-\t1\t1\tSF\tT\n\
+-\tCbad5\t10.0.0.9\t1\t1.1.1.1\t2\ttcp\t-\t-\t1\t1\tSF\tT\n";
+
+    /// Lines of the data rows in [`TSV`] (the header is 7 lines).
+    const FIRST_DATA_LINE: u64 = 8;
+
+    /// How `ts` is stored in the Parquet copy.
+    #[derive(Clone, Copy, Debug)]
+    enum TsAs {
+        Float,
+        Micros,
+        Nanos,
+        Datetime(TimeUnit, bool),
+    }
+
+    /// The TSV above as a Parquet frame, typed as converters type Zeek columns (ts per
+    /// `ts_as`, ports and counts Int64, unset as null), named with `.` or `_`.
+    fn tsv_to_frame(tsv: &str, ts_as: TsAs, underscore: bool) -> DataFrame {
+        let fields: Vec<&str> = tsv
+            .lines()
+            .find_map(|l| l.strip_prefix("#fields\t"))
+            .unwrap()
+            .split('\t')
+            .collect();
+        let rows: Vec<Vec<Option<&str>>> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split('\t').map(|v| (v != "-").then_some(v)).collect())
+            .collect();
+        let mut columns = Vec::new();
+        for (i, name) in fields.iter().enumerate() {
+            let out_name = if underscore {
+                name.replace('.', "_")
+            } else {
+                name.to_string()
+            };
+            let raw: Vec<Option<&str>> = rows.iter().map(|r| r[i]).collect();
+            let strings = Series::new(out_name.as_str().into(), &raw);
+            let micros = || -> Vec<Option<i64>> {
+                raw.iter()
+                    .map(|v| v.map(|s| values::parse_epoch_decimal(s).unwrap()))
+                    .collect()
+            };
+            let s = match *name {
+                "ts" => match ts_as {
+                    TsAs::Float => strings.cast(&DataType::Float64).unwrap(),
+                    TsAs::Micros => Series::new(out_name.as_str().into(), micros()),
+                    TsAs::Nanos => Series::new(
+                        out_name.as_str().into(),
+                        micros()
+                            .into_iter()
+                            .map(|m| m.map(|m| m * 1000 + 999))
+                            .collect::<Vec<_>>(),
+                    ),
+                    TsAs::Datetime(unit, zoned) => {
+                        let v: Vec<Option<i64>> = micros()
+                            .into_iter()
+                            .map(|m| {
+                                m.map(|m| match unit {
+                                    TimeUnit::Nanoseconds => m * 1000,
+                                    TimeUnit::Microseconds => m,
+                                    TimeUnit::Milliseconds => m / 1000,
+                                })
+                            })
+                            .collect();
+                        Series::new(out_name.as_str().into(), v)
+                            .cast(&DataType::Datetime(unit, zoned.then_some(TimeZone::UTC)))
+                            .unwrap()
+                    }
+                },
+                "id.orig_p" | "id.resp_p" | "orig_bytes" | "resp_bytes" => {
+                    strings.cast(&DataType::Int64).unwrap()
+                }
+                "duration" => strings.cast(&DataType::Float64).unwrap(),
+                "local_orig" => Series::new(
+                    out_name.as_str().into(),
+                    raw.iter().map(|v| v.map(|b| b == "T")).collect::<Vec<_>>(),
+                ),
+                _ => strings,
+            };
+            columns.push(s.into_column());
+        }
+        DataFrame::new_infer_height(columns).unwrap()
+    }
+
+    fn write(df: &mut DataFrame, path: &Path, row_group: Option<usize>) {
+        let file = std::fs::File::create(path).unwrap();
+        ParquetWriter::new(file)
+            .with_row_group_size(row_group)
+            .finish(df)
+            .unwrap();
+    }
+
+    fn read_path(path: &Path) -> Vec<Item> {
+        let options = ReaderOptions::default();
+        let ctx = ReadContext {
+            path,
+            file_index: 0,
+            options: &options,
+        };
+        let mut items = Vec::new();
+        let mut stream = std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .unwrap();
+        read(&mut stream, &ctx, &mut |i| {
+            items.push(i);
+            Ok(())
+        })
+        .unwrap();
+        items
+    }
+
+    /// A reject's line, field, reason and detail.
+    type RejectRow = (u64, String, RejectReason, String);
+
+    /// The flows and the rejects among `items`.
+    fn split(items: Vec<Item>) -> (Vec<FlowRecord>, Vec<RejectRow>) {
+        let mut flows = Vec::new();
+        let mut rejects = Vec::new();
+        for i in items {
+            match i {
+                Item::Record(Record::Flow(f)) => flows.push(f),
+                Item::Reject(r) => rejects.push((r.line, r.field, r.reason, r.detail)),
+                Item::Note(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (flows, rejects)
+    }
+
+    fn detected(path: &Path) -> Option<&'static str> {
+        let head = std::fs::read(path).unwrap();
+        match crate::detect(path, &head, None) {
+            Ok(Detection::Supported(f)) => Some(f.id()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn same_records_and_rejects_as_the_tsv_reader() {
+        let options = ReaderOptions::default();
+        let (want_flows, want_rejects) = split(crate::read_text(zeek_tsv::read, TSV, &options));
+        assert_eq!((want_flows.len(), want_rejects.len()), (5, 5));
+        let dir = tempfile::tempdir().unwrap();
+        for (ts_as, underscore) in [
+            (TsAs::Float, false),
+            (TsAs::Float, true),
+            (TsAs::Micros, true),
+            (TsAs::Nanos, false),
+            (TsAs::Datetime(TimeUnit::Microseconds, true), false),
+            (TsAs::Datetime(TimeUnit::Nanoseconds, false), true),
+            (TsAs::Datetime(TimeUnit::Milliseconds, true), false),
+        ] {
+            let path = dir.path().join(format!("{ts_as:?}-{underscore}.parquet"));
+            let mut frame = tsv_to_frame(TSV, ts_as, underscore);
+            // This polars build has no time zone support: a zoned cast comes back naive.
+            let naive_ts = matches!(
+                frame.column("ts").unwrap().dtype(),
+                DataType::Datetime(_, None)
+            );
+            write(&mut frame, &path, Some(3));
+            assert_eq!(detected(&path), Some("zeek-conn-parquet"), "{ts_as:?}");
+            let items = read_path(&path);
+            let naive = items
+                .iter()
+                .any(|i| matches!(i, Item::Note(n) if n.contains("without a time zone")));
+            assert_eq!(naive, naive_ts, "{ts_as:?}");
+            let (mut flows, rejects) = split(items);
+            let mut want = want_flows.clone();
+            if let TsAs::Datetime(TimeUnit::Milliseconds, _) = ts_as {
+                // Milliseconds cannot carry the microseconds; compare the rest.
+                for f in want.iter_mut().chain(flows.iter_mut()) {
+                    f.ts -= f.ts % 1000;
+                }
+            }
+            // Rows are numbered from 1 where TSV counts header lines too.
+            for f in &mut want {
+                f.provenance.line -= FIRST_DATA_LINE - 1;
+            }
+            assert_eq!(flows, want, "{ts_as:?} underscore={underscore}");
+            let field = |f: &str| {
+                if underscore {
+                    f.replace('.', "_")
+                } else {
+                    f.to_string()
+                }
+            };
+            let want_rejects: Vec<_> = want_rejects
+                .iter()
+                .map(|(l, f, r, d)| (l - (FIRST_DATA_LINE - 1), field(f), *r, d.clone()))
+                .collect();
+            assert_eq!(rejects, want_rejects, "{ts_as:?}");
+        }
+    }
+
+    #[test]
+    fn float_seconds_round_trip_to_the_microsecond() {
+        let mut rng = xborder_model::rng::Rng::new(5);
+        for _ in 0..100_000 {
+            let micros = 1_782_864_000_000_000 + rng.below(400 * 86_400_000_000) as i64;
+            assert_eq!(ts_value(Cell::Float(micros as f64 / 1e6)).unwrap(), micros);
+        }
+    }
+
+    #[test]
+    fn ts_of_another_type_is_rejected_naming_row_column_and_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let df = tsv_to_frame(TSV, TsAs::Float, false);
+        for (dtype, name) in [
+            (DataType::String, "str"),
+            (DataType::Float32, "f32"),
+            (DataType::Boolean, "bool"),
+        ] {
+            let mut d = df.clone();
+            let ts = d.column("ts").unwrap().cast(&dtype).unwrap();
+            d.with_column(ts).unwrap();
+            let path = dir.path().join(format!("{name}.parquet"));
+            write(&mut d, &path, None);
+            let (flows, rejects) = split(read_path(&path));
+            assert!(flows.is_empty());
+            assert_eq!(rejects.len(), 10, "{rejects:?}");
+            let (line, field, reason, detail) = &rejects[0];
+            assert_eq!(
+                (*line, field.as_str(), *reason),
+                (1, "ts", RejectReason::InvalidTimestamp)
+            );
+            assert!(
+                detail.contains("type is") && detail.contains("Datetime"),
+                "{detail}"
+            );
+            // The null ts of the last row is unset, as in TSV.
+            assert_eq!(rejects[9].2, RejectReason::MissingField);
+        }
+        // A file without a required column (read under --format) rejects every row.
+        let mut d = df.drop("id.resp_h").unwrap();
+        let path = dir.path().join("no-resp.parquet");
+        write(&mut d, &path, None);
+        let (_, rejects) = split(read_path(&path));
+        assert_eq!(rejects.len(), 10);
+        assert_eq!(rejects[0].1, "id.resp_h");
+        assert!(rejects[0].3.contains("not in the Parquet schema"));
+    }
+
+    #[test]
+    fn detection_does_not_collide_with_ocsf_or_a_dns_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let df = tsv_to_frame(TSV, TsAs::Float, false);
+        let with = |name: &str, extra: Series| {
+            let mut d = df.clone();
+            d.with_column(extra.into_column()).unwrap();
+            let path = dir.path().join(name);
+            write(&mut d, &path, None);
+            path
+        };
+        let n = df.height();
+        let ocsf_like = with(
+            "ocsf.parquet",
+            Series::new("class_uid".into(), vec![4001i64; n]),
+        );
+        let dns_like = with(
+            "dns.parquet",
+            Series::new("query".into(), vec!["example.com"; n]),
+        );
+        assert_eq!(detected(&ocsf_like), None);
+        assert_eq!(detected(&dns_like), None);
+        let ocsf = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/formats/ocsf-parquet/security-lake.parquet");
+        assert_eq!(detected(&ocsf), Some("ocsf-parquet"));
+        assert!(!is_conn(&[
+            "ts".into(),
+            "id.orig_h".into(),
+            "id.resp_h".into()
+        ]));
+    }
+
+    #[test]
+    fn large_row_groups_are_read_in_slices() {
+        assert_eq!(batches(&[3, 2]), vec![(0, 3), (3, 2)]);
+        let big = MAX_GROUP_ROWS + 10;
+        let b = batches(&[5, big]);
+        assert_eq!(b[0], (0, 5));
+        assert_eq!(b[1], (5, BATCH_ROWS));
+        assert_eq!(b.iter().map(|(_, n)| n).sum::<usize>(), big + 5);
+        assert_eq!(b.last().unwrap().0 + b.last().unwrap().1, big + 5);
+    }
+
+    /// A gzip-wrapped file (read from the stream, not by path) gives the same items, and
+    /// damaged files end in a reject, never a panic.
+    #[test]
+    fn compressed_and_damaged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conn.parquet");
+        write(&mut tsv_to_frame(TSV, TsAs::Float, false), &path, Some(4));
+        let bytes = std::fs::read(&path).unwrap();
+        let want = format!("{:?}", read_path(&path));
+        let options = ReaderOptions::default();
+        let read_bytes = |b: Vec<u8>| {
+            let ctx = ReadContext {
+                path: Path::new("not-a-file"),
+                file_index: 0,
+                options: &options,
+            };
+            let mut items = Vec::new();
+            read(&mut std::io::Cursor::new(b), &ctx, &mut |i| {
+                items.push(i);
+                Ok(())
+            })
+            .unwrap();
+            items
+        };
+        assert_eq!(format!("{:?}", read_bytes(bytes.clone())), want);
+        let mut rng = xborder_model::rng::Rng::new(11);
+        for _ in 0..300 {
+            let mut m = bytes.clone();
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(m.len() as u64) as usize;
+                match rng.below(3) {
+                    0 => m[at] = rng.below(256) as u8,
+                    1 => m.truncate(at.max(4)),
+                    _ => {
+                        m.drain(at..(at + 8).min(m.len()));
+                    }
+                }
+            }
+            let items = read_bytes(m);
+            assert!(!items.is_empty());
+        }
+        assert!(matches!(
+            &read_bytes(b"hello".to_vec())[..],
+            [Item::Reject(_)]
+        ));
+    }
+
+    /// tests/fixtures/formats/zeek-conn-parquet/conn-athena.parquet is [`TSV`] converted by
+    /// DuckDB (not polars), Athena style: underscore names, ts as TIMESTAMPTZ, ports as
+    /// Int32, row groups of 4 (see the fixture's README). It reads to the TSV's records.
+    #[test]
+    fn duckdb_written_fixture_reads_like_the_tsv() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/formats/zeek-conn-parquet/conn-athena.parquet");
+        assert_eq!(detected(&path), Some(Format(&CONN).id()));
+        let options = ReaderOptions::default();
+        let (mut want, want_rejects) = split(crate::read_text(zeek_tsv::read, TSV, &options));
+        for f in &mut want {
+            f.provenance.line -= FIRST_DATA_LINE - 1;
+        }
+        let (flows, rejects) = split(read_path(&path));
+        assert_eq!(flows, want);
+        let fields: Vec<String> = rejects.iter().map(|r| r.1.clone()).collect();
+        let want_fields: Vec<String> = want_rejects.iter().map(|r| r.1.replace('.', "_")).collect();
+        assert_eq!(fields, want_fields);
+    }
+}

@@ -1,0 +1,860 @@
+//! Zeek ASCII (TSV) logs: conn.log and dns.log.
+//!
+//! Columns are mapped by the `#fields` header, never by position: real deployments add
+//! columns (a leading `_node_name`, package fields), and concatenated logs repeat header
+//! blocks mid-file, each of which may declare a different layout.
+
+use std::io::BufRead;
+use xborder_model::fasthash::FastMap;
+
+use super::lines::{Line, LineReader};
+use super::values::{self, FieldError};
+use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
+use xborder_model::error::Result;
+use xborder_model::schema::{
+    normalise_host_header, normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord,
+    FlowRecord, HostnameRecord, HostnameSource, Proto, Provenance, Record, Uid,
+};
+
+const CONN_FIELDS: &[(&str, &str)] = &[
+    ("ts", "ts (connection start; epoch seconds)"),
+    ("uid", "uid"),
+    ("src_ip / src_port", "id.orig_h / id.orig_p"),
+    ("dst_ip / dst_port", "id.resp_h / id.resp_p"),
+    ("proto", "proto"),
+    ("bytes_out", "orig_bytes (payload sent by the originator)"),
+    ("bytes_in", "resp_bytes"),
+    ("duration", "duration"),
+    ("local_orig", "local_orig"),
+];
+const DNS_FIELDS: &[(&str, &str)] = &[
+    ("ts", "ts (query time)"),
+    ("response_ts", "ts + rtt"),
+    ("client_ip", "id.orig_h"),
+    ("query", "query (lowercased, no trailing dot)"),
+    ("qtype / rcode", "qtype_name / rcode_name"),
+    ("answers", "answers + TTLs (addresses and CNAME targets)"),
+    ("uid / trans_id", "uid / trans_id"),
+];
+const SSL_FIELDS: &[(&str, &str)] = &[
+    ("uid", "uid (joins conn.log)"),
+    ("name (sni)", "server_name"),
+    (
+        "src_ip / dst_ip / dst_port",
+        "id.orig_h / id.resp_h / id.resp_p",
+    ),
+];
+const HTTP_FIELDS: &[(&str, &str)] = &[
+    ("uid", "uid (joins conn.log)"),
+    ("name (http_host)", "host (port stripped)"),
+    (
+        "src_ip / dst_ip / dst_port",
+        "id.orig_h / id.resp_h / id.resp_p",
+    ),
+];
+const BIFLOW: &str =
+    "orig_bytes is payload the originator sent (upload), resp_bytes what it received";
+const NO_BYTES: &str = "no byte counts (hostname evidence only)";
+
+pub static CONN: FormatSpec = FormatSpec {
+    id: "zeek-conn-tsv",
+    title: "Zeek conn.log (TSV)",
+    kinds: &[RecordKind::Flow],
+    detected_by: "Zeek header with #path conn, or #fields with id.orig_h and orig_bytes/conn_state",
+    bytes: BIFLOW,
+    field_map: CONN_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("conn"),
+    read,
+};
+pub static DNS: FormatSpec = FormatSpec {
+    id: "zeek-dns-tsv",
+    title: "Zeek dns.log (TSV)",
+    kinds: &[RecordKind::Dns],
+    detected_by: "Zeek header with #path dns, or #fields with id.orig_h and query",
+    bytes: NO_BYTES,
+    field_map: DNS_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("dns"),
+    read,
+};
+pub static SSL: FormatSpec = FormatSpec {
+    id: "zeek-ssl-tsv",
+    title: "Zeek ssl.log (TSV)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "Zeek header with #path ssl, or #fields with id.orig_h and server_name",
+    bytes: NO_BYTES,
+    field_map: SSL_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("ssl"),
+    read,
+};
+pub static HTTP: FormatSpec = FormatSpec {
+    id: "zeek-http-tsv",
+    title: "Zeek http.log (TSV)",
+    kinds: &[RecordKind::Hostname],
+    detected_by: "Zeek header with #path http, or #fields with id.orig_h, host and uri",
+    bytes: NO_BYTES,
+    field_map: HTTP_FIELDS,
+    detect: |h| log_path(h.text).as_deref() == Some("http"),
+    read,
+};
+
+/// The Zeek log path a TSV header declares (`#path`), or the one its `#fields` imply.
+fn log_path(head: &str) -> Option<String> {
+    let mut path: Option<&str> = None;
+    let mut fields: Option<Vec<&str>> = None;
+    let mut separator = "\t".to_string();
+    let mut saw_header = false;
+    for line in head.lines() {
+        if !line.starts_with('#') {
+            break;
+        }
+        saw_header = true;
+        if let Some(rest) = line.strip_prefix("#separator") {
+            separator = unescape_separator(rest.trim());
+        } else if let Some(rest) = header_value(line, "#path", &separator) {
+            path = Some(rest);
+        } else if let Some(rest) = header_value(line, "#fields", &separator) {
+            fields = Some(rest.split(separator.as_str()).collect());
+        }
+    }
+    if !saw_header {
+        return None;
+    }
+    if let Some(p) = path {
+        return Some(p.trim().to_string());
+    }
+    let f = fields?;
+    if !f.contains(&"id.orig_h") {
+        return None;
+    }
+    let kind = if f.contains(&"query") {
+        "dns"
+    } else if f.contains(&"orig_bytes") || f.contains(&"conn_state") {
+        "conn"
+    } else if f.contains(&"server_name") {
+        "ssl"
+    } else if f.contains(&"host") && f.contains(&"uri") {
+        "http"
+    } else {
+        return None;
+    };
+    Some(kind.to_string())
+}
+
+/// A Zeek log of a path no reader uses (x509, files, weird…), to be listed and skipped.
+pub fn other_log(head: &str) -> Option<String> {
+    let path = log_path(head)?;
+    (!matches!(path.as_str(), "conn" | "dns" | "ssl" | "http")).then_some(path)
+}
+
+fn header_value<'a>(line: &'a str, key: &str, separator: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?;
+    rest.strip_prefix(separator)
+        .or_else(|| rest.strip_prefix(' '))
+        .or_else(|| rest.strip_prefix('\t'))
+}
+
+/// `#separator \x09` → a tab.
+fn unescape_separator(s: &str) -> String {
+    unescape(s)
+}
+
+/// Zeek escapes non-printable bytes as `\xNN`.
+fn unescape(s: &str) -> String {
+    if !s.contains("\\x") {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes.get(i + 1) == Some(&b'x') {
+            if let Some(v) = std::str::from_utf8(&bytes[i + 2..i + 4])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The layout declared by the current header block.
+struct Block {
+    separator: String,
+    set_separator: String,
+    empty_field: String,
+    unset_field: String,
+    path: Option<String>,
+    columns: Option<FastMap<String, usize>>,
+    width: usize,
+}
+
+impl Default for Block {
+    fn default() -> Self {
+        Block {
+            separator: "\t".into(),
+            set_separator: ",".into(),
+            empty_field: "(empty)".into(),
+            unset_field: "-".into(),
+            path: None,
+            columns: None,
+            width: 0,
+        }
+    }
+}
+
+impl Block {
+    fn apply_header(&mut self, line: &str) {
+        let body = &line[1..];
+        let (key, value) = match body.split_once(self.separator.as_str()) {
+            Some(kv) => kv,
+            None => match body.split_once(' ') {
+                Some(kv) => kv,
+                None => (body, ""),
+            },
+        };
+        match key {
+            "separator" => self.separator = unescape_separator(value.trim()),
+            "set_separator" => self.set_separator = unescape(value),
+            "empty_field" => self.empty_field = value.to_string(),
+            "unset_field" => self.unset_field = value.to_string(),
+            "path" => self.path = Some(value.to_string()),
+            "fields" => {
+                let names: Vec<&str> = value.split(self.separator.as_str()).collect();
+                self.width = names.len();
+                self.columns = Some(
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (n.to_string(), i))
+                        .collect(),
+                );
+            }
+            // #open, #close, #types and anything else carry nothing we need.
+            _ => {}
+        }
+    }
+}
+
+/// Column positions of a tab-separated conn block, resolved once per header block so a
+/// data line is split with memchr and read by index: no per-line vector, map look-up or
+/// string allocation besides the uid. Lines it cannot take go through [`Row`] unchanged.
+struct FastConn {
+    ts: usize,
+    uid: Option<usize>,
+    orig_h: usize,
+    orig_p: Option<usize>,
+    resp_h: usize,
+    resp_p: Option<usize>,
+    proto: Option<usize>,
+    duration: Option<usize>,
+    orig_bytes: Option<usize>,
+    resp_bytes: Option<usize>,
+    local_orig: Option<usize>,
+    width: usize,
+}
+
+/// Most columns the fast path splits; wider blocks use the general path.
+const FAST_MAX_COLUMNS: usize = 64;
+
+impl FastConn {
+    fn for_block(block: &Block) -> Option<FastConn> {
+        let columns = block.columns.as_ref()?;
+        let conn = match block.path.as_deref() {
+            Some(p) => p == "conn",
+            None => !columns.contains_key("query"),
+        };
+        if !conn || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
+            return None;
+        }
+        let at = |n: &str| columns.get(n).copied();
+        Some(FastConn {
+            ts: at("ts")?,
+            uid: at("uid"),
+            orig_h: at("id.orig_h")?,
+            orig_p: at("id.orig_p"),
+            resp_h: at("id.resp_h")?,
+            resp_p: at("id.resp_p"),
+            proto: at("proto"),
+            duration: at("duration"),
+            orig_bytes: at("orig_bytes"),
+            resp_bytes: at("resp_bytes"),
+            local_orig: at("local_orig"),
+            width: block.width,
+        })
+    }
+
+    /// The flow on `text`, or `None` when anything is off (the caller then takes the
+    /// general path, which produces the same record or names the reject).
+    fn parse(&self, text: &str, unset: &str, provenance: Provenance) -> Option<FlowRecord> {
+        let mut starts = [0usize; FAST_MAX_COLUMNS + 1];
+        let mut n = 1;
+        for i in memchr::memchr_iter(b'\t', text.as_bytes()) {
+            if n >= self.width {
+                return None;
+            }
+            starts[n] = i + 1;
+            n += 1;
+        }
+        if n != self.width {
+            return None;
+        }
+        starts[n] = text.len() + 1;
+        let field = |i: usize| text.get(starts[i]..starts[i + 1] - 1);
+        let get = |c: Option<usize>| -> Option<&str> {
+            let v = field(c?)?;
+            (v != unset).then_some(v)
+        };
+        let ts = values::parse_epoch_decimal(get(Some(self.ts))?).ok()?;
+        let src_ip = values::parse_address(get(Some(self.orig_h))?).ok()?;
+        let dst_ip = values::parse_address(get(Some(self.resp_h))?).ok()?;
+        Some(FlowRecord {
+            ts,
+            uid: get(self.uid).map(Uid::from),
+            src_ip,
+            src_port: opt(get(self.orig_p), values::parse_port)?,
+            dst_ip,
+            dst_port: opt(get(self.resp_p), values::parse_port)?,
+            proto: match get(self.proto) {
+                Some("tcp") => Proto::Tcp,
+                Some("udp") => Proto::Udp,
+                Some(p) => Proto::parse(p),
+                None => Proto::Other(String::new()),
+            },
+            bytes_out: opt(get(self.orig_bytes), values::parse_count)?,
+            bytes_in: opt(get(self.resp_bytes), values::parse_count)?,
+            duration: opt(get(self.duration), values::parse_seconds)?,
+            local_orig: opt(get(self.local_orig), values::parse_bool)?,
+            direction: xborder_model::schema::ByteDirection::Biflow,
+            provenance,
+        })
+    }
+}
+
+/// An optional field: `Some(None)` when unset, `None` when it does not parse.
+fn opt<T>(
+    v: Option<&str>,
+    f: impl Fn(&str) -> std::result::Result<T, FieldError>,
+) -> Option<Option<T>> {
+    match v {
+        None => Some(None),
+        Some(v) => f(v).ok().map(Some),
+    }
+}
+
+/// Read a Zeek TSV log, handing every record or reject to `sink`.
+pub fn read(
+    reader: &mut dyn BufRead,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let file_index = ctx.file_index;
+    let mut lines = LineReader::new(reader);
+    let mut block = Block::default();
+    // Rebuilt after every header line; `None` when the block is not a tab-separated conn.
+    let mut fast: Option<FastConn> = None;
+    loop {
+        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
+        let Some(line) = line else { break };
+        let (number, bytes) = match line {
+            Line::TooLong { number, head } => {
+                sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::LineTooLong,
+                        "line exceeds 1 MiB",
+                    )
+                    .with_excerpt(head),
+                ))?;
+                continue;
+            }
+            Line::Text { number, bytes } => (number, bytes),
+        };
+        if bytes.is_empty() {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            sink(Item::Reject(
+                Reject::new(
+                    number,
+                    "(line)",
+                    RejectReason::InvalidUtf8,
+                    "line is not UTF-8",
+                )
+                .with_excerpt(bytes),
+            ))?;
+            continue;
+        };
+        if text.starts_with('#') {
+            if text.starts_with("#separator") || text.starts_with("#fields") {
+                // A new header block may follow a previous one mid-file.
+                if text.starts_with("#separator") {
+                    block = Block::default();
+                }
+            }
+            block.apply_header(text);
+            fast = FastConn::for_block(&block);
+            continue;
+        }
+        let Some(columns) = block.columns.as_ref() else {
+            sink(Item::Reject(
+                Reject::new(
+                    number,
+                    "(line)",
+                    RejectReason::MissingHeader,
+                    "data line before any #fields header",
+                )
+                .with_excerpt(bytes),
+            ))?;
+            continue;
+        };
+        let provenance = Provenance {
+            file: file_index,
+            line: number,
+        };
+        if let Some(flow) = fast
+            .as_ref()
+            .and_then(|f| f.parse(text, &block.unset_field, provenance))
+        {
+            sink(Item::Record(Record::Flow(flow)))?;
+            continue;
+        }
+        // A one-character separator (the usual tab) splits with memchr, not a substring search.
+        let fields: Vec<&str> = match block.separator.as_bytes() {
+            [b] if b.is_ascii() => text.split(char::from(*b)).collect(),
+            _ => text.split(block.separator.as_str()).collect(),
+        };
+        if fields.len() != block.width {
+            let detail = format!(
+                "{} columns, the #fields header declares {}",
+                fields.len(),
+                block.width
+            );
+            sink(Item::Reject(
+                Reject::new(number, "(line)", RejectReason::ColumnCount, detail)
+                    .with_excerpt(bytes),
+            ))?;
+            continue;
+        }
+        let row = Row {
+            columns,
+            fields: &fields,
+            block: &block,
+        };
+        let kind: &str = match block.path.as_deref() {
+            Some(path) => path,
+            None if columns.contains_key("query") => "dns",
+            None => "conn",
+        };
+        let parsed = match kind {
+            "conn" => parse_conn(&row, provenance).map(|r| Some(Record::Flow(r))),
+            "dns" => parse_dns(&row, provenance).map(|r| Some(Record::Dns(r))),
+            "ssl" => parse_hostname(&row, provenance, HostnameSource::Sni),
+            "http" => parse_hostname(&row, provenance, HostnameSource::HttpHost),
+            other => Err((
+                "#path".to_string(),
+                FieldError {
+                    reason: RejectReason::UnsupportedLogPath,
+                    detail: format!(
+                        "header block declares #path {other}, expected conn, dns, ssl or http"
+                    ),
+                },
+            )),
+        };
+        match parsed {
+            Ok(Some(record)) => sink(Item::Record(record))?,
+            Ok(None) => sink(Item::Filtered {
+                line: number,
+                reason: if kind == "ssl" {
+                    "no_server_name"
+                } else {
+                    "no_host_name"
+                },
+            })?,
+            Err((field, e)) => sink(Item::Reject(
+                Reject::new(number, &field, e.reason, e.detail).with_excerpt(bytes),
+            ))?,
+        }
+    }
+    Ok(())
+}
+
+type FieldResult<T> = std::result::Result<T, (String, FieldError)>;
+
+/// One data line viewed through its block's column map.
+struct Row<'a> {
+    columns: &'a FastMap<String, usize>,
+    fields: &'a [&'a str],
+    block: &'a Block,
+}
+
+impl Row<'_> {
+    /// The raw value, or `None` when the column is absent or unset.
+    fn get(&self, name: &str) -> Option<&str> {
+        let v = *self.fields.get(*self.columns.get(name)?)?;
+        if v == self.block.unset_field {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn required(&self, name: &str) -> FieldResult<&str> {
+        self.get(name).ok_or_else(|| {
+            (
+                name.to_string(),
+                FieldError {
+                    reason: RejectReason::MissingField,
+                    detail: if self.columns.contains_key(name) {
+                        "required field is unset".into()
+                    } else {
+                        "required column is not in #fields".into()
+                    },
+                },
+            )
+        })
+    }
+
+    fn parse<T>(
+        &self,
+        name: &str,
+        f: impl Fn(&str) -> std::result::Result<T, FieldError>,
+    ) -> FieldResult<Option<T>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => f(v).map(Some).map_err(|e| (name.to_string(), e)),
+        }
+    }
+
+    /// The elements of a set or vector column, without collecting them (none when unset
+    /// or `(empty)`).
+    fn split_list(&self, name: &str) -> impl Iterator<Item = &str> {
+        let v = self
+            .get(name)
+            .filter(|v| *v != self.block.empty_field && !v.is_empty());
+        v.into_iter()
+            .flat_map(|v| v.split(self.block.set_separator.as_str()))
+    }
+}
+
+fn with_field<T>(name: &str, r: std::result::Result<T, FieldError>) -> FieldResult<T> {
+    r.map_err(|e| (name.to_string(), e))
+}
+
+fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    let src_ip = with_field(
+        "id.orig_h",
+        values::parse_address(row.required("id.orig_h")?),
+    )?;
+    let dst_ip = with_field(
+        "id.resp_h",
+        values::parse_address(row.required("id.resp_h")?),
+    )?;
+    Ok(FlowRecord {
+        ts,
+        uid: row.get("uid").map(Uid::from),
+        src_ip,
+        src_port: row.parse("id.orig_p", values::parse_port)?,
+        dst_ip,
+        dst_port: row.parse("id.resp_p", values::parse_port)?,
+        proto: row
+            .get("proto")
+            .map(Proto::parse)
+            .unwrap_or(Proto::Other(String::new())),
+        bytes_out: row.parse("orig_bytes", values::parse_count)?,
+        bytes_in: row.parse("resp_bytes", values::parse_count)?,
+        duration: row.parse("duration", values::parse_seconds)?,
+        local_orig: row.parse("local_orig", values::parse_bool)?,
+        direction: xborder_model::schema::ByteDirection::Biflow,
+        provenance,
+    })
+}
+
+fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    let client_ip = with_field(
+        "id.orig_h",
+        values::parse_address(row.required("id.orig_h")?),
+    )?;
+    let rtt = row.parse("rtt", values::parse_seconds)?;
+    let trans_id = row.parse("trans_id", |s| {
+        values::parse_count(s).and_then(|v| {
+            u32::try_from(v).map_err(|_| FieldError {
+                reason: RejectReason::InvalidNumber,
+                detail: format!("`{s}` is out of range"),
+            })
+        })
+    })?;
+    let mut ttls = row.split_list("TTLs");
+    let mut answers = Vec::new();
+    for raw in row.split_list("answers") {
+        let ttl = match ttls.next() {
+            Some(t) => Some(with_field("TTLs", values::parse_ttl(t))?),
+            None => None,
+        };
+        answers.push(DnsAnswer {
+            value: answer_value(raw),
+            ttl,
+        });
+    }
+    Ok(DnsRecord {
+        ts,
+        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
+        uid: row.get("uid").map(str::to_string),
+        trans_id,
+        client_ip,
+        query: row
+            .get("query")
+            .map(|q| {
+                if q.contains("\\x") {
+                    normalise_hostname(&unescape(q))
+                } else {
+                    normalise_hostname(q)
+                }
+            })
+            .unwrap_or_default(),
+        qtype: row.get("qtype_name").map(str::to_string),
+        rcode: row.get("rcode_name").map(str::to_string),
+        answers,
+        provenance,
+    })
+}
+
+/// An ssl.log or http.log row: the name the client asked for on connection `uid`.
+/// `None` (filtered) when the row names no host, or only an address.
+fn parse_hostname(
+    row: &Row<'_>,
+    provenance: Provenance,
+    source: HostnameSource,
+) -> FieldResult<Option<Record>> {
+    let column = match source {
+        HostnameSource::Sni => "server_name",
+        HostnameSource::HttpHost => "host",
+    };
+    let name = match row.get(column) {
+        Some(v) if v != row.block.empty_field => normalise_host_header(&unescape(v)),
+        _ => return Ok(None),
+    };
+    if name.is_empty() || parse_ip(&name).is_some() {
+        return Ok(None);
+    }
+    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
+    Ok(Some(Record::Hostname(HostnameRecord {
+        ts,
+        uid: row.required("uid")?.to_string(),
+        src_ip: with_field(
+            "id.orig_h",
+            values::parse_address(row.required("id.orig_h")?),
+        )?,
+        dst_ip: with_field(
+            "id.resp_h",
+            values::parse_address(row.required("id.resp_h")?),
+        )?,
+        dst_port: row.parse("id.resp_p", values::parse_port)?,
+        name,
+        source,
+        provenance,
+    })))
+}
+
+/// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
+pub fn answer_value(raw: &str) -> AnswerValue {
+    match parse_ip(raw) {
+        Some(ip) => AnswerValue::Address(ip),
+        None => AnswerValue::Other(normalise_hostname(raw)),
+    }
+}
+
+/// Seconds (already validated non-negative and finite) to whole microseconds, capped at a
+/// day so a corrupt rtt cannot move a response far from its query.
+pub(crate) fn seconds_to_micros(s: f64) -> i64 {
+    (s.min(86_400.0) * 1e6).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn read_all(text: &str) -> Vec<Item> {
+        let options = crate::ReaderOptions::default();
+        crate::read_text(read, text, &options)
+    }
+
+    const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t2026-07-01-00-00-00\n";
+
+    #[test]
+    fn maps_columns_by_name_including_a_leading_extra_column() {
+        let text = format!(
+            "{CONN_HEADER}#fields\t_node_name\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\n\
+             #types\tstring\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\n\
+             sensor-1\t1782864000.250000\tCabc\t10.0.0.5\t50000\t160.79.104.10\t443\ttcp\t1.5\t1200\t3400\n\
+             sensor-1\t1782864001.000000\tCdef\t10.0.0.5\t50001\t160.79.104.10\t443\ttcp\t-\t-\t-\n\
+             #close\t2026-07-01-01-00-00\n"
+        );
+        let items = read_all(&text);
+        assert_eq!(items.len(), 2);
+        let Item::Record(Record::Flow(f)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(f.ts, 1_782_864_000_250_000);
+        assert_eq!(f.uid.as_deref(), Some("Cabc"));
+        assert_eq!(f.dst_ip, "160.79.104.10".parse::<IpAddr>().unwrap());
+        assert_eq!(f.bytes_out, Some(1200));
+        assert_eq!(f.bytes_in, Some(3400));
+        assert_eq!(f.provenance.line, 9);
+        let Item::Record(Record::Flow(g)) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(g.bytes_out, None);
+        assert_eq!(g.duration, None);
+    }
+
+    #[test]
+    fn repeated_header_blocks_with_a_new_layout() {
+        let text = format!(
+            "{CONN_HEADER}#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n1782864000\t10.0.0.1\t1.1.1.1\t5\n\
+             {CONN_HEADER}#fields\tid.resp_h\tts\tid.orig_h\torig_bytes\n2.2.2.2\t1782864001\t10.0.0.2\t7\n"
+        );
+        let items = read_all(&text);
+        let flows: Vec<_> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Record(Record::Flow(f)) => Some((f.dst_ip.to_string(), f.bytes_out)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            flows,
+            vec![
+                ("1.1.1.1".to_string(), Some(5)),
+                ("2.2.2.2".to_string(), Some(7))
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_rejected_with_field_names() {
+        let text = format!(
+            "1782864000\t10.0.0.1\n{CONN_HEADER}#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n\
+             notatime\t10.0.0.1\t1.1.1.1\t5\n1782864000\t10.0.0.999\t1.1.1.1\t5\n1782864000\t10.0.0.1\t1.1.1.1\t-5\n\
+             1782864000\t10.0.0.1\t1.1.1.1\n"
+        );
+        let rejects: Vec<(u64, String, &str)> = read_all(&text)
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Reject(r) => Some((r.line, r.field, r.reason.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (1, "(line)".into(), "missing_header"),
+                (9, "ts".into(), "invalid_timestamp"),
+                (10, "id.orig_h".into(), "invalid_address"),
+                (11, "orig_bytes".into(), "invalid_number"),
+                (12, "(line)".into(), "column_count"),
+            ]
+        );
+    }
+
+    #[test]
+    fn dns_answers_keep_ttls_and_separate_cnames() {
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+            #fields\tts\tuid\tid.orig_h\tid.resp_h\trtt\tquery\tqtype_name\trcode_name\tanswers\tTTLs\n\
+            1782864000.000000\tCd1\t10.0.0.5\t10.0.0.53\t0.020000\tAPI.OpenAI.com.\tA\tNOERROR\tapi.openai.com.cdn.cloudflare.net,104.18.32.7\t300.000000,60.000000\n\
+            1782864001.000000\tCd2\t10.0.0.5\t10.0.0.53\t-\tnothing.example\tA\tNXDOMAIN\t-\t-\n\
+            1782864002.000000\tCd3\t10.0.0.5\t10.0.0.53\t-\tempty.example\tA\tNOERROR\t(empty)\t(empty)\n";
+        let items = read_all(text);
+        let Item::Record(Record::Dns(d)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(d.query, "api.openai.com");
+        assert_eq!(d.response_ts, 1_782_864_000_020_000);
+        assert_eq!(d.answers.len(), 2);
+        assert_eq!(
+            d.answers[0].value,
+            AnswerValue::Other("api.openai.com.cdn.cloudflare.net".into())
+        );
+        assert_eq!(d.answers[1].ttl, Some(60));
+        let Item::Record(Record::Dns(e)) = &items[1] else {
+            panic!()
+        };
+        assert!(e.answers.is_empty());
+        let Item::Record(Record::Dns(f)) = &items[2] else {
+            panic!()
+        };
+        assert!(f.answers.is_empty());
+    }
+
+    #[test]
+    fn detects_by_path_then_by_fields() {
+        assert_eq!(
+            log_path("#separator \\x09\n#path\tdns\n#fields\tts\n").as_deref(),
+            Some("dns")
+        );
+        assert_eq!(
+            other_log("#separator \\x09\n#path\tx509\n").as_deref(),
+            Some("x509")
+        );
+        assert_eq!(other_log("#separator \\x09\n#path\tssl\n"), None);
+        assert_eq!(
+            log_path("#fields\tts\tid.orig_h\tid.resp_h\torig_bytes\n").as_deref(),
+            Some("conn")
+        );
+        assert_eq!(
+            log_path("#fields\tts\tuid\tid.orig_h\tid.resp_h\tserver_name\n").as_deref(),
+            Some("ssl")
+        );
+        assert_eq!(log_path("#fields\tfoo\tbar\n"), None);
+    }
+
+    #[test]
+    fn ssl_and_http_rows_give_hostnames_or_are_filtered() {
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tssl\n\
+            #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tserver_name\n\
+            1782864000.5\tC1\t10.0.0.5\t50000\t160.79.104.10\t443\tTLSv13\tAPI.Anthropic.com.\n\
+            1782864001.5\tC2\t10.0.0.5\t50001\t160.79.104.10\t443\tTLSv13\t-\n\
+            #path\thttp\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\thost\turi\n\
+            1782864002\tC3\t10.0.0.6\t50002\t93.184.216.34\t80\texample.com:8080\t/\n\
+            1782864003\tC4\t10.0.0.6\t50003\t93.184.216.34\t80\t93.184.216.34\t/\n";
+        let items = read_all(text);
+        let Item::Record(Record::Hostname(h)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (h.uid.as_str(), h.name.as_str()),
+            ("C1", "api.anthropic.com")
+        );
+        assert_eq!(h.source, HostnameSource::Sni);
+        assert!(matches!(
+            items[1],
+            Item::Filtered {
+                line: 8,
+                reason: "no_server_name"
+            }
+        ));
+        let Item::Record(Record::Hostname(h)) = &items[2] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (h.name.as_str(), h.source),
+            ("example.com", HostnameSource::HttpHost)
+        );
+        assert!(matches!(
+            items[3],
+            Item::Filtered {
+                reason: "no_host_name",
+                ..
+            }
+        ));
+    }
+}
