@@ -6,29 +6,20 @@
 //! orchestrated by [`pipeline`]. [`schema`] is the one normalised record format every
 //! reader produces.
 
-pub mod aggregate;
-pub mod attribute;
-pub mod candidates;
-pub mod classify;
-pub mod coverage;
-pub mod dedup;
 pub mod diff;
-pub mod enrich;
 pub mod generate;
-pub mod geolocate;
 pub mod pack;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
-pub mod verdict;
 
-// The base layer, under the paths the rest of this crate has always used.
+// The crates below, under the paths this crate has always used.
+/// The decisions (crates/engine).
+pub use xborder_engine::{
+    aggregate, attribute, candidates, classify, coverage, dedup, enrich, geolocate, verdict,
+};
 /// The readers (crates/ingest).
 pub use xborder_ingest as ingest;
+/// The base layer (crates/model).
 pub use xborder_model::{accounting, error, fasthash, hash, memory, period, schema, text, units};
 pub use xborder_model::{Error, Result};
-
-/// A polars failure as the typed error (the base layer does not depend on polars).
-pub(crate) fn polars_error(e: polars::error::PolarsError) -> Error {
-    Error::Aggregate(e.to_string())
-}

@@ -7,7 +7,7 @@ use std::io::{self, BufRead};
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The UTF-8 byte-order mark some Windows exporters put at the start of a file.
-pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub use xborder_model::text::UTF8_BOM;
 
 /// One physical line, without its terminator.
 pub enum Line<'a> {

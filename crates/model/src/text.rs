@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 
+/// The UTF-8 byte order mark some exporters (and Windows editors) put first.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// `s` with every control character written as a visible escape (`\x1b`, `\u{9b}`), so
 /// it prints as text and never acts on a terminal. Line ends are escaped too: one value
 /// stays on one line. Text without control characters is returned as is.

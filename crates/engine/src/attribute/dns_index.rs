@@ -1,0 +1,530 @@
+//! The per-client DNS index behind `dns` attribution.
+//!
+//! Only answers that can matter are kept: an address that no vendor hostname ever
+//! resolved to cannot attribute a flow to a vendor, so its answers are dropped once all
+//! DNS logs are read. What remains is keyed by (client, address): a DNS answer seen by
+//! another client never attributes a flow, because CDN addresses are shared by unrelated
+//! sites at the same moment.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::interner::Interner;
+use crate::classify::vendors::VendorCatalog;
+use xborder_model::error::{Error, Result};
+use xborder_model::fasthash::FastMap;
+use xborder_model::schema::{AnswerValue, DnsRecord, Micros, Provenance};
+
+/// TTL sentinel for answers logged without one.
+const NO_TTL: u32 = u32::MAX;
+
+/// How long after a response its answer may still attribute a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DnsWindow {
+    /// Hard ceiling, seconds (`--dns-max-age`).
+    pub max_age_s: u32,
+    /// Added to the answer's TTL: clients and stub resolvers keep using an address a
+    /// little past expiry, and connection pools outlive it (`--dns-ttl-grace`).
+    pub ttl_grace_s: u32,
+}
+
+impl DnsWindow {
+    /// The effective window for one answer, in microseconds.
+    fn limit_micros(&self, ttl: u32) -> i64 {
+        let by_ttl = if ttl == NO_TTL {
+            u64::from(self.max_age_s)
+        } else {
+            u64::from(ttl) + u64::from(self.ttl_grace_s)
+        };
+        (by_ttl.min(u64::from(self.max_age_s)) as i64) * 1_000_000
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Observation {
+    client: IpAddr,
+    address: IpAddr,
+    response_ts: Micros,
+    name: u32,
+    ttl: u32,
+    provenance: Provenance,
+}
+
+/// Answers for names no vendor matches, held in memory before they spill to disk.
+const OTHER_ANSWERS_IN_MEMORY: usize = 1 << 20;
+
+/// Collects answers while DNS logs are read.
+///
+/// Which addresses matter is known only once every DNS log is read (an address counts if
+/// any vendor name ever resolved to it), yet answers for other names are most of a DNS log.
+/// Those wait in a file (given a spill directory) instead of memory, so the DNS pass holds
+/// only vendor answers and a bounded buffer whatever the log size.
+pub struct DnsIndexBuilder<'c> {
+    catalog: &'c VendorCatalog,
+    names: Interner,
+    name_is_vendor: Vec<bool>,
+    vendor: Vec<Observation>,
+    other: Vec<Observation>,
+    spill: Option<ObservationSpill>,
+    spill_dir: Option<PathBuf>,
+    other_in_memory: usize,
+    answers_seen: u64,
+}
+
+impl<'c> DnsIndexBuilder<'c> {
+    /// A builder that judges names against `catalog` and keeps everything in memory.
+    pub fn new(catalog: &'c VendorCatalog) -> Self {
+        DnsIndexBuilder {
+            catalog,
+            names: Interner::default(),
+            name_is_vendor: Vec::new(),
+            vendor: Vec::new(),
+            other: Vec::new(),
+            spill: None,
+            spill_dir: None,
+            other_in_memory: OTHER_ANSWERS_IN_MEMORY,
+            answers_seen: 0,
+        }
+    }
+
+    /// Spill answers for non-vendor names to an unnamed file in `dir` past
+    /// [`OTHER_ANSWERS_IN_MEMORY`].
+    pub fn spill_to(mut self, dir: &Path) -> Self {
+        self.spill_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Spill after `answers` non-vendor answers instead of [`OTHER_ANSWERS_IN_MEMORY`].
+    pub fn spill_after(mut self, answers: usize) -> Self {
+        self.other_in_memory = answers.max(1);
+        self
+    }
+
+    /// Address answers held in memory (for `--memory-limit` messages).
+    pub fn answers(&self) -> usize {
+        self.vendor.len() + self.other.len()
+    }
+
+    /// Record every address answer of one accepted DNS record.
+    pub fn add(&mut self, record: &DnsRecord) -> Result<()> {
+        if record.query.is_empty() {
+            return Ok(());
+        }
+        let mut name = None;
+        for answer in &record.answers {
+            let AnswerValue::Address(address) = answer.value else {
+                continue;
+            };
+            let id = *name.get_or_insert_with(|| {
+                let id = self.names.intern(&record.query);
+                if id as usize == self.name_is_vendor.len() {
+                    let vendor = self.catalog.match_host(&record.query).is_some();
+                    self.name_is_vendor.push(vendor);
+                }
+                id
+            });
+            let o = Observation {
+                client: record.client_ip,
+                address,
+                response_ts: record.response_ts,
+                name: id,
+                ttl: answer.ttl.unwrap_or(NO_TTL),
+                provenance: record.provenance,
+            };
+            self.answers_seen += 1;
+            if self.name_is_vendor[id as usize] {
+                self.vendor.push(o);
+            } else {
+                self.other.push(o);
+            }
+        }
+        if self.other.len() >= self.other_in_memory {
+            if let Some(dir) = &self.spill_dir {
+                let spill = match &mut self.spill {
+                    Some(s) => s,
+                    None => self.spill.insert(ObservationSpill::create(dir)?),
+                };
+                spill.write(&self.other)?;
+                self.other.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep only answers for addresses some vendor hostname resolved to, and index them.
+    pub fn finish(self) -> Result<DnsIndex> {
+        let vendor_addresses: HashSet<IpAddr> = self.vendor.iter().map(|o| o.address).collect();
+        let mut by_pair: FastMap<(IpAddr, IpAddr), Vec<Entry>> = FastMap::default();
+        let mut keep = |o: Observation| {
+            if vendor_addresses.contains(&o.address) {
+                by_pair
+                    .entry((o.client, o.address))
+                    .or_default()
+                    .push(Entry {
+                        response_ts: o.response_ts,
+                        name: o.name,
+                        ttl: o.ttl,
+                        provenance: o.provenance,
+                    });
+            }
+        };
+        if let Some(spill) = self.spill {
+            spill.read_back(&mut keep)?;
+        }
+        self.vendor
+            .into_iter()
+            .chain(self.other)
+            .for_each(&mut keep);
+        let mut kept = 0u64;
+        for entries in by_pair.values_mut() {
+            // Ties on time resolve by input position, so reruns pick the same answer.
+            entries.sort_by_key(|e| (e.response_ts, e.provenance));
+            kept += entries.len() as u64;
+        }
+        Ok(DnsIndex {
+            stats: DnsIndexStats {
+                address_answers: self.answers_seen,
+                distinct_names: self.names.names().len() as u64,
+                vendor_names: self.name_is_vendor.iter().filter(|v| **v).count() as u64,
+                vendor_addresses: vendor_addresses.len() as u64,
+                answers_kept: kept,
+                client_address_pairs: by_pair.len() as u64,
+            },
+            names: self.names.into_names(),
+            by_pair,
+            vendor_addresses,
+        })
+    }
+}
+
+/// Observations on disk, fixed-size records in the order they were added.
+struct ObservationSpill {
+    dir: PathBuf,
+    out: BufWriter<File>,
+    records: u64,
+}
+
+const SPILLED_BYTES: usize = 17 + 17 + 8 + 4 + 4 + 4 + 8;
+
+impl ObservationSpill {
+    fn create(dir: &Path) -> Result<Self> {
+        let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(ObservationSpill {
+            dir: dir.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 20, file),
+            records: 0,
+        })
+    }
+
+    fn write(&mut self, observations: &[Observation]) -> Result<()> {
+        let mut rec = [0u8; SPILLED_BYTES];
+        for o in observations {
+            put_ip(&mut rec[0..17], o.client);
+            put_ip(&mut rec[17..34], o.address);
+            rec[34..42].copy_from_slice(&o.response_ts.to_le_bytes());
+            rec[42..46].copy_from_slice(&o.name.to_le_bytes());
+            rec[46..50].copy_from_slice(&o.ttl.to_le_bytes());
+            rec[50..54].copy_from_slice(&o.provenance.file.to_le_bytes());
+            rec[54..62].copy_from_slice(&o.provenance.line.to_le_bytes());
+            self.out
+                .write_all(&rec)
+                .map_err(|e| Error::io(&self.dir, e))?;
+        }
+        self.records += observations.len() as u64;
+        Ok(())
+    }
+
+    fn read_back(self, each: &mut dyn FnMut(Observation)) -> Result<()> {
+        let dir = self.dir;
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&dir, e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&dir, e))?;
+        let mut input = BufReader::with_capacity(1 << 20, file);
+        let mut rec = [0u8; SPILLED_BYTES];
+        for _ in 0..self.records {
+            input.read_exact(&mut rec).map_err(|e| Error::io(&dir, e))?;
+            let u32_at =
+                |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
+            let u64_at = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&rec[i..i + 8]);
+                u64::from_le_bytes(b)
+            };
+            each(Observation {
+                client: get_ip(&rec[0..17]),
+                address: get_ip(&rec[17..34]),
+                response_ts: u64_at(34) as i64,
+                name: u32_at(42),
+                ttl: u32_at(46),
+                provenance: Provenance {
+                    file: u32_at(50),
+                    line: u64_at(54),
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
+fn put_ip(out: &mut [u8], ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            out[0] = 4;
+            out[1..5].copy_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out[0] = 6;
+            out[1..17].copy_from_slice(&v6.octets());
+        }
+    }
+}
+
+fn get_ip(b: &[u8]) -> IpAddr {
+    if b[0] == 4 {
+        IpAddr::from([b[1], b[2], b[3], b[4]])
+    } else {
+        let mut o = [0u8; 16];
+        o.copy_from_slice(&b[1..17]);
+        IpAddr::from(o)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    response_ts: Micros,
+    name: u32,
+    ttl: u32,
+    provenance: Provenance,
+}
+
+/// Counters that show how much of the DNS data could matter.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsIndexStats {
+    pub address_answers: u64,
+    pub distinct_names: u64,
+    pub vendor_names: u64,
+    pub vendor_addresses: u64,
+    pub answers_kept: u64,
+    pub client_address_pairs: u64,
+}
+
+/// The DNS answer that attributes a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsMatch {
+    pub name: u32,
+    pub response_ts: Micros,
+    pub provenance: Provenance,
+}
+
+/// Answers indexed by (client, address), each list sorted by response time.
+#[derive(Debug, Default)]
+pub struct DnsIndex {
+    names: Vec<String>,
+    by_pair: FastMap<(IpAddr, IpAddr), Vec<Entry>>,
+    vendor_addresses: HashSet<IpAddr>,
+    pub stats: DnsIndexStats,
+}
+
+impl DnsIndex {
+    /// The most recent response to `client` containing `address`, at or before `flow_ts`,
+    /// if it is still within its window. An older answer never stands in for a stale newer
+    /// one: the newest answer is what the client was acting on.
+    pub fn lookup(
+        &self,
+        client: IpAddr,
+        address: IpAddr,
+        flow_ts: Micros,
+        window: DnsWindow,
+    ) -> Option<DnsMatch> {
+        let entries = self.by_pair.get(&(client, address))?;
+        let upto = entries.partition_point(|e| e.response_ts <= flow_ts);
+        let e = entries.get(upto.checked_sub(1)?)?;
+        if flow_ts - e.response_ts > window.limit_micros(e.ttl) {
+            return None;
+        }
+        Some(DnsMatch {
+            name: e.name,
+            response_ts: e.response_ts,
+            provenance: e.provenance,
+        })
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// Whether any client resolved a vendor name to `address`.
+    pub fn is_vendor_address(&self, address: IpAddr) -> bool {
+        self.vendor_addresses.contains(&address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{embedded, CatalogText};
+    use xborder_model::schema::DnsAnswer;
+
+    fn catalog() -> VendorCatalog {
+        VendorCatalog::load(&CatalogText::load(None, "v", embedded::VENDORS).unwrap()).unwrap()
+    }
+
+    fn rec(line: u64, client: &str, query: &str, ts_s: i64, answers: &[(&str, u32)]) -> DnsRecord {
+        DnsRecord {
+            ts: ts_s * 1_000_000,
+            response_ts: ts_s * 1_000_000,
+            uid: None,
+            trans_id: None,
+            client_ip: client.parse().unwrap(),
+            query: query.into(),
+            qtype: None,
+            rcode: None,
+            answers: answers
+                .iter()
+                .map(|(v, ttl)| DnsAnswer {
+                    value: xborder_ingest::zeek_tsv::answer_value(v),
+                    ttl: Some(*ttl),
+                })
+                .collect(),
+            provenance: Provenance { file: 0, line },
+        }
+    }
+
+    impl DnsIndexBuilder<'_> {
+        fn add_ok(&mut self, r: &DnsRecord) {
+            self.add(r).unwrap()
+        }
+    }
+
+    /// Spilled answers come back exactly: the index equals the one built in memory.
+    #[test]
+    fn spilled_answers_give_the_same_index() {
+        let catalog = catalog();
+        let dir = tempfile::tempdir().unwrap();
+        let records: Vec<DnsRecord> = (0..200u64)
+            .map(|i| {
+                let client = format!("10.0.{}.{}", i % 3, i % 7);
+                let (query, ip) = match i % 4 {
+                    0 => ("api.openai.com", "104.18.32.7"),
+                    1 => ("shop.example", "104.18.32.7"),
+                    2 => ("shop.example", "2606:4700::6812:2007"),
+                    _ => ("other.example", "93.184.216.34"),
+                };
+                rec(i + 1, &client, query, i as i64 * 10, &[(ip, 60)])
+            })
+            .collect();
+        let mut memory = DnsIndexBuilder::new(&catalog);
+        let mut spilling = DnsIndexBuilder::new(&catalog).spill_to(dir.path());
+        spilling.other_in_memory = 5;
+        for r in &records {
+            memory.add_ok(r);
+            spilling.add_ok(r);
+        }
+        assert!(spilling.spill.as_ref().is_some_and(|s| s.records >= 140));
+        let (a, b) = (memory.finish().unwrap(), spilling.finish().unwrap());
+        assert_eq!(format!("{:?}", a.stats), format!("{:?}", b.stats));
+        assert_eq!(a.stats.answers_kept, 100);
+        for (k, v) in &a.by_pair {
+            assert_eq!(format!("{v:?}"), format!("{:?}", b.by_pair[k]));
+        }
+        assert_eq!(a.by_pair.len(), b.by_pair.len());
+    }
+
+    const W: DnsWindow = DnsWindow {
+        max_age_s: 3600,
+        ttl_grace_s: 300,
+    };
+
+    #[test]
+    fn same_client_only_and_latest_answer_wins() {
+        let catalog = catalog();
+        let mut b = DnsIndexBuilder::new(&catalog);
+        b.add_ok(&rec(
+            1,
+            "10.0.0.1",
+            "api.openai.com",
+            100,
+            &[
+                ("api.openai.com.cdn.cloudflare.net", 300),
+                ("104.18.32.7", 60),
+            ],
+        ));
+        b.add_ok(&rec(
+            2,
+            "10.0.0.2",
+            "shop.example",
+            110,
+            &[("104.18.32.7", 60)],
+        ));
+        b.add_ok(&rec(
+            3,
+            "10.0.0.1",
+            "shop.example",
+            200,
+            &[("104.18.32.7", 60)],
+        ));
+        b.add_ok(&rec(
+            4,
+            "10.0.0.3",
+            "unrelated.example",
+            100,
+            &[("93.184.216.34", 60)],
+        ));
+        let idx = b.finish().unwrap();
+        let ip = "104.18.32.7".parse().unwrap();
+        let c1 = "10.0.0.1".parse().unwrap();
+        let c2 = "10.0.0.2".parse().unwrap();
+        // Client 1 asked for the vendor at t=100: attributed (name is the query, not the CNAME).
+        let m = idx.lookup(c1, ip, 150 * 1_000_000, W).unwrap();
+        assert_eq!(idx.name(m.name), "api.openai.com");
+        assert_eq!(m.provenance.line, 1);
+        // Client 1 later resolved an unrelated name to the same CDN address.
+        let m = idx.lookup(c1, ip, 250 * 1_000_000, W).unwrap();
+        assert_eq!(idx.name(m.name), "shop.example");
+        // Client 2 never asked for the vendor: its own answer is kept (same CDN address)
+        // and names the unrelated site.
+        let m = idx.lookup(c2, ip, 150 * 1_000_000, W).unwrap();
+        assert_eq!(idx.name(m.name), "shop.example");
+        // Answers arriving after the flow do not count.
+        assert!(idx.lookup(c1, ip, 99 * 1_000_000, W).is_none());
+        // Addresses no vendor name resolved to are not kept at all.
+        assert_eq!(idx.stats.vendor_addresses, 1);
+        assert_eq!(idx.stats.answers_kept, 3);
+    }
+
+    #[test]
+    fn window_is_ttl_plus_grace_capped_by_max_age() {
+        let catalog = catalog();
+        let mut b = DnsIndexBuilder::new(&catalog);
+        b.add_ok(&rec(
+            1,
+            "10.0.0.1",
+            "api.anthropic.com",
+            0,
+            &[("160.79.104.10", 60)],
+        ));
+        b.add_ok(&rec(
+            2,
+            "10.0.0.9",
+            "api.anthropic.com",
+            0,
+            &[("160.79.104.10", 86_400)],
+        ));
+        let idx = b.finish().unwrap();
+        let ip = "160.79.104.10".parse().unwrap();
+        let c1 = "10.0.0.1".parse().unwrap();
+        let c9 = "10.0.0.9".parse().unwrap();
+        assert!(idx.lookup(c1, ip, 360 * 1_000_000, W).is_some());
+        assert!(idx.lookup(c1, ip, 361 * 1_000_000, W).is_none());
+        assert!(idx.lookup(c9, ip, 3600 * 1_000_000, W).is_some());
+        assert!(idx.lookup(c9, ip, 3601 * 1_000_000, W).is_none());
+    }
+}

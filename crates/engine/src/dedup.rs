@@ -1,0 +1,860 @@
+//! Exact de-duplication of record keys in bounded memory.
+//!
+//! Overlapping SIEM exports repeat records, so every flow uid and DNS record key is checked
+//! against every key seen before it. Held in one hash set, those keys are the one structure
+//! that grows with the input (10^8 flows need ~2 GiB). [`SeenKeys`] instead keeps the most
+//! recent keys in memory and, when that set reaches its budget, sorts it into a *run* on
+//! disk and remembers the run's keys in a fixed-size blocked Bloom filter. A key missing
+//! from the recent set and from the filter is certainly new (one cache line is read); a key
+//! the filter may have seen is looked up exactly in the runs on disk, one 16 KiB block per
+//! run through a sparse in-memory index (runs are merged eight at a time, so there are
+//! few). Decisions are therefore exact, identical to a
+//! single unbounded set, and memory stays at the set's budget plus the filter whatever the
+//! input size. The price grows with how far back duplicates reach: a duplicate of a key
+//! still in the recent set costs nothing extra, one of a spilled key costs a block read per
+//! run.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use xborder_model::error::{Error, Result};
+use xborder_model::fasthash::key128;
+use xborder_model::schema::FlowRecord;
+
+/// Keys per block of a run on disk; the sparse index holds each block's first key.
+const BLOCK_KEYS: usize = 1024;
+const KEY_BYTES: usize = 16;
+
+/// How much memory a [`SeenKeys`] may use.
+#[derive(Debug, Clone, Copy)]
+pub struct DedupBudget {
+    /// Keys held in the in-memory set before it is spilled (16-byte slots, at most three
+    /// quarters full; sorted in place when spilled).
+    pub recent_keys: usize,
+    /// Size of the Bloom filter over spilled keys, bytes (allocated at the first spill).
+    pub filter_bytes: usize,
+}
+
+impl DedupBudget {
+    /// Flow uids: 6.3 M recent keys (a 128 MiB table just under its load limit) and a
+    /// 256 MiB filter (~21 bits a key at 10^8 flows, well under 0.1 % false alarms).
+    pub const FLOWS: DedupBudget = DedupBudget {
+        recent_keys: (1 << 23) / 4 * 3 - 1,
+        filter_bytes: 256 << 20,
+    };
+    /// DNS record keys: DNS logs are a fraction of the flows.
+    pub const DNS: DedupBudget = DedupBudget {
+        recent_keys: (1 << 22) / 4 * 3 - 1,
+        filter_bytes: 64 << 20,
+    };
+
+    /// This budget shrunk to `fraction` (at most 1) of its memory, keeping the table a
+    /// power of two just under its load limit: `--memory-limit` below 1 GiB shrinks the
+    /// de-duplication sets so the run spills earlier instead of stopping.
+    pub fn scaled(self, fraction: f64) -> DedupBudget {
+        if fraction.is_nan() || fraction >= 1.0 {
+            return self;
+        }
+        let slots = ((self.recent_keys + 1) * 4 / 3) as f64 * fraction.max(0.0);
+        let slots = (slots as usize).max(1 << 12);
+        let slots = if slots.is_power_of_two() {
+            slots
+        } else {
+            slots.next_power_of_two() / 2
+        };
+        DedupBudget {
+            recent_keys: slots / 4 * 3 - 1,
+            filter_bytes: ((self.filter_bytes as f64 * fraction) as usize).max(1 << 16),
+        }
+    }
+}
+
+/// What the spilling cost, for run.json.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DedupStats {
+    /// Distinct keys seen.
+    pub distinct_keys: u64,
+    /// Sorted runs written to disk (0: everything fitted in memory).
+    pub runs_spilled: u64,
+    /// Keys written to those runs (before merging).
+    pub keys_spilled: u64,
+    /// Keys the filter could not rule out, looked up on disk.
+    pub disk_lookups: u64,
+    /// Of those, keys found on disk (duplicates of a spilled key).
+    pub found_on_disk: u64,
+}
+
+/// One sorted run of keys on disk.
+struct Run {
+    file: File,
+    /// 0 for a run spilled from memory, n + 1 for a merge of level-n runs.
+    level: u32,
+    keys: usize,
+    /// First key of every block.
+    sparse: Vec<u128>,
+}
+
+/// The set of keys seen so far; see the module documentation.
+pub struct SeenKeys {
+    budget: DedupBudget,
+    spill_dir: PathBuf,
+    recent: KeyTable,
+    runs: Vec<Run>,
+    filter: Option<BlockedBloom>,
+    stats: DedupStats,
+    block: Vec<u8>,
+}
+
+impl SeenKeys {
+    /// A set that spills sorted runs of keys to unnamed temporary files in `spill_dir`
+    /// (removed by the operating system when the run ends, however it ends).
+    pub fn new(budget: DedupBudget, spill_dir: &Path) -> Self {
+        SeenKeys {
+            budget: DedupBudget {
+                recent_keys: budget.recent_keys.max(1),
+                filter_bytes: budget.filter_bytes.max(64),
+            },
+            spill_dir: spill_dir.to_path_buf(),
+            recent: KeyTable::with_capacity(1 << 12),
+            runs: Vec::new(),
+            filter: None,
+            stats: DedupStats::default(),
+            block: vec![0; BLOCK_KEYS * KEY_BYTES],
+        }
+    }
+
+    /// Size the in-memory table for about `keys` keys (capped by the budget) at once:
+    /// growing it by doubling re-inserts every key at random, a cache miss each.
+    pub fn expect(&mut self, keys: u64) {
+        let wanted = keys.min(self.budget.recent_keys as u64) as usize;
+        let slots = (wanted + wanted / 3 + 1).next_power_of_two();
+        if slots > self.recent.slots.len() && self.recent.len() == 0 {
+            self.recent = KeyTable::with_capacity(slots);
+        }
+    }
+
+    /// Record `key`; true if it was not seen before.
+    pub fn insert(&mut self, key: u128) -> Result<bool> {
+        if !self.recent.insert(key) {
+            return Ok(false);
+        }
+        // A key found on disk stays in the recent set too: duplicates come in runs, and
+        // the next repeat is then caught in memory.
+        let new = match &self.filter {
+            Some(f) if f.may_contain(key) => {
+                self.stats.disk_lookups += 1;
+                let found = self.on_disk(key)?;
+                self.stats.found_on_disk += u64::from(found);
+                !found
+            }
+            _ => true,
+        };
+        self.stats.distinct_keys += u64::from(new);
+        if self.recent.len() >= self.budget.recent_keys {
+            self.spill()?;
+        }
+        Ok(new)
+    }
+
+    /// Whether `key` was seen, without recording it.
+    pub fn contains(&mut self, key: u128) -> Result<bool> {
+        if self.recent.contains(key) {
+            return Ok(true);
+        }
+        match &self.filter {
+            Some(f) if f.may_contain(key) => {
+                self.stats.disk_lookups += 1;
+                let found = self.on_disk(key)?;
+                self.stats.found_on_disk += u64::from(found);
+                Ok(found)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Touch the memory that inserting `keys` will read. The set and the filter are far
+    /// larger than the CPU caches, so each insert waits on a cache miss; looked up together
+    /// first, a batch's misses overlap instead of queueing one behind another.
+    pub fn warm(&self, keys: impl Iterator<Item = u128>) {
+        let mut hits = 0usize;
+        for k in keys {
+            hits ^= self.recent.warm(k);
+            if let Some(f) = &self.filter {
+                hits += usize::from(f.may_contain(k));
+            }
+        }
+        std::hint::black_box(hits);
+    }
+
+    /// Distinct keys held in memory right now (for `--memory-limit` messages).
+    pub fn in_memory(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Bytes held in memory: the table, the filter and the runs' sparse indexes.
+    pub fn memory_bytes(&self) -> u64 {
+        let sparse: usize = self.runs.iter().map(|r| r.sparse.len()).sum();
+        ((self.recent.slots.len() + sparse) * KEY_BYTES
+            + self.filter.as_ref().map_or(0, |f| f.blocks.len() * 32)) as u64
+    }
+
+    pub fn stats(&self) -> DedupStats {
+        self.stats
+    }
+
+    fn io_error(&self, e: std::io::Error) -> Error {
+        Error::io(&self.spill_dir, e)
+    }
+
+    /// Sort the recent keys into a run on disk and add them to the filter.
+    fn spill(&mut self) -> Result<()> {
+        let bytes = self.budget.filter_bytes;
+        let filter = self.filter.get_or_insert_with(|| BlockedBloom::new(bytes));
+        // Sorted in place in the table's own memory: no second copy of the keys.
+        let mut recent = std::mem::take(&mut self.recent);
+        let keys = recent.sorted_keys();
+        for k in keys.iter() {
+            filter.insert(*k);
+        }
+        self.stats.runs_spilled += 1;
+        self.stats.keys_spilled += keys.len() as u64;
+        let run = self.write_run(0, keys.iter().copied().map(Ok));
+        recent.clear();
+        self.recent = recent;
+        self.runs.push(run?);
+        self.merge_full_levels()
+    }
+
+    /// Write sorted keys (repeats dropped) as a run of `level`.
+    fn write_run(&self, level: u32, keys: impl Iterator<Item = Result<u128>>) -> Result<Run> {
+        let file = tempfile::tempfile_in(&self.spill_dir).map_err(|e| self.io_error(e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut sparse = Vec::new();
+        let mut written = 0usize;
+        let mut last = None;
+        for k in keys {
+            let k = k?;
+            if last == Some(k) {
+                continue;
+            }
+            last = Some(k);
+            if written.is_multiple_of(BLOCK_KEYS) {
+                sparse.push(k);
+            }
+            out.write_all(&k.to_le_bytes())
+                .map_err(|e| self.io_error(e))?;
+            written += 1;
+        }
+        let file = out
+            .into_inner()
+            .map_err(|e| self.io_error(e.into_error()))?;
+        Ok(Run {
+            file,
+            level,
+            keys: written,
+            sparse,
+        })
+    }
+
+    /// Keep the number of runs (open files, block reads per lookup) logarithmic in the
+    /// input: [`MERGE_FANOUT`] runs of one level are merged into one run of the next.
+    fn merge_full_levels(&mut self) -> Result<()> {
+        loop {
+            let Some(level) = (0..32)
+                .find(|l| self.runs.iter().filter(|r| r.level == *l).count() >= MERGE_FANOUT)
+            else {
+                return Ok(());
+            };
+            let (mut merging, keep): (Vec<Run>, Vec<Run>) = std::mem::take(&mut self.runs)
+                .into_iter()
+                .partition(|r| r.level == level);
+            self.runs = keep;
+            let mut readers = Vec::with_capacity(merging.len());
+            for run in &mut merging {
+                run.file
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|e| self.io_error(e))?;
+                readers.push(RunReader::new(&run.file, run.keys));
+            }
+            let merged = self.write_run(level + 1, MergedKeys::new(readers, &self.spill_dir)?)?;
+            self.runs.push(merged);
+        }
+    }
+
+    /// Exact lookup of `key` in the runs on disk.
+    fn on_disk(&mut self, key: u128) -> Result<bool> {
+        for run in &mut self.runs {
+            let after = run.sparse.partition_point(|k| *k <= key);
+            if after == 0 {
+                continue;
+            }
+            let block = after - 1;
+            if run.sparse[block] == key {
+                return Ok(true);
+            }
+            let first = block * BLOCK_KEYS;
+            let n = BLOCK_KEYS.min(run.keys - first);
+            let buf = &mut self.block[..n * KEY_BYTES];
+            run.file
+                .seek(SeekFrom::Start((first * KEY_BYTES) as u64))
+                .and_then(|_| run.file.read_exact(buf))
+                .map_err(|e| Error::io(&self.spill_dir, e))?;
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let k = key_at(buf, mid);
+                if k == key {
+                    return Ok(true);
+                } else if k < key {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// An open-addressing set of 128-bit hash keys: one slot array, so a lookup reads one
+/// cache line and [`SeenKeys::warm`] can fetch exactly that line ahead of the insert.
+/// Key 0 marks an empty slot and is tracked apart.
+#[derive(Default)]
+struct KeyTable {
+    slots: Vec<u128>,
+    len: usize,
+    has_zero: bool,
+}
+
+impl KeyTable {
+    fn with_capacity(slots: usize) -> Self {
+        KeyTable {
+            slots: vec![0; slots.next_power_of_two()],
+            len: 0,
+            has_zero: false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len + usize::from(self.has_zero)
+    }
+
+    fn home(&self, key: u128) -> usize {
+        (key as usize) & (self.slots.len() - 1)
+    }
+
+    fn warm(&self, key: u128) -> usize {
+        self.slots.get(self.home(key)).map_or(0, |k| *k as usize)
+    }
+
+    fn contains(&self, key: u128) -> bool {
+        if key == 0 {
+            return self.has_zero;
+        }
+        if self.slots.is_empty() {
+            return false;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                k if k == key => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// True if `key` was not in the table.
+    fn insert(&mut self, key: u128) -> bool {
+        if key == 0 {
+            return !std::mem::replace(&mut self.has_zero, true);
+        }
+        if self.slots.is_empty() || (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let slot = self.slots[i];
+            if slot == key {
+                return false;
+            }
+            if slot == 0 {
+                self.slots[i] = key;
+                self.len += 1;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let mask = self.slots.len() - 1;
+        for key in old.into_iter().filter(|k| *k != 0) {
+            let mut i = (key as usize) & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = key;
+        }
+    }
+
+    /// The keys, sorted, gathered at the front of the slot array (the table is unusable
+    /// until [`KeyTable::clear`]).
+    fn sorted_keys(&mut self) -> &[u128] {
+        let mut n = 0;
+        for i in 0..self.slots.len() {
+            if self.slots[i] != 0 {
+                self.slots.swap(n, i);
+                n += 1;
+            }
+        }
+        // The load limit keeps a free slot for key 0.
+        if self.has_zero && n < self.slots.len() {
+            self.slots[n] = 0;
+            n += 1;
+        }
+        self.slots[..n].sort_unstable();
+        &self.slots[..n]
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|k| *k = 0);
+        self.len = 0;
+        self.has_zero = false;
+    }
+}
+
+/// Runs of one level merged into one run of the next.
+const MERGE_FANOUT: usize = 8;
+
+fn key_at(buf: &[u8], i: usize) -> u128 {
+    let mut b = [0u8; KEY_BYTES];
+    b.copy_from_slice(&buf[i * KEY_BYTES..(i + 1) * KEY_BYTES]);
+    u128::from_le_bytes(b)
+}
+
+/// Sequential reader of one run's keys.
+struct RunReader<'a> {
+    input: std::io::BufReader<&'a File>,
+    left: usize,
+}
+
+impl<'a> RunReader<'a> {
+    fn new(file: &'a File, keys: usize) -> Self {
+        RunReader {
+            input: std::io::BufReader::with_capacity(1 << 16, file),
+            left: keys,
+        }
+    }
+
+    fn next_key(&mut self) -> std::io::Result<Option<u128>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; KEY_BYTES];
+        self.input.read_exact(&mut b)?;
+        self.left -= 1;
+        Ok(Some(u128::from_le_bytes(b)))
+    }
+}
+
+/// The keys of several sorted runs in one sorted stream.
+struct MergedKeys<'a> {
+    readers: Vec<RunReader<'a>>,
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u128, usize)>>,
+    dir: &'a Path,
+}
+
+impl<'a> MergedKeys<'a> {
+    fn new(mut readers: Vec<RunReader<'a>>, dir: &'a Path) -> Result<Self> {
+        let mut heads = std::collections::BinaryHeap::new();
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some(k) = r.next_key().map_err(|e| Error::io(dir, e))? {
+                heads.push(std::cmp::Reverse((k, i)));
+            }
+        }
+        Ok(MergedKeys {
+            readers,
+            heads,
+            dir,
+        })
+    }
+}
+
+impl Iterator for MergedKeys<'_> {
+    type Item = Result<u128>;
+
+    fn next(&mut self) -> Option<Result<u128>> {
+        let std::cmp::Reverse((key, i)) = self.heads.pop()?;
+        match self.readers[i].next_key() {
+            Ok(Some(k)) => self.heads.push(std::cmp::Reverse((k, i))),
+            Ok(None) => {}
+            Err(e) => return Some(Err(Error::io(self.dir, e))),
+        }
+        Some(Ok(key))
+    }
+}
+
+/// A split-block Bloom filter (as in Parquet): each key sets one bit in each of the eight
+/// 32-bit words of one 32-byte block, so a lookup touches a single cache line.
+struct BlockedBloom {
+    blocks: Vec<[u32; 8]>,
+}
+
+const SALT: [u32; 8] = [
+    0x47b6_137b,
+    0x4497_4d91,
+    0x8824_ad5b,
+    0xa2b7_289d,
+    0x7054_95c7,
+    0x2df1_424b,
+    0x9efc_4947,
+    0x5c6b_fb31,
+];
+
+impl BlockedBloom {
+    fn new(bytes: usize) -> Self {
+        BlockedBloom {
+            blocks: vec![[0; 8]; (bytes / 32).max(1)],
+        }
+    }
+
+    /// Keys are already uniform hashes: the high half picks the block, the low word the
+    /// bits.
+    fn locate(&self, key: u128) -> (usize, u32) {
+        let hi = (key >> 64) as u64;
+        let block = ((u128::from(hi) * self.blocks.len() as u128) >> 64) as usize;
+        (block, key as u32)
+    }
+
+    fn insert(&mut self, key: u128) {
+        let (b, h) = self.locate(key);
+        let block = &mut self.blocks[b];
+        for (word, salt) in block.iter_mut().zip(SALT) {
+            *word |= 1 << (h.wrapping_mul(salt) >> 27);
+        }
+    }
+
+    fn may_contain(&self, key: u128) -> bool {
+        let (b, h) = self.locate(key);
+        self.blocks[b]
+            .iter()
+            .zip(SALT)
+            .all(|(word, salt)| word & (1 << (h.wrapping_mul(salt) >> 27)) != 0)
+    }
+}
+
+/// Two records of one connection may have start times this far apart and still be the
+/// same connection when they straddle a whole second (exporters round the fraction
+/// differently: a JSON float against a TSV decimal).
+pub const START_EDGE_US: i64 = 1_000;
+const SECOND_US: i64 = 1_000_000;
+
+/// The de-duplication identity of a flow record that carries a connection id (Zeek uid,
+/// Suricata flow_id, a synthesised id).
+///
+/// A duplicate is the *same connection*: the same id, the same two endpoints (addresses
+/// and ports, in either order) and protocol, and a start time in the same whole second
+/// (or within [`START_EDGE_US`] across a second boundary). Records that share an id but
+/// disagree on any of these are *conflicts*: both are kept and counted, so a forged file
+/// reusing real ids can never hide real egress as "duplicate".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowKeys {
+    /// The connection: id, endpoints, protocol and start second.
+    pub connection: u128,
+    /// The same connection in the neighbouring second, when the start lies within
+    /// [`START_EDGE_US`] of a second boundary.
+    pub neighbour: Option<u128>,
+    /// The connection id alone, to notice conflicts.
+    pub id: u128,
+}
+
+impl FlowKeys {
+    /// The keys of `flow`, or `None` when it has no connection id (such records are
+    /// never de-duplicated: nothing tells two equal-looking flows apart).
+    pub fn of(flow: &FlowRecord) -> Option<FlowKeys> {
+        let uid = flow.uid.as_deref()?;
+        let a = (flow.src_ip, flow.src_port);
+        let b = (flow.dst_ip, flow.dst_port);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let second = flow.ts.div_euclid(SECOND_US);
+        let into = flow.ts.rem_euclid(SECOND_US);
+        let key = |s: i64| key128(&(uid, lo, hi, &flow.proto, s));
+        let neighbour = if into < START_EDGE_US {
+            Some(key(second - 1))
+        } else if into >= SECOND_US - START_EDGE_US {
+            Some(key(second + 1))
+        } else {
+            None
+        };
+        Some(FlowKeys {
+            connection: key(second),
+            neighbour,
+            id: key128(uid),
+        })
+    }
+}
+
+/// What de-duplication decided for one flow record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowVerdict {
+    /// A connection not seen before, with an id not seen before.
+    New,
+    /// The same connection as a record seen before: counted as duplicate, not folded.
+    Duplicate,
+    /// A new connection whose id an earlier, different connection already used: kept
+    /// and counted, and listed in conflicts.csv.
+    Conflict,
+}
+
+/// Exact de-duplication of flow records by connection, with conflict detection, in
+/// bounded memory (two [`SeenKeys`]).
+pub struct FlowDedup {
+    connections: SeenKeys,
+    ids: SeenKeys,
+}
+
+impl FlowDedup {
+    pub fn new(connections: DedupBudget, ids: DedupBudget, spill_dir: &Path) -> Self {
+        FlowDedup {
+            connections: SeenKeys::new(connections, spill_dir),
+            ids: SeenKeys::new(ids, spill_dir),
+        }
+    }
+
+    /// Size both tables for about `keys` records.
+    pub fn expect(&mut self, keys: u64) {
+        self.connections.expect(keys);
+        self.ids.expect(keys);
+    }
+
+    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k FlowKeys> + Clone) {
+        self.connections.warm(keys.clone().map(|k| k.connection));
+        self.ids.warm(keys.map(|k| k.id));
+    }
+
+    /// Decide one record, in input order.
+    pub fn decide(&mut self, keys: &FlowKeys) -> Result<FlowVerdict> {
+        let new_connection = self.connections.insert(keys.connection)?
+            && match keys.neighbour {
+                Some(n) => !self.connections.contains(n)?,
+                None => true,
+            };
+        if !new_connection {
+            return Ok(FlowVerdict::Duplicate);
+        }
+        Ok(if self.ids.insert(keys.id)? {
+            FlowVerdict::New
+        } else {
+            FlowVerdict::Conflict
+        })
+    }
+
+    /// Keys in memory, for `--memory-limit` messages.
+    pub fn in_memory(&self) -> usize {
+        self.connections.in_memory() + self.ids.in_memory()
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.connections.memory_bytes() + self.ids.memory_bytes()
+    }
+
+    /// Spilling statistics of the connection set and of the id set.
+    pub fn stats(&self) -> (DedupStats, DedupStats) {
+        (self.connections.stats(), self.ids.stats())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xborder_model::fasthash::key128;
+
+    fn tiny(recent_keys: usize, filter_bytes: usize) -> (tempfile::TempDir, SeenKeys) {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = SeenKeys::new(
+            DedupBudget {
+                recent_keys,
+                filter_bytes,
+            },
+            dir.path(),
+        );
+        (dir, seen)
+    }
+
+    /// The spilling set decides exactly like one unbounded set, whatever the budget.
+    #[test]
+    fn decisions_match_an_unbounded_set() {
+        // Keys with repeats near and far: i % 1500 repeats every 1500 inserts.
+        let keys: Vec<u128> = (0..20_000u64)
+            .map(|i| key128(&(i % 1500, i % 7 == 0)))
+            .collect();
+        let mut reference = std::collections::HashSet::new();
+        let expected: Vec<bool> = keys.iter().map(|k| reference.insert(*k)).collect();
+        for (recent, filter) in [
+            (1, 64),
+            (7, 64),
+            (100, 1024),
+            (1000, 1 << 16),
+            (1 << 20, 64),
+        ] {
+            let (_dir, mut seen) = tiny(recent, filter);
+            let got: Vec<bool> = keys.iter().map(|k| seen.insert(*k).unwrap()).collect();
+            assert_eq!(got, expected, "budget {recent}/{filter}");
+            assert_eq!(seen.stats().distinct_keys, reference.len() as u64);
+        }
+    }
+
+    #[test]
+    fn spills_when_the_recent_set_is_full() {
+        let (_dir, mut seen) = tiny(1000, 4096);
+        for i in 0..10_500u64 {
+            assert!(seen.insert(key128(&i)).unwrap());
+        }
+        let s = seen.stats();
+        assert_eq!(s.runs_spilled, 10);
+        assert_eq!(s.keys_spilled, 10_000);
+        assert_eq!(seen.in_memory(), 500);
+        // Eight level-0 runs were merged into one: three files remain.
+        assert_eq!(seen.runs.len(), 3);
+        // Every spilled key is found again, on disk.
+        for i in 0..10_500u64 {
+            assert!(!seen.insert(key128(&i)).unwrap());
+        }
+        assert!(seen.stats().found_on_disk >= 10_000);
+    }
+
+    #[test]
+    fn key_table_grows_sorts_and_handles_key_zero() {
+        let mut t = KeyTable::with_capacity(4);
+        let keys: Vec<u128> = (0..1000u64).map(|i| key128(&i)).chain([0, 1, 2]).collect();
+        for k in &keys {
+            assert!(t.insert(*k));
+        }
+        for k in &keys {
+            assert!(!t.insert(*k));
+        }
+        assert_eq!(t.len(), keys.len());
+        let mut expected = keys.clone();
+        expected.sort_unstable();
+        assert_eq!(t.sorted_keys(), &expected[..]);
+        t.clear();
+        assert_eq!(t.len(), 0);
+        assert!(t.insert(0) && t.insert(5));
+    }
+
+    #[test]
+    fn scaled_budgets_keep_power_of_two_tables() {
+        let full = DedupBudget::FLOWS;
+        assert_eq!(full.scaled(1.0).recent_keys, full.recent_keys);
+        assert_eq!(full.scaled(2.0).filter_bytes, full.filter_bytes);
+        let quarter = full.scaled(0.25);
+        assert_eq!(quarter.recent_keys, (1 << 21) / 4 * 3 - 1);
+        assert_eq!(quarter.filter_bytes, 64 << 20);
+        let third = full.scaled(0.3);
+        assert_eq!(third.recent_keys, (1 << 21) / 4 * 3 - 1);
+        assert!(full.scaled(0.0).recent_keys >= 3000);
+    }
+
+    #[test]
+    fn filter_has_no_false_negatives_and_few_false_alarms() {
+        let mut f = BlockedBloom::new(1 << 16);
+        for i in 0..20_000u64 {
+            f.insert(key128(&i));
+        }
+        assert!((0..20_000u64).all(|i| f.may_contain(key128(&i))));
+        let alarms = (20_000..120_000u64)
+            .filter(|i| f.may_contain(key128(i)))
+            .count();
+        // 26 bits a key: well under 1 %.
+        assert!(alarms < 1_000, "{alarms} false alarms");
+    }
+
+    #[test]
+    fn an_unwritable_spill_directory_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("missing");
+        let mut seen = SeenKeys::new(
+            DedupBudget {
+                recent_keys: 2,
+                filter_bytes: 64,
+            },
+            &gone,
+        );
+        seen.insert(1).unwrap();
+        let err = seen.insert(2).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+    }
+
+    fn flow(uid: &str, ts: i64, src: &str, dst: &str) -> FlowRecord {
+        FlowRecord {
+            ts,
+            uid: Some(uid.into()),
+            src_ip: src.parse().unwrap(),
+            src_port: Some(40000),
+            dst_ip: dst.parse().unwrap(),
+            dst_port: Some(443),
+            proto: xborder_model::schema::Proto::Tcp,
+            bytes_out: Some(1),
+            bytes_in: Some(1),
+            duration: None,
+            local_orig: None,
+            direction: xborder_model::schema::ByteDirection::Biflow,
+            provenance: xborder_model::schema::Provenance { file: 0, line: 1 },
+        }
+    }
+
+    /// The same connection is a duplicate (also across a second boundary within the
+    /// tolerance, and with its endpoints reversed); a different connection reusing the id
+    /// is a conflict, never a duplicate.
+    #[test]
+    fn flows_are_duplicates_only_when_they_are_the_same_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = DedupBudget {
+            recent_keys: 3,
+            filter_bytes: 1 << 12,
+        };
+        let mut d = FlowDedup::new(budget, budget, dir.path());
+        let mut decide = |f: &FlowRecord| d.decide(&FlowKeys::of(f).unwrap()).unwrap();
+        let real = flow("C1", 1_000_999_600, "10.0.0.5", "160.79.104.10");
+        assert_eq!(decide(&real), FlowVerdict::New);
+        assert_eq!(decide(&real), FlowVerdict::Duplicate);
+        // 700 µs later, in the next second: the same connection.
+        let rounded = FlowRecord {
+            ts: 1_001_000_300,
+            ..real.clone()
+        };
+        assert_eq!(decide(&rounded), FlowVerdict::Duplicate);
+        let reversed = FlowRecord {
+            src_ip: real.dst_ip,
+            dst_ip: real.src_ip,
+            src_port: real.dst_port,
+            dst_port: real.src_port,
+            ..real.clone()
+        };
+        assert_eq!(decide(&reversed), FlowVerdict::Duplicate);
+        // A forged record with the same id to a DNS server: kept, flagged.
+        let forged = flow("C1", 1_000_999_600, "10.0.0.5", "10.0.0.53");
+        assert_eq!(decide(&forged), FlowVerdict::Conflict);
+        assert_eq!(decide(&forged), FlowVerdict::Duplicate);
+        // The same id and endpoints an hour later is another connection.
+        let later = FlowRecord {
+            ts: real.ts + 3_600_000_000,
+            ..real.clone()
+        };
+        assert_eq!(decide(&later), FlowVerdict::Conflict);
+        // Spilled keys are still found (budget of 3 keys forces spills).
+        for i in 0..20 {
+            decide(&flow(&format!("X{i}"), 5_000_000, "10.0.0.9", "1.1.1.1"));
+        }
+        assert_eq!(decide(&real), FlowVerdict::Duplicate);
+        assert_eq!(decide(&forged), FlowVerdict::Duplicate);
+        assert!(d.stats().0.runs_spilled > 0);
+    }
+}
