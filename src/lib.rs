@@ -6,20 +6,20 @@
 //! orchestrated by [`pipeline`]. [`schema`] is the one normalised record format every
 //! reader produces.
 
-pub mod diff;
 pub mod generate;
-pub mod pack;
 pub mod pipeline;
 pub mod progress;
-pub mod report;
 
 // The crates below, under the paths this crate has always used.
 /// The decisions (crates/engine).
 pub use xborder_engine::{
-    aggregate, attribute, candidates, classify, coverage, dedup, enrich, geolocate, verdict,
+    aggregate, attribute, candidates, classify, coverage, dedup, enrich, geolocate, run, verdict,
 };
 /// The readers (crates/ingest).
 pub use xborder_ingest as ingest;
 /// The base layer (crates/model).
 pub use xborder_model::{accounting, error, fasthash, hash, memory, period, schema, text, units};
 pub use xborder_model::{Error, Result};
+/// The outputs (crates/report).
+pub use xborder_report as report;
+pub use xborder_report::{diff, pack};

@@ -13,268 +13,34 @@ use std::path::{Path, PathBuf};
 use crate::accounting::{
     FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
 };
-use crate::aggregate::org::{OrgResults, OrgTracker};
-use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow, Tables};
-use crate::attribute::hostnames::{Added, HostnameIndexStats};
+use crate::aggregate::org::OrgTracker;
+use crate::aggregate::{self, EgressRow, FlowSum, RegimeRow};
+use crate::attribute::hostnames::Added;
 use crate::attribute::{
     DnsIndex, DnsIndexBuilder, DnsWindow, HostnameIndex, HostnameIndexBuilder, HostnameMatch,
-    Method, SnapshotIndex,
+    Method,
 };
-use crate::candidates::{Candidate, CandidateTracker, ReviewedList};
-use crate::classify::assets::Assets;
-use crate::classify::countries::Countries;
-use crate::classify::policy::Policy;
-use crate::classify::regimes::{Recipient, Regimes};
-use crate::classify::sites::{Sites, UNKNOWN_SITE};
-use crate::classify::vendors::{ProductId, VendorCatalog};
-use crate::classify::{embedded, CatalogIdentity, CatalogText};
-use crate::coverage::{Coverage, CoverageThresholds, CoverageTracker, DnsPresence};
-use crate::dedup::{DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict, SeenKeys};
-use crate::enrich::ptr::PtrTable;
+use crate::candidates::CandidateTracker;
+use crate::classify::regimes::Recipient;
+use crate::classify::sites::UNKNOWN_SITE;
+use crate::classify::vendors::ProductId;
+use crate::coverage::{CoverageTracker, DnsPresence};
+use crate::dedup::{DedupBudget, FlowDedup, FlowKeys, FlowVerdict, SeenKeys};
 use crate::error::{Error, Result};
 use crate::fasthash::{key128, FastMap};
-use crate::geolocate::{GeoIp, GeoIpIdentity, Location};
+use crate::geolocate::Location;
 use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
 use crate::period::{day_date, day_of, Period};
 use crate::progress::Progress;
 use crate::report::evidence::{EvidenceRow, EvidenceSpool};
 use crate::schema::{ByteDirection, DnsRecord, FlowRecord, Micros, Provenance, Record};
-use crate::verdict::Verdicts;
 
 mod proxy;
 
-/// Default ceiling on how old a DNS answer may be when it attributes a flow.
-pub const DEFAULT_DNS_MAX_AGE_S: u32 = 6 * 3600;
-/// Default allowance past an answer's TTL.
-pub const DEFAULT_DNS_TTL_GRACE_S: u32 = 15 * 60;
-
-/// Everything `analyze` needs to run.
-#[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
-    pub inputs: Vec<PathBuf>,
-    pub sites: Option<PathBuf>,
-    pub geoip: Option<PathBuf>,
-    pub vendors: Option<PathBuf>,
-    /// Vendor catalogs added on top of the embedded one or `vendors` (`--vendors-extra`).
-    pub vendors_extra: Vec<PathBuf>,
-    pub regimes: Option<PathBuf>,
-    pub countries: Option<PathBuf>,
-    pub period: Period,
-    pub dns_window: DnsWindow,
-    pub strict: bool,
-    /// Organisational AI-tool policy (TOML).
-    pub policy: Option<PathBuf>,
-    /// Asset inventory (CSV) mapping sources to hosts, owners and departments.
-    pub assets: Option<PathBuf>,
-    /// Draw progress on stderr (the CLI sets this only for a terminal).
-    pub progress: bool,
-    /// Vendor IP snapshots from `xborder resolve` (`--ip-snapshot`).
-    pub snapshots: Vec<PathBuf>,
-    /// How far (seconds) a flow may lie from a snapshot row's resolved_at.
-    pub snapshot_max_distance_s: u32,
-    /// Collect unattributed bytes per destination for `--reverse-dns`.
-    pub collect_unattributed: bool,
-    /// `--format`: read every input as this format instead of detecting it.
-    pub format: Option<Format>,
-    /// Facts readers need that logs do not carry (time zone, year).
-    pub reader: ReaderOptions,
-    /// Stop with an error past this resident size (`--memory-limit`).
-    pub memory_limit: crate::memory::MemoryLimit,
-    /// Where de-duplication keys and DNS answers spill on runs too big for memory
-    /// (`--spill-dir`; the system temporary directory when unset).
-    pub spill_dir: Option<PathBuf>,
-    /// Keys each de-duplication set holds in memory before spilling (testing the spill
-    /// path on small inputs); the built-in budgets when unset.
-    pub spill_after_keys: Option<usize>,
-    /// When coverage is good enough for a `held` verdict (docs/methodology.md).
-    pub thresholds: CoverageThresholds,
-    /// Candidate AI destinations a person has reviewed (`--reviewed-candidates`).
-    pub reviewed_candidates: Option<PathBuf>,
-    /// A previous run compared with (`--baseline`); hashed as a verdict input.
-    pub baseline: Option<PathBuf>,
-    /// Input paths to leave out (`--exclude`): glob patterns matched against each found path.
-    pub exclude: Vec<glob::Pattern>,
-    /// The options file (`--config`), hashed as a verdict input.
-    pub config: Option<PathBuf>,
-}
-
-/// The loaded reference data a run is judged against.
-pub struct Catalogs {
-    pub countries: Countries,
-    pub vendors: VendorCatalog,
-    pub regimes: Regimes,
-    pub sites: Sites,
-    pub geoip: GeoIp,
-    pub policy: Option<Policy>,
-    pub assets: Option<Assets>,
-    /// Snapshot answers (`--ip-snapshot`); empty without.
-    pub snapshots: SnapshotIndex,
-    /// PTR answers (`--reverse-dns`), filled in by the caller between passes.
-    pub ptr: PtrTable,
-    /// Candidate AI destinations already reviewed (`--reviewed-candidates`).
-    pub reviewed: ReviewedList,
-}
-
-impl Catalogs {
-    pub fn load(opts: &AnalyzeOptions) -> Result<Self> {
-        let countries = Countries::load(&CatalogText::load(
-            opts.countries.as_deref(),
-            "data/countries.toml",
-            embedded::COUNTRIES,
-        )?)?;
-        let vendors =
-            VendorCatalog::load_files(opts.vendors.as_deref(), &opts.vendors_extra, &countries)?;
-        let regimes = Regimes::load(
-            &CatalogText::load(
-                opts.regimes.as_deref(),
-                "data/regimes.toml",
-                embedded::REGIMES,
-            )?,
-            &countries,
-        )?;
-        let sites = match &opts.sites {
-            Some(p) => Sites::load(p, &countries)?,
-            None => Sites::default(),
-        };
-        let geoip = GeoIp::open(opts.geoip.as_deref())?;
-        let policy = opts
-            .policy
-            .as_deref()
-            .map(|p| Policy::load(p, &vendors, &sites))
-            .transpose()?;
-        let assets = opts.assets.as_deref().map(Assets::load).transpose()?;
-        let snapshots = SnapshotIndex::load(&opts.snapshots, &vendors)?;
-        let reviewed = match &opts.reviewed_candidates {
-            Some(p) => ReviewedList::load(p)?,
-            None => ReviewedList::default(),
-        };
-        Ok(Catalogs {
-            reviewed,
-            countries,
-            vendors,
-            regimes,
-            sites,
-            geoip,
-            policy,
-            assets,
-            snapshots,
-            ptr: PtrTable::default(),
-        })
-    }
-
-    pub fn identities(&self) -> Vec<CatalogIdentity> {
-        let mut ids = vec![self.vendors.identity.clone()];
-        ids.extend(self.vendors.extra_identities.iter().cloned());
-        ids.push(self.regimes.identity.clone());
-        ids.push(self.countries.identity.clone());
-        ids
-    }
-}
-
-/// What a run produced, for the report writers.
-pub struct Analysis {
-    pub files: Vec<FileReport>,
-    pub rejects: Vec<RejectRow>,
-    pub tables: Tables,
-    pub totals: Totals,
-    pub dns: crate::attribute::dns_index::DnsIndexStats,
-    /// TLS server names and HTTP hosts joined to flows.
-    pub hostnames: HostnameIndexStats,
-    pub geoip: GeoIpIdentity,
-    pub catalogs: Vec<CatalogIdentity>,
-    /// First and last accepted flow timestamps.
-    pub observed: Option<(Micros, Micros)>,
-    pub distinct_destinations: u64,
-    pub distinct_sources: u64,
-    /// Policy verdicts and department views (empty without --policy/--assets).
-    pub org: OrgResults,
-    /// Bytes (out + in) of unattributed egress per destination, when
-    /// `AnalyzeOptions::collect_unattributed` is set (for `--reverse-dns`).
-    pub unattributed: HashMap<IpAddr, u64>,
-    /// Snapshot files used (`--ip-snapshot`).
-    pub snapshots: Vec<crate::attribute::snapshot::SnapshotIdentity>,
-    /// How de-duplication used memory and disk.
-    pub dedup: DedupReport,
-    /// The first [`CONFLICTS_LISTED`] flow records whose connection id an earlier,
-    /// different connection used (all are counted in `FlowBreakdown::uid_conflicts`).
-    pub conflicts: Vec<ConflictRow>,
-    /// What the logs could see, per site, source and day.
-    pub coverage: Coverage,
-    /// Large unattributed egress to names that look like AI services, for review.
-    pub candidates: Vec<Candidate>,
-    /// Policy and regime verdicts with their reasons.
-    pub verdicts: Verdicts,
-    /// Every input that can change a verdict, with its SHA-256 (part of the run id).
-    pub verdict_inputs: Vec<crate::report::assurance::HashedInput>,
-    /// Requests to AI vendors that a proxy or gateway blocked (blocked_attempts.csv).
-    pub blocked: Vec<crate::aggregate::blocked::BlockedRow>,
-}
-
-/// De-duplication of flow records and DNS records, for run.json.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct DedupReport {
-    /// Flow connections (id, endpoints, protocol, start second).
-    pub flows: DedupStats,
-    /// Flow connection ids alone, which tell conflicts apart from duplicates.
-    pub flow_ids: DedupStats,
-    pub dns: DedupStats,
-}
-
-/// Conflicting flow records listed in conflicts.csv at most (all are counted).
-pub const CONFLICTS_LISTED: usize = 10_000;
-
-/// A flow record whose connection id an earlier, different connection already used:
-/// both are counted as egress, and this one is listed for review (conflicts.csv).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ConflictRow {
-    pub file: String,
-    pub line: u64,
-    pub uid: String,
-    pub ts: String,
-    pub src_ip: String,
-    pub src_port: Option<u16>,
-    pub dst_ip: String,
-    pub dst_port: Option<u16>,
-    pub proto: String,
-    pub bytes_out: Option<u64>,
-    pub bytes_in: Option<u64>,
-}
-
-impl ConflictRow {
-    fn of(path: &Path, flow: &FlowRecord) -> Self {
-        ConflictRow {
-            file: path.display().to_string(),
-            line: flow.provenance.line,
-            uid: flow.uid.as_deref().unwrap_or_default().to_string(),
-            ts: crate::period::rfc3339(flow.ts),
-            src_ip: flow.src_ip.to_string(),
-            src_port: flow.src_port,
-            dst_ip: flow.dst_ip.to_string(),
-            dst_port: flow.dst_port,
-            proto: flow.proto.as_str().to_string(),
-            bytes_out: flow.bytes_out,
-            bytes_in: flow.bytes_in,
-        }
-    }
-}
-
-/// Run-wide counts.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Totals {
-    /// Records of files that hold only flows.
-    pub flow_records: RecordCounts,
-    /// Records of files that hold only DNS transactions or hostnames (ssl, http logs).
-    pub dns_records: RecordCounts,
-    /// Records of files that mix flows with DNS or hostnames (Suricata EVE, OCSF, ECS).
-    pub mixed_records: RecordCounts,
-    /// Records of web proxy, gateway and URL-filter logs.
-    pub proxy_records: RecordCounts,
-    pub flows: FlowBreakdown,
-    /// Proxy requests and the proxies' own flows.
-    pub proxy: crate::accounting::ProxyBreakdown,
-    pub files_read: u64,
-    pub files_skipped: u64,
-}
+pub use xborder_engine::run::{
+    Analysis, AnalyzeOptions, Catalogs, ConflictRow, DedupReport, Totals, CONFLICTS_LISTED,
+    DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
+};
 
 /// A detected input waiting to be read.
 struct Planned {

@@ -19,6 +19,7 @@ pub mod coverage;
 pub mod dedup;
 pub mod enrich;
 pub mod geolocate;
+pub mod run;
 pub mod verdict;
 
 /// A polars failure as the typed error (the base layer does not depend on polars).

@@ -6,11 +6,11 @@
 use super::group_digits;
 use super::human_bytes;
 use super::layout::{text_width, ColumnSpec, DayMark, Layout, MARGIN_X};
-use crate::classify::policy::Verdict;
-use crate::coverage::share;
-use crate::pipeline::{Analysis, Catalogs};
 use crate::tf;
-use crate::verdict::{Reason, RegimeState, State};
+use xborder_engine::classify::policy::Verdict;
+use xborder_engine::coverage::share;
+use xborder_engine::run::{Analysis, Catalogs};
+use xborder_engine::verdict::{Reason, RegimeState, State};
 
 const GREEN: (f32, f32, f32) = (0.10, 0.45, 0.20);
 const RED: (f32, f32, f32) = (0.75, 0.22, 0.17);

@@ -9,7 +9,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use xborder_model::error::{Error, Result};
 
 /// What an existing destination may hold for a run to replace it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

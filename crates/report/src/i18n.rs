@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn every_verdict_reason_and_badge_has_a_chinese_translation() {
         let zh = Tr::new(Lang::ZhCn);
-        let templates = reason_templates(include_str!("../../crates/engine/src/verdict.rs"));
+        let templates = reason_templates(include_str!("../../engine/src/verdict.rs"));
         assert!(templates.len() >= 10, "{templates:?}");
         for t in templates {
             let _ = zh.ui(t);

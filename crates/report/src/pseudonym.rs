@@ -8,8 +8,8 @@ use std::path::Path;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::error::{Error, Result};
-use crate::ingest::input::hex;
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::hex;
 
 /// Text that replaces details withheld from rejects.csv under pseudonymisation.
 pub const WITHHELD: &str = "(withheld: --pseudonymize)";
@@ -22,7 +22,7 @@ pub struct Pseudonymizer {
 impl Pseudonymizer {
     /// Load a key file: at least 32 bytes written as hex (as `xborder keygen --hmac` makes).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = crate::ingest::input::read_regular_text(path)?;
+        let text = xborder_model::fsio::read_regular_text(path)?;
         let hexed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let bad = || {
             Error::config(

@@ -4,15 +4,15 @@
 use serde::Serialize;
 
 use super::{OutputFile, RunContext};
-use crate::accounting::FileReport;
-use crate::attribute::dns_index::DnsIndexStats;
-use crate::attribute::snapshot::SnapshotIdentity;
-use crate::classify::CatalogIdentity;
-use crate::enrich::ptr::NetworkRecord;
-use crate::error::{Error, Result};
-use crate::geolocate::GeoIpIdentity;
-use crate::period::rfc3339;
-use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs, Totals};
+use xborder_engine::attribute::dns_index::DnsIndexStats;
+use xborder_engine::attribute::snapshot::SnapshotIdentity;
+use xborder_engine::classify::CatalogIdentity;
+use xborder_engine::enrich::ptr::NetworkRecord;
+use xborder_engine::geolocate::GeoIpIdentity;
+use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs, Totals};
+use xborder_model::accounting::FileReport;
+use xborder_model::error::{Error, Result};
+use xborder_model::period::rfc3339;
 
 #[derive(Serialize)]
 struct RunJson<'a> {
@@ -37,9 +37,9 @@ struct RunJson<'a> {
     totals: &'a Totals,
     dns_index: &'a DnsIndexStats,
     /// TLS server names and HTTP hosts seen on connections (sni / http_host attribution).
-    hostnames: &'a crate::attribute::hostnames::HostnameIndexStats,
+    hostnames: &'a xborder_engine::attribute::hostnames::HostnameIndexStats,
     /// Flow uid and DNS record de-duplication: distinct keys, and what spilled to disk.
-    deduplication: &'a crate::pipeline::DedupReport,
+    deduplication: &'a xborder_engine::run::DedupReport,
     distinct_destinations: u64,
     distinct_sources: u64,
     rejects: RejectsJson,

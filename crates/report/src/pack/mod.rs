@@ -10,9 +10,9 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::ingest::input::sha256_file;
 use sign::{key_id_hex, SecretKey};
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::sha256_file;
 
 pub const BAGIT_TXT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
 pub const MINISIG: &str = "tagmanifest-sha256.txt.minisig";

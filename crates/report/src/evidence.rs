@@ -14,10 +14,10 @@ use polars::prelude::*;
 
 use super::csv_tables::neutralise;
 use super::pseudonym::Pseudonymizer;
-use crate::accounting::FileReport;
-use crate::error::{Error, Result};
-use crate::period::rfc3339;
-use crate::schema::Micros;
+use xborder_model::accounting::FileReport;
+use xborder_model::error::{Error, Result};
+use xborder_model::period::rfc3339;
+use xborder_model::schema::Micros;
 
 /// Columns of evidence.csv, in order (docs/output-schema.md).
 pub const EVIDENCE_COLUMNS: &[&str] = &[

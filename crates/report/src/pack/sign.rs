@@ -16,7 +16,7 @@ use base64::Engine as _;
 use blake2::{Blake2b512, Digest};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
-use crate::error::{Error, Result};
+use xborder_model::error::{Error, Result};
 
 /// A signing key with its minisign key id.
 pub struct SecretKey {
@@ -71,7 +71,7 @@ impl SecretKey {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = crate::ingest::input::read_regular_text(path)?;
+        let text = xborder_model::fsio::read_regular_text(path)?;
         let bad = |m: &str| Error::config(path.display().to_string(), m.to_string());
         let line = text
             .lines()
@@ -151,7 +151,7 @@ impl PublicKey {
 
     /// Read a minisign public key file, or the bare base64 line `minisign -P` takes.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = crate::ingest::input::read_regular_text(path)?;
+        let text = xborder_model::fsio::read_regular_text(path)?;
         Self::parse(&text).map_err(|m| Error::config(path.display().to_string(), m))
     }
 
@@ -247,7 +247,7 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
 /// A new random HMAC key for `--pseudonymize`, as 64 hex characters.
 pub fn new_hmac_key_text() -> Result<String> {
     let key = random::<32>()?;
-    Ok(format!("{}\n", crate::ingest::input::hex(&key)))
+    Ok(format!("{}\n", xborder_model::hash::hex(&key)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use xborder_model::error::{Error, Result};
 
 /// One line of changes.csv.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,7 +61,7 @@ impl Table {
                 &self.path,
                 format!(
                     "line {line}: column `{k}`: `{}` is not a count",
-                    crate::text::escape_control(value)
+                    xborder_model::text::escape_control(value)
                 ),
             )
         })

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{write_output, OutputFile};
-use crate::error::{Error, Result};
-use crate::pipeline::Analysis;
+use xborder_engine::run::Analysis;
+use xborder_model::error::{Error, Result};
 
 /// Neutralise a cell that a spreadsheet would run as a formula (OWASP "CSV injection"):
 /// a cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
@@ -15,7 +15,7 @@ use crate::pipeline::Analysis;
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     // Control characters (ESC, BEL, line ends) from log content are escaped first, so a
     // cell can neither act on a terminal that prints the CSV nor start a formula.
-    let cell = crate::text::escape_control(cell);
+    let cell = xborder_model::text::escape_control(cell);
     if cell.starts_with(['=', '+', '-', '@']) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
@@ -179,10 +179,10 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             },
         })
         .collect();
-    let conflicts: Vec<crate::pipeline::ConflictRow> = a
+    let conflicts: Vec<xborder_engine::run::ConflictRow> = a
         .conflicts
         .iter()
-        .map(|c| crate::pipeline::ConflictRow {
+        .map(|c| xborder_engine::run::ConflictRow {
             src_ip: if pseudonymize {
                 withheld.to_string()
             } else {
@@ -199,7 +199,7 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
             &to_csv(
                 "blocked_attempts.csv",
                 &a.blocked,
-                crate::aggregate::blocked::BLOCKED_COLUMNS,
+                xborder_engine::aggregate::blocked::BLOCKED_COLUMNS,
             )?,
             Some(a.blocked.len() as u64),
         )?);
@@ -331,7 +331,7 @@ struct ViolationCsv<'a> {
 /// --pseudonymize.
 pub fn write_org_tables(
     dir: &Path,
-    org: &crate::aggregate::org::OrgResults,
+    org: &xborder_engine::aggregate::org::OrgResults,
     pseudonymizer: Option<&super::pseudonym::Pseudonymizer>,
     show_owners: bool,
 ) -> Result<Vec<OutputFile>> {

@@ -15,10 +15,10 @@ use super::i18n::{Lang, Tr};
 use super::model::{shown_regimes, ReportModel};
 use super::pdf::{country_name, regime_name};
 use super::{group_digits, human_bytes, RunContext};
-use crate::error::{Error, Result};
-use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
 use crate::tf;
-use crate::verdict::{RegimeState, State};
+use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
+use xborder_engine::verdict::{RegimeState, State};
+use xborder_model::error::{Error, Result};
 
 /// Evidence rows shown per finding; evidence.csv holds them all.
 pub const EVIDENCE_ROWS_SHOWN: usize = 20;

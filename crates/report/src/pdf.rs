@@ -16,13 +16,13 @@ use super::layout::{
 };
 use super::model::{shown_regimes, ReportModel};
 use super::{group_digits, human_bytes, RunContext};
-use crate::classify::regimes::RegimeKind;
-use crate::classify::sites::UNKNOWN_SITE;
-use crate::error::{Error, Result};
-use crate::ingest::input::sha256_bytes;
-use crate::period::rfc3339;
-use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
 use crate::tf;
+use xborder_engine::classify::regimes::RegimeKind;
+use xborder_engine::classify::sites::UNKNOWN_SITE;
+use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::sha256_bytes;
+use xborder_model::period::rfc3339;
 
 /// A short, stable id for the run: a hash of the inputs' hashes and the parameters.
 pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
@@ -128,7 +128,7 @@ pub fn render(
                     .map(|c| format!("'{c}' (U+{:04X})", u32::from(*c)))
                     .collect::<Vec<_>>()
                     .join(", "),
-                crate::text::escape_control(text)
+                xborder_model::text::escape_control(text)
             )
         })
         .collect();
@@ -631,12 +631,13 @@ fn data_quality(l: &mut Layout, a: &Analysis) {
     l.heading("Data quality");
     l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period + filtered. A duplicate flow is the same connection seen again (same connection id, endpoints, protocol and start time); a record that reuses a connection id for a different connection is a conflict, counted as egress like the other and listed in conflicts.csv, so a forged export can never hide real traffic. Duplicate DNS records are repeated DNS transactions. Filtered records were read and deliberately not used (for example AWS NODATA rows or Suricata alert events), each with a reason in run.json; rejects are listed in rejects.csv with file, line, field and reason. Files inside input directories that no reader recognises are listed as skipped.", 9.0);
     let by_method = &a.totals.flows.ai_by_method;
-    let methods: Vec<String> = crate::attribute::Method::ALL
+    let methods: Vec<String> = xborder_engine::attribute::Method::ALL
         .iter()
         .filter_map(|m| {
             let weak = matches!(
                 m,
-                crate::attribute::Method::Snapshot | crate::attribute::Method::Ptr
+                xborder_engine::attribute::Method::Snapshot
+                    | xborder_engine::attribute::Method::Ptr
             );
             by_method.get(m.as_str()).map(|n| {
                 format!(
@@ -855,7 +856,8 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContex
             ),
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
-        if let Some(days) = crate::classify::catalog_age_days(&c.as_of, ctx.report_date()) {
+        if let Some(days) = xborder_engine::classify::catalog_age_days(&c.as_of, ctx.report_date())
+        {
             rows.push((
                 String::new(),
                 tf!(l.tr, "{} days old on the report date", days),
@@ -874,7 +876,7 @@ fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx: &RunContex
     super::pdf_assurance::verdict_inputs(l, a);
 }
 
-fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &Analysis) {
+fn policy_section(l: &mut Layout, policy: &xborder_engine::classify::policy::Policy, a: &Analysis) {
     l.heading("Policy compliance");
     l.paragraph(
         &tf!(l.tr, "Policy: {} (version {}). A flow is a violation when the most specific rule in effect at its time (a rule's dates start at midnight in the site's time zone) bans the tool at its site. policy_violations.csv lists them per rule, site, source, product and day; policy_summary.csv has one row per rule and site.",
@@ -885,7 +887,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
     for rule in policy
         .rules
         .iter()
-        .filter(|r| r.verdict == crate::classify::policy::Verdict::Banned)
+        .filter(|r| r.verdict == xborder_engine::classify::policy::Verdict::Banned)
     {
         let rows: Vec<_> = a
             .org
@@ -894,7 +896,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .filter(|r| r.rule_id == rule.id)
             .collect();
         let broken: Vec<_> = rows.iter().filter(|r| r.held == "no").collect();
-        let states: Vec<&crate::verdict::PolicyVerdict> = a
+        let states: Vec<&xborder_engine::verdict::PolicyVerdict> = a
             .verdicts
             .policy
             .iter()
@@ -902,7 +904,7 @@ fn policy_section(l: &mut Layout, policy: &crate::classify::policy::Policy, a: &
             .collect();
         let unknown: Vec<&str> = states
             .iter()
-            .filter(|v| v.state == crate::verdict::State::Undetermined)
+            .filter(|v| v.state == xborder_engine::verdict::State::Undetermined)
             .map(|v| v.site.as_str())
             .collect();
         let verdict = if broken.is_empty() && !unknown.is_empty() {
@@ -1112,7 +1114,7 @@ fn blocked_attempts(l: &mut Layout, a: &Analysis) {
     );
 }
 
-fn departments_section(l: &mut Layout, rows: &[crate::aggregate::org::DepartmentRow]) {
+fn departments_section(l: &mut Layout, rows: &[xborder_engine::aggregate::org::DepartmentRow]) {
     l.heading("AI egress by department");
     l.paragraph(
         "From the asset inventory. Individuals are not named in this report; findings_by_department.csv has the full breakdown, and host names and owners appear in policy_violations.csv only when the run was made with --show-owners.",
@@ -1284,7 +1286,7 @@ pub fn render_changes(
 }
 
 /// The regime's name in the report language; the English report adds the Chinese name.
-pub(crate) fn regime_name(t: &Tr, r: &crate::classify::regimes::Regime) -> String {
+pub(crate) fn regime_name(t: &Tr, r: &xborder_engine::classify::regimes::Regime) -> String {
     match (t.lang, &r.name_zh) {
         (Lang::ZhCn, Some(zh)) => zh.clone(),
         (Lang::En, Some(zh)) => format!("{} ({zh})", r.name),
@@ -1356,7 +1358,7 @@ fn key_figures_and_conclusions(
         for rule in policy
             .rules
             .iter()
-            .filter(|r| r.verdict == crate::classify::policy::Verdict::Banned)
+            .filter(|r| r.verdict == xborder_engine::classify::policy::Verdict::Banned)
         {
             let n = banned.iter().filter(|r| r.rule_id == rule.id).count();
             if n > 0 {

@@ -6,143 +6,27 @@
 //! meaning, and gains a minor step when fields are added.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::csv_tables::to_csv;
 use super::{write_output, OutputFile, RunContext};
-use crate::candidates::Candidate;
-use crate::classify::CatalogIdentity;
-use crate::coverage::{share, Coverage, CoverageThresholds, DayCounts, GapKind, SourceChange};
-use crate::error::{Error, Result};
-use crate::ingest::input::{sha256_bytes, sha256_file};
-use crate::period::{day_string, rfc3339};
-use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
-use crate::verdict::{PolicyVerdict, RegimeVerdict, State};
+use xborder_engine::candidates::Candidate;
+use xborder_engine::classify::CatalogIdentity;
+use xborder_engine::coverage::{
+    share, Coverage, CoverageThresholds, DayCounts, GapKind, SourceChange,
+};
+use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
+use xborder_engine::verdict::{PolicyVerdict, RegimeVerdict, State};
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::sha256_file;
+use xborder_model::period::{day_string, rfc3339};
 
 /// Version of the summary.json layout (docs/summary.schema.json).
 pub const SUMMARY_SCHEMA_VERSION: &str = "1.0";
 
-/// One input that can change a verdict, with its SHA-256.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HashedInput {
-    /// sites, policy, assets, baseline, mapping, vendors, regimes, countries, geoip,
-    /// reviewed_candidates, ip_snapshot.
-    pub role: String,
-    pub path: String,
-    pub sha256: String,
-    /// Where the pack holds the copy of a single-file input (`config/…`), when it does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pack_member: Option<String>,
-    /// Every copy in the pack with its SHA-256 (one per file; a baseline has several).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub copies: Vec<PackCopy>,
-    /// The files to copy into a pack (empty for embedded catalogs).
-    #[serde(skip)]
-    pub files: Vec<PathBuf>,
-}
-
-/// One file copied into a pack.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PackCopy {
-    pub member: String,
-    pub sha256: String,
-}
-
-/// The tables a baseline run is compared by (see `diff::RunTables::load`).
-const BASELINE_TABLES: &[&str] = &[
-    "summary_by_vendor.csv",
-    "findings.csv",
-    "cross_border_other.csv",
-    "policy_violations.csv",
-];
-
-/// Hash every input that can change a verdict. A baseline directory is hashed as the
-/// SHA-256 of `name  sha256` lines of the tables the comparison reads.
-pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<HashedInput>> {
-    let mut out = Vec::new();
-    let file = |role: &str, path: &Path| -> Result<HashedInput> {
-        Ok(HashedInput {
-            role: role.to_string(),
-            path: path.display().to_string(),
-            sha256: sha256_file(path)?,
-            pack_member: None,
-            copies: Vec::new(),
-            files: vec![path.to_path_buf()],
-        })
-    };
-    if let Some(p) = &opts.config {
-        out.push(file("config", p)?);
-    }
-    if let Some(p) = &opts.sites {
-        out.push(file("sites", p)?);
-    }
-    if let Some(p) = &opts.policy {
-        out.push(file("policy", p)?);
-    }
-    if let Some(p) = &opts.assets {
-        out.push(file("assets", p)?);
-    }
-    for m in &opts.reader.mappings {
-        out.push(file("mapping", &m.path)?);
-    }
-    for c in &catalogs.identities() {
-        let given = match c.kind.as_str() {
-            "vendors" => opts.vendors.clone(),
-            "regimes" => opts.regimes.clone(),
-            "countries" => opts.countries.clone(),
-            _ => None,
-        };
-        out.push(HashedInput {
-            role: c.kind.clone(),
-            path: c.path.clone(),
-            sha256: c.sha256.clone(),
-            pack_member: None,
-            copies: Vec::new(),
-            files: given.into_iter().collect(),
-        });
-    }
-    out.push(HashedInput {
-        role: "geoip".into(),
-        path: catalogs.geoip.identity.path.clone(),
-        sha256: catalogs.geoip.identity.sha256.clone(),
-        pack_member: None,
-        copies: Vec::new(),
-        files: Vec::new(),
-    });
-    for s in &opts.snapshots {
-        out.push(file("ip_snapshot", s)?);
-    }
-    if let Some(p) = &opts.reviewed_candidates {
-        out.push(file("reviewed_candidates", p)?);
-    }
-    if let Some(dir) = &opts.baseline {
-        let data = if dir.join("data/run.json").is_file() && !dir.join("run.json").is_file() {
-            dir.join("data")
-        } else {
-            dir.clone()
-        };
-        let mut listing = String::new();
-        let mut files = Vec::new();
-        for name in BASELINE_TABLES {
-            let p = data.join(name);
-            if p.is_file() {
-                listing.push_str(&format!("{name}  {}\n", sha256_file(&p)?));
-                files.push(p);
-            }
-        }
-        out.push(HashedInput {
-            role: "baseline".into(),
-            path: dir.display().to_string(),
-            sha256: sha256_bytes(listing.as_bytes()),
-            pack_member: None,
-            copies: Vec::new(),
-            files,
-        });
-    }
-    Ok(out)
-}
+pub use xborder_engine::run::{verdict_inputs, HashedInput, PackCopy};
 
 /// Copy the verdict inputs given as files into `out_dir/config/` (for evidence packs),
 /// checking each copy against the hash taken when the run started.
@@ -491,9 +375,9 @@ struct CandidatesJson<'a> {
 struct Accounting<'a> {
     files_read: u64,
     files_skipped: u64,
-    flow_records: &'a crate::accounting::RecordCounts,
-    dns_records: &'a crate::accounting::RecordCounts,
-    mixed_records: &'a crate::accounting::RecordCounts,
+    flow_records: &'a xborder_model::accounting::RecordCounts,
+    dns_records: &'a xborder_model::accounting::RecordCounts,
+    mixed_records: &'a xborder_model::accounting::RecordCounts,
     rejected_records: u64,
     egress_flows: u64,
     egress_flows_unknown_site: u64,
@@ -562,8 +446,8 @@ pub fn summary_json(
                 .filter(|r| {
                     matches!(
                         r.state,
-                        crate::verdict::RegimeState::Undetermined
-                            | crate::verdict::RegimeState::AttributionNotPossible
+                        xborder_engine::verdict::RegimeState::Undetermined
+                            | xborder_engine::verdict::RegimeState::AttributionNotPossible
                     )
                 })
                 .count(),

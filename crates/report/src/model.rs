@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::FindingRow;
-use crate::classify::policy::Verdict;
-use crate::pipeline::{Analysis, Catalogs};
+use xborder_engine::aggregate::FindingRow;
+use xborder_engine::classify::policy::Verdict;
+use xborder_engine::run::{Analysis, Catalogs};
 
 /// Columns of the site × vendor heat table before the rest is summed as "others".
 pub const HEAT_VENDORS: usize = 6;
@@ -131,7 +131,7 @@ pub fn epoch_day(d: chrono::NaiveDate) -> i32 {
 }
 
 /// The regimes governing the configured sites' countries (all of them without sites).
-pub fn shown_regimes(catalogs: &Catalogs) -> Vec<&crate::classify::regimes::Regime> {
+pub fn shown_regimes(catalogs: &Catalogs) -> Vec<&xborder_engine::classify::regimes::Regime> {
     let countries: Vec<&str> = catalogs
         .sites
         .sites
@@ -178,7 +178,7 @@ impl ReportModel {
     /// The model from the aggregate tables, the regimes shown, the configured sites
     /// (name, country) and the ban marks.
     pub fn from_parts(
-        t: &crate::aggregate::Tables,
+        t: &xborder_engine::aggregate::Tables,
         regime_ids: &[String],
         site_names: &[(String, String)],
         bans: Vec<BanMark>,
@@ -344,7 +344,7 @@ fn heat(cells: &[(String, String, u64, u64)]) -> Heat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::Tables;
+    use xborder_engine::aggregate::Tables;
 
     fn finding(
         regime: &str,

@@ -13,13 +13,14 @@ use printpdf::{
 };
 
 use super::i18n::{Lang, Tr};
-use crate::error::{Error, Result};
+use xborder_model::error::{Error, Result};
 
 /// The embedded report fonts (subsets of Noto Sans CJK SC; data/fonts/SOURCE.md). One face
 /// covers Latin and Simplified Chinese, and embedding it keeps reports archival (PDF/A
 /// forbids unembedded fonts).
-pub const FONT_REGULAR: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-xborder-Regular.otf");
-pub const FONT_BOLD: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-xborder-Bold.otf");
+pub const FONT_REGULAR: &[u8] =
+    include_bytes!("../../../data/fonts/NotoSansSC-xborder-Regular.otf");
+pub const FONT_BOLD: &[u8] = include_bytes!("../../../data/fonts/NotoSansSC-xborder-Bold.otf");
 
 /// The fonts registered in one document.
 #[derive(Debug, Clone)]
@@ -686,7 +687,7 @@ impl Layout {
                 label,
             );
         }
-        let day_label = |d: i32| crate::period::day_string(d);
+        let day_label = |d: i32| xborder_model::period::day_string(d);
         self.text_at(x0, base - 4.0, 7.0, false, MUTED, &day_label(first));
         let end = day_label(last);
         self.text_at(
@@ -935,8 +936,8 @@ impl Layout {
             );
         }
         let axis = bottom - 3.5;
-        let first_label = crate::period::day_string(first);
-        let last_label = crate::period::day_string(last);
+        let first_label = xborder_model::period::day_string(first);
+        let last_label = xborder_model::period::day_string(last);
         self.text_at(x0, axis, 7.0, false, MUTED, &first_label);
         self.text_at(
             x0 + w - text_width(&last_label, 7.0, false),

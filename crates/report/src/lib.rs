@@ -5,12 +5,14 @@
 
 pub mod assurance;
 pub mod csv_tables;
+pub mod diff;
 pub mod evidence;
 pub mod html;
 pub mod i18n;
 mod i18n_zh;
 pub mod layout;
 pub mod model;
+pub mod pack;
 pub mod pdf;
 mod pdf_assurance;
 pub mod pseudonym;
@@ -18,13 +20,13 @@ pub mod run_json;
 pub mod staging;
 
 use std::path::{Path, PathBuf};
-pub use xborder_model::units::group_digits;
 
 use serde::Serialize;
+pub use xborder_model::units::group_digits;
 
-use crate::error::{Error, Result};
-use crate::ingest::input::sha256_bytes;
-use crate::pipeline::{Analysis, AnalyzeOptions, Catalogs};
+use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::sha256_bytes;
 
 /// Facts about the invocation that the outputs record.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +47,7 @@ impl RunContext {
         RunContext {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             command_line,
-            generated_at: crate::period::rfc3339(epoch.saturating_mul(1_000_000)),
+            generated_at: xborder_model::period::rfc3339(epoch.saturating_mul(1_000_000)),
             generated_at_epoch: epoch,
         }
     }
@@ -67,31 +69,31 @@ pub struct CatalogAge {
     pub as_of: String,
     /// Days from `as_of` to the report date; `None` when `as_of` cannot be read.
     pub age_days: Option<i64>,
-    /// Past [`crate::classify::CATALOG_MAX_AGE_DAYS`], or of unknown age.
+    /// Past [`xborder_engine::classify::CATALOG_MAX_AGE_DAYS`], or of unknown age.
     pub stale: bool,
 }
 
 /// The age of every catalog a run used, and the warnings for stale ones.
 pub fn catalog_ages(
-    catalogs: &[crate::classify::CatalogIdentity],
+    catalogs: &[xborder_engine::classify::CatalogIdentity],
     ctx: &RunContext,
 ) -> (Vec<CatalogAge>, Vec<String>) {
     let today = ctx.report_date();
     let ages = catalogs
         .iter()
         .map(|c| {
-            let age_days = crate::classify::catalog_age_days(&c.as_of, today);
+            let age_days = xborder_engine::classify::catalog_age_days(&c.as_of, today);
             CatalogAge {
                 kind: c.kind.clone(),
                 as_of: c.as_of.clone(),
                 age_days,
-                stale: age_days.is_none_or(|d| d > crate::classify::CATALOG_MAX_AGE_DAYS),
+                stale: age_days.is_none_or(|d| d > xborder_engine::classify::CATALOG_MAX_AGE_DAYS),
             }
         })
         .collect();
     let warnings = catalogs
         .iter()
-        .filter_map(|c| crate::classify::catalog_age_warning(c, today))
+        .filter_map(|c| xborder_engine::classify::catalog_age_warning(c, today))
         .collect();
     (ages, warnings)
 }
@@ -262,7 +264,7 @@ fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         rows,
-        sha256: crate::ingest::input::sha256_file(path)?,
+        sha256: xborder_model::hash::sha256_file(path)?,
         bytes: std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?
             .len(),
@@ -271,7 +273,7 @@ fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {
 
 /// Copy every input to `inputs/NNNN.gz|.zst|.log` (names never come from input data) and check
 /// that each copy has the hash recorded when the file was analysed.
-fn copy_inputs(out_dir: &Path, files: &mut [crate::accounting::FileReport]) -> Result<()> {
+fn copy_inputs(out_dir: &Path, files: &mut [xborder_model::accounting::FileReport]) -> Result<()> {
     let dir = out_dir.join("inputs");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for (i, f) in files.iter_mut().enumerate() {
@@ -287,7 +289,7 @@ fn copy_inputs(out_dir: &Path, files: &mut [crate::accounting::FileReport]) -> R
         let member = format!("inputs/{:04}.{ext}", i + 1);
         let target = out_dir.join(&member);
         std::fs::copy(&f.path, &target).map_err(|e| Error::io(&f.path, e))?;
-        let sha = crate::ingest::input::sha256_file(&target)?;
+        let sha = xborder_model::hash::sha256_file(&target)?;
         if sha != f.sha256 {
             return Err(Error::io(
                 &f.path,

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::sign::PublicKey;
 use super::{list_files, BAGIT_TXT, MINISIG, RAW_SIG, TAG_FILES};
-use crate::error::{Error, Result};
-use crate::ingest::input::sha256_file;
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::sha256_file;
 
 /// The outcome of a verification.
 #[derive(Debug, Default)]
@@ -69,7 +69,7 @@ fn parse_manifest(text: &str, label: &str, problems: &mut Vec<String>) -> BTreeM
 }
 
 fn read_text(path: &Path, problems: &mut Vec<String>) -> Option<String> {
-    match crate::ingest::input::read_regular(path) {
+    match xborder_model::fsio::read_regular(path) {
         Ok(b) => match String::from_utf8(b) {
             Ok(s) => Some(s),
             Err(_) => {
@@ -214,7 +214,7 @@ pub fn verify(pack: &Path, pubkey: Option<&PublicKey>) -> Result<Report> {
                 .push("cannot check the signature: tagmanifest-sha256.txt is missing".into());
             "not checked".into()
         }
-        (Some(key), Some(tags)) => match crate::ingest::input::read_regular_text(&minisig) {
+        (Some(key), Some(tags)) => match xborder_model::fsio::read_regular_text(&minisig) {
             Err(_) => {
                 r.problems.push(format!(
                     "a public key was given but the pack has no {MINISIG}"
@@ -224,7 +224,7 @@ pub fn verify(pack: &Path, pubkey: Option<&PublicKey>) -> Result<Report> {
             Ok(sig) => match key.verify_minisign(tags.as_bytes(), &sig) {
                 Ok(trusted) => {
                     let raw = pack.join(RAW_SIG);
-                    if let Ok(bytes) = crate::ingest::input::read_regular(&raw) {
+                    if let Ok(bytes) = xborder_model::fsio::read_regular(&raw) {
                         if let Err(e) = key.verify_raw(tags.as_bytes(), &bytes) {
                             r.problems.push(format!("{RAW_SIG}: {e}"));
                         }
