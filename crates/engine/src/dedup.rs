@@ -14,13 +14,14 @@
 //! still in the recent set costs nothing extra, one of a spilled key costs a block read per
 //! run.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::key128;
-use xborder_model::schema::FlowRecord;
+use xborder_model::schema::{DnsRecord, FlowRecord, Provenance};
 
 /// Keys per block of a run on disk; the sparse index holds each block's first key.
 const BLOCK_KEYS: usize = 1024;
@@ -668,6 +669,87 @@ impl FlowDedup {
     /// Spilling statistics of the connection set and of the id set.
     pub fn stats(&self) -> (DedupStats, DedupStats) {
         (self.connections.stats(), self.ids.stats())
+    }
+}
+
+/// Identity of a logged DNS record for de-duplicating overlapping exports. Zeek may log
+/// one transaction in two rows (a retransmit without answers, then the response); those
+/// differ in answers or round trip and are both kept, so no answer is ever lost.
+pub fn dns_key(d: &DnsRecord) -> u128 {
+    key128(&(
+        &d.uid,
+        d.ts,
+        d.response_ts,
+        d.trans_id,
+        &d.query,
+        &d.qtype,
+        &d.rcode,
+        d.client_ip,
+        &d.answers,
+    ))
+}
+
+/// A de-duplication set fed a batch at a time: each batch's keys are computed once, and
+/// their slots warmed together, when the batch arrives; the record handler then takes them
+/// in order instead of hashing again.
+pub struct BatchedSeen {
+    pub seen: SeenKeys,
+    pending: VecDeque<(Provenance, u128)>,
+}
+
+impl BatchedSeen {
+    pub fn new(seen: SeenKeys) -> Self {
+        BatchedSeen {
+            seen,
+            pending: VecDeque::new(),
+        }
+    }
+
+    pub fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, u128)>) {
+        self.pending.clear();
+        self.pending.extend(keys);
+        self.seen.warm(self.pending.iter().map(|(_, k)| *k));
+    }
+
+    /// The prepared key of the record at `at`; computed afresh if the handler strayed
+    /// from the batch's order, so a mismatch can never pair a record with another's key.
+    pub fn key(&mut self, at: Provenance, compute: impl FnOnce() -> u128) -> u128 {
+        match self.pending.pop_front() {
+            Some((p, key)) if p == at => key,
+            _ => compute(),
+        }
+    }
+}
+
+/// [`FlowDedup`] fed a batch at a time, as [`BatchedSeen`] for DNS keys.
+pub struct BatchedFlows {
+    pub dedup: FlowDedup,
+    pending: VecDeque<(Provenance, FlowKeys)>,
+}
+
+impl BatchedFlows {
+    pub fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, FlowKeys)>) {
+        self.pending.clear();
+        self.pending.extend(keys);
+        self.dedup.warm(self.pending.iter().map(|(_, k)| k));
+    }
+
+    /// The prepared keys of `flow`; computed afresh if the handler strayed from the
+    /// batch's order.
+    pub fn key(&mut self, at: Provenance, flow: &FlowRecord) -> Option<FlowKeys> {
+        match self.pending.pop_front() {
+            Some((p, keys)) if p == at => Some(keys),
+            _ => FlowKeys::of(flow),
+        }
+    }
+}
+
+impl BatchedFlows {
+    pub fn new(dedup: FlowDedup) -> Self {
+        BatchedFlows {
+            dedup,
+            pending: VecDeque::new(),
+        }
     }
 }
 

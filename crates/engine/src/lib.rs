@@ -5,11 +5,13 @@
 //! - [`geolocate`]: which country an address is in;
 //! - [`classify`]: the catalogs (vendors, regimes, countries, sites, policy) and which
 //!   rules a transfer falls under;
+//! - [`fold`]: each accepted flow attributed, classified and folded into partial groups;
 //! - [`aggregate`]: the output tables from the folded rows;
 //! - [`coverage`], [`candidates`] and [`verdict`]: what the evidence can and cannot show;
 //! - [`enrich`]: optional live DNS (reverse look-ups, `resolve`).
 //!
-//! This crate names only xborder-model: it never reads a log format or writes an output.
+//! It names xborder-model and, for the options of a run, xborder-ingest's format and
+//! reader options; it never parses a log line or writes an output.
 
 pub mod aggregate;
 pub mod attribute;
@@ -18,6 +20,7 @@ pub mod classify;
 pub mod coverage;
 pub mod dedup;
 pub mod enrich;
+pub mod fold;
 pub mod geolocate;
 pub mod run;
 pub mod verdict;

@@ -17,7 +17,6 @@ use super::pseudonym::Pseudonymizer;
 use xborder_model::accounting::FileReport;
 use xborder_model::error::{Error, Result};
 use xborder_model::period::rfc3339;
-use xborder_model::schema::Micros;
 
 /// Columns of evidence.csv, in order (docs/output-schema.md).
 pub const EVIDENCE_COLUMNS: &[&str] = &[
@@ -47,30 +46,7 @@ pub const EVIDENCE_COLUMNS: &[&str] = &[
     "attribution_ts",
 ];
 
-/// One AI-vendor egress flow, as the pipeline reports it.
-#[derive(Debug, Clone)]
-pub struct EvidenceRow<'a> {
-    pub finding_id: &'a str,
-    pub regimes: &'a str,
-    pub file: u32,
-    pub line: u64,
-    pub ts: Micros,
-    pub src_ip: String,
-    pub src_port: Option<u16>,
-    pub dst_ip: String,
-    pub dst_port: Option<u16>,
-    pub proto: &'a str,
-    pub bytes_out: Option<u64>,
-    pub bytes_in: Option<u64>,
-    pub hostname: &'a str,
-    pub attribution: &'a str,
-    pub vendor: &'a str,
-    pub product: &'a str,
-    pub category: &'a str,
-    pub source_site: &'a str,
-    pub destination_country: &'a str,
-    pub dns: Option<(u32, u64, Micros)>,
-}
+pub use xborder_engine::fold::{EvidenceRow, EvidenceSink};
 
 /// The on-disk spool of evidence rows for one run.
 pub struct EvidenceSpool {
@@ -81,6 +57,13 @@ pub struct EvidenceSpool {
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The fold reports evidence rows straight into the spool.
+impl EvidenceSink for EvidenceSpool {
+    fn attributed(&mut self, row: &EvidenceRow<'_>) -> Result<()> {
+        self.push(row)
+    }
 }
 
 impl EvidenceSpool {

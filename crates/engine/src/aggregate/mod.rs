@@ -8,6 +8,8 @@
 
 pub mod blocked;
 pub mod org;
+mod regime_rows;
+pub use regime_rows::regime_rows;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -246,7 +248,7 @@ fn egress_frame(rows: &[EgressRow], cross_border: &[bool]) -> Result<DataFrame> 
             rows.iter().map(finding_id_of).collect::<Vec<String>>(),
         ),
     ];
-    Ok(DataFrame::new(rows.len(), columns).map_err(crate::polars_error)?)
+    DataFrame::new(rows.len(), columns).map_err(crate::polars_error)
 }
 
 fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
@@ -265,7 +267,7 @@ fn regime_frame(rows: &[RegimeRow]) -> Result<DataFrame> {
         Column::new("citation".into(), s(|r| &r.citation)),
         Column::new("transfer_basis".into(), s(|r| &r.transfer_basis)),
     ];
-    Ok(DataFrame::new(rows.len(), columns).map_err(crate::polars_error)?)
+    DataFrame::new(rows.len(), columns).map_err(crate::polars_error)
 }
 
 const JOIN_KEYS: [&str; 5] = [

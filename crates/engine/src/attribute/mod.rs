@@ -7,8 +7,10 @@
 //! then `snapshot` (the organisation's resolver answered this address for a vendor name
 //! within `--snapshot-max-distance` of the flow; see [`snapshot`]), then `ptr` (the
 //! address's reverse DNS name is a vendor name; `--reverse-dns`), then `none`. The last
-//! two are weaker: they were not observed on the client's own path.
+//! two are weaker: they were not observed on the client's own path. [`cascade`] decides
+//! between the claims.
 
+pub mod cascade;
 pub mod dns_index;
 pub mod hostnames;
 pub mod interner;

@@ -1,0 +1,138 @@
+//! The `analyze` run, stage by stage:
+//!
+//! 1. [`plan`]: find the inputs and detect every format before reading any;
+//! 2. [`dns_pass`]: read DNS answers and connection hostnames into the per-client index;
+//! 3. [`proxy`]: read web proxy and gateway logs into the fold;
+//! 4. [`flow_pass`]: read flows, de-duplicate them by connection and fold each one
+//!    ([`xborder_engine::fold`]: attribute, classify, group);
+//! 5. [`finish`]: merge the per-file counts, check that they balance, and build the tables,
+//!    coverage, candidates and verdicts into an [`Analysis`].
+//!
+//! Each file is read by [`read::read_file`] on helper threads (read, hash and
+//! decompress; parse), with every record counted. The decisions live in the engine crate;
+//! this module only sequences them and owns the reading state they share.
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::accounting::{
+    FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
+};
+use crate::aggregate;
+use crate::attribute::hostnames::Added;
+use crate::attribute::{DnsIndex, DnsIndexBuilder, HostnameIndex, HostnameIndexBuilder};
+use crate::candidates::CandidateTracker;
+use crate::classify::sites::UNKNOWN_SITE;
+use crate::coverage::{CoverageTracker, DnsPresence};
+use crate::dedup::{
+    dns_key, BatchedFlows, BatchedSeen, DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict,
+    SeenKeys,
+};
+use crate::error::{Error, Result};
+use crate::fasthash::FastMap;
+use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
+use crate::period::Period;
+use crate::progress::Progress;
+use crate::schema::{DnsRecord, Record};
+use xborder_engine::fold::{reborrow, EvidenceSink, FlowState};
+
+mod dns_pass;
+mod finish;
+mod flow_pass;
+mod plan;
+mod proxy;
+mod read;
+
+use plan::{bytes_of, Planned};
+use read::{read_file, skipped_report};
+
+pub use xborder_engine::run::{
+    Analysis, AnalyzeOptions, Catalogs, ConflictRow, DedupReport, Totals, CONFLICTS_LISTED,
+    DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
+};
+
+/// What the passes share while reading: the planned inputs, one report slot per input (a
+/// file holding flows and DNS is read in two passes and continues its report), the
+/// rejects listed so far, progress, and where de-duplication spills.
+struct Reading<'a> {
+    opts: &'a AnalyzeOptions,
+    planned: Vec<Planned>,
+    slots: Vec<Option<FileReport>>,
+    rejects: Vec<RejectRow>,
+    progress: Progress,
+    spill_dir: PathBuf,
+}
+
+impl Reading<'_> {
+    /// A de-duplication budget: the built-in ones total about 0.5 GiB, and a lower
+    /// `--memory-limit` shrinks them (`--spill-after-keys` fixes them, for tests).
+    fn budget(&self, b: DedupBudget) -> DedupBudget {
+        let fraction = self
+            .opts
+            .memory_limit
+            .0
+            .map_or(1.0, |limit| limit as f64 / (1u64 << 30) as f64);
+        match self.opts.spill_after_keys {
+            Some(n) => DedupBudget {
+                recent_keys: n,
+                ..b
+            },
+            None => b.scaled(fraction),
+        }
+    }
+}
+
+/// Run the pipeline up to the aggregated tables. With an evidence sink, every AI-vendor
+/// egress flow is also reported as an evidence row.
+pub fn analyze(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    mut evidence: Option<&mut dyn EvidenceSink>,
+) -> Result<Analysis> {
+    let planned = plan::plan_run(opts)?;
+    let verdict_inputs = xborder_engine::run::verdict_inputs(opts, catalogs)?;
+    let spill_dir = match &opts.spill_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+            d.clone()
+        }
+        None => std::env::temp_dir(),
+    };
+    let mut reading = Reading {
+        opts,
+        slots: (0..planned.len()).map(|_| None).collect(),
+        progress: plan::progress(opts, &planned),
+        planned,
+        rejects: Vec::new(),
+        spill_dir,
+    };
+
+    // DNS first: flows need the finished index.
+    let dns = dns_pass::read_dns(&mut reading, catalogs)?;
+    let mut state = FlowState::new(catalogs, &dns.index, &dns.hostnames, opts);
+    state.coverage = dns.coverage;
+    state.presence = dns.presence;
+    state.candidates = dns.candidates;
+    // Proxy logs before flows: the flows must know which proxy legs the logs carry.
+    proxy::read_proxy_files(&mut reading, &mut state, reborrow(&mut evidence))?;
+    let flows = flow_pass::read_flows(&mut reading, &mut state, reborrow(&mut evidence))?;
+    let mut unclaimed = FlowBreakdown::default();
+    state.drain_sessions(&mut unclaimed, evidence)?;
+
+    finish::analysis(finish::Passes {
+        reading,
+        catalogs,
+        state,
+        index: &dns.index,
+        hostnames: &dns.hostnames,
+        unclaimed,
+        dedup: DedupReport {
+            flows: flows.dedup_flows,
+            flow_ids: flows.dedup_flow_ids,
+            dns: dns.dedup,
+        },
+        conflicts: flows.conflicts,
+        verdict_inputs,
+    })
+}

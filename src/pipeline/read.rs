@@ -1,0 +1,129 @@
+//! Read per file: one input through its reader on helper threads, counting every record
+//! (accepted, rejected with a reason, filtered) and hashing the bytes as they pass.
+
+use super::*;
+
+pub(super) fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
+    let sha256 = ingest::input::sha256_file(path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    Ok(FileReport {
+        sha256,
+        size_bytes: size,
+        ..FileReport::skipped(path, format)
+    })
+}
+
+/// Read one file, counting rejects and filtered records here and handing records to
+/// `on_record`. A file read a second time (a mixed file in the flow pass) continues its
+/// `prior` report: its rejects, filtered records and notes were counted on the first read.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_file(
+    planned: &Planned,
+    file_index: u32,
+    format: Format,
+    opts: &AnalyzeOptions,
+    prior: Option<FileReport>,
+    rejects: &mut Vec<RejectRow>,
+    progress: &mut Progress,
+    on_batch: &mut dyn FnMut(&[Item]),
+    on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
+) -> Result<FileReport> {
+    let path = &planned.path;
+    let display = path.display().to_string();
+    // Read, hash and decompress on one helper thread, parse on another; fold here.
+    let threaded = ingest::parallel::spawn(path, format, file_index, &opts.reader)?;
+    progress.start_file(
+        &display,
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    );
+    let compression = threaded.compression.as_str().to_string();
+    let first_read = prior.is_none();
+    let (mut counts, mut notes, mut listed) = match prior {
+        Some(p) => (p.counts, p.notes, p.rejects_listed),
+        None => (RecordCounts::default(), Vec::new(), 0u64),
+    };
+    let mut handle = |item: Item, counts: &mut RecordCounts| -> Result<()> {
+        progress.tick(&|| threaded.raw.get());
+        match item {
+            Item::Record(rec) => on_record(rec, counts)?,
+            Item::Reject(_) | Item::Filtered { .. } | Item::Note(_) if !first_read => {}
+            Item::Reject(r) => {
+                if opts.strict {
+                    return Err(Error::StrictReject {
+                        path: path.clone(),
+                        line: r.line,
+                        field: r.field,
+                        reason: format!("{}: {}", r.reason.as_str(), r.detail),
+                    });
+                }
+                counts.reject(r.reason);
+                if (listed as usize) < REJECTS_LISTED_PER_FILE {
+                    listed += 1;
+                    rejects.push(RejectRow {
+                        file: display.clone(),
+                        reject: r,
+                    });
+                }
+            }
+            Item::Filtered { reason, .. } => counts.filter(reason),
+            Item::Note(note) => {
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut finished = None;
+    let mut failure = None;
+    for message in threaded.messages.iter() {
+        match message {
+            ingest::parallel::Message::Items(items) => {
+                on_batch(&items);
+                for item in items {
+                    if let Err(e) = handle(item, &mut counts) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            ingest::parallel::Message::Done { sha256, size } => finished = Some((sha256, size)),
+            // Decompression and read errors name the file.
+            ingest::parallel::Message::Failed(e) => {
+                failure = Some(match e {
+                    Error::Io { cause, .. } => Error::io(path, cause),
+                    other => other,
+                });
+                break;
+            }
+        }
+    }
+    threaded.join();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let Some((sha256, size)) = finished else {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("reading stopped before the end of the file"),
+        ));
+    };
+    Ok(FileReport {
+        path: display,
+        sha256,
+        size_bytes: size,
+        compression,
+        format: format.id().to_string(),
+        kind: Some(format.kinds_label()),
+        counts,
+        notes,
+        flows: None,
+        rejects_listed: listed,
+        pack_member: None,
+    })
+}
