@@ -85,19 +85,6 @@ pub struct CoverageRow {
 }
 
 /// coverage.csv columns (docs/output-schema.md).
-pub const COVERAGE_COLUMNS: &[&str] = &[
-    "site",
-    "source",
-    "day",
-    "flow_records",
-    "dns_records",
-    "egress_flows",
-    "egress_dns_visible",
-    "egress_with_hostname",
-    "hours_with_flow_records",
-    "gap",
-];
-
 /// One row per site and day of the judged range with the sum over all sources (`all`),
 /// then one per site, source and day for every source the site had. `gap` is `yes` on the
 /// site's gap days.
@@ -133,27 +120,10 @@ pub fn coverage_rows(c: &Coverage) -> Vec<CoverageRow> {
 
 fn coverage_csv(c: &Coverage) -> Result<(Vec<u8>, u64)> {
     let rows = coverage_rows(c);
-    Ok((
-        to_csv("coverage.csv", &rows, COVERAGE_COLUMNS)?,
-        rows.len() as u64,
-    ))
+    Ok((to_csv(&rows, &crate::tables::COVERAGE)?, rows.len() as u64))
 }
 
 /// candidates.csv columns (docs/output-schema.md).
-pub const CANDIDATE_COLUMNS: &[&str] = &[
-    "hostname",
-    "matched",
-    "reviewed",
-    "sites",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "destination_count",
-    "destinations",
-    "first_seen",
-    "last_seen",
-];
-
 #[derive(Serialize)]
 struct CandidateCsv<'a> {
     hostname: &'a str,
@@ -191,7 +161,7 @@ fn candidates_csv(c: &[Candidate]) -> Result<Vec<u8>> {
             last_seen: rfc3339(c.last_seen),
         })
         .collect();
-    to_csv("candidates.csv", &rows, CANDIDATE_COLUMNS)
+    to_csv(&rows, &crate::tables::CANDIDATES)
 }
 
 /// Write coverage.csv and candidates.csv.

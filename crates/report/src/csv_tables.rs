@@ -1,6 +1,7 @@
 //! The CSV tables. Column order is the struct field order in `aggregate`; docs/output-schema.md
 //! documents every column.
 
+use crate::tables::{self, Table};
 use std::path::Path;
 
 use serde::Serialize;
@@ -34,14 +35,20 @@ fn is_plain_number(cell: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
-pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
+/// `rows` as the CSV of `table`: its header, then every row with text cells defused
+/// ([`neutralise`]) and numbers left as numbers. The rows must serialise to exactly the
+/// table's columns, in order; a row type that drifted from its definition is an error,
+/// not a shifted column.
+pub(crate) fn to_csv<T: Serialize>(rows: &[T], table: &Table) -> Result<Vec<u8>> {
+    let name = table.file;
     let fail = |e: csv::Error| Error::Report {
         path: name.into(),
         message: e.to_string(),
     };
-    // Serialise, then pass every cell through `neutralise` on the way out.
+    // Serialise (with the field names as a first record), then pass every cell through
+    // `neutralise` on the way out.
     let mut raw = csv::WriterBuilder::new()
-        .has_headers(false)
+        .has_headers(true)
         .from_writer(Vec::new());
     for r in rows {
         raw.serialize(r).map_err(fail)?;
@@ -53,10 +60,23 @@ pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> R
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
-    w.write_record(header).map_err(fail)?;
+    let header = table.names();
+    w.write_record(&header).map_err(fail)?;
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
+        .has_headers(true)
         .from_reader(raw.as_slice());
+    if !rows.is_empty() {
+        let fields = reader.headers().map_err(fail)?;
+        if !fields.iter().eq(header.iter().copied()) {
+            return Err(Error::Report {
+                path: name.into(),
+                message: format!(
+                    "rows serialise to columns {:?}, the table defines {header:?}",
+                    fields.iter().collect::<Vec<_>>()
+                ),
+            });
+        }
+    }
     for rec in reader.records() {
         let rec = rec.map_err(fail)?;
         // Numbers stay numbers; only text cells are defused.
@@ -74,74 +94,6 @@ pub(crate) fn to_csv<T: Serialize>(name: &str, rows: &[T], header: &[&str]) -> R
         message: e.to_string(),
     })
 }
-
-pub const FINDINGS_COLUMNS: &[&str] = &[
-    "regime",
-    "rule_id",
-    "citation",
-    "source_site",
-    "source_country",
-    "destination_country",
-    "vendor",
-    "vendor_hq_country",
-    "product",
-    "category",
-    "attribution",
-    "transfer_basis",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "distinct_sources",
-    "first_seen",
-    "last_seen",
-    "finding_id",
-];
-pub const OTHER_COLUMNS: &[&str] = &[
-    "regime",
-    "rule_id",
-    "source_site",
-    "source_country",
-    "destination_country",
-    "transfer_basis",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "distinct_sources",
-    "first_seen",
-    "last_seen",
-];
-pub const SUMMARY_COLUMNS: &[&str] = &[
-    "vendor",
-    "vendor_hq_country",
-    "product",
-    "category",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "cross_border_flows",
-    "cross_border_bytes_out",
-    "distinct_sources",
-    "sites",
-    "destination_countries",
-    "first_seen",
-    "last_seen",
-];
-pub const DAILY_COLUMNS: &[&str] = &["day", "regime", "vendor", "flows", "bytes_out"];
-pub const REJECT_COLUMNS: &[&str] = &["file", "line", "field", "reason", "detail", "excerpt"];
-
-pub const CONFLICT_COLUMNS: &[&str] = &[
-    "file",
-    "line",
-    "uid",
-    "ts",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "proto",
-    "bytes_out",
-    "bytes_in",
-];
 
 #[derive(Serialize)]
 struct RejectCsv<'a> {
@@ -196,11 +148,7 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
         out.push(write_output(
             dir,
             "blocked_attempts.csv",
-            &to_csv(
-                "blocked_attempts.csv",
-                &a.blocked,
-                xborder_engine::aggregate::blocked::BLOCKED_COLUMNS,
-            )?,
+            &to_csv(&a.blocked, &tables::BLOCKED_ATTEMPTS)?,
             Some(a.blocked.len() as u64),
         )?);
     }
@@ -208,101 +156,43 @@ pub fn write_tables(dir: &Path, a: &Analysis, pseudonymize: bool) -> Result<Vec<
         write_output(
             dir,
             "findings.csv",
-            &to_csv("findings.csv", &t.findings, FINDINGS_COLUMNS)?,
+            &to_csv(&t.findings, &tables::FINDINGS)?,
             Some(t.findings.len() as u64),
         )?,
         write_output(
             dir,
             "cross_border_other.csv",
-            &to_csv(
-                "cross_border_other.csv",
-                &t.cross_border_other,
-                OTHER_COLUMNS,
-            )?,
+            &to_csv(&t.cross_border_other, &tables::CROSS_BORDER_OTHER)?,
             Some(t.cross_border_other.len() as u64),
         )?,
         write_output(
             dir,
             "summary_by_vendor.csv",
-            &to_csv(
-                "summary_by_vendor.csv",
-                &t.summary_by_vendor,
-                SUMMARY_COLUMNS,
-            )?,
+            &to_csv(&t.summary_by_vendor, &tables::SUMMARY_BY_VENDOR)?,
             Some(t.summary_by_vendor.len() as u64),
         )?,
         write_output(
             dir,
             "daily_egress.csv",
-            &to_csv("daily_egress.csv", &t.daily_egress, DAILY_COLUMNS)?,
+            &to_csv(&t.daily_egress, &tables::DAILY_EGRESS)?,
             Some(t.daily_egress.len() as u64),
         )?,
         write_output(
             dir,
             "rejects.csv",
-            &to_csv("rejects.csv", &rejects, REJECT_COLUMNS)?,
+            &to_csv(&rejects, &tables::REJECTS)?,
             Some(rejects.len() as u64),
         )?,
         write_output(
             dir,
             "conflicts.csv",
-            &to_csv("conflicts.csv", &conflicts, CONFLICT_COLUMNS)?,
+            &to_csv(&conflicts, &tables::CONFLICTS)?,
             Some(conflicts.len() as u64),
         )?,
     ];
     tables.append(&mut out);
     Ok(tables)
 }
-
-pub const VIOLATION_COLUMNS: &[&str] = &[
-    "rule_id",
-    "effective_from",
-    "source_site",
-    "site_country",
-    "source",
-    "hostname",
-    "owner",
-    "user",
-    "department",
-    "vendor",
-    "product",
-    "day",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "first_seen",
-    "last_seen",
-    "first_at_site",
-];
-pub const POLICY_SUMMARY_COLUMNS: &[&str] = &[
-    "rule_id",
-    "verdict",
-    "effective_from",
-    "effective_until",
-    "source_site",
-    "site_country",
-    "flows_before",
-    "bytes_out_before",
-    "flows_in_effect",
-    "bytes_out_in_effect",
-    "distinct_sources_in_effect",
-    "held",
-    "first_violation",
-    "last_violation",
-    "reason",
-    "memo",
-];
-pub const DEPARTMENT_COLUMNS: &[&str] = &[
-    "regime",
-    "department",
-    "source_site",
-    "vendor",
-    "product",
-    "flows",
-    "bytes_out",
-    "bytes_in",
-    "distinct_sources",
-];
 
 #[derive(Serialize)]
 struct ViolationCsv<'a> {
@@ -374,13 +264,13 @@ pub fn write_org_tables(
         out.push(write_output(
             dir,
             "policy_violations.csv",
-            &to_csv("policy_violations.csv", &rows, VIOLATION_COLUMNS)?,
+            &to_csv(&rows, &tables::POLICY_VIOLATIONS)?,
             Some(rows.len() as u64),
         )?);
         out.push(write_output(
             dir,
             "policy_summary.csv",
-            &to_csv("policy_summary.csv", &org.summary, POLICY_SUMMARY_COLUMNS)?,
+            &to_csv(&org.summary, &tables::POLICY_SUMMARY)?,
             Some(org.summary.len() as u64),
         )?);
     }
@@ -388,7 +278,7 @@ pub fn write_org_tables(
         out.push(write_output(
             dir,
             "findings_by_department.csv",
-            &to_csv("findings_by_department.csv", rows, DEPARTMENT_COLUMNS)?,
+            &to_csv(rows, &tables::FINDINGS_BY_DEPARTMENT)?,
             Some(rows.len() as u64),
         )?);
     }
@@ -397,7 +287,7 @@ pub fn write_org_tables(
 
 /// changes.csv bytes.
 pub fn changes_csv(changes: &[crate::diff::Change]) -> Result<Vec<u8>> {
-    to_csv("changes.csv", changes, crate::diff::CHANGE_COLUMNS)
+    to_csv(changes, &tables::CHANGES)
 }
 
 #[cfg(test)]
@@ -444,5 +334,46 @@ mod tests {
             row,
             "bytes_out,PIPL,\"'=HYPERLINK(\"\"x\"\")\",'-cmd,,US,500,200,-300,'@sum"
         );
+    }
+
+    /// Rows whose fields drifted from the table's definition are refused rather than
+    /// written under the wrong header.
+    #[test]
+    fn rows_must_serialise_to_the_defined_columns() {
+        use crate::tables::{Column, Kind};
+        const T: Table = Table {
+            file: "t.csv",
+            columns: &[
+                Column {
+                    name: "a",
+                    kind: Kind::Text,
+                },
+                Column {
+                    name: "b",
+                    kind: Kind::Count,
+                },
+            ],
+        };
+        #[derive(Serialize)]
+        struct Right {
+            a: &'static str,
+            b: u64,
+        }
+        #[derive(Serialize)]
+        struct Swapped {
+            b: u64,
+            a: &'static str,
+        }
+        let ok = to_csv(&[Right { a: "x", b: 1 }], &T).unwrap();
+        assert_eq!(String::from_utf8(ok).unwrap(), "a,b\nx,1\n");
+        let e = to_csv(&[Swapped { b: 1, a: "x" }], &T)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv") && e.contains("the table defines"),
+            "{e}"
+        );
+        // No rows: the header alone.
+        assert_eq!(to_csv::<Right>(&[], &T).unwrap(), b"a,b\n");
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::tables;
 use xborder_model::error::{Error, Result};
 
 /// One line of changes.csv.
@@ -27,19 +28,6 @@ pub struct Change {
     pub delta: i128,
     pub detail: String,
 }
-
-pub const CHANGE_COLUMNS: &[&str] = &[
-    "change",
-    "regime",
-    "source_site",
-    "vendor",
-    "product",
-    "destination_country",
-    "old_value",
-    "new_value",
-    "delta",
-    "detail",
-];
 
 /// One CSV of a run, as header→value maps, with its path for error messages.
 #[derive(Default)]
@@ -88,8 +76,11 @@ impl Table {
     }
 }
 
-/// Read a run's CSV as header→value maps; a missing optional file reads as empty.
-fn read(dir: &Path, name: &str, required: bool) -> Result<Table> {
+/// Read a run's CSV as header→value maps; a missing optional file reads as empty. The
+/// file must have every column its definition ([`crate::tables`]) lists: a table from a
+/// run whose columns differ is refused, naming the column, rather than compared wrongly.
+fn read(dir: &Path, table: &tables::Table, required: bool) -> Result<Table> {
+    let name = table.file;
     let path = dir.join(name);
     if !path.is_file() {
         if required {
@@ -106,6 +97,19 @@ fn read(dir: &Path, name: &str, required: bool) -> Result<Table> {
         .headers()
         .map_err(|e| Error::config(path.display().to_string(), e.to_string()))?
         .clone();
+    if let Some(missing) = table
+        .columns
+        .iter()
+        .find(|c| !headers.iter().any(|h| h == c.name))
+    {
+        return Err(Error::config(
+            path.display().to_string(),
+            format!(
+                "line 1: no column `{}` (docs/output-schema.md lists the columns of {name}; was it written by another xborder version?)",
+                missing.name
+            ),
+        ));
+    }
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.map_err(|e| {
@@ -196,10 +200,10 @@ impl RunTables {
         };
         Ok(RunTables {
             period: read_period(&dir)?,
-            summary: read(&dir, "summary_by_vendor.csv", true)?,
-            findings: read(&dir, "findings.csv", true)?,
-            other: read(&dir, "cross_border_other.csv", false)?,
-            violations: read(&dir, "policy_violations.csv", false)?,
+            summary: read(&dir, &tables::SUMMARY_BY_VENDOR, true)?,
+            findings: read(&dir, &tables::FINDINGS, true)?,
+            other: read(&dir, &tables::CROSS_BORDER_OTHER, false)?,
+            violations: read(&dir, &tables::POLICY_VIOLATIONS, false)?,
             policy_applied: dir.join("policy_violations.csv").is_file(),
         })
     }
@@ -511,5 +515,37 @@ mod tests {
         assert!(e.contains("exceeds 2^64-1"), "{e}");
         let e = compare(&run("0"), &run("12x")).unwrap_err().to_string();
         assert!(e.contains("line 2: column `bytes_out`"), "{e}");
+    }
+
+    /// A table missing a column of its definition is refused, naming file and column;
+    /// with every column present it reads.
+    #[test]
+    fn a_table_without_a_defined_column_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = |t: &tables::Table, skip: &str| -> String {
+            let names: Vec<&str> = t.names().into_iter().filter(|n| *n != skip).collect();
+            names.join(",") + "\n"
+        };
+        std::fs::write(
+            dir.path().join("summary_by_vendor.csv"),
+            header(&tables::SUMMARY_BY_VENDOR, ""),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("findings.csv"),
+            header(&tables::FINDINGS, "bytes_out"),
+        )
+        .unwrap();
+        let e = RunTables::load(dir.path()).err().unwrap().to_string();
+        assert!(
+            e.contains("findings.csv") && e.contains("no column `bytes_out`"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("findings.csv"),
+            header(&tables::FINDINGS, ""),
+        )
+        .unwrap();
+        assert!(RunTables::load(dir.path()).is_ok());
     }
 }

@@ -6,6 +6,7 @@
 //! it came from and, for `dns` attribution, the file and line of the DNS answer that
 //! justified it.
 
+use crate::tables::{Kind, EVIDENCE};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -17,34 +18,6 @@ use super::pseudonym::Pseudonymizer;
 use xborder_model::accounting::FileReport;
 use xborder_model::error::{Error, Result};
 use xborder_model::period::rfc3339;
-
-/// Columns of evidence.csv, in order (docs/output-schema.md).
-pub const EVIDENCE_COLUMNS: &[&str] = &[
-    "finding_id",
-    "regimes",
-    "input_file",
-    "input_sha256",
-    "input_line",
-    "ts",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "proto",
-    "bytes_out",
-    "bytes_in",
-    "hostname",
-    "attribution",
-    "vendor",
-    "product",
-    "category",
-    "source_site",
-    "destination_country",
-    "attribution_file",
-    "attribution_sha256",
-    "attribution_line",
-    "attribution_ts",
-];
 
 pub use xborder_engine::fold::{EvidenceRow, EvidenceSink};
 
@@ -138,7 +111,7 @@ impl EvidenceSpool {
             ));
         let out = File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
         let mut w = csv::Writer::from_writer(BufWriter::new(out));
-        w.write_record(EVIDENCE_COLUMNS).map_err(io(&csv_path))?;
+        w.write_record(EVIDENCE.names()).map_err(io(&csv_path))?;
         let file_of = |idx: &str| -> (String, String) {
             idx.parse::<usize>()
                 .ok()
@@ -212,19 +185,14 @@ fn write_parquet(csv_path: &Path, parquet_path: &Path) -> Result<()> {
 }
 
 fn write_parquet_in_groups(csv_path: &Path, parquet_path: &Path, group_rows: usize) -> Result<()> {
-    let numeric = [
-        "input_line",
-        "src_port",
-        "dst_port",
-        "bytes_out",
-        "bytes_in",
-        "attribution_line",
-    ];
-    let is_numeric: Vec<bool> = EVIDENCE_COLUMNS
+    let names = EVIDENCE.names();
+    // Counts are typed UInt64 (empty is null); everything else is text.
+    let is_numeric: Vec<bool> = EVIDENCE
+        .columns
         .iter()
-        .map(|c| numeric.contains(c))
+        .map(|c| matches!(c.kind, Kind::Count | Kind::OptionalCount))
         .collect();
-    let schema = Schema::from_iter(EVIDENCE_COLUMNS.iter().zip(&is_numeric).map(|(c, n)| {
+    let schema = Schema::from_iter(names.iter().zip(&is_numeric).map(|(c, n)| {
         Field::new(
             (*c).into(),
             if *n {
@@ -249,12 +217,12 @@ fn write_parquet_in_groups(csv_path: &Path, parquet_path: &Path, group_rows: usi
             path: csv_path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let mut numbers: Vec<Vec<Option<u64>>> = vec![Vec::new(); EVIDENCE_COLUMNS.len()];
-    let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); EVIDENCE_COLUMNS.len()];
+    let mut numbers: Vec<Vec<Option<u64>>> = vec![Vec::new(); names.len()];
+    let mut texts: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
     let mut rows = 0usize;
     let mut flush =
         |numbers: &mut Vec<Vec<Option<u64>>>, texts: &mut Vec<Vec<Option<String>>>| -> Result<()> {
-            let columns = EVIDENCE_COLUMNS
+            let columns = names
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
@@ -273,18 +241,14 @@ fn write_parquet_in_groups(csv_path: &Path, parquet_path: &Path, group_rows: usi
             path: csv_path.to_path_buf(),
             message: e.to_string(),
         })?;
-        for (i, value) in record.iter().enumerate().take(EVIDENCE_COLUMNS.len()) {
+        for (i, value) in record.iter().enumerate().take(names.len()) {
             if is_numeric[i] {
                 let v = if value.is_empty() {
                     None
                 } else {
                     Some(value.parse::<u64>().map_err(|_| Error::Report {
                         path: csv_path.to_path_buf(),
-                        message: format!(
-                            "line {}: {} `{value}` is not a number",
-                            n + 2,
-                            EVIDENCE_COLUMNS[i]
-                        ),
+                        message: format!("line {}: {} `{value}` is not a number", n + 2, names[i]),
                     })?)
                 };
                 numbers[i].push(v);
@@ -316,9 +280,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv_path = dir.path().join("evidence.csv");
         let mut w = csv::Writer::from_path(&csv_path).unwrap();
-        w.write_record(EVIDENCE_COLUMNS).unwrap();
+        w.write_record(EVIDENCE.names()).unwrap();
         for i in 0..10u64 {
-            let row: Vec<String> = EVIDENCE_COLUMNS
+            let row: Vec<String> = EVIDENCE
+                .names()
                 .iter()
                 .enumerate()
                 .map(|(c, name)| match (*name, i % 3) {
@@ -356,8 +321,8 @@ mod tests {
         // A number that is not one is an error naming the line and column.
         std::fs::write(
             &csv_path,
-            format!("{}\n{}\n", EVIDENCE_COLUMNS.join(","), {
-                let mut v = vec![""; EVIDENCE_COLUMNS.len()];
+            format!("{}\n{}\n", EVIDENCE.names().join(","), {
+                let mut v = vec![""; EVIDENCE.columns.len()];
                 v[4] = "x";
                 v.join(",")
             }),

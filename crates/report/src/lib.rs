@@ -18,6 +18,7 @@ mod pdf_assurance;
 pub mod pseudonym;
 pub mod run_json;
 pub mod staging;
+pub mod tables;
 
 use std::path::{Path, PathBuf};
 

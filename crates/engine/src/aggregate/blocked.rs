@@ -31,22 +31,6 @@ pub struct BlockedRow {
     pub last_seen: String,
 }
 
-pub const BLOCKED_COLUMNS: &[&str] = &[
-    "day",
-    "source_site",
-    "site_country",
-    "department",
-    "vendor",
-    "product",
-    "hostname",
-    "rule_id",
-    "verdict",
-    "attempts",
-    "distinct_sources",
-    "first_seen",
-    "last_seen",
-];
-
 /// What identifies one group of blocked attempts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BlockedKey {
