@@ -29,10 +29,10 @@ use xborder::pipeline::{
 };
 use xborder::report::evidence::EvidenceSpool;
 use xborder::report::i18n::Lang;
-use xborder::report::pdf::run_id;
 use xborder::report::pseudonym::Pseudonymizer;
 use xborder::report::staging::{Replace, StagedOutput};
 use xborder::report::{self, group_digits, human_bytes, RunContext, WriteOptions};
+use xborder::run::run_id;
 use xborder::verdict::FailOn;
 
 const EXAMPLES: &str = "\

@@ -384,3 +384,47 @@ pub fn verdict_inputs(opts: &AnalyzeOptions, catalogs: &Catalogs) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// A short, stable id for the run: a hash of the inputs' hashes, the parameters, the
+/// catalogs, every other input that can change a verdict and the coverage thresholds.
+/// The PDF, the HTML report, summary.json and an evidence pack's bag-info.txt all carry it.
+pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
+    let mut material = String::new();
+    for f in &a.files {
+        material.push_str(&f.sha256);
+        material.push('\n');
+    }
+    material.push_str(&format!(
+        "{:?}|{:?}|{}|{}|{}\n",
+        opts.period.from,
+        opts.period.to,
+        opts.dns_window.max_age_s,
+        opts.dns_window.ttl_grace_s,
+        opts.strict
+    ));
+    for c in &a.catalogs {
+        material.push_str(&c.sha256);
+    }
+    material.push_str(&a.geoip.sha256);
+    if !a.snapshots.is_empty() {
+        material.push_str(&format!("|snapshot<={}", opts.snapshot_max_distance_s));
+        for s in &a.snapshots {
+            material.push_str(&s.sha256);
+        }
+    }
+    // Everything else that can change a verdict, and the thresholds that judge coverage.
+    for i in &a.verdict_inputs {
+        if !matches!(
+            i.role.as_str(),
+            "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot"
+        ) {
+            material.push_str(&format!("|{}={}", i.role, i.sha256));
+        }
+    }
+    let t = &a.coverage.thresholds;
+    material.push_str(&format!(
+        "|coverage {} {} {} {}",
+        t.min_gap_days, t.min_dns_visibility, t.max_catalog_age_days, t.candidate_min_bytes
+    ));
+    sha256_bytes(material.as_bytes())[..12].to_string()
+}

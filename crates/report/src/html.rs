@@ -235,7 +235,7 @@ pub fn render(
         out: String::with_capacity(64 * 1024),
     };
     let title = t.ui("Cross-border egress to AI vendors: audit report");
-    let id = super::pdf::run_id(opts, a);
+    let id = xborder_engine::run::run_id(opts, a);
     let _ = writeln!(
         p.out,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\

@@ -228,7 +228,7 @@ pub fn write_all(
         };
         outputs.push(write_output(out_dir, &name, page.as_bytes(), None)?);
     }
-    let id = pdf::run_id(opts, analysis);
+    let id = xborder_engine::run::run_id(opts, analysis);
     let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &id)?;
     outputs.push(write_output(
         out_dir,

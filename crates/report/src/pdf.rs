@@ -21,50 +21,7 @@ use xborder_engine::classify::regimes::RegimeKind;
 use xborder_engine::classify::sites::UNKNOWN_SITE;
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
 use xborder_model::error::{Error, Result};
-use xborder_model::hash::sha256_bytes;
 use xborder_model::period::rfc3339;
-
-/// A short, stable id for the run: a hash of the inputs' hashes and the parameters.
-pub fn run_id(opts: &AnalyzeOptions, a: &Analysis) -> String {
-    let mut material = String::new();
-    for f in &a.files {
-        material.push_str(&f.sha256);
-        material.push('\n');
-    }
-    material.push_str(&format!(
-        "{:?}|{:?}|{}|{}|{}\n",
-        opts.period.from,
-        opts.period.to,
-        opts.dns_window.max_age_s,
-        opts.dns_window.ttl_grace_s,
-        opts.strict
-    ));
-    for c in &a.catalogs {
-        material.push_str(&c.sha256);
-    }
-    material.push_str(&a.geoip.sha256);
-    if !a.snapshots.is_empty() {
-        material.push_str(&format!("|snapshot<={}", opts.snapshot_max_distance_s));
-        for s in &a.snapshots {
-            material.push_str(&s.sha256);
-        }
-    }
-    // Everything else that can change a verdict, and the thresholds that judge coverage.
-    for i in &a.verdict_inputs {
-        if !matches!(
-            i.role.as_str(),
-            "vendors" | "regimes" | "countries" | "geoip" | "ip_snapshot"
-        ) {
-            material.push_str(&format!("|{}={}", i.role, i.sha256));
-        }
-    }
-    let t = &a.coverage.thresholds;
-    material.push_str(&format!(
-        "|coverage {} {} {} {}",
-        t.min_gap_days, t.min_dns_visibility, t.max_catalog_age_days, t.candidate_min_bytes
-    ));
-    sha256_bytes(material.as_bytes())[..12].to_string()
-}
 
 fn basename(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
@@ -79,7 +36,7 @@ pub fn render(
     changes: Option<&[crate::diff::Change]>,
     lang: Lang,
 ) -> Result<Rendered> {
-    let id = run_id(opts, a);
+    let id = xborder_engine::run::run_id(opts, a);
     let t = Tr::new(lang);
     let title = t.ui("Cross-border egress to AI vendors: audit report");
     let mut doc = PdfDocument::new(&title);
