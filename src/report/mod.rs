@@ -6,6 +6,7 @@
 pub mod assurance;
 pub mod csv_tables;
 pub mod evidence;
+pub mod fonts;
 pub mod html;
 pub mod i18n;
 mod i18n_zh;

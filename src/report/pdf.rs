@@ -1,8 +1,8 @@
 //! report.pdf: the human-readable audit report.
 //!
 //! Sections: cover, contents, executive summary, findings, top vendors, methodology,
-//! data quality, provenance. Text is real text (Helvetica, WinAnsi), so it can be
-//! searched and extracted. Dates come from the run context, never the wall clock, so a
+//! data quality, provenance. Text is real text in embedded font subsets (fonts.rs), so it
+//! can be searched and extracted. Dates come from the run context, never the wall clock, so a
 //! rerun with SOURCE_DATE_EPOCH gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
