@@ -10,7 +10,8 @@
 #   subset_font.py NotoSans-<Weight>.ttf OUT.ttf latin     Noto Sans: ASCII, Latin-1, Latin
 #       Extended-A and -B, Latin Extended Additional, Greek, Cyrillic, currency symbols.
 #
-# Characters the source font lacks are skipped.
+# Characters the source font lacks are skipped. The output does not depend on the clock
+# (the head table keeps the source font's dates), so a rebuild gives the same bytes.
 import sys
 from fontTools.ttLib import TTCollection, TTFont
 from fontTools import subset
@@ -37,17 +38,17 @@ def sc_chars():
 
 
 if face == "sc":
-    font = TTCollection(src).fonts[2]
+    font = TTCollection(src, recalcTimestamp=False).fonts[2]
     chars = sc_chars()
 elif face == "tc":
-    coll = TTCollection(src)
+    coll = TTCollection(src, recalcTimestamp=False)
     font = coll.fonts[3]
     in_sc = sc_chars() & set(coll.fonts[2].getBestCmap())
     # Big5 symbols (lead bytes 0xA1-0xA3) and level 1 hanzi (0xA4-0xC6).
     big5 = decodable("big5", range(0xA1, 0xC7), list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF)))
     chars = big5 - in_sc
 elif face == "latin":
-    font = TTFont(src)
+    font = TTFont(src, recalcTimestamp=False)
     chars = set(range(0x20, 0x7F)) | set(range(0xA0, 0x250)) | set(range(0x1E00, 0x1F00))
     chars |= set(range(0x370, 0x400)) | set(range(0x400, 0x530)) | set(range(0x20A0, 0x20C1))
 else:
