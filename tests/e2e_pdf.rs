@@ -27,7 +27,14 @@ fn run_renamed(out: &Path, violator: &str, stopped: &str) -> (PathBuf, String) {
         .arg(&sites_path)
         .arg("--policy")
         .arg(fixtures.join("policy.toml"))
-        .args(["--from", "2026-07-06", "--to", "2026-07-16", "--lang", "en,zh-CN"])
+        .args([
+            "--from",
+            "2026-07-06",
+            "--to",
+            "2026-07-16",
+            "--lang",
+            "en,zh-CN",
+        ])
         .arg("--out")
         .arg(&report)
         .output()
@@ -71,8 +78,9 @@ fn shown_glyphs(path: &Path) -> Vec<(String, u16)> {
                 "Tf" => {
                     let name = op.operands[0].as_name().unwrap();
                     let dict = doc.get_dictionary(fonts[name]).unwrap();
-                    font = String::from_utf8_lossy(dict.get(b"BaseFont").unwrap().as_name().unwrap())
-                        .into_owned();
+                    font =
+                        String::from_utf8_lossy(dict.get(b"BaseFont").unwrap().as_name().unwrap())
+                            .into_owned();
                     assert_eq!(dict.get(b"Subtype").unwrap().as_name().unwrap(), b"Type0");
                 }
                 "Tj" | "TJ" | "'" | "\"" => {
@@ -202,7 +210,10 @@ fn the_chinese_report_has_no_english_fixed_text() {
         .iter()
         .filter(|s| starts_a_line(&zh, s) && starts_a_line(&en, s))
         .collect();
-    assert!(left.is_empty(), "English fixed text in report.zh-CN.pdf: {left:?}");
+    assert!(
+        left.is_empty(),
+        "English fixed text in report.zh-CN.pdf: {left:?}"
+    );
     for s in ["all records", "Citation", "Page 1 of"] {
         assert!(!zh.contains(s), "{s}");
     }
@@ -217,8 +228,14 @@ fn the_chinese_report_has_no_english_fixed_text() {
     ] {
         assert!(zh.contains(title), "{title}");
     }
-    assert!(!zh.contains("PIPL Art. 36"), "the PIPL citation stayed English");
-    assert!(!zh.contains("This rule bites only"), "the DSL obligation stayed English");
+    assert!(
+        !zh.contains("PIPL Art. 36"),
+        "the PIPL citation stayed English"
+    );
+    assert!(
+        !zh.contains("This rule bites only"),
+        "the DSL obligation stayed English"
+    );
     // The English report keeps English.
     assert!(en.contains("PIPL Art. 36") && en.contains("Citation"));
 }
@@ -263,14 +280,23 @@ fn bookmarks_and_the_contents_page_lead_to_each_section() {
         (
             "report.zh-CN.pdf",
             "目录",
-            ["执行摘要", "发现", "按法律制度分列的发现", "方法与局限", "来源证明"],
+            [
+                "执行摘要",
+                "发现",
+                "按法律制度分列的发现",
+                "方法与局限",
+                "来源证明",
+            ],
         ),
     ] {
         let doc = Document::load(report.join(pdf)).unwrap();
         let pages = doc.get_pages();
         let numbers: BTreeMap<ObjectId, u32> = pages.iter().map(|(n, id)| (*id, *n)).collect();
         let catalog = doc.catalog().unwrap();
-        assert_eq!(catalog.get(b"PageMode").unwrap().as_name().unwrap(), b"UseOutlines");
+        assert_eq!(
+            catalog.get(b"PageMode").unwrap().as_name().unwrap(),
+            b"UseOutlines"
+        );
         let outlines = doc
             .get_dictionary(catalog.get(b"Outlines").unwrap().as_reference().unwrap())
             .unwrap();

@@ -114,7 +114,8 @@ pub fn advance_em(c: char, bold: bool) -> f32 {
     };
     let upem = f32::from(f.units_per_em().max(1));
     let glyph = f.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0));
-    f.glyph_hor_advance(glyph).map_or(1.0, |a| f32::from(a) / upem)
+    f.glyph_hor_advance(glyph)
+        .map_or(1.0, |a| f32::from(a) / upem)
 }
 
 #[cfg(test)]
@@ -159,10 +160,7 @@ mod tests {
             vec![(Face::Sc, "杭州 办公室".to_string())]
         );
         // A character no face has stays in the text, drawn by the Latin face.
-        assert_eq!(
-            runs("กข", false),
-            vec![(Face::Latin, "กข".to_string())]
-        );
+        assert_eq!(runs("กข", false), vec![(Face::Latin, "กข".to_string())]);
         assert_eq!(runs("", false), vec![]);
     }
 

@@ -1076,7 +1076,10 @@ mod glyph_tests {
             Vec::<char>::new()
         );
         // Thai and Hangul are not: each missing character once, in order.
-        assert_eq!(missing_glyphs("Bangkok กรุงเทพ ก"), vec!['ก', 'ร', 'ุ', 'ง', 'เ', 'ท', 'พ']);
+        assert_eq!(
+            missing_glyphs("Bangkok กรุงเทพ ก"),
+            vec!['ก', 'ร', 'ุ', 'ง', 'เ', 'ท', 'พ']
+        );
         assert_eq!(missing_glyphs("서울 office"), vec!['서', '울']);
     }
 }

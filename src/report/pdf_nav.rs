@@ -102,12 +102,15 @@ impl Navigation {
             link.set("Subtype", Object::Name(b"Link".to_vec()));
             link.set(
                 "Rect",
-                Object::Array(entry.contents_rect.iter().map(|v| Object::Real(*v)).collect()),
+                Object::Array(
+                    entry
+                        .contents_rect
+                        .iter()
+                        .map(|v| Object::Real(*v))
+                        .collect(),
+                ),
             );
-            link.set(
-                "Border",
-                Object::Array(vec![0.into(), 0.into(), 0.into()]),
-            );
+            link.set("Border", Object::Array(vec![0.into(), 0.into(), 0.into()]));
             // Print flag: PDF/A-2 requires it on every annotation.
             link.set("F", Object::Integer(4));
             link.set("Dest", destination(*page));
