@@ -475,9 +475,9 @@ impl Page<'_> {
                 self.out,
                 "<p class=\"muted\">{}: {}</p><details class=\"obligation\"><summary>{}</summary><p class=\"muted\">{}</p></details>",
                 esc(&t.ui("Citation")),
-                esc(&regime.citation),
+                esc(&t.s(&regime.citation)),
                 esc(&t.ui("Obligation")),
-                esc(&regime.obligation)
+                esc(&t.s(&regime.obligation))
             );
             if node.sites.is_empty() {
                 let _ = write!(

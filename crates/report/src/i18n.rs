@@ -42,7 +42,13 @@ pub struct Tr {
 
 fn zh_table() -> &'static HashMap<&'static str, &'static str> {
     static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
-    TABLE.get_or_init(|| super::i18n_zh::ZH.iter().copied().collect())
+    TABLE.get_or_init(|| {
+        super::i18n_zh::ZH
+            .iter()
+            .chain(super::i18n_law_zh::LAW_ZH)
+            .copied()
+            .collect()
+    })
 }
 
 impl Tr {

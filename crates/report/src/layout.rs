@@ -1,66 +1,51 @@
 //! A small page-layout engine over printpdf's operation lists: measured text, wrapping,
 //! page breaks, tables that repeat their header, and bar charts drawn as vectors.
 //!
-//! printpdf positions every glyph run by hand, so widths are measured with the standard
-//! Helvetica metrics; a cell that would overflow is cut with an ellipsis, never allowed
-//! to run into its neighbour.
-
-use std::sync::OnceLock;
+//! printpdf positions every glyph run by hand, so widths are measured with the advance
+//! widths of the embedded fonts (each character in the face that draws it, see fonts.rs);
+//! a cell that would overflow is cut with an ellipsis, never allowed to run into its
+//! neighbour.
 
 use printpdf::{
     Cmyk, Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument,
     PdfFontHandle, Point, Pt, Rect, TextItem,
 };
 
+use super::fonts::{advance_em, face_for, font_bytes, runs, Face, FALLBACK_ORDER};
 use super::i18n::{Lang, Tr};
 use xborder_model::error::{Error, Result};
 
-/// The embedded report fonts (subsets of Noto Sans CJK SC; data/fonts/SOURCE.md). One face
-/// covers Latin and Simplified Chinese, and embedding it keeps reports archival (PDF/A
-/// forbids unembedded fonts).
-pub const FONT_REGULAR: &[u8] =
-    include_bytes!("../../../data/fonts/NotoSansSC-xborder-Regular.otf");
-pub const FONT_BOLD: &[u8] = include_bytes!("../../../data/fonts/NotoSansSC-xborder-Bold.otf");
-
-/// The fonts registered in one document.
+/// The fonts registered in one document: each embedded face in both weights.
 #[derive(Debug, Clone)]
 pub struct Fonts {
-    pub regular: FontId,
-    pub bold: FontId,
+    ids: Vec<((Face, bool), FontId)>,
 }
 
-/// Parse and register both faces with `doc`.
+impl Fonts {
+    /// The registered id of `face` in the given weight.
+    fn id(&self, face: Face, bold: bool) -> Option<FontId> {
+        self.ids
+            .iter()
+            .find(|(key, _)| *key == (face, bold))
+            .map(|(_, id)| id.clone())
+    }
+}
+
+/// Parse and register every embedded face with `doc` (unused ones are not written).
 pub fn register_fonts(doc: &mut PdfDocument) -> Result<Fonts> {
     let mut warnings = Vec::new();
-    let parse = |bytes: &[u8], warnings: &mut Vec<_>| {
-        ParsedFont::from_bytes(bytes, 0, warnings).ok_or_else(|| Error::Report {
-            path: "report.pdf".into(),
-            message: "the embedded report font could not be parsed".into(),
-        })
-    };
-    let regular = parse(FONT_REGULAR, &mut warnings)?;
-    let bold = parse(FONT_BOLD, &mut warnings)?;
-    Ok(Fonts {
-        regular: doc.add_font(&regular),
-        bold: doc.add_font(&bold),
-    })
-}
-
-struct Metrics {
-    regular: ttf_parser::Face<'static>,
-    bold: ttf_parser::Face<'static>,
-}
-
-fn metrics() -> Option<&'static Metrics> {
-    static METRICS: OnceLock<Option<Metrics>> = OnceLock::new();
-    METRICS
-        .get_or_init(|| {
-            Some(Metrics {
-                regular: ttf_parser::Face::parse(FONT_REGULAR, 0).ok()?,
-                bold: ttf_parser::Face::parse(FONT_BOLD, 0).ok()?,
-            })
-        })
-        .as_ref()
+    let mut ids = Vec::new();
+    for face in FALLBACK_ORDER {
+        for bold in [false, true] {
+            let parsed = ParsedFont::from_bytes(font_bytes(face, bold), 0, &mut warnings)
+                .ok_or_else(|| Error::Report {
+                    path: "report.pdf".into(),
+                    message: format!("the embedded report font {face:?} could not be parsed"),
+                })?;
+            ids.push(((face, bold), doc.add_font(&parsed)));
+        }
+    }
+    Ok(Fonts { ids })
 }
 
 pub const PAGE_W: f32 = 210.0;
@@ -70,23 +55,10 @@ pub const TOP: f32 = PAGE_H - 20.0;
 pub const BOTTOM: f32 = 18.0;
 const PT_TO_MM: f32 = 0.352_778;
 
-/// Text width in millimetres, from the embedded font's advance widths.
+/// Text width in millimetres, from the advance widths of the faces that draw each character.
 pub fn text_width(s: &str, size: f32, bold: bool) -> f32 {
-    let Some(m) = metrics() else {
-        return s.chars().count() as f32 * size * 0.5 * PT_TO_MM;
-    };
-    let face = if bold { &m.bold } else { &m.regular };
-    let upem = f32::from(face.units_per_em().max(1));
-    let units: f32 = s
-        .chars()
-        .map(|c| {
-            face.glyph_index(c)
-                .and_then(|g| face.glyph_hor_advance(g))
-                .map(f32::from)
-                .unwrap_or(upem)
-        })
-        .sum();
-    units / upem * size * PT_TO_MM
+    let ems: f32 = s.chars().map(|c| advance_em(c, bold)).sum();
+    ems * size * PT_TO_MM
 }
 
 /// Cut `s` to fit `width` mm, ending with "..." when cut.
@@ -245,13 +217,10 @@ const MISSING_GLYPHS_LISTED: usize = 20;
 
 /// The characters of `s` the embedded fonts have no glyph for, each once, in order.
 pub fn missing_glyphs(s: &str) -> Vec<char> {
-    let Some(m) = metrics() else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     for c in s.chars() {
-        let missing = !c.is_control()
-            && (m.regular.glyph_index(c).is_none() || m.bold.glyph_index(c).is_none());
+        let missing =
+            !c.is_control() && (face_for(c, false).is_none() || face_for(c, true).is_none());
         if missing && !out.contains(&c) {
             out.push(c);
         }
@@ -310,25 +279,26 @@ impl Layout {
         {
             self.missing_glyphs.push((s.to_string(), missing));
         }
-        let font = if bold {
-            self.fonts.bold.clone()
-        } else {
-            self.fonts.regular.clone()
-        };
         self.ops.push(Op::SetFillColor {
             col: rgb(color.0, color.1, color.2),
         });
         self.ops.push(Op::StartTextSection);
-        self.ops.push(Op::SetFont {
-            font: PdfFontHandle::External(font),
-            size: Pt(size),
-        });
         self.ops.push(Op::SetTextCursor {
             pos: Point::new(Mm(x), Mm(y)),
         });
-        self.ops.push(Op::ShowText {
-            items: vec![TextItem::Text(s.to_string())],
-        });
+        // One run per face: each text operator continues where the previous one ended.
+        for (face, run) in runs(s, bold) {
+            let Some(font) = self.fonts.id(face, bold) else {
+                continue;
+            };
+            self.ops.push(Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(size),
+            });
+            self.ops.push(Op::ShowText {
+                items: vec![TextItem::Text(run)],
+            });
+        }
         self.ops.push(Op::EndTextSection);
     }
 
@@ -1100,13 +1070,16 @@ mod glyph_tests {
 
     #[test]
     fn characters_outside_the_embedded_subset_are_named() {
+        // Traditional Chinese, Polish letters and the euro sign are in the embedded fonts.
         assert_eq!(
-            missing_glyphs("Hangzhou 杭州办公室 café"),
+            missing_glyphs("Hangzhou 杭州办公室 café 香港區域辦公室 Łódź 5 € ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"),
             Vec::<char>::new()
         );
-        // Traditional Chinese outside GB 2312, Polish letters outside Latin-1, the euro sign.
-        assert_eq!(missing_glyphs("香港區域辦公室"), vec!['區', '辦']);
-        assert_eq!(missing_glyphs("Łódź"), vec!['Ł', 'ź']);
-        assert_eq!(missing_glyphs("5 €"), vec!['€']);
+        // Thai and Hangul are not: each missing character once, in order.
+        assert_eq!(
+            missing_glyphs("Bangkok กรุงเทพ ก"),
+            vec!['ก', 'ร', 'ุ', 'ง', 'เ', 'ท', 'พ']
+        );
+        assert_eq!(missing_glyphs("서울 office"), vec!['서', '울']);
     }
 }

@@ -1,8 +1,8 @@
 //! report.pdf: the human-readable audit report.
 //!
 //! Sections: cover, contents, executive summary, findings, top vendors, methodology,
-//! data quality, provenance. Text is real text (Helvetica, WinAnsi), so it can be
-//! searched and extracted. Dates come from the run context, never the wall clock, so a
+//! data quality, provenance. Text is real text in embedded font subsets (fonts.rs), so it
+//! can be searched and extracted. Dates come from the run context, never the wall clock, so a
 //! rerun with SOURCE_DATE_EPOCH gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +15,7 @@ use super::layout::{
     PAGE_W,
 };
 use super::model::{shown_regimes, ReportModel};
+use super::pdf_nav::{NavEntry, Navigation};
 use super::{group_digits, human_bytes, RunContext};
 use crate::tf;
 use xborder_engine::classify::regimes::RegimeKind;
@@ -92,11 +93,27 @@ pub fn render(
     let mut pages = l.into_pages();
     let mut toc = Layout::new(fonts.clone(), t.clone());
     toc.heading("Contents");
+    let mut nav = Navigation {
+        contents_page,
+        entries: Vec::new(),
+    };
+    let mm = |v: f32| v * 72.0 / 25.4;
     for (title, page) in &sections {
         let p = page.to_string();
         toc.text_at(MARGIN_X, toc.y, 10.5, false, INK, title);
         let w = text_width(&p, 10.5, false);
         toc.text_at(PAGE_W - MARGIN_X - w, toc.y, 10.5, false, INK, &p);
+        // The whole line, from below the baseline to above the capitals, is the link.
+        nav.entries.push(NavEntry {
+            title: title.clone(),
+            page: *page,
+            contents_rect: [
+                mm(MARGIN_X),
+                mm(toc.y - 2.0),
+                mm(PAGE_W - MARGIN_X),
+                mm(toc.y + 4.5),
+            ],
+        });
         toc.y -= 7.0;
     }
     if let (Some(slot), Some(first)) = (
@@ -159,7 +176,7 @@ pub fn render(
         &mut warnings,
     );
     Ok(Rendered {
-        bytes: add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang)?,
+        bytes: add_pdfa_metadata(&bytes, &title, &doc_subject, ctx, lang, &nav)?,
         warnings: glyph_warnings,
     })
 }
@@ -242,7 +259,7 @@ fn cover(
             .sites
             .sites
             .iter()
-            .map(|s| format!("{} ({})", s.name, s.country))
+            .map(|s| tf!(l.tr, "{} ({})", s.name, s.country))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -567,8 +584,16 @@ fn methodology(l: &mut Layout, opts: &AnalyzeOptions, catalogs: &Catalogs) {
     ), 9.0);
     l.subheading("Regime rules");
     for r in shown_regimes(catalogs) {
-        l.paragraph(&format!("{} - {}: {}", r.id, r.name, r.obligation), 8.5);
-        l.paragraph_indented(&tf!(l.tr, "Citation: {}", r.citation), 8.0, 4.0, MUTED);
+        // The English report keeps the catalog's English name here; others name the law
+        // in their language (the official title of PRC law in Chinese).
+        let name = match l.tr.lang {
+            Lang::En => r.name.clone(),
+            _ => regime_name(&l.tr, r),
+        };
+        let obligation = l.tr.s(&r.obligation);
+        l.paragraph(&tf!(l.tr, "{} - {}: {}", r.id, name, obligation), 8.5);
+        let citation = l.tr.s(&r.citation);
+        l.paragraph_indented(&tf!(l.tr, "Citation: {}", citation), 8.0, 4.0, MUTED);
     }
     l.subheading("Limitations");
     for s in [
@@ -1244,6 +1269,9 @@ pub fn render_changes(
 
 /// The regime's name in the report language; the English report adds the Chinese name.
 pub(crate) fn regime_name(t: &Tr, r: &xborder_engine::classify::regimes::Regime) -> String {
+    if let (Lang::ZhCn, Some(title)) = (t.lang, super::i18n_law_zh::official_title(&r.id)) {
+        return title.to_string();
+    }
     match (t.lang, &r.name_zh) {
         (Lang::ZhCn, Some(zh)) => zh.clone(),
         (Lang::En, Some(zh)) => format!("{} ({zh})", r.name),
@@ -1499,7 +1527,7 @@ fn site_sections(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, model: &Repo
             .filter(|f| f.source_site == site.site)
             .collect();
         let country = country_name(&l.tr, catalogs, &site.country);
-        l.subheading(&format!("{} ({})", site.site, country));
+        l.subheading(&tf!(l.tr, "{} ({})", site.site, country));
         l.paragraph(
             &tf!(
                 l.tr,
@@ -1692,13 +1720,15 @@ fn xml_escape(s: &str) -> String {
 
 /// Add the XMP packet PDF/A-2b asks for (pdfaid part 2, conformance B, with the same title,
 /// dates and producer as the document information dictionary). printpdf writes the output
-/// intent and embeds the fonts; this adds the identification it does not write.
+/// intent and embeds the fonts; this adds the identification it does not write, and the
+/// bookmarks and contents links (pdf_nav.rs).
 fn add_pdfa_metadata(
     bytes: &[u8],
     title: &str,
     subject: &str,
     ctx: &RunContext,
     lang: Lang,
+    nav: &Navigation,
 ) -> Result<Vec<u8>> {
     let fail = |m: String| Error::Report {
         path: "report.pdf".into(),
@@ -1747,6 +1777,7 @@ fn add_pdfa_metadata(
         .map_err(|e| fail(format!("no document catalog: {e}")))?;
     catalog.set("Metadata", lopdf::Object::Reference(id));
     catalog.set("Lang", lopdf::Object::string_literal(lang.tag()));
+    nav.apply(&mut doc).map_err(fail)?;
     let mut out = Vec::new();
     doc.save_to(&mut out)
         .map_err(|e| fail(format!("writing the PDF: {e}")))?;
