@@ -229,33 +229,51 @@ def period_bounds(text):
 
 # ------------------------------------------------------------------------- inputs ------
 
-def zeek_files(logdir, kind, fields):
+def zeek_files(logdir, kind, required):
+    """[(path, fields)] of the kind's files in sorted order, fields from each #fields line
+    (columns are mapped by name, as xborder does)."""
     files = sorted(glob.glob(os.path.join(logdir, f"{kind}.*")))
     others = [f for f in sorted(os.listdir(logdir)) if re.match(r"(ssl|http)\.", f)]
     if others:
         fail(f"{others[0]}: SNI / HTTP Host attribution is not reproduced by this baseline")
+    out = []
     for f in files:
+        if not re.search(r"\.log(\.gz)?$", f):
+            fail(f"{f}: only Zeek TSV logs (.log, .log.gz) are read by this baseline")
         opener = gzip.open if f.endswith(".gz") else open
         with opener(f, "rt", encoding="utf-8", newline="\n") as fh:
-            head = [next(fh, "") for _ in range(8)]
-        want = "#fields\t" + "\t".join(fields)
-        if not any(h.rstrip("\n") == want for h in head):
-            fail(f"{f}: not a Zeek TSV {kind} log with the default columns ({want!r} expected)")
-        if "#separator \\x09\n" not in head or "#set_separator\t,\n" not in head:
-            fail(f"{f}: separators other than Zeek's defaults are not reproduced")
-    if not files:
+            head = []
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                head.append(line.rstrip("\n"))
+        fields = next((h.split("\t")[1:] for h in head if h.startswith("#fields\t")), None)
+        if fields is None or any(r not in fields for r in required):
+            fail(f"{f}: not a Zeek TSV {kind} log with {', '.join(required)}")
+        for want in ("#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)",
+                     "#unset_field\t-"):
+            if want not in head:
+                fail(f"{f}: header lacks {want!r}: other separators are not reproduced")
+        out.append((f, fields))
+    if not out:
         fail(f"no {kind}.* files in {logdir}")
-    return files
+    return out
 
 
-def read_zeek(files, names):
-    """All columns as text (one spare for the #fields line), '#' lines dropped by their
-    first column: comment='#' would cut any line at a '#' inside a field."""
-    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names) + 1))
-    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return (f"(SELECT * FROM read_csv([{listing}], delim='\t', header=false, quote='', "
-            f"escape='', null_padding=true, auto_detect=false, columns={{{cols}}}) "
-            f"WHERE NOT starts_with(c0, '#'))")
+def load_zeek(db, table, files, select):
+    """Load files in sorted order into `table` (rowid = file and line order). Every column
+    is read as text (one spare for the #fields line) and '#' lines are dropped by their
+    first column: comment='#' would cut any line at a '#' inside a field. `select` maps a
+    {field: column} dict (NULL for absent fields) to the typed select list."""
+    for i, (path, fields) in enumerate(files):
+        cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(len(fields) + 1))
+        col = {n: f"c{j}" for j, n in enumerate(fields)}
+        col = {n: col.get(n, "CAST(NULL AS VARCHAR)") for n in CONN + DNS}
+        src = (f"read_csv('{path.replace(chr(39), chr(39) * 2)}', delim='\t', header=false, "
+               f"quote='', escape='', null_padding=true, auto_detect=false, "
+               f"columns={{{cols}}})")
+        sql = f"SELECT {select(col)} FROM {src} WHERE NOT starts_with(c0, '#')"
+        db.execute(f"CREATE TABLE {table} AS {sql}" if i == 0 else f"INSERT INTO {table} {sql}")
 
 
 def unset(col, empty=False):
@@ -294,9 +312,8 @@ def main():
     db.execute("SET preserve_insertion_order=true")
 
     # Conn records, every parsed field type-checked; pos = sorted file and line order.
-    conn_files = zeek_files(a.logs, "conn", CONN)
-    c = {n: f"c{i}" for i, n in enumerate(CONN)}
-    db.execute(f"""CREATE TABLE conn AS SELECT
+    conn_files = zeek_files(a.logs, "conn", ["ts", "id.orig_h", "id.resp_h"])
+    load_zeek(db, "conn", conn_files, lambda c: f"""
         {micros(c['ts'])} AS ts, {unset(c['uid'])} AS uid,
         {c['id.orig_h']} AS src, CAST({unset(c['id.orig_p'])} AS USMALLINT) AS sport,
         {c['id.resp_h']} AS dst, CAST({unset(c['id.resp_p'])} AS USMALLINT) AS dport,
@@ -304,10 +321,10 @@ def main():
         CAST({unset(c['duration'])} AS DOUBLE) AS duration,
         CAST({unset(c['orig_bytes'])} AS UBIGINT) AS bytes_out,
         CAST({unset(c['resp_bytes'])} AS UBIGINT) AS bytes_in,
-        CASE {c['local_orig']} WHEN 'T' THEN true WHEN 'F' THEN false WHEN '-' THEN NULL
+        CASE WHEN {c['local_orig']} IS NULL OR {c['local_orig']} = '-' THEN NULL
+             WHEN {c['local_orig']} = 'T' THEN true WHEN {c['local_orig']} = 'F' THEN false
              ELSE error('local_orig `' || {c['local_orig']} || '` is not T, F or -') END
-          AS local_orig
-      FROM {read_zeek(conn_files, CONN)}""")
+          AS local_orig""")
     n_conn, bad_dur, huge = db.execute(
         "SELECT count(*), count(*) FILTER (duration < 0 OR isinf(duration) OR isnan(duration)), "
         "count(*) FILTER (bytes_out > 9007199254740992 OR bytes_in > 9007199254740992) "
@@ -316,16 +333,14 @@ def main():
         fail(f"{bad_dur} negative durations, {huge} byte counts above 2^53: rejects not reproduced")
     phase(f"conn: {n_conn} records loaded")
 
-    dns_files = zeek_files(a.logs, "dns", DNS)
-    d = {n: f"c{i}" for i, n in enumerate(DNS)}
-    db.execute(f"""CREATE TABLE dnsraw AS SELECT
+    dns_files = zeek_files(a.logs, "dns", ["ts", "id.orig_h"])
+    load_zeek(db, "dnsraw", dns_files, lambda d: f"""
         {micros(d['ts'])} AS ts, {unset(d['uid'])} AS uid, {d['id.orig_h']} AS client,
         CAST({unset(d['trans_id'])} AS UINTEGER) AS trans_id,
         CAST({unset(d['rtt'])} AS DOUBLE) AS rtt,
         coalesce(lower(rtrim(trim({unset(d['query'])}), '.')), '') AS query,
         {unset(d['qtype_name'])} AS qtype, {unset(d['rcode_name'])} AS rcode,
-        {unset(d['answers'], True)} AS answers, {unset(d['TTLs'], True)} AS ttls
-      FROM {read_zeek(dns_files, DNS)}""")
+        {unset(d['answers'], True)} AS answers, {unset(d['TTLs'], True)} AS ttls""")
     n_dns = db.execute("SELECT count(*) FROM dnsraw").fetchall()[0][0]
     if db.execute("SELECT count(*) FROM dnsraw WHERE rtt < 0 OR isinf(rtt) OR isnan(rtt)"
                   ).fetchall()[0][0]:
