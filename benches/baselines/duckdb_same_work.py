@@ -342,6 +342,8 @@ def main():
         {unset(d['qtype_name'])} AS qtype, {unset(d['rcode_name'])} AS rcode,
         {unset(d['answers'], True)} AS answers, {unset(d['TTLs'], True)} AS ttls""")
     n_dns = db.execute("SELECT count(*) FROM dnsraw").fetchall()[0][0]
+    for (client,) in db.execute("SELECT DISTINCT client FROM dnsraw").fetchall():
+        parse_ip(client)
     if db.execute("SELECT count(*) FROM dnsraw WHERE rtt < 0 OR isinf(rtt) OR isnan(rtt)"
                   ).fetchall()[0][0]:
         fail("negative or infinite rtt: rejects not reproduced")
@@ -357,6 +359,7 @@ def main():
 
     # Every address answer with its TTL (answers and TTLs zip by position).
     db.execute("""CREATE TABLE answers AS SELECT pos, client, response, query,
+        unnest(range(1, len(string_split(answers, ',')) + 1)) AS idx,
         trim(unnest(string_split(answers, ','))) AS address,
         CAST(floor(CAST(unnest(string_split(ttls, ',')) AS DOUBLE)) AS UBIGINT) AS ttl
       FROM dns WHERE answers IS NOT NULL AND query <> ''""")
@@ -365,9 +368,11 @@ def main():
     db.register("vq_df", pd.DataFrame(vq, columns=["query", "pid"]).astype({"pid": "int32"}))
     db.execute("CREATE TABLE vq AS SELECT * FROM vq_df")
     # Answers for addresses some vendor name resolved to; one per (client, address, time):
-    # the later record in input order wins a tie, as in xborder.
+    # the later record in input order (then the later answer in it) wins a tie, as in
+    # xborder. arg_max skips NULL values, so the missing TTL is a sentinel first.
     db.execute("""CREATE TABLE obs AS SELECT client, address, response,
-        arg_max(query, pos) AS query, arg_max(coalesce(ttl, 4294967295), pos) AS ttl
+        arg_max(query, pos * 65536 + idx) AS query,
+        arg_max(coalesce(ttl, 4294967295), pos * 65536 + idx) AS ttl
       FROM answers WHERE address IN (SELECT DISTINCT address FROM answers JOIN vq USING (query))
       GROUP BY client, address, response""")
     phase(f"dns index: {db.execute('SELECT count(*) FROM obs').fetchall()[0][0]} answers kept")
