@@ -18,6 +18,7 @@
 #        FORMATS="tsv"  (also gzip; parquet: conn logs as Parquet, xborder only)
 #        BASELINES="duckdb pandas"  (also simple; "" runs xborder alone)
 #        WORK=$HOME/.cache/xborder-bench
+#        SELF_CHECK=1  (0 skips checking the DuckDB baseline on data/sample first)
 #        XBORDER=path/to/xborder  (use this binary instead of building a release; figures
 #                                  only from a release build)
 # Generated data goes under $WORK (never into the repository) and is deleted after each
@@ -95,6 +96,24 @@ PY
   echo "$line" | tee -a "$RESULTS" >>"$ROWS"
   echo "   $line"
 }
+
+# Before timing anything: the same-work baseline must reproduce xborder byte for byte on
+# the committed sample quarter (a gzip file, an extra _node_name column, a CDN address
+# shared by an AI host and a shop, IPv6, DNS-over-HTTPS, an unknown site).
+if [[ " $BASELINES " == *" duckdb "* ]] && [ "${SELF_CHECK:-1}" = 1 ]; then
+  echo "== self-check: duckdb_same_work.py on data/sample"
+  rm -rf "$WORK/sample-out" "$WORK/sample-logs" "$WORK/sample-baseline"
+  mkdir -p "$WORK/sample-logs"
+  cp data/sample/conn.* data/sample/dns.* "$WORK/sample-logs/"
+  "$BIN" analyze "$WORK/sample-logs" --sites data/sample/sites.toml --period 2026-Q3 \
+    --out "$WORK/sample-out" --quiet
+  "$PY" benches/baselines/duckdb_same_work.py --logs "$WORK/sample-logs" \
+    --sites data/sample/sites.toml --vendors data/vendors.toml --geoip "$GEOIP" \
+    --period 2026-Q3 --xborder-out "$WORK/sample-out" --out "$WORK/sample-baseline" 2>&1 |
+    grep -E "identical|DIFFERS|baseline:|xborder:|duckdb_same_work" | sed 's/^/     /'
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "the same-work baseline differs from xborder on data/sample" >&2; exit 1; }
+  rm -rf "$WORK/sample-out" "$WORK/sample-logs" "$WORK/sample-baseline"
+fi
 
 for scale in "${SCALES[@]}"; do
   flows=$(python3 -c "print(int(float('$scale')))")
