@@ -944,6 +944,8 @@ impl BlockWriter<'_> {
         let flows = self.summary.flow_records - self.block_start.0;
         let ai = self.summary.ai_flows - self.block_start.1;
         let wants_ai = ai as f64 <= share * flows as f64;
+        // Kinds as in `session`: 10..=11 DNS-over-HTTPS (weekdays), 260..=274 a vendor
+        // session, 275 and above a web session.
         match kind {
             10..=11 if wants_ai && !weekend => kind,
             _ if wants_ai => 260,
