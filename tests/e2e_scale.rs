@@ -93,7 +93,13 @@ fn ai_share_outside_zero_to_one_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["0", "-0.5", "1.01", "NaN", "inf", "eighty"] {
         let o = xborder()
-            .args(["generate", "--flows", "1000", &format!("--ai-share={bad}"), "--out"])
+            .args([
+                "generate",
+                "--flows",
+                "1000",
+                &format!("--ai-share={bad}"),
+                "--out",
+            ])
             .arg(dir.path().join("d"))
             .output()
             .unwrap();
