@@ -24,6 +24,7 @@ fn generated() -> (Vec<u8>, Vec<u8>) {
         gzip: false,
         files: 1,
         threads: 1,
+        ai_share: None,
     };
     xborder::generate::scale::write_scale(dir.path(), &opts).expect("generate");
     let logs = dir.path().join("logs");

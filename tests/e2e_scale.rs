@@ -74,6 +74,45 @@ fn analyze_reports_exactly_what_the_generator_planted() {
     analyze_matches_the_plan(&["--flows", "100000", "--files", "1"]);
 }
 
+/// An AI-heavy mix (`--ai-share 0.8`, a partial block): four flows in five go to AI
+/// vendors, and analyze still reports exactly what was planted.
+#[test]
+fn ai_heavy_mix_reports_exactly_what_the_generator_planted() {
+    let run = analyze_matches_the_plan(&["--flows", "20000", "--files", "1", "--ai-share", "0.8"]);
+    let flows = &run["totals"]["flow_records"]["read"];
+    let ai = &run["totals"]["flows"]["ai_vendor"];
+    let share = ai.as_f64().unwrap() / flows.as_f64().unwrap();
+    assert!(
+        (share - 0.8).abs() < 0.001,
+        "AI share {share} ({ai} of {flows})"
+    );
+}
+
+#[test]
+fn ai_share_outside_zero_to_one_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "-0.5", "1.01", "NaN", "inf", "eighty"] {
+        let o = xborder()
+            .args([
+                "generate",
+                "--flows",
+                "1000",
+                &format!("--ai-share={bad}"),
+                "--out",
+            ])
+            .arg(dir.path().join("d"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--ai-share {bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--ai-share") && err.contains("(0, 1]"),
+            "{err}"
+        );
+    }
+    assert!(!dir.path().join("d").exists());
+}
+
 /// Conn logs as Parquet (two blocks, two files): the same figures through the Parquet
 /// reader, and each conn file detected as zeek-conn-parquet with its hash recorded.
 #[test]

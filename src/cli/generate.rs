@@ -2,7 +2,7 @@
 //!
 //! Usage: xborder generate --out DIR [--seed N]
 //!        xborder generate --out DIR --flows N [--seed N] [--format tsv|json|parquet] [--gzip]
-//!                         [--files N] [--threads N]
+//!                         [--files N] [--threads N] [--ai-share F]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +17,7 @@ Examples:
   xborder generate --out /tmp/sample --seed 42
   xborder generate --out /tmp/q3-1e7 --flows 10000000 --gzip
   xborder generate --out /tmp/q3-pq --flows 10000000 --format parquet
+  xborder generate --out /tmp/q3-ai --flows 10000000 --ai-share 0.8
 
 Without --flows, writes a quarter (2026-Q3) of Zeek conn and dns logs for a five-office
 organisation, plus its sites.toml. The same seed always gives the same bytes; the default
@@ -27,7 +28,9 @@ in bounded memory, plus sites.toml, expected_findings.csv and expected.json: the
 flows and bytes it planted per site, country, vendor, product and attribution, which a
 correct `analyze` reports exactly (docs/performance.md). --format parquet writes the conn
 logs as Parquet (Zeek's column names, row groups of 262,144 rows, Snappy); the dns logs
-stay Zeek TSV, and --gzip does not apply.";
+stay Zeek TSV, and --gzip does not apply. --ai-share F makes that share of the conn
+records AI-vendor flows (0.8: an AI-heavy mix, every AI flow an evidence row); without it
+the mix is the typical one, about 0.8 % AI flows.";
 
 /// The seed data/sample/ was generated with.
 pub const DEFAULT_SEED: u64 = 20260710;
@@ -64,6 +67,21 @@ pub struct GenerateArgs {
     /// Files written in parallel.
     #[arg(long, value_name = "N", default_value_t = 2, requires = "flows")]
     pub threads: usize,
+    /// Share of conn records that go to AI vendors, more than 0 and at most 1 (scale
+    /// mode; default: the typical mix, about 0.8 %).
+    #[arg(long, value_name = "F", requires = "flows", value_parser = parse_ai_share)]
+    pub ai_share: Option<f64>,
+}
+
+/// `--ai-share`: a number in (0, 1]; anything else is a usage error (exit 2).
+fn parse_ai_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number: give a share in (0, 1], e.g. 0.8"))?;
+    scale::check_ai_share(share).map_err(|_| {
+        format!("{share} is outside (0, 1]: give the share of conn records that go to AI vendors, e.g. 0.8")
+    })
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -79,15 +97,17 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             gzip: args.gzip,
             files: args.files,
             threads: args.threads,
+            ai_share: args.ai_share,
         };
         let s = scale::write_scale(&args.out, &opts)
             .with_context(|| format!("writing scale data to {}", args.out.display()))?;
         println!(
-            "wrote {} flow records ({} duplicates), {} DNS records and {} AI-vendor flows to {}: {} files, expected_findings.csv, expected.json",
+            "wrote {} flow records ({} duplicates), {} DNS records and {} AI-vendor flows ({:.2} %) to {}: {} files, expected_findings.csv, expected.json",
             s.flow_records,
             s.duplicate_flow_records,
             s.dns_records,
             s.ai_flows,
+            100.0 * s.ai_flows as f64 / s.flow_records.max(1) as f64,
             args.out.display(),
             s.files.len()
         );

@@ -68,6 +68,21 @@ pub struct ScaleOptions {
     pub files: u32,
     /// Worker threads writing files in parallel.
     pub threads: usize,
+    /// Share of conn records that go to AI-vendor addresses, in (0, 1]; `None` keeps the
+    /// typical mix (about 0.8 %). Lets benchmarks run an AI-heavy mix (0.8), where every
+    /// AI flow becomes an evidence row.
+    pub ai_share: Option<f64>,
+}
+
+/// Check an `--ai-share` value: a share of conn records, more than 0 and at most 1.
+pub fn check_ai_share(share: f64) -> Result<f64> {
+    if share > 0.0 && share <= 1.0 {
+        Ok(share)
+    } else {
+        Err(Error::Usage(format!(
+            "--ai-share {share} is outside (0, 1]: give the share of conn records that go to AI vendors, e.g. 0.8"
+        )))
+    }
 }
 
 /// One row of expected_findings.csv.
@@ -85,6 +100,10 @@ pub type ExpectedKey = (String, String, String, String, String);
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ScaleSummary {
     pub seed: u64,
+    /// The `--ai-share` asked for (absent for the typical mix); `ai_flows / flow_records`
+    /// is the share reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_share: Option<f64>,
     pub block_flows: u64,
     pub blocks: f64,
     /// Flow records written, duplicates included.
@@ -574,6 +593,10 @@ struct BlockWriter<'o> {
     summary: ScaleSummary,
     /// Cache of (address → country) and (host → product) for expected figures.
     countries: BTreeMap<String, String>,
+    /// `ScaleOptions::ai_share`.
+    ai_share: Option<f64>,
+    /// (flow records, AI flows) of the summary when the current block began.
+    block_start: (u64, u64),
 }
 
 impl BlockWriter<'_> {
@@ -695,6 +718,7 @@ impl BlockWriter<'_> {
     ) -> std::io::Result<()> {
         // The same seed for every block: blocks are the same traffic, so totals scale.
         let mut rng = Rng::new(seed);
+        self.block_start = (self.summary.flow_records, self.summary.ai_flows);
         let jitter = (mix(self.block) % 1000) as i64;
         for day in 0..Q3_DAYS as u64 {
             let budget = flows / Q3_DAYS as u64 + u64::from(day < flows % Q3_DAYS as u64);
@@ -765,6 +789,10 @@ impl BlockWriter<'_> {
             ),
         };
         let v6_client = client.contains(':');
+        let kind = match self.ai_share {
+            Some(share) => self.kind_for_share(share, kind, weekend),
+            None => kind,
+        };
         match kind {
             // Inbound scans of the Dublin office's published service.
             0..=9 => {
@@ -907,6 +935,25 @@ impl BlockWriter<'_> {
         }
     }
 
+    /// The session kind under `--ai-share`: an AI session (DNS-over-HTTPS when `kind`
+    /// drew it, else a vendor session) while this block's AI flows are at or below the
+    /// share of its flow records so far, otherwise `kind` with its AI kinds turned into
+    /// web sessions. Blocks stay identical (the tally restarts with each block), and the
+    /// share is reached within one session's flows per block.
+    fn kind_for_share(&self, share: f64, kind: u64, weekend: bool) -> u64 {
+        let flows = self.summary.flow_records - self.block_start.0;
+        let ai = self.summary.ai_flows - self.block_start.1;
+        let wants_ai = ai as f64 <= share * flows as f64;
+        // Kinds as in `session`: 10..=11 DNS-over-HTTPS (weekdays), 260..=274 a vendor
+        // session, 275 and above a web session.
+        match kind {
+            10..=11 if wants_ai && !weekend => kind,
+            _ if wants_ai => 260,
+            10..=11 | 260..=274 => 999,
+            _ => kind,
+        }
+    }
+
     fn dns_conn(&mut self, rng: &mut Rng, t: i64, client: &str, resolver: &str) {
         let (q, r) = (40 + rng.below(30), 90 + rng.below(200));
         self.conn(
@@ -953,9 +1000,17 @@ impl BlockWriter<'_> {
                 v6,
             },
         );
-        self.dns_conn(rng, t, client, resolver);
+        // Under --ai-share the query's own conn record to the resolver is not written (as
+        // for a sensor at the egress that does not see internal DNS), so that any share up
+        // to 1 can be reached; the DNS record itself is written either way.
+        let room = if self.ai_share.is_some() {
+            left
+        } else {
+            self.dns_conn(rng, t, client, resolver);
+            left.saturating_sub(1)
+        };
         let vp = self.oracle.product_of_host(e.query);
-        let n = (1 + rng.below(4)).min(left.saturating_sub(1));
+        let n = (1 + rng.below(4)).min(room);
         for _ in 0..n {
             let dst = e.addresses[rng.below(e.addresses.len() as u64) as usize];
             let unset = rng.below(50) == 0;
@@ -1048,6 +1103,8 @@ fn write_file(
         dns_lines: Vec::new(),
         summary: ScaleSummary::default(),
         countries: BTreeMap::new(),
+        ai_share: opts.ai_share,
+        block_start: (0, 0),
     };
     let mut left = flows;
     while left > 0 {
@@ -1086,6 +1143,9 @@ pub fn write_scale(dir: &Path, opts: &ScaleOptions) -> Result<ScaleSummary> {
         return Err(Error::Usage(
             "--gzip does not apply to Parquet conn logs (Parquet compresses its pages)".into(),
         ));
+    }
+    if let Some(share) = opts.ai_share {
+        check_ai_share(share)?;
     }
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
@@ -1131,6 +1191,7 @@ pub fn write_scale(dir: &Path, opts: &ScaleOptions) -> Result<ScaleSummary> {
     let results: Vec<Result<ScaleSummary>> = done.into_iter().map(|(_, r)| r).collect();
     let mut summary = ScaleSummary {
         seed: opts.seed,
+        ai_share: opts.ai_share,
         block_flows: BLOCK_FLOWS,
         blocks: opts.flows as f64 / BLOCK_FLOWS as f64,
         ..ScaleSummary::default()
@@ -1219,6 +1280,7 @@ mod tests {
             gzip: false,
             files,
             threads: 2,
+            ai_share: None,
         }
     }
 
@@ -1244,6 +1306,60 @@ mod tests {
             );
         }
         assert_eq!(one.findings.len(), three.findings.len());
+    }
+
+    #[test]
+    fn ai_share_is_reached_and_blocks_still_repeat() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let share = |flows, files| ScaleOptions {
+            ai_share: Some(0.8),
+            ..opts(flows, files)
+        };
+        let one = write_scale(a.path(), &share(BLOCK_FLOWS, 1)).unwrap();
+        let two = write_scale(b.path(), &share(2 * BLOCK_FLOWS, 2)).unwrap();
+        let reached = one.ai_flows as f64 / one.flow_records as f64;
+        assert!((reached - 0.8).abs() < 0.0005, "{reached}");
+        assert_eq!(two.ai_flows, 2 * one.ai_flows);
+        for (k, v) in &one.findings {
+            assert_eq!(two.findings[k].bytes_out, 2 * v.bytes_out, "{k:?}");
+        }
+        // Every flow an AI flow: no resolver conn records, no web or internal sessions.
+        let all = write_scale(
+            a.path(),
+            &ScaleOptions {
+                ai_share: Some(1.0),
+                ..opts(20_000, 1)
+            },
+        )
+        .unwrap();
+        assert_eq!(all.ai_flows, all.flow_records);
+        // A small share is met too (the typical mix without the option is about 0.8 %).
+        let few = write_scale(
+            b.path(),
+            &ScaleOptions {
+                ai_share: Some(0.05),
+                ..opts(BLOCK_FLOWS, 1)
+            },
+        )
+        .unwrap();
+        assert!((few.ai_flows as f64 / few.flow_records as f64 - 0.05).abs() < 0.0005);
+    }
+
+    #[test]
+    fn ai_share_outside_zero_to_one_is_refused() {
+        for bad in [0.0, -0.1, 1.000_001, f64::NAN, f64::INFINITY] {
+            let dir = tempfile::tempdir().unwrap();
+            let r = write_scale(
+                dir.path(),
+                &ScaleOptions {
+                    ai_share: Some(bad),
+                    ..opts(1000, 1)
+                },
+            );
+            assert!(matches!(r, Err(Error::Usage(_))), "{bad}");
+        }
+        assert_eq!(check_ai_share(1.0).unwrap(), 1.0);
     }
 
     #[test]
