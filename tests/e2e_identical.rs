@@ -39,7 +39,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// `xborder ARGS` run in `dir`, which must succeed. run.json records the command line,
-/// so the binary is copied to `dir/bin` and found through PATH: argv[0] is then `xborder`
+/// so the binary is linked into `dir/bin` and found through PATH: argv[0] is then `xborder`
 /// wherever the build directory is.
 fn run_in(dir: &Path, args: &[&str]) {
     let bin = dir.join("bin");
@@ -49,7 +49,9 @@ fn run_in(dir: &Path, args: &[&str]) {
             .unwrap()
             .get_program()
             .to_owned();
-        std::fs::copy(built, bin.join("xborder")).unwrap();
+        // A link, not a copy: a copy is open for writing while other test threads fork,
+        // and executing it then fails with "Text file busy".
+        std::os::unix::fs::symlink(built, bin.join("xborder")).unwrap();
     }
     let out = Command::new("xborder")
         .env("PATH", &bin)
