@@ -79,7 +79,7 @@ fn plan(
             continue;
         }
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = match ingest::detect_with(&path, &head, forced, reader) {
+        let detection = match ingest::detect_with(&path, &head, forced.clone(), reader) {
             // A stray file inside a directory (a README, the sites file) is listed as
             // skipped; a file named on the command line, or --strict, stops the run.
             Err(Error::UnknownFormat { detail, .. }) if file.in_directory && !strict => {
@@ -118,7 +118,7 @@ pub fn analyze(
         &opts.inputs,
         &opts.exclude,
         &config_files,
-        opts.format,
+        opts.format.clone(),
         &opts.reader,
         opts.strict,
     )?;
@@ -152,7 +152,7 @@ pub fn analyze(
     // passes; each read counts towards progress.
     let reads = |p: &Planned| -> u64 {
         match p.detection {
-            Detection::Supported(f) => {
+            Detection::Supported(ref f) => {
                 u64::from(f.holds(RecordKind::Flow))
                     + u64::from(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname))
                     + u64::from(f.holds(RecordKind::Proxy))
@@ -213,7 +213,7 @@ pub fn analyze(
     let mut candidates = CandidateTracker::default();
     let mut client_sites: FastMap<IpAddr, Option<u16>> = FastMap::default();
     for (i, p) in planned.iter().enumerate() {
-        let Detection::Supported(f) = p.detection else {
+        let Detection::Supported(f) = &p.detection else {
             continue;
         };
         if !(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname)) {
@@ -223,7 +223,7 @@ pub fn analyze(
         let report = read_file(
             p,
             i as u32,
-            f,
+            f.clone(),
             opts,
             None,
             &mut rejects,
@@ -320,7 +320,7 @@ pub fn analyze(
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         match p.detection {
-            Detection::Supported(f) if f.holds(RecordKind::Flow) => {
+            Detection::Supported(ref f) if f.holds(RecordKind::Flow) => {
                 state.source = state.coverage.source(f.id());
                 let prior = report_slots[i].take();
                 let first_read = prior.is_none();
@@ -328,7 +328,7 @@ pub fn analyze(
                 let mut report = read_file(
                     p,
                     i as u32,
-                    f,
+                    f.clone(),
                     opts,
                     prior,
                     &mut rejects,
@@ -575,7 +575,7 @@ fn bytes_of(planned: &[Planned], kinds: &[RecordKind]) -> u64 {
     planned
         .iter()
         .filter(|p| match p.detection {
-            Detection::Supported(f) => kinds.iter().any(|k| f.holds(*k)),
+            Detection::Supported(ref f) => kinds.iter().any(|k| f.holds(*k)),
             _ => false,
         })
         .map(|p| std::fs::metadata(&p.path).map_or(0, |m| m.len()))

@@ -107,7 +107,7 @@ pub(super) fn read_proxy_files(
     mut evidence: Option<&mut EvidenceSpool>,
 ) -> Result<()> {
     for (i, p) in planned.iter().enumerate() {
-        let Detection::Supported(f) = p.detection else {
+        let Detection::Supported(f) = &p.detection else {
             continue;
         };
         if !f.holds(RecordKind::Proxy) {
@@ -120,7 +120,7 @@ pub(super) fn read_proxy_files(
         let mut report = read_file(
             p,
             i as u32,
-            f,
+            f.clone(),
             opts,
             prior,
             rejects,
