@@ -171,7 +171,7 @@ fn mutated_fixtures_never_panic_any_reader() {
                 }
             }
             let _ = ingest::detect(&path, &m, None);
-            count(format, &path, &m);
+            count(format.clone(), &path, &m);
         }
     }
 }
@@ -227,17 +227,17 @@ fn compacted_json_reads_every_record() {
         let Ok(Detection::Supported(format)) = ingest::detect(&path, &head, None) else {
             continue;
         };
-        let want = count(format, &path, &original);
+        let want = count(format.clone(), &path, &original);
         let array = format!("[{}]\n", objects.join(","));
         let back_to_back = format!("{}\n", objects.join(""));
         for (how, bytes) in [("array", array), ("back to back", back_to_back)] {
             assert_eq!(
                 ingest::detect(&path, bytes.as_bytes(), None).ok(),
-                Some(Detection::Supported(format)),
+                Some(Detection::Supported(format.clone())),
                 "{} ({how}): detection",
                 path.display()
             );
-            let got = count(format, &path, bytes.as_bytes());
+            let got = count(format.clone(), &path, bytes.as_bytes());
             let records = |c: &BTreeMap<String, u64>| {
                 ["flow", "dns", "hostname", "filtered", "rejected"]
                     .map(|k| c.get(k).copied().unwrap_or(0))

@@ -257,7 +257,7 @@ fn fuzz_every_reader_within_budget() {
         for _ in 0..=rng.below(3) {
             bytes = mutate(&mut rng, &bytes);
         }
-        if let Err(why) = read_bounded(*format, path, bytes.clone()) {
+        if let Err(why) = read_bounded(format.clone(), path, bytes.clone()) {
             let saved = save_failure(seed, cases, &bytes);
             panic!(
                 "{} reader {why} on a mutation of {} (seed {seed}, case {cases}; input saved as {})",

@@ -402,7 +402,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         snapshots: args.ip_snapshots.clone(),
         snapshot_max_distance_s: args.snapshot_max_distance,
         collect_unattributed: false,
-        format: args.format,
+        format: args.format.clone(),
         reader: ReaderOptions {
             log_timezone: args.log_timezone,
             assume_year: args.assume_year.or(start_year),

@@ -22,11 +22,10 @@ pub struct FormatsArgs {}
 
 pub fn run(_args: FormatsArgs) -> anyhow::Result<ExitCode> {
     for f in formats() {
-        let spec = f.spec();
-        println!("{}  {} ({} records)", spec.id, spec.title, f.kinds_label());
-        println!("  detected by: {}", spec.detected_by);
-        println!("  byte counts: {}", spec.bytes);
-        for (to, from) in spec.field_map {
+        println!("{}  {} ({} records)", f.id(), f.title(), f.kinds_label());
+        println!("  detected by: {}", f.detected_by());
+        println!("  byte counts: {}", f.bytes());
+        for (to, from) in f.field_map() {
             println!("  {to:<26} <- {from}");
         }
         println!();

@@ -43,7 +43,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
     let mut candidates = CandidateTracker::default();
     let mut client_sites: FastMap<IpAddr, Option<u16>> = FastMap::default();
     for (i, p) in r.planned.iter().enumerate() {
-        let Detection::Supported(f) = p.detection else {
+        let Detection::Supported(f) = &p.detection else {
             continue;
         };
         if !(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname)) {
@@ -53,7 +53,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
         let report = read_file(
             p,
             i as u32,
-            f,
+            f.clone(),
             opts,
             None,
             &mut r.rejects,

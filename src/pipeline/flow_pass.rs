@@ -31,7 +31,7 @@ pub(super) fn read_flows(
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in r.planned.iter().enumerate() {
         match p.detection {
-            Detection::Supported(f) if f.holds(RecordKind::Flow) => {
+            Detection::Supported(ref f) if f.holds(RecordKind::Flow) => {
                 state.source = state.coverage.source(f.id());
                 let prior = r.slots[i].take();
                 let first_read = prior.is_none();
@@ -39,7 +39,7 @@ pub(super) fn read_flows(
                 let mut report = read_file(
                     p,
                     i as u32,
-                    f,
+                    f.clone(),
                     opts,
                     prior,
                     &mut r.rejects,

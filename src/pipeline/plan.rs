@@ -27,7 +27,7 @@ pub(super) fn plan_run(opts: &AnalyzeOptions) -> Result<Vec<Planned>> {
         &opts.inputs,
         &opts.exclude,
         &config_files,
-        opts.format,
+        opts.format.clone(),
         &opts.reader,
         opts.strict,
     )?;
@@ -62,7 +62,7 @@ pub(super) fn plan_run(opts: &AnalyzeOptions) -> Result<Vec<Planned>> {
 pub(super) fn progress(opts: &AnalyzeOptions, planned: &[Planned]) -> Progress {
     let reads = |p: &Planned| -> u64 {
         match p.detection {
-            Detection::Supported(f) => {
+            Detection::Supported(ref f) => {
                 u64::from(f.holds(RecordKind::Flow))
                     + u64::from(f.holds(RecordKind::Dns) || f.holds(RecordKind::Hostname))
                     + u64::from(f.holds(RecordKind::Proxy))
@@ -115,7 +115,7 @@ fn plan(
             continue;
         }
         let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = match ingest::detect_with(&path, &head, forced, reader) {
+        let detection = match ingest::detect_with(&path, &head, forced.clone(), reader) {
             // A stray file inside a directory (a README, the sites file) is listed as
             // skipped; a file named on the command line, or --strict, stops the run.
             Err(Error::UnknownFormat { detail, .. }) if file.in_directory && !strict => {
@@ -133,7 +133,7 @@ pub(super) fn bytes_of(planned: &[Planned], kinds: &[RecordKind]) -> u64 {
     planned
         .iter()
         .filter(|p| match p.detection {
-            Detection::Supported(f) => kinds.iter().any(|k| f.holds(*k)),
+            Detection::Supported(ref f) => kinds.iter().any(|k| f.holds(*k)),
             _ => false,
         })
         .map(|p| std::fs::metadata(&p.path).map_or(0, |m| m.len()))

@@ -15,7 +15,7 @@ pub(super) fn read_proxy_files(
     let opts = reading.opts;
     let mut seen = SeenKeys::new(reading.budget(DedupBudget::DNS), &reading.spill_dir);
     for (i, p) in reading.planned.iter().enumerate() {
-        let Detection::Supported(f) = p.detection else {
+        let Detection::Supported(f) = &p.detection else {
             continue;
         };
         if !f.holds(RecordKind::Proxy) {
@@ -28,7 +28,7 @@ pub(super) fn read_proxy_files(
         let mut report = read_file(
             p,
             i as u32,
-            f,
+            f.clone(),
             opts,
             prior,
             &mut reading.rejects,

@@ -33,7 +33,7 @@ pub(super) fn read_file(
     let path = &planned.path;
     let display = path.display().to_string();
     // Read, hash and decompress on one helper thread, parse on another; fold here.
-    let threaded = ingest::parallel::spawn(path, format, file_index, &opts.reader)?;
+    let threaded = ingest::parallel::spawn(path, format.clone(), file_index, &opts.reader)?;
     progress.start_file(
         &display,
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),

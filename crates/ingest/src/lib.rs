@@ -13,6 +13,7 @@ pub mod syslog;
 pub mod text;
 
 // Readers: one file per format (or per family sharing one layout).
+pub mod zeek_fields;
 pub mod zeek_json;
 pub mod zeek_parquet;
 pub mod zeek_tsv;
@@ -114,7 +115,8 @@ pub struct Head<'a> {
 /// Where a reader hands its items.
 pub type Sink<'s> = dyn FnMut(Item) -> Result<()> + 's;
 
-/// Reads one format: the stream is already decompressed and positioned at the start.
+/// Reads one format of the registry: the stream is already decompressed and positioned at
+/// the start.
 pub type ReadFn =
     fn(&mut dyn BufRead, &ReadContext<'_>, &mut dyn FnMut(Item) -> Result<()>) -> Result<()>;
 
@@ -140,63 +142,137 @@ pub struct FormatSpec {
     pub read: ReadFn,
 }
 
-/// A supported format: a reference into the registry.
-#[derive(Clone, Copy)]
-pub struct Format(pub &'static FormatSpec);
+/// What every reader offers: its description and a way to read. A [`FormatSpec`] of the
+/// registry is one; a format defined at run time (a `--mapping` file) is another, and owns
+/// its configuration instead of leaking it into a `'static` spec.
+///
+/// Readers run on a helper thread and a panic in one is caught and reported, hence the
+/// bounds.
+pub trait FormatReader: Send + Sync + std::panic::RefUnwindSafe {
+    /// Stable id, used in run.json and docs/formats.md.
+    fn id(&self) -> &str;
+    fn title(&self) -> &str;
+    fn kinds(&self) -> &'static [RecordKind];
+    fn detected_by(&self) -> &str;
+    fn bytes(&self) -> &str;
+    /// Normalised field ← source field.
+    fn field_map(&self) -> Vec<(&str, &str)>;
+    /// Read an opened input: the stream is decompressed and positioned at the start.
+    fn read(
+        &self,
+        reader: &mut dyn BufRead,
+        ctx: &ReadContext<'_>,
+        sink: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()>;
+}
+
+impl FormatReader for FormatSpec {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn title(&self) -> &str {
+        self.title
+    }
+    fn kinds(&self) -> &'static [RecordKind] {
+        self.kinds
+    }
+    fn detected_by(&self) -> &str {
+        self.detected_by
+    }
+    fn bytes(&self) -> &str {
+        self.bytes
+    }
+    fn field_map(&self) -> Vec<(&str, &str)> {
+        self.field_map.to_vec()
+    }
+    fn read(
+        &self,
+        reader: &mut dyn BufRead,
+        ctx: &ReadContext<'_>,
+        sink: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        (self.read)(reader, ctx, sink)
+    }
+}
+
+/// A supported format: one of the registry, or one defined at run time with its state.
+#[derive(Clone)]
+pub enum Format {
+    /// A format of the [`REGISTRY`].
+    Builtin(&'static FormatSpec),
+    /// A format defined at run time (a user mapping), owning its configuration.
+    Defined(std::sync::Arc<dyn FormatReader>),
+}
 
 impl PartialEq for Format {
     fn eq(&self, other: &Self) -> bool {
-        self.0.id == other.0.id
+        self.id() == other.id()
     }
 }
 impl Eq for Format {}
 
 impl fmt::Debug for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Format({})", self.0.id)
+        write!(f, "Format({})", self.id())
     }
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.id)
+        f.write_str(self.id())
     }
 }
 
 impl Format {
-    pub fn id(self) -> &'static str {
-        self.0.id
+    /// The reader behind this format.
+    pub fn reader(&self) -> &dyn FormatReader {
+        match self {
+            Format::Builtin(spec) => *spec,
+            Format::Defined(reader) => reader.as_ref(),
+        }
     }
 
-    pub fn spec(self) -> &'static FormatSpec {
-        self.0
+    pub fn id(&self) -> &str {
+        self.reader().id()
     }
 
-    pub fn kinds(self) -> &'static [RecordKind] {
-        self.0.kinds
+    pub fn title(&self) -> &str {
+        self.reader().title()
     }
 
-    pub fn holds(self, kind: RecordKind) -> bool {
-        self.0.kinds.contains(&kind)
+    pub fn kinds(&self) -> &'static [RecordKind] {
+        self.reader().kinds()
+    }
+
+    pub fn holds(&self, kind: RecordKind) -> bool {
+        self.kinds().contains(&kind)
     }
 
     /// The kinds joined with `+`, for run.json (`flow`, `dns`, `flow+dns+hostname`).
-    pub fn kinds_label(self) -> String {
-        let names: Vec<&str> = self.0.kinds.iter().map(|k| k.as_str()).collect();
+    pub fn kinds_label(&self) -> String {
+        let names: Vec<&str> = self.kinds().iter().map(|k| k.as_str()).collect();
         names.join("+")
     }
 
-    pub fn detected_by(self) -> &'static str {
-        self.0.detected_by
+    pub fn detected_by(&self) -> &str {
+        self.reader().detected_by()
     }
 
-    pub fn field_map(self) -> &'static [(&'static str, &'static str)] {
-        self.0.field_map
+    /// What the byte counts mean, in words.
+    pub fn bytes(&self) -> &str {
+        self.reader().bytes()
+    }
+
+    pub fn field_map(&self) -> Vec<(&str, &str)> {
+        self.reader().field_map()
     }
 
     /// The format with this id.
     pub fn by_id(id: &str) -> Option<Format> {
-        REGISTRY.iter().find(|s| s.id == id).map(|s| Format(s))
+        REGISTRY
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| Format::Builtin(s))
     }
 
     pub fn supported_list() -> String {
@@ -283,7 +359,7 @@ pub(crate) fn proxy_records(items: &[Item]) -> Vec<&xborder_model::schema::Proxy
 
 /// Every registered format.
 pub fn formats() -> impl Iterator<Item = Format> {
-    REGISTRY.iter().map(|s| Format(s))
+    REGISTRY.iter().map(|s| Format::Builtin(s))
 }
 
 /// The outcome of looking at a file's first bytes.
@@ -371,7 +447,7 @@ pub fn detect_with(
         .filter(|s| (s.detect)(&h))
         .collect();
     match matches.as_slice() {
-        [one] => return Ok(Detection::Supported(Format(one))),
+        [one] => return Ok(Detection::Supported(Format::Builtin(one))),
         [] => {}
         many => {
             let ids: Vec<&str> = many.iter().map(|s| s.id).collect();
@@ -432,7 +508,9 @@ pub fn read_records(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    (format.0.read)(reader, ctx, &mut |item| sink(plausible(item)))
+    format
+        .reader()
+        .read(reader, ctx, &mut |item| sink(plausible(item)))
 }
 
 /// The largest byte count one flow record may carry: 2^53 bytes (8 PiB, eight days at
@@ -505,7 +583,7 @@ mod tests {
         let e = detect(p, b"\xFF\xFE#\x00s\x00", None).unwrap_err();
         assert!(e.to_string().contains("UTF-16"), "{e}");
         let d = detect(p, b"\xEF\xBB\xBF#separator \\x09\n#path\tconn\n", None).unwrap();
-        assert_eq!(d, Detection::Supported(Format(&zeek_tsv::CONN)));
+        assert_eq!(d, Detection::Supported(Format::Builtin(&zeek_tsv::CONN)));
     }
 
     /// Hostile input never panics: random mixes of header fragments, JSON fragments,

@@ -1,12 +1,12 @@
 //! User-defined readers: a TOML mapping file (`--mapping FILE`) names the columns of a
 //! CSV export, or the keys of a JSON-lines export, that hold each normalised field.
 //!
-//! The registry holds static specs, so each loaded mapping gets a spec of its own (made
-//! once per process and kept for its lifetime) whose id is `mapping:<name>`. Detection
-//! consults the mappings in [`ReaderOptions`](super::ReaderOptions) before the registry:
-//! a file is a mapping's when its CSV header holds every `recognise` column, or its first
-//! JSON object every `recognise` key. The reader finds its mapping again from the same
-//! header, since a read function is a plain `fn`.
+//! A loaded mapping is a format of its own, id `mapping:<name>`: it implements
+//! [`FormatReader`] and travels as [`Format::Defined`](super::Format::Defined), owning its
+//! configuration. Detection consults the mappings in
+//! [`ReaderOptions`](super::ReaderOptions) before the registry: a file is a mapping's when
+//! its CSV header holds every `recognise` column, or its first JSON object every
+//! `recognise` key, and it is then read with that mapping.
 //!
 //! Nothing is guessed: byte direction and timestamp format are required, and zone-less
 //! time patterns use the mapping's `timezone`, else `--log-timezone`, else UTC with a note.
@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::json::{read_objects, Fields};
 use super::text::{read_lines, split_csv};
 use super::values::{self, FieldError};
-use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
+use super::{FormatReader, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::{Error, Result};
 use xborder_model::schema::{
     normalise_hostname, AnswerValue, ByteDirection, DnsAnswer, DnsRecord, FlowRecord, Micros,
@@ -97,8 +97,10 @@ pub struct Mapping {
     answers_separator: String,
     /// Normalised field → source column or key.
     fields: BTreeMap<String, String>,
-    /// This mapping's format, made at load time and kept for the process lifetime.
-    pub spec: super::Format,
+    /// `mapping:<name>`, this format's id.
+    id: String,
+    /// What `xborder formats` and run.json call it.
+    title: String,
 }
 
 fn config_error(path: &Path, text: &str, key: &str, message: String) -> Error {
@@ -292,39 +294,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Arc<Mapping>> {
     if answers_separator.is_empty() {
         return Err(err("answers_separator", "must not be empty".into()));
     }
-    let id: &'static str = Box::leak(format!("mapping:{name}").into_boxed_str());
-    let title: &'static str =
-        Box::leak(format!("User mapping {name} ({})", path.display()).into_boxed_str());
-    let field_map: Vec<(&'static str, &'static str)> = raw
-        .fields
-        .iter()
-        .map(|(k, v)| {
-            (
-                &*Box::leak(k.clone().into_boxed_str()),
-                &*Box::leak(v.clone().into_boxed_str()),
-            )
-        })
-        .collect();
-    let kinds: &'static [RecordKind] = if kind == RecordKind::Flow {
-        &[RecordKind::Flow]
-    } else {
-        &[RecordKind::Dns]
-    };
-    let spec: &'static FormatSpec = Box::leak(Box::new(FormatSpec {
-        id,
-        title,
-        kinds,
-        detected_by: "the columns or keys listed in the mapping's `recognise`",
-        bytes: match direction {
-            ByteDirection::Biflow => "as the mapping says: biflow (bytes_out sent by src_ip, bytes_in received)",
-            ByteDirection::Uniflow => "as the mapping says: uniflow (bytes_out sent by src_ip to dst_ip, one direction per record)",
-            ByteDirection::Combined => "as the mapping says: combined (bytes_out is both directions)",
-        },
-        field_map: Box::leak(field_map.into_boxed_slice()),
-        detect: |_| false,
-        read,
-    }));
-    let spec = super::Format(spec);
+    let id = format!("mapping:{name}");
+    let title = format!("User mapping {name} ({})", path.display());
     Ok(Arc::new(Mapping {
         name,
         path: path.to_path_buf(),
@@ -336,7 +307,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Arc<Mapping>> {
         timezone,
         answers_separator,
         fields: raw.fields,
-        spec,
+        id,
+        title,
     }))
 }
 
@@ -362,7 +334,58 @@ fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+impl FormatReader for Mapping {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn title(&self) -> &str {
+        &self.title
+    }
+
+    fn kinds(&self) -> &'static [RecordKind] {
+        if self.kind == RecordKind::Flow {
+            &[RecordKind::Flow]
+        } else {
+            &[RecordKind::Dns]
+        }
+    }
+
+    fn detected_by(&self) -> &str {
+        "the columns or keys listed in the mapping's `recognise`"
+    }
+
+    fn bytes(&self) -> &str {
+        match self.direction {
+            ByteDirection::Biflow => "as the mapping says: biflow (bytes_out sent by src_ip, bytes_in received)",
+            ByteDirection::Uniflow => "as the mapping says: uniflow (bytes_out sent by src_ip to dst_ip, one direction per record)",
+            ByteDirection::Combined => "as the mapping says: combined (bytes_out is both directions)",
+        }
+    }
+
+    fn field_map(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    fn read(
+        &self,
+        reader: &mut dyn BufRead,
+        ctx: &ReadContext<'_>,
+        sink: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        self.read_file(reader, ctx, sink)
+    }
+}
+
 impl Mapping {
+    /// This mapping as a format: it reads with this mapping, whatever else is loaded.
+    pub fn format(self: &Arc<Self>) -> super::Format {
+        super::Format::Defined(Arc::clone(self) as Arc<dyn FormatReader>)
+    }
+
     /// True when a file's head is this mapping's.
     fn matches_head(&self, h: &Head<'_>) -> bool {
         match self.input {
@@ -392,9 +415,9 @@ pub fn detect(
     let hits: Vec<&Arc<Mapping>> = mappings.iter().filter(|m| m.matches_head(h)).collect();
     match hits.as_slice() {
         [] => Ok(None),
-        [one] => Ok(Some(one.spec)),
+        [one] => Ok(Some(one.format())),
         many => {
-            let ids: Vec<&str> = many.iter().map(|m| m.spec.id()).collect();
+            let ids: Vec<&str> = many.iter().map(|m| m.id.as_str()).collect();
             Err(Error::UnknownFormat {
                 path: path.to_path_buf(),
                 detail: format!(
@@ -411,132 +434,76 @@ fn field_err(reason: RejectReason, detail: String) -> FieldError {
     FieldError { reason, detail }
 }
 
-/// Read one mapped file: find the mapping again from the header (CSV) or the first
-/// object (JSON), then map every row.
-fn read(
-    reader: &mut dyn BufRead,
-    ctx: &ReadContext<'_>,
-    sink: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<()> {
-    let mappings = &ctx.options.mappings;
-    let mut state = State::default();
-    // CSV and JSON mappings need different drivers: the first byte decides.
-    let starts_json = {
-        let buf = reader.fill_buf().map_err(|e| ctx.io_error(e))?;
-        let buf = buf.strip_prefix(super::lines::UTF8_BOM).unwrap_or(buf);
-        buf.iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|b| *b == b'{' || *b == b'[')
-    };
-    let json_maps: Vec<Arc<Mapping>> = mappings
-        .iter()
-        .filter(|m| m.input == Input::Json)
-        .cloned()
-        .collect();
-    if starts_json && !json_maps.is_empty() {
-        let mappings = &json_maps;
-        return read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
-            if state.mapping.is_none() {
-                let hit = mappings.iter().find(|m| {
-                    m.recognise
-                        .iter()
-                        .all(|k| super::json::get(value, k).is_some())
+impl Mapping {
+    /// Read one mapped file: JSON objects, or a CSV header line and then its rows.
+    fn read_file(
+        &self,
+        reader: &mut dyn BufRead,
+        ctx: &ReadContext<'_>,
+        sink: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        let mut state = State::default();
+        let delimiter = match self.input {
+            Input::Json => {
+                return read_objects(reader, ctx, sink, &mut |line, value, raw, sink| {
+                    let get = |col: &str| -> std::result::Result<Option<String>, FieldError> {
+                        Fields(value)
+                            .text(col)
+                            .map(|o| o.map(|c| c.into_owned()))
+                            .map_err(|(_, e)| e)
+                    };
+                    emit(self, &mut state, line, &get, raw, ctx, sink)
                 });
-                state.mapping = hit
-                    .or(if mappings.len() == 1 {
-                        mappings.first()
-                    } else {
-                        None
-                    })
-                    .cloned();
             }
-            let Some(m) = state.mapping.clone() else {
-                return sink(no_mapping(line, raw));
-            };
-            let get = |col: &str| -> std::result::Result<Option<String>, FieldError> {
-                Fields(value)
-                    .text(col)
-                    .map(|o| o.map(|c| c.into_owned()))
-                    .map_err(|(_, e)| e)
-            };
-            emit(&m, &mut state, line, &get, raw, ctx, sink)
-        });
-    }
-    let mut header: Option<Vec<String>> = None;
-    read_lines(reader, ctx, sink, &mut |number, text, sink| {
-        let Some(cols) = header.as_ref() else {
-            let csv_maps: Vec<&Arc<Mapping>> = mappings
-                .iter()
-                .filter(|m| matches!(m.input, Input::Csv(_)))
-                .collect();
-            let hit = csv_maps
-                .iter()
-                .find(|m| match m.input {
-                    Input::Csv(d) => m.matches_header(text, d),
-                    Input::Json => false,
-                })
-                .or(if csv_maps.len() == 1 {
-                    csv_maps.first()
-                } else {
-                    None
-                });
-            let Some(m) = hit else {
-                return sink(no_mapping(number, text.as_bytes()));
-            };
-            let Input::Csv(d) = m.input else {
+            Input::Csv(d) => d,
+        };
+        let mut header: Option<Vec<String>> = None;
+        read_lines(reader, ctx, sink, &mut |number, text, sink| {
+            let Some(cols) = header.as_ref() else {
+                header = split_csv(text, delimiter);
+                if header.is_none() {
+                    return sink(no_mapping(number, text.as_bytes()));
+                }
                 return Ok(());
             };
-            state.mapping = Some(Arc::clone(m));
-            header = split_csv(text, d);
-            if header.is_none() {
-                return sink(no_mapping(number, text.as_bytes()));
+            let Some(row) = split_csv(text, delimiter) else {
+                return sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::ColumnCount,
+                        "a quoted field is not closed",
+                    )
+                    .with_excerpt(text.as_bytes()),
+                ));
+            };
+            if row.len() != cols.len() {
+                return sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::ColumnCount,
+                        format!("{} fields; the header has {}", row.len(), cols.len()),
+                    )
+                    .with_excerpt(text.as_bytes()),
+                ));
             }
-            return Ok(());
-        };
-        let Some(m) = state.mapping.clone() else {
-            return Ok(());
-        };
-        let Input::Csv(d) = m.input else {
-            return Ok(());
-        };
-        let Some(row) = split_csv(text, d) else {
-            return sink(Item::Reject(
-                Reject::new(
-                    number,
-                    "(line)",
-                    RejectReason::ColumnCount,
-                    "a quoted field is not closed",
-                )
-                .with_excerpt(text.as_bytes()),
-            ));
-        };
-        if row.len() != cols.len() {
-            return sink(Item::Reject(
-                Reject::new(
-                    number,
-                    "(line)",
-                    RejectReason::ColumnCount,
-                    format!("{} fields; the header has {}", row.len(), cols.len()),
-                )
-                .with_excerpt(text.as_bytes()),
-            ));
-        }
-        let get = |col: &str| -> std::result::Result<Option<String>, FieldError> {
-            Ok(cols
-                .iter()
-                .position(|c| c == col)
-                .and_then(|i| row.get(i))
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty() && *v != "-")
-                .map(str::to_string))
-        };
-        emit(&m, &mut state, number, &get, text.as_bytes(), ctx, sink)
-    })
+            let get = |col: &str| -> std::result::Result<Option<String>, FieldError> {
+                Ok(cols
+                    .iter()
+                    .position(|c| c == col)
+                    .and_then(|i| row.get(i))
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty() && *v != "-")
+                    .map(str::to_string))
+            };
+            emit(self, &mut state, number, &get, text.as_bytes(), ctx, sink)
+        })
+    }
 }
 
 #[derive(Default)]
 struct State {
-    mapping: Option<Arc<Mapping>>,
     noted_zone: bool,
 }
 
@@ -796,16 +763,30 @@ uid = "session"
 
     fn run(m: Arc<Mapping>, text: &str) -> Vec<Item> {
         let options = super::super::ReaderOptions {
-            mappings: vec![m],
+            mappings: vec![Arc::clone(&m)],
             ..Default::default()
         };
-        crate::read_text(read, text, &options)
+        let ctx = ReadContext {
+            path: Path::new("test.log"),
+            file_index: 0,
+            options: &options,
+        };
+        let mut items = Vec::new();
+        let mut cursor = std::io::Cursor::new(text.as_bytes().to_vec());
+        m.format()
+            .reader()
+            .read(&mut cursor, &ctx, &mut |item| {
+                items.push(item);
+                Ok(())
+            })
+            .unwrap();
+        items
     }
 
     #[test]
     fn csv_flow_mapping_reads_and_shifts_local_time() {
         let m = parse(Path::new("m.toml"), FLOW).unwrap();
-        assert_eq!(m.spec.id(), "mapping:proxy-export");
+        assert_eq!(m.format().id(), "mapping:proxy-export");
         let items = run(
             m,
             "session;start;client;cport;server;sport;proto;sent;received\n\

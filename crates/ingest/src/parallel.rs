@@ -127,7 +127,7 @@ pub fn spawn(
             // A reader bug must not vanish with this thread: a panic becomes an error that
             // names the file and the reader, instead of a silently short read.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                super::read_records(format, &mut input, &ctx, &mut |item| {
+                super::read_records(format.clone(), &mut input, &ctx, &mut |item| {
                     batch.push(item);
                     if batch.len() == BATCH_ITEMS {
                         let full =
@@ -299,7 +299,7 @@ mod tests {
                 file_index: 0,
                 options: &options,
             };
-            super::super::read_records(format, &mut opened.reader, &ctx, &mut |i| {
+            super::super::read_records(format.clone(), &mut opened.reader, &ctx, &mut |i| {
                 direct.push(format!("{i:?}"));
                 Ok(())
             })
@@ -337,7 +337,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.log");
         std::fs::write(&path, "x\n").unwrap();
-        let t = spawn(&path, Format(&SPEC), 0, &ReaderOptions::default()).unwrap();
+        let t = spawn(&path, Format::Builtin(&SPEC), 0, &ReaderOptions::default()).unwrap();
         let messages: Vec<Message> = t.messages.iter().collect();
         let failure = messages.iter().find_map(|m| match m {
             Message::Failed(e) => Some(e.to_string()),

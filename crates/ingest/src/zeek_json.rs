@@ -11,12 +11,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::values::{self, FieldError};
+use super::zeek_fields::{self, conn, ConnValues, Raw};
 use super::zeek_tsv::{answer_value, seconds_to_micros};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, DnsAnswer, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Proto, Provenance, Record,
+    HostnameRecord, HostnameSource, Provenance, Record,
 };
 
 const CONN_KEYS: &[&str] = &[
@@ -244,17 +245,14 @@ fn parse_opt<T>(
 }
 
 fn timestamp(raw: Option<&RawValue>) -> FieldResult<i64> {
-    let is_string = raw
-        .map(|r| r.get().trim_start().starts_with('"'))
-        .unwrap_or(false);
-    let text = required("ts", raw)?;
-    let parsed = if is_string {
-        values::parse_iso_timestamp(&text)
-            .or_else(|e| values::parse_epoch_decimal(&text).map_err(|_| e))
-    } else {
-        values::parse_epoch_decimal(&text)
-    };
-    parsed.map_err(|e| ("ts", e))
+    match raw_value(raw).map_err(|e| ("ts", e))? {
+        Raw::Unset => Err(field_err(
+            "ts",
+            RejectReason::MissingField,
+            "required field is absent".into(),
+        )),
+        r => zeek_fields::time(&r).map_err(|e| ("ts", e)),
+    }
 }
 
 fn string_list(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Vec<String>> {
@@ -366,29 +364,63 @@ fn hostname(
     })))
 }
 
+/// A JSON object's conn fields, for the shared mapping.
+struct ConnObject<'l, 'a>(&'l Line0<'a>);
+
+impl ConnValues for ConnObject<'_, '_> {
+    fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
+        let l = self.0;
+        let value = match field {
+            conn::TS => l.ts,
+            conn::ORIG_H => l.orig_h,
+            conn::RESP_H => l.resp_h,
+            conn::UID => l.uid,
+            conn::ORIG_P => l.orig_p,
+            conn::RESP_P => l.resp_p,
+            conn::PROTO => l.proto,
+            conn::ORIG_BYTES => l.orig_bytes,
+            conn::RESP_BYTES => l.resp_bytes,
+            conn::DURATION => l.duration,
+            conn::LOCAL_ORIG => l.local_orig,
+            _ => None,
+        };
+        raw_value(value)
+    }
+
+    fn missing(&self, _field: usize) -> &'static str {
+        "required field is absent"
+    }
+}
+
+/// A JSON value as the shared mapping takes it: numbers and literals as written, strings
+/// unescaped, `null` as unset; an object or array is refused (no Zeek conn field is one).
+fn raw_value(raw: Option<&RawValue>) -> std::result::Result<Raw<'_>, FieldError> {
+    let Some(raw) = raw else {
+        return Ok(Raw::Unset);
+    };
+    let text = raw.get().trim();
+    if text == "null" {
+        return Ok(Raw::Unset);
+    }
+    if text.starts_with('"') {
+        let s: String = serde_json::from_str(text).map_err(|e| FieldError {
+            reason: RejectReason::MalformedJson,
+            detail: e.to_string(),
+        })?;
+        return Ok(Raw::Str(s.into()));
+    }
+    if text.starts_with('{') || text.starts_with('[') {
+        return Err(FieldError {
+            reason: RejectReason::InvalidNumber,
+            detail: format!("expected a scalar, found {}", &text[..text.len().min(40)]),
+        });
+    }
+    Ok(Raw::Ascii(text))
+}
+
 fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
-    let ts = timestamp(l.ts)?;
-    let src_ip =
-        values::parse_address(&required("id.orig_h", l.orig_h)?).map_err(|e| ("id.orig_h", e))?;
-    let dst_ip =
-        values::parse_address(&required("id.resp_h", l.resp_h)?).map_err(|e| ("id.resp_h", e))?;
-    Ok(FlowRecord {
-        ts,
-        uid: scalar("uid", l.uid)?.map(Into::into),
-        src_ip,
-        src_port: parse_opt("id.orig_p", l.orig_p, values::parse_port)?,
-        dst_ip,
-        dst_port: parse_opt("id.resp_p", l.resp_p, values::parse_port)?,
-        proto: scalar("proto", l.proto)?
-            .map(|p| Proto::parse(&p))
-            .unwrap_or(Proto::Other(String::new())),
-        bytes_out: parse_opt("orig_bytes", l.orig_bytes, values::parse_count)?,
-        bytes_in: parse_opt("resp_bytes", l.resp_bytes, values::parse_count)?,
-        duration: parse_opt("duration", l.duration, values::parse_seconds)?,
-        local_orig: parse_opt("local_orig", l.local_orig, values::parse_bool)?,
-        direction: xborder_model::schema::ByteDirection::Biflow,
-        provenance,
-    })
+    zeek_fields::flow(&ConnObject(l), provenance)
+        .map_err(|(field, e)| (conn::FIELDS[field].name, e))
 }
 
 fn dns(l: &Line0<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {

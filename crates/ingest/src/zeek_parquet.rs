@@ -3,14 +3,15 @@
 //! Zeek-to-Parquet converters produce, since they cannot keep dots).
 //!
 //! This reader exists to be fast: it loads only the conn columns, a row group (or a slice of
-//! a large one) at a time, and builds each [`FlowRecord`] from the typed column arrays, with
-//! no JSON or string round trip for numbers and times. Records and rejects are those the
-//! Zeek TSV reader gives for the same connection (same fields, same checks in the same
-//! order, same reasons); the row number (1-based) stands in for the line.
+//! a large one) at a time, and hands each row's typed values to the shared conn mapping
+//! ([`zeek_fields::flow`]), with no JSON or string round trip for numbers and times. So
+//! records and rejects are those the Zeek TSV and JSON readers give for the same
+//! connection (same fields, same checks in the same order, same reasons); the row number
+//! (1-based) stands in for the line.
 //!
 //! Types are taken as converters write them: `ts` as Float64 epoch seconds (Zeek's own
 //! JSON type), an integer epoch whose unit is told by magnitude (seconds to nanoseconds,
-//! as [`values::parse_epoch_auto`]), or a Datetime (a zone-less one is read as UTC: Zeek
+//! as [`crate::values::parse_epoch_auto`]), or a Datetime (a zone-less one is read as UTC: Zeek
 //! writes UTC epoch time, and Spark's INT96 timestamps carry no zone); counts and ports as
 //! any integer, a whole float (pandas turns nullable integers into floats) or a string;
 //! `local_orig` as a boolean or `T`/`F`. A string `-` is unset, as in TSV.
@@ -20,37 +21,11 @@ use std::io::BufRead;
 use polars::prelude::*;
 
 use super::parquet_file::{guarded, schema_names, ParquetInput};
-use super::values::{self, FieldError};
+use super::values::FieldError;
+use super::zeek_fields::{self, conn, ConnValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
-use xborder_model::schema::{ByteDirection, FlowRecord, Micros, Proto, Provenance, Record, Uid};
-
-/// Zeek's conn columns the reader uses, as Zeek spells them. The order is the order the
-/// TSV reader checks them in, so the first bad field of a row is the one it would name.
-const COLUMNS: [&str; 11] = [
-    "ts",
-    "id.orig_h",
-    "id.resp_h",
-    "uid",
-    "id.orig_p",
-    "id.resp_p",
-    "proto",
-    "orig_bytes",
-    "resp_bytes",
-    "duration",
-    "local_orig",
-];
-const TS: usize = 0;
-const ORIG_H: usize = 1;
-const RESP_H: usize = 2;
-const UID: usize = 3;
-const ORIG_P: usize = 4;
-const RESP_P: usize = 5;
-const PROTO: usize = 6;
-const ORIG_BYTES: usize = 7;
-const RESP_BYTES: usize = 8;
-const DURATION: usize = 9;
-const LOCAL_ORIG: usize = 10;
+use xborder_model::schema::Record;
 
 /// Rows decoded at once when a row group is larger than [`MAX_GROUP_ROWS`]. Row groups
 /// up to that size are decoded whole: slicing inside one re-decodes its pages.
@@ -132,54 +107,19 @@ enum Col {
     Wrong(Int64Chunked, String),
 }
 
-/// One value of a row.
-#[derive(Clone, Copy)]
-enum Cell<'a> {
-    Null,
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str(&'a str),
-    Bool(bool),
-    Time(i64, TimeUnit),
-    Span(i64, TimeUnit),
-    Wrong(&'a str),
-}
-
-impl std::fmt::Display for Cell<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cell::Null => f.write_str("null"),
-            Cell::Int(v) | Cell::Time(v, _) | Cell::Span(v, _) => write!(f, "{v}"),
-            Cell::UInt(v) => write!(f, "{v}"),
-            Cell::Float(v) => write!(f, "{v}"),
-            Cell::Str(s) => f.write_str(s),
-            Cell::Bool(b) => f.write_str(if *b { "T" } else { "F" }),
-            Cell::Wrong(t) => write!(f, "({t})"),
-        }
-    }
-}
-
-/// Whole-unit divisor of a time unit, to microseconds.
-fn to_micros(v: i64, unit: TimeUnit) -> Option<i64> {
-    match unit {
-        TimeUnit::Nanoseconds => Some(v.div_euclid(1_000)),
-        TimeUnit::Microseconds => Some(v),
-        TimeUnit::Milliseconds => v.checked_mul(1_000),
-    }
-}
-
-fn per_second(unit: TimeUnit) -> f64 {
-    match unit {
-        TimeUnit::Nanoseconds => 1e9,
-        TimeUnit::Microseconds => 1e6,
-        TimeUnit::Milliseconds => 1e3,
+/// The shared mapping's unit for a polars time unit.
+fn unit(u: TimeUnit) -> zeek_fields::TimeUnit {
+    match u {
+        TimeUnit::Nanoseconds => zeek_fields::TimeUnit::Nanos,
+        TimeUnit::Microseconds => zeek_fields::TimeUnit::Micros,
+        TimeUnit::Milliseconds => zeek_fields::TimeUnit::Millis,
     }
 }
 
 impl Col {
-    /// Column `name` of `df` (`None`: absent) in the shape field `field` reads.
+    /// Column `name` of `df` (`None`: absent) in the shape conn field `field` reads.
     fn load(df: &DataFrame, name: Option<&str>, field: usize) -> PolarsResult<Col> {
+        let ty = conn::FIELDS[field].ty;
         let Some(name) = name else {
             return Ok(Col::Absent);
         };
@@ -190,11 +130,13 @@ impl Col {
             let nulls = s.is_not_null().into_series().cast(&DataType::Int64)?;
             Ok(Col::Wrong(nulls.i64()?.clone(), dtype.to_string()))
         };
-        let text = matches!(field, ORIG_H | RESP_H | UID | PROTO);
+        let text = matches!(ty, ZeekType::Addr | ZeekType::String | ZeekType::Enum);
         Ok(match &dtype {
             DataType::Null => Col::Absent,
             // A time written as text is not one of the types converters use for ts.
-            DataType::String | DataType::Categorical(..) | DataType::Enum(..) if field == TS => {
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+                if ty == ZeekType::Time =>
+            {
                 wrong(&s)?
             }
             DataType::String => Col::Str(s.str()?.clone()),
@@ -202,164 +144,45 @@ impl Col {
                 Col::Str(s.cast(&DataType::String)?.str()?.clone())
             }
             // Numeric protocol numbers (6, 17) read as Proto::parse reads them.
-            d if field == PROTO && d.is_integer() => {
+            d if ty == ZeekType::Enum && d.is_integer() => {
                 Col::Str(s.cast(&DataType::String)?.str()?.clone())
             }
             _ if text => wrong(&s)?,
             // Float32 cannot hold an epoch to the second, let alone the microsecond.
-            DataType::Float32 if field == TS => wrong(&s)?,
+            DataType::Float32 if ty == ZeekType::Time => wrong(&s)?,
             DataType::Float32 | DataType::Float64 => {
                 Col::Float(s.cast(&DataType::Float64)?.f64()?.clone())
             }
             d if d.is_unsigned_integer() => Col::UInt(s.cast(&DataType::UInt64)?.u64()?.clone()),
             d if d.is_signed_integer() => Col::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
-            DataType::Boolean if field == LOCAL_ORIG => Col::Bool(s.bool()?.clone()),
-            DataType::Datetime(unit, _) if field == TS => {
+            DataType::Boolean if ty == ZeekType::Bool => Col::Bool(s.bool()?.clone()),
+            DataType::Datetime(unit, _) if ty == ZeekType::Time => {
                 Col::Time(s.to_physical_repr().i64()?.clone(), *unit)
             }
-            DataType::Duration(unit) if field == DURATION => {
+            DataType::Duration(unit) if ty == ZeekType::Interval => {
                 Col::Span(s.to_physical_repr().i64()?.clone(), *unit)
             }
             _ => wrong(&s)?,
         })
     }
 
-    fn get(&self, i: usize) -> Cell<'_> {
+    fn get(&self, i: usize) -> Raw<'_> {
         let cell = match self {
             Col::Absent => None,
-            Col::Int(c) => c.get(i).map(Cell::Int),
-            Col::UInt(c) => c.get(i).map(Cell::UInt),
-            Col::Float(c) => c.get(i).map(Cell::Float),
-            Col::Str(c) => c.get(i).filter(|s| *s != "-").map(Cell::Str),
-            Col::Bool(c) => c.get(i).map(Cell::Bool),
-            Col::Time(c, u) => c.get(i).map(|v| Cell::Time(v, *u)),
-            Col::Span(c, u) => c.get(i).map(|v| Cell::Span(v, *u)),
-            Col::Wrong(c, t) => (c.get(i) == Some(1)).then_some(Cell::Wrong(t.as_str())),
+            Col::Int(c) => c.get(i).map(Raw::Int),
+            Col::UInt(c) => c.get(i).map(Raw::UInt),
+            Col::Float(c) => c.get(i).map(Raw::Float),
+            Col::Str(c) => c.get(i).filter(|s| *s != "-").map(|s| Raw::Str(s.into())),
+            Col::Bool(c) => c.get(i).map(Raw::Bool),
+            Col::Time(c, u) => c.get(i).map(|v| Raw::Epoch(v, unit(*u))),
+            Col::Span(c, u) => c.get(i).map(|v| Raw::Span(v, unit(*u))),
+            Col::Wrong(c, t) => (c.get(i) == Some(1)).then_some(Raw::WrongType(t.as_str())),
         };
-        cell.unwrap_or(Cell::Null)
+        cell.unwrap_or(Raw::Unset)
     }
 }
 
-fn bad(reason: RejectReason, detail: String) -> FieldError {
-    FieldError { reason, detail }
-}
-
-fn wrong_type(reason: RejectReason, t: &str, expected: &str) -> FieldError {
-    bad(
-        reason,
-        format!("the column's type is {t}; expected {expected}"),
-    )
-}
-
-fn ts_value(c: Cell<'_>) -> std::result::Result<Micros, FieldError> {
-    let out_of_range = |v: &dyn std::fmt::Display| {
-        bad(
-            RejectReason::InvalidTimestamp,
-            format!("`{v}` is not an epoch time in 1970..2999"),
-        )
-    };
-    match c {
-        Cell::Float(v) => values::epoch_seconds_f64(v).ok_or_else(|| out_of_range(&v)),
-        Cell::Int(v) => u128::try_from(v)
-            .map_err(|_| out_of_range(&v))
-            .and_then(values::epoch_integer),
-        Cell::UInt(v) => values::epoch_integer(u128::from(v)),
-        Cell::Time(v, unit) => to_micros(v, unit)
-            .ok_or_else(|| out_of_range(&v))
-            .and_then(values::checked_micros),
-        Cell::Wrong(t) => Err(wrong_type(
-            RejectReason::InvalidTimestamp,
-            t,
-            "Float64 epoch seconds, an integer epoch or a Datetime",
-        )),
-        // Strings, booleans and spans never reach here (see Col::load); unset is handled
-        // by the caller.
-        other => Err(bad(
-            RejectReason::InvalidTimestamp,
-            format!("`{other}` is not an epoch time"),
-        )),
-    }
-}
-
-fn address(c: Cell<'_>) -> std::result::Result<std::net::IpAddr, FieldError> {
-    match c {
-        Cell::Str(s) => values::parse_address(s),
-        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidAddress, t, "a string")),
-        other => values::parse_address(&other.to_string()),
-    }
-}
-
-fn port(c: Cell<'_>) -> std::result::Result<Option<u16>, FieldError> {
-    let out = |v: &dyn std::fmt::Display| {
-        bad(
-            RejectReason::InvalidPort,
-            format!("`{v}` is not a port (0-65535)"),
-        )
-    };
-    match c {
-        Cell::Null => Ok(None),
-        Cell::Int(v) => u16::try_from(v).map(Some).map_err(|_| out(&v)),
-        Cell::UInt(v) => u16::try_from(v).map(Some).map_err(|_| out(&v)),
-        Cell::Float(v) if v.fract() == 0.0 && (0.0..=65535.0).contains(&v) => Ok(Some(v as u16)),
-        Cell::Str(s) => values::parse_port(s).map(Some),
-        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidPort, t, "an integer")),
-        other => Err(out(&other)),
-    }
-}
-
-fn count(c: Cell<'_>) -> std::result::Result<Option<u64>, FieldError> {
-    let out = |v: &dyn std::fmt::Display| {
-        bad(
-            RejectReason::InvalidNumber,
-            format!("`{v}` is not a non-negative integer"),
-        )
-    };
-    match c {
-        Cell::Null => Ok(None),
-        Cell::Int(v) => u64::try_from(v).map(Some).map_err(|_| out(&v)),
-        Cell::UInt(v) => Ok(Some(v)),
-        Cell::Float(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => {
-            Ok(Some(v as u64))
-        }
-        Cell::Str(s) => values::parse_count(s).map(Some),
-        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidNumber, t, "an integer")),
-        other => Err(out(&other)),
-    }
-}
-
-fn seconds(c: Cell<'_>) -> std::result::Result<Option<f64>, FieldError> {
-    let out = |v: &dyn std::fmt::Display| {
-        bad(
-            RejectReason::InvalidNumber,
-            format!("`{v}` is not a non-negative number of seconds"),
-        )
-    };
-    match c {
-        Cell::Null => Ok(None),
-        Cell::Float(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-        Cell::Int(v) if v >= 0 => Ok(Some(v as f64)),
-        Cell::UInt(v) => Ok(Some(v as f64)),
-        Cell::Span(v, unit) if v >= 0 => Ok(Some(v as f64 / per_second(unit))),
-        Cell::Str(s) => values::parse_seconds(s).map(Some),
-        Cell::Wrong(t) => Err(wrong_type(
-            RejectReason::InvalidNumber,
-            t,
-            "seconds or a Duration",
-        )),
-        other => Err(out(&other)),
-    }
-}
-
-fn boolean(c: Cell<'_>) -> std::result::Result<Option<bool>, FieldError> {
-    match c {
-        Cell::Null => Ok(None),
-        Cell::Bool(b) => Ok(Some(b)),
-        Cell::Wrong(t) => Err(wrong_type(RejectReason::InvalidNumber, t, "a boolean")),
-        other => values::parse_bool(&other.to_string()).map(Some),
-    }
-}
-
-/// One batch's columns, indexed like [`COLUMNS`].
+/// One batch's columns, indexed like [`conn::FIELDS`].
 struct Batch<'n> {
     cols: Vec<Col>,
     /// The file's name of each column (or Zeek's, when absent), for rejects.
@@ -367,67 +190,28 @@ struct Batch<'n> {
     present: &'n [bool],
 }
 
-type RowResult<T> = std::result::Result<T, (usize, FieldError)>;
+/// Row `i` of a batch, for the shared mapping.
+struct Row<'b, 'n> {
+    batch: &'b Batch<'n>,
+    i: usize,
+}
 
-impl Batch<'_> {
-    fn required(&self, c: usize, i: usize) -> RowResult<Cell<'_>> {
-        match self.cols[c].get(i) {
-            Cell::Null => Err((
-                c,
-                bad(
-                    RejectReason::MissingField,
-                    if self.present[c] {
-                        "required field is unset".into()
-                    } else {
-                        "required column is not in the Parquet schema".into()
-                    },
-                ),
-            )),
-            cell => Ok(cell),
+impl ConnValues for Row<'_, '_> {
+    #[inline]
+    fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
+        Ok(self.batch.cols[field].get(self.i))
+    }
+
+    fn missing(&self, field: usize) -> &'static str {
+        if self.batch.present[field] {
+            "required field is unset"
+        } else {
+            "required column is not in the Parquet schema"
         }
     }
+}
 
-    fn field<T>(
-        &self,
-        c: usize,
-        i: usize,
-        f: impl Fn(Cell<'_>) -> std::result::Result<T, FieldError>,
-    ) -> RowResult<T> {
-        f(self.cols[c].get(i)).map_err(|e| (c, e))
-    }
-
-    /// Row `i` as the TSV reader's `parse_conn` builds it.
-    fn flow(&self, i: usize, provenance: Provenance) -> RowResult<FlowRecord> {
-        let ts = ts_value(self.required(TS, i)?).map_err(|e| (TS, e))?;
-        let src_ip = address(self.required(ORIG_H, i)?).map_err(|e| (ORIG_H, e))?;
-        let dst_ip = address(self.required(RESP_H, i)?).map_err(|e| (RESP_H, e))?;
-        Ok(FlowRecord {
-            ts,
-            uid: match self.cols[UID].get(i) {
-                Cell::Null => None,
-                Cell::Str(s) => Some(Uid::from(s)),
-                other => Some(Uid::from(other.to_string())),
-            },
-            src_ip,
-            src_port: self.field(ORIG_P, i, port)?,
-            dst_ip,
-            dst_port: self.field(RESP_P, i, port)?,
-            proto: match self.cols[PROTO].get(i) {
-                Cell::Null => Proto::Other(String::new()),
-                Cell::Str("tcp") => Proto::Tcp,
-                Cell::Str("udp") => Proto::Udp,
-                Cell::Str(s) => Proto::parse(s),
-                other => Proto::parse(&other.to_string()),
-            },
-            bytes_out: self.field(ORIG_BYTES, i, count)?,
-            bytes_in: self.field(RESP_BYTES, i, count)?,
-            duration: self.field(DURATION, i, seconds)?,
-            local_orig: self.field(LOCAL_ORIG, i, boolean)?,
-            direction: ByteDirection::Biflow,
-            provenance,
-        })
-    }
-
+impl Batch<'_> {
     /// The row as `column=value` pairs, for the rejects listing.
     fn excerpt(&self, i: usize) -> String {
         let mut out = String::new();
@@ -508,15 +292,15 @@ fn read(
         }
     };
     let file_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let resolved: Vec<Option<String>> = COLUMNS
+    let resolved: Vec<Option<String>> = conn::FIELDS
         .iter()
-        .map(|c| column_name(&file_names, c))
+        .map(|f| column_name(&file_names, f.name))
         .collect();
     let present: Vec<bool> = resolved.iter().map(Option::is_some).collect();
     let names: Vec<String> = resolved
         .iter()
-        .zip(COLUMNS)
-        .map(|(r, c)| r.clone().unwrap_or_else(|| c.to_string()))
+        .zip(conn::FIELDS)
+        .map(|(r, f)| r.clone().unwrap_or_else(|| f.name.to_string()))
         .collect();
     let projection: Vec<String> = resolved.iter().flatten().cloned().collect();
     let mut noted = false;
@@ -538,8 +322,11 @@ fn read(
                 .enumerate()
                 .map(|(c, (n, p))| Col::load(&df, p.then_some(n.as_str()), c))
                 .collect::<PolarsResult<Vec<Col>>>()?;
-            let naive = present[TS]
-                && matches!(df.column(&names[TS])?.dtype(), DataType::Datetime(_, None));
+            let naive = present[conn::TS]
+                && matches!(
+                    df.column(&names[conn::TS])?.dtype(),
+                    DataType::Datetime(_, None)
+                );
             Ok((df.height(), cols, naive))
         });
         let (height, cols, naive) = match decoded {
@@ -575,7 +362,7 @@ fn read(
         };
         for i in 0..height {
             let line = (start + i + 1) as u64;
-            match batch.flow(i, ctx.provenance(line)) {
+            match zeek_fields::flow(&Row { batch: &batch, i }, ctx.provenance(line)) {
                 Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
                 Err((c, e)) => {
                     let mut r = Reject::new(line, &names[c], e.reason, e.detail);
@@ -603,6 +390,7 @@ mod tests {
     use super::*;
     use crate::{zeek_tsv, Detection, Format, ReaderOptions};
     use std::path::Path;
+    use xborder_model::schema::FlowRecord;
 
     /// A conn log exercising every field: unset bytes and duration, IPv6 and a v4-mapped
     /// address, ICMP, `local_orig` T/F/unset; then rows the readers must reject alike.
@@ -657,7 +445,7 @@ mod tests {
             let strings = Series::new(out_name.as_str().into(), &raw);
             let micros = || -> Vec<Option<i64>> {
                 raw.iter()
-                    .map(|v| v.map(|s| values::parse_epoch_decimal(s).unwrap()))
+                    .map(|v| v.map(|s| crate::values::parse_epoch_decimal(s).unwrap()))
                     .collect()
             };
             let s = match *name {
@@ -747,10 +535,10 @@ mod tests {
         (flows, rejects)
     }
 
-    fn detected(path: &Path) -> Option<&'static str> {
+    fn detected(path: &Path) -> Option<String> {
         let head = std::fs::read(path).unwrap();
         match crate::detect(path, &head, None) {
-            Ok(Detection::Supported(f)) => Some(f.id()),
+            Ok(Detection::Supported(f)) => Some(f.id().to_string()),
             _ => None,
         }
     }
@@ -778,7 +566,11 @@ mod tests {
                 DataType::Datetime(_, None)
             );
             write(&mut frame, &path, Some(3));
-            assert_eq!(detected(&path), Some("zeek-conn-parquet"), "{ts_as:?}");
+            assert_eq!(
+                detected(&path).as_deref(),
+                Some("zeek-conn-parquet"),
+                "{ts_as:?}"
+            );
             let items = read_path(&path);
             let naive = items
                 .iter()
@@ -817,7 +609,10 @@ mod tests {
         let mut rng = xborder_model::rng::Rng::new(5);
         for _ in 0..100_000 {
             let micros = 1_782_864_000_000_000 + rng.below(400 * 86_400_000_000) as i64;
-            assert_eq!(ts_value(Cell::Float(micros as f64 / 1e6)).unwrap(), micros);
+            assert_eq!(
+                zeek_fields::time(&Raw::Float(micros as f64 / 1e6)).unwrap(),
+                micros
+            );
         }
     }
 
@@ -884,7 +679,7 @@ mod tests {
         assert_eq!(detected(&dns_like), None);
         let ocsf = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/formats/ocsf-parquet/security-lake.parquet");
-        assert_eq!(detected(&ocsf), Some("ocsf-parquet"));
+        assert_eq!(detected(&ocsf).as_deref(), Some("ocsf-parquet"));
         assert!(!is_conn(&[
             "ts".into(),
             "id.orig_h".into(),
@@ -957,7 +752,10 @@ mod tests {
     fn duckdb_written_fixture_reads_like_the_tsv() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/formats/zeek-conn-parquet/conn-athena.parquet");
-        assert_eq!(detected(&path), Some(Format(&CONN).id()));
+        assert_eq!(
+            detected(&path).as_deref(),
+            Some(Format::Builtin(&CONN).id())
+        );
         let options = ReaderOptions::default();
         let (mut want, want_rejects) = split(crate::read_text(zeek_tsv::read, TSV, &options));
         for f in &mut want {

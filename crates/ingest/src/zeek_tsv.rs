@@ -9,11 +9,12 @@ use xborder_model::fasthash::FastMap;
 
 use super::lines::{Line, LineReader};
 use super::values::{self, FieldError};
+use super::zeek_fields::{self, conn, ConnValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord,
-    FlowRecord, HostnameRecord, HostnameSource, Proto, Provenance, Record, Uid,
+    FlowRecord, HostnameRecord, HostnameSource, Provenance, Record,
 };
 
 const CONN_FIELDS: &[(&str, &str)] = &[
@@ -241,21 +242,48 @@ impl Block {
     }
 }
 
-/// Column positions of a tab-separated conn block, resolved once per header block so a
-/// data line is split with memchr and read by index: no per-line vector, map look-up or
-/// string allocation besides the uid. Lines it cannot take go through [`Row`] unchanged.
+/// Where each of Zeek's conn fields ([`conn::FIELDS`]) sits in a block's lines.
+struct ConnColumns([Option<usize>; conn::FIELDS.len()]);
+
+impl ConnColumns {
+    fn of(columns: &FastMap<String, usize>) -> ConnColumns {
+        ConnColumns(conn::FIELDS.map(|f| columns.get(f.name).copied()))
+    }
+}
+
+/// A data line's cells seen through the block's conn columns, for the shared mapping.
+struct ConnCells<'a> {
+    cells: &'a [&'a str],
+    columns: &'a ConnColumns,
+    unset: &'a str,
+}
+
+impl ConnValues for ConnCells<'_> {
+    #[inline]
+    fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
+        Ok(
+            match self.columns.0[field].and_then(|i| self.cells.get(i)) {
+                Some(v) if *v != self.unset => Raw::Ascii(v),
+                _ => Raw::Unset,
+            },
+        )
+    }
+
+    fn missing(&self, field: usize) -> &'static str {
+        if self.columns.0[field].is_some() {
+            "required field is unset"
+        } else {
+            "required column is not in #fields"
+        }
+    }
+}
+
+/// A tab-separated conn block, resolved once per header block so a data line is split
+/// with memchr into cells on the stack and read by index: no per-line vector, map look-up
+/// or string allocation besides the uid. Lines of another width go through the general
+/// path, which names the reject.
 struct FastConn {
-    ts: usize,
-    uid: Option<usize>,
-    orig_h: usize,
-    orig_p: Option<usize>,
-    resp_h: usize,
-    resp_p: Option<usize>,
-    proto: Option<usize>,
-    duration: Option<usize>,
-    orig_bytes: Option<usize>,
-    resp_bytes: Option<usize>,
-    local_orig: Option<usize>,
+    columns: ConnColumns,
     width: usize,
 }
 
@@ -272,78 +300,41 @@ impl FastConn {
         if !conn || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
             return None;
         }
-        let at = |n: &str| columns.get(n).copied();
         Some(FastConn {
-            ts: at("ts")?,
-            uid: at("uid"),
-            orig_h: at("id.orig_h")?,
-            orig_p: at("id.orig_p"),
-            resp_h: at("id.resp_h")?,
-            resp_p: at("id.resp_p"),
-            proto: at("proto"),
-            duration: at("duration"),
-            orig_bytes: at("orig_bytes"),
-            resp_bytes: at("resp_bytes"),
-            local_orig: at("local_orig"),
+            columns: ConnColumns::of(columns),
             width: block.width,
         })
     }
 
-    /// The flow on `text`, or `None` when anything is off (the caller then takes the
-    /// general path, which produces the same record or names the reject).
-    fn parse(&self, text: &str, unset: &str, provenance: Provenance) -> Option<FlowRecord> {
-        let mut starts = [0usize; FAST_MAX_COLUMNS + 1];
-        let mut n = 1;
+    /// The flow on `text` or the field that rejects it, as the general path gives them;
+    /// `None` when the line has not the block's width.
+    fn parse(
+        &self,
+        text: &str,
+        unset: &str,
+        provenance: Provenance,
+    ) -> Option<std::result::Result<FlowRecord, (usize, FieldError)>> {
+        let mut cells = [""; FAST_MAX_COLUMNS];
+        let mut n = 0;
+        let mut start = 0;
         for i in memchr::memchr_iter(b'\t', text.as_bytes()) {
-            if n >= self.width {
+            if n + 1 >= self.width {
                 return None;
             }
-            starts[n] = i + 1;
+            cells[n] = text.get(start..i)?;
             n += 1;
+            start = i + 1;
         }
-        if n != self.width {
+        cells[n] = text.get(start..)?;
+        if n + 1 != self.width {
             return None;
         }
-        starts[n] = text.len() + 1;
-        let field = |i: usize| text.get(starts[i]..starts[i + 1] - 1);
-        let get = |c: Option<usize>| -> Option<&str> {
-            let v = field(c?)?;
-            (v != unset).then_some(v)
+        let line = ConnCells {
+            cells: &cells[..self.width],
+            columns: &self.columns,
+            unset,
         };
-        let ts = values::parse_epoch_decimal(get(Some(self.ts))?).ok()?;
-        let src_ip = values::parse_address(get(Some(self.orig_h))?).ok()?;
-        let dst_ip = values::parse_address(get(Some(self.resp_h))?).ok()?;
-        Some(FlowRecord {
-            ts,
-            uid: get(self.uid).map(Uid::from),
-            src_ip,
-            src_port: opt(get(self.orig_p), values::parse_port)?,
-            dst_ip,
-            dst_port: opt(get(self.resp_p), values::parse_port)?,
-            proto: match get(self.proto) {
-                Some("tcp") => Proto::Tcp,
-                Some("udp") => Proto::Udp,
-                Some(p) => Proto::parse(p),
-                None => Proto::Other(String::new()),
-            },
-            bytes_out: opt(get(self.orig_bytes), values::parse_count)?,
-            bytes_in: opt(get(self.resp_bytes), values::parse_count)?,
-            duration: opt(get(self.duration), values::parse_seconds)?,
-            local_orig: opt(get(self.local_orig), values::parse_bool)?,
-            direction: xborder_model::schema::ByteDirection::Biflow,
-            provenance,
-        })
-    }
-}
-
-/// An optional field: `Some(None)` when unset, `None` when it does not parse.
-fn opt<T>(
-    v: Option<&str>,
-    f: impl Fn(&str) -> std::result::Result<T, FieldError>,
-) -> Option<Option<T>> {
-    match v {
-        None => Some(None),
-        Some(v) => f(v).ok().map(Some),
+        Some(zeek_fields::flow(&line, provenance))
     }
 }
 
@@ -418,11 +409,17 @@ pub fn read(
             file: file_index,
             line: number,
         };
-        if let Some(flow) = fast
+        if let Some(parsed) = fast
             .as_ref()
             .and_then(|f| f.parse(text, &block.unset_field, provenance))
         {
-            sink(Item::Record(Record::Flow(flow)))?;
+            sink(match parsed {
+                Ok(flow) => Item::Record(Record::Flow(flow)),
+                Err((field, e)) => Item::Reject(
+                    Reject::new(number, conn::FIELDS[field].name, e.reason, e.detail)
+                        .with_excerpt(bytes),
+                ),
+            })?;
             continue;
         }
         // A one-character separator (the usual tab) splits with memchr, not a substring search.
@@ -548,33 +545,14 @@ fn with_field<T>(name: &str, r: std::result::Result<T, FieldError>) -> FieldResu
 }
 
 fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
-    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
-    let src_ip = with_field(
-        "id.orig_h",
-        values::parse_address(row.required("id.orig_h")?),
-    )?;
-    let dst_ip = with_field(
-        "id.resp_h",
-        values::parse_address(row.required("id.resp_h")?),
-    )?;
-    Ok(FlowRecord {
-        ts,
-        uid: row.get("uid").map(Uid::from),
-        src_ip,
-        src_port: row.parse("id.orig_p", values::parse_port)?,
-        dst_ip,
-        dst_port: row.parse("id.resp_p", values::parse_port)?,
-        proto: row
-            .get("proto")
-            .map(Proto::parse)
-            .unwrap_or(Proto::Other(String::new())),
-        bytes_out: row.parse("orig_bytes", values::parse_count)?,
-        bytes_in: row.parse("resp_bytes", values::parse_count)?,
-        duration: row.parse("duration", values::parse_seconds)?,
-        local_orig: row.parse("local_orig", values::parse_bool)?,
-        direction: xborder_model::schema::ByteDirection::Biflow,
-        provenance,
-    })
+    let columns = ConnColumns::of(row.columns);
+    let cells = ConnCells {
+        cells: row.fields,
+        columns: &columns,
+        unset: &row.block.unset_field,
+    };
+    zeek_fields::flow(&cells, provenance)
+        .map_err(|(field, e)| (conn::FIELDS[field].name.to_string(), e))
 }
 
 fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {

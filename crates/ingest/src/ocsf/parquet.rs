@@ -367,7 +367,10 @@ mod tests {
         for (path, want_flows, want_dns, want_filtered) in [(&nested, 1, 1, 1), (&flat, 1, 0, 0)] {
             let head = std::fs::read(path).unwrap();
             let d = crate::detect(path, &head, None).unwrap();
-            assert_eq!(d, crate::Detection::Supported(crate::Format(&PARQUET)));
+            assert_eq!(
+                d,
+                crate::Detection::Supported(crate::Format::Builtin(&PARQUET))
+            );
             let options = ReaderOptions::default();
             let ctx = ReadContext {
                 path,
