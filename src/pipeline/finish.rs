@@ -38,8 +38,7 @@ pub(super) fn analysis(p: Passes<'_, '_>) -> Result<Analysis> {
         mut progress,
         ..
     } = reading;
-    let (files, totals) = merge_counts(slots, &unclaimed)?;
-    let mut totals = totals;
+    let (files, mut totals) = merge_counts(slots, &unclaimed)?;
 
     progress.finish();
     opts.memory_limit.check("aggregating", || {
