@@ -38,10 +38,20 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Fold threads each run is repeated with (XBORDER_THREADS, which run.json does not
+/// record): the flows are folded in one shard, and in several merged at the end, and
+/// every output must be the same.
+const THREADS: [&str; 3] = ["1", "2", "5"];
+
 /// `xborder ARGS` run in `dir`, which must succeed. run.json records the command line,
 /// so the binary is linked into `dir/bin` and found through PATH: argv[0] is then `xborder`
 /// wherever the build directory is.
 fn run_in(dir: &Path, args: &[&str]) {
+    run_with_threads(dir, args, "1")
+}
+
+/// [`run_in`] with `threads` fold threads.
+fn run_with_threads(dir: &Path, args: &[&str], threads: &str) {
     let bin = dir.join("bin");
     if !bin.exists() {
         std::fs::create_dir_all(&bin).unwrap();
@@ -57,6 +67,7 @@ fn run_in(dir: &Path, args: &[&str]) {
         .env("PATH", &bin)
         .current_dir(dir)
         .env("SOURCE_DATE_EPOCH", "1793491200")
+        .env("XBORDER_THREADS", threads)
         .args(args)
         .output()
         .unwrap();
@@ -91,11 +102,12 @@ fn manifest(dir: &Path) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Compare `dir`'s manifest with tests/golden/`name`, or rewrite it under XBORDER_BLESS=1.
-fn check(dir: &Path, name: &str) {
+/// Compare `dir`'s manifest with tests/golden/`name`, or rewrite it under XBORDER_BLESS=1
+/// (from the one-thread run only: the others must then match it).
+fn check(dir: &Path, name: &str, threads: &str) {
     let got = manifest(dir);
     let path = golden(name);
-    if std::env::var_os("XBORDER_BLESS").is_some() {
+    if std::env::var_os("XBORDER_BLESS").is_some() && threads == THREADS[0] {
         std::fs::write(&path, &got).unwrap();
         return;
     }
@@ -112,7 +124,7 @@ fn check(dir: &Path, name: &str) {
             .map(|w| &w[66..])
             .collect();
         panic!(
-            "outputs differ from tests/golden/{name}: changed or new {changed:?}, missing {gone:?}. \
+            "outputs of the run with {threads} fold thread(s) differ from tests/golden/{name}: changed or new {changed:?}, missing {gone:?}. \
              If the change is meant, rerun with XBORDER_BLESS=1 and say why in the commit."
         );
     }
@@ -120,10 +132,16 @@ fn check(dir: &Path, name: &str) {
 
 #[test]
 fn sample_run_and_signed_pack_are_byte_identical() {
+    for threads in THREADS {
+        sample_run(threads);
+    }
+}
+
+fn sample_run(threads: &str) {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&common::root().join("data/sample"), &dir.path().join("in"));
     std::fs::copy(golden("signer.key"), dir.path().join("signer.key")).unwrap();
-    run_in(
+    run_with_threads(
         dir.path(),
         &[
             "analyze",
@@ -138,17 +156,24 @@ fn sample_run_and_signed_pack_are_byte_identical() {
             "--organization",
             "Example Org",
         ],
+        threads,
     );
-    check(&dir.path().join("pack"), "sample.sha256");
+    check(&dir.path().join("pack"), "sample.sha256", threads);
 }
 
 #[test]
 fn trap_fixtures_are_byte_identical() {
+    for threads in THREADS {
+        trap_run(threads);
+    }
+}
+
+fn trap_run(threads: &str) {
     let dir = tempfile::tempdir().unwrap();
     let traps = common::root().join("tests/fixtures/traps");
     copy_tree(&traps.join("logs"), &dir.path().join("logs"));
     std::fs::copy(traps.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
-    run_in(
+    run_with_threads(
         dir.path(),
         &[
             "analyze",
@@ -161,8 +186,9 @@ fn trap_fixtures_are_byte_identical() {
             "--out",
             "out",
         ],
+        threads,
     );
-    check(&dir.path().join("out"), "traps.sha256");
+    check(&dir.path().join("out"), "traps.sha256", threads);
 }
 
 #[test]
@@ -172,17 +198,21 @@ fn one_million_generated_flows_are_byte_identical() {
         dir.path(),
         &["generate", "--flows", "1000000", "--out", "gen"],
     );
-    run_in(
-        dir.path(),
-        &[
-            "analyze",
-            "gen/logs",
-            "--sites",
-            "gen/sites.toml",
-            "--quiet",
-            "--out",
-            "out",
-        ],
-    );
-    check(&dir.path().join("out"), "generated-1m.sha256");
+    for threads in ["1", "3"] {
+        run_with_threads(
+            dir.path(),
+            &[
+                "analyze",
+                "gen/logs",
+                "--sites",
+                "gen/sites.toml",
+                "--quiet",
+                "--out",
+                "out",
+            ],
+            threads,
+        );
+        check(&dir.path().join("out"), "generated-1m.sha256", threads);
+        std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    }
 }

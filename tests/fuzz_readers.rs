@@ -338,5 +338,6 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         baseline: None,
         exclude: Vec::new(),
         config: None,
+        threads: None,
     }
 }

@@ -275,10 +275,32 @@ pub struct AnalyzeArgs {
     /// and vanish when the run ends.
     #[arg(help_heading = "Resources", long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// Threads that fold flows in parallel shards, merged at the end; default all CPUs (at
+    /// most 8), or XBORDER_THREADS. The outputs are byte-identical for any number.
+    #[arg(help_heading = "Resources", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
     /// Spill de-duplication keys and non-vendor DNS answers after this many (tests the
     /// spill path on small inputs).
     #[arg(help_heading = "Resources", long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub spill_after_keys: Option<u64>,
+}
+
+/// `--threads`, else XBORDER_THREADS (for batch environments that set it once), else
+/// unset: all CPUs.
+fn threads(flag: Option<u64>) -> anyhow::Result<Option<usize>> {
+    if let Some(n) = flag {
+        return Ok(Some(n as usize));
+    }
+    match std::env::var("XBORDER_THREADS") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=256).contains(&n) => Ok(Some(n)),
+            _ => Err(xborder::Error::Usage(format!(
+                "XBORDER_THREADS `{v}`: expected a number of threads from 1 to 256"
+            ))
+            .into()),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// How standard input is named in run.json, evidence.csv and rejects.csv.
@@ -426,6 +448,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         baseline: args.baseline.clone(),
         exclude: args.exclude.clone(),
         config: args.config.clone(),
+        threads: threads(args.threads)?,
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();

@@ -1,7 +1,13 @@
 //! The flow pass: flows are de-duplicated by connection and handed to the fold
-//! ([`xborder_engine::fold`]) one at a time.
+//! ([`xborder_engine::fold`]), in one shard on this thread or in several shards on their
+//! own threads ([`xborder_engine::fold::shard`]), merged when the pass ends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use super::*;
+use crate::schema::FlowRecord;
+use xborder_engine::fold::shard::shard_of;
 
 /// What the flow pass hands on besides the fold's state.
 pub(super) struct FlowPass {
@@ -10,12 +16,237 @@ pub(super) struct FlowPass {
     pub dedup_flow_ids: DedupStats,
 }
 
-/// Read every file holding flows; list every input that is not read (other Zeek logs,
-/// empty, unrecognised or not regular files) with why.
+/// Flows handed to a shard at a time: large enough that the channel costs little per
+/// flow, small enough that the shards start early and memory stays flat.
+const BATCH_FLOWS: usize = 4096;
+
+/// Batches waiting per shard before the reading thread waits for it.
+const BATCHES_QUEUED: usize = 4;
+
+/// One accepted flow on its way to a shard, with what the fold needs about its input.
+struct Routed {
+    seq: u64,
+    file: u32,
+    source: u16,
+    flow: FlowRecord,
+}
+
+/// Where accepted flows go: folded here, or batched to shard threads.
+enum Folder<'s, 'a> {
+    Inline {
+        state: &'s mut FlowState<'a>,
+        evidence: Option<&'s mut dyn EvidenceSink>,
+    },
+    Sharded {
+        /// The run's coverage, which numbers the input sources for every shard.
+        coverage: &'s mut CoverageTracker,
+        senders: Vec<SyncSender<Vec<Routed>>>,
+        batches: Vec<Vec<Routed>>,
+        /// Partial groups each shard holds, for `--memory-limit` errors.
+        groups: &'s [AtomicU64],
+    },
+}
+
+impl Folder<'_, '_> {
+    /// The coverage id of an input source (a log kind).
+    fn source(&mut self, label: &str) -> u16 {
+        match self {
+            Folder::Inline { state, .. } => state.coverage.source(label),
+            Folder::Sharded { coverage, .. } => coverage.source(label),
+        }
+    }
+
+    fn fold(&mut self, routed: Routed, breakdown: &mut FlowBreakdown) -> Result<()> {
+        match self {
+            Folder::Inline { state, evidence } => {
+                state.seq = routed.seq;
+                state.source = routed.source;
+                state.fold(routed.flow, breakdown, reborrow(evidence))
+            }
+            Folder::Sharded {
+                senders, batches, ..
+            } => {
+                let i = shard_of(&routed.flow, senders.len());
+                batches[i].push(routed);
+                if batches[i].len() >= BATCH_FLOWS {
+                    send(&senders[i], &mut batches[i])?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Hand every shard what it has waiting, and close the channels.
+    fn close(self) -> Result<()> {
+        if let Folder::Sharded {
+            senders,
+            mut batches,
+            ..
+        } = self
+        {
+            for (tx, batch) in senders.iter().zip(batches.iter_mut()) {
+                if !batch.is_empty() {
+                    send(tx, batch)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Partial groups held so far, in every shard.
+    fn groups(&self) -> u64 {
+        match self {
+            Folder::Inline { state, .. } => (state.ai.len() + state.other.len()) as u64,
+            Folder::Sharded { groups, .. } => {
+                groups.iter().map(|g| g.load(Ordering::Relaxed)).sum()
+            }
+        }
+    }
+}
+
+fn send(tx: &SyncSender<Vec<Routed>>, batch: &mut Vec<Routed>) -> Result<()> {
+    let full = std::mem::replace(batch, Vec::with_capacity(BATCH_FLOWS));
+    // A shard that stopped has its error waiting at the join, which reports it.
+    tx.send(full)
+        .map_err(|_| Error::Aggregate(SHARD_STOPPED.into()))
+}
+
+const SHARD_STOPPED: &str = "a fold shard stopped";
+
+/// What a shard thread gives back: its state and its per-file breakdowns.
+type ShardResult<'a> = Result<(FlowState<'a>, Vec<FlowBreakdown>)>;
+
+/// A shard thread: fold every batch received into `state`, counting per input file.
+fn run_shard<'a>(
+    mut state: FlowState<'a>,
+    mut evidence: Option<&mut (dyn EvidenceSink + Send)>,
+    batches: Receiver<Vec<Routed>>,
+    files: usize,
+    groups: &AtomicU64,
+) -> ShardResult<'a> {
+    let mut breakdowns = vec![FlowBreakdown::default(); files];
+    for batch in batches {
+        for routed in batch {
+            state.seq = routed.seq;
+            state.source = routed.source;
+            let sink: Option<&mut dyn EvidenceSink> = match evidence.as_deref_mut() {
+                Some(s) => Some(s),
+                None => None,
+            };
+            state.fold(routed.flow, &mut breakdowns[routed.file as usize], sink)?;
+        }
+        groups.store(
+            (state.ai.len() + state.other.len()) as u64,
+            Ordering::Relaxed,
+        );
+    }
+    Ok((state, breakdowns))
+}
+
+/// How many shards fold the flows: `--threads` (all CPUs when unset), one when the run
+/// needs reading order (URL-filter sessions waiting for their flow) or the evidence sink
+/// takes rows from one thread only.
+fn shards_wanted(opts: &AnalyzeOptions, state: &FlowState<'_>) -> usize {
+    if !state.shardable() {
+        return 1;
+    }
+    match opts.threads {
+        Some(n) => n.max(1),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_AUTO_SHARDS)),
+    }
+}
+
+/// Shards used without `--threads`: beyond this the reading thread is the limit.
+const MAX_AUTO_SHARDS: usize = 8;
+
+/// Read every file holding flows, folding them in one shard or several; list every input
+/// that is not read (other Zeek logs, empty, unrecognised or not regular files) with why.
 pub(super) fn read_flows(
     r: &mut Reading<'_>,
     state: &mut FlowState<'_>,
     mut evidence: Option<&mut dyn EvidenceSink>,
+) -> Result<FlowPass> {
+    let wanted = shards_wanted(r.opts, state);
+    let (first_seq, dns_answers) = (state.seq, state.index.stats.answers_kept);
+    if wanted <= 1 {
+        let folder = Folder::Inline {
+            state: &mut *state,
+            evidence: reborrow(&mut evidence),
+        };
+        return read_flows_into(r, folder, first_seq, dns_answers);
+    }
+    let files = r.planned.len();
+    let mut shard_sinks = match evidence.as_deref_mut() {
+        Some(sink) => match sink.shards(wanted)? {
+            Some(sinks) => sinks.into_iter().map(Some).collect(),
+            None => {
+                let folder = Folder::Inline {
+                    state: &mut *state,
+                    evidence: reborrow(&mut evidence),
+                };
+                return read_flows_into(r, folder, first_seq, dns_answers);
+            }
+        },
+        None => (0..wanted).map(|_| None).collect::<Vec<_>>(),
+    };
+    let groups: Vec<AtomicU64> = (0..wanted).map(|_| AtomicU64::new(0)).collect();
+    let shards: Vec<FlowState<'_>> = (0..wanted).map(|_| state.shard()).collect();
+    let (pass, results) = std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(wanted);
+        let mut handles = Vec::with_capacity(wanted);
+        for ((shard, sink), groups) in shards.into_iter().zip(shard_sinks.drain(..)).zip(&groups) {
+            let (tx, rx) = sync_channel::<Vec<Routed>>(BATCHES_QUEUED);
+            senders.push(tx);
+            handles.push(
+                std::thread::Builder::new()
+                    .name("xborder-fold".into())
+                    .spawn_scoped(scope, move || run_shard(shard, sink, rx, files, groups)),
+            );
+        }
+        let folder = Folder::Sharded {
+            coverage: &mut state.coverage,
+            senders,
+            batches: (0..wanted)
+                .map(|_| Vec::with_capacity(BATCH_FLOWS))
+                .collect(),
+            groups: &groups,
+        };
+        let pass = read_flows_into(r, folder, first_seq, dns_answers);
+        let results: Vec<ShardResult<'_>> = handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Aggregate("a fold shard panicked".into()))),
+                Err(e) => Err(Error::Aggregate(format!("cannot start a fold thread: {e}"))),
+            })
+            .collect();
+        (pass, results)
+    });
+    // A shard's own error explains a stopped pass better than the pass's.
+    let mut merged = Vec::with_capacity(results.len());
+    for result in results {
+        merged.push(result?);
+    }
+    let pass = pass?;
+    for (shard, breakdowns) in merged {
+        for (slot, b) in r.slots.iter_mut().zip(&breakdowns) {
+            if let Some(flows) = slot.as_mut().and_then(|s| s.flows.as_mut()) {
+                flows.add(b);
+            }
+        }
+        state.merge(shard)?;
+    }
+    Ok(pass)
+}
+
+/// The reading loop of the flow pass: every accepted flow gets the next reading-order
+/// number after `seq` and goes to `folder`.
+fn read_flows_into(
+    r: &mut Reading<'_>,
+    mut folder: Folder<'_, '_>,
+    mut seq: u64,
+    dns_answers: u64,
 ) -> Result<FlowPass> {
     let opts = r.opts;
     let flow_seen = RefCell::new(BatchedFlows::new(FlowDedup::new(
@@ -27,12 +258,11 @@ pub(super) fn read_flows(
         .borrow_mut()
         .dedup
         .expect(bytes_of(&r.planned, &[RecordKind::Flow]) / 100);
-    let dns_answers = state.index.stats.answers_kept;
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in r.planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(ref f) if f.holds(RecordKind::Flow) => {
-                state.source = state.coverage.source(f.id());
+                let source = folder.source(f.id());
                 let prior = r.slots[i].take();
                 let first_read = prior.is_none();
                 let mut breakdown = FlowBreakdown::default();
@@ -68,7 +298,11 @@ pub(super) fn read_flows(
                         };
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading flow logs", || {
-                                flow_holders(&flow_seen.borrow().dedup, state, dns_answers)
+                                flow_holders(
+                                    &flow_seen.borrow().dedup,
+                                    folder.groups(),
+                                    dns_answers,
+                                )
                             })?;
                         }
                         // Taken for every flow with a connection id, in batch order.
@@ -96,7 +330,14 @@ pub(super) fn read_flows(
                                     }
                                 }
                                 counts.accepted += 1;
-                                state.fold(flow, &mut breakdown, reborrow(&mut evidence))?;
+                                seq += 1;
+                                let routed = Routed {
+                                    seq,
+                                    file: i as u32,
+                                    source,
+                                    flow,
+                                };
+                                folder.fold(routed, &mut breakdown)?;
                             }
                         }
                         Ok(())
@@ -127,6 +368,7 @@ pub(super) fn read_flows(
             }
         }
     }
+    folder.close()?;
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
     let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
     Ok(FlowPass {
@@ -137,13 +379,12 @@ pub(super) fn read_flows(
 }
 
 /// What the flow pass holds, for `--memory-limit` errors.
-fn flow_holders(seen: &FlowDedup, state: &FlowState<'_>, dns_answers: u64) -> String {
+fn flow_holders(seen: &FlowDedup, groups: u64, dns_answers: u64) -> String {
     format!(
-        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} distinct destinations, {} DNS answers kept",
+        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} DNS answers kept",
         seen.in_memory(),
         crate::memory::human(seen.memory_bytes()),
-        state.ai.len() + state.other.len(),
-        state.geo_cache.len().max(state.range_cache.len()),
+        groups,
         dns_answers
     )
 }

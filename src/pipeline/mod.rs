@@ -110,9 +110,8 @@ pub fn analyze(
 
     // DNS first: flows need the finished index.
     let dns = dns_pass::read_dns(&mut reading, catalogs)?;
-    let mut state = FlowState::new(catalogs, &dns.index, &dns.hostnames, opts);
+    let mut state = FlowState::new(catalogs, &dns.index, &dns.hostnames, &dns.presence, opts);
     state.coverage = dns.coverage;
-    state.presence = dns.presence;
     state.candidates = dns.candidates;
     // Proxy logs before flows: the flows must know which proxy legs the logs carry.
     proxy::read_proxy_files(&mut reading, &mut state, reborrow(&mut evidence))?;

@@ -149,8 +149,26 @@ struct Hit {
     destinations: BTreeSet<IpAddr>,
 }
 
-/// Destinations kept per candidate for the report (the count is exact).
+impl Hit {
+    fn merge(&mut self, o: Hit) {
+        self.flows += o.flows;
+        self.bytes_out = self.bytes_out.saturating_add(o.bytes_out);
+        self.bytes_in = self.bytes_in.saturating_add(o.bytes_in);
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.destinations.extend(o.destinations);
+        while self.destinations.len() > DESTINATIONS_KEPT {
+            self.destinations.pop_last();
+        }
+    }
+}
+
+/// Destinations kept per candidate for the report.
 const DESTINATIONS_LISTED: usize = 5;
+
+/// Distinct destinations kept per candidate and site: the lowest addresses, so the set
+/// (and the count, which stops here) does not depend on the order flows arrive in.
+const DESTINATIONS_KEPT: usize = 64;
 
 /// Collects AI-looking names during the DNS pass and unattributed egress to them during
 /// the flow pass.
@@ -216,8 +234,51 @@ impl CandidateTracker {
         h.bytes_in = h.bytes_in.saturating_add(bytes_in);
         h.first = h.first.min(ts);
         h.last = h.last.max(ts);
-        if h.destinations.len() < 64 {
-            h.destinations.insert(dst);
+        if h.destinations.insert(dst) && h.destinations.len() > DESTINATIONS_KEPT {
+            h.destinations.pop_last();
+        }
+    }
+
+    /// A tracker for one fold shard: the names and answers of the DNS pass, no egress yet.
+    pub fn for_shard(&self) -> Self {
+        CandidateTracker {
+            names: self.names.clone(),
+            ids: self.ids.clone(),
+            by_address: self.by_address.clone(),
+            hits: FastMap::default(),
+        }
+    }
+
+    /// Add a shard's egress. Names the shard met first (server names of its flows) are
+    /// matched by name, so ids assigned in different shards cannot mix.
+    pub fn merge(&mut self, shard: CandidateTracker) {
+        let mut by_name: FastMap<String, u32> = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        let remap: Vec<u32> = shard
+            .names
+            .iter()
+            .map(|name| {
+                *by_name.entry(name.clone()).or_insert_with(|| {
+                    self.names.push(name.clone());
+                    (self.names.len() - 1) as u32
+                })
+            })
+            .collect();
+        for (name, id) in shard.ids {
+            let id = id.map(|i| remap[i as usize]);
+            self.ids.entry(name).or_insert(id);
+        }
+        for ((id, site), hit) in shard.hits {
+            match self.hits.entry((remap[id as usize], site)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(hit);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(hit),
+            }
         }
     }
 

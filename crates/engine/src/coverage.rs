@@ -195,6 +195,22 @@ impl CoverageTracker {
         self.cell(site, source, ts).dns_records += 1;
     }
 
+    /// An empty tracker for one fold shard, numbering sources as this one does: the
+    /// reading thread names each record's source, so shards never add sources.
+    pub fn for_shard(&self) -> Self {
+        CoverageTracker {
+            sources: self.sources.clone(),
+            cells: FastMap::default(),
+        }
+    }
+
+    /// Add a shard's counts (sums, and the union of hours with flow records).
+    pub fn merge(&mut self, shard: CoverageTracker) {
+        for (key, counts) in shard.cells {
+            self.cells.entry(key).or_default().add(&counts);
+        }
+    }
+
     /// Build the coverage of `site_names` (in sites-file order) over `period`: the days of
     /// the period when it is bounded, else the days between the first and last record seen.
     pub fn finish(

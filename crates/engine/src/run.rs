@@ -85,6 +85,9 @@ pub struct AnalyzeOptions {
     pub exclude: Vec<glob::Pattern>,
     /// The options file (`--config`), hashed as a verdict input.
     pub config: Option<PathBuf>,
+    /// Threads folding flows in parallel shards (`--threads`); all CPUs when unset. The
+    /// outputs are the same for any number.
+    pub threads: Option<usize>,
 }
 
 /// The loaded reference data a run is judged against.

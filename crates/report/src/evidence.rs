@@ -21,11 +21,19 @@ use xborder_model::period::rfc3339;
 
 pub use xborder_engine::fold::{EvidenceRow, EvidenceSink};
 
-/// The on-disk spool of evidence rows for one run.
+/// The on-disk spool of evidence rows for one run: one run of rows written by the
+/// reading thread, and one per fold shard, each in increasing reading order (`seq`).
 pub struct EvidenceSpool {
+    dir: PathBuf,
+    main: SpoolRun,
+    shards: Vec<SpoolRun>,
+}
+
+/// One file of spooled rows, in increasing `seq`.
+struct SpoolRun {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
-    pub rows: u64,
+    rows: u64,
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -35,26 +43,45 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 /// The fold reports evidence rows straight into the spool.
 impl EvidenceSink for EvidenceSpool {
     fn attributed(&mut self, row: &EvidenceRow<'_>) -> Result<()> {
+        self.main.push(row)
+    }
+
+    /// A spool file per shard; [`EvidenceSpool::finish`] merges them by `seq`.
+    fn shards(&mut self, n: usize) -> Result<Option<Vec<&mut (dyn EvidenceSink + Send)>>> {
+        let first = self.shards.len();
+        for i in first..first + n {
+            self.shards.push(SpoolRun::create(
+                &self.dir.join(format!(".evidence.spool.{i}")),
+            )?);
+        }
+        Ok(Some(
+            self.shards[first..]
+                .iter_mut()
+                .map(|r| r as &mut (dyn EvidenceSink + Send))
+                .collect(),
+        ))
+    }
+}
+
+impl EvidenceSink for SpoolRun {
+    fn attributed(&mut self, row: &EvidenceRow<'_>) -> Result<()> {
         self.push(row)
     }
 }
 
-impl EvidenceSpool {
-    /// Create the spool as a hidden file in the output directory.
-    pub fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join(".evidence.spool");
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(EvidenceSpool {
+impl SpoolRun {
+    fn create(path: &Path) -> Result<Self> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(SpoolRun {
             writer: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(BufWriter::new(file)),
-            path,
+            path: path.to_path_buf(),
             rows: 0,
         })
     }
 
-    pub fn push(&mut self, r: &EvidenceRow<'_>) -> Result<()> {
+    fn push(&mut self, r: &EvidenceRow<'_>) -> Result<()> {
         let (dns_file, dns_line, dns_ts) = match r.dns {
             Some((f, l, t)) => (f.to_string(), l.to_string(), t.to_string()),
             None => (String::new(), String::new(), String::new()),
@@ -83,32 +110,119 @@ impl EvidenceSpool {
                 &dns_file,
                 &dns_line,
                 &dns_ts,
+                &r.seq.to_string(),
             ])
             .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
         self.rows += 1;
         Ok(())
     }
 
+    /// Flush and open the run for reading back.
+    fn reader(mut self) -> Result<(PathBuf, csv::Reader<BufReader<File>>)> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
+        drop(self.writer);
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        Ok((
+            self.path,
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(BufReader::new(file)),
+        ))
+    }
+}
+
+/// Column of the spool holding the reading-order number.
+const SEQ_COLUMN: usize = 22;
+
+/// The spooled rows of every run in reading order: a k-way merge by `seq`.
+struct Merged {
+    runs: Vec<(PathBuf, csv::Reader<BufReader<File>>)>,
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+    pending: Vec<Option<csv::StringRecord>>,
+}
+
+impl Merged {
+    fn new(runs: Vec<(PathBuf, csv::Reader<BufReader<File>>)>) -> Result<Self> {
+        let mut m = Merged {
+            pending: (0..runs.len()).map(|_| None).collect(),
+            runs,
+            heads: std::collections::BinaryHeap::new(),
+        };
+        for i in 0..m.runs.len() {
+            m.advance(i)?;
+        }
+        Ok(m)
+    }
+
+    /// Read the next row of run `i` into its slot and queue it by `seq`.
+    fn advance(&mut self, i: usize) -> Result<()> {
+        let (path, reader) = &mut self.runs[i];
+        let mut rec = csv::StringRecord::new();
+        let more = reader
+            .read_record(&mut rec)
+            .map_err(|e| Error::io(&*path, std::io::Error::other(e.to_string())))?;
+        if more {
+            let seq = rec
+                .get(SEQ_COLUMN)
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| Error::Report {
+                    path: path.clone(),
+                    message: "a spooled evidence row has no reading-order number".into(),
+                })?;
+            self.heads.push(std::cmp::Reverse((seq, i)));
+            self.pending[i] = Some(rec);
+        }
+        Ok(())
+    }
+
+    /// The next row in reading order.
+    fn next_row(&mut self) -> Result<Option<csv::StringRecord>> {
+        let Some(std::cmp::Reverse((_, i))) = self.heads.pop() else {
+            return Ok(None);
+        };
+        let rec = self.pending[i].take();
+        self.advance(i)?;
+        Ok(rec)
+    }
+}
+
+impl EvidenceSpool {
+    /// Create the spool as a hidden file in the output directory.
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(EvidenceSpool {
+            main: SpoolRun::create(&dir.join(".evidence.spool"))?,
+            dir: dir.to_path_buf(),
+            shards: Vec::new(),
+        })
+    }
+
+    /// Rows spooled so far, by every shard.
+    pub fn rows(&self) -> u64 {
+        self.main.rows + self.shards.iter().map(|r| r.rows).sum::<u64>()
+    }
+
     /// Rewrite the spool as evidence.csv in `dir`, resolving file indices to paths and
     /// hashes, then derive evidence.parquet from it. Returns the two file paths.
     pub fn finish(
-        mut self,
+        self,
         dir: &Path,
         files: &[FileReport],
         pseudonymizer: Option<&Pseudonymizer>,
     ) -> Result<(PathBuf, PathBuf)> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
-        drop(self.writer);
         let csv_path = dir.join("evidence.csv");
         let io = |p: &Path| {
             let p = p.to_path_buf();
             move |e: csv::Error| Error::io(&p, std::io::Error::other(e.to_string()))
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(BufReader::new(
-                File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
-            ));
+        let mut paths = Vec::with_capacity(1 + self.shards.len());
+        let mut runs = Vec::with_capacity(1 + self.shards.len());
+        for run in std::iter::once(self.main).chain(self.shards) {
+            let (path, reader) = run.reader()?;
+            paths.push(path.clone());
+            runs.push((path, reader));
+        }
+        let mut merged = Merged::new(runs)?;
         let out = File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
         let mut w = csv::Writer::from_writer(BufWriter::new(out));
         w.write_record(EVIDENCE.names()).map_err(io(&csv_path))?;
@@ -120,8 +234,7 @@ impl EvidenceSpool {
                 .unwrap_or_default()
         };
         let time = |s: &str| s.parse::<i64>().map(rfc3339).unwrap_or_default();
-        for rec in reader.records() {
-            let rec = rec.map_err(io(&self.path))?;
+        while let Some(rec) = merged.next_row()? {
             let (path, sha) = file_of(&rec[2]);
             let (dns_path, dns_sha) = if rec[19].is_empty() {
                 (String::new(), String::new())
@@ -167,7 +280,10 @@ impl EvidenceSpool {
         }
         w.flush().map_err(|e| Error::io(&csv_path, e))?;
         drop(w);
-        std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        drop(merged);
+        for path in &paths {
+            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        }
         let parquet_path = dir.join("evidence.parquet");
         write_parquet(&csv_path, &parquet_path)?;
         Ok((csv_path, parquet_path))

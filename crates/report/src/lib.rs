@@ -174,7 +174,7 @@ pub fn write_all(
     outputs.extend(assurance::write_tables(out_dir, analysis)?);
     let mut evidence_sample = html::EvidenceSample::default();
     if let Some(spool) = w.evidence {
-        let rows = spool.rows;
+        let rows = spool.rows();
         let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
         evidence_sample = html::EvidenceSample::read(&csv_path, html::EVIDENCE_ROWS_SHOWN)?;
         for (path, rows) in [(csv_path, Some(rows)), (parquet_path, Some(rows))] {

@@ -48,6 +48,17 @@ impl FlowSum {
         self.first = self.first.min(f.ts);
         self.last = self.last.max(f.ts);
     }
+
+    /// Add another part of the same group (from another fold shard). The merged run's
+    /// egress total is checked against 2^64 before the groups are merged, so these
+    /// additions cannot wrap either.
+    pub fn merge(&mut self, o: &FlowSum) {
+        self.flows += o.flows;
+        self.bytes_out += o.bytes_out;
+        self.bytes_in += o.bytes_in;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
 }
 
 /// One partial group of egress flows, ready for the frame.

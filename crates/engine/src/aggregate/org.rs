@@ -286,6 +286,36 @@ impl<'a> OrgTracker<'a> {
         }
     }
 
+    /// An empty tracker for one fold shard, with the same policy, inventory and catalogs.
+    pub fn for_shard(&self) -> Self {
+        OrgTracker::new(self.policy, self.assets, self.sites, self.vendors)
+    }
+
+    /// Add a shard's sums and distinct sources. The memoised rule matches and decisions
+    /// are the same in every shard and are not carried over.
+    pub fn merge(&mut self, shard: OrgTracker<'a>) {
+        for (k, v) in shard.before {
+            let b = self.before.entry(k).or_default();
+            b.0 += v.0;
+            b.1 = b.1.saturating_add(v.1);
+        }
+        for (k, v) in shard.daily {
+            self.daily.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
+        }
+        for (k, v) in shard.violations {
+            self.violations
+                .entry(k)
+                .and_modify(|s| s.merge(&v))
+                .or_insert(v);
+        }
+        for (k, v) in shard.governed {
+            merge_with_sources(&mut self.governed, k, v);
+        }
+        for (k, v) in shard.departments {
+            merge_with_sources(&mut self.departments, k, v);
+        }
+    }
+
     /// Build the sorted result tables.
     pub fn finish(self) -> OrgResults {
         let mut out = OrgResults {
@@ -500,5 +530,23 @@ impl<'a> OrgTracker<'a> {
             );
         }
         out
+    }
+}
+
+/// Add a sum with its distinct sources to the entry `key` of `map`.
+fn merge_with_sources<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, (FlowSum, HashSet<IpAddr>)>,
+    key: K,
+    (sum, sources): (FlowSum, HashSet<IpAddr>),
+) {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert((sum, sources));
+        }
+        std::collections::hash_map::Entry::Occupied(mut o) => {
+            let (s, set) = o.get_mut();
+            s.merge(&sum);
+            set.extend(sources);
+        }
     }
 }

@@ -30,6 +30,7 @@ use crate::geolocate::Location;
 use crate::run::{AnalyzeOptions, Catalogs};
 
 pub mod proxy;
+pub mod shard;
 
 /// Where the fold reports every attributed AI-vendor flow. The report's evidence spool
 /// implements it (evidence.csv and evidence.parquet); a run without evidence passes
@@ -38,6 +39,16 @@ pub mod proxy;
 pub trait EvidenceSink {
     /// One evidence row; an error stops the run.
     fn attributed(&mut self, row: &EvidenceRow<'_>) -> Result<()>;
+
+    /// `n` further sinks, one per fold shard running on its own thread, or `None` when
+    /// this sink cannot take rows from several threads (the fold then runs in one shard).
+    /// Each shard reports its rows in increasing [`EvidenceRow::seq`]; the sink writes
+    /// the rows of all shards and of itself in `seq` order, so the output does not depend
+    /// on how many shards there were.
+    fn shards(&mut self, n: usize) -> Result<Option<Vec<&mut (dyn EvidenceSink + Send)>>> {
+        let _ = n;
+        Ok(None)
+    }
 }
 
 /// The sink reborrowed for one call, so a loop can hand the same sink to every flow.
@@ -54,6 +65,9 @@ pub fn reborrow<'a>(
 /// finding, with the input line it came from and the record that justified it.
 #[derive(Debug, Clone)]
 pub struct EvidenceRow<'a> {
+    /// Position of the record in the run's single-threaded reading order: rows are written
+    /// in this order whichever shard folded them.
+    pub seq: u64,
     pub finding_id: &'a str,
     pub regimes: &'a str,
     pub file: u32,
@@ -116,13 +130,15 @@ pub struct FlowState<'a> {
     pub ai: FastMap<AiKey, FlowSum>,
     pub other: FastMap<OtherKey, FlowSum>,
     pub observed: Option<(Micros, Micros)>,
+    /// Reading-order position of the record being folded, for its evidence row.
+    pub seq: u64,
     /// Bytes out and in of every egress flow folded so far. Every table sums a subset of
     /// these flows, so while these fit in 64 bits no group, daily, policy or department
     /// total can wrap.
     pub egress_bytes: (u64, u64),
     pub org: OrgTracker<'a>,
     pub coverage: CoverageTracker,
-    pub presence: DnsPresence,
+    pub presence: &'a DnsPresence,
     pub candidates: CandidateTracker,
     /// Coverage source id of the file being read.
     pub source: u16,
@@ -134,6 +150,7 @@ impl<'a> FlowState<'a> {
         catalogs: &'a Catalogs,
         index: &'a DnsIndex,
         hostnames: &'a HostnameIndex,
+        presence: &'a DnsPresence,
         opts: &AnalyzeOptions,
     ) -> Self {
         FlowState {
@@ -153,9 +170,10 @@ impl<'a> FlowState<'a> {
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
+            seq: 0,
             egress_bytes: (0, 0),
             coverage: CoverageTracker::default(),
-            presence: DnsPresence::default(),
+            presence,
             candidates: CandidateTracker::default(),
             source: 0,
             org: OrgTracker::new(
@@ -515,6 +533,7 @@ impl<'a> FlowState<'a> {
         let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
         let regimes = self.regimes_for(site, country, product, day, &host_text);
         spool.attributed(&EvidenceRow {
+            seq: self.seq,
             finding_id: &finding_id,
             regimes: &regimes,
             file: flow.provenance.file,

@@ -47,6 +47,24 @@ impl ProxyState {
         }
     }
 
+    /// The proxy state of one fold shard: which proxies exist and when their logs cover
+    /// them, nothing counted yet. Sharding needs no URL-filter request waiting for its
+    /// flow ([`SessionJoin`] is one run-wide queue), see [`FlowState::shardable`].
+    pub fn for_shard(&self) -> Self {
+        ProxyState {
+            coverage: self.coverage.clone(),
+            ..ProxyState::new(&[])
+        }
+    }
+
+    /// Add what a shard's flows counted: the flows that proxy logs carry or do not.
+    pub fn merge(&mut self, shard: ProxyState) {
+        let (mine, theirs) = (&mut self.stats, shard.stats);
+        mine.flows_carried_by_proxy_logs += theirs.flows_carried_by_proxy_logs;
+        mine.proxy_egress_without_proxy_logs += theirs.proxy_egress_without_proxy_logs;
+        mine.joined_to_flows += theirs.joined_to_flows;
+    }
+
     pub fn name(&self, id: u32) -> &str {
         self.names
             .names()
@@ -112,6 +130,7 @@ impl FlowState<'_> {
         breakdown: &mut FlowBreakdown,
         evidence: Option<&mut dyn EvidenceSink>,
     ) -> Result<()> {
+        self.seq += 1;
         self.proxy.coverage.observe(&r);
         let stats = &mut self.proxy.stats;
         stats.requests += 1;
@@ -360,6 +379,7 @@ impl FlowState<'_> {
         mut evidence: Option<&mut dyn EvidenceSink>,
     ) -> Result<()> {
         for r in self.proxy.sessions.drain() {
+            self.seq += 1;
             self.fold_proxy_egress(&r, breakdown, reborrow(&mut evidence))?;
         }
         Ok(())
