@@ -386,6 +386,78 @@ pub struct Candidate {
 mod tests {
     use super::*;
 
+    fn site_name(i: u16) -> String {
+        format!("site{i}")
+    }
+
+    /// Egress split over two shards, each meeting names in its own order, merges into what
+    /// one tracker sees, and the destinations kept do not depend on the arrival order.
+    #[test]
+    fn shards_merge_by_name_into_the_unsharded_result() {
+        let mut base = CandidateTracker::default();
+        let dns = base.name_id("llm.dns.example", |_| false).unwrap();
+        base.answer(dns, "198.51.100.1".parse().unwrap());
+        let flows: Vec<(&str, u16, IpAddr, i64, u64)> = (0..1000u32)
+            .map(|i| {
+                let name = ["chat.a.example", "gpt.b.example", "llm.dns.example"][i as usize % 3];
+                let dst = IpAddr::from([203, 0, (i % 90) as u8, (i % 7) as u8]);
+                (
+                    name,
+                    (i % 2) as u16,
+                    dst,
+                    i64::from(i) * 1000,
+                    u64::from(i) * 10,
+                )
+            })
+            .collect();
+        let fold = |t: &mut CandidateTracker, f: &(&str, u16, IpAddr, i64, u64)| {
+            let id = t.name_id(f.0, |_| false).unwrap();
+            t.egress(id, f.1, f.2, f.3, f.4, 1);
+        };
+        let mut one = base.for_shard();
+        for f in &flows {
+            fold(&mut one, f);
+        }
+        let (mut a, mut b) = (base.for_shard(), base.for_shard());
+        // Shard b meets the names in the other order, so their ids differ from a's.
+        for f in flows.iter().rev() {
+            if f.2.to_string().ends_with(".0") || f.2.to_string().ends_with(".3") {
+                fold(&mut b, f);
+            } else {
+                fold(&mut a, f);
+            }
+        }
+        let mut merged = base.for_shard();
+        merged.merge(a);
+        merged.merge(b);
+        let reviewed = ReviewedList::default();
+        let want = one.finish(0, &reviewed, &site_name);
+        let got = merged.finish(0, &reviewed, &site_name);
+        let show = |c: &[Candidate]| serde_json::to_string(c).unwrap();
+        assert_eq!(show(&got), show(&want));
+        assert_eq!(want.len(), 3);
+        let chat = want
+            .iter()
+            .find(|c| c.hostname == "chat.a.example")
+            .unwrap();
+        assert_eq!(chat.flows, 334);
+        // Per site, the 64 lowest of its destinations; the report lists the union.
+        let kept = |site: u32| -> BTreeSet<IpAddr> {
+            let all: BTreeSet<IpAddr> = (0..1000u32)
+                .filter(|i| i % 3 == 0 && i % 2 == site)
+                .map(|i| IpAddr::from([203, 0, (i % 90) as u8, (i % 7) as u8]))
+                .collect();
+            all.into_iter().take(64).collect()
+        };
+        let union: BTreeSet<IpAddr> = kept(0).union(&kept(1)).copied().collect();
+        assert!(union.len() > 64);
+        assert_eq!(chat.destination_count, union.len() as u64);
+        assert_eq!(
+            chat.destinations[0], "203.0.0.0",
+            "the lowest addresses are kept"
+        );
+    }
+
     #[test]
     fn names_that_look_like_ai_services() {
         assert_eq!(looks_like_ai("llm-gateway.example.com"), Some("llm"));
