@@ -68,6 +68,9 @@ fn run_with_threads(dir: &Path, args: &[&str], threads: &str) {
         .current_dir(dir)
         .env("SOURCE_DATE_EPOCH", "1793491200")
         .env("XBORDER_THREADS", threads)
+        // With several shards, their partial results go through Parquet files and back,
+        // as between the machines of a distributed run.
+        .env("XBORDER_PARTIALS_DIR", dir.join("partials"))
         .args(args)
         .output()
         .unwrap();

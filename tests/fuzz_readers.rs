@@ -339,5 +339,6 @@ fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
         exclude: Vec::new(),
         config: None,
         threads: None,
+        partials_dir: None,
     }
 }

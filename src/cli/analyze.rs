@@ -449,6 +449,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         exclude: args.exclude.clone(),
         config: args.config.clone(),
         threads: threads(args.threads)?,
+        partials_dir: std::env::var_os("XBORDER_PARTIALS_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
     };
     let ctx = RunContext::new(std::env::args().collect());
     let mut langs = Vec::new();

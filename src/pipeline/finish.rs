@@ -1,5 +1,6 @@
-//! Merge and build: the per-file counts are summed and must balance, then the folded
-//! groups become the tables, and coverage, candidates and verdicts are judged on them.
+//! Merge and build: the fold shards' partial results are merged into the run's state, the
+//! per-file counts are summed and must balance, then the folded groups become the tables,
+//! and coverage, candidates and verdicts are judged on them.
 
 use super::*;
 
@@ -14,6 +15,8 @@ pub(super) struct Passes<'a, 'c> {
     pub unclaimed: FlowBreakdown,
     pub dedup: DedupReport,
     pub conflicts: Vec<ConflictRow>,
+    /// Partial results of the fold shards, when the flows were sharded.
+    pub partials: Vec<xborder_engine::fold::partial::FoldPartial>,
     pub verdict_inputs: Vec<xborder_engine::run::HashedInput>,
 }
 
@@ -29,31 +32,33 @@ pub(super) fn analysis(p: Passes<'_, '_>) -> Result<Analysis> {
         unclaimed,
         dedup,
         conflicts,
+        partials,
         verdict_inputs,
     } = p;
     let Reading {
         opts,
-        slots,
+        mut slots,
         rejects,
         mut progress,
         ..
     } = reading;
+    let groups = merge_partials(&mut state, partials, &mut slots)?;
     let (files, mut totals) = merge_counts(slots, &unclaimed)?;
 
     progress.finish();
     opts.memory_limit.check("aggregating", || {
         format!(
             "{} partial groups, {} DNS answers kept",
-            state.ai.len() + state.other.len(),
+            groups.ai.len() + groups.other.len(),
             index.stats.answers_kept
         )
     })?;
-    let (ai_rows, other_rows) = state.rows();
-    let unattributed = std::mem::take(&mut state.unattributed);
+    let (ai_rows, other_rows) = groups.rows(catalogs);
+    let unattributed = groups.unattributed.into_iter().collect();
     let (observed, distinct_destinations, distinct_sources) = (
-        state.observed,
-        state.geo_cache.len() as u64,
-        state.site_cache.len() as u64,
+        groups.observed,
+        groups.countries.len() as u64,
+        groups.site_lookups.len() as u64,
     );
     let (proxy_stats, blocked) = state.proxy_results();
     totals.proxy = proxy_stats;
@@ -113,6 +118,36 @@ pub(super) fn analysis(p: Passes<'_, '_>) -> Result<Analysis> {
         verdict_inputs,
         blocked,
     })
+}
+
+/// Merge the shards' partial results into `state` (coverage, candidates, policy views,
+/// proxy counts) and their per-file counts into the file reports; the merged groups.
+fn merge_partials(
+    state: &mut FlowState<'_>,
+    partials: Vec<xborder_engine::fold::partial::FoldPartial>,
+    slots: &mut [Option<FileReport>],
+) -> Result<xborder_engine::fold::partial::Groups> {
+    let mut groups = state.take_groups();
+    for partial in partials {
+        let (shard_groups, files) = state.absorb(partial);
+        groups.merge(shard_groups)?;
+        for (file, breakdown) in files {
+            let flows = slots
+                .get_mut(file as usize)
+                .and_then(|s| s.as_mut())
+                .and_then(|s| s.flows.as_mut());
+            match flows {
+                Some(flows) => flows.add(&breakdown),
+                None => {
+                    return Err(Error::Aggregate(format!(
+                        "a fold shard counted flows of input #{} that the flow pass did not read",
+                        file + 1
+                    )))
+                }
+            }
+        }
+    }
+    Ok(groups)
 }
 
 /// The per-file reports in input order with the run totals they sum to. Every file's

@@ -7,10 +7,15 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use super::*;
 use crate::schema::FlowRecord;
+use std::collections::BTreeMap;
+use xborder_engine::fold::partial::FoldPartial;
 use xborder_engine::fold::shard::shard_of;
 
 /// What the flow pass hands on besides the fold's state.
 pub(super) struct FlowPass {
+    /// The partial results of the shards, when the flows were sharded; the merge stage
+    /// adds them to the run's state.
+    pub partials: Vec<FoldPartial>,
     pub conflicts: Vec<ConflictRow>,
     pub dedup_flows: DedupStats,
     pub dedup_flow_ids: DedupStats,
@@ -113,9 +118,6 @@ fn send(tx: &SyncSender<Vec<Routed>>, batch: &mut Vec<Routed>) -> Result<()> {
 
 const SHARD_STOPPED: &str = "a fold shard stopped";
 
-/// What a shard thread gives back: its state and its per-file breakdowns.
-type ShardResult<'a> = Result<(FlowState<'a>, Vec<FlowBreakdown>)>;
-
 /// A shard thread: fold every batch received into `state`, counting per input file.
 fn run_shard<'a>(
     mut state: FlowState<'a>,
@@ -123,7 +125,7 @@ fn run_shard<'a>(
     batches: Receiver<Vec<Routed>>,
     files: usize,
     groups: &AtomicU64,
-) -> ShardResult<'a> {
+) -> Result<(FlowState<'a>, BTreeMap<u32, FlowBreakdown>)> {
     let mut breakdowns = vec![FlowBreakdown::default(); files];
     for batch in batches {
         for routed in batch {
@@ -140,7 +142,13 @@ fn run_shard<'a>(
             Ordering::Relaxed,
         );
     }
-    Ok((state, breakdowns))
+    let files = breakdowns
+        .into_iter()
+        .enumerate()
+        .filter(|(_, b)| *b != FlowBreakdown::default())
+        .map(|(i, b)| (i as u32, b))
+        .collect();
+    Ok((state, files))
 }
 
 /// How many shards fold the flows: `--threads` (all CPUs when unset), one when the run
@@ -212,7 +220,7 @@ pub(super) fn read_flows(
             groups: &groups,
         };
         let pass = read_flows_into(r, folder, first_seq, dns_answers);
-        let results: Vec<ShardResult<'_>> = handles
+        let results: Vec<Result<(FlowState<'_>, BTreeMap<u32, FlowBreakdown>)>> = handles
             .into_iter()
             .map(|h| match h {
                 Ok(h) => h
@@ -224,20 +232,26 @@ pub(super) fn read_flows(
         (pass, results)
     });
     // A shard's own error explains a stopped pass better than the pass's.
-    let mut merged = Vec::with_capacity(results.len());
-    for result in results {
-        merged.push(result?);
+    let mut partials = Vec::with_capacity(results.len());
+    for (i, result) in results.into_iter().enumerate() {
+        let (mut shard, files) = result?;
+        shard.coverage.number_sources_as(&state.coverage);
+        let partial = shard.into_partial(files);
+        partials.push(match &r.opts.partials_dir {
+            Some(dir) => through_disk(partial, &dir.join(format!("shard-{i}")), state.catalogs)?,
+            None => partial,
+        });
     }
-    let pass = pass?;
-    for (shard, breakdowns) in merged {
-        for (slot, b) in r.slots.iter_mut().zip(&breakdowns) {
-            if let Some(flows) = slot.as_mut().and_then(|s| s.flows.as_mut()) {
-                flows.add(b);
-            }
-        }
-        state.merge(shard)?;
-    }
+    let mut pass = pass?;
+    pass.partials = partials;
     Ok(pass)
+}
+
+/// `partial` written to `dir` as Parquet and read back, as a shard on another machine
+/// would hand it on.
+fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result<FoldPartial> {
+    partial.write(dir, catalogs)?;
+    FoldPartial::read(dir, catalogs)
 }
 
 /// The reading loop of the flow pass: every accepted flow gets the next reading-order
@@ -372,6 +386,7 @@ fn read_flows_into(
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
     let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
     Ok(FlowPass {
+        partials: Vec::new(),
         conflicts,
         dedup_flows,
         dedup_flow_ids,

@@ -132,6 +132,7 @@ pub fn analyze(
             dns: dns.dedup,
         },
         conflicts: flows.conflicts,
+        partials: flows.partials,
         verdict_inputs,
     })
 }

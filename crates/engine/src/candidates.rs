@@ -168,7 +168,21 @@ const DESTINATIONS_LISTED: usize = 5;
 
 /// Distinct destinations kept per candidate and site: the lowest addresses, so the set
 /// (and the count, which stops here) does not depend on the order flows arrive in.
-const DESTINATIONS_KEPT: usize = 64;
+pub const DESTINATIONS_KEPT: usize = 64;
+
+/// Unattributed egress from one site to one AI-looking name, in a partial result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateHit {
+    pub name: String,
+    pub site: u16,
+    pub flows: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub first: Micros,
+    pub last: Micros,
+    /// The lowest distinct destinations, at most [`DESTINATIONS_KEPT`].
+    pub destinations: Vec<IpAddr>,
+}
 
 /// Collects AI-looking names during the DNS pass and unattributed egress to them during
 /// the flow pass.
@@ -249,31 +263,52 @@ impl CandidateTracker {
         }
     }
 
-    /// Add a shard's egress. Names the shard met first (server names of its flows) are
-    /// matched by name, so ids assigned in different shards cannot mix.
-    pub fn merge(&mut self, shard: CandidateTracker) {
+    /// Take the egress gathered so far, each hit naming its candidate, for a partial
+    /// result (the names and DNS answers stay).
+    pub fn take_hits(&mut self) -> Vec<CandidateHit> {
+        let mut hits: Vec<CandidateHit> = std::mem::take(&mut self.hits)
+            .into_iter()
+            .map(|((id, site), h)| CandidateHit {
+                name: self.names[id as usize].clone(),
+                site,
+                flows: h.flows,
+                bytes_out: h.bytes_out,
+                bytes_in: h.bytes_in,
+                first: h.first,
+                last: h.last,
+                destinations: h.destinations.into_iter().collect(),
+            })
+            .collect();
+        hits.sort_by(|a, b| (&a.name, a.site).cmp(&(&b.name, b.site)));
+        hits
+    }
+
+    /// Add the hits of a partial result. Hits are matched by name, so ids assigned in
+    /// different shards cannot mix; a name this tracker has not met is added.
+    pub fn absorb(&mut self, hits: Vec<CandidateHit>) {
+        if hits.is_empty() {
+            return;
+        }
         let mut by_name: FastMap<String, u32> = self
             .names
             .iter()
             .enumerate()
             .map(|(i, n)| (n.clone(), i as u32))
             .collect();
-        let remap: Vec<u32> = shard
-            .names
-            .iter()
-            .map(|name| {
-                *by_name.entry(name.clone()).or_insert_with(|| {
-                    self.names.push(name.clone());
-                    (self.names.len() - 1) as u32
-                })
-            })
-            .collect();
-        for (name, id) in shard.ids {
-            let id = id.map(|i| remap[i as usize]);
-            self.ids.entry(name).or_insert(id);
-        }
-        for ((id, site), hit) in shard.hits {
-            match self.hits.entry((remap[id as usize], site)) {
+        for h in hits {
+            let id = *by_name.entry(h.name.clone()).or_insert_with(|| {
+                self.names.push(h.name.clone());
+                (self.names.len() - 1) as u32
+            });
+            let hit = Hit {
+                flows: h.flows,
+                bytes_out: h.bytes_out,
+                bytes_in: h.bytes_in,
+                first: h.first,
+                last: h.last,
+                destinations: h.destinations.into_iter().collect(),
+            };
+            match self.hits.entry((id, h.site)) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(hit);
                 }
@@ -428,8 +463,8 @@ mod tests {
             }
         }
         let mut merged = base.for_shard();
-        merged.merge(a);
-        merged.merge(b);
+        merged.absorb(a.take_hits());
+        merged.absorb(b.take_hits());
         let reviewed = ReviewedList::default();
         let want = one.finish(0, &reviewed, &site_name);
         let got = merged.finish(0, &reviewed, &site_name);

@@ -150,6 +150,16 @@ impl DnsPresence {
     }
 }
 
+/// The counts of one site, input source and day in a partial result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageCell {
+    pub site: u16,
+    /// The source's label (a log kind such as `zeek-conn`).
+    pub source: String,
+    pub day: i32,
+    pub counts: DayCounts,
+}
+
 /// Accumulates coverage while the pipeline reads. Sites are indices into the sites file.
 #[derive(Debug, Default)]
 pub struct CoverageTracker {
@@ -204,10 +214,37 @@ impl CoverageTracker {
         }
     }
 
-    /// Add a shard's counts (sums, and the union of hours with flow records).
-    pub fn merge(&mut self, shard: CoverageTracker) {
-        for (key, counts) in shard.cells {
-            self.cells.entry(key).or_default().add(&counts);
+    /// Number sources as `run` does: a shard counts under the ids the reading thread gave
+    /// sources it met after the shard was made.
+    pub fn number_sources_as(&mut self, run: &CoverageTracker) {
+        self.sources.clone_from(&run.sources);
+    }
+
+    /// Take the counts gathered so far as cells naming their source, for a partial result
+    /// (the tracker keeps its sources and starts counting again from nothing).
+    pub fn take_cells(&mut self) -> Vec<CoverageCell> {
+        let mut cells: Vec<CoverageCell> = std::mem::take(&mut self.cells)
+            .into_iter()
+            .map(|((site, source, day), counts)| CoverageCell {
+                site,
+                source: self.sources[usize::from(source)].clone(),
+                day,
+                counts,
+            })
+            .collect();
+        cells.sort_by(|a, b| (a.site, &a.source, a.day).cmp(&(b.site, &b.source, b.day)));
+        cells
+    }
+
+    /// Add the cells of a partial result: sums, and the union of hours with flow records.
+    /// A source this tracker has not met is added after the ones it knows.
+    pub fn absorb(&mut self, cells: Vec<CoverageCell>) {
+        for cell in cells {
+            let source = self.source(&cell.source);
+            self.cells
+                .entry((cell.site, source, cell.day))
+                .or_default()
+                .add(&cell.counts);
         }
     }
 

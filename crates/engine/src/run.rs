@@ -88,6 +88,10 @@ pub struct AnalyzeOptions {
     /// Threads folding flows in parallel shards (`--threads`); all CPUs when unset. The
     /// outputs are the same for any number.
     pub threads: Option<usize>,
+    /// Where each fold shard's partial result is written as Parquet and read back before
+    /// the merge, as a distributed run exchanges them (XBORDER_PARTIALS_DIR); unset, they
+    /// stay in memory.
+    pub partials_dir: Option<PathBuf>,
 }
 
 /// The loaded reference data a run is judged against.

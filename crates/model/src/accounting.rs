@@ -49,7 +49,7 @@ impl RecordCounts {
 }
 
 /// What happened to accepted flows, by direction.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FlowBreakdown {
     /// Originator in a configured site, destination a public address.
     pub egress: u64,

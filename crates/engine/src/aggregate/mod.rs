@@ -18,7 +18,7 @@ use xborder_model::error::Result;
 use xborder_model::period::{day_string, rfc3339};
 
 /// Running totals of a group of flows, folded one flow at a time while streaming.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowSum {
     pub flows: u64,
     pub bytes_out: u64,

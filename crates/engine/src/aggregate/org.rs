@@ -101,7 +101,7 @@ pub struct OrgResults {
     pub departments: Option<Vec<DepartmentRow>>,
 }
 
-type ViolationKey = (
+pub type ViolationKey = (
     usize,
     u16,
     IpAddr,
@@ -111,7 +111,20 @@ type ViolationKey = (
     Option<String>,
 );
 /// (department, site, product, regimes) → sums and distinct sources.
-type DepartmentKey = (String, u16, ProductId, String);
+pub type DepartmentKey = (String, u16, ProductId, String);
+
+/// The sums behind the policy and department views, in a partial result: keyed by rule
+/// (index into the policy), site (index into the sites file), source address, product,
+/// UTC day, asset (index into the inventory) and user, as [`OrgTracker`] keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgSums {
+    /// Flows and bytes out to a rule's tools from a site before the rule took effect there.
+    pub before: BTreeMap<(usize, u16), (u64, u64)>,
+    pub daily: BTreeMap<(usize, u16, i32), FlowSum>,
+    pub governed: BTreeMap<(usize, u16), (FlowSum, BTreeSet<IpAddr>)>,
+    pub violations: BTreeMap<ViolationKey, FlowSum>,
+    pub departments: BTreeMap<DepartmentKey, (FlowSum, BTreeSet<IpAddr>)>,
+}
 
 /// Accumulates the organisational views during the flow pass.
 pub struct OrgTracker<'a> {
@@ -291,27 +304,49 @@ impl<'a> OrgTracker<'a> {
         OrgTracker::new(self.policy, self.assets, self.sites, self.vendors)
     }
 
-    /// Add a shard's sums and distinct sources. The memoised rule matches and decisions
-    /// are the same in every shard and are not carried over.
-    pub fn merge(&mut self, shard: OrgTracker<'a>) {
-        for (k, v) in shard.before {
+    /// Whether the policy or department views are wanted at all.
+    pub fn is_active(&self) -> bool {
+        self.policy.is_some() || self.assets.is_some()
+    }
+
+    /// Take the sums and distinct sources gathered so far, for a partial result. The
+    /// memoised rule matches and decisions stay.
+    pub fn take_sums(&mut self) -> OrgSums {
+        OrgSums {
+            before: std::mem::take(&mut self.before).into_iter().collect(),
+            daily: std::mem::take(&mut self.daily),
+            governed: std::mem::take(&mut self.governed)
+                .into_iter()
+                .map(|(k, (s, set))| (k, (s, set.into_iter().collect())))
+                .collect(),
+            violations: std::mem::take(&mut self.violations).into_iter().collect(),
+            departments: std::mem::take(&mut self.departments)
+                .into_iter()
+                .map(|(k, (s, set))| (k, (s, set.into_iter().collect())))
+                .collect(),
+        }
+    }
+
+    /// Add the sums and distinct sources of a partial result.
+    pub fn absorb(&mut self, sums: OrgSums) {
+        for (k, v) in sums.before {
             let b = self.before.entry(k).or_default();
             b.0 += v.0;
             b.1 = b.1.saturating_add(v.1);
         }
-        for (k, v) in shard.daily {
+        for (k, v) in sums.daily {
             self.daily.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
         }
-        for (k, v) in shard.violations {
+        for (k, v) in sums.violations {
             self.violations
                 .entry(k)
                 .and_modify(|s| s.merge(&v))
                 .or_insert(v);
         }
-        for (k, v) in shard.governed {
+        for (k, v) in sums.governed {
             merge_with_sources(&mut self.governed, k, v);
         }
-        for (k, v) in shard.departments {
+        for (k, v) in sums.departments {
             merge_with_sources(&mut self.departments, k, v);
         }
     }
@@ -537,11 +572,11 @@ impl<'a> OrgTracker<'a> {
 fn merge_with_sources<K: std::hash::Hash + Eq>(
     map: &mut HashMap<K, (FlowSum, HashSet<IpAddr>)>,
     key: K,
-    (sum, sources): (FlowSum, HashSet<IpAddr>),
+    (sum, sources): (FlowSum, BTreeSet<IpAddr>),
 ) {
     match map.entry(key) {
         std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert((sum, sources));
+            v.insert((sum, sources.into_iter().collect()));
         }
         std::collections::hash_map::Entry::Occupied(mut o) => {
             let (s, set) = o.get_mut();

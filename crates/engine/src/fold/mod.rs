@@ -18,7 +18,7 @@ use xborder_model::period::{day_date, day_of};
 use xborder_model::schema::{ByteDirection, FlowRecord, Micros};
 
 use crate::aggregate::org::OrgTracker;
-use crate::aggregate::{self, EgressRow, FlowSum};
+use crate::aggregate::{self, FlowSum};
 use crate::attribute::cascade::{self, Claim, Named};
 use crate::attribute::{DnsIndex, DnsWindow, HostnameIndex, HostnameMatch, Method};
 use crate::candidates::CandidateTracker;
@@ -29,6 +29,8 @@ use crate::coverage::{CoverageTracker, DnsPresence};
 use crate::geolocate::Location;
 use crate::run::{AnalyzeOptions, Catalogs};
 
+pub mod partial;
+pub mod partial_files;
 pub mod proxy;
 pub mod shard;
 
@@ -91,25 +93,28 @@ pub struct EvidenceRow<'a> {
 }
 
 /// Sentinel site index for egress from no configured site.
-const NO_SITE: u16 = u16::MAX;
+pub const NO_SITE: u16 = u16::MAX;
 
+/// The group of an AI-vendor egress flow. `hostname` indexes the name table of the
+/// method that attributed the flow ([`FlowState::host_name`]); a partial result names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AiKey {
-    day: i32,
-    site: u16,
-    src: IpAddr,
-    dst: IpAddr,
-    product: ProductId,
-    method: Method,
-    hostname: Option<u32>,
+    pub day: i32,
+    pub site: u16,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub product: ProductId,
+    pub method: Method,
+    pub hostname: Option<u32>,
 }
 
+/// The group of another egress flow: by destination country only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OtherKey {
-    day: i32,
-    site: u16,
-    src: IpAddr,
-    country: [u8; 2],
+    pub day: i32,
+    pub site: u16,
+    pub src: IpAddr,
+    pub country: [u8; 2],
 }
 
 /// Per-run state of the flow pass: memo tables and partial groups.
@@ -558,7 +563,7 @@ impl<'a> FlowState<'a> {
     }
 
     /// A hostname id in the name table of the method that produced it.
-    fn host_name(&self, method: Method, id: u32) -> &str {
+    pub fn host_name(&self, method: Method, id: u32) -> &str {
         match method {
             Method::Snapshot => self.catalogs.snapshots.name(id),
             Method::Ptr => self.catalogs.ptr.name(id),
@@ -566,91 +571,6 @@ impl<'a> FlowState<'a> {
             Method::ProxyHost => self.proxy.name(id),
             _ => self.index.name(id),
         }
-    }
-
-    /// The partial groups as frame rows, in key order.
-    pub fn rows(&self) -> (Vec<EgressRow>, Vec<EgressRow>) {
-        let sites = &self.catalogs.sites.sites;
-        let site_of = |i: u16| -> (String, String) {
-            match sites.get(usize::from(i)) {
-                Some(s) => (s.name.clone(), s.country.clone()),
-                None => (UNKNOWN_SITE.to_string(), String::new()),
-            }
-        };
-        let catalog = &self.catalogs.vendors;
-        let mut ai_keys: Vec<&AiKey> = self.ai.keys().collect();
-        ai_keys.sort();
-        let ai = ai_keys
-            .into_iter()
-            .map(|k| {
-                let p = &self.ai[k];
-                let (site, country) = site_of(k.site);
-                let product = catalog.product(k.product);
-                let vendor = catalog.vendor_of(k.product);
-                let dc = self.geo_cache.get(&k.dst).copied().unwrap_or(*b"ZZ");
-                let hostname = k
-                    .hostname
-                    .map(|h| self.host_name(k.method, h).to_string())
-                    .unwrap_or_default();
-                // A name that did not attribute the flow (an ip_range flow's DNS name) does
-                // not give it a processing scope either, as in the evidence rows.
-                let scope_host = if k.method == Method::IpRange {
-                    ""
-                } else {
-                    hostname.as_str()
-                };
-                let onward = crate::classify::onward::exposure_key(catalog, k.product, scope_host);
-                EgressRow {
-                    day: k.day,
-                    source_site: site,
-                    source_country: country,
-                    src_ip: k.src.to_string(),
-                    // A proxy request without a logged server address has none.
-                    dst_ip: if k.dst.is_unspecified() {
-                        String::new()
-                    } else {
-                        k.dst.to_string()
-                    },
-                    destination_country: String::from_utf8_lossy(&dc).into_owned(),
-                    hostname,
-                    onward,
-                    vendor: vendor.name.clone(),
-                    vendor_hq_country: vendor.hq_country.clone(),
-                    product: product.name.clone(),
-                    category: product.category.clone(),
-                    attribution: k.method.as_str().to_string(),
-                    flows: p.flows,
-                    bytes_out: p.bytes_out,
-                    bytes_in: p.bytes_in,
-                    first_seen: p.first,
-                    last_seen: p.last,
-                }
-            })
-            .collect();
-        let mut other_keys: Vec<&OtherKey> = self.other.keys().collect();
-        other_keys.sort();
-        let other = other_keys
-            .into_iter()
-            .map(|k| {
-                let p = &self.other[k];
-                let (site, country) = site_of(k.site);
-                EgressRow {
-                    day: k.day,
-                    source_site: site,
-                    source_country: country,
-                    src_ip: k.src.to_string(),
-                    destination_country: String::from_utf8_lossy(&k.country).into_owned(),
-                    attribution: Method::None.as_str().to_string(),
-                    flows: p.flows,
-                    bytes_out: p.bytes_out,
-                    bytes_in: p.bytes_in,
-                    first_seen: p.first,
-                    last_seen: p.last,
-                    ..EgressRow::default()
-                }
-            })
-            .collect();
-        (ai, other)
     }
 }
 

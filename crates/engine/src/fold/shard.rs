@@ -3,8 +3,8 @@
 //! The fold's partial results are sums, minima and maxima, and distinct sets, so flows can
 //! be folded in any number of shards and merged into the same result as one fold of all
 //! of them. [`FlowState::shard`] makes an empty shard that shares the read-only indexes
-//! (DNS, connection hostnames, DNS presence, catalogs); [`FlowState::merge`] adds a
-//! finished shard back. Memoised look-ups (site, country, vendor match, regimes) are
+//! (DNS, connection hostnames, DNS presence, catalogs); a finished shard becomes a
+//! [`super::partial::FoldPartial`], which merges into the run's state. Memoised look-ups (site, country, vendor match, regimes) are
 //! recomputed per shard; the sets of addresses looked up are kept, because run.json counts
 //! distinct sources and destinations from them.
 //!
@@ -12,7 +12,6 @@
 //! the URL-filter session join, where the first flow of a session claims its request.
 //! [`FlowState::shardable`] says whether the flows may be sharded.
 
-use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::FastMap;
 use xborder_model::schema::FlowRecord;
 
@@ -53,44 +52,6 @@ impl<'a> FlowState<'a> {
             source: self.source,
             proxy: self.proxy.for_shard(),
         }
-    }
-
-    /// Add a finished shard. The run's egress total is checked first, so no merged group
-    /// can wrap; it fails as the unsharded fold would when the total passes 2^64-1.
-    pub fn merge(&mut self, shard: FlowState<'a>) -> Result<()> {
-        let (out, back) = (
-            self.egress_bytes.0.checked_add(shard.egress_bytes.0),
-            self.egress_bytes.1.checked_add(shard.egress_bytes.1),
-        );
-        self.egress_bytes = match (out, back) {
-            (Some(out), Some(back)) => (out, back),
-            _ => return Err(Error::Aggregate(
-                "the bytes of all egress flows would exceed 2^64-1: the input holds implausibly large byte counts; no total is reported rather than a wrapped one".into(),
-            )),
-        };
-        for (k, v) in shard.ai {
-            self.ai.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
-        }
-        for (k, v) in shard.other {
-            self.other.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
-        }
-        self.observed = match (self.observed, shard.observed) {
-            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-            (x, None) | (None, x) => x,
-        };
-        for (ip, bytes) in shard.unattributed {
-            let slot = self.unattributed.entry(ip).or_default();
-            *slot = slot.saturating_add(bytes);
-        }
-        // The same address gives the same site and country in every shard.
-        self.site_cache.extend(shard.site_cache);
-        self.geo_cache.extend(shard.geo_cache);
-        self.org.merge(shard.org);
-        self.coverage.merge(shard.coverage);
-        self.candidates.merge(shard.candidates);
-        self.proxy.merge(shard.proxy);
-        self.seq = self.seq.max(shard.seq);
-        Ok(())
     }
 }
 
