@@ -219,3 +219,73 @@ fn one_million_generated_flows_are_byte_identical() {
         std::fs::remove_dir_all(dir.path().join("out")).unwrap();
     }
 }
+
+/// The policy and department views (policy, assets, owners shown) are the same whether
+/// the flows are folded in one shard or several.
+#[test]
+fn policy_views_are_byte_identical() {
+    for threads in THREADS {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = common::root().join("tests/fixtures/policy");
+        copy_tree(&policy.join("logs"), &dir.path().join("logs"));
+        for f in ["sites.toml", "assets.csv"] {
+            std::fs::copy(policy.join(f), dir.path().join(f)).unwrap();
+        }
+        std::fs::copy(
+            common::root().join("data/examples/policy.toml"),
+            dir.path().join("policy.toml"),
+        )
+        .unwrap();
+        run_with_threads(
+            dir.path(),
+            &[
+                "analyze",
+                "logs",
+                "--sites",
+                "sites.toml",
+                "--policy",
+                "policy.toml",
+                "--assets",
+                "assets.csv",
+                "--show-owners",
+                "--quiet",
+                "--out",
+                "out",
+            ],
+            threads,
+        );
+        check(&dir.path().join("out"), "policy.sha256", threads);
+    }
+}
+
+/// Proxy logs are folded before the flows, in the run's own state; the flows after them
+/// may be sharded, and the proxy legs they carry are counted the same either way.
+#[test]
+fn proxy_runs_are_byte_identical() {
+    for threads in THREADS {
+        let dir = tempfile::tempdir().unwrap();
+        let proxy = common::root().join("tests/fixtures/proxy");
+        copy_tree(&proxy.join("logs"), &dir.path().join("logs"));
+        for f in ["sites.toml", "assets.csv", "policy.toml"] {
+            std::fs::copy(proxy.join(f), dir.path().join(f)).unwrap();
+        }
+        run_with_threads(
+            dir.path(),
+            &[
+                "analyze",
+                "logs",
+                "--sites",
+                "sites.toml",
+                "--policy",
+                "policy.toml",
+                "--assets",
+                "assets.csv",
+                "--quiet",
+                "--out",
+                "out",
+            ],
+            threads,
+        );
+        check(&dir.path().join("out"), "proxy.sha256", threads);
+    }
+}
