@@ -94,6 +94,46 @@ pub struct AnalyzeOptions {
     pub partials_dir: Option<PathBuf>,
 }
 
+impl AnalyzeOptions {
+    /// Options for reading `inputs` with every default `analyze` has: the embedded
+    /// catalogs and GeoIP database, no sites, an unbounded period, the default DNS window.
+    pub fn new(inputs: Vec<PathBuf>) -> Self {
+        AnalyzeOptions {
+            inputs,
+            sites: None,
+            geoip: None,
+            vendors: None,
+            vendors_extra: Vec::new(),
+            regimes: None,
+            countries: None,
+            period: Period::unbounded(),
+            dns_window: DnsWindow {
+                max_age_s: DEFAULT_DNS_MAX_AGE_S,
+                ttl_grace_s: DEFAULT_DNS_TTL_GRACE_S,
+            },
+            strict: false,
+            policy: None,
+            assets: None,
+            progress: false,
+            snapshots: Vec::new(),
+            snapshot_max_distance_s: crate::attribute::snapshot::DEFAULT_SNAPSHOT_MAX_DISTANCE_S,
+            collect_unattributed: false,
+            format: None,
+            reader: ReaderOptions::default(),
+            memory_limit: xborder_model::memory::MemoryLimit(None),
+            spill_dir: None,
+            spill_after_keys: None,
+            thresholds: CoverageThresholds::default(),
+            reviewed_candidates: None,
+            baseline: None,
+            exclude: Vec::new(),
+            config: None,
+            threads: None,
+            partials_dir: None,
+        }
+    }
+}
+
 /// The loaded reference data a run is judged against.
 pub struct Catalogs {
     pub countries: Countries,

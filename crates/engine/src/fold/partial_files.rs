@@ -1075,3 +1075,148 @@ fn read_org(dir: &Path, check: &Check<'_>) -> Result<OrgSums> {
     }
     Ok(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fold::partial::{AiGroup, Groups};
+    use crate::run::AnalyzeOptions;
+
+    fn catalogs() -> Catalogs {
+        Catalogs::load(&AnalyzeOptions::new(Vec::new())).unwrap()
+    }
+
+    fn sum(flows: u64, bytes_out: u64, first: i64) -> FlowSum {
+        FlowSum {
+            flows,
+            bytes_out,
+            bytes_in: 7,
+            first,
+            last: first + 5,
+        }
+    }
+
+    fn partial() -> FoldPartial {
+        let v4: IpAddr = "10.1.0.5".parse().unwrap();
+        let v6: IpAddr = "2001:db8::7".parse().unwrap();
+        let mut p = FoldPartial::default();
+        let mut g = Groups::default();
+        g.ai.insert(
+            AiGroup {
+                day: 20_640,
+                site: NO_SITE,
+                src: v4,
+                dst: "160.79.104.10".parse().unwrap(),
+                product: 0,
+                method: Method::Dns,
+                hostname: Some("api.anthropic.com".into()),
+            },
+            // Sums above 2^63 must survive the round trip as unsigned.
+            sum(3, (1 << 63) + 11, -5),
+        );
+        g.ai.insert(
+            AiGroup {
+                day: 20_641,
+                site: NO_SITE,
+                src: v6,
+                dst: "::".parse().unwrap(),
+                product: 1,
+                method: Method::IpRange,
+                hostname: None,
+            },
+            sum(1, 0, 1_783_000_000_000_000),
+        );
+        g.other.insert(
+            OtherKey {
+                day: 20_640,
+                site: NO_SITE,
+                src: v6,
+                country: *b"ZZ",
+            },
+            sum(2, 10, 0),
+        );
+        g.countries.insert("160.79.104.10".parse().unwrap(), *b"US");
+        g.site_lookups.extend([v4, v6]);
+        g.unattributed.insert(v6, u64::MAX);
+        g.observed = Some((-5, 1_783_000_000_000_005));
+        g.egress_bytes = (u64::MAX, 3);
+        p.groups = g;
+        p.coverage.push(CoverageCell {
+            site: NO_SITE,
+            source: "zeek-conn".into(),
+            day: 20_640,
+            counts: DayCounts {
+                flow_records: 4,
+                egress_flows: 3,
+                flow_hours: 0b1010,
+                ..DayCounts::default()
+            },
+        });
+        p.candidates.push(CandidateHit {
+            name: "llm.example.net".into(),
+            site: NO_SITE,
+            flows: 2,
+            bytes_out: 1_000_000,
+            bytes_in: 0,
+            first: 1,
+            last: 2,
+            destinations: vec![v4, v6],
+        });
+        p.proxy = ProxyFlowCounts {
+            flows_carried_by_proxy_logs: 1,
+            proxy_egress_without_proxy_logs: 2,
+            joined_to_flows: 3,
+        };
+        let mut b = FlowBreakdown {
+            egress: 3,
+            ai_vendor: 2,
+            ..FlowBreakdown::default()
+        };
+        b.ai_by_method.insert("dns".into(), 1);
+        b.attribution_disagreements.insert("sni_vs_dns".into(), 1);
+        p.files.insert(2, b);
+        p.files.insert(0, FlowBreakdown::default());
+        p
+    }
+
+    /// Every table reads back as written: unsigned sums past 2^63, IPv6, the unspecified
+    /// address, nulls, the breakdown's maps, an empty policy view.
+    #[test]
+    fn a_partial_reads_back_as_written() {
+        let catalogs = catalogs();
+        let dir = tempfile::tempdir().unwrap();
+        let p = partial();
+        p.write(dir.path(), &catalogs).unwrap();
+        for table in TABLES {
+            assert!(
+                dir.path().join(format!("{table}.parquet")).is_file(),
+                "{table}"
+            );
+        }
+        assert_eq!(FoldPartial::read(dir.path(), &catalogs).unwrap(), p);
+        let empty = FoldPartial::default();
+        empty.write(dir.path(), &catalogs).unwrap();
+        assert_eq!(FoldPartial::read(dir.path(), &catalogs).unwrap(), empty);
+    }
+
+    /// A partial made with another vendor catalog is refused, not merged into the wrong
+    /// products; a missing table is an error naming its file.
+    #[test]
+    fn a_partial_from_other_catalogs_is_refused() {
+        let catalogs = catalogs();
+        let dir = tempfile::tempdir().unwrap();
+        partial().write(dir.path(), &catalogs).unwrap();
+        let mut other = self::catalogs();
+        other.vendors.products[1].id = "renamed".into();
+        let err = FoldPartial::read(dir.path(), &other)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not in this run's vendor catalog"), "{err}");
+        assert!(err.contains("ai.parquet"), "{err}");
+        std::fs::remove_file(dir.path().join("coverage.parquet")).unwrap();
+        let err = FoldPartial::read(dir.path(), &catalogs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("coverage.parquet"), "{err}");
+    }
+}
