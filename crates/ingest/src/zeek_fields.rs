@@ -1,5 +1,6 @@
-//! One definition of the Zeek conn.log fields a flow is built from, and one parser per
-//! Zeek type, shared by the TSV, JSON and Parquet readers.
+//! One definition of the Zeek fields xborder reads (conn.log for flows, dns.log for
+//! answers, ssl.log and http.log for the names clients asked for), and one parser per Zeek
+//! type, shared by the TSV, JSON and Parquet readers.
 //!
 //! Zeek's own log writers format each value once per type (`time`, `addr`, `port`,
 //! `count`, ...), whatever the encoding. The readers mirror that: each only extracts a
@@ -15,7 +16,10 @@ use std::net::IpAddr;
 
 use crate::values::{self, FieldError};
 use crate::RejectReason;
-use xborder_model::schema::{ByteDirection, FlowRecord, Micros, Proto, Provenance, Uid};
+use xborder_model::schema::{
+    normalise_host_header, normalise_hostname, parse_ip, AnswerValue, ByteDirection, DnsAnswer,
+    DnsRecord, FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Uid,
+};
 
 /// Zeek's value types, as a log's `#types` header names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,10 @@ pub enum ZeekType {
     Bool,
     /// A name from a fixed set (`tcp`, `udp`, `icmp`).
     Enum,
+    /// `vector[string]` (dns.log's answers).
+    StringVector,
+    /// `vector[interval]` (dns.log's TTLs).
+    IntervalVector,
 }
 
 impl ZeekType {
@@ -48,6 +56,8 @@ impl ZeekType {
             ZeekType::Interval => "interval",
             ZeekType::Bool => "bool",
             ZeekType::Enum => "enum",
+            ZeekType::StringVector => "vector[string]",
+            ZeekType::IntervalVector => "vector[interval]",
         }
     }
 }
@@ -96,6 +106,40 @@ pub mod conn {
     pub const RESP_BYTES: usize = 8;
     pub const DURATION: usize = 9;
     pub const LOCAL_ORIG: usize = 10;
+}
+
+/// The dns.log fields a DNS record is built from, in the order they are checked.
+pub mod dns {
+    use super::{field, ZeekField, ZeekType};
+
+    pub const FIELDS: [ZeekField; 10] = [
+        field("ts", ZeekType::Time, true),
+        field("id.orig_h", ZeekType::Addr, true),
+        field("rtt", ZeekType::Interval, false),
+        field("trans_id", ZeekType::Count, false),
+        field("answers", ZeekType::StringVector, false),
+        field("TTLs", ZeekType::IntervalVector, false),
+        field("uid", ZeekType::String, false),
+        field("query", ZeekType::String, false),
+        field("qtype_name", ZeekType::String, false),
+        field("rcode_name", ZeekType::String, false),
+    ];
+}
+
+/// The ssl.log and http.log fields a connection's hostname is built from: the name
+/// (`server_name` in ssl.log, `host` in http.log) first, then the connection.
+pub mod hostname {
+    use super::{field, ZeekField, ZeekType};
+
+    pub const FIELDS: [ZeekField; 7] = [
+        field("server_name", ZeekType::String, false),
+        field("host", ZeekType::String, false),
+        field("ts", ZeekType::Time, true),
+        field("uid", ZeekType::String, true),
+        field("id.orig_h", ZeekType::Addr, true),
+        field("id.resp_h", ZeekType::Addr, true),
+        field("id.resp_p", ZeekType::Port, false),
+    ];
 }
 
 /// The unit of an integer time or duration held by a typed column.
@@ -381,6 +425,163 @@ pub fn flow<V: ConnValues + ?Sized>(
         direction: ByteDirection::Biflow,
         provenance,
     })
+}
+
+/// Where the dns.log and ssl/http.log mappings take each field from, by Zeek's field name:
+/// a TSV line or a JSON object.
+pub trait LogValues {
+    /// The raw value of the field `name`, [`Raw::Unset`] when absent or unset, or the
+    /// encoding's own error (a JSON string that does not unescape).
+    fn raw(&self, name: &'static str) -> Result<Raw<'_>, FieldError>;
+    /// A `string` field as text with the encoding's escapes undone (`\xNN` in TSV, where
+    /// `(empty)` is the empty string); `None` when absent or unset.
+    fn text(&self, name: &'static str) -> Result<Option<Cow<'_, str>>, FieldError>;
+    /// The elements of a `vector` field as text; none when absent, unset or empty.
+    fn list(&self, name: &'static str) -> Result<Vec<Cow<'_, str>>, FieldError>;
+    /// Why required field `name` has no value, in the encoding's words.
+    fn missing(&self, name: &'static str) -> &'static str;
+}
+
+type NamedResult<T> = Result<T, (&'static str, FieldError)>;
+
+fn required_raw<'v, V: LogValues + ?Sized>(
+    values: &'v V,
+    name: &'static str,
+) -> NamedResult<Raw<'v>> {
+    match values.raw(name).map_err(|e| (name, e))? {
+        Raw::Unset => Err((
+            name,
+            bad(RejectReason::MissingField, values.missing(name).to_string()),
+        )),
+        r => Ok(r),
+    }
+}
+
+fn optional_named<T, V: LogValues + ?Sized>(
+    values: &V,
+    name: &'static str,
+    parse: impl Fn(&Raw<'_>) -> Result<T, FieldError>,
+) -> NamedResult<Option<T>> {
+    match values.raw(name).map_err(|e| (name, e))? {
+        Raw::Unset => Ok(None),
+        r => parse(&r).map(Some).map_err(|e| (name, e)),
+    }
+}
+
+/// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
+pub fn answer_value(raw: &str) -> AnswerValue {
+    match parse_ip(raw) {
+        Some(ip) => AnswerValue::Address(ip),
+        None => AnswerValue::Other(normalise_hostname(raw)),
+    }
+}
+
+/// Seconds (already validated non-negative and finite) to whole microseconds, capped at a
+/// day so a corrupt rtt cannot move a response far from its query.
+pub fn seconds_to_micros(s: f64) -> i64 {
+    (s.min(86_400.0) * 1e6).round() as i64
+}
+
+/// A dns.log record, or the first bad field (in [`dns::FIELDS`] order) and why.
+pub fn dns_record<V: LogValues + ?Sized>(
+    values: &V,
+    provenance: Provenance,
+) -> NamedResult<DnsRecord> {
+    let ts = time(&required_raw(values, "ts")?).map_err(|e| ("ts", e))?;
+    let client_ip = addr(&required_raw(values, "id.orig_h")?).map_err(|e| ("id.orig_h", e))?;
+    let rtt = optional_named(values, "rtt", interval)?;
+    let trans_id = optional_named(values, "trans_id", |r| {
+        count(r).and_then(|v| {
+            u32::try_from(v).map_err(|_| {
+                bad(
+                    RejectReason::InvalidNumber,
+                    format!("`{r}` is out of range"),
+                )
+            })
+        })
+    })?;
+    let ttls = values.list("TTLs").map_err(|e| ("TTLs", e))?;
+    let answers = values
+        .list("answers")
+        .map_err(|e| ("answers", e))?
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let ttl = match ttls.get(i) {
+                Some(t) => Some(values::parse_ttl(t).map_err(|e| ("TTLs", e))?),
+                None => None,
+            };
+            Ok(DnsAnswer {
+                value: answer_value(raw),
+                ttl,
+            })
+        })
+        .collect::<NamedResult<Vec<DnsAnswer>>>()?;
+    let text = |name: &'static str| -> NamedResult<Option<String>> {
+        Ok(values
+            .text(name)
+            .map_err(|e| (name, e))?
+            .map(Cow::into_owned))
+    };
+    Ok(DnsRecord {
+        ts,
+        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
+        uid: text("uid")?,
+        trans_id,
+        client_ip,
+        query: text("query")?
+            .map(|q| normalise_hostname(&q))
+            .unwrap_or_default(),
+        qtype: text("qtype_name")?,
+        rcode: text("rcode_name")?,
+        answers,
+        provenance,
+    })
+}
+
+/// An ssl.log (`source` [`HostnameSource::Sni`]) or http.log record: the name the client
+/// asked for on connection `uid`. `None` (filtered) when it names no host, or only an
+/// address.
+pub fn hostname_record<V: LogValues + ?Sized>(
+    values: &V,
+    provenance: Provenance,
+    source: HostnameSource,
+) -> NamedResult<Option<HostnameRecord>> {
+    let column = match source {
+        HostnameSource::Sni => "server_name",
+        HostnameSource::HttpHost => "host",
+    };
+    let name = values
+        .text(column)
+        .map_err(|e| (column, e))?
+        .map(|n| normalise_host_header(&n))
+        .unwrap_or_default();
+    if name.is_empty() || parse_ip(&name).is_some() {
+        return Ok(None);
+    }
+    let ts = time(&required_raw(values, "ts")?).map_err(|e| ("ts", e))?;
+    let uid = match values.text("uid").map_err(|e| ("uid", e))? {
+        Some(u) => u.into_owned(),
+        None => {
+            return Err((
+                "uid",
+                bad(
+                    RejectReason::MissingField,
+                    values.missing("uid").to_string(),
+                ),
+            ))
+        }
+    };
+    Ok(Some(HostnameRecord {
+        ts,
+        uid,
+        src_ip: addr(&required_raw(values, "id.orig_h")?).map_err(|e| ("id.orig_h", e))?,
+        dst_ip: addr(&required_raw(values, "id.resp_h")?).map_err(|e| ("id.resp_h", e))?,
+        dst_port: optional_named(values, "id.resp_p", port)?,
+        name,
+        source,
+        provenance,
+    }))
 }
 
 /// An optional field's value: `None` when unset, else parsed by its type's parser.
@@ -838,5 +1039,195 @@ mod tests {
         assert_eq!(want.len(), cases.len());
         assert_eq!(outcomes(from_json, 1), want, "JSON");
         assert_eq!(outcomes(from_parquet, 1), want, "Parquet");
+    }
+
+    /// dns.log and ssl/http.log through the shared mappings: the same records, and the
+    /// same rejects under the same fields, whether the log is TSV or JSON.
+    #[test]
+    fn dns_and_hostname_logs_read_alike_in_tsv_and_json() {
+        type Row = [&'static str; 8];
+        // ts, uid, orig_h, rtt, trans_id, query, answers, TTLs ("-" unset).
+        let dns: [Row; 6] = [
+            [
+                "1782864000.5",
+                "C1",
+                "10.1.0.5",
+                "0.25",
+                "7",
+                "api.openai.com",
+                "a.example,162.159.140.245",
+                "30.0,60.0",
+            ],
+            [
+                "1782864001",
+                "-",
+                "10.1.0.6",
+                "-",
+                "-",
+                "Claude.AI.",
+                "160.79.104.10",
+                "300",
+            ],
+            ["x", "C3", "10.1.0.7", "-", "-", "q.example", "-", "-"],
+            [
+                "1782864002",
+                "C4",
+                "10.1.0",
+                "-",
+                "-",
+                "q.example",
+                "-",
+                "-",
+            ],
+            [
+                "1782864003",
+                "C5",
+                "10.1.0.8",
+                "-",
+                "99999999999",
+                "q.example",
+                "-",
+                "-",
+            ],
+            [
+                "1782864004",
+                "C6",
+                "10.1.0.9",
+                "-",
+                "-",
+                "q.example",
+                "1.2.3.4",
+                "-5",
+            ],
+        ];
+        let tsv = {
+            let mut t = String::from("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tuid\tid.orig_h\trtt\ttrans_id\tquery\tanswers\tTTLs\n");
+            for r in &dns {
+                t.push_str(&r.join("\t"));
+                t.push('\n');
+            }
+            t
+        };
+        let value = |v: &str| -> serde_json::Value {
+            if v == "-" {
+                serde_json::Value::Null
+            } else {
+                v.into()
+            }
+        };
+        let list = |v: &str| -> serde_json::Value {
+            if v == "-" {
+                serde_json::Value::Null
+            } else {
+                v.split(',').map(serde_json::Value::from).collect()
+            }
+        };
+        let json: String = dns
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "ts": r[0].parse::<f64>().map_or(value(r[0]), serde_json::Value::from),
+                    "uid": value(r[1]), "id.orig_h": value(r[2]),
+                    "rtt": r[3].parse::<f64>().map_or(value(r[3]), serde_json::Value::from),
+                    "trans_id": r[4].parse::<u64>().map_or(value(r[4]), serde_json::Value::from),
+                    "query": value(r[5]), "answers": list(r[6]),
+                    "TTLs": if r[7] == "-" { serde_json::Value::Null } else {
+                        r[7].split(',').map(|t| serde_json::Value::from(t.parse::<f64>().unwrap())).collect()
+                    },
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect();
+        let options = ReaderOptions::default();
+        let strip =
+            |items: Vec<Item>, first: u64| -> Vec<(u64, Result<Record, (String, RejectReason)>)> {
+                items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Item::Record(Record::Dns(mut d)) => {
+                            d.provenance.line -= first - 1;
+                            Some((d.provenance.line, Ok(Record::Dns(d))))
+                        }
+                        Item::Reject(r) => Some((r.line - (first - 1), Err((r.field, r.reason)))),
+                        _ => None,
+                    })
+                    .collect()
+            };
+        let from_tsv = strip(crate::read_text(crate::zeek_tsv::read, &tsv, &options), 7);
+        let from_json = strip(
+            crate::read_text(
+                |r, ctx, sink| crate::zeek_json::read(r, "dns", ctx, sink),
+                &json,
+                &options,
+            ),
+            1,
+        );
+        let rejects: Vec<(u64, String, RejectReason)> = from_tsv
+            .iter()
+            .filter_map(|(l, r)| r.as_ref().err().map(|(f, r)| (*l, f.clone(), *r)))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (3, "ts".into(), RejectReason::InvalidTimestamp),
+                (4, "id.orig_h".into(), RejectReason::InvalidAddress),
+                (5, "trans_id".into(), RejectReason::InvalidNumber),
+                (6, "TTLs".into(), RejectReason::InvalidNumber),
+            ]
+        );
+        match &from_tsv[0].1 {
+            Ok(Record::Dns(d)) => {
+                assert_eq!(d.response_ts, 1_782_864_000_750_000);
+                assert_eq!(d.trans_id, Some(7));
+                assert_eq!(d.answers.len(), 2);
+                assert_eq!(d.answers[1].ttl, Some(60));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(from_json, from_tsv, "JSON reads as TSV does");
+
+        // ssl.log: a name, an address-only name (filtered), an unset uid (rejected).
+        let ssl = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tssl\n#fields\tts\tuid\tid.orig_h\tid.resp_h\tid.resp_p\tserver_name\n\
+            1782864000\tC1\t10.1.0.5\t160.79.104.10\t443\tClaude.AI\n\
+            1782864000\tC2\t10.1.0.5\t160.79.104.10\t443\t160.79.104.10\n\
+            1782864000\t-\t10.1.0.5\t160.79.104.10\t443\tclaude.ai\n\
+            1782864000\tC4\t10.1.0.5\t160.79.104.10\t443\t(empty)\n";
+        let ssl_json = [
+            r#"{"ts":1782864000,"uid":"C1","id.orig_h":"10.1.0.5","id.resp_h":"160.79.104.10","id.resp_p":443,"server_name":"Claude.AI"}"#,
+            r#"{"ts":1782864000,"uid":"C2","id.orig_h":"10.1.0.5","id.resp_h":"160.79.104.10","id.resp_p":443,"server_name":"160.79.104.10"}"#,
+            r#"{"ts":1782864000,"id.orig_h":"10.1.0.5","id.resp_h":"160.79.104.10","id.resp_p":443,"server_name":"claude.ai"}"#,
+            r#"{"ts":1782864000,"uid":"C4","id.orig_h":"10.1.0.5","id.resp_h":"160.79.104.10","id.resp_p":443,"server_name":""}"#,
+        ]
+        .join("\n");
+        let kinds = |items: Vec<Item>| -> Vec<String> {
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Record(Record::Hostname(h)) => {
+                        Some(format!("{} {} {:?}", h.uid, h.name, h.dst_port))
+                    }
+                    Item::Filtered { reason, .. } => Some(reason.to_string()),
+                    Item::Reject(r) => Some(format!("{} {:?}", r.field, r.reason)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let want = vec![
+            "C1 claude.ai Some(443)".to_string(),
+            "no_server_name".into(),
+            format!("uid {:?}", RejectReason::MissingField),
+            "no_server_name".into(),
+        ];
+        assert_eq!(
+            kinds(crate::read_text(crate::zeek_tsv::read, ssl, &options)),
+            want
+        );
+        let from_json = crate::read_text(
+            |r, ctx, sink| crate::zeek_json::read(r, "ssl", ctx, sink),
+            &ssl_json,
+            &options,
+        );
+        assert_eq!(kinds(from_json), want);
     }
 }

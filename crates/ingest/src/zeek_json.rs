@@ -10,15 +10,12 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, ConnValues, Raw};
-use super::zeek_tsv::{answer_value, seconds_to_micros};
+use super::values::FieldError;
+use super::zeek_fields::{self, conn, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
+use std::borrow::Cow;
 use xborder_model::error::Result;
-use xborder_model::schema::{
-    normalise_host_header, normalise_hostname, parse_ip, DnsAnswer, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Provenance, Record,
-};
+use xborder_model::schema::{DnsRecord, FlowRecord, HostnameSource, Provenance, Record};
 
 const CONN_KEYS: &[&str] = &[
     "conn_state",
@@ -223,58 +220,6 @@ fn scalar(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Option<Stri
     Ok(Some(text.to_string()))
 }
 
-fn required(name: &'static str, raw: Option<&RawValue>) -> FieldResult<String> {
-    scalar(name, raw)?.ok_or_else(|| {
-        field_err(
-            name,
-            RejectReason::MissingField,
-            "required field is absent".into(),
-        )
-    })
-}
-
-fn parse_opt<T>(
-    name: &'static str,
-    raw: Option<&RawValue>,
-    f: impl Fn(&str) -> std::result::Result<T, FieldError>,
-) -> FieldResult<Option<T>> {
-    match scalar(name, raw)? {
-        None => Ok(None),
-        Some(v) => f(&v).map(Some).map_err(|e| (name, e)),
-    }
-}
-
-fn timestamp(raw: Option<&RawValue>) -> FieldResult<i64> {
-    match raw_value(raw).map_err(|e| ("ts", e))? {
-        Raw::Unset => Err(field_err(
-            "ts",
-            RejectReason::MissingField,
-            "required field is absent".into(),
-        )),
-        r => zeek_fields::time(&r).map_err(|e| ("ts", e)),
-    }
-}
-
-fn string_list(name: &'static str, raw: Option<&RawValue>) -> FieldResult<Vec<String>> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let values: Vec<serde_json::Value> = serde_json::from_str(raw.get()).map_err(|_| {
-        field_err(
-            name,
-            RejectReason::MalformedJson,
-            "expected an array".into(),
-        )
-    })?;
-    Ok(values
-        .into_iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        })
-        .collect())
-}
-
 /// Read a Zeek JSON-lines log whose objects are `default_path` unless they say otherwise.
 pub fn read(
     reader: &mut dyn BufRead,
@@ -341,27 +286,70 @@ fn hostname(
     provenance: Provenance,
     source: HostnameSource,
 ) -> FieldResult<Option<Record>> {
-    let raw = match source {
-        HostnameSource::Sni => scalar("server_name", l.server_name)?,
-        HostnameSource::HttpHost => scalar("host", l.host)?,
-    };
-    let name = raw.map(|n| normalise_host_header(&n)).unwrap_or_default();
-    if name.is_empty() || parse_ip(&name).is_some() {
-        return Ok(None);
+    zeek_fields::hostname_record(l, provenance, source).map(|h| h.map(Record::Hostname))
+}
+
+/// A JSON object's dns and ssl/http fields, for the shared mappings.
+impl LogValues for Line0<'_> {
+    fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
+        raw_value(self.field(name))
     }
-    let ts = timestamp(l.ts)?;
-    Ok(Some(Record::Hostname(HostnameRecord {
-        ts,
-        uid: required("uid", l.uid)?,
-        src_ip: values::parse_address(&required("id.orig_h", l.orig_h)?)
-            .map_err(|e| ("id.orig_h", e))?,
-        dst_ip: values::parse_address(&required("id.resp_h", l.resp_h)?)
-            .map_err(|e| ("id.resp_h", e))?,
-        dst_port: parse_opt("id.resp_p", l.resp_p, values::parse_port)?,
-        name,
-        source,
-        provenance,
-    })))
+
+    fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
+        Ok(match raw_value(self.field(name))? {
+            Raw::Unset => None,
+            Raw::Str(s) => Some(s),
+            r => Some(Cow::Owned(r.to_string())),
+        })
+    }
+
+    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
+        let Some(raw) = self.field(name) else {
+            return Ok(Vec::new());
+        };
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(raw.get()).map_err(|_| FieldError {
+                reason: RejectReason::MalformedJson,
+                detail: "expected an array".into(),
+            })?;
+        Ok(values
+            .into_iter()
+            .map(|v| {
+                Cow::Owned(match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    fn missing(&self, _name: &'static str) -> &'static str {
+        "required field is absent"
+    }
+}
+
+impl<'a> Line0<'a> {
+    /// The raw JSON value of a dns or ssl/http field by Zeek's name.
+    fn field(&self, name: &str) -> Option<&'a RawValue> {
+        match name {
+            "ts" => self.ts,
+            "uid" => self.uid,
+            "id.orig_h" => self.orig_h,
+            "id.orig_p" => self.orig_p,
+            "id.resp_h" => self.resp_h,
+            "id.resp_p" => self.resp_p,
+            "rtt" => self.rtt,
+            "trans_id" => self.trans_id,
+            "query" => self.query,
+            "qtype_name" => self.qtype_name,
+            "rcode_name" => self.rcode_name,
+            "answers" => self.answers,
+            "TTLs" => self.ttls,
+            "server_name" => self.server_name,
+            "host" => self.host,
+            _ => None,
+        }
+    }
 }
 
 /// A JSON object's conn fields, for the shared mapping.
@@ -424,45 +412,7 @@ fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
 }
 
 fn dns(l: &Line0<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
-    let ts = timestamp(l.ts)?;
-    let client_ip =
-        values::parse_address(&required("id.orig_h", l.orig_h)?).map_err(|e| ("id.orig_h", e))?;
-    let rtt = parse_opt("rtt", l.rtt, values::parse_seconds)?;
-    let trans_id = parse_opt("trans_id", l.trans_id, |s| {
-        values::parse_count(s).and_then(|v| {
-            u32::try_from(v).map_err(|_| FieldError {
-                reason: RejectReason::InvalidNumber,
-                detail: format!("`{s}` is out of range"),
-            })
-        })
-    })?;
-    let answers_raw = string_list("answers", l.answers)?;
-    let ttls_raw = string_list("TTLs", l.ttls)?;
-    let mut answers = Vec::with_capacity(answers_raw.len());
-    for (i, raw) in answers_raw.iter().enumerate() {
-        let ttl = match ttls_raw.get(i) {
-            Some(t) => Some(values::parse_ttl(t).map_err(|e| ("TTLs", e))?),
-            None => None,
-        };
-        answers.push(DnsAnswer {
-            value: answer_value(raw),
-            ttl,
-        });
-    }
-    Ok(DnsRecord {
-        ts,
-        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
-        uid: scalar("uid", l.uid)?,
-        trans_id,
-        client_ip,
-        query: scalar("query", l.query)?
-            .map(|q| normalise_hostname(&q))
-            .unwrap_or_default(),
-        qtype: scalar("qtype_name", l.qtype_name)?,
-        rcode: scalar("rcode_name", l.rcode_name)?,
-        answers,
-        provenance,
-    })
+    zeek_fields::dns_record(l, provenance)
 }
 
 #[cfg(test)]

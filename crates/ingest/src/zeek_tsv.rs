@@ -8,14 +8,12 @@ use std::io::BufRead;
 use xborder_model::fasthash::FastMap;
 
 use super::lines::{Line, LineReader};
-use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, ConnValues, Raw};
+use super::values::FieldError;
+use super::zeek_fields::{self, conn, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
+use std::borrow::Cow;
 use xborder_model::error::Result;
-use xborder_model::schema::{
-    normalise_host_header, normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord,
-    FlowRecord, HostnameRecord, HostnameSource, Provenance, Record,
-};
+use xborder_model::schema::{DnsRecord, FlowRecord, HostnameSource, Provenance, Record};
 
 const CONN_FIELDS: &[(&str, &str)] = &[
     ("ts", "ts (connection start; epoch seconds)"),
@@ -502,33 +500,6 @@ impl Row<'_> {
         }
     }
 
-    fn required(&self, name: &str) -> FieldResult<&str> {
-        self.get(name).ok_or_else(|| {
-            (
-                name.to_string(),
-                FieldError {
-                    reason: RejectReason::MissingField,
-                    detail: if self.columns.contains_key(name) {
-                        "required field is unset".into()
-                    } else {
-                        "required column is not in #fields".into()
-                    },
-                },
-            )
-        })
-    }
-
-    fn parse<T>(
-        &self,
-        name: &str,
-        f: impl Fn(&str) -> std::result::Result<T, FieldError>,
-    ) -> FieldResult<Option<T>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => f(v).map(Some).map_err(|e| (name.to_string(), e)),
-        }
-    }
-
     /// The elements of a set or vector column, without collecting them (none when unset
     /// or `(empty)`).
     fn split_list(&self, name: &str) -> impl Iterator<Item = &str> {
@@ -538,10 +509,6 @@ impl Row<'_> {
         v.into_iter()
             .flat_map(|v| v.split(self.block.set_separator.as_str()))
     }
-}
-
-fn with_field<T>(name: &str, r: std::result::Result<T, FieldError>) -> FieldResult<T> {
-    r.map_err(|e| (name.to_string(), e))
 }
 
 fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
@@ -556,53 +523,7 @@ fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> 
 }
 
 fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
-    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
-    let client_ip = with_field(
-        "id.orig_h",
-        values::parse_address(row.required("id.orig_h")?),
-    )?;
-    let rtt = row.parse("rtt", values::parse_seconds)?;
-    let trans_id = row.parse("trans_id", |s| {
-        values::parse_count(s).and_then(|v| {
-            u32::try_from(v).map_err(|_| FieldError {
-                reason: RejectReason::InvalidNumber,
-                detail: format!("`{s}` is out of range"),
-            })
-        })
-    })?;
-    let mut ttls = row.split_list("TTLs");
-    let mut answers = Vec::new();
-    for raw in row.split_list("answers") {
-        let ttl = match ttls.next() {
-            Some(t) => Some(with_field("TTLs", values::parse_ttl(t))?),
-            None => None,
-        };
-        answers.push(DnsAnswer {
-            value: answer_value(raw),
-            ttl,
-        });
-    }
-    Ok(DnsRecord {
-        ts,
-        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
-        uid: row.get("uid").map(str::to_string),
-        trans_id,
-        client_ip,
-        query: row
-            .get("query")
-            .map(|q| {
-                if q.contains("\\x") {
-                    normalise_hostname(&unescape(q))
-                } else {
-                    normalise_hostname(q)
-                }
-            })
-            .unwrap_or_default(),
-        qtype: row.get("qtype_name").map(str::to_string),
-        rcode: row.get("rcode_name").map(str::to_string),
-        answers,
-        provenance,
-    })
+    zeek_fields::dns_record(row, provenance).map_err(|(field, e)| (field.to_string(), e))
 }
 
 /// An ssl.log or http.log row: the name the client asked for on connection `uid`.
@@ -612,54 +533,51 @@ fn parse_hostname(
     provenance: Provenance,
     source: HostnameSource,
 ) -> FieldResult<Option<Record>> {
-    let column = match source {
-        HostnameSource::Sni => "server_name",
-        HostnameSource::HttpHost => "host",
-    };
-    let name = match row.get(column) {
-        Some(v) if v != row.block.empty_field => normalise_host_header(&unescape(v)),
-        _ => return Ok(None),
-    };
-    if name.is_empty() || parse_ip(&name).is_some() {
-        return Ok(None);
+    zeek_fields::hostname_record(row, provenance, source)
+        .map(|h| h.map(Record::Hostname))
+        .map_err(|(field, e)| (field.to_string(), e))
+}
+
+/// A TSV row's dns and ssl/http fields, for the shared mappings: `-` is unset, `(empty)`
+/// an empty string or vector, strings carry Zeek's `\xNN` escapes.
+impl LogValues for Row<'_> {
+    fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
+        Ok(self.get(name).map_or(Raw::Unset, Raw::Ascii))
     }
-    let ts = with_field("ts", values::parse_epoch_decimal(row.required("ts")?))?;
-    Ok(Some(Record::Hostname(HostnameRecord {
-        ts,
-        uid: row.required("uid")?.to_string(),
-        src_ip: with_field(
-            "id.orig_h",
-            values::parse_address(row.required("id.orig_h")?),
-        )?,
-        dst_ip: with_field(
-            "id.resp_h",
-            values::parse_address(row.required("id.resp_h")?),
-        )?,
-        dst_port: row.parse("id.resp_p", values::parse_port)?,
-        name,
-        source,
-        provenance,
-    })))
+
+    fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
+        Ok(self.get(name).map(|v| {
+            if v == self.block.empty_field {
+                Cow::Borrowed("")
+            } else if v.contains("\\x") {
+                Cow::Owned(unescape(v))
+            } else {
+                Cow::Borrowed(v)
+            }
+        }))
+    }
+
+    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
+        Ok(self.split_list(name).map(Cow::Borrowed).collect())
+    }
+
+    fn missing(&self, name: &'static str) -> &'static str {
+        if self.columns.contains_key(name) {
+            "required field is unset"
+        } else {
+            "required column is not in #fields"
+        }
+    }
 }
 
 /// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
-pub fn answer_value(raw: &str) -> AnswerValue {
-    match parse_ip(raw) {
-        Some(ip) => AnswerValue::Address(ip),
-        None => AnswerValue::Other(normalise_hostname(raw)),
-    }
-}
-
-/// Seconds (already validated non-negative and finite) to whole microseconds, capped at a
-/// day so a corrupt rtt cannot move a response far from its query.
-pub(crate) fn seconds_to_micros(s: f64) -> i64 {
-    (s.min(86_400.0) * 1e6).round() as i64
-}
+pub use zeek_fields::answer_value;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::IpAddr;
+    use xborder_model::schema::AnswerValue;
 
     fn read_all(text: &str) -> Vec<Item> {
         let options = crate::ReaderOptions::default();
