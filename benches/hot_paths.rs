@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot paths: parsing, GeoIP lookup, vendor matching, the DNS join,
-//! de-duplication and SHA-256. Run with `cargo bench --bench hot_paths`; figures are in
+//! de-duplication and SHA-256, and the floors beneath them (splitting lines and fields,
+//! parsing numbers, inflating gzip, hashing one block). Run with `cargo bench --bench hot_paths`; figures are in
 //! docs/performance.md. Whole-run throughput is measured by benches/macro.sh instead.
 
 use std::hint::black_box;
@@ -171,6 +172,66 @@ fn benches(c: &mut Criterion) {
                 }
             }
         })
+    });
+    g.finish();
+
+    // The floors a flow's CPU budget is measured against (docs/performance.md): what any
+    // reader of one block must at least do, with nothing of xborder's own on top.
+    let mut g = c.benchmark_group("floor");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(conn_records));
+    g.bench_function("line_split", |b| {
+        b.iter(|| {
+            conn.split(|&c| c == b'\n')
+                .map(|l| l.split(|&c| c == b'\t').count())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("number_parse", |b| {
+        // Every line's ts, two ports and two byte counts, parsed from their text.
+        let cells: Vec<&[u8]> = conn
+            .split(|&c| c == b'\n')
+            .filter(|l| !l.starts_with(b"#"))
+            .flat_map(|l| {
+                let f: Vec<&[u8]> = l.split(|&c| c == b'\t').collect();
+                [0usize, 3, 5, 9, 10]
+                    .into_iter()
+                    .filter_map(move |i| f.get(i).copied())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        b.iter(|| {
+            cells
+                .iter()
+                .map(|c| {
+                    let digits = c.split(|&b| b == b'.').next().unwrap_or(c);
+                    std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .unwrap_or(0)
+                })
+                .fold(0u64, u64::wrapping_add)
+        })
+    });
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&conn).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    g.bench_function("inflate", |b| {
+        b.iter(|| {
+            use std::io::Read;
+            let mut out = Vec::with_capacity(conn.len());
+            flate2::read::MultiGzDecoder::new(&gz[..])
+                .read_to_end(&mut out)
+                .expect("inflate");
+            out.len()
+        })
+    });
+    g.throughput(Throughput::Bytes(conn.len() as u64));
+    g.bench_function("sha256_block", |b| {
+        b.iter(|| xborder::ingest::input::sha256_bytes(&conn))
     });
     g.finish();
 
