@@ -16,8 +16,6 @@ pub mod layout;
 pub mod model;
 pub mod pack;
 pub mod pdf;
-mod pdf_assurance;
-mod pdf_nav;
 pub mod pseudonym;
 pub mod run_json;
 pub mod staging;

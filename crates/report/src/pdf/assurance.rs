@@ -3,9 +3,9 @@
 //! hashes of the inputs behind the verdicts. Every figure comes from `coverage`,
 //! `candidates` and `verdict`; these functions only lay them out.
 
-use super::group_digits;
-use super::human_bytes;
-use super::layout::{text_width, ColumnSpec, DayMark, Layout, MARGIN_X};
+use crate::group_digits;
+use crate::human_bytes;
+use crate::layout::{text_width, ColumnSpec, DayMark, Layout, MARGIN_X};
 use crate::tf;
 use xborder_engine::classify::policy::Verdict;
 use xborder_engine::coverage::share;
@@ -30,7 +30,7 @@ fn percent(x: Option<f64>) -> String {
 }
 
 /// The verdicts, each with its state and reasons, for the executive-summary page.
-pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+pub(super) fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.subheading("Verdicts");
     if a.observed.is_none() {
         l.ensure(8.0);
@@ -114,7 +114,7 @@ pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 }
 
 /// The coverage timeline (site by day, gaps marked, ban dates drawn) and per-site figures.
-pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+pub(super) fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     let c = &a.coverage;
     l.heading("Log coverage");
     let t = &c.thresholds;
@@ -239,7 +239,7 @@ pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 }
 
 /// Candidate AI destinations for review.
-pub fn candidates_section(l: &mut Layout, a: &Analysis) {
+pub(super) fn candidates_section(l: &mut Layout, a: &Analysis) {
     l.heading("Candidate AI destinations");
     l.paragraph(
         &tf!(l.tr, "Egress that no catalog entry attributes, to names that look like AI services (labels such as ai, llm, gpt, model, copilot, inference or chat, or a known relay or gateway), with at least {} out. Until a name is listed in a reviewed-candidates file (--reviewed-candidates), verdicts at the sites that reached it while a rule was in effect stay undetermined. candidates.csv lists them.",
@@ -284,7 +284,7 @@ pub fn candidates_section(l: &mut Layout, a: &Analysis) {
 }
 
 /// Provenance: every input that can change a verdict, with its SHA-256.
-pub fn verdict_inputs(l: &mut Layout, a: &Analysis) {
+pub(super) fn verdict_inputs(l: &mut Layout, a: &Analysis) {
     l.subheading("Inputs that can change a verdict");
     let rows: Vec<Vec<String>> = a
         .verdict_inputs
