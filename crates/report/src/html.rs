@@ -235,7 +235,7 @@ pub fn render(
         out: String::with_capacity(64 * 1024),
     };
     let title = t.ui("Cross-border egress to AI vendors: audit report");
-    let id = xborder_engine::run::run_id(opts, a);
+    let id = &model.run_id;
     let _ = writeln!(
         p.out,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -259,7 +259,7 @@ pub fn render(
             super::pdf::period_label(&t, &opts.period.label)
         )),
         esc(&t.ui("Run id")),
-        esc(&id),
+        esc(id),
         esc(&tf!(
             t,
             "{} by xborder {}",
@@ -501,12 +501,12 @@ impl Page<'_> {
                     )),
                 );
                 for vendor in &site.vendors {
-                    let products: Vec<&str> = vendor
-                        .findings
-                        .iter()
-                        .map(|&i| self.a.tables.findings[i].product.as_str())
-                        .collect();
-                    let key = format!("{} {} {}", site.site, vendor.vendor, products.join(" "));
+                    let key = format!(
+                        "{} {} {}",
+                        site.site,
+                        vendor.vendor,
+                        vendor.products.join(" ")
+                    );
                     let _ = writeln!(
                         self.out,
                         "<details class=\"vendor\" data-key=\"{}\"><summary>{} &middot; {}</summary>",

@@ -1,14 +1,15 @@
-//! The charts of the executive summary: bytes by regime and destination country, daily egress, site x vendor.
+//! The charts of the executive summary: bytes by regime and destination country, daily
+//! egress with the first ban date, and the site × vendor table.
 
 use super::country_name;
 use crate::layout::Layout;
-use crate::model::ReportModel;
+use crate::model::{ReportModel, CHART_BARS};
 use crate::tf;
 use crate::{group_digits, human_bytes};
 use xborder_engine::run::Catalogs;
 
 pub(super) fn charts(l: &mut Layout, catalogs: &Catalogs, model: &ReportModel) {
-    let top = |v: &[(String, u64)]| v.iter().take(12).cloned().collect::<Vec<_>>();
+    let top = |v: &[(String, u64)]| v.iter().take(CHART_BARS).cloned().collect::<Vec<_>>();
     l.bar_chart(
         "Bytes out by regime (cross-border AI egress)",
         &top(&model.regime_bytes),

@@ -44,28 +44,28 @@ pub fn render(
     opts: &AnalyzeOptions,
     catalogs: &Catalogs,
     a: &Analysis,
+    model: &ReportModel,
     ctx: &RunContext,
     changes: Option<&[crate::diff::Change]>,
     lang: Lang,
 ) -> Result<Rendered> {
-    let id = xborder_engine::run::run_id(opts, a);
+    let id = &model.run_id;
     let t = Tr::new(lang);
     let title = t.ui("Cross-border egress to AI vendors: audit report");
     let mut doc = PdfDocument::new(&title);
     let fonts = register_fonts(&mut doc)?;
     let mut l = Layout::new(fonts.clone(), t.clone());
-    cover::cover(&mut l, opts, catalogs, a, ctx, &id);
+    cover::cover(&mut l, opts, catalogs, a, ctx, id);
     l.new_page();
     // The contents page is filled in after the body is laid out, when page numbers are known.
     let contents_page = l.page_number();
     l.new_page();
-    let model = ReportModel::build(catalogs, a);
-    summary::executive_summary(&mut l, catalogs, a, &model);
-    charts::charts(&mut l, catalogs, &model);
+    summary::executive_summary(&mut l, catalogs, a, model);
+    charts::charts(&mut l, catalogs, model);
     findings::findings(&mut l, a);
     assurance::coverage_section(&mut l, catalogs, a);
-    regimes::regime_sections(&mut l, catalogs, a, &model);
-    sites::site_sections(&mut l, catalogs, a, &model);
+    regimes::regime_sections(&mut l, catalogs, a, model);
+    sites::site_sections(&mut l, catalogs, a, model);
     top_vendors::top_vendors(&mut l, a);
     vendors::vendor_details(&mut l, catalogs, a);
     assurance::candidates_section(&mut l, a);

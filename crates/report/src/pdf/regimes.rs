@@ -15,12 +15,9 @@ pub(super) fn regime_sections(
 ) {
     l.heading("Findings by regime");
     for r in shown_regimes(catalogs) {
-        let rows: Vec<_> = a
-            .tables
-            .findings
-            .iter()
-            .filter(|f| f.regime == r.id)
-            .collect();
+        let Some(node) = model.regime(&r.id) else {
+            continue;
+        };
         l.subheading(&format!("{} - {}", r.id, regime_name(&l.tr, r)));
         l.key_values(
             &[
@@ -30,13 +27,10 @@ pub(super) fn regime_sections(
             ],
             8.0,
         );
-        if rows.is_empty() {
+        if node.findings.is_empty() {
             l.paragraph("No findings under this regime.", 9.0);
             continue;
         }
-        let Some(node) = model.regime(&r.id) else {
-            continue;
-        };
         l.paragraph(
             &tf!(l.tr, "{} cross-border AI flows ({}) from {} site(s) to {} vendor(s); the largest was {}.", group_digits(node.figures.flows), human_bytes(node.figures.bytes_out), node.sites.len(), node.vendor_count, node.top_vendor.as_deref().unwrap_or("")),
             9.0,
@@ -47,8 +41,10 @@ pub(super) fn regime_sections(
                 l.bullet(e, 8.0);
             }
         }
-        let table: Vec<Vec<String>> = rows
+        let table: Vec<Vec<String>> = node
+            .findings
             .iter()
+            .map(|&i| &a.tables.findings[i])
             .map(|f| {
                 vec![
                     f.source_site.clone(),

@@ -15,12 +15,6 @@ pub(super) fn site_sections(
 ) {
     l.heading("Findings by site");
     for site in &model.sites {
-        let findings: Vec<_> = a
-            .tables
-            .findings
-            .iter()
-            .filter(|f| f.source_site == site.site)
-            .collect();
         let country = country_name(&l.tr, catalogs, &site.country);
         l.subheading(&tf!(l.tr, "{} ({})", site.site, country));
         l.paragraph(
@@ -35,12 +29,14 @@ pub(super) fn site_sections(
             ),
             9.0,
         );
-        if findings.is_empty() {
+        if site.findings.is_empty() {
             l.paragraph("No cross-border AI egress from this site.", 8.5);
             continue;
         }
-        let table: Vec<Vec<String>> = findings
+        let table: Vec<Vec<String>> = site
+            .findings
             .iter()
+            .map(|&i| &a.tables.findings[i])
             .map(|f| {
                 vec![
                     f.regime.clone(),

@@ -1,11 +1,11 @@
-//! The executive summary: verdicts, key figures, egress totals and one sentence per regime.
+//! The executive summary: verdicts, key figures and conclusions, egress totals and one
+//! sentence per regime.
 
 use super::regime_name;
 use crate::layout::{ColumnSpec, Layout};
 use crate::model::{shown_regimes, ReportModel};
 use crate::tf;
 use crate::{group_digits, human_bytes};
-use std::collections::{BTreeMap, BTreeSet};
 use xborder_engine::classify::regimes::RegimeKind;
 use xborder_engine::classify::sites::UNKNOWN_SITE;
 use xborder_engine::run::{Analysis, Catalogs};
@@ -20,7 +20,6 @@ pub(super) fn executive_summary(
     super::assurance::verdicts(l, catalogs, a);
     super::conclusions::key_figures_and_conclusions(l, catalogs, a, model);
     let f = &a.totals.flows;
-    let ai_bytes: u64 = a.tables.summary_by_vendor.iter().map(|r| r.bytes_out).sum();
     l.key_values(
         &[
             (
@@ -41,8 +40,8 @@ pub(super) fn executive_summary(
                 tf!(
                     l.tr,
                     "{} flows, {} sent",
-                    group_digits(f.ai_vendor),
-                    human_bytes(ai_bytes)
+                    group_digits(model.totals.ai.flows),
+                    human_bytes(model.totals.ai.bytes_out)
                 ),
             ),
             (
@@ -57,31 +56,27 @@ pub(super) fn executive_summary(
         10.0,
     );
     l.subheading("Cross-border AI egress by regime");
-    let mut rows = Vec::new();
-    for regime in shown_regimes(catalogs) {
-        let hits: Vec<_> = a
-            .tables
-            .findings
-            .iter()
-            .filter(|r| r.regime == regime.id)
-            .collect();
-        let flows: u64 = hits.iter().map(|r| r.flows).sum();
-        let bytes: u64 = hits.iter().map(|r| r.bytes_out).sum();
-        let vendors: BTreeSet<&str> = hits.iter().map(|r| r.vendor.as_str()).collect();
-        let sites: BTreeSet<&str> = hits.iter().map(|r| r.source_site.as_str()).collect();
-        let countries: BTreeSet<&str> = hits
-            .iter()
-            .map(|r| r.destination_country.as_str())
-            .collect();
-        rows.push(vec![
-            regime.id.clone(),
-            group_digits(flows),
-            human_bytes(bytes),
-            vendors.len().to_string(),
-            sites.into_iter().collect::<Vec<_>>().join(", "),
-            countries.into_iter().collect::<Vec<_>>().join(", "),
-        ]);
-    }
+    let shown: Vec<_> = shown_regimes(catalogs)
+        .into_iter()
+        .filter_map(|r| model.regime(&r.id).map(|node| (r, node)))
+        .collect();
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|(regime, node)| {
+            vec![
+                regime.id.clone(),
+                group_digits(node.figures.flows),
+                human_bytes(node.figures.bytes_out),
+                node.vendor_count.to_string(),
+                node.sites
+                    .iter()
+                    .map(|s| s.site.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                node.destinations.join(", "),
+            ]
+        })
+        .collect();
     l.table(
         &[
             ColumnSpec::left("Regime", 14.0),
@@ -94,13 +89,7 @@ pub(super) fn executive_summary(
         &rows,
         8.5,
     );
-    for regime in shown_regimes(catalogs) {
-        let hits: Vec<_> = a
-            .tables
-            .findings
-            .iter()
-            .filter(|r| r.regime == regime.id)
-            .collect();
+    for (regime, node) in &shown {
         let sentence = if regime.kind == RegimeKind::NoRestriction {
             tf!(
                 l.tr,
@@ -108,7 +97,7 @@ pub(super) fn executive_summary(
                 regime.id,
                 regime_name(&l.tr, regime)
             )
-        } else if hits.is_empty() {
+        } else if node.findings.is_empty() {
             tf!(
                 l.tr,
                 "{} ({}): no AI-vendor egress was a cross-border transfer in this period.",
@@ -116,22 +105,13 @@ pub(super) fn executive_summary(
                 regime_name(&l.tr, regime)
             )
         } else {
-            let mut by_vendor: BTreeMap<&str, u64> = BTreeMap::new();
-            for h in &hits {
-                *by_vendor.entry(h.vendor.as_str()).or_default() += h.bytes_out;
-            }
-            let top = by_vendor
-                .iter()
-                .max_by_key(|(_, b)| **b)
-                .map(|(v, _)| *v)
-                .unwrap_or("");
             tf!(l.tr, "{} ({}): {} flows from {} site(s) reached {} AI vendor(s) abroad; the largest by bytes out was {}.",
                 regime.id,
                 regime_name(&l.tr, regime),
-                group_digits(hits.iter().map(|r| r.flows).sum()),
-                hits.iter().map(|r| r.source_site.as_str()).collect::<BTreeSet<_>>().len(),
-                by_vendor.len(),
-                top
+                group_digits(node.figures.flows),
+                node.sites.len(),
+                node.vendor_count,
+                node.top_vendor.as_deref().unwrap_or("")
             )
         };
         l.bullet(&sentence, 9.0);
