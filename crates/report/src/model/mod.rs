@@ -8,19 +8,32 @@
 //! - `regimes`: the regime → site → vendor → finding drill-down;
 //! - `sites`: each configured site's AI egress;
 //! - `charts`: rankings by country, site and regime, the site × vendor table, ban marks;
-//!
-//! The conclusions, vendor, coverage, data-quality and policy figures are still computed
-//! by the PDF sections that show them.
+//! - `conclusions`: the executive summary's three sentences;
+//! - `vendors`: the top vendors and what the catalog says about each vendor reached;
+//! - `quality`: the data-quality figures;
+//! - `policy`: per banned rule, did it hold; other verdicts; blocked attempts;
+//!   departments.
 
 mod charts;
+mod conclusions;
+mod policy;
+mod quality;
 mod regimes;
 mod sites;
+mod vendors;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use charts::{BanMark, Heat, CHART_BARS, HEAT_VENDORS};
+pub use conclusions::{Conclusion, CONCLUSIONS};
+pub use policy::{
+    BanOutcome, BanRule, BanSiteRow, BlockedRow, DepartmentTotal, FirstUse, OtherVerdict,
+    PolicyModel,
+};
+pub use quality::{DataQuality, MethodCount};
 pub use regimes::{RegimeNode, SiteNode, VendorNode};
 pub use sites::SiteFigures;
+pub use vendors::{VendorDetail, TOP_VENDORS};
 
 use xborder_engine::aggregate::FindingRow;
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
@@ -69,6 +82,20 @@ pub struct ReportModel {
     /// First days of banned rules, one mark per distinct day, in policy order.
     pub bans: Vec<BanMark>,
     pub heat: Heat,
+    /// The executive summary's conclusions, at most [`CONCLUSIONS`].
+    pub conclusions: Vec<Conclusion>,
+    /// Bytes out per AI vendor (all sites, all destinations), the largest
+    /// [`TOP_VENDORS`].
+    pub top_vendors: Vec<(String, u64)>,
+    /// Each vendor reached, in catalog order.
+    pub vendor_details: Vec<VendorDetail>,
+    pub quality: DataQuality,
+    /// Present when a policy was given.
+    pub policy: Option<PolicyModel>,
+    /// Blocked attempts per day, site, product and rule.
+    pub blocked: Vec<BlockedRow>,
+    /// AI egress per department and regime; present with an asset inventory.
+    pub departments: Option<Vec<DepartmentTotal>>,
 }
 
 /// Rank (name, value) pairs largest first; equal values in name order, so a tie always
@@ -156,6 +183,23 @@ impl ReportModel {
             .map(|s| (s.name.clone(), s.country.clone()))
             .collect();
         let totals = totals(t, a.totals.flows.ai_vendor);
+        let countries = charts::countries(f);
+        let site_bytes = charts::site_bytes(f);
+        let policy = catalogs
+            .policy
+            .as_ref()
+            .map(|p| policy::policy(p, &a.org, &a.verdicts.policy));
+        let breaches: Vec<&BanRule> = policy
+            .iter()
+            .flat_map(|p| p.bans.iter())
+            .filter(|b| matches!(b.outcome, BanOutcome::Broken(_)))
+            .collect();
+        let conclusions = conclusions::conclusions(
+            &site_bytes,
+            conclusions::top_country(f, &countries),
+            &breaches,
+            &totals,
+        );
         ReportModel {
             run_id: xborder_engine::run::run_id(opts, a),
             regimes: regimes::regime_nodes(f, &regime_ids),
@@ -168,9 +212,16 @@ impl ReportModel {
                 .map(charts::ban_marks)
                 .unwrap_or_default(),
             heat: charts::heat(&t.site_vendor_bytes),
-            countries: charts::countries(f),
-            site_bytes: charts::site_bytes(f),
+            top_vendors: vendors::top_vendors(&t.summary_by_vendor),
+            vendor_details: vendors::vendor_details(&catalogs.vendors, &t.summary_by_vendor),
+            quality: quality::data_quality(&a.totals),
+            blocked: policy::blocked(&a.blocked),
+            departments: a.org.departments.as_deref().map(policy::departments),
+            conclusions,
+            countries,
+            site_bytes,
             totals,
+            policy,
         }
     }
 

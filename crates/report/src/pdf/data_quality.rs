@@ -3,29 +3,23 @@
 use super::basename;
 use crate::group_digits;
 use crate::layout::{ColumnSpec, Layout};
+use crate::model::DataQuality;
 use crate::tf;
 use xborder_engine::run::Analysis;
 
-pub(super) fn data_quality(l: &mut Layout, a: &Analysis) {
+pub(super) fn data_quality(l: &mut Layout, a: &Analysis, q: &DataQuality) {
     l.heading("Data quality");
     l.paragraph("Every record read is accounted for: read = accepted + rejected + duplicate + outside period + filtered. A duplicate flow is the same connection seen again (same connection id, endpoints, protocol and start time); a record that reuses a connection id for a different connection is a conflict, counted as egress like the other and listed in conflicts.csv, so a forged export can never hide real traffic. Duplicate DNS records are repeated DNS transactions. Filtered records were read and deliberately not used (for example AWS NODATA rows or Suricata alert events), each with a reason in run.json; rejects are listed in rejects.csv with file, line, field and reason. Files inside input directories that no reader recognises are listed as skipped.", 9.0);
-    let by_method = &a.totals.flows.ai_by_method;
-    let methods: Vec<String> = xborder_engine::attribute::Method::ALL
+    let methods: Vec<String> = q
+        .ai_by_method
         .iter()
-        .filter_map(|m| {
-            let weak = matches!(
-                m,
-                xborder_engine::attribute::Method::Snapshot
-                    | xborder_engine::attribute::Method::Ptr
-            );
-            by_method.get(m.as_str()).map(|n| {
-                format!(
-                    "{} {}{}",
-                    m.as_str(),
-                    group_digits(*n),
-                    if weak { " (weaker evidence)" } else { "" }
-                )
-            })
+        .map(|m| {
+            format!(
+                "{} {}{}",
+                m.method,
+                group_digits(m.flows),
+                if m.weaker { " (weaker evidence)" } else { "" }
+            )
         })
         .collect();
     l.paragraph(

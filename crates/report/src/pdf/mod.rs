@@ -66,23 +66,23 @@ pub fn render(
     assurance::coverage_section(&mut l, catalogs, a);
     regimes::regime_sections(&mut l, catalogs, a, model);
     sites::site_sections(&mut l, catalogs, a, model);
-    top_vendors::top_vendors(&mut l, a);
-    vendors::vendor_details(&mut l, catalogs, a);
+    top_vendors::top_vendors(&mut l, a, model);
+    vendors::vendor_details(&mut l, catalogs, a, model);
     assurance::candidates_section(&mut l, a);
-    if let Some(policy) = &catalogs.policy {
-        policy::policy_section(&mut l, policy, a);
-    } else if !a.blocked.is_empty() {
+    if let Some(policy) = &model.policy {
+        policy::policy_section(&mut l, policy, model);
+    } else if !model.blocked.is_empty() {
         l.heading("Blocked attempts");
-        blocked::blocked_attempts(&mut l, a);
+        blocked::blocked_attempts(&mut l, &model.blocked);
     }
-    if let Some(rows) = &a.org.departments {
+    if let Some(rows) = &model.departments {
         departments::departments_section(&mut l, rows);
     }
     if let Some(changes) = changes {
         changes::changes_section(&mut l, changes);
     }
     methodology::methodology(&mut l, opts, catalogs);
-    data_quality::data_quality(&mut l, a);
+    data_quality::data_quality(&mut l, a, &model.quality);
     provenance::provenance(&mut l, catalogs, a, ctx);
 
     let sections = l.sections.clone();

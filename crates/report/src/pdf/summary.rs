@@ -18,7 +18,7 @@ pub(super) fn executive_summary(
 ) {
     l.heading("Executive summary");
     super::assurance::verdicts(l, catalogs, a);
-    super::conclusions::key_figures_and_conclusions(l, catalogs, a, model);
+    super::conclusions::key_figures_and_conclusions(l, catalogs, model);
     let f = &a.totals.flows;
     l.key_values(
         &[
@@ -46,11 +46,7 @@ pub(super) fn executive_summary(
             ),
             (
                 "Rejected records".into(),
-                group_digits(
-                    a.totals.flow_records.rejected
-                        + a.totals.dns_records.rejected
-                        + a.totals.proxy_records.rejected,
-                ),
+                group_digits(model.quality.rejected_records),
             ),
         ],
         10.0,
