@@ -10,12 +10,14 @@
 //! - `charts`: rankings by country, site and regime, the site × vendor table, ban marks;
 //! - `conclusions`: the executive summary's three sentences;
 //! - `vendors`: the top vendors and what the catalog says about each vendor reached;
+//! - `coverage`: the day marks and gap labels of the coverage timeline;
 //! - `quality`: the data-quality figures;
 //! - `policy`: per banned rule, did it hold; other verdicts; blocked attempts;
 //!   departments.
 
 mod charts;
 mod conclusions;
+mod coverage;
 mod policy;
 mod quality;
 mod regimes;
@@ -26,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use charts::{BanMark, Heat, CHART_BARS, HEAT_VENDORS};
 pub use conclusions::{Conclusion, CONCLUSIONS};
+pub use coverage::{Coverage, CoverageRow, DayMark};
 pub use policy::{
     BanOutcome, BanRule, BanSiteRow, BlockedRow, DepartmentTotal, FirstUse, OtherVerdict,
     PolicyModel,
@@ -89,6 +92,7 @@ pub struct ReportModel {
     pub top_vendors: Vec<(String, u64)>,
     /// Each vendor reached, in catalog order.
     pub vendor_details: Vec<VendorDetail>,
+    pub coverage: Coverage,
     pub quality: DataQuality,
     /// Present when a policy was given.
     pub policy: Option<PolicyModel>,
@@ -214,6 +218,7 @@ impl ReportModel {
             heat: charts::heat(&t.site_vendor_bytes),
             top_vendors: vendors::top_vendors(&t.summary_by_vendor),
             vendor_details: vendors::vendor_details(&catalogs.vendors, &t.summary_by_vendor),
+            coverage: coverage::coverage(&a.coverage),
             quality: quality::data_quality(&a.totals),
             blocked: policy::blocked(&a.blocked),
             departments: a.org.departments.as_deref().map(policy::departments),

@@ -63,7 +63,7 @@ pub fn render(
     summary::executive_summary(&mut l, catalogs, a, model);
     charts::charts(&mut l, catalogs, model);
     findings::findings(&mut l, a);
-    assurance::coverage_section(&mut l, catalogs, a);
+    assurance::coverage_section(&mut l, a, model);
     regimes::regime_sections(&mut l, catalogs, a, model);
     sites::site_sections(&mut l, catalogs, a, model);
     top_vendors::top_vendors(&mut l, a, model);
