@@ -161,4 +161,28 @@ mod tests {
         assert_eq!(small.hidden_vendors, 0);
         assert_eq!(heat(&[]), Heat::default());
     }
+
+    #[test]
+    fn one_ban_mark_per_first_day_in_policy_order() {
+        use super::super::test_rows::{policy_of, rule};
+        let p = policy_of(vec![
+            rule("late", Verdict::Banned, 20),
+            rule("allowed", Verdict::Allowed, 1),
+            rule("early", Verdict::Banned, 10),
+            rule("same-day", Verdict::Banned, 20),
+        ]);
+        let marks = ban_marks(&p);
+        let got: Vec<(i32, &str, &str)> = marks
+            .iter()
+            .map(|m| (m.day, m.rule_id.as_str(), m.effective_from.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (20_654, "late", "2026-07-20"),
+                (20_644, "early", "2026-07-10")
+            ]
+        );
+        assert!(ban_marks(&policy_of(vec![])).is_empty());
+    }
 }

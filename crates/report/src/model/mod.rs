@@ -269,6 +269,7 @@ pub(crate) mod test_rows {
     //! Small hand-built rows shared by the model's tests.
 
     use xborder_engine::aggregate::{FindingRow, Tables, VendorSummaryRow};
+    use xborder_engine::classify::policy::{Boundary, Policy, PolicyHeader, Rule, Verdict};
 
     pub fn finding(
         regime: &str,
@@ -321,6 +322,39 @@ pub(crate) mod test_rows {
             destination_countries: "US".into(),
             first_seen: String::new(),
             last_seen: String::new(),
+        }
+    }
+
+    pub fn rule(id: &str, verdict: Verdict, july_day: u32) -> Rule {
+        Rule {
+            id: id.into(),
+            verdict,
+            effective_from: Boundary::Date(
+                chrono::NaiveDate::from_ymd_opt(2026, 7, july_day).unwrap(),
+            ),
+            effective_until: None,
+            reason: format!("{id} reason"),
+            memo: None,
+            products: vec![],
+            vendors: vec![],
+            categories: vec![],
+            sites: vec![],
+            site_countries: vec![],
+        }
+    }
+
+    /// A policy named "AI use", version 3, of these rules.
+    pub fn policy_of(rules: Vec<Rule>) -> Policy {
+        Policy {
+            header: PolicyHeader {
+                name: "AI use".into(),
+                version: "3".into(),
+                owner: None,
+                notes: None,
+            },
+            rules,
+            path: String::new(),
+            sha256: String::new(),
         }
     }
 

@@ -255,25 +255,9 @@ pub(super) fn departments(rows: &[DepartmentRow]) -> Vec<DepartmentTotal> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_rows::{policy_of, rule};
     use super::*;
     use xborder_engine::aggregate::org::{PolicySummaryRow, RuleDay, Violation};
-    use xborder_engine::classify::policy::{Boundary, PolicyHeader, Rule};
-
-    fn rule(id: &str, verdict: Verdict) -> Rule {
-        Rule {
-            id: id.into(),
-            verdict,
-            effective_from: Boundary::Date(chrono::NaiveDate::from_ymd_opt(2026, 7, 10).unwrap()),
-            effective_until: None,
-            reason: format!("{id} reason"),
-            memo: None,
-            products: vec![],
-            vendors: vec![],
-            categories: vec![],
-            sites: vec![],
-            site_countries: vec![],
-        }
-    }
 
     fn summary(
         rule_id: &str,
@@ -342,22 +326,12 @@ mod tests {
 
     #[test]
     fn each_ban_held_broken_or_undetermined_per_covered_site() {
-        let p = Policy {
-            header: PolicyHeader {
-                name: "AI use".into(),
-                version: "3".into(),
-                owner: None,
-                notes: None,
-            },
-            rules: vec![
-                rule("no-chatgpt", Verdict::Banned),
-                rule("no-deepseek", Verdict::Banned),
-                rule("no-grok", Verdict::Banned),
-                rule("claude-ok", Verdict::Allowed),
-            ],
-            path: String::new(),
-            sha256: String::new(),
-        };
+        let p = policy_of(vec![
+            rule("no-chatgpt", Verdict::Banned, 10),
+            rule("no-deepseek", Verdict::Banned, 10),
+            rule("no-grok", Verdict::Banned, 10),
+            rule("claude-ok", Verdict::Allowed, 10),
+        ]);
         let org = OrgResults {
             summary: vec![
                 summary("no-chatgpt", "banned", "Shanghai", "no", 3),

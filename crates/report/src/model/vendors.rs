@@ -124,4 +124,45 @@ mod tests {
         assert_eq!(top[TOP_VENDORS - 1].0, "V12");
         assert!(top_vendors(&[]).is_empty());
     }
+
+    #[test]
+    fn vendor_details_follow_the_catalog_for_vendors_reached_only() {
+        use xborder_engine::classify::{embedded, CatalogText};
+        let catalog = VendorCatalog::load(
+            &CatalogText::load(None, "data/vendors.toml", embedded::VENDORS).unwrap(),
+        )
+        .unwrap();
+        let rows = [
+            summary("OpenRouter", "OpenRouter model router", 10, 10),
+            summary(
+                "Alibaba",
+                "Model Studio (DashScope / Bailian) Qwen API",
+                5,
+                0,
+            ),
+            summary("OpenRouter", "other", 1, 0),
+        ];
+        let d = vendor_details(&catalog, &rows);
+        // Catalog order (Alibaba is listed before OpenRouter), not the rows' order.
+        let names: Vec<&str> = d.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["Alibaba", "OpenRouter"]);
+        let alibaba = &d[0];
+        assert!(alibaba
+            .regions
+            .contains(&"dashscope.aliyuncs.com: CN".to_string()));
+        assert!(alibaba
+            .scopes
+            .iter()
+            .any(|s| s.starts_with("dashscope.aliyuncs.com: ")));
+        assert_eq!(alibaba.products, [1]);
+        let router = &d[1];
+        assert_eq!(router.products, [0, 2]);
+        assert_eq!(router.importer, "OpenRouter");
+        assert_eq!(router.relay_questions.len(), 1);
+        assert_eq!(router.relay_questions[0].0, "OpenRouter model router");
+        // The newest of the vendor's sources.
+        assert_eq!(router.source_as_of, "2026-12");
+        assert!(router.regions.is_empty() && router.scopes.is_empty());
+        assert!(vendor_details(&catalog, &[]).is_empty());
+    }
 }

@@ -45,7 +45,9 @@ pub(super) fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx:
     );
     l.subheading("Catalogs");
     let mut rows: Vec<(String, String)> = Vec::new();
-    for c in &a.catalogs {
+    // Each catalog's age on the report date, as run.json records it.
+    let (ages, warnings) = crate::catalog_ages(&a.catalogs, ctx);
+    for (c, age) in a.catalogs.iter().zip(&ages) {
         rows.push((
             c.kind.clone(),
             tf!(
@@ -57,15 +59,13 @@ pub(super) fn provenance(l: &mut Layout, catalogs: &Catalogs, a: &Analysis, ctx:
             ),
         ));
         rows.push((String::new(), format!("SHA-256 {}", c.sha256)));
-        if let Some(days) = xborder_engine::classify::catalog_age_days(&c.as_of, ctx.report_date())
-        {
+        if let Some(days) = age.age_days {
             rows.push((
                 String::new(),
                 tf!(l.tr, "{} days old on the report date", days),
             ));
         }
     }
-    let (_, warnings) = crate::catalog_ages(&a.catalogs, ctx);
     for w in warnings {
         rows.push((l.tr.s("Warning").to_string(), w));
     }
