@@ -200,7 +200,7 @@ pub struct Rendered {
 }
 
 /// The file name of a path, without its directories.
-pub(super) fn basename(path: &str) -> &str {
+fn basename(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
