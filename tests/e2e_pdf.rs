@@ -159,8 +159,20 @@ fn text_no_embedded_font_can_show_is_warned_about_by_name() {
 /// before its first placeholder.
 fn english_fixed_strings() -> Vec<String> {
     let mut out = Vec::new();
-    for file in ["pdf.rs", "pdf_assurance.rs", "layout.rs"] {
-        let src = std::fs::read_to_string(root().join("crates/report/src").join(file)).unwrap();
+    let src_dir = root().join("crates/report/src");
+    // Every section file of the PDF, and the layout's own labels.
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(src_dir.join("pdf"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        // Bookmarks and links: PDF dictionary names, no report text.
+        .filter(|p| !p.ends_with("nav.rs"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 10, "{files:?}");
+    files.push(src_dir.join("layout.rs"));
+    for file in files {
+        let src = std::fs::read_to_string(file).unwrap();
         // Only the code, not the tests below it.
         let code = src.split("#[cfg(test)]").next().unwrap();
         for (i, piece) in code.split('"').enumerate() {

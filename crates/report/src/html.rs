@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::i18n::{Lang, Tr};
-use super::model::{shown_regimes, ReportModel};
 use super::pdf::{country_name, regime_name};
 use super::{group_digits, human_bytes, RunContext};
+use crate::model::{shown_regimes, DayMark, ReportModel};
 use crate::tf;
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
 use xborder_engine::verdict::{RegimeState, State};
@@ -235,7 +235,7 @@ pub fn render(
         out: String::with_capacity(64 * 1024),
     };
     let title = t.ui("Cross-border egress to AI vendors: audit report");
-    let id = xborder_engine::run::run_id(opts, a);
+    let id = &model.run_id;
     let _ = writeln!(
         p.out,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -259,7 +259,7 @@ pub fn render(
             super::pdf::period_label(&t, &opts.period.label)
         )),
         esc(&t.ui("Run id")),
-        esc(&id),
+        esc(id),
         esc(&tf!(
             t,
             "{} by xborder {}",
@@ -501,12 +501,12 @@ impl Page<'_> {
                     )),
                 );
                 for vendor in &site.vendors {
-                    let products: Vec<&str> = vendor
-                        .findings
-                        .iter()
-                        .map(|&i| self.a.tables.findings[i].product.as_str())
-                        .collect();
-                    let key = format!("{} {} {}", site.site, vendor.vendor, products.join(" "));
+                    let key = format!(
+                        "{} {} {}",
+                        site.site,
+                        vendor.vendor,
+                        vendor.products.join(" ")
+                    );
                     let _ = writeln!(
                         self.out,
                         "<details class=\"vendor\" data-key=\"{}\"><summary>{} &middot; {}</summary>",
@@ -655,22 +655,20 @@ impl Page<'_> {
             d += span;
         }
         self.out.push_str("</tr></thead><tbody>\n");
-        for s in &c.sites {
+        for (s, row) in c.sites.iter().zip(&self.model.coverage.rows) {
             let _ = write!(
                 self.out,
                 "<tr data-site=\"{}\" data-gaps=\"{}\"><td class=\"s\">{}</td>",
                 esc(&s.site),
-                s.gaps.len(),
+                row.gaps.len(),
                 esc(&s.site)
             );
-            for d in first..=last {
+            for (d, mark) in (first..=last).zip(&row.marks) {
                 let counts = s.daily.get(&d);
-                let class = if counts.is_some_and(|x| x.flow_records > 0) {
-                    "d r"
-                } else if s.in_gap(d) {
-                    "d g"
-                } else {
-                    "d"
+                let class = match mark {
+                    DayMark::Records => "d r",
+                    DayMark::Gap => "d g",
+                    DayMark::Empty => "d",
                 };
                 let ban = if ban_days.contains(&d) { " ban" } else { "" };
                 let title = tf!(
@@ -705,18 +703,8 @@ impl Page<'_> {
             esc(&t.ui("Egress flows")),
             esc(&t.ui("Gaps")),
         );
-        for s in &c.sites {
-            let gaps: Vec<String> = s
-                .gaps
-                .iter()
-                .map(|g| {
-                    if g.days() == 1 {
-                        g.from()
-                    } else {
-                        format!("{} - {}", g.from(), g.to())
-                    }
-                })
-                .collect();
+        for (s, row) in c.sites.iter().zip(&self.model.coverage.rows) {
+            let gaps = &row.gaps;
             let _ = write!(
                 self.out,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",

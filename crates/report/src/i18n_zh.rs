@@ -206,7 +206,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("{} was used from {} site(s) after its ban date ({}).", "{} 在禁用日期之后仍在 {} 个站点被使用（禁用自 {} 起）。"),
     ("No AI-vendor egress crossed a border under the configured regimes.", "在所配置的法律制度下，没有人工智能外发构成跨境。"),
     ("{} of AI-vendor egress stayed within its source country or came from sites under no configured regime.", "{} 的人工智能外发未离开来源国家或地区，或来自不适用任何已配置法律制度的站点。"),
-    // Verdicts, coverage and candidate AI destinations (verdict.rs, pdf_assurance.rs).
+    // Verdicts, coverage and candidate AI destinations (verdict.rs, pdf/assurance.rs).
     ("Verdicts", "判定结论"),
     ("No flow record was accepted in the period: nothing could be judged.", "本期间内没有接受任何流量记录：无法作出任何判定。"),
     ("No policy was given (--policy): there are no rule verdicts, only regime verdicts.", "未提供政策文件（--policy）：没有规则判定，只有法律制度判定。"),

@@ -155,13 +155,8 @@ pub const ACCENT: (f32, f32, f32) = (0.13, 0.33, 0.60);
 pub const RULE: (f32, f32, f32) = (0.78, 0.80, 0.84);
 pub const SHADE: (f32, f32, f32) = (0.93, 0.94, 0.96);
 
-/// What a day-grid cell shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DayMark {
-    Records,
-    Gap,
-    Empty,
-}
+/// What a day-grid cell shows (computed by the report model).
+pub use crate::model::DayMark;
 
 /// Column alignment in tables.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -16,8 +16,6 @@ pub mod layout;
 pub mod model;
 pub mod pack;
 pub mod pdf;
-mod pdf_assurance;
-mod pdf_nav;
 pub mod pseudonym;
 pub mod run_json;
 pub mod staging;
@@ -201,9 +199,19 @@ pub fn write_all(
     } else {
         w.langs.clone()
     };
+    // Every figure of both reports, and the run id, computed once.
+    let model = model::ReportModel::build(opts, catalogs, analysis);
     let mut warnings = Vec::new();
     for (i, lang) in langs.iter().enumerate() {
-        let pdf = pdf::render(opts, catalogs, analysis, ctx, changes.as_deref(), *lang)?;
+        let pdf = pdf::render(
+            opts,
+            catalogs,
+            analysis,
+            &model,
+            ctx,
+            changes.as_deref(),
+            *lang,
+        )?;
         let name = if i == 0 {
             "report.pdf".to_string()
         } else {
@@ -213,7 +221,6 @@ pub fn write_all(
         outputs.push(write_output(out_dir, &name, &pdf.bytes, None)?);
     }
     // The interactive report, from the same model as the PDF's figures.
-    let model = model::ReportModel::build(catalogs, analysis);
     for (i, lang) in langs.iter().enumerate() {
         let page = html::render(
             opts,
@@ -231,8 +238,7 @@ pub fn write_all(
         };
         outputs.push(write_output(out_dir, &name, page.as_bytes(), None)?);
     }
-    let id = xborder_engine::run::run_id(opts, analysis);
-    let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &id)?;
+    let summary = assurance::summary_json(opts, catalogs, analysis, ctx, &model.run_id)?;
     outputs.push(write_output(
         out_dir,
         "summary.json",

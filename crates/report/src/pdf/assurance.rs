@@ -3,12 +3,11 @@
 //! hashes of the inputs behind the verdicts. Every figure comes from `coverage`,
 //! `candidates` and `verdict`; these functions only lay them out.
 
-use super::group_digits;
-use super::human_bytes;
-use super::layout::{text_width, ColumnSpec, DayMark, Layout, MARGIN_X};
+use crate::group_digits;
+use crate::human_bytes;
+use crate::layout::{text_width, ColumnSpec, DayMark, Layout, MARGIN_X};
+use crate::model::ReportModel;
 use crate::tf;
-use xborder_engine::classify::policy::Verdict;
-use xborder_engine::coverage::share;
 use xborder_engine::run::{Analysis, Catalogs};
 use xborder_engine::verdict::{Reason, RegimeState, State};
 
@@ -30,7 +29,7 @@ fn percent(x: Option<f64>) -> String {
 }
 
 /// The verdicts, each with its state and reasons, for the executive-summary page.
-pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+pub(super) fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     l.subheading("Verdicts");
     if a.observed.is_none() {
         l.ensure(8.0);
@@ -114,7 +113,7 @@ pub fn verdicts(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 }
 
 /// The coverage timeline (site by day, gaps marked, ban dates drawn) and per-site figures.
-pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
+pub(super) fn coverage_section(l: &mut Layout, a: &Analysis, model: &ReportModel) {
     let c = &a.coverage;
     l.heading("Log coverage");
     let t = &c.thresholds;
@@ -126,39 +125,21 @@ pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
         ),
         8.5,
     );
-    let Some(range) = c.range else {
+    let cov = &model.coverage;
+    let Some(range) = cov.range else {
         l.paragraph("No record was accepted: there is no coverage to show.", 9.0);
         return;
     };
-    let rows: Vec<(String, Vec<DayMark>)> = c
-        .sites
+    let rows: Vec<(String, Vec<DayMark>)> = cov
+        .rows
         .iter()
-        .map(|s| {
-            let marks = (range.0..=range.1)
-                .map(|d| {
-                    if s.daily.get(&d).is_some_and(|x| x.flow_records > 0) {
-                        DayMark::Records
-                    } else if s.in_gap(d) {
-                        DayMark::Gap
-                    } else {
-                        DayMark::Empty
-                    }
-                })
-                .collect();
-            (s.site.clone(), marks)
-        })
+        .map(|r| (r.site.clone(), r.marks.clone()))
         .collect();
-    let mut markers = Vec::new();
-    if let Some(policy) = &catalogs.policy {
-        for r in policy.rules.iter().filter(|r| r.verdict == Verdict::Banned) {
-            let day = (r.effective_from.date()
-                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
-            .num_days() as i32;
-            if !markers.iter().any(|(d, _)| *d == day) {
-                markers.push((day, tf!(l.tr, "ban from {}", r.effective_from)));
-            }
-        }
-    }
+    let markers: Vec<(i32, String)> = model
+        .bans
+        .iter()
+        .map(|b| (b.day, tf!(l.tr, "ban from {}", b.effective_from)))
+        .collect();
     // At most 40 sites per grid, so a large organisation's timeline still fits a page.
     for chunk in rows.chunks(40) {
         l.day_grid(
@@ -171,29 +152,19 @@ pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
     let table: Vec<Vec<String>> = c
         .sites
         .iter()
-        .map(|s| {
-            let gaps: Vec<String> = s
-                .gaps
-                .iter()
-                .map(|g| {
-                    if g.days() == 1 {
-                        g.from()
-                    } else {
-                        format!("{} - {}", g.from(), g.to())
-                    }
-                })
-                .collect();
+        .zip(&cov.rows)
+        .map(|(s, r)| {
             vec![
                 s.site.clone(),
                 group_digits(s.totals.flow_records),
                 group_digits(s.totals.dns_records),
                 group_digits(s.totals.egress_flows),
-                percent(share(s.totals.egress_dns_visible, s.totals.egress_flows)),
-                percent(share(s.totals.egress_with_hostname, s.totals.egress_flows)),
-                if gaps.is_empty() {
+                percent(r.dns_visibility),
+                percent(r.hostname_visibility),
+                if r.gaps.is_empty() {
                     "-".into()
                 } else {
-                    gaps.join(", ")
+                    r.gaps.join(", ")
                 },
             ]
         })
@@ -239,7 +210,7 @@ pub fn coverage_section(l: &mut Layout, catalogs: &Catalogs, a: &Analysis) {
 }
 
 /// Candidate AI destinations for review.
-pub fn candidates_section(l: &mut Layout, a: &Analysis) {
+pub(super) fn candidates_section(l: &mut Layout, a: &Analysis) {
     l.heading("Candidate AI destinations");
     l.paragraph(
         &tf!(l.tr, "Egress that no catalog entry attributes, to names that look like AI services (labels such as ai, llm, gpt, model, copilot, inference or chat, or a known relay or gateway), with at least {} out. Until a name is listed in a reviewed-candidates file (--reviewed-candidates), verdicts at the sites that reached it while a rule was in effect stay undetermined. candidates.csv lists them.",
@@ -284,7 +255,7 @@ pub fn candidates_section(l: &mut Layout, a: &Analysis) {
 }
 
 /// Provenance: every input that can change a verdict, with its SHA-256.
-pub fn verdict_inputs(l: &mut Layout, a: &Analysis) {
+pub(super) fn verdict_inputs(l: &mut Layout, a: &Analysis) {
     l.subheading("Inputs that can change a verdict");
     let rows: Vec<Vec<String>> = a
         .verdict_inputs
