@@ -12,6 +12,8 @@
 //! the URL-filter session join, where the first flow of a session claims its request.
 //! [`FlowState::shardable`] says whether the flows may be sharded.
 
+use std::collections::BTreeMap;
+
 use xborder_model::fasthash::FastMap;
 use xborder_model::schema::FlowRecord;
 
@@ -63,4 +65,109 @@ pub fn shard_of(flow: &FlowRecord, n: usize) -> usize {
     }
     let h = xborder_model::fasthash::key128(&flow.src_ip);
     (h % n as u128) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::{DnsIndexBuilder, HostnameIndex};
+    use crate::coverage::DnsPresence;
+    use crate::fold::partial::FoldPartial;
+    use crate::run::{AnalyzeOptions, Catalogs};
+    use xborder_model::accounting::FlowBreakdown;
+    use xborder_model::schema::{ByteDirection, Proto, Provenance};
+
+    fn flows() -> Vec<FlowRecord> {
+        (0..300u32)
+            .map(|i| {
+                // A vendor's published range, a shop, an internal address, inbound.
+                let dst = match i % 4 {
+                    0 => format!("160.79.104.{}", i % 7),
+                    1 => format!("93.184.{}.{}", i % 3, i % 5),
+                    2 => "10.9.9.9".to_string(),
+                    _ => "10.1.0.1".to_string(),
+                };
+                let src = if i % 4 == 3 {
+                    "8.8.4.4".to_string()
+                } else {
+                    format!("10.1.{}.{}", i % 5, i % 11)
+                };
+                FlowRecord {
+                    ts: 1_783_000_000_000_000 + i64::from(i) * 600_000_000,
+                    uid: None,
+                    src_ip: src.parse().unwrap(),
+                    src_port: Some(40_000),
+                    dst_ip: dst.parse().unwrap(),
+                    dst_port: Some(443),
+                    proto: Proto::Tcp,
+                    bytes_out: Some(u64::from(i) * 1000),
+                    bytes_in: (i % 9 != 0).then_some(u64::from(i)),
+                    duration: None,
+                    local_orig: None,
+                    direction: ByteDirection::Biflow,
+                    provenance: Provenance {
+                        file: i % 2,
+                        line: u64::from(i),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The same flows folded in one state, or in three shards whose partial results are
+    /// merged (in either order), give the same groups, counts and per-file breakdowns.
+    #[test]
+    fn shards_merge_into_the_unsharded_result() {
+        let opts = AnalyzeOptions::new(Vec::new());
+        let catalogs = Catalogs::load(&opts).unwrap();
+        let index = DnsIndexBuilder::new(&catalogs.vendors).finish().unwrap();
+        let hostnames = HostnameIndex::default();
+        let presence = DnsPresence::default();
+        let mut one = FlowState::new(&catalogs, &index, &hostnames, &presence, &opts);
+        let mut files_one: BTreeMap<u32, FlowBreakdown> = BTreeMap::new();
+        for f in flows() {
+            let file = f.provenance.file;
+            one.fold(f, files_one.entry(file).or_default(), None)
+                .unwrap();
+        }
+        let whole = one.into_partial(files_one);
+        assert!(!whole.groups.ai.is_empty() && !whole.groups.other.is_empty());
+
+        let mut shards: Vec<(FlowState<'_>, BTreeMap<u32, FlowBreakdown>)> = (0..3)
+            .map(|_| {
+                let base = FlowState::new(&catalogs, &index, &hostnames, &presence, &opts);
+                (base.shard(), BTreeMap::new())
+            })
+            .collect();
+        for f in flows() {
+            let (state, files) = &mut shards[shard_of(&f, 3)];
+            let file = f.provenance.file;
+            state.fold(f, files.entry(file).or_default(), None).unwrap();
+        }
+        let partials: Vec<FoldPartial> = shards
+            .into_iter()
+            .map(|(s, files)| s.into_partial(files))
+            .collect();
+        assert!(
+            partials.iter().all(|p| !p.groups.other.is_empty()),
+            "every shard folded flows"
+        );
+        for order in [[0, 1, 2], [2, 0, 1]] {
+            let mut merged = FoldPartial::default();
+            for i in order {
+                merged.merge(partials[i].clone()).unwrap();
+            }
+            merged
+                .coverage
+                .sort_by(|a, b| (a.site, &a.source, a.day).cmp(&(b.site, &b.source, b.day)));
+            let mut want = whole.clone();
+            want.coverage
+                .sort_by(|a, b| (a.site, &a.source, a.day).cmp(&(b.site, &b.source, b.day)));
+            assert_eq!(merged, want);
+        }
+        let b = &whole.files[&0];
+        assert_eq!(b.internal + b.egress_unknown_site + b.inbound, 150);
+        // File 0 holds the even lines: every flow to the vendor range (i % 4 == 0) is there.
+        assert_eq!(b.ai_by_method.get("ip_range"), Some(&75));
+    }
 }
