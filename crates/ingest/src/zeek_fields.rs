@@ -1041,6 +1041,9 @@ mod tests {
         assert_eq!(outcomes(from_parquet, 1), want, "Parquet");
     }
 
+    /// A record read, or the field and reason of its reject.
+    type ReadOutcome = Result<Record, (String, RejectReason)>;
+
     /// dns.log and ssl/http.log through the shared mappings: the same records, and the
     /// same rejects under the same fields, whether the log is TSV or JSON.
     #[test]
@@ -1140,20 +1143,19 @@ mod tests {
             })
             .collect();
         let options = ReaderOptions::default();
-        let strip =
-            |items: Vec<Item>, first: u64| -> Vec<(u64, Result<Record, (String, RejectReason)>)> {
-                items
-                    .into_iter()
-                    .filter_map(|i| match i {
-                        Item::Record(Record::Dns(mut d)) => {
-                            d.provenance.line -= first - 1;
-                            Some((d.provenance.line, Ok(Record::Dns(d))))
-                        }
-                        Item::Reject(r) => Some((r.line - (first - 1), Err((r.field, r.reason)))),
-                        _ => None,
-                    })
-                    .collect()
-            };
+        let strip = |items: Vec<Item>, first: u64| -> Vec<(u64, ReadOutcome)> {
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Record(Record::Dns(mut d)) => {
+                        d.provenance.line -= first - 1;
+                        Some((d.provenance.line, Ok(Record::Dns(d))))
+                    }
+                    Item::Reject(r) => Some((r.line - (first - 1), Err((r.field, r.reason)))),
+                    _ => None,
+                })
+                .collect()
+        };
         let from_tsv = strip(crate::read_text(crate::zeek_tsv::read, &tsv, &options), 7);
         let from_json = strip(
             crate::read_text(

@@ -12,8 +12,6 @@
 //! the URL-filter session join, where the first flow of a session claims its request.
 //! [`FlowState::shardable`] says whether the flows may be sharded.
 
-use std::collections::BTreeMap;
-
 use xborder_model::fasthash::FastMap;
 use xborder_model::schema::FlowRecord;
 
@@ -74,6 +72,7 @@ mod tests {
     use crate::coverage::DnsPresence;
     use crate::fold::partial::FoldPartial;
     use crate::run::{AnalyzeOptions, Catalogs};
+    use std::collections::BTreeMap;
     use xborder_model::accounting::FlowBreakdown;
     use xborder_model::schema::{ByteDirection, Proto, Provenance};
 
