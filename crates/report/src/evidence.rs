@@ -179,9 +179,7 @@ impl EvidenceSpool {
                 ),
             });
         }
-        csv_out
-            .flush()
-            .map_err(|e| Error::io(&csv_path, e))?;
+        csv_out.flush().map_err(|e| Error::io(&csv_path, e))?;
         drop(csv_out);
         parquet.finish()?;
         drop(spool);
@@ -314,7 +312,11 @@ impl SpoolRow {
         flags |= if self.dst_ip.is_ipv6() { DST_V6 } else { 0 };
         flags |= if self.src_port.is_some() { SRC_PORT } else { 0 };
         flags |= if self.dst_port.is_some() { DST_PORT } else { 0 };
-        flags |= if self.bytes_out.is_some() { BYTES_OUT } else { 0 };
+        flags |= if self.bytes_out.is_some() {
+            BYTES_OUT
+        } else {
+            0
+        };
         flags |= if self.bytes_in.is_some() { BYTES_IN } else { 0 };
         flags |= if self.dns.is_some() { DNS } else { 0 };
         out.push(flags);
@@ -369,8 +371,16 @@ impl SpoolRow {
         let dst_ip = d.address(has(DST_V6))?;
         let dst_port = if has(DST_PORT) { Some(d.u16()?) } else { None };
         let proto = d.id()?;
-        let bytes_out = if has(BYTES_OUT) { Some(d.varint()?) } else { None };
-        let bytes_in = if has(BYTES_IN) { Some(d.varint()?) } else { None };
+        let bytes_out = if has(BYTES_OUT) {
+            Some(d.varint()?)
+        } else {
+            None
+        };
+        let bytes_in = if has(BYTES_IN) {
+            Some(d.varint()?)
+        } else {
+            None
+        };
         let row = SpoolRow {
             finding,
             regimes,
@@ -653,7 +663,10 @@ impl TimeText {
         let of_day = second.rem_euclid(86_400);
         if self.day != Some(day) {
             let midnight = day.checked_mul(86_400_000_000).map(rfc3339);
-            self.date = match midnight.as_deref().and_then(|m| m.strip_suffix("00:00:00Z")) {
+            self.date = match midnight
+                .as_deref()
+                .and_then(|m| m.strip_suffix("00:00:00Z"))
+            {
                 Some(date) if date.len() == 11 && date.is_ascii() => date.to_string(),
                 _ => String::new(),
             };
@@ -698,8 +711,7 @@ fn row_cells<'a>(
     formatted: [&'a str; FORMATTED],
     t: &'a Tables<'a>,
 ) -> ([&'a str; 24], [Option<u64>; 24]) {
-    let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] =
-        formatted;
+    let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] = formatted;
     let (path, sha) = t.file(r.file);
     let (dns_path, dns_sha) = match r.dns {
         Some((file, _, _)) => t.file(file),
@@ -872,8 +884,12 @@ mod tests {
             "",
         ];
         EvidenceRow {
-            finding_id: if i % 5 == 0 { "f-zero" } else { "f-other" },
-            regimes: if i % 2 == 0 { "gdpr;pipl" } else { "" },
+            finding_id: if i.is_multiple_of(5) {
+                "f-zero"
+            } else {
+                "f-other"
+            },
+            regimes: if i.is_multiple_of(2) { "gdpr;pipl" } else { "" },
             file: (i % 3) as u32,
             line: if i == 7 { u64::MAX } else { i + 1 },
             ts: 1_783_000_000_000_000 + (i as i64) * 1_234_567,
@@ -884,14 +900,14 @@ mod tests {
             } else {
                 IpAddr::from([10, 1, 0, (i % 250) as u8])
             },
-            src_port: (i % 3 != 0).then_some(50_000 + (i % 10_000) as u16),
+            src_port: (!i.is_multiple_of(3)).then_some(50_000 + (i % 10_000) as u16),
             dst_ip: if i % 6 == 5 {
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED)
             } else {
                 "2606:4700::6810:1".parse().unwrap()
             },
-            dst_port: (i % 7 != 0).then_some(443),
-            proto: if i % 2 == 0 { "tcp" } else { "udp" },
+            dst_port: (!i.is_multiple_of(7)).then_some(443),
+            proto: if i.is_multiple_of(2) { "tcp" } else { "udp" },
             bytes_out: match i % 4 {
                 0 => None,
                 1 => Some(u64::MAX),
@@ -899,14 +915,18 @@ mod tests {
             },
             bytes_in: (i % 5 != 1).then_some(i),
             hostname: HOSTS[(i % 4) as usize],
-            attribution: if i % 3 == 0 { "dns" } else { "sni" },
+            attribution: if i.is_multiple_of(3) { "dns" } else { "sni" },
             vendor: "OpenAI",
             product: "ChatGPT",
             category: "-assistant",
             source_site: "@hq",
-            destination_country: if i % 2 == 0 { *b"US" } else { [0xff, b'Z'] },
-            dns: (i % 3 == 0).then_some((
-                if i % 9 == 0 { 7 } else { 1 },
+            destination_country: if i.is_multiple_of(2) {
+                *b"US"
+            } else {
+                [0xff, b'Z']
+            },
+            dns: (i.is_multiple_of(3)).then_some((
+                if i.is_multiple_of(9) { 7 } else { 1 },
                 i * 10,
                 1_783_000_000_000_000 - (i as i64) * 1000,
             )),
@@ -1013,7 +1033,11 @@ mod tests {
                 regimes: u32::MAX - 1,
                 file: u32::MAX,
                 line: r.line,
-                ts: if i == 3 { i64::MIN } else { r.ts - 2_000_000_000_000_000 },
+                ts: if i == 3 {
+                    i64::MIN
+                } else {
+                    r.ts - 2_000_000_000_000_000
+                },
                 src_ip: r.src_ip,
                 src_port: r.src_port,
                 dst_ip: r.dst_ip,
@@ -1028,7 +1052,9 @@ mod tests {
                 category: 3,
                 site: 4,
                 country: interner.country(r.destination_country).unwrap(),
-                dns: r.dns.map(|(f, l, t)| (f, if i == 9 { u64::MAX } else { l }, t)),
+                dns: r
+                    .dns
+                    .map(|(f, l, t)| (f, if i == 9 { u64::MAX } else { l }, t)),
             };
             let start = buf.len();
             s.encode(&mut buf);
@@ -1139,7 +1165,10 @@ mod tests {
                 String::from_utf8(reference_csv(&rows, p)).unwrap()
             );
             let text = String::from_utf8(csv_bytes.clone()).unwrap();
-            assert!(text.contains("\"a,b \"\"quoted\"\"\\nnext line\""), "{text}");
+            assert!(
+                text.contains("\"a,b \"\"quoted\"\"\\nnext line\""),
+                "{text}"
+            );
             assert!(text.contains(",\"'=HYPERLINK(\"\""), "{text}");
             assert!(text.contains(",'-assistant,'@hq,"), "{text}");
             assert!(text.contains(",'-dns.log,"), "{text}");
@@ -1181,11 +1210,17 @@ mod tests {
         let rows: Vec<EvidenceRow<'static>> = (0..30_000).map(row).collect();
         let (csv_all, frame_all) = spool_and_finish(dir.path(), &rows, None, PARQUET_BATCH_ROWS);
         assert_eq!(frame_all.height(), rows.len());
-        assert_eq!(frame_all.column("bytes_out").unwrap().dtype(), &DataType::UInt64);
+        assert_eq!(
+            frame_all.column("bytes_out").unwrap().dtype(),
+            &DataType::UInt64
+        );
         assert_eq!(frame_all.column("ts").unwrap().dtype(), &DataType::String);
         for group in [1_000, 7_777, 30_000] {
             let (csv, frame) = spool_and_finish(dir.path(), &rows, None, group);
-            assert!(csv == csv_all, "evidence.csv differs with groups of {group}");
+            assert!(
+                csv == csv_all,
+                "evidence.csv differs with groups of {group}"
+            );
             assert!(frame.equals_missing(&frame_all), "groups of {group}");
         }
         let few: Vec<EvidenceRow<'static>> = (0..7).map(row).collect();
@@ -1239,7 +1274,14 @@ mod tests {
         let names = EVIDENCE.names();
         assert_eq!(
             [names[4], names[5], names[6], names[8], names[19], names[23]],
-            ["input_line", "ts", "src_ip", "dst_ip", "destination_country", "attribution_ts"]
+            [
+                "input_line",
+                "ts",
+                "src_ip",
+                "dst_ip",
+                "destination_country",
+                "attribution_ts"
+            ]
         );
     }
 }

@@ -109,6 +109,9 @@ mod tests {
         assert_eq!(a.ip("10.1.0.5"), format!("ip-{expected}"));
         let parsed: IpAddr = "::ffff:10.1.0.5".parse().unwrap();
         assert_eq!(a.ip_addr(parsed), a.ip("10.1.0.5"));
-        assert_eq!(a.ip_addr("2001:db8::1".parse().unwrap()), a.ip("2001:DB8:0::1"));
+        assert_eq!(
+            a.ip_addr("2001:db8::1".parse().unwrap()),
+            a.ip("2001:DB8:0::1")
+        );
     }
 }
