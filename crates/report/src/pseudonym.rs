@@ -47,11 +47,16 @@ impl Pseudonymizer {
 
     /// `ip-` and the first 16 hex digits of HMAC-SHA256(key, "ip:" + canonical address).
     pub fn ip(&self, ip: &str) -> String {
-        let canonical = ip
-            .parse::<IpAddr>()
-            .map(|a| a.to_canonical().to_string())
-            .unwrap_or_else(|_| ip.to_string());
-        format!("ip-{}", self.token(&format!("ip:{canonical}")))
+        match ip.parse::<IpAddr>() {
+            Ok(address) => self.ip_addr(address),
+            Err(_) => format!("ip-{}", self.token(&format!("ip:{ip}"))),
+        }
+    }
+
+    /// [`Pseudonymizer::ip`] of an address already parsed (evidence rows keep addresses
+    /// as addresses, not text).
+    pub fn ip_addr(&self, ip: IpAddr) -> String {
+        format!("ip-{}", self.token(&format!("ip:{}", ip.to_canonical())))
     }
 
     /// `host-` and the first 16 hex digits of HMAC-SHA256(key, "host:" + lowercase name).
@@ -102,5 +107,11 @@ mod tests {
             hex(&mac.finalize().into_bytes())[..16].to_string()
         };
         assert_eq!(a.ip("10.1.0.5"), format!("ip-{expected}"));
+        let parsed: IpAddr = "::ffff:10.1.0.5".parse().unwrap();
+        assert_eq!(a.ip_addr(parsed), a.ip("10.1.0.5"));
+        assert_eq!(
+            a.ip_addr("2001:db8::1".parse().unwrap()),
+            a.ip("2001:DB8:0::1")
+        );
     }
 }

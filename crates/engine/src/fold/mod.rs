@@ -75,9 +75,10 @@ pub struct EvidenceRow<'a> {
     pub file: u32,
     pub line: u64,
     pub ts: Micros,
-    pub src_ip: String,
+    pub src_ip: IpAddr,
     pub src_port: Option<u16>,
-    pub dst_ip: String,
+    /// Unspecified (`0.0.0.0`) for a proxy request that logged no server address.
+    pub dst_ip: IpAddr,
     pub dst_port: Option<u16>,
     pub proto: &'a str,
     pub bytes_out: Option<u64>,
@@ -88,7 +89,8 @@ pub struct EvidenceRow<'a> {
     pub product: &'a str,
     pub category: &'a str,
     pub source_site: &'a str,
-    pub destination_country: &'a str,
+    /// The GeoIP country code's two bytes, as the fold keys groups by them.
+    pub destination_country: [u8; 2],
     pub dns: Option<(u32, u64, Micros)>,
 }
 
@@ -517,9 +519,11 @@ impl<'a> FlowState<'a> {
             Some(s) => (s.name.as_str(), s.country.as_str()),
             None => (UNKNOWN_SITE, ""),
         };
-        let dc = String::from_utf8_lossy(&country).into_owned();
         let p = catalog.product(product);
         let v = catalog.vendor_of(product);
+        let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
+        let regimes = self.regimes_for(site, country, product, day, &host_text);
+        // Borrowed, not cloned: one finding id per group, not one String per row.
         let finding_id = self
             .finding_ids
             .entry((site, country, product, method))
@@ -527,37 +531,34 @@ impl<'a> FlowState<'a> {
                 aggregate::finding_id([
                     site_name,
                     site_country,
-                    &dc,
+                    &String::from_utf8_lossy(&country),
                     &v.name,
                     &p.name,
                     &p.category,
                     method.as_str(),
                 ])
-            })
-            .clone();
-        let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
-        let regimes = self.regimes_for(site, country, product, day, &host_text);
+            });
         spool.attributed(&EvidenceRow {
             seq: self.seq,
-            finding_id: &finding_id,
+            finding_id,
             regimes: &regimes,
             file: flow.provenance.file,
             line: flow.provenance.line,
             ts: flow.ts,
-            src_ip: flow.src_ip.to_string(),
+            src_ip: flow.src_ip,
             src_port: flow.src_port,
-            dst_ip: flow.dst_ip.to_string(),
+            dst_ip: flow.dst_ip,
             dst_port: flow.dst_port,
             proto: flow.proto.as_str(),
             bytes_out: flow.bytes_out,
             bytes_in: flow.bytes_in,
-            hostname: host.map_or("", |h| self.host_name(method, h)),
+            hostname: &host_text,
             attribution: method.as_str(),
             vendor: &v.name,
             product: &p.name,
             category: &p.category,
             source_site: site_name,
-            destination_country: &dc,
+            destination_country: country,
             dns: justifying,
         })
     }
