@@ -305,40 +305,15 @@ fn fuzz_every_reader_within_budget() {
 
 fn options(spill: &Path, inputs: Vec<PathBuf>) -> AnalyzeOptions {
     AnalyzeOptions {
-        inputs,
-        sites: None,
-        geoip: None,
-        vendors: None,
-        vendors_extra: Vec::new(),
-        regimes: None,
-        countries: None,
         period: xborder::period::Period::from_options(Some("1970-01-01"), Some("2100-01-01"), None)
             .unwrap(),
-        dns_window: xborder::attribute::DnsWindow {
-            max_age_s: xborder::pipeline::DEFAULT_DNS_MAX_AGE_S,
-            ttl_grace_s: xborder::pipeline::DEFAULT_DNS_TTL_GRACE_S,
-        },
-        strict: false,
-        policy: None,
-        assets: None,
-        progress: false,
-        snapshots: Vec::new(),
         snapshot_max_distance_s: 3600,
-        collect_unattributed: false,
-        format: None,
         reader: ReaderOptions {
             assume_year: Some(2026),
             ..ReaderOptions::default()
         },
-        memory_limit: xborder::memory::MemoryLimit(None),
         spill_dir: Some(spill.to_path_buf()),
         spill_after_keys: Some(64),
-        thresholds: Default::default(),
-        reviewed_candidates: None,
-        baseline: None,
-        exclude: Vec::new(),
-        config: None,
-        threads: None,
-        partials_dir: None,
+        ..AnalyzeOptions::new(inputs)
     }
 }

@@ -126,6 +126,50 @@ pub struct OrgSums {
     pub departments: BTreeMap<DepartmentKey, (FlowSum, BTreeSet<IpAddr>)>,
 }
 
+impl OrgSums {
+    /// Add another part of the run's sums: counts and bytes add, distinct sources unite.
+    pub fn merge(&mut self, other: OrgSums) {
+        for (k, v) in other.before {
+            let b = self.before.entry(k).or_default();
+            b.0 += v.0;
+            b.1 = b.1.saturating_add(v.1);
+        }
+        for (k, v) in other.daily {
+            self.daily.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
+        }
+        for (k, v) in other.violations {
+            self.violations
+                .entry(k)
+                .and_modify(|s| s.merge(&v))
+                .or_insert(v);
+        }
+        for (k, v) in other.governed {
+            merge_sources(&mut self.governed, k, v);
+        }
+        for (k, v) in other.departments {
+            merge_sources(&mut self.departments, k, v);
+        }
+    }
+}
+
+/// Add a sum with its distinct sources to the entry `key` of `map`.
+fn merge_sources<K: Ord>(
+    map: &mut BTreeMap<K, (FlowSum, BTreeSet<IpAddr>)>,
+    key: K,
+    (sum, sources): (FlowSum, BTreeSet<IpAddr>),
+) {
+    match map.entry(key) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert((sum, sources));
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => {
+            let (s, set) = o.get_mut();
+            s.merge(&sum);
+            set.extend(sources);
+        }
+    }
+}
+
 /// Accumulates the organisational views during the flow pass.
 pub struct OrgTracker<'a> {
     policy: Option<&'a Policy>,

@@ -204,7 +204,7 @@ impl FoldPartial {
     /// Add another partial result of the same run.
     pub fn merge(&mut self, other: FoldPartial) -> Result<()> {
         self.groups.merge(other.groups)?;
-        merge_org(&mut self.org, other.org);
+        self.org.merge(other.org);
         self.coverage.extend(other.coverage);
         self.candidates.extend(other.candidates);
         self.proxy.merge(other.proxy);
@@ -212,48 +212,6 @@ impl FoldPartial {
             self.files.entry(file).or_default().add(&b);
         }
         Ok(())
-    }
-}
-
-/// Add `other`'s policy and department sums to `into`.
-fn merge_org(into: &mut OrgSums, other: OrgSums) {
-    for (k, v) in other.before {
-        let b = into.before.entry(k).or_default();
-        b.0 += v.0;
-        b.1 = b.1.saturating_add(v.1);
-    }
-    for (k, v) in other.daily {
-        into.daily.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
-    }
-    for (k, v) in other.violations {
-        into.violations
-            .entry(k)
-            .and_modify(|s| s.merge(&v))
-            .or_insert(v);
-    }
-    for (k, v) in other.governed {
-        merge_sources(&mut into.governed, k, v);
-    }
-    for (k, v) in other.departments {
-        merge_sources(&mut into.departments, k, v);
-    }
-}
-
-/// Add a sum with its distinct sources to the entry `key` of `map`.
-fn merge_sources<K: Ord>(
-    map: &mut BTreeMap<K, (FlowSum, BTreeSet<IpAddr>)>,
-    key: K,
-    (sum, sources): (FlowSum, BTreeSet<IpAddr>),
-) {
-    match map.entry(key) {
-        std::collections::btree_map::Entry::Vacant(v) => {
-            v.insert((sum, sources));
-        }
-        std::collections::btree_map::Entry::Occupied(mut o) => {
-            let (s, set) = o.get_mut();
-            s.merge(&sum);
-            set.extend(sources);
-        }
     }
 }
 
