@@ -127,52 +127,43 @@ impl Read {
             .map_err(|_| self.bad(name, "missing from this partial result"))
     }
 
-    fn opt_u64(&self, name: &str) -> Result<Vec<Option<u64>>> {
-        let c = self.column(name)?;
-        let c = c.u64().map_err(|e| self.bad(name, e))?;
+    /// A numeric column of polars type `T`, nulls as `None`.
+    fn optional<T: PolarsNumericType>(&self, name: &str) -> Result<Vec<Option<T::Native>>> {
+        let c = self.column(name)?.as_materialized_series();
+        let c = c.unpack::<T>().map_err(|e| self.bad(name, e))?;
         Ok(c.iter().collect())
+    }
+
+    /// A numeric column of polars type `T` in which every row has a value.
+    fn required<T: PolarsNumericType>(&self, name: &str) -> Result<Vec<T::Native>> {
+        self.optional::<T>(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.bad(name, "a value is missing")))
+            .collect()
     }
 
     fn u64(&self, name: &str) -> Result<Vec<u64>> {
-        self.opt_u64(name)?
-            .into_iter()
-            .map(|v| v.ok_or_else(|| self.bad(name, "a value is missing")))
-            .collect()
+        self.required::<UInt64Type>(name)
     }
 
     fn u32(&self, name: &str) -> Result<Vec<u32>> {
-        let c = self.column(name)?;
-        let c = c.u32().map_err(|e| self.bad(name, e))?;
-        c.iter()
-            .map(|v| v.ok_or_else(|| self.bad(name, "a value is missing")))
-            .collect()
+        self.required::<UInt32Type>(name)
     }
 
     fn opt_u32(&self, name: &str) -> Result<Vec<Option<u32>>> {
-        let c = self.column(name)?;
-        let c = c.u32().map_err(|e| self.bad(name, e))?;
-        Ok(c.iter().collect())
+        self.optional::<UInt32Type>(name)
     }
 
     fn opt_i64(&self, name: &str) -> Result<Vec<Option<i64>>> {
-        let c = self.column(name)?;
-        let c = c.i64().map_err(|e| self.bad(name, e))?;
-        Ok(c.iter().collect())
+        self.optional::<Int64Type>(name)
     }
 
     fn i64(&self, name: &str) -> Result<Vec<i64>> {
-        self.opt_i64(name)?
-            .into_iter()
-            .map(|v| v.ok_or_else(|| self.bad(name, "a value is missing")))
-            .collect()
+        self.required::<Int64Type>(name)
     }
 
     fn i32(&self, name: &str) -> Result<Vec<i32>> {
-        let c = self.column(name)?;
-        let c = c.i32().map_err(|e| self.bad(name, e))?;
-        c.iter()
-            .map(|v| v.ok_or_else(|| self.bad(name, "a value is missing")))
-            .collect()
+        self.required::<Int32Type>(name)
     }
 
     fn opt_str(&self, name: &str) -> Result<Vec<Option<String>>> {
