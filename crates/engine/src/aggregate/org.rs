@@ -371,28 +371,24 @@ impl<'a> OrgTracker<'a> {
         }
     }
 
-    /// Add the sums and distinct sources of a partial result.
+    /// Add the sums and distinct sources of a partial result ([`OrgSums::merge`] does the
+    /// adding; a run absorbs a few partials, so the round trip through it costs little).
     pub fn absorb(&mut self, sums: OrgSums) {
-        for (k, v) in sums.before {
-            let b = self.before.entry(k).or_default();
-            b.0 += v.0;
-            b.1 = b.1.saturating_add(v.1);
-        }
-        for (k, v) in sums.daily {
-            self.daily.entry(k).and_modify(|s| s.merge(&v)).or_insert(v);
-        }
-        for (k, v) in sums.violations {
-            self.violations
-                .entry(k)
-                .and_modify(|s| s.merge(&v))
-                .or_insert(v);
-        }
-        for (k, v) in sums.governed {
-            merge_with_sources(&mut self.governed, k, v);
-        }
-        for (k, v) in sums.departments {
-            merge_with_sources(&mut self.departments, k, v);
-        }
+        let mut all = self.take_sums();
+        all.merge(sums);
+        self.before = all.before.into_iter().collect();
+        self.daily = all.daily;
+        self.governed = all
+            .governed
+            .into_iter()
+            .map(|(k, (s, set))| (k, (s, set.into_iter().collect())))
+            .collect();
+        self.violations = all.violations.into_iter().collect();
+        self.departments = all
+            .departments
+            .into_iter()
+            .map(|(k, (s, set))| (k, (s, set.into_iter().collect())))
+            .collect();
     }
 
     /// Build the sorted result tables.
@@ -609,23 +605,5 @@ impl<'a> OrgTracker<'a> {
             );
         }
         out
-    }
-}
-
-/// Add a sum with its distinct sources to the entry `key` of `map`.
-fn merge_with_sources<K: std::hash::Hash + Eq>(
-    map: &mut HashMap<K, (FlowSum, HashSet<IpAddr>)>,
-    key: K,
-    (sum, sources): (FlowSum, BTreeSet<IpAddr>),
-) {
-    match map.entry(key) {
-        std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert((sum, sources.into_iter().collect()));
-        }
-        std::collections::hash_map::Entry::Occupied(mut o) => {
-            let (s, set) = o.get_mut();
-            s.merge(&sum);
-            set.extend(sources);
-        }
     }
 }

@@ -78,6 +78,18 @@ impl Table {
             .col("last", sums.map(|s| s.last).collect::<Vec<i64>>())
     }
 
+    /// The `site` (index into the sites file) and `site_name` columns, which reading
+    /// checks against each other.
+    fn sites(self, catalogs: &Catalogs, sites: impl Iterator<Item = u16> + Clone) -> Self {
+        self.col("site", sites.clone().map(u32::from).collect::<Vec<u32>>())
+            .col(
+                "site_name",
+                sites
+                    .map(|s| site_name(catalogs, s))
+                    .collect::<Vec<String>>(),
+            )
+    }
+
     fn write(self, dir: &Path, name: &str) -> Result<()> {
         let path = dir.join(format!("{name}.parquet"));
         let fail = |e: PolarsError| Error::Report {
@@ -225,6 +237,16 @@ struct Check<'c> {
 }
 
 impl Check<'_> {
+    /// The `site` column of `r`, each index checked against its `site_name`.
+    fn sites(&self, r: &Read) -> Result<Vec<u16>> {
+        let (index, name) = (r.u32("site")?, r.str("site_name")?);
+        index
+            .iter()
+            .zip(&name)
+            .map(|(i, n)| self.site(r, *i, n))
+            .collect()
+    }
+
     fn site(&self, r: &Read, index: u32, name: &str) -> Result<u16> {
         let site = u16::try_from(index).map_err(|_| r.bad("site", "out of range"))?;
         let known = if site == NO_SITE {
@@ -373,18 +395,7 @@ impl FoldPartial {
         let ai: Vec<(&AiGroup, &FlowSum)> = g.ai.iter().collect();
         Table::default()
             .col("day", ai.iter().map(|(k, _)| k.day).collect::<Vec<i32>>())
-            .col(
-                "site",
-                ai.iter()
-                    .map(|(k, _)| u32::from(k.site))
-                    .collect::<Vec<u32>>(),
-            )
-            .col(
-                "site_name",
-                ai.iter()
-                    .map(|(k, _)| site_name(catalogs, k.site))
-                    .collect::<Vec<String>>(),
-            )
+            .sites(catalogs, ai.iter().map(|(k, _)| k.site))
             .col(
                 "src",
                 ai.iter()
@@ -429,20 +440,7 @@ impl FoldPartial {
                 "day",
                 other.iter().map(|(k, _)| k.day).collect::<Vec<i32>>(),
             )
-            .col(
-                "site",
-                other
-                    .iter()
-                    .map(|(k, _)| u32::from(k.site))
-                    .collect::<Vec<u32>>(),
-            )
-            .col(
-                "site_name",
-                other
-                    .iter()
-                    .map(|(k, _)| site_name(catalogs, k.site))
-                    .collect::<Vec<String>>(),
-            )
+            .sites(catalogs, other.iter().map(|(k, _)| k.site))
             .col(
                 "src",
                 other
@@ -514,20 +512,7 @@ impl FoldPartial {
         let count =
             |f: fn(&DayCounts) -> u64| cells.iter().map(|c| f(&c.counts)).collect::<Vec<u64>>();
         Table::default()
-            .col(
-                "site",
-                cells
-                    .iter()
-                    .map(|c| u32::from(c.site))
-                    .collect::<Vec<u32>>(),
-            )
-            .col(
-                "site_name",
-                cells
-                    .iter()
-                    .map(|c| site_name(catalogs, c.site))
-                    .collect::<Vec<String>>(),
-            )
+            .sites(catalogs, cells.iter().map(|c| c.site))
             .col(
                 "source",
                 cells.iter().map(|c| c.source.clone()).collect::<Vec<_>>(),
@@ -553,16 +538,7 @@ impl FoldPartial {
                 "name",
                 hits.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
             )
-            .col(
-                "site",
-                hits.iter().map(|h| u32::from(h.site)).collect::<Vec<u32>>(),
-            )
-            .col(
-                "site_name",
-                hits.iter()
-                    .map(|h| site_name(catalogs, h.site))
-                    .collect::<Vec<String>>(),
-            )
+            .sites(catalogs, hits.iter().map(|h| h.site))
             .col("flows", hits.iter().map(|h| h.flows).collect::<Vec<u64>>())
             .col(
                 "bytes_out",
@@ -620,20 +596,7 @@ impl FoldPartial {
                     .map(|((r, _), _)| rule_id(catalogs, *r))
                     .collect::<Vec<_>>(),
             )
-            .col(
-                "site",
-                before
-                    .iter()
-                    .map(|((_, s), _)| u32::from(*s))
-                    .collect::<Vec<u32>>(),
-            )
-            .col(
-                "site_name",
-                before
-                    .iter()
-                    .map(|((_, s), _)| site_name(catalogs, *s))
-                    .collect::<Vec<_>>(),
-            )
+            .sites(catalogs, before.iter().map(|((_, s), _)| *s))
             .col(
                 "flows",
                 before.iter().map(|(_, v)| v.0).collect::<Vec<u64>>(),
@@ -737,13 +700,7 @@ impl FoldPartial {
         let mut p = FoldPartial::default();
 
         let r = Read::open(dir, "ai")?;
-        let (day, site, site_names, src, dst) = (
-            r.i32("day")?,
-            r.u32("site")?,
-            r.str("site_name")?,
-            r.ip("src")?,
-            r.ip("dst")?,
-        );
+        let (day, site, src, dst) = (r.i32("day")?, check.sites(&r)?, r.ip("src")?, r.ip("dst")?);
         let (product, product_ids, method, hostname, sums) = (
             r.u32("product")?,
             r.str("product_id")?,
@@ -758,7 +715,7 @@ impl FoldPartial {
                 .ok_or_else(|| r.bad("method", format!("unknown method `{}`", method[i])))?;
             let key = AiGroup {
                 day: day[i],
-                site: check.site(&r, site[i], &site_names[i])?,
+                site: site[i],
                 src: src[i],
                 dst: dst[i],
                 product: check.product(&r, product[i], &product_ids[i])?,
@@ -769,10 +726,9 @@ impl FoldPartial {
         }
 
         let r = Read::open(dir, "other")?;
-        let (day, site, site_names, src, country, sums) = (
+        let (day, site, src, country, sums) = (
             r.i32("day")?,
-            r.u32("site")?,
-            r.str("site_name")?,
+            check.sites(&r)?,
             r.ip("src")?,
             r.country("country")?,
             r.sums()?,
@@ -780,7 +736,7 @@ impl FoldPartial {
         for i in 0..r.height() {
             let key = OtherKey {
                 day: day[i],
-                site: check.site(&r, site[i], &site_names[i])?,
+                site: site[i],
                 src: src[i],
                 country: country[i],
             };
@@ -814,12 +770,7 @@ impl FoldPartial {
         p.org = read_org(dir, &check)?;
 
         let r = Read::open(dir, "coverage")?;
-        let (site, site_names, source, day) = (
-            r.u32("site")?,
-            r.str("site_name")?,
-            r.str("source")?,
-            r.i32("day")?,
-        );
+        let (site, source, day) = (check.sites(&r)?, r.str("source")?, r.i32("day")?);
         let (flow_records, dns_records, egress_flows) = (
             r.u64("flow_records")?,
             r.u64("dns_records")?,
@@ -833,7 +784,7 @@ impl FoldPartial {
         );
         for i in 0..r.height() {
             p.coverage.push(CoverageCell {
-                site: check.site(&r, site[i], &site_names[i])?,
+                site: site[i],
                 source: source[i].clone(),
                 day: day[i],
                 counts: DayCounts {
@@ -849,12 +800,7 @@ impl FoldPartial {
         }
 
         let r = Read::open(dir, "candidates")?;
-        let (name, site, site_names, destinations) = (
-            r.str("name")?,
-            r.u32("site")?,
-            r.str("site_name")?,
-            r.str("destinations")?,
-        );
+        let (name, site, destinations) = (r.str("name")?, check.sites(&r)?, r.str("destinations")?);
         let (flows, out, back, first, last) = (
             r.u64("flows")?,
             r.u64("bytes_out")?,
@@ -872,7 +818,7 @@ impl FoldPartial {
                 .collect::<Result<Vec<IpAddr>>>()?;
             p.candidates.push(CandidateHit {
                 name: name[i].clone(),
-                site: check.site(&r, site[i], &site_names[i])?,
+                site: site[i],
                 flows: flows[i],
                 bytes_out: out[i],
                 bytes_in: back[i],
@@ -912,17 +858,7 @@ fn rule_site_table(catalogs: &Catalogs, keys: impl Iterator<Item = (usize, u16)>
                 .map(|(r, _)| rule_id(catalogs, r))
                 .collect::<Vec<_>>(),
         )
-        .col(
-            "site",
-            keys.clone()
-                .map(|(_, s)| u32::from(s))
-                .collect::<Vec<u32>>(),
-        )
-        .col(
-            "site_name",
-            keys.map(|(_, s)| site_name(catalogs, s))
-                .collect::<Vec<_>>(),
-        )
+        .sites(catalogs, keys.clone().map(|(_, s)| s))
 }
 
 /// A table starting with the department view's key columns.
@@ -935,16 +871,7 @@ fn department_table<'k>(
             "department",
             keys.clone().map(|k| k.0.clone()).collect::<Vec<_>>(),
         )
-        .col(
-            "site",
-            keys.clone().map(|k| u32::from(k.1)).collect::<Vec<u32>>(),
-        )
-        .col(
-            "site_name",
-            keys.clone()
-                .map(|k| site_name(catalogs, k.1))
-                .collect::<Vec<_>>(),
-        )
+        .sites(catalogs, keys.clone().map(|k| k.1))
         .col(
             "product",
             keys.clone().map(|k| u32::from(k.2)).collect::<Vec<u32>>(),
@@ -960,19 +887,9 @@ fn department_table<'k>(
 
 /// The rule and site of each row of a table made by [`rule_site_table`].
 fn rule_sites(r: &Read, check: &Check<'_>) -> Result<Vec<(usize, u16)>> {
-    let (rule, rule_ids, site, site_names) = (
-        r.u32("rule")?,
-        r.str("rule_id")?,
-        r.u32("site")?,
-        r.str("site_name")?,
-    );
+    let (rule, rule_ids, site) = (r.u32("rule")?, r.str("rule_id")?, check.sites(r)?);
     (0..r.height())
-        .map(|i| {
-            Ok((
-                check.rule(r, rule[i], &rule_ids[i])?,
-                check.site(r, site[i], &site_names[i])?,
-            ))
-        })
+        .map(|i| Ok((check.rule(r, rule[i], &rule_ids[i])?, site[i])))
         .collect()
 }
 
@@ -981,10 +898,9 @@ fn department_keys(
     r: &Read,
     check: &Check<'_>,
 ) -> Result<Vec<crate::aggregate::org::DepartmentKey>> {
-    let (department, site, site_names, product, product_ids, regimes) = (
+    let (department, site, product, product_ids, regimes) = (
         r.str("department")?,
-        r.u32("site")?,
-        r.str("site_name")?,
+        check.sites(r)?,
         r.u32("product")?,
         r.str("product_id")?,
         r.str("regimes")?,
@@ -993,7 +909,7 @@ fn department_keys(
         .map(|i| {
             Ok((
                 department[i].clone(),
-                check.site(r, site[i], &site_names[i])?,
+                site[i],
                 check.product(r, product[i], &product_ids[i])?,
                 regimes[i].clone(),
             ))
