@@ -31,10 +31,13 @@ use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 pub use changes::{changes_section, render_changes};
 
 use crate::i18n::{Lang, Tr};
-use crate::layout::{register_fonts, stamp, text_width, Layout, INK, MARGIN_X, PAGE_H, PAGE_W};
+use crate::layout::{
+    register_fonts, stamp, text_width, ColumnSpec, Layout, INK, MARGIN_X, PAGE_H, PAGE_W,
+};
 use crate::model::ReportModel;
 use crate::tf;
 use crate::RunContext;
+use crate::{group_digits, human_bytes};
 use nav::{NavEntry, Navigation};
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
 use xborder_model::error::{Error, Result};
@@ -313,6 +316,46 @@ fn add_pdfa_metadata(
     doc.save_to(&mut out)
         .map_err(|e| fail(format!("writing the PDF: {e}")))?;
     Ok(out)
+}
+
+/// A table of findings (indexes into the findings table): the first column as `first`
+/// (its heading and width) names, then destination, vendor, product, method, flows and
+/// bytes out. Used by the regime and site sections.
+fn finding_table(
+    l: &mut Layout,
+    a: &Analysis,
+    findings: &[usize],
+    first: (&str, f32),
+    first_cell: impl Fn(&xborder_engine::aggregate::FindingRow) -> String,
+) {
+    let table: Vec<Vec<String>> = findings
+        .iter()
+        .map(|&i| &a.tables.findings[i])
+        .map(|f| {
+            vec![
+                first_cell(f),
+                f.destination_country.clone(),
+                f.vendor.clone(),
+                f.product.clone(),
+                f.attribution.clone(),
+                group_digits(f.flows),
+                human_bytes(f.bytes_out),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            ColumnSpec::left(first.0, first.1),
+            ColumnSpec::left("Dest", 10.0),
+            ColumnSpec::left("Vendor", 20.0),
+            ColumnSpec::left("Product", 30.0),
+            ColumnSpec::left("Method", 12.0),
+            ColumnSpec::right("Flows", 12.0),
+            ColumnSpec::right("Bytes out", 16.0),
+        ],
+        &table,
+        7.5,
+    );
 }
 
 #[cfg(test)]

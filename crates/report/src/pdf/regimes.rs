@@ -1,7 +1,7 @@
 //! Findings by regime: each regime shown, its rule and its findings.
 
 use super::regime_name;
-use crate::layout::{ColumnSpec, Layout};
+use crate::layout::Layout;
 use crate::model::{shown_regimes, ReportModel};
 use crate::tf;
 use crate::{group_digits, human_bytes};
@@ -41,36 +41,10 @@ pub(super) fn regime_sections(
                 l.bullet(e, 8.0);
             }
         }
-        let table: Vec<Vec<String>> = node
-            .findings
-            .iter()
-            .map(|&i| &a.tables.findings[i])
-            .map(|f| {
-                vec![
-                    f.source_site.clone(),
-                    f.destination_country.clone(),
-                    f.vendor.clone(),
-                    f.product.clone(),
-                    f.attribution.clone(),
-                    group_digits(f.flows),
-                    human_bytes(f.bytes_out),
-                ]
-            })
-            .collect();
         // The method tells apart rows that are otherwise alike (one group by DNS, one by
         // IP range).
-        l.table(
-            &[
-                ColumnSpec::left("Site", 16.0),
-                ColumnSpec::left("Dest", 10.0),
-                ColumnSpec::left("Vendor", 20.0),
-                ColumnSpec::left("Product", 30.0),
-                ColumnSpec::left("Method", 12.0),
-                ColumnSpec::right("Flows", 12.0),
-                ColumnSpec::right("Bytes out", 16.0),
-            ],
-            &table,
-            7.5,
-        );
+        super::finding_table(l, a, &node.findings, ("Site", 16.0), |f| {
+            f.source_site.clone()
+        });
     }
 }

@@ -1,7 +1,7 @@
 //! Findings by site: each configured site, its AI egress and its findings.
 
 use super::country_name;
-use crate::layout::{ColumnSpec, Layout};
+use crate::layout::Layout;
 use crate::model::ReportModel;
 use crate::tf;
 use crate::{group_digits, human_bytes};
@@ -33,34 +33,6 @@ pub(super) fn site_sections(
             l.paragraph("No cross-border AI egress from this site.", 8.5);
             continue;
         }
-        let table: Vec<Vec<String>> = site
-            .findings
-            .iter()
-            .map(|&i| &a.tables.findings[i])
-            .map(|f| {
-                vec![
-                    f.regime.clone(),
-                    f.destination_country.clone(),
-                    f.vendor.clone(),
-                    f.product.clone(),
-                    f.attribution.clone(),
-                    group_digits(f.flows),
-                    human_bytes(f.bytes_out),
-                ]
-            })
-            .collect();
-        l.table(
-            &[
-                ColumnSpec::left("Regime", 12.0),
-                ColumnSpec::left("Dest", 10.0),
-                ColumnSpec::left("Vendor", 20.0),
-                ColumnSpec::left("Product", 30.0),
-                ColumnSpec::left("Method", 12.0),
-                ColumnSpec::right("Flows", 12.0),
-                ColumnSpec::right("Bytes out", 16.0),
-            ],
-            &table,
-            7.5,
-        );
+        super::finding_table(l, a, &site.findings, ("Regime", 12.0), |f| f.regime.clone());
     }
 }
