@@ -283,6 +283,187 @@ pub struct AnalyzeArgs {
     /// spill path on small inputs).
     #[arg(help_heading = "Resources", long, value_name = "KEYS", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub spill_after_keys: Option<u64>,
+    /// Where the run is computed: `local` (this process) or `spark` (a Spark job through
+    /// spark-submit, with byte-identical outputs; see docs/scale-out.md).
+    #[arg(help_heading = "Engine", long, value_name = "ENGINE", default_value = "local", value_parser = ["local", "spark"])]
+    pub engine: String,
+    /// Spark master URL for `--engine spark` (`local[2]`, `spark://host:7077`, `yarn`,
+    /// `k8s://https://host:443`).
+    #[arg(
+        help_heading = "Engine",
+        long,
+        value_name = "URL",
+        default_value = "local[*]"
+    )]
+    pub master: String,
+    /// The spark-submit to run; default SPARK_SUBMIT, else `spark-submit` on PATH.
+    #[arg(help_heading = "Engine", long, value_name = "FILE")]
+    pub spark_submit: Option<PathBuf>,
+    /// Partitions of the Spark job's de-duplication and fold shuffles; default one per
+    /// 256 MiB of input (at least 2).
+    #[arg(help_heading = "Engine", long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub spark_partitions: Option<u32>,
+    /// A Spark setting for the job (`spark.executor.memory=4g`), passed to spark-submit as
+    /// `--conf`; repeatable.
+    #[arg(help_heading = "Engine", long, value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
+}
+
+/// Options that choose the engine, left out of run.json's `command_line` (which then
+/// matches a single-machine run's) and kept in its `engine` section.
+const ENGINE_OPTIONS: [&str; 5] = [
+    "--engine",
+    "--master",
+    "--spark-submit",
+    "--spark-partitions",
+    "--spark-conf",
+];
+
+/// `argv` without the engine options and their values.
+fn without_engine_options(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut skip_value = false;
+    for a in argv {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if ENGINE_OPTIONS.contains(&a.as_str()) {
+            skip_value = true;
+            continue;
+        }
+        if ENGINE_OPTIONS
+            .iter()
+            .any(|o| a.strip_prefix(o).is_some_and(|rest| rest.starts_with('=')))
+        {
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// How to run Spark, for `--engine spark`; `None` for a single-machine run.
+fn spark_settings(
+    args: &AnalyzeArgs,
+    argv: &[String],
+) -> anyhow::Result<Option<pipeline::spark::driver::SparkSettings>> {
+    if args.engine != "spark" {
+        for (given, flag) in [
+            (args.master != "local[*]", "--master"),
+            (args.spark_submit.is_some(), "--spark-submit"),
+            (args.spark_partitions.is_some(), "--spark-partitions"),
+            (!args.spark_conf.is_empty(), "--spark-conf"),
+        ] {
+            if given {
+                return Err(xborder::Error::Usage(format!("{flag} needs --engine spark")).into());
+            }
+        }
+        return Ok(None);
+    }
+    if args.reverse_dns {
+        return Err(xborder::Error::Usage(
+            "--reverse-dns looks names up from this machine; it cannot run with --engine spark"
+                .into(),
+        )
+        .into());
+    }
+    // Every stage parses the command line again, with the configuration file expanded.
+    let expanded = super::config::expand(std::env::args_os().collect())
+        .map_err(|m| xborder::Error::Usage(m))?
+        .into_iter()
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                xborder::Error::Usage(format!(
+                    "{}: --engine spark needs command-line arguments in UTF-8",
+                    a.to_string_lossy()
+                ))
+            })
+        })
+        .collect::<Result<Vec<String>, _>>()?;
+    let mut submit_options = Vec::new();
+    for conf in &args.spark_conf {
+        if !conf.contains('=') {
+            return Err(xborder::Error::Usage(format!(
+                "--spark-conf `{conf}`: expected KEY=VALUE"
+            ))
+            .into());
+        }
+        submit_options.push("--conf".to_string());
+        submit_options.push(conf.clone());
+    }
+    Ok(Some(pipeline::spark::driver::SparkSettings {
+        master: args.master.clone(),
+        spark_submit: args
+            .spark_submit
+            .clone()
+            .or_else(|| std::env::var_os("SPARK_SUBMIT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("spark-submit")),
+        partitions: args.spark_partitions,
+        submit_options,
+        argv: expanded,
+        full_argv: argv.to_vec(),
+    }))
+}
+
+/// The run's options from the command line: the one place low-level flags become
+/// [`AnalyzeOptions`], shared by `analyze` and by every stage of a Spark run (which parses
+/// the driver's command line again).
+pub fn options(args: &AnalyzeArgs) -> anyhow::Result<AnalyzeOptions> {
+    let period = Period::from_options(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.period.as_deref(),
+    )?;
+    let start_year = period.start_year();
+    Ok(AnalyzeOptions {
+        inputs: args.inputs.clone(),
+        sites: args.sites.clone(),
+        geoip: args.geoip.clone(),
+        vendors: args.vendors.clone(),
+        vendors_extra: args.vendors_extra.clone(),
+        regimes: args.regimes.clone(),
+        countries: args.countries.clone(),
+        period,
+        dns_window: DnsWindow {
+            max_age_s: args.dns_max_age,
+            ttl_grace_s: args.dns_ttl_grace,
+        },
+        strict: args.strict,
+        policy: args.policy.clone(),
+        assets: args.assets.clone(),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        snapshots: args.ip_snapshots.clone(),
+        snapshot_max_distance_s: args.snapshot_max_distance,
+        collect_unattributed: false,
+        format: args.format.clone(),
+        reader: ReaderOptions {
+            log_timezone: args.log_timezone,
+            assume_year: args.assume_year.or(start_year),
+            mappings: args
+                .mapping
+                .iter()
+                .map(|m| xborder::ingest::mapping::load(m))
+                .collect::<xborder::Result<_>>()?,
+            vpc_fields: args.vpc_fields.as_deref().and_then(split_vpc_fields),
+        },
+        memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
+        spill_dir: None,
+        spill_after_keys: args.spill_after_keys.map(|n| n as usize),
+        thresholds: CoverageThresholds {
+            min_gap_days: args.min_gap_days,
+            min_dns_visibility: args.min_dns_visibility / 100.0,
+            max_catalog_age_days: args.max_catalog_age_days,
+            candidate_min_bytes: args.candidate_min_bytes,
+        },
+        reviewed_candidates: args.reviewed_candidates.clone(),
+        baseline: args.baseline.clone(),
+        exclude: args.exclude.clone(),
+        config: args.config.clone(),
+        threads: threads(args.threads)?,
+        partials_dir: std::env::var_os("XBORDER_PARTIALS_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    })
 }
 
 /// `--threads`, else XBORDER_THREADS (for batch environments that set it once), else
@@ -398,62 +579,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let period = Period::from_options(
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.period.as_deref(),
-    )?;
-    let start_year = period.start_year();
-    let mut opts = AnalyzeOptions {
-        inputs: args.inputs.clone(),
-        sites: args.sites.clone(),
-        geoip: args.geoip.clone(),
-        vendors: args.vendors.clone(),
-        vendors_extra: args.vendors_extra.clone(),
-        regimes: args.regimes.clone(),
-        countries: args.countries.clone(),
-        period,
-        dns_window: DnsWindow {
-            max_age_s: args.dns_max_age,
-            ttl_grace_s: args.dns_ttl_grace,
-        },
-        strict: args.strict,
-        policy: args.policy.clone(),
-        assets: args.assets.clone(),
-        progress: !args.quiet && std::io::stderr().is_terminal(),
-        snapshots: args.ip_snapshots.clone(),
-        snapshot_max_distance_s: args.snapshot_max_distance,
-        collect_unattributed: false,
-        format: args.format.clone(),
-        reader: ReaderOptions {
-            log_timezone: args.log_timezone,
-            assume_year: args.assume_year.or(start_year),
-            mappings: args
-                .mapping
-                .iter()
-                .map(|m| xborder::ingest::mapping::load(m))
-                .collect::<xborder::Result<_>>()?,
-            vpc_fields: args.vpc_fields.as_deref().and_then(split_vpc_fields),
-        },
-        memory_limit: xborder::memory::MemoryLimit(args.memory_limit),
-        spill_dir: None,
-        spill_after_keys: args.spill_after_keys.map(|n| n as usize),
-        thresholds: CoverageThresholds {
-            min_gap_days: args.min_gap_days,
-            min_dns_visibility: args.min_dns_visibility / 100.0,
-            max_catalog_age_days: args.max_catalog_age_days,
-            candidate_min_bytes: args.candidate_min_bytes,
-        },
-        reviewed_candidates: args.reviewed_candidates.clone(),
-        baseline: args.baseline.clone(),
-        exclude: args.exclude.clone(),
-        config: args.config.clone(),
-        threads: threads(args.threads)?,
-        partials_dir: std::env::var_os("XBORDER_PARTIALS_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-    };
-    let ctx = RunContext::new(std::env::args().collect());
+    let mut opts = options(&args)?;
+    let argv: Vec<String> = std::env::args().collect();
+    let spark = spark_settings(&args, &argv)?;
+    let ctx = RunContext::new(match spark {
+        Some(_) => without_engine_options(&argv),
+        None => argv,
+    });
     let mut langs = Vec::new();
     for part in args.lang.split(',').filter(|p| !p.trim().is_empty()) {
         let lang = Lang::parse(part).ok_or_else(|| {
@@ -510,8 +642,25 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let mut spool = EvidenceSpool::create(&out_dir).context("creating the evidence spool")?;
-    let mut analysis =
-        pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?;
+    let mut analysis = match spark {
+        None => {
+            pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?
+        }
+        Some(spark) => {
+            let exchange = tempfile::Builder::new()
+                .prefix("xborder-spark-")
+                .tempdir_in(args.spill_dir.clone().unwrap_or_else(std::env::temp_dir))
+                .context("creating the Spark exchange directory")?;
+            pipeline::spark::driver::analyze(
+                &opts,
+                &catalogs,
+                &spark,
+                exchange.path(),
+                Some(&mut spool),
+            )
+            .context("analysing inputs with Spark")?
+        }
+    };
     if let Some(path) = &stdin_spool {
         name_stdin(&mut analysis, path);
     }

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod inspect;
 pub mod keygen;
 pub mod resolve;
+pub mod spark_stage;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Write the man pages (xborder.1 and one per subcommand).
     #[command(hide = true)]
     Man(completions::ManArgs),
+    /// One stage of a Spark run, inside an executor (run by the Spark job, not by hand).
+    #[command(hide = true)]
+    SparkStage(spark_stage::SparkStageArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,5 +108,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::SparkStage(args) => spark_stage::run(args),
     }
 }

@@ -128,7 +128,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
 
 /// Coverage, DNS presence and AI-looking names of one accepted DNS record.
 #[allow(clippy::too_many_arguments)]
-fn observe_dns(
+pub(super) fn observe_dns(
     d: &DnsRecord,
     source: u16,
     catalogs: &Catalogs,

@@ -117,6 +117,7 @@ pub(super) fn analysis(p: Passes<'_, '_>) -> Result<Analysis> {
         verdicts,
         verdict_inputs,
         blocked,
+        engine: None,
     })
 }
 

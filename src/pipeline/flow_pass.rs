@@ -361,25 +361,7 @@ fn read_flows_into(
                 r.slots[i] = Some(report);
             }
             Detection::Supported(_) => {}
-            Detection::ZeekOtherLog(ref name) => {
-                r.slots[i] = Some(skipped_report(&p.path, &format!("skipped:zeek-{name}"))?);
-            }
-            Detection::Empty => {
-                r.slots[i] = Some(skipped_report(&p.path, "empty")?);
-            }
-            Detection::Unrecognised(ref why) => {
-                let mut report = skipped_report(&p.path, "skipped:unrecognised")?;
-                report
-                    .notes
-                    .push(crate::text::escape_control(why).into_owned());
-                r.slots[i] = Some(report);
-            }
-            Detection::NotRegular => {
-                r.slots[i] = Some(FileReport {
-                    notes: vec!["not a regular file (a FIFO, socket or device): not opened".into()],
-                    ..FileReport::skipped(&p.path, "skipped:not-a-regular-file")
-                });
-            }
+            ref unread => r.slots[i] = unread_report(&p.path, unread)?,
         }
     }
     folder.close()?;

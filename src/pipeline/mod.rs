@@ -43,9 +43,10 @@ mod flow_pass;
 mod plan;
 mod proxy;
 mod read;
+pub mod spark;
 
 use plan::{bytes_of, Planned};
-use read::{read_file, skipped_report};
+use read::{read_file, unread_report};
 
 pub use xborder_engine::run::{
     Analysis, AnalyzeOptions, Catalogs, ConflictRow, DedupReport, Totals, CONFLICTS_LISTED,
@@ -65,21 +66,24 @@ struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// A de-duplication budget: the built-in ones total about 0.5 GiB, and a lower
-    /// `--memory-limit` shrinks them (`--spill-after-keys` fixes them, for tests).
     fn budget(&self, b: DedupBudget) -> DedupBudget {
-        let fraction = self
-            .opts
-            .memory_limit
-            .0
-            .map_or(1.0, |limit| limit as f64 / (1u64 << 30) as f64);
-        match self.opts.spill_after_keys {
-            Some(n) => DedupBudget {
-                recent_keys: n,
-                ..b
-            },
-            None => b.scaled(fraction),
-        }
+        budget(self.opts, b)
+    }
+}
+
+/// A de-duplication budget: the built-in ones total about 0.5 GiB, and a lower
+/// `--memory-limit` shrinks them (`--spill-after-keys` fixes them, for tests).
+fn budget(opts: &AnalyzeOptions, b: DedupBudget) -> DedupBudget {
+    let fraction = opts
+        .memory_limit
+        .0
+        .map_or(1.0, |limit| limit as f64 / (1u64 << 30) as f64);
+    match opts.spill_after_keys {
+        Some(n) => DedupBudget {
+            recent_keys: n,
+            ..b
+        },
+        None => b.scaled(fraction),
     }
 }
 

@@ -114,8 +114,7 @@ fn plan(
             });
             continue;
         }
-        let head = ingest::input::read_head(&path, 65_536)?;
-        let detection = match ingest::detect_with(&path, &head, forced.clone(), reader) {
+        let detection = match detect(&path, forced.clone(), reader) {
             // A stray file inside a directory (a README, the sites file) is listed as
             // skipped; a file named on the command line, or --strict, stops the run.
             Err(Error::UnknownFormat { detail, .. }) if file.in_directory && !strict => {
@@ -126,6 +125,24 @@ fn plan(
         planned.push(Planned { path, detection });
     }
     Ok(planned)
+}
+
+/// One file's format, detected from its first 64 KiB as planning does.
+fn detect(path: &Path, forced: Option<Format>, reader: &ReaderOptions) -> Result<Detection> {
+    let head = ingest::input::read_head(path, 65_536)?;
+    ingest::detect_with(path, &head, forced, reader)
+}
+
+/// The format of one planned input, detected again by a task of a distributed run, which
+/// must find what the driver planned.
+pub(super) fn detect_one(path: &Path, opts: &AnalyzeOptions) -> Result<Format> {
+    match detect(path, opts.format.clone(), &opts.reader)? {
+        Detection::Supported(f) => Ok(f),
+        _ => Err(Error::Aggregate(format!(
+            "{}: the file changed after the run was planned (its format is no longer detected)",
+            path.display()
+        ))),
+    }
 }
 
 /// Bytes on disk of the planned inputs holding any of `kinds`, for sizing tables.

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
+fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
     let sha256 = ingest::input::sha256_file(path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
@@ -13,6 +13,27 @@ pub(super) fn skipped_report(path: &Path, format: &str) -> Result<FileReport> {
         size_bytes: size,
         ..FileReport::skipped(path, format)
     })
+}
+
+/// The report of an input listed but not read (other Zeek logs, empty, unrecognised or
+/// not regular files), saying why; `None` for an input that is read.
+pub(super) fn unread_report(path: &Path, detection: &Detection) -> Result<Option<FileReport>> {
+    Ok(Some(match detection {
+        Detection::Supported(_) => return Ok(None),
+        Detection::ZeekOtherLog(name) => skipped_report(path, &format!("skipped:zeek-{name}"))?,
+        Detection::Empty => skipped_report(path, "empty")?,
+        Detection::Unrecognised(why) => {
+            let mut report = skipped_report(path, "skipped:unrecognised")?;
+            report
+                .notes
+                .push(crate::text::escape_control(why).into_owned());
+            report
+        }
+        Detection::NotRegular => FileReport {
+            notes: vec!["not a regular file (a FIFO, socket or device): not opened".into()],
+            ..FileReport::skipped(path, "skipped:not-a-regular-file")
+        },
+    }))
 }
 
 /// Read one file, counting rejects and filtered records here and handing records to

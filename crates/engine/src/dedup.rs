@@ -72,7 +72,7 @@ impl DedupBudget {
 }
 
 /// What the spilling cost, for run.json.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DedupStats {
     /// Distinct keys seen.
     pub distinct_keys: u64,

@@ -244,6 +244,26 @@ pub struct Analysis {
     pub verdict_inputs: Vec<HashedInput>,
     /// Requests to AI vendors that a proxy or gateway blocked (blocked_attempts.csv).
     pub blocked: Vec<crate::aggregate::blocked::BlockedRow>,
+    /// The engine that computed the run, when not this process alone (run.json `engine`).
+    pub engine: Option<EngineReport>,
+}
+
+/// How a distributed run was computed: run.json's `engine` section, the one part of the
+/// outputs that differs from a single-machine run of the same inputs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EngineReport {
+    /// `spark`.
+    pub name: String,
+    /// The Spark version, master URL and application id, as Spark reported them.
+    pub spark_version: String,
+    pub master: String,
+    pub application_id: String,
+    /// Partitions of the de-duplication and fold shuffles.
+    pub dedup_partitions: u32,
+    pub fold_partitions: u32,
+    /// The full command line (run.json's `command_line` leaves out the engine options,
+    /// so that it matches a single-machine run's).
+    pub command_line: Vec<String>,
 }
 
 /// De-duplication of flow records and DNS records, for run.json.

@@ -11,7 +11,7 @@ use crate::reject::{Reject, RejectReason};
 /// Most rejects listed per file in rejects.csv; all are counted regardless.
 pub const REJECTS_LISTED_PER_FILE: usize = 1000;
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct RecordCounts {
     pub read: u64,
     pub accepted: u64,
@@ -144,7 +144,7 @@ pub struct ProxyBreakdown {
 }
 
 /// One input file as run.json reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub path: String,
     pub sha256: String,
@@ -157,13 +157,13 @@ pub struct FileReport {
     pub kind: Option<String>,
     pub counts: RecordCounts,
     /// Facts that change how this file's figures read (assumed time zone, byte semantics).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowBreakdown>,
     pub rejects_listed: u64,
     /// Where a copy of the file sits in the evidence pack (`--include-inputs`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_member: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! xborder's base layer: the types every stage shares and nothing else.
 //!
-//! Records as readers produce them ([`schema`]), why a record was rejected ([`reject`]),
+//! Records as readers produce them ([`schema`]) and their binary form between the stages
+//! of a distributed run ([`codec`]), why a record was rejected ([`reject`]),
 //! the per-file and per-run counts ([`accounting`]), time and the audit period
 //! ([`period`], [`values`]), hashing ([`hash`]), safe file reads ([`fsio`]), memory
 //! accounting ([`memory`]), text for people ([`text`], [`units`]) and the typed
@@ -8,6 +9,7 @@
 //! dependencies (polars, PDF, DNS) out, so every crate above builds on it cheaply.
 
 pub mod accounting;
+pub mod codec;
 pub mod error;
 pub mod fasthash;
 pub mod fsio;

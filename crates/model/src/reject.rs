@@ -23,6 +23,28 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    pub const ALL: [RejectReason; 14] = [
+        RejectReason::InvalidUtf8,
+        RejectReason::LineTooLong,
+        RejectReason::MalformedJson,
+        RejectReason::MissingHeader,
+        RejectReason::ColumnCount,
+        RejectReason::MissingField,
+        RejectReason::InvalidTimestamp,
+        RejectReason::InvalidAddress,
+        RejectReason::InvalidPort,
+        RejectReason::InvalidNumber,
+        RejectReason::UnsupportedLogPath,
+        RejectReason::KindMismatch,
+        RejectReason::InvalidValue,
+        RejectReason::TimestampWithoutYear,
+    ];
+
+    /// The reason whose [`Self::as_str`] is `s`.
+    pub fn parse(s: &str) -> Option<RejectReason> {
+        RejectReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RejectReason::InvalidUtf8 => "invalid_utf8",

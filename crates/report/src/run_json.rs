@@ -17,6 +17,9 @@ use xborder_model::period::rfc3339;
 #[derive(Serialize)]
 struct RunJson<'a> {
     tool: Tool,
+    /// How a distributed run was computed; absent for a single-machine run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<&'a xborder_engine::run::EngineReport>,
     command_line: &'a [String],
     generated_at: &'a str,
     parameters: Parameters,
@@ -118,6 +121,7 @@ pub fn render(
             name: "xborder",
             version: ctx.tool_version.clone(),
         },
+        engine: a.engine.as_ref(),
         command_line: &ctx.command_line,
         generated_at: &ctx.generated_at,
         parameters: Parameters {

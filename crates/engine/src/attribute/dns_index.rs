@@ -159,6 +159,13 @@ impl<'c> DnsIndexBuilder<'c> {
     /// Keep only answers for addresses some vendor hostname resolved to, and index them.
     pub fn finish(self) -> Result<DnsIndex> {
         let vendor_addresses: HashSet<IpAddr> = self.vendor.iter().map(|o| o.address).collect();
+        self.finish_with(vendor_addresses)
+    }
+
+    /// [`Self::finish`] with the vendor addresses of the whole run: a shard of a
+    /// distributed run reads only its clients' answers, yet an address counts if a vendor
+    /// name resolved to it for any client.
+    pub fn finish_with(self, vendor_addresses: HashSet<IpAddr>) -> Result<DnsIndex> {
         let mut by_pair: FastMap<(IpAddr, IpAddr), Vec<Entry>> = FastMap::default();
         let mut keep = |o: Observation| {
             if vendor_addresses.contains(&o.address) {

@@ -167,6 +167,20 @@ impl HostnameIndex {
         self.by_uid.is_empty()
     }
 
+    /// The distinct names of kept connections that match a catalog vendor (what
+    /// `stats.vendor_names` counts), so a distributed run can count them across shards.
+    pub fn vendor_names(&self) -> Vec<&str> {
+        let mut ids: Vec<u32> = self
+            .by_uid
+            .values()
+            .filter(|e| self.product[e.name as usize].is_some())
+            .map(|e| e.name)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().map(|id| self.name(id)).collect()
+    }
+
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }

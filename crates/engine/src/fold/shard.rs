@@ -65,6 +65,23 @@ pub fn shard_of(flow: &FlowRecord, n: usize) -> usize {
     (h % n as u128) as usize
 }
 
+/// The address the fold treats as the client of `flow`: its originator, or for one
+/// direction of a uniflow export sent from outside to a local address, its destination
+/// (the fold turns such a record round). A distributed run routes a flow to the shard
+/// holding this client's DNS answers.
+pub fn client_of(flow: &FlowRecord, sites: &crate::classify::sites::Sites) -> std::net::IpAddr {
+    let local =
+        |ip| sites.index_of(ip).is_some() || crate::geolocate::special_purpose(ip).is_some();
+    if flow.direction == xborder_model::schema::ByteDirection::Uniflow
+        && !local(flow.src_ip)
+        && local(flow.dst_ip)
+    {
+        flow.dst_ip
+    } else {
+        flow.src_ip
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,278 @@
+"""xborder's Spark job: the audit run with Spark doing the scheduling, shuffles and
+retries, and the xborder binary doing the reading, de-duplication and fold in each task.
+
+Usage (run by `xborder analyze --engine spark`, which writes JOB and reads EXCHANGE back):
+
+    spark-submit [spark options] xborder_spark.py JOB.json EXCHANGE_DIR
+
+Stages (docs/scale-out.md explains why each boundary is where it is):
+
+1. read: one task per input file runs `xborder spark-stage read`; a file's hash and
+   counts stay with one task;
+2. the vendor addresses (addresses any vendor name resolved to) are collected and
+   broadcast as a file;
+3. dedup: rows shuffled by de-duplication key and sorted into reading order; each task
+   runs `xborder spark-stage dedup`;
+4. fold: accepted DNS records and flows shuffled by client, hostnames joined to the flows
+   of their connection id; each task runs `xborder spark-stage fold`;
+5. the small results (file reports, counts, names, partial results) are collected into
+   EXCHANGE/results.parquet and the evidence rows, range-partitioned by reading order,
+   into EXCHANGE/evidence/part-NNNNN.parquet, one partition at a time.
+
+Every row has the columns kind, file, ord, part, shard and payload; the kinds are those of
+src/pipeline/spark/rows.rs, which the tests check against KINDS below.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark import SparkFiles, StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+KINDS = {
+    "REPORT": 0,
+    "DNS": 1,
+    "HOSTNAME": 2,
+    "FLOW": 3,
+    "VENDOR_ADDRESS": 4,
+    "DNS_NAME": 5,
+    "HOST_NAME": 6,
+    "DEDUP_COUNTS": 7,
+    "HOST_VENDOR_NAME": 8,
+    "CONFLICT": 9,
+    "PARTIAL": 10,
+    "EVIDENCE": 11,
+    "FOLD_COUNTS": 12,
+}
+
+# The row table as Spark holds it (signed types) and as xborder reads and writes it.
+SPARK_SCHEMA = "kind int, file int, ord long, part long, shard long, payload binary"
+SPARK_ARROW = pa.schema(
+    [
+        ("kind", pa.int32()),
+        ("file", pa.int32()),
+        ("ord", pa.int64()),
+        ("part", pa.int64()),
+        ("shard", pa.int64()),
+        ("payload", pa.binary()),
+    ]
+)
+XBORDER_ARROW = pa.schema(
+    [
+        ("kind", pa.uint32()),
+        ("file", pa.uint32()),
+        ("ord", pa.uint64()),
+        ("part", pa.int64()),
+        ("shard", pa.int64()),
+        ("payload", pa.binary()),
+    ]
+)
+COLUMNS = ["kind", "file", "ord", "part", "shard", "payload"]
+READING_ORDER = ["kind", "file", "ord"]
+
+
+def kind_in(*names: str):
+    return F.col("kind").isin([KINDS[n] for n in names])
+
+
+def shipped(name: str, fallback: str) -> str:
+    """A file shipped with the job (`--files`, or SparkContext.addFile), else `fallback`."""
+    try:
+        path = SparkFiles.get(name)
+    except Exception:
+        return fallback
+    if os.path.exists(path):
+        return path
+    return fallback
+
+
+def xborder_binary(job: dict) -> str:
+    """The binary this executor runs: one shipped with `--files xborder`, else the
+    driver's own path (a cluster sharing a filesystem, or one machine)."""
+    path = shipped("xborder", job["xborder"])
+    if not os.access(path, os.X_OK):
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    return path
+
+
+def write_rows(batches: Iterator[pa.RecordBatch], path: str) -> int:
+    """Spark's batches as a Parquet file of xborder's row table; the number of rows."""
+    writer = None
+    rows = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        table = pa.Table.from_batches([batch]).select(COLUMNS).cast(XBORDER_ARROW)
+        if writer is None:
+            writer = pq.ParquetWriter(path, XBORDER_ARROW)
+        writer.write_table(table)
+        rows += batch.num_rows
+    if writer is not None:
+        writer.close()
+    return rows
+
+
+def read_rows(path: str) -> Iterator[pa.RecordBatch]:
+    table = pq.read_table(path).select(COLUMNS).cast(SPARK_ARROW)
+    yield from table.to_batches(max_chunksize=65536)
+
+
+def stage(job: dict, job_path: str, name: str, args: list, batches=None):
+    """Run `xborder spark-stage NAME` on this executor and yield its rows. With
+    `batches`, they are its input; a partition with no rows runs nothing."""
+    with tempfile.TemporaryDirectory(prefix="xborder-stage-") as tmp:
+        command = [xborder_binary(job), "spark-stage", name, "--job", job_path]
+        if batches is not None:
+            rows_in = os.path.join(tmp, "in.parquet")
+            if write_rows(batches, rows_in) == 0:
+                return
+            command += ["--in", rows_in]
+        rows_out = os.path.join(tmp, "out.parquet")
+        command += args + ["--out", rows_out]
+        cwd = job["cwd"] if os.path.isdir(job["cwd"]) else None
+        done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            raise RuntimeError(
+                "xborder spark-stage %s failed (exit %d): %s"
+                % (name, done.returncode, done.stderr.decode("utf-8", "replace").strip())
+            )
+        yield from read_rows(rows_out)
+
+
+def collect_to(frame: DataFrame, path: str) -> int:
+    """Collect a (small) frame on the driver into a Parquet file; the number of rows."""
+    table = frame.select(COLUMNS).toArrow()
+    table = table.cast(SPARK_ARROW).cast(XBORDER_ARROW)
+    pq.write_table(table, path)
+    return table.num_rows
+
+
+def main(argv: list) -> int:
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    job_path, exchange = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
+    spark = SparkSession.builder.appName("xborder analyze").getOrCreate()
+    sc = spark.sparkContext
+    sc.addFile(job_path)
+    inputs = len(job["inputs"])
+    dedup_partitions = int(job["dedup_partitions"])
+    fold_partitions = int(job["fold_partitions"])
+
+    def on_executor(path: str) -> str:
+        return shipped(os.path.basename(path), path)
+
+    # 1. read: one task per input file.
+    def read_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        job_file = on_executor(job_path)
+        for batch in batches:
+            for value in batch.column("id").to_pylist():
+                yield from stage(job, job_file, "read", ["--input", str(value)])
+
+    read = (
+        spark.range(0, inputs, 1, numPartitions=max(inputs, 1))
+        .mapInArrow(read_task, SPARK_SCHEMA)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+    # 2. the vendor addresses of the whole run, broadcast as a file.
+    vendor_path = os.path.join(exchange, "vendor_addresses.parquet")
+    collect_to(read.where(kind_in("VENDOR_ADDRESS")).distinct(), vendor_path)
+    sc.addFile(vendor_path)
+
+    # 3. de-duplication: by key, in reading order.
+    def dedup_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from stage(
+            job,
+            on_executor(job_path),
+            "dedup",
+            ["--vendor-addresses", on_executor(vendor_path)],
+            batches,
+        )
+
+    records = read.where(kind_in("DNS", "HOSTNAME", "FLOW"))
+    dedup = (
+        records.repartition(dedup_partitions, "part")
+        .sortWithinPartitions(*READING_ORDER)
+        .mapInArrow(dedup_task, SPARK_SCHEMA)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+    # 4. fold: by client; hostnames go to every shard with a flow of their connection id.
+    def fold_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from stage(
+            job,
+            on_executor(job_path),
+            "fold",
+            ["--vendor-addresses", on_executor(vendor_path)],
+            batches,
+        )
+
+    accepted = dedup.where(kind_in("DNS", "FLOW"))
+    routes = accepted.where(kind_in("FLOW")).select("part", "shard").distinct()
+    hostnames = (
+        records.where(kind_in("HOSTNAME"))
+        .drop("shard")
+        .join(routes, "part")
+        .select(*COLUMNS)
+    )
+    fold = (
+        accepted.unionByName(hostnames)
+        .repartition(fold_partitions, "shard")
+        .sortWithinPartitions(*READING_ORDER)
+        .mapInArrow(fold_task, SPARK_SCHEMA)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+    # 5. results back to the driver.
+    small = (
+        read.where(kind_in("REPORT"))
+        .unionByName(read.where(kind_in("DNS_NAME", "HOST_NAME")).distinct())
+        .unionByName(read.where(kind_in("VENDOR_ADDRESS")).distinct())
+        .unionByName(dedup.where(kind_in("DEDUP_COUNTS", "CONFLICT")))
+        .unionByName(dedup.where(kind_in("HOST_VENDOR_NAME")).distinct())
+        .unionByName(fold.where(kind_in("PARTIAL", "FOLD_COUNTS")))
+    )
+    collect_to(small, os.path.join(exchange, "results.parquet"))
+
+    evidence_dir = os.path.join(exchange, "evidence")
+    os.makedirs(evidence_dir, exist_ok=True)
+    ranges = max(fold_partitions, 1)
+    evidence = (
+        fold.where(kind_in("EVIDENCE"))
+        .repartitionByRange(ranges, "file", "ord")
+        .sortWithinPartitions("file", "ord")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    # One range at a time, so the driver holds one partition's rows, not all of them.
+    for i in range(evidence.rdd.getNumPartitions()):
+        collect_to(
+            evidence.where(F.spark_partition_id() == i),
+            os.path.join(evidence_dir, "part-%05d.parquet" % i),
+        )
+
+    with open(os.path.join(exchange, "engine.json"), "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "spark_version": spark.version,
+                "master": sc.master,
+                "application_id": sc.applicationId,
+            },
+            f,
+        )
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
