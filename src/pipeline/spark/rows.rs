@@ -286,6 +286,30 @@ impl Rows {
 mod tests {
     use super::*;
 
+    /// The Python job names the same kinds with the same numbers.
+    #[test]
+    fn the_python_job_knows_every_kind() {
+        let script = super::super::driver::JOB_SCRIPT;
+        let start = script.find("KINDS = {").expect("KINDS in the job");
+        let end = start + script[start..].find('}').expect("end of KINDS");
+        let listed: Vec<(String, u8)> = script[start + 9..end]
+            .split(',')
+            .filter(|e| e.contains(':'))
+            .map(|e| {
+                let (name, value) = e.split_once(':').unwrap();
+                (
+                    name.trim().trim_matches('"').to_string(),
+                    value.trim().parse().unwrap(),
+                )
+            })
+            .collect();
+        let ours: Vec<(String, u8)> = Kind::ALL
+            .iter()
+            .map(|k| (k.name().to_string(), *k as u8))
+            .collect();
+        assert_eq!(listed, ours);
+    }
+
     #[test]
     fn rows_round_trip_through_parquet_in_batches() {
         let dir = tempfile::tempdir().unwrap();
