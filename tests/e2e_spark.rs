@@ -463,7 +463,7 @@ impl Cluster {
             python: spark.python.clone(),
             dir: dir.to_path_buf(),
             master: started["master"].as_str().unwrap().to_string(),
-            ui: started["master_ui"].as_str().unwrap().to_string(),
+            ui: started["master_webui"].as_str().unwrap().to_string(),
         }
     }
 
