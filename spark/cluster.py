@@ -13,6 +13,7 @@ Everything lives under the directory given with ``--dir``:
     DIR/master.pid           pid of the master JVM
     DIR/worker-N.pid         pid of worker N's JVM (N counts from 0)
     DIR/logs/*.log           stdout and stderr of each daemon
+    DIR/run/                 the master's working directory
     DIR/work/worker-N/       the worker's work dir (one folder per application and
                              executor, with the executors' stdout and stderr)
     DIR/local/worker-N/      the executors' scratch space (shuffle files, blocks)
@@ -39,14 +40,16 @@ retries are turned off (``spark.port.maxRetries=0``) so a daemon never moves to
 a port other than the one the tool chose: on a clash it exits and the tool
 retries with fresh ports.
 
-Each daemon is started in its own process group. A worker's executors and
-their Python workers inherit that group, so ``kill-worker N`` (SIGKILL to the
-group) loses a whole machine at once: worker JVM, executor JVM and Python
-workers. ``--jvm-only`` kills only the worker JVM; its executors then notice the
-lost worker and exit on their own. ``stop`` sends SIGTERM to every group it
-started, waits, then sends SIGKILL to what is left. A process is only signalled
-when it is verifiably ours: its command line carries this cluster's marker or
-its working directory lies under DIR (guards against reused pids).
+The cluster's processes are found by their working directory, not by pid
+alone (pids get reused, and the Python workers are not in their worker's
+process group): the master runs in DIR/run, worker N in DIR/work/worker-N, a
+worker starts each executor in DIR/work/worker-N/<app>/<executor>, and the
+executor's Python workers inherit that directory. ``kill-worker N`` sends
+SIGKILL to everything under DIR/work/worker-N, so the whole machine is lost at
+once: worker JVM, executor JVMs and Python workers. ``--jvm-only`` kills only
+the worker JVM; its executors then notice the lost worker and exit on their
+own. ``stop`` sends SIGTERM to everything under DIR/run and DIR/work, waits up
+to 15 s, then sends SIGKILL to what is left.
 
 Pitfalls this tool handles, and the ones a caller must handle:
 
@@ -110,20 +113,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def marker(cluster_dir: Path) -> str:
-    """A JVM system property that tags every daemon of the cluster in DIR."""
-    return f"-Dxborder.cluster.dir={cluster_dir}"
-
-
-def daemon_env(cluster_dir: Path, home: Path, local_dir: Path | None, daemon_memory: str) -> dict:
+def daemon_env(home: Path, local_dir: Path | None, daemon_memory: str) -> dict:
     env = dict(os.environ)
     env["SPARK_HOME"] = str(home)
     env["SPARK_LOCAL_IP"] = LOOPBACK
     env["SPARK_DAEMON_MEMORY"] = daemon_memory
-    # Read by spark-class for Master and Worker only (not for executors).
-    env["SPARK_DAEMON_JAVA_OPTS"] = " ".join(
-        [marker(cluster_dir), env.get("SPARK_DAEMON_JAVA_OPTS", "")]
-    ).strip()
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     # A worker hands these to its executors as their scratch space (default /tmp).
     if local_dir is not None:
@@ -133,12 +127,13 @@ def daemon_env(cluster_dir: Path, home: Path, local_dir: Path | None, daemon_mem
     return env
 
 
-def launch(cmd: list[str], env: dict, log: Path, pid_file: Path) -> subprocess.Popen:
-    """Start one daemon in its own process group; stdout and stderr go to log."""
+def launch(cmd: list[str], env: dict, cwd: Path, log: Path, pid_file: Path) -> subprocess.Popen:
+    """Start one daemon in its own session, inside cwd; stdout and stderr go to log."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             cmd,
             env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -198,11 +193,12 @@ def start(
             "run `stop` first or use another directory"
         )
     home = spark_home()
-    for sub in ("logs", "work", "local"):
+    for sub in ("logs", "run", "work", "local"):
         (cluster_dir / sub).mkdir(parents=True, exist_ok=True)
-    # Spark would otherwise move a daemon to the next port on a clash.
+    # Spark would otherwise move a daemon to the next port on a clash. The master's REST
+    # submission server listens on the fixed port 6066: off, so clusters can run side by side.
     props = cluster_dir / "spark-daemon.conf"
-    props.write_text("spark.port.maxRetries 0\n")
+    props.write_text("spark.port.maxRetries 0\nspark.master.rest.enabled false\n")
     spark_class = str(home / "bin" / "spark-class")
     began = time.monotonic()
     deadline = began + timeout
@@ -243,7 +239,8 @@ def _start_once(cluster_dir, home, spark_class, props, workers, cores, memory,
     master = launch(
         [spark_class, MASTER_CLASS, "--host", LOOPBACK, "--port", str(master_port),
          "--webui-port", str(master_ui), "--properties-file", str(props)],
-        daemon_env(cluster_dir, home, None, daemon_memory),
+        daemon_env(home, None, daemon_memory),
+        cluster_dir / "run",
         master_log,
         cluster_dir / "master.pid",
     )
@@ -269,7 +266,8 @@ def _start_once(cluster_dir, home, spark_class, props, workers, cores, memory,
             [spark_class, WORKER_CLASS, "--host", LOOPBACK, "--webui-port", str(ui_port),
              "--cores", str(cores), "--memory", memory, "--work-dir", str(work_dir),
              "--properties-file", str(props), master_url],
-            daemon_env(cluster_dir, home, local_dir, daemon_memory),
+            daemon_env(home, local_dir, daemon_memory),
+            work_dir,
             log,
             cluster_dir / f"worker-{index}.pid",
         )
@@ -314,88 +312,80 @@ def _read_pid(pid_file: Path) -> int | None:
         return None
 
 
-def _proc_pgid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 5 after the parenthesised command name (which may contain spaces).
-    return int(stat.rsplit(")", 1)[1].split()[2])
+def _under(path: str, root: Path) -> bool:
+    return path == str(root) or path.startswith(str(root) + os.sep)
 
 
-def _is_ours(pid: int, cluster_dir: Path) -> bool:
-    """True when pid is a daemon of this cluster or runs inside its directory."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    if marker(cluster_dir) in cmdline:
-        return True
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
-    return cwd == str(cluster_dir) or cwd.startswith(str(cluster_dir) + os.sep)
+def _processes_in(root: Path) -> list[int]:
+    """Live processes whose working directory lies under root.
 
-
-def _group_members(pgid: int, cluster_dir: Path) -> list[int]:
-    """The live processes of process group pgid that belong to this cluster."""
-    members = []
+    Every process of the cluster runs inside DIR/run or DIR/work: the daemons are started
+    there, a worker starts each executor in DIR/work/worker-N/<app>/<executor>, and the
+    executor's Python workers inherit that directory. Nothing else has a reason to be there,
+    so this finds the cluster's processes without trusting pids that may have been reused.
+    """
+    found = []
+    me = os.getpid()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            pid = int(entry.name)
-            if _proc_pgid(pid) == pgid and _is_ours(pid, cluster_dir):
-                members.append(pid)
-    return members
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # gone, or not ours to inspect
+        if state != "Z" and _under(cwd, root):
+            found.append(int(entry.name))
+    return found
 
 
-def _signal_group(pgid: int, cluster_dir: Path, sig: int) -> list[int]:
-    members = _group_members(pgid, cluster_dir)
-    for pid in members:
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
-    return members
 
 
-def _reap(pid: int) -> None:
-    """Collect an exit status if pid is our child (when start() is used as a library)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+def _reap_children() -> None:
+    """Collect exit statuses of daemons this process started (when used as a library)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _stop_processes(cluster_dir: Path, grace: float = 15.0) -> list[int]:
-    """SIGTERM every group this cluster started (workers first), then SIGKILL the rest."""
-    pid_files = sorted(cluster_dir.glob("worker-*.pid")) + [cluster_dir / "master.pid"]
-    groups = [pid for pid in (_read_pid(f) for f in pid_files) if pid is not None]
-    signalled = []
-    for pgid in groups:
-        signalled += _signal_group(pgid, cluster_dir, signal.SIGTERM)
+    """SIGTERM every process of the cluster, wait up to `grace` seconds, SIGKILL the rest."""
+    roots = [cluster_dir / "run", cluster_dir / "work"]
+
+    def alive() -> list[int]:
+        _reap_children()
+        return [pid for root in roots for pid in _processes_in(root)]
+
+    signalled = alive()
+    _signal(signalled, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        for pid in signalled:
-            _reap(pid)
-        if not any(_group_members(pgid, cluster_dir) for pgid in groups):
-            break
+    while alive() and time.monotonic() < deadline:
         time.sleep(0.2)
-    for pgid in groups:
-        signalled += _signal_group(pgid, cluster_dir, signal.SIGKILL)
-    time.sleep(0.2)
-    for pid in signalled:
-        _reap(pid)
-    left = [pid for pgid in groups for pid in _group_members(pgid, cluster_dir)]
+    left = alive()
     if left:
-        raise ClusterError(f"processes still alive after SIGKILL: {left}")
-    for pid_file in pid_files:
+        _signal(left, signal.SIGKILL)
+        signalled += left
+        time.sleep(0.5)
+        left = alive()
+        if left:
+            raise ClusterError(f"processes still alive after SIGKILL: {left}")
+    for pid_file in [cluster_dir / "master.pid", *cluster_dir.glob("worker-*.pid")]:
         pid_file.unlink(missing_ok=True)
     return sorted(set(signalled))
 
 
 def stop(cluster_dir: Path) -> dict:
-    """Stop every process the cluster in cluster_dir started; logs and work dirs are kept."""
+    """Stop every process of the cluster in cluster_dir; logs and work dirs are kept."""
     cluster_dir = cluster_dir.resolve()
     if not (cluster_dir / "master.pid").exists() and not list(cluster_dir.glob("worker-*.pid")):
         raise ClusterError(f"no cluster pid files in {cluster_dir}")
@@ -405,22 +395,22 @@ def stop(cluster_dir: Path) -> dict:
 
 
 def kill_worker(cluster_dir: Path, index: int, jvm_only: bool = False) -> dict:
-    """SIGKILL worker `index`: its whole process group, or with jvm_only its JVM alone."""
+    """SIGKILL worker `index` with its executors and their Python workers (a lost machine).
+
+    With jvm_only, only the worker JVM is killed; its executors notice and exit by themselves.
+    """
     cluster_dir = cluster_dir.resolve()
+    work_dir = cluster_dir / "work" / f"worker-{index}"
     pid = _read_pid(cluster_dir / f"worker-{index}.pid")
     if pid is None:
         raise ClusterError(f"no worker {index} in {cluster_dir}")
-    if jvm_only:
-        if not _is_ours(pid, cluster_dir):
-            raise ClusterError(f"worker {index} (pid {pid}) is not running")
-        os.kill(pid, signal.SIGKILL)
-        killed = [pid]
-    else:
-        killed = _signal_group(pid, cluster_dir, signal.SIGKILL)
-        if not killed:
-            raise ClusterError(f"worker {index} (pid {pid}) is not running")
-    _reap(pid)
-    return {"killed": killed, "worker": index}
+    members = _processes_in(work_dir)
+    if pid not in members:
+        raise ClusterError(f"worker {index} (pid {pid}) is not running")
+    killed = [pid] if jvm_only else members
+    _signal(killed, signal.SIGKILL)
+    _reap_children()
+    return {"killed": sorted(killed), "worker": index}
 
 
 def status(cluster_dir: Path) -> dict:
