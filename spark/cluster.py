@@ -17,6 +17,7 @@ Everything lives under the directory given with ``--dir``:
     DIR/work/worker-N/       the worker's work dir (one folder per application and
                              executor, with the executors' stdout and stderr)
     DIR/local/worker-N/      the executors' scratch space (shuffle files, blocks)
+    DIR/local/worker-N/tmp/  TMPDIR of the worker, its executors and their Python workers
 
 Commands (run with the Python that has pyspark installed):
 
@@ -119,9 +120,12 @@ def daemon_env(home: Path, local_dir: Path | None, daemon_memory: str) -> dict:
     env["SPARK_LOCAL_IP"] = LOOPBACK
     env["SPARK_DAEMON_MEMORY"] = daemon_memory
     env.setdefault("PYSPARK_PYTHON", sys.executable)
-    # A worker hands these to its executors as their scratch space (default /tmp).
+    # A worker hands SPARK_LOCAL_DIRS to its executors as their scratch space (shuffle files,
+    # blocks); its environment, TMPDIR included, is inherited by the executors, their Python
+    # workers and anything those run, so task temp files land under DIR too, not in /tmp.
     if local_dir is not None:
         env["SPARK_LOCAL_DIRS"] = str(local_dir)
+        env["TMPDIR"] = str(local_dir / "tmp")
     # Keep a user's spark-defaults.conf or spark-env.sh out of the test cluster.
     env.pop("SPARK_CONF_DIR", None)
     return env
@@ -260,7 +264,7 @@ def _start_once(cluster_dir, home, spark_class, props, workers, cores, memory,
         work_dir = cluster_dir / "work" / f"worker-{index}"
         local_dir = cluster_dir / "local" / f"worker-{index}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        local_dir.mkdir(parents=True, exist_ok=True)
+        (local_dir / "tmp").mkdir(parents=True, exist_ok=True)
         log = cluster_dir / "logs" / f"worker-{index}.log"
         proc = launch(
             [spark_class, WORKER_CLASS, "--host", LOOPBACK, "--webui-port", str(ui_port),
