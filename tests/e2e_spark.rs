@@ -405,32 +405,56 @@ fn a_standalone_cluster_survives_a_killed_worker() {
     std::fs::rename(dir.path().join("out"), dir.path().join("local")).unwrap();
 
     let cluster = Cluster::start(&spark, &dir.path().join("cluster"));
-    let mut job = spark_command(&spark, dir.path(), &local, &cluster.master, 6);
-    let child = job
+    let log_path = dir.path().join("driver.log");
+    let child = spark_command(&spark, dir.path(), &local, &cluster.master, 6)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
-    // Kill a worker once the job has tasks running on both.
-    cluster.wait_for_running_app(Duration::from_secs(120));
-    std::thread::sleep(Duration::from_secs(8));
-    cluster.kill_worker(1);
+    // Kill the worker of the first executor that starts reading an input, while it reads.
+    let executor = wait_for_line(&log_path, Duration::from_secs(180), |line| {
+        let rest = line.split_once("Starting task ")?.1;
+        if !rest.contains(" in stage 0.0 ") {
+            return None;
+        }
+        let e = rest.split_once("executor ")?.1;
+        Some(e.split(|c: char| !c.is_ascii_digit()).next()?.to_string())
+    });
+    cluster.kill_worker(cluster.worker_of(&executor));
     let out = child.wait_with_output().unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         out.status.success(),
-        "the Spark run failed after a worker was killed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "the Spark run failed after a worker was killed: {log}"
+    );
+    // The lost worker, and its task run again (a second attempt, `N.1`) elsewhere.
+    assert!(
+        log.contains("worker lost"),
+        "the driver's log shows the lost worker: {log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Starting task ") && l.contains(".1 in stage ")),
+        "the driver's log shows a task attempted again: {log}"
     );
     std::fs::rename(dir.path().join("out"), dir.path().join("spark")).unwrap();
     assert_identical(&dir.path().join("local"), &dir.path().join("spark"), 6);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        log.contains("Lost executor")
-            || log.contains("lost worker")
-            || log.contains("Executor lost")
-            || log.contains("ExecutorLostFailure")
-            || log.contains("Removing executor"),
-        "the driver's log shows the lost executor"
+}
+
+/// The first value `find` gets from a line of the growing file at `path`.
+fn wait_for_line(path: &Path, limit: Duration, find: impl Fn(&str) -> Option<String>) -> String {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(v) = text.lines().find_map(&find) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "no line expected in {} within {limit:?}: {}",
+        path.display(),
+        std::fs::read_to_string(path).unwrap_or_default()
     );
 }
 
@@ -439,7 +463,6 @@ struct Cluster {
     python: PathBuf,
     dir: PathBuf,
     master: String,
-    ui: String,
 }
 
 impl Cluster {
@@ -463,27 +486,23 @@ impl Cluster {
             python: spark.python.clone(),
             dir: dir.to_path_buf(),
             master: started["master"].as_str().unwrap().to_string(),
-            ui: started["master_webui"].as_str().unwrap().to_string(),
         }
     }
 
-    fn wait_for_running_app(&self, limit: Duration) {
+    /// The worker whose work directory holds executor `id` (DIR/work/worker-N/APP/ID).
+    fn worker_of(&self, id: &str) -> u32 {
         let start = Instant::now();
-        while start.elapsed() < limit {
-            let status = Command::new(&self.python)
-                .args([
-                    "-c",
-                    "import json,sys,urllib.request; d=json.load(urllib.request.urlopen(sys.argv[1] + '/json/')); print(len(d.get('activeapps', [])))",
-                ])
-                .arg(&self.ui)
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&status.stdout).trim() != "0" && status.status.success() {
-                return;
+        while start.elapsed() < Duration::from_secs(30) {
+            for n in 0..2u32 {
+                let work = self.dir.join("work").join(format!("worker-{n}"));
+                let apps = std::fs::read_dir(&work).into_iter().flatten().flatten();
+                if apps.into_iter().any(|app| app.path().join(id).is_dir()) {
+                    return n;
+                }
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("no Spark application started on the cluster within {limit:?}");
+        panic!("no worker holds executor {id}");
     }
 
     fn kill_worker(&self, n: u32) {
