@@ -115,6 +115,7 @@ def free_port() -> int:
 
 
 def daemon_env(home: Path, local_dir: Path | None, daemon_memory: str) -> dict:
+    """The environment of one daemon: this process's, bound to loopback, with a small heap."""
     env = dict(os.environ)
     env["SPARK_HOME"] = str(home)
     env["SPARK_LOCAL_IP"] = LOOPBACK
@@ -456,6 +457,12 @@ def main(argv: list[str] | None = None) -> int:
     p_status = sub.add_parser("status", help="print what the master reports")
     p_status.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
+
+    def terminated(signum, _frame):
+        # Unwinds through start(), which then stops the daemons it has started.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         if args.command == "start":
             result = start(args.dir, args.workers, args.cores, args.memory, args.daemon_memory, args.timeout)
