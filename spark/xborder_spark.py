@@ -1,9 +1,16 @@
 """xborder's Spark job: the audit run with Spark doing the scheduling, shuffles and
 retries, and the xborder binary doing the reading, de-duplication and fold in each task.
 
-Usage (run by `xborder analyze --engine spark`, which writes JOB and reads EXCHANGE back):
+Usage, either way:
 
-    spark-submit [spark options] xborder_spark.py JOB.json EXCHANGE_DIR
+    xborder analyze --engine spark --master URL ANALYZE-ARGS...
+        (xborder plans, writes JOB.json and this job into an exchange directory, runs
+        `spark-submit xborder_spark.py JOB.json EXCHANGE_DIR` and merges what it leaves)
+
+    spark-submit [spark options] xborder_spark.py --xborder PATH ANALYZE-ARGS...
+        (this job is the entry point, for platforms that start Python jobs themselves: it
+        runs `xborder spark-stage plan`, the job, then `xborder analyze ANALYZE-ARGS
+        --engine spark --spark-results EXCHANGE_DIR`, which merges and writes the outputs)
 
 Stages (docs/scale-out.md explains why each boundary is where it is):
 
@@ -25,6 +32,7 @@ src/pipeline/spark/rows.rs, which the tests check against KINDS below.
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -156,10 +164,37 @@ def collect_to(frame: DataFrame, path: str) -> int:
 
 
 def main(argv: list) -> int:
+    if len(argv) >= 3 and argv[1] == "--xborder":
+        return entry(argv[2], argv[3:])
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
-    job_path, exchange = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    spark = run_job(os.path.abspath(argv[1]), os.path.abspath(argv[2]))
+    spark.stop()
+    return 0
+
+
+def entry(xborder: str, analyze: list) -> int:
+    """This job as the entry point: plan with xborder, run, merge with xborder."""
+    exchange = tempfile.mkdtemp(prefix="xborder-spark-")
+    try:
+        subprocess.run(
+            [xborder, "spark-stage", "plan", "--exchange", exchange, "--", *analyze], check=True
+        )
+        spark = run_job(os.path.join(exchange, "job.json"), exchange)
+        done = subprocess.run(
+            [xborder, "analyze", *analyze, "--engine", "spark", "--spark-results", exchange]
+        )
+        # A platform's own session (Databricks) outlives the job; one started here does not.
+        if "DATABRICKS_RUNTIME_VERSION" not in os.environ:
+            spark.stop()
+        return done.returncode
+    finally:
+        shutil.rmtree(exchange, ignore_errors=True)
+
+
+def run_job(job_path: str, exchange: str) -> SparkSession:
+    """Run the stages of the job in JOB_PATH and leave the results in EXCHANGE."""
     with open(job_path, encoding="utf-8") as f:
         job = json.load(f)
     spark = SparkSession.builder.appName("xborder analyze").getOrCreate()
@@ -270,8 +305,7 @@ def main(argv: list) -> int:
             },
             f,
         )
-    spark.stop()
-    return 0
+    return spark
 
 
 if __name__ == "__main__":

@@ -214,6 +214,56 @@ fn fixtures_and_sample_match_one_machine() {
     assert_identical(&l, &s, 4);
 }
 
+/// `spark-submit` with the job as the entry point and the `analyze` arguments (for
+/// platforms that start Python jobs themselves): the same outputs.
+#[test]
+fn spark_submit_as_the_entry_point_matches_one_machine() {
+    let Some(spark) = spark() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let traps = common::root().join("tests/fixtures/traps");
+    copy_tree(&traps.join("logs"), &dir.path().join("logs"));
+    std::fs::copy(traps.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let args = [
+        "logs",
+        "--sites",
+        "sites.toml",
+        "--period",
+        "2026-Q3",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    run({
+        let mut c = xborder_in(dir.path());
+        c.arg("analyze").args(args);
+        c
+    });
+    std::fs::rename(dir.path().join("out"), dir.path().join("local")).unwrap();
+    let xborder = {
+        use assert_cmd::cargo::CommandCargoExt;
+        Command::cargo_bin("xborder")
+            .unwrap()
+            .get_program()
+            .to_owned()
+    };
+    let mut submit = Command::new(&spark.submit);
+    submit
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1793491200")
+        .env("PYSPARK_PYTHON", &spark.python)
+        .env("PYSPARK_DRIVER_PYTHON", &spark.python)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .args(["--master", "local[2]", "--conf", "spark.log.level=WARN"])
+        .arg(common::root().join("spark/xborder_spark.py"))
+        .arg("--xborder")
+        .arg(&xborder)
+        .args(args)
+        .args(["--spark-partitions", "4"]);
+    run(submit);
+    std::fs::rename(dir.path().join("out"), dir.path().join("spark")).unwrap();
+    assert_identical(&dir.path().join("local"), &dir.path().join("spark"), 4);
+}
+
 /// The adversarial fixture: the expectations of tests/fixtures/spark/README.md, and the
 /// same bytes as one machine.
 #[test]
@@ -407,6 +457,8 @@ fn a_standalone_cluster_survives_a_killed_worker() {
     let cluster = Cluster::start(&spark, &dir.path().join("cluster"));
     let log_path = dir.path().join("driver.log");
     let child = spark_command(&spark, dir.path(), &local, &cluster.master, 6)
+        // Task starts and the lost worker are INFO lines.
+        .args(["--spark-conf", "spark.log.level=INFO"])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()

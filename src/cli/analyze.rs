@@ -307,16 +307,21 @@ pub struct AnalyzeArgs {
     /// `--conf`; repeatable.
     #[arg(help_heading = "Engine", long, value_name = "KEY=VALUE")]
     pub spark_conf: Vec<String>,
+    /// Merge the results a Spark job left in DIR instead of starting one (the job passes
+    /// this when it was started by `spark-submit` itself; docs/scale-out.md).
+    #[arg(help_heading = "Engine", long, value_name = "DIR", hide = true)]
+    pub spark_results: Option<PathBuf>,
 }
 
 /// Options that choose the engine, left out of run.json's `command_line` (which then
 /// matches a single-machine run's) and kept in its `engine` section.
-const ENGINE_OPTIONS: [&str; 5] = [
+const ENGINE_OPTIONS: [&str; 6] = [
     "--engine",
     "--master",
     "--spark-submit",
     "--spark-partitions",
     "--spark-conf",
+    "--spark-results",
 ];
 
 /// `argv` without the engine options and their values.
@@ -353,6 +358,7 @@ fn spark_settings(
             (args.spark_submit.is_some(), "--spark-submit"),
             (args.spark_partitions.is_some(), "--spark-partitions"),
             (!args.spark_conf.is_empty(), "--spark-conf"),
+            (args.spark_results.is_some(), "--spark-results"),
         ] {
             if given {
                 return Err(xborder::Error::Usage(format!("{flag} needs --engine spark")).into());
@@ -645,6 +651,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut analysis = match spark {
         None => {
             pipeline::analyze(&opts, &catalogs, Some(&mut spool)).context("analysing inputs")?
+        }
+        Some(spark) if args.spark_results.is_some() => {
+            let dir = args.spark_results.as_deref().unwrap_or(Path::new("."));
+            pipeline::spark::driver::results(
+                &opts,
+                &catalogs,
+                dir,
+                &spark.full_argv,
+                Some(&mut spool),
+            )
+            .with_context(|| format!("merging the Spark job's results in {}", dir.display()))?
         }
         Some(spark) => {
             let exchange = tempfile::Builder::new()

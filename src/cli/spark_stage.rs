@@ -1,6 +1,7 @@
 //! `xborder spark-stage`: one stage of a Spark run, inside an executor's task.
 //!
-//! Usage: xborder spark-stage read --job JOB.json --input N --out ROWS.parquet
+//! Usage: xborder spark-stage plan --exchange DIR -- ANALYZE-ARGS...
+//!        xborder spark-stage read --job JOB.json --input N --out ROWS.parquet
 //!        xborder spark-stage dedup --job JOB.json --vendor-addresses FILE --in ROWS --out ROWS
 //!        xborder spark-stage fold --job JOB.json --vendor-addresses FILE --in ROWS --out ROWS
 //!
@@ -24,6 +25,15 @@ pub struct SparkStageArgs {
 
 #[derive(Debug, Subcommand)]
 enum Stage {
+    /// Plan a run for a job started by spark-submit: write DIR/job.json from the `analyze`
+    /// arguments.
+    Plan {
+        #[arg(long)]
+        exchange: PathBuf,
+        /// The arguments of `xborder analyze`.
+        #[arg(last = true, required = true)]
+        analyze: Vec<std::ffi::OsString>,
+    },
     /// Read one input file into rows, with its report.
     Read {
         #[arg(long)]
@@ -60,6 +70,7 @@ enum Stage {
 
 pub fn run(args: SparkStageArgs) -> anyhow::Result<ExitCode> {
     match args.stage {
+        Stage::Plan { exchange, analyze } => plan(&exchange, analyze)?,
         Stage::Read { job, input, out } => {
             let (job, opts, catalogs, [out]) = setup(&job, [out])?;
             spark::read(&job, &opts, &catalogs, input, &out)?;
@@ -86,6 +97,34 @@ pub fn run(args: SparkStageArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plan from `analyze` arguments, as `analyze --engine spark` does before it submits.
+fn plan(exchange: &Path, analyze: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("finding this binary")?;
+    let mut argv = vec![exe.into_os_string(), "analyze".into()];
+    argv.extend(analyze);
+    let argv: Vec<String> = super::config::expand(argv)
+        .map_err(xborder::Error::Usage)?
+        .into_iter()
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                xborder::Error::Usage(format!(
+                    "{}: a Spark run needs command-line arguments in UTF-8",
+                    a.to_string_lossy()
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let cli = super::Cli::try_parse_from(&argv)?;
+    let super::Command::Analyze(args) = cli.command else {
+        anyhow::bail!("not an `analyze` command line");
+    };
+    let opts = super::analyze::options(&args)?;
+    std::fs::create_dir_all(exchange)
+        .with_context(|| format!("creating {}", exchange.display()))?;
+    spark::driver::plan(&opts, &argv, args.spark_partitions, exchange)?;
+    Ok(())
 }
 
 /// Load the job, move to the driver's working directory (relative inputs and catalogs

@@ -31,16 +31,15 @@ pub struct SparkSettings {
 /// Input bytes per shuffle partition when `--spark-partitions` is not given.
 const BYTES_PER_PARTITION: u64 = 256 << 20;
 
-/// Run the analysis as a Spark job. `exchange` is a directory on the driver for the job
-/// description and the results it returns; evidence rows go to `evidence` in reading
-/// order.
-pub fn analyze(
+/// Plan a Spark run: write the job description (`job.json`) and the job itself
+/// (`xborder_spark.py`) into `exchange`. `argv` is the `analyze` command line every stage
+/// parses again.
+pub fn plan(
     opts: &AnalyzeOptions,
-    catalogs: &Catalogs,
-    spark: &SparkSettings,
+    argv: &[String],
+    partitions: Option<u32>,
     exchange: &Path,
-    evidence: Option<&mut dyn EvidenceSink>,
-) -> Result<Analysis> {
+) -> Result<Job> {
     let inputs = job_inputs(opts)?;
     check_supported(opts, &inputs)?;
     let bytes: u64 = inputs
@@ -48,35 +47,62 @@ pub fn analyze(
         .filter_map(|i| std::fs::metadata(&i.path).ok())
         .map(|m| m.len())
         .sum();
-    let partitions = spark
-        .partitions
-        .unwrap_or_else(|| (bytes / BYTES_PER_PARTITION).clamp(2, 4096) as u32);
+    let partitions =
+        partitions.unwrap_or_else(|| (bytes / BYTES_PER_PARTITION).clamp(2, 4096) as u32);
     let here = |e| Error::io(Path::new("."), e);
     let job = Job {
         version: env!("CARGO_PKG_VERSION").to_string(),
         cwd: std::env::current_dir().map_err(here)?,
-        argv: spark.argv.clone(),
+        argv: argv.to_vec(),
         xborder: std::env::current_exe().map_err(here)?,
         inputs,
         dedup_partitions: partitions,
         fold_partitions: partitions,
-        master: spark.master.clone(),
     };
-    let job_path = exchange.join("job.json");
+    let job_path = exchange.join(JOB_FILE);
     let text = serde_json::to_string_pretty(&job)
         .map_err(|e| Error::Aggregate(format!("cannot encode the job: {e}")))?;
     std::fs::write(&job_path, text).map_err(|e| Error::io(&job_path, e))?;
-    let script = exchange.join("xborder_spark.py");
+    let script = exchange.join(SCRIPT_FILE);
     std::fs::write(&script, JOB_SCRIPT).map_err(|e| Error::io(&script, e))?;
+    Ok(job)
+}
 
-    let status = Command::new(&spark.spark_submit)
+/// The job description in an exchange directory.
+pub const JOB_FILE: &str = "job.json";
+/// The job, as written next to it.
+pub const SCRIPT_FILE: &str = "xborder_spark.py";
+
+/// Run the analysis as a Spark job started here with `spark-submit`. `exchange` is a
+/// directory on the driver for the job description and the results it returns; evidence
+/// rows go to `evidence` in reading order.
+pub fn analyze(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    spark: &SparkSettings,
+    exchange: &Path,
+    evidence: Option<&mut dyn EvidenceSink>,
+) -> Result<Analysis> {
+    plan(opts, &spark.argv, spark.partitions, exchange)?;
+    let mut submit = Command::new(&spark.spark_submit);
+    submit
         .arg("--master")
         .arg(&spark.master)
         .arg("--name")
-        .arg("xborder analyze")
+        .arg("xborder analyze");
+    // Spark's INFO log is thousands of lines; warnings and errors are what a run needs,
+    // unless the caller asked for another level.
+    if !spark
+        .submit_options
+        .iter()
+        .any(|o| o.starts_with("spark.log.level="))
+    {
+        submit.arg("--conf").arg("spark.log.level=WARN");
+    }
+    let status = submit
         .args(&spark.submit_options)
-        .arg(&script)
-        .arg(&job_path)
+        .arg(exchange.join(SCRIPT_FILE))
+        .arg(exchange.join(JOB_FILE))
         .arg(exchange)
         .status()
         .map_err(|e| {
@@ -90,6 +116,19 @@ pub fn analyze(
             "the Spark job failed ({status}); spark-submit's log above says why"
         )));
     }
+    results(opts, catalogs, exchange, &spark.full_argv, evidence)
+}
+
+/// The analysis from a finished job's results in `exchange` (the job's own `job.json`
+/// names the inputs): the merge stage, and run.json's `engine` section.
+pub fn results(
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    exchange: &Path,
+    full_argv: &[String],
+    evidence: Option<&mut dyn EvidenceSink>,
+) -> Result<Analysis> {
+    let job = Job::load(&exchange.join(JOB_FILE))?;
     let mut analysis = merge::analysis(&job, opts, catalogs, exchange, evidence)?;
     let engine_path = exchange.join("engine.json");
     let text = std::fs::read_to_string(&engine_path).map_err(|e| Error::io(&engine_path, e))?;
@@ -104,7 +143,7 @@ pub fn analyze(
         application_id: reported.application_id,
         dedup_partitions: job.dedup_partitions,
         fold_partitions: job.fold_partitions,
-        command_line: spark.full_argv.clone(),
+        command_line: full_argv.to_vec(),
     });
     Ok(analysis)
 }

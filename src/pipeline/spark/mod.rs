@@ -57,8 +57,6 @@ pub struct Job {
     /// Spark partitions for the de-duplication and fold shuffles.
     pub dedup_partitions: u32,
     pub fold_partitions: u32,
-    /// The Spark master URL, as given.
-    pub master: String,
 }
 
 /// One planned input.
