@@ -22,7 +22,8 @@ Stages (docs/scale-out.md explains why each boundary is where it is):
    runs `xborder spark-stage dedup`;
 4. fold: accepted DNS records and flows shuffled by client, hostnames joined to the flows
    of their connection id; each task runs `xborder spark-stage fold`;
-5. the small results (file reports, counts, names, partial results) are collected into
+5. the small results (file reports, counts, partial results; names are counted in Spark
+   and only the counts travel) are collected into
    EXCHANGE/results.parquet and the evidence rows, range-partitioned by reading order,
    into EXCHANGE/evidence/part-NNNNN.parquet, one partition at a time.
 
@@ -37,6 +38,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Iterator
 
 import pyarrow as pa
@@ -59,6 +61,7 @@ KINDS = {
     "PARTIAL": 10,
     "EVIDENCE": 11,
     "FOLD_COUNTS": 12,
+    "DISTINCT_COUNTS": 13,
 }
 
 # The row table as Spark holds it (signed types) and as xborder reads and writes it.
@@ -120,7 +123,10 @@ def write_rows(batches: Iterator[pa.RecordBatch], path: str) -> int:
             continue
         table = pa.Table.from_batches([batch]).select(COLUMNS).cast(XBORDER_ARROW)
         if writer is None:
-            writer = pq.ParquetWriter(path, XBORDER_ARROW)
+            # A task-local file read once: encoding and compression would only cost time.
+            writer = pq.ParquetWriter(
+                path, XBORDER_ARROW, compression="none", use_dictionary=False
+            )
         writer.write_table(table)
         rows += batch.num_rows
     if writer is not None:
@@ -133,26 +139,43 @@ def read_rows(path: str) -> Iterator[pa.RecordBatch]:
     yield from table.to_batches(max_chunksize=65536)
 
 
-def stage(job: dict, job_path: str, name: str, args: list, batches=None):
+METRICS = ("tasks", "rows_in", "rows_out", "xborder_seconds", "exchange_seconds")
+
+
+def stage(job: dict, job_path: str, name: str, args: list, meter: dict, batches=None):
     """Run `xborder spark-stage NAME` on this executor and yield its rows. With
-    `batches`, they are its input; a partition with no rows runs nothing."""
+    `batches`, they are its input; a partition with no rows runs nothing. `meter` adds up
+    what the stage cost (Spark accumulators): the xborder process's wall time, and the time
+    spent handing rows to it and back."""
     with tempfile.TemporaryDirectory(prefix="xborder-stage-") as tmp:
         command = [xborder_binary(job), "spark-stage", name, "--job", job_path]
+        started = time.monotonic()
         if batches is not None:
             rows_in = os.path.join(tmp, "in.parquet")
-            if write_rows(batches, rows_in) == 0:
+            count = write_rows(batches, rows_in)
+            if count == 0:
                 return
+            meter["rows_in"].add(count)
             command += ["--in", rows_in]
         rows_out = os.path.join(tmp, "out.parquet")
         command += args + ["--out", rows_out]
         cwd = job["cwd"] if os.path.isdir(job["cwd"]) else None
+        ran = time.monotonic()
         done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if done.returncode != 0:
             raise RuntimeError(
                 "xborder spark-stage %s failed (exit %d): %s"
                 % (name, done.returncode, done.stderr.decode("utf-8", "replace").strip())
             )
-        yield from read_rows(rows_out)
+        finished = time.monotonic()
+        rows = 0
+        for batch in read_rows(rows_out):
+            rows += batch.num_rows
+            yield batch
+        meter["tasks"].add(1)
+        meter["rows_out"].add(rows)
+        meter["xborder_seconds"].add(finished - ran)
+        meter["exchange_seconds"].add((ran - started) + (time.monotonic() - finished))
 
 
 def collect_to(frame: DataFrame, path: str) -> int:
@@ -204,6 +227,11 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
     dedup_partitions = int(job["dedup_partitions"])
     fold_partitions = int(job["fold_partitions"])
 
+    meters = {
+        name: {m: sc.accumulator(0.0 if m.endswith("seconds") else 0) for m in METRICS}
+        for name in ("read", "dedup", "fold")
+    }
+
     def on_executor(path: str) -> str:
         return shipped(os.path.basename(path), path)
 
@@ -212,12 +240,15 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         job_file = on_executor(job_path)
         for batch in batches:
             for value in batch.column("id").to_pylist():
-                yield from stage(job, job_file, "read", ["--input", str(value)])
+                yield from stage(job, job_file, "read", ["--input", str(value)], meters["read"])
 
+    # A file's rows are one task's output; they are shuffled by key at once and kept on
+    # disk in bounded partitions, so no block grows with the largest input.
     read = (
         spark.range(0, inputs, 1, numPartitions=max(inputs, 1))
         .mapInArrow(read_task, SPARK_SCHEMA)
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .repartition(dedup_partitions, "part")
+        .persist(StorageLevel.DISK_ONLY)
     )
 
     # 2. the vendor addresses of the whole run, broadcast as a file.
@@ -232,6 +263,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
             on_executor(job_path),
             "dedup",
             ["--vendor-addresses", on_executor(vendor_path)],
+            meters["dedup"],
             batches,
         )
 
@@ -240,7 +272,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         records.repartition(dedup_partitions, "part")
         .sortWithinPartitions(*READING_ORDER)
         .mapInArrow(dedup_task, SPARK_SCHEMA)
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .persist(StorageLevel.DISK_ONLY)
     )
 
     # 4. fold: by client; hostnames go to every shard with a flow of their connection id.
@@ -250,6 +282,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
             on_executor(job_path),
             "fold",
             ["--vendor-addresses", on_executor(vendor_path)],
+            meters["fold"],
             batches,
         )
 
@@ -266,17 +299,30 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         .repartition(fold_partitions, "shard")
         .sortWithinPartitions(*READING_ORDER)
         .mapInArrow(fold_task, SPARK_SCHEMA)
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .persist(StorageLevel.DISK_ONLY)
     )
 
-    # 5. results back to the driver.
+    # 5. results back to the driver. Names are counted here; only the counts travel.
+    def distinct_count(frame: DataFrame) -> int:
+        return frame.select("payload", "shard").distinct().count()
+
+    dns_names = read.where(kind_in("DNS_NAME"))
+    counts = {
+        "dns_names": distinct_count(dns_names),
+        "dns_vendor_names": distinct_count(dns_names.where(F.col("shard") == 1)),
+        "host_names": distinct_count(read.where(kind_in("HOST_NAME"))),
+        "host_vendor_names": distinct_count(dedup.where(kind_in("HOST_VENDOR_NAME"))),
+    }
+    counts_row = spark.createDataFrame(
+        [(KINDS["DISTINCT_COUNTS"], 0, 0, 0, 0, bytearray(json.dumps(counts).encode()))],
+        SPARK_SCHEMA,
+    )
     small = (
         read.where(kind_in("REPORT"))
-        .unionByName(read.where(kind_in("DNS_NAME", "HOST_NAME")).distinct())
         .unionByName(read.where(kind_in("VENDOR_ADDRESS")).distinct())
         .unionByName(dedup.where(kind_in("DEDUP_COUNTS", "CONFLICT")))
-        .unionByName(dedup.where(kind_in("HOST_VENDOR_NAME")).distinct())
         .unionByName(fold.where(kind_in("PARTIAL", "FOLD_COUNTS")))
+        .unionByName(counts_row)
     )
     collect_to(small, os.path.join(exchange, "results.parquet"))
 
@@ -287,7 +333,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         fold.where(kind_in("EVIDENCE"))
         .repartitionByRange(ranges, "file", "ord")
         .sortWithinPartitions("file", "ord")
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .persist(StorageLevel.DISK_ONLY)
     )
     # One range at a time, so the driver holds one partition's rows, not all of them.
     for i in range(evidence.rdd.getNumPartitions()):
@@ -296,6 +342,19 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
             os.path.join(evidence_dir, "part-%05d.parquet" % i),
         )
 
+    # What each stage cost, for sizing (docs/scale-out.md); retried tasks count twice.
+    costs = {
+        name: {m: meter[m].value for m in METRICS} for name, meter in meters.items()
+    }
+    with open(os.path.join(exchange, "stages.json"), "w", encoding="utf-8") as f:
+        json.dump(costs, f, indent=1)
+    for name, c in costs.items():
+        print(
+            "xborder spark: %-5s %4d tasks, %11d rows in, %11d rows out, xborder %8.1f s, "
+            "row exchange %8.1f s" % (name, c["tasks"], c["rows_in"], c["rows_out"],
+                                      c["xborder_seconds"], c["exchange_seconds"]),
+            file=sys.stderr,
+        )
     with open(os.path.join(exchange, "engine.json"), "w", encoding="utf-8") as f:
         json.dump(
             {

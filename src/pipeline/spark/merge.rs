@@ -4,8 +4,8 @@
 //! - the read reports, with each de-duplication task's duplicates and conflicts moved from
 //!   accepted to duplicate, must balance per file;
 //! - the partial results of the fold tasks merge as the in-process shards' do;
-//! - run.json's distinct counts come from distinct sets (names, vendor addresses), never
-//!   from adding per-task counts of overlapping sets;
+//! - run.json's distinct counts are counted distinct across the whole run (by Spark, for
+//!   names), never by adding per-task counts of overlapping sets;
 //! - evidence rows, sorted by reading order by Spark, go to the run's evidence writer.
 
 use std::collections::HashSet;
@@ -37,10 +37,7 @@ pub fn analysis(
     let mut dedup = DedupReport::default();
     let mut hostname_stats = crate::attribute::hostnames::HostnameIndexStats::default();
     let mut dns_stats = DnsIndexStats::default();
-    let mut dns_names: HashSet<Vec<u8>> = HashSet::new();
-    let mut dns_vendor_names: HashSet<Vec<u8>> = HashSet::new();
-    let mut host_names: HashSet<Vec<u8>> = HashSet::new();
-    let mut host_vendor_names: HashSet<Vec<u8>> = HashSet::new();
+    let mut distinct: Option<DistinctCounts> = None;
     let mut vendor_addresses: HashSet<IpAddr> = HashSet::new();
     let mut per_file: BTreeMap<u32, FileDedup> = BTreeMap::new();
     let mut conflicts: Vec<(u32, u64, crate::schema::FlowRecord)> = Vec::new();
@@ -91,17 +88,14 @@ pub fn analysis(
                 dns_stats.answers_kept += c.answers_kept;
                 dns_stats.client_address_pairs += c.client_address_pairs;
             }
-            Kind::DnsName => {
-                if row.shard == 1 {
-                    dns_vendor_names.insert(row.payload.to_vec());
+            Kind::DistinctCounts => {
+                if distinct.is_some() {
+                    return Err(bad("distinct counts were reported twice".into()));
                 }
-                dns_names.insert(row.payload.to_vec());
-            }
-            Kind::HostName => {
-                host_names.insert(row.payload.to_vec());
-            }
-            Kind::HostVendorName => {
-                host_vendor_names.insert(row.payload.to_vec());
+                distinct = Some(
+                    serde_json::from_slice(row.payload)
+                        .map_err(|e| bad(format!("distinct counts: {e}")))?,
+                );
             }
             Kind::VendorAddress => {
                 let mut r = codec::Reader::new(row.payload);
@@ -120,11 +114,12 @@ pub fn analysis(
         }
         Ok(())
     })?;
-    dns_stats.distinct_names = dns_names.len() as u64;
-    dns_stats.vendor_names = dns_vendor_names.len() as u64;
+    let distinct = distinct.ok_or_else(|| bad("no distinct counts".into()))?;
+    dns_stats.distinct_names = distinct.dns_names;
+    dns_stats.vendor_names = distinct.dns_vendor_names;
     dns_stats.vendor_addresses = vendor_addresses.len() as u64;
-    hostname_stats.distinct_names = host_names.len() as u64;
-    hostname_stats.vendor_names = host_vendor_names.len() as u64;
+    hostname_stats.distinct_names = distinct.host_names;
+    hostname_stats.vendor_names = distinct.host_vendor_names;
 
     let mut slots: Vec<Option<FileReport>> = Vec::with_capacity(reports.len());
     let mut listed: Vec<Vec<RejectRow>> = Vec::with_capacity(reports.len());

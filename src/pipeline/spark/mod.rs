@@ -206,6 +206,17 @@ pub struct DedupCounts {
     pub conflicting_names: u64,
 }
 
+/// run.json's distinct name counts, as the job counted them across all tasks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DistinctCounts {
+    /// DNS names with an address answer, and those naming a vendor.
+    pub dns_names: u64,
+    pub dns_vendor_names: u64,
+    /// Connection hostnames as read, and the kept ones naming a vendor.
+    pub host_names: u64,
+    pub host_vendor_names: u64,
+}
+
 /// What one fold task counted of its clients' DNS index.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FoldCounts {

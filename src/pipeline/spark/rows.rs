@@ -44,10 +44,13 @@ pub enum Kind {
     Evidence = 11,
     /// What one fold task counted of the DNS index (JSON).
     FoldCounts = 12,
+    /// The distinct counts of names across the run, counted by Spark (JSON, written by
+    /// the job: the names themselves never come back to the driver).
+    DistinctCounts = 13,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Report,
         Kind::Dns,
         Kind::Hostname,
@@ -61,6 +64,7 @@ impl Kind {
         Kind::Partial,
         Kind::Evidence,
         Kind::FoldCounts,
+        Kind::DistinctCounts,
     ];
 
     fn of(v: u8) -> Option<Kind> {
@@ -83,6 +87,7 @@ impl Kind {
             Kind::Partial => "PARTIAL",
             Kind::Evidence => "EVIDENCE",
             Kind::FoldCounts => "FOLD_COUNTS",
+            Kind::DistinctCounts => "DISTINCT_COUNTS",
         }
     }
 }
@@ -130,7 +135,9 @@ impl RowWriter {
             Field::new("shard".into(), DataType::Int64),
             Field::new("payload".into(), DataType::Binary),
         ]);
+        // A task-local file read once: compression would only cost time.
         let writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Uncompressed)
             .batched(&schema)
             .map_err(|e| fail(path, e))?;
         Ok(RowWriter {
