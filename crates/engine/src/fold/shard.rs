@@ -130,6 +130,51 @@ mod tests {
             .collect()
     }
 
+    /// The client a distributed run routes a flow by is the one the fold groups it under:
+    /// the originator, or the local end of a uniflow record sent from outside.
+    #[test]
+    fn the_client_of_a_flow_is_the_one_the_fold_groups_by() {
+        let opts = AnalyzeOptions::new(Vec::new());
+        let mut catalogs = Catalogs::load(&opts).unwrap();
+        catalogs.sites = crate::classify::sites::Sites::parse(
+            "sites.toml",
+            "[[site]]\nname = \"hq\"\ncountry = \"CN\"\ncidrs = [\"10.1.0.0/16\"]\n",
+            &catalogs.countries,
+        )
+        .unwrap();
+        let index = DnsIndexBuilder::new(&catalogs.vendors).finish().unwrap();
+        let hostnames = HostnameIndex::default();
+        let presence = DnsPresence::default();
+        let mut base = flows()[1].clone();
+        base.src_ip = "10.1.2.3".parse().unwrap();
+        base.dst_ip = "93.184.216.34".parse().unwrap();
+        let turned = FlowRecord {
+            src_ip: base.dst_ip,
+            dst_ip: base.src_ip,
+            direction: ByteDirection::Uniflow,
+            ..base.clone()
+        };
+        let outbound = FlowRecord {
+            direction: ByteDirection::Uniflow,
+            ..base.clone()
+        };
+        for (flow, client) in [(&base, base.src_ip), (&turned, base.src_ip), (&outbound, base.src_ip)] {
+            assert_eq!(client_of(flow, &catalogs.sites), client);
+            let mut state = FlowState::new(&catalogs, &index, &hostnames, &presence, &opts);
+            state
+                .fold(flow.clone(), &mut FlowBreakdown::default(), None)
+                .unwrap();
+            let grouped: Vec<_> = state.other.keys().map(|k| k.src).collect();
+            assert_eq!(grouped, [client]);
+        }
+        // Between two outside addresses nothing is turned round.
+        let outside = FlowRecord {
+            src_ip: "8.8.8.8".parse().unwrap(),
+            ..outbound.clone()
+        };
+        assert_eq!(client_of(&outside, &catalogs.sites), outside.src_ip);
+    }
+
     /// The same flows folded in one state, or in three shards whose partial results are
     /// merged (in either order), give the same groups, counts and per-file breakdowns.
     #[test]
