@@ -99,7 +99,10 @@ pub fn analyze(
     {
         submit.arg("--conf").arg("spark.log.level=WARN");
     }
+    // spark-submit passes the job's own output to its standard output; the run's summary
+    // owns ours, so Spark's goes to standard error with its log.
     let status = submit
+        .stdout(std::io::stderr())
         .args(&spark.submit_options)
         .arg(exchange.join(SCRIPT_FILE))
         .arg(exchange.join(JOB_FILE))
