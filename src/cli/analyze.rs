@@ -347,6 +347,23 @@ fn without_engine_options(argv: &[String]) -> Vec<String> {
     out
 }
 
+/// A command line with `--config` expanded, as text: every stage of a Spark run parses
+/// it again.
+pub fn expanded_argv(argv: Vec<std::ffi::OsString>) -> anyhow::Result<Vec<String>> {
+    Ok(super::config::expand(argv)
+        .map_err(xborder::Error::Usage)?
+        .into_iter()
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                xborder::Error::Usage(format!(
+                    "{}: a Spark run needs command-line arguments in UTF-8",
+                    a.to_string_lossy()
+                ))
+            })
+        })
+        .collect::<Result<Vec<String>, _>>()?)
+}
+
 /// How to run Spark, for `--engine spark`; `None` for a single-machine run.
 fn spark_settings(
     args: &AnalyzeArgs,
@@ -374,18 +391,7 @@ fn spark_settings(
         .into());
     }
     // Every stage parses the command line again, with the configuration file expanded.
-    let expanded = super::config::expand(std::env::args_os().collect())
-        .map_err(|m| xborder::Error::Usage(m))?
-        .into_iter()
-        .map(|a| {
-            a.into_string().map_err(|a| {
-                xborder::Error::Usage(format!(
-                    "{}: --engine spark needs command-line arguments in UTF-8",
-                    a.to_string_lossy()
-                ))
-            })
-        })
-        .collect::<Result<Vec<String>, _>>()?;
+    let expanded = expanded_argv(std::env::args_os().collect())?;
     let mut submit_options = Vec::new();
     for conf in &args.spark_conf {
         if !conf.contains('=') {

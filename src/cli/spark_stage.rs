@@ -104,18 +104,7 @@ fn plan(exchange: &Path, analyze: Vec<std::ffi::OsString>) -> anyhow::Result<()>
     let exe = std::env::current_exe().context("finding this binary")?;
     let mut argv = vec![exe.into_os_string(), "analyze".into()];
     argv.extend(analyze);
-    let argv: Vec<String> = super::config::expand(argv)
-        .map_err(xborder::Error::Usage)?
-        .into_iter()
-        .map(|a| {
-            a.into_string().map_err(|a| {
-                xborder::Error::Usage(format!(
-                    "{}: a Spark run needs command-line arguments in UTF-8",
-                    a.to_string_lossy()
-                ))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let argv = super::analyze::expanded_argv(argv)?;
     let cli = super::Cli::try_parse_from(&argv)?;
     let super::Command::Analyze(args) = cli.command else {
         anyhow::bail!("not an `analyze` command line");

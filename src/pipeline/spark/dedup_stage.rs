@@ -19,8 +19,7 @@ pub fn dedup(
     input: &Path,
     out: &Path,
 ) -> Result<()> {
-    let spill =
-        tempfile::tempdir_in(spill_parent(opts)).map_err(|e| Error::io(&spill_parent(opts), e))?;
+    let spill = scratch(opts)?;
     let mut dns_seen = SeenKeys::new(budget(opts, DedupBudget::DNS), spill.path());
     let mut flows = FlowDedup::new(
         budget(opts, DedupBudget::FLOWS),
@@ -120,10 +119,4 @@ pub fn dedup(
         .map_err(|e| Error::Aggregate(format!("cannot encode de-duplication counts: {e}")))?;
     rows.push(Kind::DedupCounts, 0, 0, 0, 0, &payload)?;
     rows.finish()
-}
-
-/// Where a task's spill files go: `--spill-dir`, else the system's temporary directory
-/// (on an executor, its local scratch space).
-pub(super) fn spill_parent(opts: &AnalyzeOptions) -> PathBuf {
-    opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
 }

@@ -22,8 +22,7 @@ pub fn fold(
     input: &Path,
     out: &Path,
 ) -> Result<()> {
-    let scratch = tempfile::tempdir_in(dedup_stage::spill_parent(opts))
-        .map_err(|e| Error::io(&dedup_stage::spill_parent(opts), e))?;
+    let scratch = scratch(opts)?;
     let rows = Rows::read(input)?;
     let mut builder = DnsIndexBuilder::new(&catalogs.vendors).spill_to(scratch.path());
     if let Some(n) = opts.spill_after_keys {

@@ -159,6 +159,13 @@ pub fn check_supported(opts: &AnalyzeOptions, inputs: &[JobInput]) -> Result<()>
     Ok(())
 }
 
+/// A task's scratch directory, removed when dropped: under `--spill-dir`, else the
+/// system's temporary directory (on an executor, its local scratch space).
+fn scratch(opts: &AnalyzeOptions) -> Result<tempfile::TempDir> {
+    let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    tempfile::tempdir_in(&parent).map_err(|e| Error::io(&parent, e))
+}
+
 /// The reading-order number of the record at (`file`, `ord`): files in plan order, records
 /// in file order. Evidence rows are written in this order whichever task folded them.
 fn seq_of(file: u32, ord: u64) -> u64 {

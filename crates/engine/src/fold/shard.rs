@@ -158,7 +158,11 @@ mod tests {
             direction: ByteDirection::Uniflow,
             ..base.clone()
         };
-        for (flow, client) in [(&base, base.src_ip), (&turned, base.src_ip), (&outbound, base.src_ip)] {
+        for (flow, client) in [
+            (&base, base.src_ip),
+            (&turned, base.src_ip),
+            (&outbound, base.src_ip),
+        ] {
             assert_eq!(client_of(flow, &catalogs.sites), client);
             let mut state = FlowState::new(&catalogs, &index, &hostnames, &presence, &opts);
             state
