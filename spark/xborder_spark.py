@@ -20,8 +20,9 @@ Stages (docs/scale-out.md explains why each boundary is where it is):
    broadcast as a file;
 3. dedup: rows shuffled by de-duplication key and sorted into reading order; each task
    runs `xborder spark-stage dedup`;
-4. fold: accepted DNS records and flows shuffled by client, hostnames joined to the flows
-   of their connection id; each task runs `xborder spark-stage fold`;
+4. fold: accepted DNS records (with copies for the later days their answers reach) and
+   flows shuffled by client and day, hostnames joined to the flows of their connection id;
+   each task runs `xborder spark-stage fold`;
 5. the small results (file reports, counts, partial results; names are counted in Spark
    and only the counts travel) are collected into
    EXCHANGE/results.parquet and the evidence rows, range-partitioned by reading order,
@@ -62,6 +63,8 @@ KINDS = {
     "EVIDENCE": 11,
     "FOLD_COUNTS": 12,
     "DISTINCT_COUNTS": 13,
+    "DNS_COPY": 14,
+    "ADDRESS_PAIR": 15,
 }
 
 # The row table as Spark holds it (signed types) and as xborder reads and writes it.
@@ -275,7 +278,8 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         .persist(StorageLevel.DISK_ONLY)
     )
 
-    # 4. fold: by client; hostnames go to every shard with a flow of their connection id.
+    # 4. fold: by client and day; hostnames go to every shard with a flow of their
+    # connection id.
     def fold_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield from stage(
             job,
@@ -286,7 +290,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
             batches,
         )
 
-    accepted = dedup.where(kind_in("DNS", "FLOW"))
+    accepted = dedup.where(kind_in("DNS", "DNS_COPY", "FLOW"))
     routes = accepted.where(kind_in("FLOW")).select("part", "shard").distinct()
     hostnames = (
         records.where(kind_in("HOSTNAME"))
@@ -312,6 +316,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         "dns_vendor_names": distinct_count(dns_names.where(F.col("shard") == 1)),
         "host_names": distinct_count(read.where(kind_in("HOST_NAME"))),
         "host_vendor_names": distinct_count(dedup.where(kind_in("HOST_VENDOR_NAME"))),
+        "client_address_pairs": distinct_count(fold.where(kind_in("ADDRESS_PAIR"))),
     }
     counts_row = spark.createDataFrame(
         [(KINDS["DISTINCT_COUNTS"], 0, 0, 0, 0, bytearray(json.dumps(counts).encode()))],

@@ -146,14 +146,10 @@ pub(super) fn observe_dns(
     if let (Some(site), true) = (site, period.contains(d.ts)) {
         coverage.dns(site, source, d.ts);
     }
+    add_presence(d, presence);
     let mut name = None;
-    let mut answered = false;
     for answer in &d.answers {
         if let crate::schema::AnswerValue::Address(address) = answer.value {
-            if !answered {
-                presence.add(d.client_ip, d.response_ts);
-                answered = true;
-            }
             let id = *name.get_or_insert_with(|| {
                 candidates.name_id(&d.query, |q| catalogs.vendors.match_host(q).is_some())
             });
@@ -161,6 +157,18 @@ pub(super) fn observe_dns(
                 candidates.answer(id, address);
             }
         }
+    }
+}
+
+/// That the client of `d` received an address answer at its response time (DNS
+/// presence: the client's DNS is visible then).
+pub(super) fn add_presence(d: &DnsRecord, presence: &mut DnsPresence) {
+    let answered = d
+        .answers
+        .iter()
+        .any(|a| matches!(a.value, crate::schema::AnswerValue::Address(_)));
+    if answered {
+        presence.add(d.client_ip, d.response_ts);
     }
 }
 

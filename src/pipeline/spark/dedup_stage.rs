@@ -3,11 +3,13 @@
 //! each partition into reading order (file, then position); every record that could be a
 //! duplicate or a conflict of another shares its key, so it meets that record here and
 //! the single-machine decisions ([`crate::dedup`], [`HostnameIndexBuilder`]) come out the
-//! same. Accepted DNS records and flows pass on; hostnames are only counted here (the
-//! fold stage receives them all, joined to their flows by connection id).
+//! same. Accepted DNS records and flows pass on, each DNS record also as copies for the
+//! later days its answers can still attribute flows on; hostnames are only counted here
+//! (the fold stage receives them all, joined to their flows by connection id).
 
 use super::rows::{Kind, RowWriter, Rows};
 use super::*;
+use crate::period::day_of;
 use xborder_model::codec;
 
 /// De-duplicate the rows in `input` (sorted into reading order) and write the accepted
@@ -30,6 +32,7 @@ pub fn dedup(
     let mut counts = DedupCounts::default();
     let mut listed = 0usize;
     let mut rows = RowWriter::create(out)?;
+    let max_age_us = i64::from(opts.dns_window.max_age_s) * 1_000_000;
     let mut last: Option<(Kind, u32, u64)> = None;
     Rows::read(input)?.each(|row| {
         // Decisions are made in reading order: a partition that is not sorted would make
@@ -54,6 +57,21 @@ pub fn dedup(
                         row.shard,
                         row.payload,
                     )?;
+                    // The answers attribute flows up to --dns-max-age later: copies go to
+                    // the shards of the client's later days inside that window.
+                    let home = day_of(d.response_ts);
+                    let last = day_of(d.response_ts.saturating_add(max_age_us));
+                    for day in home.saturating_add(1)..=last {
+                        let shard = shard_column(d.client_ip, day);
+                        rows.push(
+                            Kind::DnsCopy,
+                            row.file,
+                            row.ord,
+                            row.part,
+                            shard,
+                            row.payload,
+                        )?;
+                    }
                 } else {
                     file.dns_duplicate += 1;
                 }

@@ -33,6 +33,8 @@ pub fn fold(
     let mut presence = DnsPresence::default();
     let mut candidates = CandidateTracker::default();
     let mut client_sites = FastMap::default();
+    let vendor_addresses = read_vendor_addresses(vendor_addresses)?;
+    let mut home = HomeCounts::default();
     let mut last: Option<(Kind, u32, u64)> = None;
     rows.each(|row| {
         let at = (row.kind, row.file, row.ord);
@@ -46,6 +48,7 @@ pub fn fold(
             Kind::Dns => {
                 let d = codec::decode_dns(row.payload)?;
                 builder.add(&d)?;
+                home.count(&d, &vendor_addresses);
                 let source = coverage.source(job.source_label(row.file)?);
                 dns_pass::observe_dns(
                     &d,
@@ -57,6 +60,13 @@ pub fn fold(
                     &mut presence,
                     &mut candidates,
                 );
+            }
+            // An earlier day's record whose answers still attribute flows today: indexed
+            // and seen, counted only in its home shard.
+            Kind::DnsCopy => {
+                let d = codec::decode_dns(row.payload)?;
+                builder.add(&d)?;
+                dns_pass::add_presence(&d, &mut presence);
             }
             // A hostname joined to flows in several partitions arrives in each; the same
             // records give the same decision for its connection everywhere.
@@ -73,7 +83,7 @@ pub fn fold(
         }
         Ok(())
     })?;
-    let index = builder.finish_with(read_vendor_addresses(vendor_addresses)?)?;
+    let index = builder.finish_with(vendor_addresses)?;
     let hostnames = hosts.finish(&catalogs.vendors, &index);
     let mut state = FlowState::new(catalogs, &index, &hostnames, &presence, opts);
     state.coverage = coverage;
@@ -92,11 +102,14 @@ pub fn fold(
             state.fold(flow, files.entry(row.file).or_default(), Some(&mut sink))
         })?;
     }
-    let counts = FoldCounts {
-        address_answers: index.stats.address_answers,
-        answers_kept: index.stats.answers_kept,
-        client_address_pairs: index.stats.client_address_pairs,
-    };
+    let mut pair = Writer::default();
+    for (client, address) in &home.pairs {
+        pair.buf.clear();
+        pair.ip(*client);
+        pair.ip(*address);
+        out_rows.push(Kind::AddressPair, 0, 0, 0, 0, &pair.buf)?;
+    }
+    let counts = home.counts;
     files.retain(|_, b| *b != FlowBreakdown::default());
     let partial = state.into_partial(files);
     let tables = scratch.path().join("partial");
@@ -107,6 +120,34 @@ pub fn fold(
         .map_err(|e| Error::Aggregate(format!("cannot encode fold counts: {e}")))?;
     out_rows.push(Kind::FoldCounts, 0, 0, 0, 0, &payload)?;
     out_rows.finish()
+}
+
+/// What the DNS index counts of the home records only (copies are counted in their own
+/// home shard): address answers, those kept (their address is a vendor address of the
+/// run), and the (client, address) pairs kept.
+#[derive(Default)]
+struct HomeCounts {
+    counts: FoldCounts,
+    pairs: std::collections::BTreeSet<(IpAddr, IpAddr)>,
+}
+
+impl HomeCounts {
+    /// The index's own rule ([`DnsIndexBuilder::add`], `finish_with`): address answers of
+    /// records with a name, kept when a vendor name resolved to the address.
+    fn count(&mut self, d: &DnsRecord, vendor_addresses: &std::collections::HashSet<IpAddr>) {
+        if d.query.is_empty() {
+            return;
+        }
+        for answer in &d.answers {
+            if let crate::schema::AnswerValue::Address(address) = answer.value {
+                self.counts.address_answers += 1;
+                if vendor_addresses.contains(&address) {
+                    self.counts.answers_kept += 1;
+                    self.pairs.insert((d.client_ip, address));
+                }
+            }
+        }
+    }
 }
 
 /// A partial result's table files as one byte string: name and contents of each.

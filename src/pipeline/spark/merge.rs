@@ -86,7 +86,6 @@ pub fn analysis(
                     .map_err(|e| bad(format!("fold counts: {e}")))?;
                 dns_stats.address_answers += c.address_answers;
                 dns_stats.answers_kept += c.answers_kept;
-                dns_stats.client_address_pairs += c.client_address_pairs;
             }
             Kind::DistinctCounts => {
                 if distinct.is_some() {
@@ -118,6 +117,7 @@ pub fn analysis(
     dns_stats.distinct_names = distinct.dns_names;
     dns_stats.vendor_names = distinct.dns_vendor_names;
     dns_stats.vendor_addresses = vendor_addresses.len() as u64;
+    dns_stats.client_address_pairs = distinct.client_address_pairs;
     hostname_stats.distinct_names = distinct.host_names;
     hostname_stats.vendor_names = distinct.host_vendor_names;
 

@@ -12,10 +12,11 @@
 //!    connection id, DNS records by record key) and a sort into reading order: the same
 //!    decisions as the single-machine de-duplication, since records that can be
 //!    duplicates of each other always meet in one task;
-//! 3. [`fold_stage`], after a shuffle by client: each task builds its clients' DNS index
-//!    (with the vendor addresses of the whole run, broadcast), joins hostnames and folds
-//!    its flows, emitting a [`xborder_engine::fold::partial::FoldPartial`] and evidence
-//!    rows numbered in reading order;
+//! 3. [`fold_stage`], after a shuffle by client and day (DNS records copied into the
+//!    next days their answers can still attribute flows on): each task builds its DNS
+//!    index (with the vendor addresses of the whole run, broadcast), joins hostnames and
+//!    folds its flows, emitting a [`xborder_engine::fold::partial::FoldPartial`] and
+//!    evidence rows numbered in reading order;
 //! 4. [`merge`], back on the driver: counts summed and balanced, partial results merged,
 //!    evidence written in reading order, then the usual tables and writers.
 //!
@@ -222,14 +223,21 @@ pub struct DistinctCounts {
     /// Connection hostnames as read, and the kept ones naming a vendor.
     pub host_names: u64,
     pub host_vendor_names: u64,
+    /// (client, vendor address) pairs with answers kept.
+    pub client_address_pairs: u64,
 }
 
-/// What one fold task counted of its clients' DNS index.
+/// What one fold task counted of its home DNS records (not of copies from earlier days).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FoldCounts {
     pub address_answers: u64,
     pub answers_kept: u64,
-    pub client_address_pairs: u64,
+}
+
+/// The fold shard of a client on a day: a client's flows of one day, and every DNS answer
+/// that can attribute them, meet in one task, so a busy NAT address is split by day.
+fn shard_column(client: IpAddr, day: i32) -> i64 {
+    rows::key_column(crate::fasthash::key128(&(client, day)))
 }
 
 /// One input's report as the read stage hands it to the driver.

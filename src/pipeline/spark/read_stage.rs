@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use super::rows::{key_column, Kind, RowWriter};
 use super::*;
 use crate::fasthash::key128;
+use crate::period::day_of;
 use xborder_engine::fold::shard::client_of;
 use xborder_model::codec::{self, Writer};
 
@@ -142,7 +143,7 @@ fn read_records(
                         input,
                         ord,
                         key_column(dns_key(&d)),
-                        key_column(key128(&d.client_ip)),
+                        shard_column(d.client_ip, day_of(d.response_ts)),
                         &bytes.buf,
                     )
                 }
@@ -181,7 +182,7 @@ fn read_records(
                         input,
                         ord,
                         part,
-                        key_column(key128(&client)),
+                        shard_column(client, day_of(flow.ts)),
                         &bytes.buf,
                     )
                 }

@@ -20,11 +20,11 @@ pub enum Kind {
     /// One input's report: counts, hash, rejects listed (JSON).
     Report = 0,
     /// A DNS record inside the DNS read-back window; `part` is its de-duplication key,
-    /// `shard` its client.
+    /// `shard` its client and the day of its response.
     Dns = 1,
     /// A connection hostname (TLS SNI, HTTP Host); `part` is its connection id.
     Hostname = 2,
-    /// A flow inside the period; `part` is its connection id, `shard` its client.
+    /// A flow inside the period; `part` is its connection id, `shard` its client and day.
     Flow = 3,
     /// An address a vendor name resolved to (distinct per input).
     VendorAddress = 4,
@@ -47,10 +47,16 @@ pub enum Kind {
     /// The distinct counts of names across the run, counted by Spark (JSON, written by
     /// the job: the names themselves never come back to the driver).
     DistinctCounts = 13,
+    /// A copy of an accepted DNS record for a later day its answers can still attribute
+    /// flows on (its window crosses midnight); indexed there, counted only at home.
+    DnsCopy = 14,
+    /// A (client, vendor address) pair a fold task kept answers for, for run.json's
+    /// distinct count of pairs.
+    AddressPair = 15,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Report,
         Kind::Dns,
         Kind::Hostname,
@@ -65,6 +71,8 @@ impl Kind {
         Kind::Evidence,
         Kind::FoldCounts,
         Kind::DistinctCounts,
+        Kind::DnsCopy,
+        Kind::AddressPair,
     ];
 
     fn of(v: u8) -> Option<Kind> {
@@ -88,6 +96,8 @@ impl Kind {
             Kind::Evidence => "EVIDENCE",
             Kind::FoldCounts => "FOLD_COUNTS",
             Kind::DistinctCounts => "DISTINCT_COUNTS",
+            Kind::DnsCopy => "DNS_COPY",
+            Kind::AddressPair => "ADDRESS_PAIR",
         }
     }
 }
