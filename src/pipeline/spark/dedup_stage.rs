@@ -9,7 +9,6 @@
 
 use super::rows::{Kind, RowWriter, Rows};
 use super::*;
-use crate::period::day_of;
 use xborder_model::codec;
 
 /// De-duplicate the rows in `input` (sorted into reading order) and write the accepted
@@ -59,9 +58,7 @@ pub fn dedup(
                     )?;
                     // The answers attribute flows up to --dns-max-age later: copies go to
                     // the shards of the client's later days inside that window.
-                    let home = day_of(d.response_ts);
-                    let last = day_of(d.response_ts.saturating_add(max_age_us));
-                    for day in home.saturating_add(1)..=last {
+                    for day in copy_days(d.response_ts, max_age_us) {
                         let shard = shard_column(d.client_ip, day);
                         rows.push(
                             Kind::DnsCopy,

@@ -160,6 +160,14 @@ pub fn check_supported(opts: &AnalyzeOptions, inputs: &[JobInput]) -> Result<()>
     Ok(())
 }
 
+/// The later days whose flows an answer given at `response_ts` can still attribute, up to
+/// `max_age_us` after it: the days its record is copied into.
+fn copy_days(response_ts: crate::schema::Micros, max_age_us: i64) -> std::ops::RangeInclusive<i32> {
+    let home = crate::period::day_of(response_ts);
+    let last = crate::period::day_of(response_ts.saturating_add(max_age_us));
+    home.saturating_add(1)..=last
+}
+
 /// A task's scratch directory, removed when dropped: under `--spill-dir`, else the
 /// system's temporary directory (on an executor, its local scratch space).
 fn scratch(opts: &AnalyzeOptions) -> Result<tempfile::TempDir> {
@@ -258,3 +266,36 @@ pub struct ListedReject {
 }
 
 use std::collections::BTreeMap;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_copied_into_the_days_their_window_reaches() {
+        let day = 86_400_000_000i64;
+        let hour = day / 24;
+        let d0 = 20_648i64; // 2026-07-14
+        let at = |h: i64| d0 * day + h * hour;
+        let days = |ts, age| copy_days(ts, age).collect::<Vec<i32>>();
+        // 23:50 with a 6-hour window reaches into the next day; 10:00 does not.
+        assert_eq!(days(at(23) + 50 * 60_000_000, 6 * hour), [d0 as i32 + 1]);
+        assert!(days(at(10), 6 * hour).is_empty());
+        // Exactly 24 hours: the next day, whatever the time.
+        assert_eq!(days(at(0), 24 * hour), [d0 as i32 + 1]);
+        // A window of 50 hours reaches two or three later days.
+        assert_eq!(days(at(0), 50 * hour), [d0 as i32 + 1, d0 as i32 + 2]);
+        assert_eq!(
+            days(at(23), 50 * hour),
+            [d0 as i32 + 1, d0 as i32 + 2, d0 as i32 + 3]
+        );
+        // Before the epoch too.
+        assert_eq!(days(-hour, 2 * hour), [0]);
+    }
+
+    #[test]
+    fn reading_order_numbers_round_trip() {
+        assert_eq!(file_ord(seq_of(7, 123_456)), (7, 123_456));
+        assert!(seq_of(1, 0) > seq_of(0, (1 << ORD_BITS) - 1));
+    }
+}

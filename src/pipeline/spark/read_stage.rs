@@ -127,6 +127,12 @@ fn read_records(
         &mut |_| {},
         &mut |rec, counts| {
             ord += 1;
+            if ord >= 1 << ORD_BITS {
+                return Err(Error::Aggregate(format!(
+                    "{}: more than 2^{ORD_BITS} records in one file; split it for a Spark run",
+                    entry.path.display()
+                )));
+            }
             bytes.buf.clear();
             match rec {
                 Record::Dns(d) if format.holds(RecordKind::Dns) => {
