@@ -259,37 +259,32 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
     collect_to(read.where(kind_in("VENDOR_ADDRESS")).distinct(), vendor_path)
     sc.addFile(vendor_path)
 
-    # 3. de-duplication: by key, in reading order.
-    def dedup_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from stage(
-            job,
-            on_executor(job_path),
-            "dedup",
-            ["--vendor-addresses", on_executor(vendor_path)],
-            meters["dedup"],
-            batches,
-        )
+    def partition_task(name: str):
+        """The task of a stage over one shuffled partition (dedup, fold)."""
 
+        def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            yield from stage(
+                job,
+                on_executor(job_path),
+                name,
+                ["--vendor-addresses", on_executor(vendor_path)],
+                meters[name],
+                batches,
+            )
+
+        return task
+
+    # 3. de-duplication: by key, in reading order.
     records = read.where(kind_in("DNS", "HOSTNAME", "FLOW"))
     dedup = (
         records.repartition(dedup_partitions, "part")
         .sortWithinPartitions(*READING_ORDER)
-        .mapInArrow(dedup_task, SPARK_SCHEMA)
+        .mapInArrow(partition_task("dedup"), SPARK_SCHEMA)
         .persist(StorageLevel.DISK_ONLY)
     )
 
     # 4. fold: by client and day; hostnames go to every shard with a flow of their
     # connection id.
-    def fold_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from stage(
-            job,
-            on_executor(job_path),
-            "fold",
-            ["--vendor-addresses", on_executor(vendor_path)],
-            meters["fold"],
-            batches,
-        )
-
     accepted = dedup.where(kind_in("DNS", "DNS_COPY", "FLOW"))
     routes = accepted.where(kind_in("FLOW")).select("part", "shard").distinct()
     hostnames = (
@@ -302,7 +297,7 @@ def run_job(job_path: str, exchange: str) -> SparkSession:
         accepted.unionByName(hostnames)
         .repartition(fold_partitions, "shard")
         .sortWithinPartitions(*READING_ORDER)
-        .mapInArrow(fold_task, SPARK_SCHEMA)
+        .mapInArrow(partition_task("fold"), SPARK_SCHEMA)
         .persist(StorageLevel.DISK_ONLY)
     )
 

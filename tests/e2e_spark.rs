@@ -67,6 +67,16 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A working directory holding a fixture's `logs/` and `sites.toml`, as the tests of one
+/// machine use them.
+fn fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = common::root().join("tests/fixtures").join(name);
+    copy_tree(&from.join("logs"), &dir.path().join("logs"));
+    std::fs::copy(from.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    dir
+}
+
 fn xborder_in(dir: &Path) -> Command {
     let mut c = common::xborder();
     c.current_dir(dir);
@@ -182,18 +192,13 @@ fn fixtures_and_sample_match_one_machine() {
     );
     assert_identical(&l, &s, 3);
 
-    let dir = tempfile::tempdir().unwrap();
-    let traps = root.join("tests/fixtures/traps");
-    copy_tree(&traps.join("logs"), &dir.path().join("logs"));
-    std::fs::copy(traps.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let dir = fixture("traps");
     let args = ["logs", "--sites", "sites.toml", "--period", "2026-Q3"];
     let (l, s) = both(&spark, dir.path(), &args, "local[2]", 5);
     assert_identical(&l, &s, 5);
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fixture("policy");
     let policy = root.join("tests/fixtures/policy");
-    copy_tree(&policy.join("logs"), &dir.path().join("logs"));
-    std::fs::copy(policy.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
     std::fs::copy(policy.join("assets.csv"), dir.path().join("assets.csv")).unwrap();
     std::fs::copy(
         root.join("data/examples/policy.toml"),
@@ -219,10 +224,7 @@ fn fixtures_and_sample_match_one_machine() {
 #[test]
 fn spark_submit_as_the_entry_point_matches_one_machine() {
     let Some(spark) = spark() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let traps = common::root().join("tests/fixtures/traps");
-    copy_tree(&traps.join("logs"), &dir.path().join("logs"));
-    std::fs::copy(traps.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let dir = fixture("traps");
     let args = [
         "logs",
         "--sites",
@@ -269,10 +271,7 @@ fn spark_submit_as_the_entry_point_matches_one_machine() {
 #[test]
 fn adversarial_fixture_gives_the_hand_checked_results() {
     let Some(spark) = spark() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = common::root().join("tests/fixtures/spark");
-    copy_tree(&fixture.join("logs"), &dir.path().join("logs"));
-    std::fs::copy(fixture.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let dir = fixture("spark");
     let args = [
         "logs",
         "--sites",
@@ -587,10 +586,7 @@ impl Drop for Cluster {
 /// options need it (no Spark needed for these).
 #[test]
 fn spark_refuses_what_it_cannot_do_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = common::root().join("tests/fixtures/proxy");
-    copy_tree(&proxy.join("logs"), &dir.path().join("logs"));
-    std::fs::copy(proxy.join("sites.toml"), dir.path().join("sites.toml")).unwrap();
+    let dir = fixture("proxy");
     let out = xborder_in(dir.path())
         .args([
             "analyze",

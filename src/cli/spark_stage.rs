@@ -45,27 +45,23 @@ enum Stage {
         out: PathBuf,
     },
     /// De-duplicate one partition of rows sorted into reading order.
-    Dedup {
-        #[arg(long)]
-        job: PathBuf,
-        #[arg(long)]
-        vendor_addresses: PathBuf,
-        #[arg(long = "in")]
-        input: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Dedup(Partition),
     /// Fold one partition of clients' DNS records, hostnames and flows.
-    Fold {
-        #[arg(long)]
-        job: PathBuf,
-        #[arg(long)]
-        vendor_addresses: PathBuf,
-        #[arg(long = "in")]
-        input: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Fold(Partition),
+}
+
+/// The files of a stage over one shuffled partition.
+#[derive(Debug, Args)]
+struct Partition {
+    #[arg(long)]
+    job: PathBuf,
+    /// The run's vendor addresses, as the job collected them.
+    #[arg(long)]
+    vendor_addresses: PathBuf,
+    #[arg(long = "in")]
+    input: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
 }
 
 pub fn run(args: SparkStageArgs) -> anyhow::Result<ExitCode> {
@@ -75,24 +71,14 @@ pub fn run(args: SparkStageArgs) -> anyhow::Result<ExitCode> {
             let (job, opts, catalogs, [out]) = setup(&job, [out])?;
             spark::read(&job, &opts, &catalogs, input, &out)?;
         }
-        Stage::Dedup {
-            job,
-            vendor_addresses,
-            input,
-            out,
-        } => {
+        Stage::Dedup(p) => {
             let (_, opts, catalogs, [vendor, input, out]) =
-                setup(&job, [vendor_addresses, input, out])?;
+                setup(&p.job, [p.vendor_addresses, p.input, p.out])?;
             spark::dedup(&opts, &catalogs, &vendor, &input, &out)?;
         }
-        Stage::Fold {
-            job,
-            vendor_addresses,
-            input,
-            out,
-        } => {
+        Stage::Fold(p) => {
             let (job, opts, catalogs, [vendor, input, out]) =
-                setup(&job, [vendor_addresses, input, out])?;
+                setup(&p.job, [p.vendor_addresses, p.input, p.out])?;
             spark::fold(&job, &opts, &catalogs, &vendor, &input, &out)?;
         }
     }
