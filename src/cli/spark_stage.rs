@@ -123,6 +123,9 @@ fn setup<const N: usize>(
     };
     let mut opts = super::analyze::options(&args)?;
     opts.progress = false;
+    // `--spill-dir` names a directory on the driver: tasks use it where it exists too,
+    // else their executor's temporary directory.
+    opts.spill_dir = args.spill_dir.clone().filter(|d| d.is_dir());
     let catalogs = Catalogs::load(&opts).context("loading catalogs")?;
     Ok((job, opts, catalogs, paths))
 }
