@@ -41,7 +41,6 @@ pub fn plan(
     exchange: &Path,
 ) -> Result<Job> {
     let inputs = job_inputs(opts)?;
-    check_supported(opts, &inputs)?;
     let bytes: u64 = inputs
         .iter()
         .filter_map(|i| std::fs::metadata(&i.path).ok())

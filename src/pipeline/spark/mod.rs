@@ -110,54 +110,46 @@ impl Job {
     }
 }
 
-/// The driver's plan as a job's input list.
+/// The driver's plan as a job's input list. What a Spark run cannot do exactly is refused
+/// here, before anything starts.
 pub fn job_inputs(opts: &AnalyzeOptions) -> Result<Vec<JobInput>> {
-    let planned = plan::plan_run(opts)?;
-    Ok(planned
-        .into_iter()
-        .map(|p| {
-            let (detection, format, detail) = match &p.detection {
-                Detection::Supported(f) => ("supported", Some(f.id().to_string()), None),
-                Detection::ZeekOtherLog(name) => ("zeek-other", None, Some(name.clone())),
-                Detection::Empty => ("empty", None, None),
-                Detection::Unrecognised(why) => ("unrecognised", None, Some(why.clone())),
-                Detection::NotRegular => ("not-regular", None, None),
-            };
-            let holds = |k| matches!(&p.detection, Detection::Supported(f) if f.holds(k));
-            JobInput {
-                holds_flows: holds(RecordKind::Flow),
-                holds_dns: holds(RecordKind::Dns) || holds(RecordKind::Hostname),
-                path: p.path,
-                detection: detection.to_string(),
-                format,
-                detail,
-            }
-        })
-        .collect())
-}
-
-/// Refuse what a Spark run cannot do exactly, before anything starts.
-pub fn check_supported(opts: &AnalyzeOptions, inputs: &[JobInput]) -> Result<()> {
-    for (i, input) in inputs.iter().enumerate() {
-        if input.detection != "supported" {
-            continue;
-        }
-        let path = &input.path;
-        let format = plan::detect_one(path, opts)?;
-        if format.holds(RecordKind::Proxy) {
-            return Err(Error::Usage(format!(
-                "{} (input #{}): proxy and gateway logs are joined to flows in reading order, which the Spark engine does not do yet; run them with --engine local",
-                path.display(),
-                i + 1
-            )));
-        }
-    }
     if opts.inputs.iter().any(|p| p.as_os_str() == "-") {
         return Err(Error::Usage(
             "standard input (`-`) cannot be read by Spark executors: give files".into(),
         ));
     }
-    Ok(())
+    let planned = plan::plan_run(opts)?;
+    let mut inputs = Vec::with_capacity(planned.len());
+    for (i, p) in planned.into_iter().enumerate() {
+        let holds = |k| matches!(&p.detection, Detection::Supported(f) if f.holds(k));
+        if holds(RecordKind::Proxy) {
+            return Err(Error::Usage(format!(
+                "{} (input #{}): proxy and gateway logs are joined to flows in reading order, which the Spark engine does not do yet; run them with --engine local",
+                p.path.display(),
+                i + 1
+            )));
+        }
+        let (holds_flows, holds_dns) = (
+            holds(RecordKind::Flow),
+            holds(RecordKind::Dns) || holds(RecordKind::Hostname),
+        );
+        let (detection, format, detail) = match &p.detection {
+            Detection::Supported(f) => ("supported", Some(f.id().to_string()), None),
+            Detection::ZeekOtherLog(name) => ("zeek-other", None, Some(name.clone())),
+            Detection::Empty => ("empty", None, None),
+            Detection::Unrecognised(why) => ("unrecognised", None, Some(why.clone())),
+            Detection::NotRegular => ("not-regular", None, None),
+        };
+        inputs.push(JobInput {
+            path: p.path,
+            detection: detection.to_string(),
+            format,
+            detail,
+            holds_flows,
+            holds_dns,
+        });
+    }
+    Ok(inputs)
 }
 
 /// The later days whose flows an answer given at `response_ts` can still attribute, up to
