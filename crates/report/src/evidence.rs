@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::csv_tables::neutralise;
+use super::hashed_file::HashedFile;
+use super::html::{EvidenceSample, EVIDENCE_ROWS_SHOWN, EVIDENCE_SHOWN};
 use super::pseudonym::Pseudonymizer;
+use super::OutputFile;
 use xborder_model::accounting::FileReport;
 use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::FastMap;
@@ -219,13 +222,15 @@ impl EvidenceSpool {
     }
 
     /// Write evidence.csv and evidence.parquet in `dir` in one pass over the spool,
-    /// resolving file indices to paths and hashes. Returns the two file paths.
+    /// resolving file indices to paths and hashes. Returns both files as run.json lists
+    /// them (hashed as they were written) and the first rows of each finding for the
+    /// HTML report.
     pub fn finish(
         self,
         dir: &Path,
         files: &[FileReport],
         pseudonymizer: Option<&Pseudonymizer>,
-    ) -> Result<(PathBuf, PathBuf)> {
+    ) -> Result<EvidenceWritten> {
         self.finish_in_groups(dir, files, pseudonymizer, PARQUET_BATCH_ROWS)
     }
 
@@ -235,7 +240,7 @@ impl EvidenceSpool {
         files: &[FileReport],
         pseudonymizer: Option<&Pseudonymizer>,
         group_rows: usize,
-    ) -> Result<(PathBuf, PathBuf)> {
+    ) -> Result<EvidenceWritten> {
         let group_rows = group_rows.max(1);
         let csv_path = dir.join("evidence.csv");
         let parquet_path = dir.join("evidence.parquet");
@@ -280,46 +285,140 @@ impl EvidenceSpool {
             files: &file_cells,
         };
 
+        // evidence.parquet is encoded on a thread of its own while this one formats
+        // evidence.csv; each file is hashed on its way to the disk.
+        let (frames, parquet_frames) = std::sync::mpsc::sync_channel::<DataFrame>(2);
+        let parquet_thread = {
+            let path = parquet_path.clone();
+            std::thread::Builder::new()
+                .name("xborder-parquet".into())
+                .spawn(move || write_parquet(&path, parquet_frames))
+                .map_err(|e| Error::io(&parquet_path, e))?
+        };
         let csv_fail = |e: csv::Error| Error::io(&csv_path, std::io::Error::other(e.to_string()));
-        let out = File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
-        let mut csv_out = csv::Writer::from_writer(BufWriter::new(out));
-        csv_out.write_record(EVIDENCE.names()).map_err(csv_fail)?;
-        let mut parquet = ParquetBatches::create(&parquet_path)?;
-
-        let mut spool = Merged::new(readers, remap)?;
-        let mut cells = Cells::new(pseudonymizer);
-        let mut batch: Vec<SpoolRow> = Vec::with_capacity(group_rows.min(PARQUET_BATCH_ROWS));
-        let mut read = 0u64;
-        loop {
-            batch.clear();
-            while batch.len() < group_rows {
-                match spool.next()? {
-                    Some(row) => batch.push(row),
-                    None => break,
+        let mut csv_out = csv::Writer::from_writer(HashedFile::create(&csv_path)?);
+        let mut sample = Sampler::new(EVIDENCE_ROWS_SHOWN);
+        let formatted = (|| -> Result<u64> {
+            csv_out.write_record(EVIDENCE.names()).map_err(csv_fail)?;
+            let numeric = numeric_columns();
+            let mut spool = Merged::new(readers, remap)?;
+            let mut cells = Cells::new(pseudonymizer);
+            let mut batch: Vec<SpoolRow> = Vec::with_capacity(group_rows.min(PARQUET_BATCH_ROWS));
+            let mut read = 0u64;
+            loop {
+                batch.clear();
+                while batch.len() < group_rows {
+                    match spool.next()? {
+                        Some(row) => batch.push(row),
+                        None => break,
+                    }
+                }
+                if batch.is_empty() {
+                    break;
+                }
+                read += batch.len() as u64;
+                cells.format(&batch);
+                let frame =
+                    write_batch(&batch, &cells, &tables, &numeric, &mut csv_out, &mut sample)
+                        .map_err(|e| e.at(&csv_path, &parquet_path))?;
+                if frames.send(frame).is_err() {
+                    // The Parquet thread stopped on an error, reported below.
+                    break;
                 }
             }
-            if batch.is_empty() {
-                break;
-            }
-            read += batch.len() as u64;
-            cells.format(&batch);
-            write_batch(&batch, &cells, &tables, &mut csv_out, &mut parquet)
-                .map_err(|e| e.at(&csv_path, &parquet_path))?;
-        }
+            Ok(read)
+        })();
+        drop(frames);
+        let parquet = parquet_thread.join().unwrap_or_else(|_| {
+            Err(Error::Report {
+                path: parquet_path.clone(),
+                message: "the Parquet writing thread panicked".into(),
+            })
+        });
+        let read = formatted?;
+        let (parquet_sha, parquet_bytes) = parquet?;
         if read != written {
             return Err(Error::Report {
                 path: paths[0].clone(),
                 message: format!("evidence spool holds {read} rows, {written} were written to it"),
             });
         }
-        csv_out.flush().map_err(|e| Error::io(&csv_path, e))?;
-        drop(csv_out);
-        parquet.finish()?;
-        drop(spool);
+        let (csv_sha, csv_bytes) = csv_out
+            .into_inner()
+            .map_err(|e| Error::io(&csv_path, std::io::Error::other(e.to_string())))?
+            .finish()?;
         for path in &paths {
             std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
-        Ok((csv_path, parquet_path))
+        let described = |path: &Path, sha256: String, bytes: u64| OutputFile {
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            rows: Some(written),
+            sha256,
+            bytes,
+        };
+        Ok(EvidenceWritten {
+            csv: described(&csv_path, csv_sha, csv_bytes),
+            parquet: described(&parquet_path, parquet_sha, parquet_bytes),
+            sample: sample.finish(&texts),
+        })
+    }
+}
+
+/// What [`EvidenceSpool::finish`] wrote.
+pub struct EvidenceWritten {
+    /// evidence.csv as run.json lists it.
+    pub csv: OutputFile,
+    /// evidence.parquet as run.json lists it.
+    pub parquet: OutputFile,
+    /// The first rows of each finding, for the HTML report.
+    pub sample: EvidenceSample,
+}
+
+/// The first rows of each finding (the HTML report's columns) and every finding's row
+/// count, gathered while evidence.csv is written instead of reading it back.
+struct Sampler {
+    per_finding: usize,
+    /// Column of evidence.csv for each column the report shows.
+    shown: Vec<usize>,
+    /// By finding id (an index into the text table): rows kept, rows counted.
+    by_finding: FastMap<u32, (Vec<Vec<String>>, u64)>,
+}
+
+impl Sampler {
+    fn new(per_finding: usize) -> Self {
+        let names = EVIDENCE.names();
+        Sampler {
+            per_finding,
+            shown: EVIDENCE_SHOWN
+                .iter()
+                .filter_map(|c| names.iter().position(|n| n == c))
+                .collect(),
+            by_finding: FastMap::default(),
+        }
+    }
+
+    fn add(&mut self, finding: u32, cells: &[&str; 24]) {
+        let entry = self.by_finding.entry(finding).or_default();
+        entry.1 += 1;
+        if entry.0.len() < self.per_finding {
+            entry
+                .0
+                .push(self.shown.iter().map(|&c| cells[c].to_string()).collect());
+        }
+    }
+
+    fn finish(self, texts: &[String]) -> EvidenceSample {
+        EvidenceSample {
+            by_finding: self
+                .by_finding
+                .into_iter()
+                .map(|(id, kept)| (texts.get(id as usize).cloned().unwrap_or_default(), kept))
+                .collect(),
+            written: true,
+        }
     }
 }
 
@@ -922,15 +1021,16 @@ impl BatchError {
     }
 }
 
-/// Write one decoded batch as evidence.csv lines and one row group of evidence.parquet.
+/// Write one decoded batch as evidence.csv lines, count it in the report's sample, and
+/// build its row group of evidence.parquet.
 fn write_batch<W: Write>(
     batch: &[SpoolRow],
     cells: &Cells<'_>,
     tables: &Tables<'_>,
+    numeric: &[bool],
     csv_out: &mut csv::Writer<W>,
-    parquet: &mut ParquetBatches,
-) -> std::result::Result<(), BatchError> {
-    let numeric = &parquet.numeric;
+    sample: &mut Sampler,
+) -> std::result::Result<DataFrame, BatchError> {
     let mut texts: Vec<Vec<Option<&str>>> = numeric
         .iter()
         .map(|&n| Vec::with_capacity(if n { 0 } else { batch.len() }))
@@ -942,6 +1042,7 @@ fn write_batch<W: Write>(
     for (i, r) in batch.iter().enumerate() {
         let (row, counts) = row_cells(r, cells.row(i), tables);
         csv_out.write_record(row).map_err(BatchError::Csv)?;
+        sample.add(r.finding, &row);
         for (c, value) in row.iter().enumerate() {
             if numeric[c] {
                 numbers[c].push(counts[c]);
@@ -962,60 +1063,47 @@ fn write_batch<W: Write>(
             }
         })
         .collect();
-    let frame = DataFrame::new_infer_height(columns).map_err(BatchError::Parquet)?;
-    parquet
-        .writer
-        .write_batch(&frame)
-        .map_err(BatchError::Parquet)
+    DataFrame::new_infer_height(columns).map_err(BatchError::Parquet)
 }
 
-/// evidence.parquet, written one row group per batch with an explicit schema (counts
-/// typed, everything else text).
-struct ParquetBatches {
-    path: PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
-    numeric: Vec<bool>,
-}
-
-impl ParquetBatches {
-    fn create(path: &Path) -> Result<Self> {
-        let numeric = numeric_columns();
-        let schema = Schema::from_iter(EVIDENCE.names().iter().zip(&numeric).map(|(c, n)| {
-            Field::new(
-                (*c).into(),
-                if *n {
-                    DataType::UInt64
-                } else {
-                    DataType::String
-                },
-            )
-        }));
-        let out = File::create(path).map_err(|e| Error::io(path, e))?;
-        let writer = ParquetWriter::new(BufWriter::new(out))
+/// evidence.parquet, one row group per frame received, with an explicit schema (counts
+/// typed, everything else text); returns the file's SHA-256 and size.
+fn write_parquet(
+    path: &Path,
+    frames: std::sync::mpsc::Receiver<DataFrame>,
+) -> Result<(String, u64)> {
+    let failed = |e: PolarsError| Error::Report {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let numeric = numeric_columns();
+    let schema = Schema::from_iter(EVIDENCE.names().iter().zip(&numeric).map(|(c, n)| {
+        Field::new(
+            (*c).into(),
+            if *n {
+                DataType::UInt64
+            } else {
+                DataType::String
+            },
+        )
+    }));
+    let mut file = HashedFile::create(path)?;
+    {
+        let mut writer = ParquetWriter::new(&mut file)
             .batched(&schema)
-            .map_err(|e| Error::Report {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        Ok(ParquetBatches {
-            path: path.to_path_buf(),
-            writer,
-            numeric,
-        })
+            .map_err(failed)?;
+        for frame in frames {
+            writer.write_batch(&frame).map_err(failed)?;
+        }
+        writer.finish().map_err(failed)?;
     }
-
-    fn finish(self) -> Result<()> {
-        self.writer.finish().map_err(|e| Error::Report {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(())
-    }
+    file.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xborder_model::hash::sha256_bytes;
 
     fn row(i: u64) -> EvidenceRow<'static> {
         const HOSTS: [&str; 4] = [
@@ -1150,10 +1238,24 @@ mod tests {
             spool.attributed(r).unwrap();
         }
         assert_eq!(spool.rows(), rows.len() as u64);
-        let (csv_path, parquet_path) = spool
+        let written = spool
             .finish_in_groups(dir, &files(), p, group_rows)
             .unwrap();
         assert!(!dir.join(".evidence.spool").exists());
+        let (csv_path, parquet_path) = (dir.join("evidence.csv"), dir.join("evidence.parquet"));
+        // Both files are described as they are on disk, hashed while written.
+        for (path, described) in [(&csv_path, &written.csv), (&parquet_path, &written.parquet)] {
+            let bytes = std::fs::read(path).unwrap();
+            assert_eq!(described.sha256, sha256_bytes(&bytes));
+            assert_eq!(described.bytes, bytes.len() as u64);
+            assert_eq!(described.rows, Some(rows.len() as u64));
+        }
+        // The report's sample, gathered while writing, is what reading evidence.csv
+        // back gives.
+        assert_eq!(
+            written.sample,
+            EvidenceSample::read(&csv_path, EVIDENCE_ROWS_SHOWN).unwrap()
+        );
         let frame = ParquetReader::new(File::open(&parquet_path).unwrap())
             .finish()
             .unwrap();
@@ -1390,7 +1492,9 @@ mod tests {
         for r in &rows {
             spool.attributed(r).unwrap();
         }
-        let (csv_one, parquet_one) = spool.finish(one.path(), &files(), None).unwrap();
+        spool.finish(one.path(), &files(), None).unwrap();
+        let csv_one = one.path().join("evidence.csv");
+        let parquet_one = one.path().join("evidence.parquet");
 
         let sharded = tempfile::tempdir().unwrap();
         let mut spool = EvidenceSpool::create(sharded.path()).unwrap();
@@ -1407,7 +1511,9 @@ mod tests {
         }
         spool.attributed(&rows[2_999]).unwrap();
         assert_eq!(spool.rows(), 3_000);
-        let (csv_sharded, parquet_sharded) = spool.finish(sharded.path(), &files(), None).unwrap();
+        spool.finish(sharded.path(), &files(), None).unwrap();
+        let csv_sharded = sharded.path().join("evidence.csv");
+        let parquet_sharded = sharded.path().join("evidence.parquet");
         assert_eq!(
             std::fs::read(csv_sharded).unwrap(),
             std::fs::read(csv_one).unwrap()
@@ -1441,10 +1547,10 @@ mod tests {
             .unwrap()
             .set_len(len - 3)
             .unwrap();
-        let err = spool
-            .finish(dir.path(), &files(), None)
-            .unwrap_err()
-            .to_string();
+        let Err(err) = spool.finish(dir.path(), &files(), None) else {
+            panic!("a truncated spool was accepted");
+        };
+        let err = err.to_string();
         assert!(err.contains(".evidence.spool"), "{err}");
         assert!(err.contains("truncated"), "{err}");
     }

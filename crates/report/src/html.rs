@@ -24,7 +24,7 @@ use xborder_model::error::{Error, Result};
 pub const EVIDENCE_ROWS_SHOWN: usize = 20;
 
 /// Columns of evidence.csv shown in the report, in order.
-const EVIDENCE_SHOWN: &[&str] = &[
+pub(crate) const EVIDENCE_SHOWN: &[&str] = &[
     "ts",
     "src_ip",
     "src_port",
@@ -41,7 +41,7 @@ const EVIDENCE_SHOWN: &[&str] = &[
 ];
 
 /// The first rows of each finding in evidence.csv, and how many rows each has.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct EvidenceSample {
     /// finding id → (first rows, in [`EVIDENCE_SHOWN`] order; total rows).
     pub by_finding: HashMap<String, (Vec<Vec<String>>, u64)>,

@@ -8,6 +8,7 @@ pub mod csv_tables;
 pub mod diff;
 pub mod evidence;
 pub mod fonts;
+mod hashed_file;
 pub mod html;
 pub mod i18n;
 mod i18n_law_zh;
@@ -159,9 +160,41 @@ pub fn write_all(
     catalogs: &Catalogs,
     analysis: &Analysis,
     ctx: &RunContext,
-    w: WriteOptions<'_>,
+    mut w: WriteOptions<'_>,
 ) -> Result<Written> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    std::thread::scope(|scope| {
+        // evidence.csv and evidence.parquet, by far the largest outputs of an AI-heavy
+        // run, are written while the tables and the PDF are.
+        let pseudonymizer = w.pseudonymizer;
+        let evidence = match w.evidence.take() {
+            Some(spool) => Some(
+                std::thread::Builder::new()
+                    .name("xborder-evidence".into())
+                    .spawn_scoped(scope, move || {
+                        spool.finish(out_dir, &analysis.files, pseudonymizer)
+                    })
+                    .map_err(|e| Error::io(out_dir, e))?,
+            ),
+            None => None,
+        };
+        write_the_rest(out_dir, opts, catalogs, analysis, ctx, &w, evidence)
+    })
+}
+
+type EvidenceThread<'s> = std::thread::ScopedJoinHandle<'s, Result<evidence::EvidenceWritten>>;
+
+/// Every output but the evidence, which `evidence` is writing meanwhile, in run.json's
+/// order.
+fn write_the_rest(
+    out_dir: &Path,
+    opts: &AnalyzeOptions,
+    catalogs: &Catalogs,
+    analysis: &Analysis,
+    ctx: &RunContext,
+    w: &WriteOptions<'_>,
+    evidence: Option<EvidenceThread<'_>>,
+) -> Result<Written> {
     let mut outputs = csv_tables::write_tables(out_dir, analysis, w.pseudonymizer.is_some())?;
     outputs.extend(csv_tables::write_org_tables(
         out_dir,
@@ -170,15 +203,7 @@ pub fn write_all(
         w.show_owners,
     )?);
     outputs.extend(assurance::write_tables(out_dir, analysis)?);
-    let mut evidence_sample = html::EvidenceSample::default();
-    if let Some(spool) = w.evidence {
-        let rows = spool.rows();
-        let (csv_path, parquet_path) = spool.finish(out_dir, &analysis.files, w.pseudonymizer)?;
-        evidence_sample = html::EvidenceSample::read(&csv_path, html::EVIDENCE_ROWS_SHOWN)?;
-        for (path, rows) in [(csv_path, Some(rows)), (parquet_path, Some(rows))] {
-            outputs.push(describe(&path, rows)?);
-        }
-    }
+    let evidence_at = outputs.len();
     let changes = match w.baseline {
         Some(old) => {
             let old = crate::diff::RunTables::load(old)?;
@@ -219,6 +244,17 @@ pub fn write_all(
         };
         warnings.extend(pdf.warnings.into_iter().map(|w| format!("{name}: {w}")));
         outputs.push(write_output(out_dir, &name, &pdf.bytes, None)?);
+    }
+    let mut evidence_sample = html::EvidenceSample::default();
+    if let Some(thread) = evidence {
+        let written = thread.join().unwrap_or_else(|_| {
+            Err(Error::Report {
+                path: out_dir.join("evidence.csv"),
+                message: "the evidence writing thread panicked".into(),
+            })
+        })?;
+        outputs.splice(evidence_at..evidence_at, [written.csv, written.parquet]);
+        evidence_sample = written.sample;
     }
     // The interactive report, from the same model as the PDF's figures.
     for (i, lang) in langs.iter().enumerate() {
@@ -265,20 +301,6 @@ pub fn write_all(
     )?;
     outputs.push(write_output(out_dir, "run.json", json.as_bytes(), None)?);
     Ok(Written { outputs, warnings })
-}
-
-fn describe(path: &Path, rows: Option<u64>) -> Result<OutputFile> {
-    Ok(OutputFile {
-        file: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        rows,
-        sha256: xborder_model::hash::sha256_file(path)?,
-        bytes: std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .len(),
-    })
 }
 
 /// Copy every input to `inputs/NNNN.gz|.zst|.log` (names never come from input data) and check

@@ -1,0 +1,176 @@
+//! An output file hashed while it is written, on a thread of its own.
+//!
+//! run.json lists every output with its SHA-256. Hashing evidence.csv after writing it
+//! meant reading hundreds of megabytes back on an AI-heavy run; here the writer hands
+//! full buffers to a thread that hashes and writes them, so the bytes are hashed once,
+//! on the way out, and the thread formatting rows never waits for the disk or the hash.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use sha2::{Digest, Sha256};
+use xborder_model::error::{Error, Result};
+use xborder_model::hash::hex;
+
+/// Bytes gathered before a buffer goes to the writing thread.
+const BUFFER_BYTES: usize = 1 << 20;
+/// Buffers queued for the writing thread: bounds the memory in flight.
+const BUFFERS_IN_FLIGHT: usize = 4;
+
+/// A file being written and hashed; [`HashedFile::finish`] gives its SHA-256 and size.
+pub struct HashedFile {
+    path: PathBuf,
+    buffer: Vec<u8>,
+    full: Option<SyncSender<Vec<u8>>>,
+    spare: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<io::Result<(String, u64)>>>,
+}
+
+impl HashedFile {
+    /// Create (or truncate) `path` and start its writing thread.
+    pub fn create(path: &Path) -> Result<Self> {
+        let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let (full, queued) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
+        let (give_back, spare) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT + 2);
+        let thread = std::thread::Builder::new()
+            .name("xborder-write".into())
+            .spawn(move || -> io::Result<(String, u64)> {
+                let mut hasher = Sha256::new();
+                let mut size = 0u64;
+                for mut buffer in queued {
+                    hasher.update(&buffer);
+                    file.write_all(&buffer)?;
+                    size += buffer.len() as u64;
+                    buffer.clear();
+                    // The writer may have stopped reusing buffers; dropping one is fine.
+                    let _ = give_back.try_send(buffer);
+                }
+                file.flush()?;
+                Ok((hex(&hasher.finalize()), size))
+            })
+            .map_err(|e| Error::io(path, e))?;
+        Ok(HashedFile {
+            path: path.to_path_buf(),
+            buffer: Vec::with_capacity(BUFFER_BYTES),
+            full: Some(full),
+            spare,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hand the buffered bytes to the writing thread.
+    fn send(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUFFER_BYTES));
+        let full = std::mem::replace(&mut self.buffer, next);
+        let sent = self.full.as_ref().map(|tx| tx.send(full).is_ok());
+        if sent == Some(true) {
+            Ok(())
+        } else {
+            // The thread stopped on a write error; `finish` reports it.
+            Err(io::Error::other("the writing thread stopped"))
+        }
+    }
+
+    /// Write what is buffered, wait for the thread, and return the file's SHA-256 (hex)
+    /// and size in bytes. A write error of the thread is reported here, naming the file.
+    pub fn finish(mut self) -> Result<(String, u64)> {
+        let sent = self.send();
+        self.join(sent)
+    }
+
+    fn join(&mut self, sent: io::Result<()>) -> Result<(String, u64)> {
+        drop(self.full.take());
+        let joined = match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked"))),
+            None => Err(io::Error::other("the file was already finished")),
+        };
+        // The thread's own error says more than "stopped".
+        let done = joined.map_err(|e| Error::io(&self.path, e))?;
+        sent.map_err(|e| Error::io(&self.path, e))?;
+        Ok(done)
+    }
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.buffer.len() + bytes.len() > BUFFER_BYTES {
+            self.send()?;
+        }
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    /// Buffers are handed over when full and at [`HashedFile::finish`]; flushing the
+    /// writers in front of this one must not send a buffer per flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for HashedFile {
+    /// Dropped without `finish` (an error elsewhere): stop the thread and wait for it.
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.join(Ok(()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xborder_model::hash::sha256_bytes;
+
+    #[test]
+    fn hash_and_size_are_those_of_the_bytes_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut file = HashedFile::create(&path).unwrap();
+        // Writes of every size, several buffers' worth, one larger than a buffer.
+        let mut expected = Vec::new();
+        for i in 0..5000u32 {
+            let piece = format!("{i},{}\n", "x".repeat((i % 700) as usize));
+            file.write_all(piece.as_bytes()).unwrap();
+            expected.extend_from_slice(piece.as_bytes());
+        }
+        let big = vec![b'y'; BUFFER_BYTES * 2 + 17];
+        file.write_all(&big).unwrap();
+        expected.extend_from_slice(&big);
+        let (sha, size) = file.finish().unwrap();
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(on_disk, expected);
+        assert_eq!(size, expected.len() as u64);
+        assert_eq!(sha, sha256_bytes(&expected));
+    }
+
+    #[test]
+    fn an_empty_file_has_the_empty_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty");
+        let (sha, size) = HashedFile::create(&path).unwrap().finish().unwrap();
+        assert_eq!((sha, size), (sha256_bytes(b""), 0));
+        assert!(path.is_file());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_names_the_file() {
+        // /dev/full accepts the open and fails every write with "no space".
+        let path = Path::new("/dev/full");
+        let mut file = HashedFile::create(path).unwrap();
+        let _ = file.write_all(&vec![b'z'; BUFFER_BYTES * 8]);
+        let err = file.finish().unwrap_err().to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+    }
+}
