@@ -158,14 +158,8 @@ fn shards_wanted(opts: &AnalyzeOptions, state: &FlowState<'_>) -> usize {
     if !state.shardable() {
         return 1;
     }
-    match opts.threads {
-        Some(n) => n.max(1),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_AUTO_SHARDS)),
-    }
+    threads_wanted(opts)
 }
-
-/// Shards used without `--threads`: beyond this the reading thread is the limit.
-const MAX_AUTO_SHARDS: usize = 8;
 
 /// Read every file holding flows, folding them in one shard or several; list every input
 /// that is not read (other Zeek logs, empty, unrecognised or not regular files) with why.

@@ -71,6 +71,19 @@ impl Reading<'_> {
     }
 }
 
+/// Threads a stage spreads over: `--threads` (or XBORDER_THREADS), else every CPU up to
+/// [`MAX_AUTO_THREADS`]. The fold runs this many shards, and a Zeek TSV log is parsed
+/// by this many parser threads.
+fn threads_wanted(opts: &AnalyzeOptions) -> usize {
+    match opts.threads {
+        Some(n) => n.max(1),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_AUTO_THREADS)),
+    }
+}
+
+/// Threads used without `--threads`: beyond this one reading thread is the limit.
+const MAX_AUTO_THREADS: usize = 8;
+
 /// A de-duplication budget: the built-in ones total about 0.5 GiB, and a lower
 /// `--memory-limit` shrinks them (`--spill-after-keys` fixes them, for tests).
 fn budget(opts: &AnalyzeOptions, b: DedupBudget) -> DedupBudget {

@@ -53,8 +53,14 @@ pub(super) fn read_file(
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
-    // Read, hash and decompress on one helper thread, parse on another; fold here.
-    let threaded = ingest::parallel::spawn(path, format.clone(), file_index, &opts.reader)?;
+    // Read, hash and decompress on one helper thread, parse on others; fold here.
+    let threaded = ingest::parallel::spawn(
+        path,
+        format.clone(),
+        file_index,
+        &opts.reader,
+        threads_wanted(opts),
+    )?;
     progress.start_file(
         &display,
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),

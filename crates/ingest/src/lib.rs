@@ -513,6 +513,19 @@ pub fn read_records(
         .read(reader, ctx, &mut |item| sink(plausible(item)))
 }
 
+/// Read one piece of a file cut at a line end ([`parallel`]): its first line is line
+/// `before + 1`, read in the Zeek header block `block`; the same checks as
+/// [`read_records`] apply.
+pub(crate) fn read_piece(
+    piece: &[u8],
+    before: u64,
+    block: &zeek_tsv::Block,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    zeek_tsv::read_piece(piece, before, block, ctx, &mut |item| sink(plausible(item)))
+}
+
 /// The largest byte count one flow record may carry: 2^53 bytes (8 PiB, eight days at
 /// 100 Gbit/s). Above it a count is not a measurement but a forgery or a corrupt field,
 /// and it would no longer be exact in JSON or in a spreadsheet; bounding each record also

@@ -16,23 +16,58 @@ pub enum Line<'a> {
 }
 
 /// Yields lines with their 1-based numbers.
+///
+/// A line that lies whole in the reader's buffer is handed out in place; only a line that
+/// straddles two buffers is copied.
 pub struct LineReader<'r> {
     inner: &'r mut dyn BufRead,
     buf: Vec<u8>,
     number: u64,
+    /// Bytes of the line handed out in place, consumed when the next one is asked for.
+    pending: usize,
 }
 
 impl<'r> LineReader<'r> {
     pub fn new(inner: &'r mut dyn BufRead) -> Self {
+        Self::after_line(inner, 0)
+    }
+
+    /// A reader whose first line is line `before + 1` of its file: a piece of a file cut
+    /// at a line end, parsed on its own.
+    pub fn after_line(inner: &'r mut dyn BufRead, before: u64) -> Self {
         LineReader {
             inner,
             buf: Vec::with_capacity(4096),
-            number: 0,
+            number: before,
+            pending: 0,
         }
     }
 
     /// The next line, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        if self.pending > 0 {
+            self.inner.consume(std::mem::take(&mut self.pending));
+        }
+        // The usual case: the whole line is in the buffer.
+        let in_place = loop {
+            match self.inner.fill_buf() {
+                Ok(available) => {
+                    break memchr::memchr(b'\n', available).filter(|&i| i <= MAX_LINE_BYTES)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(end) = in_place {
+            self.number += 1;
+            self.pending = end + 1;
+            // Filled above: this returns the same bytes without reading.
+            let available = self.inner.fill_buf()?;
+            return Ok(Some(Line::Text {
+                number: self.number,
+                bytes: text_of(&available[..end], self.number),
+            }));
+        }
         self.buf.clear();
         let mut too_long = false;
         let mut saw_any = false;
@@ -76,25 +111,26 @@ impl<'r> LineReader<'r> {
                 head,
             }));
         }
-        let mut end = self.buf.len();
-        if end > 0 && self.buf[end - 1] == b'\r' {
-            end -= 1;
-        }
-        // A UTF-8 byte-order mark would otherwise glue itself to the first header name.
-        let start = if self.number == 1 && self.buf.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            0
-        };
         Ok(Some(Line::Text {
             number: self.number,
-            bytes: &self.buf[start..end.max(start)],
+            bytes: text_of(&self.buf, self.number),
         }))
     }
 }
 
+/// A line's text: without a carriage return before its newline, and, on line 1, without
+/// a UTF-8 byte-order mark (which would otherwise glue itself to the first header name).
+fn text_of(line: &[u8], number: u64) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if number == 1 {
+        line.strip_prefix(UTF8_BOM).unwrap_or(line)
+    } else {
+        line
+    }
+}
+
 fn memchr_newline(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', haystack)
 }
 
 #[cfg(test)]
@@ -123,6 +159,42 @@ mod tests {
         assert_eq!(out[1], (2, Ok(b"beta gamma delta".to_vec())));
         assert_eq!(out[2], (3, Ok(Vec::new())));
         assert_eq!(out[3], (4, Ok(b"last".to_vec())));
+    }
+
+    /// Lines handed out in place (whole in the buffer) are the lines copied across
+    /// buffer boundaries, with the same numbers.
+    #[test]
+    fn in_place_and_copied_lines_agree() {
+        let mut long = vec![b'y'; MAX_LINE_BYTES + 1];
+        long.extend_from_slice(b"\r\nz\n");
+        for input in [
+            &b"\xEF\xBB\xBF#a\r\nb\n\n\r\nlast"[..],
+            b"\xEF\xBB\xBF\r\nx",
+            b"\n\n",
+            &long,
+        ] {
+            let mut whole = io::Cursor::new(input.to_vec());
+            let mut lines = LineReader::new(&mut whole);
+            let mut in_place = Vec::new();
+            while let Some(line) = lines.next_line().unwrap() {
+                in_place.push(match line {
+                    Line::Text { number, bytes } => (number, Ok(bytes.to_vec())),
+                    Line::TooLong { number, head } => (number, Err(head.len())),
+                });
+            }
+            assert_eq!(in_place, collect(input));
+        }
+        let mut rest = io::Cursor::new(b"a\nb".to_vec());
+        let mut lines = LineReader::after_line(&mut rest, 41);
+        assert!(matches!(
+            lines.next_line().unwrap(),
+            Some(Line::Text { number: 42, .. })
+        ));
+        assert!(matches!(
+            lines.next_line().unwrap(),
+            Some(Line::Text { number: 43, .. })
+        ));
+        assert!(lines.next_line().unwrap().is_none());
     }
 
     #[test]

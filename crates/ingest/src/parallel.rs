@@ -9,8 +9,18 @@
 //! file size; if the caller stops early (a `--strict` reject), dropping the receiver stops
 //! both threads.
 
+//!
+//! A Zeek TSV log, whose lines depend on nothing but themselves and the header block
+//! before them, is parsed by several parser threads instead ([`spawn`] with `parsers` >
+//! 1): the reader cuts it into pieces at line ends, noting the header block and line
+//! number each piece starts at, the parsers take pieces as they come, and a collector
+//! thread hands the parsed pieces on in file order. The items are the same, in the same
+//! order, as one parser gives.
+
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -63,13 +73,18 @@ impl ThreadedInput {
     }
 }
 
-/// Open `path` and start reading it as `format` on two helper threads.
+/// Open `path` and start reading it as `format` on helper threads: a reader and one
+/// parser, or `parsers` parsers when the format can be cut into pieces (Zeek TSV).
 pub fn spawn(
     path: &Path,
     format: Format,
     file_index: u32,
     options: &ReaderOptions,
+    parsers: usize,
 ) -> Result<ThreadedInput> {
+    if parsers > 1 && splits_at_lines(&format) {
+        return spawn_split(path, format, file_index, options, parsers, CHUNK_BYTES);
+    }
     let options = options.clone();
     let mut opened = super::open_input(path)?;
     let compression = opened.compression;
@@ -260,12 +275,285 @@ impl BufRead for ChunkReader {
     }
 }
 
+/// Whether `format`'s records can be parsed from pieces of the file cut at line ends,
+/// given the header block each piece starts in: Zeek's TSV logs.
+fn splits_at_lines(format: &Format) -> bool {
+    matches!(
+        format.id(),
+        "zeek-conn-tsv" | "zeek-dns-tsv" | "zeek-ssl-tsv" | "zeek-http-tsv"
+    )
+}
+
+/// A piece of the file for a parser: its bytes end at a line end (or the end of input),
+/// and it starts after line `before`, in header block `block`.
+struct Piece {
+    seq: u64,
+    before: u64,
+    block: Arc<super::zeek_tsv::Block>,
+    bytes: Vec<u8>,
+}
+
+/// What reaches the collector, by sequence number.
+enum Outcome {
+    Parsed(Vec<Vec<Item>>),
+    Failed(Error),
+    /// After the last piece: the file's SHA-256 and size, or why reading stopped.
+    End(io::Result<(String, u64)>),
+}
+
+/// [`spawn`] for a format that [`splits_at_lines`]: a reader cutting pieces of about
+/// `piece_bytes`, `parsers` parser threads and a collector restoring file order.
+fn spawn_split(
+    path: &Path,
+    format: Format,
+    file_index: u32,
+    options: &ReaderOptions,
+    parsers: usize,
+    piece_bytes: usize,
+) -> Result<ThreadedInput> {
+    let options = Arc::new(options.clone());
+    let mut opened = super::open_input(path)?;
+    let compression = opened.compression;
+    let raw = opened.raw_counter();
+    // Pieces read but not yet handed on: bounds memory whatever the file size.
+    let in_flight = parsers * 2 + 2;
+    let (slot_tx, slot_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = slot_tx.send(());
+    }
+    let (piece_tx, piece_rx) = bounded::<Piece>(parsers);
+    let (done_tx, done_rx) = unbounded::<(u64, Outcome)>();
+    let (spare_tx, spare_rx) = unbounded::<Vec<u8>>();
+    let (msg_tx, msg_rx) = bounded::<Message>(BATCHES_IN_FLIGHT);
+    let mut threads = Vec::with_capacity(parsers + 2);
+    let failed_to_start = |e| Error::io(path, e);
+
+    let reader_done = done_tx.clone();
+    threads.push(
+        std::thread::Builder::new()
+            .name("xborder-read".into())
+            .spawn(move || {
+                let mut headers = super::zeek_tsv::Headers::new();
+                let mut lines_before = 0u64;
+                let mut seq = 0u64;
+                loop {
+                    if slot_rx.recv().is_err() {
+                        return; // The collector stopped: nobody wants the rest.
+                    }
+                    let mut bytes = spare_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(piece_bytes + 4096));
+                    bytes.clear();
+                    let more = match fill_piece(&mut opened.reader, &mut bytes, piece_bytes) {
+                        Ok(more) => more,
+                        Err(e) => {
+                            let _ = reader_done.send((seq, Outcome::End(Err(e))));
+                            return;
+                        }
+                    };
+                    if !bytes.is_empty() {
+                        let block = headers.current();
+                        headers.see(&bytes, lines_before);
+                        let before = lines_before;
+                        lines_before += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                        let piece = Piece {
+                            seq,
+                            before,
+                            block,
+                            bytes,
+                        };
+                        if piece_tx.send(piece).is_err() {
+                            return;
+                        }
+                        seq += 1;
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+                drop(piece_tx);
+                let done = opened.finish().map_err(|e| io::Error::other(e.to_string()));
+                let _ = reader_done.send((seq, Outcome::End(done)));
+            })
+            .map_err(failed_to_start)?,
+    );
+
+    for _ in 0..parsers {
+        let pieces = piece_rx.clone();
+        let done = done_tx.clone();
+        let spare = spare_tx.clone();
+        let options = options.clone();
+        let format = format.clone();
+        let path = path.to_path_buf();
+        threads.push(
+            std::thread::Builder::new()
+                .name("xborder-parse".into())
+                .spawn(move || {
+                    let ctx = ReadContext {
+                        path: &path,
+                        file_index,
+                        options: &options,
+                    };
+                    for piece in pieces.iter() {
+                        let outcome = parse_piece(&piece, &format, &ctx);
+                        let _ = spare.send(piece.bytes);
+                        if done.send((piece.seq, outcome)).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(failed_to_start)?,
+        );
+    }
+    drop(done_tx);
+
+    let path_buf = path.to_path_buf();
+    threads.push(
+        std::thread::Builder::new()
+            .name("xborder-collect".into())
+            .spawn(move || {
+                let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
+                let mut next = 0u64;
+                for (seq, outcome) in done_rx.iter() {
+                    waiting.insert(seq, outcome);
+                    while let Some(outcome) = waiting.remove(&next) {
+                        let last = match outcome {
+                            Outcome::Parsed(batches) => {
+                                for batch in batches {
+                                    if msg_tx.send(Message::Items(batch)).is_err() {
+                                        return;
+                                    }
+                                }
+                                // The reader may cut another piece.
+                                let _ = slot_tx.send(());
+                                next += 1;
+                                continue;
+                            }
+                            Outcome::Failed(e) => Message::Failed(e),
+                            Outcome::End(Ok((sha256, size))) => Message::Done { sha256, size },
+                            Outcome::End(Err(e)) => Message::Failed(Error::io(&path_buf, e)),
+                        };
+                        let _ = msg_tx.send(last);
+                        return;
+                    }
+                }
+                let _ = msg_tx.send(Message::Failed(Error::io(
+                    &path_buf,
+                    io::Error::other("reader thread ended early"),
+                )));
+            })
+            .map_err(failed_to_start)?,
+    );
+    Ok(ThreadedInput {
+        messages: msg_rx,
+        compression,
+        raw,
+        threads,
+    })
+}
+
+/// Parse one piece into batches; a reader panic becomes an error naming the file.
+fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>) -> Outcome {
+    let mut batches = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH_ITEMS);
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        super::read_piece(&piece.bytes, piece.before, &piece.block, ctx, &mut |item| {
+            batch.push(item);
+            if batch.len() == BATCH_ITEMS {
+                batches.push(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH_ITEMS),
+                ));
+            }
+            Ok(())
+        })
+    }));
+    match read {
+        Ok(Ok(())) => {
+            if !batch.is_empty() {
+                batches.push(batch);
+            }
+            Outcome::Parsed(batches)
+        }
+        Ok(Err(e)) => Outcome::Failed(e),
+        Err(payload) => {
+            let why = xborder_model::text::panic_message(payload.as_ref());
+            Outcome::Failed(Error::io(
+                ctx.path,
+                io::Error::other(format!(
+                    "the {} reader failed on this file ({why}); this is a bug in xborder, please report it",
+                    format.id()
+                )),
+            ))
+        }
+    }
+}
+
+/// Fill `buf` with about `piece_bytes` of text ending at a line end, or at the end of
+/// input (returns false there). A last line longer than the line limit is cut after
+/// one byte more than the limit, so the parser still rejects it as too long, and the
+/// rest of it is skipped: a missing newline never makes a piece grow without bound.
+fn fill_piece(reader: &mut dyn BufRead, buf: &mut Vec<u8>, piece_bytes: usize) -> io::Result<bool> {
+    while buf.len() < piece_bytes {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(false);
+        }
+        let n = available.len().min(piece_bytes - buf.len());
+        buf.extend_from_slice(&available[..n]);
+        reader.consume(n);
+    }
+    if buf.last() == Some(&b'\n') {
+        return Ok(true);
+    }
+    let line_start = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let keep = super::lines::MAX_LINE_BYTES + 1;
+    let mut skipping = buf.len() - line_start > keep;
+    if skipping {
+        buf.truncate(line_start + keep);
+    }
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(false);
+        }
+        let (n, found) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !skipping {
+            let room = line_start + keep - buf.len();
+            if n > room && !(found && n - 1 <= room) {
+                buf.extend_from_slice(&available[..room]);
+                skipping = true;
+            } else {
+                buf.extend_from_slice(&available[..n]);
+            }
+        }
+        reader.consume(n);
+        if found {
+            if skipping {
+                buf.push(b'\n');
+            }
+            return Ok(true);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn collect(path: &Path, format: Format) -> (Vec<String>, String) {
-        let t = spawn(path, format, 0, &ReaderOptions::default()).unwrap();
+        let t = spawn(path, format, 0, &ReaderOptions::default(), 1).unwrap();
         let mut out = Vec::new();
         let mut sha = String::new();
         for m in t.messages.iter() {
@@ -312,6 +600,144 @@ mod tests {
         }
     }
 
+    fn collect_split(
+        path: &Path,
+        format: Format,
+        parsers: usize,
+        piece_bytes: usize,
+    ) -> (Vec<String>, String) {
+        let t = spawn_split(
+            path,
+            format,
+            0,
+            &ReaderOptions::default(),
+            parsers,
+            piece_bytes,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut sha = String::new();
+        for m in t.messages.iter() {
+            match m {
+                Message::Items(items) => out.extend(items.into_iter().map(|i| format!("{i:?}"))),
+                Message::Done { sha256, .. } => sha = sha256,
+                Message::Failed(e) => panic!("{e}"),
+            }
+        }
+        t.join();
+        (out, sha)
+    }
+
+    /// A Zeek log with every case where a piece must not lose its context: a BOM, CRLF,
+    /// a data line before any header, header blocks mid-file with another separator,
+    /// column order and log path, invalid UTF-8 in a data line and in a header line,
+    /// empty lines, lines longer than the limit in the middle and at the end, and no
+    /// newline at the end.
+    fn hostile_zeek_log() -> Vec<u8> {
+        let mut log = Vec::new();
+        // Declared on line 1 behind a BOM: `-` is then a value, not unset.
+        log.extend_from_slice(b"\xEF\xBB\xBF#unset_field\tNA\r\n");
+        log.extend_from_slice(b"1700000000.0\tbefore-header\n");
+        log.extend_from_slice(b"#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\n");
+        for i in 0..40u32 {
+            log.extend_from_slice(
+                format!(
+                    "1700000{i:03}.5\tC{i}\t10.0.0.{}\t{}\t198.51.100.{}\t443\ttcp\t{}\t-\r\n",
+                    i % 7,
+                    40000 + i,
+                    i % 3,
+                    i * 11
+                )
+                .as_bytes(),
+            );
+            if i % 9 == 4 {
+                log.extend_from_slice(b"\n");
+            }
+        }
+        log.extend_from_slice(
+            b"1700000100.0\tCbad\t10.0.0.\xFF\t1\t198.51.100.1\t443\ttcp\t1\t1\n",
+        );
+        log.extend_from_slice(b"#fields\tts\xFF\tuid\n");
+        let mut long = vec![b'x'; super::super::lines::MAX_LINE_BYTES + 5];
+        long.push(b'\n');
+        log.extend_from_slice(&long);
+        // A new block: comma-separated, columns reordered.
+        log.extend_from_slice(b"#separator ,\n#path,conn\n#fields,uid,ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,orig_bytes,resp_bytes\n");
+        for i in 0..25u32 {
+            log.extend_from_slice(
+                format!(
+                    "D{i},1700001{i:03}.25,10.1.0.{},5{i:04},203.0.113.{},80,tcp,{},{}\n",
+                    i % 5,
+                    i % 4,
+                    i * 3,
+                    i
+                )
+                .as_bytes(),
+            );
+        }
+        log.extend_from_slice(b"#separator \\x09\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\tanswers\tTTLs\n");
+        for i in 0..20u32 {
+            log.extend_from_slice(
+                format!("1700002{i:03}.0\tQ{i}\t10.0.0.{}\t5353\t10.0.0.53\t53\tapi{i}.example.com\t192.0.2.{i}\t60.0\n", i % 6)
+                    .as_bytes(),
+            );
+        }
+        let mut tail = vec![b'y'; super::super::lines::MAX_LINE_BYTES * 2];
+        tail.extend_from_slice(
+            b"\r\n1700003000.0\tlast\t10.0.0.1\t1\t10.0.0.53\t53\tend.example\t-\t-",
+        );
+        log.extend_from_slice(&tail);
+        log
+    }
+
+    /// Parsed in pieces by several threads, a Zeek log gives the items one parser gives,
+    /// in the same order, with the same line numbers and hash, whatever the piece size.
+    #[test]
+    fn pieces_parsed_apart_give_the_items_of_one_parser() {
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = dir.path().join("hostile.log");
+        std::fs::write(&hostile, hostile_zeek_log()).unwrap();
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+        let cases = [
+            (hostile.clone(), "zeek-conn-tsv"),
+            (sample.join("conn.2026-07.log"), "zeek-conn-tsv"),
+            (sample.join("conn.2026-08-09.log.gz"), "zeek-conn-tsv"),
+            (sample.join("dns.2026-Q3.log"), "zeek-dns-tsv"),
+        ];
+        for (path, format) in cases {
+            let format = Format::by_id(format).unwrap();
+            let (one, sha) = collect(&path, format.clone());
+            assert!(one.len() > 60, "{}", path.display());
+            for (parsers, piece_bytes) in [(2, 1), (3, 7), (2, 64), (5, 300), (2, 1 << 16)] {
+                let (split, split_sha) = collect_split(&path, format.clone(), parsers, piece_bytes);
+                assert_eq!(split_sha, sha);
+                assert_eq!(
+                    split.len(),
+                    one.len(),
+                    "{} {parsers} {piece_bytes}",
+                    path.display()
+                );
+                for (a, b) in split.iter().zip(&one) {
+                    assert_eq!(a, b, "{} {parsers} {piece_bytes}", path.display());
+                }
+            }
+        }
+    }
+
+    /// A caller that stops listening (a --strict reject) stops every thread.
+    #[test]
+    fn dropping_the_reader_stops_the_split_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hostile.log");
+        std::fs::write(&path, hostile_zeek_log()).unwrap();
+        let format = Format::by_id("zeek-conn-tsv").unwrap();
+        let t = spawn_split(&path, format, 0, &ReaderOptions::default(), 3, 16).unwrap();
+        let first = t.messages.recv().unwrap();
+        assert!(matches!(first, Message::Items(_)));
+        // Returns only once every thread has ended.
+        t.join();
+    }
+
     /// A reader that panics half-way ends the read with an error naming the file and the
     /// reader, after the records it produced, instead of a silently short file.
     #[test]
@@ -337,7 +763,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.log");
         std::fs::write(&path, "x\n").unwrap();
-        let t = spawn(&path, Format::Builtin(&SPEC), 0, &ReaderOptions::default()).unwrap();
+        let t = spawn(
+            &path,
+            Format::Builtin(&SPEC),
+            0,
+            &ReaderOptions::default(),
+            2,
+        )
+        .unwrap();
         let messages: Vec<Message> = t.messages.iter().collect();
         let failure = messages.iter().find_map(|m| match m {
             Message::Failed(e) => Some(e.to_string()),

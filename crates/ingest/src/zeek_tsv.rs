@@ -183,7 +183,8 @@ fn unescape(s: &str) -> String {
 }
 
 /// The layout declared by the current header block.
-struct Block {
+#[derive(Clone)]
+pub(crate) struct Block {
     separator: String,
     set_separator: String,
     empty_field: String,
@@ -208,6 +209,15 @@ impl Default for Block {
 }
 
 impl Block {
+    /// Apply one header line: a `#separator` line starts a new block (one may follow
+    /// another mid-file), any other updates the current one.
+    fn header_line(&mut self, line: &str) {
+        if line.starts_with("#separator") {
+            *self = Block::default();
+        }
+        self.apply_header(line);
+    }
+
     fn apply_header(&mut self, line: &str) {
         let body = &line[1..];
         let (key, value) = match body.split_once(self.separator.as_str()) {
@@ -342,11 +352,85 @@ pub fn read(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
+    read_lines(LineReader::new(reader), Block::default(), ctx, sink)
+}
+
+/// Read one piece of a Zeek TSV log cut at a line end: its first line is line
+/// `before + 1` of the file, and `block` is the header block in effect there
+/// ([`Headers`]). Gives exactly the items reading the whole file gives for these lines.
+pub(crate) fn read_piece(
+    piece: &[u8],
+    before: u64,
+    block: &Block,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let mut reader = piece;
+    read_lines(
+        LineReader::after_line(&mut reader, before),
+        block.clone(),
+        ctx,
+        sink,
+    )
+}
+
+/// The header block in effect at each line end of a Zeek TSV log, kept by the thread
+/// that cuts the log into pieces: header lines are rare, so it looks at those alone.
+pub(crate) struct Headers {
+    block: std::sync::Arc<Block>,
+}
+
+impl Headers {
+    pub(crate) fn new() -> Self {
+        Headers {
+            block: std::sync::Arc::new(Block::default()),
+        }
+    }
+
+    /// The block in effect after every line seen so far.
+    pub(crate) fn current(&self) -> std::sync::Arc<Block> {
+        self.block.clone()
+    }
+
+    /// Apply the header lines of `piece`, which starts after line `before` of the file,
+    /// as [`read`] would: a line counts when it starts with `#`, is UTF-8 and is not too
+    /// long (a rejected line declares nothing).
+    pub(crate) fn see(&mut self, piece: &[u8], before: u64) {
+        let starts = std::iter::once(0)
+            .chain(memchr::memmem::find_iter(piece, b"\n#").map(|i| i + 1))
+            .chain((before == 0 && piece.starts_with(super::lines::UTF8_BOM)).then_some(0));
+        let mut seen: Vec<usize> = starts.collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for start in seen {
+            let rest = &piece[start..];
+            let raw = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+            if raw.len() > super::lines::MAX_LINE_BYTES {
+                continue;
+            }
+            let mut line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if before == 0 && start == 0 {
+                line = line.strip_prefix(super::lines::UTF8_BOM).unwrap_or(line);
+            }
+            if line.first() != Some(&b'#') {
+                continue;
+            }
+            if let Ok(text) = std::str::from_utf8(line) {
+                std::sync::Arc::make_mut(&mut self.block).header_line(text);
+            }
+        }
+    }
+}
+
+fn read_lines(
+    mut lines: LineReader<'_>,
+    mut block: Block,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
     let file_index = ctx.file_index;
-    let mut lines = LineReader::new(reader);
-    let mut block = Block::default();
     // Rebuilt after every header line; `None` when the block is not a tab-separated conn.
-    let mut fast: Option<FastConn> = None;
+    let mut fast = FastConn::for_block(&block);
     loop {
         let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
@@ -381,13 +465,7 @@ pub fn read(
             continue;
         };
         if text.starts_with('#') {
-            if text.starts_with("#separator") || text.starts_with("#fields") {
-                // A new header block may follow a previous one mid-file.
-                if text.starts_with("#separator") {
-                    block = Block::default();
-                }
-            }
-            block.apply_header(text);
+            block.header_line(text);
             fast = FastConn::for_block(&block);
             continue;
         }
