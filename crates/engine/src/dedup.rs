@@ -318,6 +318,20 @@ impl SeenKeys {
     }
 }
 
+/// `n` zero slots whose pages are written now. Fresh zeroed memory is mapped on first
+/// touch; the table's first touch is a read ([`KeyTable::warm`]) that maps the shared
+/// zero page, and the insert after it must then copy the page and flush every core's TLB.
+/// Writing each page once up front costs one ordinary fault per page instead.
+fn written_zeros(n: usize) -> Vec<u128> {
+    // `black_box` keeps the compiler from dropping stores of zero into memory it knows
+    // is zeroed.
+    let mut slots = std::hint::black_box(vec![0u128; n]);
+    for slot in slots.iter_mut().step_by(4096 / KEY_BYTES) {
+        *slot = 0;
+    }
+    slots
+}
+
 /// An open-addressing set of 128-bit hash keys: one slot array, so a lookup reads one
 /// cache line and [`SeenKeys::warm`] can fetch exactly that line ahead of the insert.
 /// Key 0 marks an empty slot and is tracked apart.
@@ -331,7 +345,7 @@ struct KeyTable {
 impl KeyTable {
     fn with_capacity(slots: usize) -> Self {
         KeyTable {
-            slots: vec![0; slots.next_power_of_two()],
+            slots: written_zeros(slots.next_power_of_two()),
             len: 0,
             has_zero: false,
         }
@@ -393,7 +407,7 @@ impl KeyTable {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let old = std::mem::replace(&mut self.slots, written_zeros(size));
         let mask = self.slots.len() - 1;
         for key in old.into_iter().filter(|k| *k != 0) {
             let mut i = (key as usize) & mask;

@@ -108,6 +108,20 @@ pub fn runs(s: &str, bold: bool) -> Vec<(Face, String)> {
 /// The advance width of `c` in em, from the face that draws it (the Latin face's box
 /// for a character no face has).
 pub fn advance_em(c: char, bold: bool) -> f32 {
+    // Most report text is ASCII and Latin-1: each of those is measured once per weight.
+    static LATIN1: std::sync::OnceLock<[[f32; 256]; 2]> = std::sync::OnceLock::new();
+    if let Ok(byte) = u8::try_from(u32::from(c)) {
+        let table = LATIN1.get_or_init(|| {
+            std::array::from_fn(|weight| {
+                std::array::from_fn(|b| measure(char::from(b as u8), weight == 1))
+            })
+        });
+        return table[usize::from(bold)][usize::from(byte)];
+    }
+    measure(c, bold)
+}
+
+fn measure(c: char, bold: bool) -> f32 {
     let face = face_for(c, bold).unwrap_or(Face::Latin);
     let Some(f) = parsed_face(face, bold) else {
         return 0.5;
@@ -121,6 +135,21 @@ pub fn advance_em(c: char, bold: bool) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Latin-1 table gives what measuring each character gives.
+    #[test]
+    fn remembered_widths_are_the_measured_ones() {
+        for bold in [false, true] {
+            for b in 0..=255u8 {
+                let c = char::from(b);
+                assert_eq!(
+                    advance_em(c, bold).to_bits(),
+                    measure(c, bold).to_bits(),
+                    "{c:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn each_character_is_drawn_by_the_first_face_that_has_it() {
