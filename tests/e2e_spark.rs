@@ -618,4 +618,9 @@ fn spark_refuses_what_it_cannot_do_exactly() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("standard input (`-`) cannot be read"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -390,6 +390,13 @@ fn spark_settings(
         )
         .into());
     }
+    // Refused here, before `-` is spooled to a file the executors could not see either.
+    if args.inputs.iter().any(|p| p.as_os_str() == "-") {
+        return Err(xborder::Error::Usage(
+            "standard input (`-`) cannot be read by Spark executors: give files".into(),
+        )
+        .into());
+    }
     // Every stage parses the command line again, with the configuration file expanded.
     let expanded = expanded_argv(std::env::args_os().collect())?;
     let mut submit_options = Vec::new();

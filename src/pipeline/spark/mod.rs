@@ -113,11 +113,6 @@ impl Job {
 /// The driver's plan as a job's input list. What a Spark run cannot do exactly is refused
 /// here, before anything starts.
 pub fn job_inputs(opts: &AnalyzeOptions) -> Result<Vec<JobInput>> {
-    if opts.inputs.iter().any(|p| p.as_os_str() == "-") {
-        return Err(Error::Usage(
-            "standard input (`-`) cannot be read by Spark executors: give files".into(),
-        ));
-    }
     let planned = plan::plan_run(opts)?;
     let mut inputs = Vec::with_capacity(planned.len());
     for (i, p) in planned.into_iter().enumerate() {
