@@ -275,8 +275,9 @@ pub struct AnalyzeArgs {
     /// and vanish when the run ends.
     #[arg(help_heading = "Resources", long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
-    /// Threads that fold flows in parallel shards, merged at the end; default all CPUs (at
-    /// most 8), or XBORDER_THREADS. The outputs are byte-identical for any number.
+    /// Threads that fold flows in parallel shards, merged at the end, and that parse a
+    /// Zeek TSV log in pieces; default all CPUs (at most 8), or XBORDER_THREADS. The
+    /// outputs are byte-identical for any number.
     #[arg(help_heading = "Resources", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: Option<u64>,
     /// Spill de-duplication keys and non-vendor DNS answers after this many (tests the

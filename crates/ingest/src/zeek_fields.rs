@@ -529,7 +529,10 @@ pub fn dns_record<V: LogValues + ?Sized>(
         uid: text("uid")?,
         trans_id,
         client_ip,
-        query: text("query")?
+        // Normalised straight from the cell: one allocation, not two.
+        query: values
+            .text("query")
+            .map_err(|e| ("query", e))?
             .map(|q| normalise_hostname(&q))
             .unwrap_or_default(),
         qtype: text("qtype_name")?,

@@ -499,10 +499,12 @@ fn read_lines(
             continue;
         }
         // A one-character separator (the usual tab) splits with memchr, not a substring search.
-        let fields: Vec<&str> = match block.separator.as_bytes() {
-            [b] if b.is_ascii() => text.split(char::from(*b)).collect(),
-            _ => text.split(block.separator.as_str()).collect(),
-        };
+        // Sized for the block's width once, instead of growing cell by cell.
+        let mut fields: Vec<&str> = Vec::with_capacity(block.width + 1);
+        match block.separator.as_bytes() {
+            [b] if b.is_ascii() => fields.extend(text.split(char::from(*b))),
+            _ => fields.extend(text.split(block.separator.as_str())),
+        }
         if fields.len() != block.width {
             let detail = format!(
                 "{} columns, the #fields header declares {}",
