@@ -155,7 +155,11 @@ for scale in "${SCALES[@]}"; do
                 --logs "$data/logs" --sites "$data/sites.toml" --vendors data/vendors.toml \
                 --geoip "$GEOIP" --period 2026-Q3 --xborder-out "$out" --out "$WORK/baseline-out")
               grep -E "identical|DIFFERS|baseline:|xborder:|duckdb_same_work:|Error" "$WORK/time.$tool" | sed 's/^/     /' || true
-              if [ "$rc" = 0 ]; then c="4 CSVs identical"; else c="DIFFERS (exit $rc)"; fi ;;
+              # Exit 1 with a DIFFERS line is a difference; anything else is a failure to
+              # finish (out of memory, no disk for DuckDB's spill files), not a timing.
+              if [ "$rc" = 0 ]; then c="4 CSVs identical"
+              elif grep -q "DIFFERS" "$WORK/time.$tool"; then c="DIFFERS (exit $rc)"
+              else c="FAILED (exit $rc): $(grep -E "Error|Killed" "$WORK/time.$tool" | tail -1 | cut -c1-80)"; fi ;;
             pandas|simple)
               script=pandas_baseline.py
               [ "$tool" = simple ] && script=duckdb_baseline.py

@@ -123,6 +123,9 @@ fn setup<const N: usize>(
     };
     let mut opts = super::analyze::options(&args)?;
     opts.progress = false;
+    // Spark gives a task one core (`spark.task.cpus`) and runs as many tasks as the
+    // executor has cores: a task parses its file on one parser thread.
+    opts.threads = Some(1);
     // `--spill-dir` names a directory on the driver: tasks use it where it exists too,
     // else their executor's temporary directory.
     opts.spill_dir = args.spill_dir.clone().filter(|d| d.is_dir());
