@@ -190,32 +190,45 @@ pub fn spawn(
     })
 }
 
-/// Fill `buf` with about [`CHUNK_BYTES`] of text ending at a line end (or at end of
-/// input). Returns false at end of input.
-fn fill_chunk(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
-    while buf.len() < CHUNK_BYTES {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+/// Append input to `buf` until it holds `bytes`; false when the input ended first.
+fn fill_to(reader: &mut dyn BufRead, buf: &mut Vec<u8>, bytes: usize) -> io::Result<bool> {
+    while buf.len() < bytes {
+        let available = next_bytes(reader)?;
         if available.is_empty() {
             return Ok(false);
         }
-        let n = available.len().min(CHUNK_BYTES - buf.len());
+        let n = available.len().min(bytes - buf.len());
         buf.extend_from_slice(&available[..n]);
         reader.consume(n);
+    }
+    Ok(true)
+}
+
+/// The reader's buffered bytes, read again after an interrupted read; empty at the end.
+fn next_bytes(reader: &mut dyn BufRead) -> io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // Filled above: the same bytes, without reading.
+    reader.fill_buf()
+}
+
+/// Fill `buf` with about [`CHUNK_BYTES`] of text ending at a line end (or at end of
+/// input). Returns false at end of input.
+fn fill_chunk(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
+    if !fill_to(reader, buf, CHUNK_BYTES)? {
+        return Ok(false);
     }
     // Finish the current line so chunks split between lines (bounded: a line longer than
     // the line limit is cut by the line reader anyway, and this stops at 1 MiB more).
     if buf.last() != Some(&b'\n') {
         let mut extra = 0;
         loop {
-            let available = match reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let available = next_bytes(reader)?;
             if available.is_empty() {
                 return Ok(false);
             }
@@ -494,18 +507,8 @@ fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>) -> Outcome
 /// one byte more than the limit, so the parser still rejects it as too long, and the
 /// rest of it is skipped: a missing newline never makes a piece grow without bound.
 fn fill_piece(reader: &mut dyn BufRead, buf: &mut Vec<u8>, piece_bytes: usize) -> io::Result<bool> {
-    while buf.len() < piece_bytes {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok(false);
-        }
-        let n = available.len().min(piece_bytes - buf.len());
-        buf.extend_from_slice(&available[..n]);
-        reader.consume(n);
+    if !fill_to(reader, buf, piece_bytes)? {
+        return Ok(false);
     }
     if buf.last() == Some(&b'\n') {
         return Ok(true);
@@ -517,11 +520,7 @@ fn fill_piece(reader: &mut dyn BufRead, buf: &mut Vec<u8>, piece_bytes: usize) -
         buf.truncate(line_start + keep);
     }
     loop {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let available = next_bytes(reader)?;
         if available.is_empty() {
             return Ok(false);
         }
