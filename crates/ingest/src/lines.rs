@@ -120,7 +120,7 @@ impl<'r> LineReader<'r> {
 
 /// A line's text: without a carriage return before its newline, and, on line 1, without
 /// a UTF-8 byte-order mark (which would otherwise glue itself to the first header name).
-fn text_of(line: &[u8], number: u64) -> &[u8] {
+pub(crate) fn text_of(line: &[u8], number: u64) -> &[u8] {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if number == 1 {
         line.strip_prefix(UTF8_BOM).unwrap_or(line)

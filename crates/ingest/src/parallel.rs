@@ -204,6 +204,15 @@ fn fill_to(reader: &mut dyn BufRead, buf: &mut Vec<u8>, bytes: usize) -> io::Res
     Ok(true)
 }
 
+/// How many of `available` bytes reach the end of the current line (its newline
+/// included), and whether the newline is among them.
+fn through_line_end(available: &[u8]) -> (usize, bool) {
+    match memchr::memchr(b'\n', available) {
+        Some(i) => (i + 1, true),
+        None => (available.len(), false),
+    }
+}
+
 /// The reader's buffered bytes, read again after an interrupted read; empty at the end.
 fn next_bytes(reader: &mut dyn BufRead) -> io::Result<&[u8]> {
     loop {
@@ -232,10 +241,7 @@ fn fill_chunk(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
             if available.is_empty() {
                 return Ok(false);
             }
-            let (n, found) = match memchr::memchr(b'\n', available) {
-                Some(i) => (i + 1, true),
-                None => (available.len(), false),
-            };
+            let (n, found) = through_line_end(available);
             buf.extend_from_slice(&available[..n]);
             reader.consume(n);
             extra += n;
@@ -524,10 +530,7 @@ fn fill_piece(reader: &mut dyn BufRead, buf: &mut Vec<u8>, piece_bytes: usize) -
         if available.is_empty() {
             return Ok(false);
         }
-        let (n, found) = match memchr::memchr(b'\n', available) {
-            Some(i) => (i + 1, true),
-            None => (available.len(), false),
-        };
+        let (n, found) = through_line_end(available);
         if !skipping {
             let room = line_start + keep - buf.len();
             if n > room && !(found && n - 1 <= room) {

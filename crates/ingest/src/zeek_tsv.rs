@@ -396,22 +396,19 @@ impl Headers {
     /// as [`read`] would: a line counts when it starts with `#`, is UTF-8 and is not too
     /// long (a rejected line declares nothing).
     pub(crate) fn see(&mut self, piece: &[u8], before: u64) {
-        let starts = std::iter::once(0)
-            .chain(memchr::memmem::find_iter(piece, b"\n#").map(|i| i + 1))
-            .chain((before == 0 && piece.starts_with(super::lines::UTF8_BOM)).then_some(0));
-        let mut seen: Vec<usize> = starts.collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for start in seen {
+        // The piece's first line (which may start with a BOM), then every line that
+        // starts with `#`, in order.
+        let starts =
+            std::iter::once(0).chain(memchr::memmem::find_iter(piece, b"\n#").map(|i| i + 1));
+        for start in starts {
             let rest = &piece[start..];
             let raw = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
             if raw.len() > super::lines::MAX_LINE_BYTES {
                 continue;
             }
-            let mut line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if before == 0 && start == 0 {
-                line = line.strip_prefix(super::lines::UTF8_BOM).unwrap_or(line);
-            }
+            // Only the file's line 1 loses a BOM; any later line is not line 1.
+            let number = if start == 0 { before + 1 } else { before + 2 };
+            let line = super::lines::text_of(raw, number);
             if line.first() != Some(&b'#') {
                 continue;
             }
