@@ -555,7 +555,11 @@ mod tests {
     use super::*;
 
     fn collect(path: &Path, format: Format) -> (Vec<String>, String) {
-        let t = spawn(path, format, 0, &ReaderOptions::default(), 1).unwrap();
+        drain(spawn(path, format, 0, &ReaderOptions::default(), 1).unwrap())
+    }
+
+    /// Every item of a threaded read (as text, to compare) and the file's SHA-256.
+    fn drain(t: ThreadedInput) -> (Vec<String>, String) {
         let mut out = Vec::new();
         let mut sha = String::new();
         for m in t.messages.iter() {
@@ -565,6 +569,7 @@ mod tests {
                 Message::Failed(e) => panic!("{e}"),
             }
         }
+        t.join();
         (out, sha)
     }
 
@@ -617,17 +622,7 @@ mod tests {
             piece_bytes,
         )
         .unwrap();
-        let mut out = Vec::new();
-        let mut sha = String::new();
-        for m in t.messages.iter() {
-            match m {
-                Message::Items(items) => out.extend(items.into_iter().map(|i| format!("{i:?}"))),
-                Message::Done { sha256, .. } => sha = sha256,
-                Message::Failed(e) => panic!("{e}"),
-            }
-        }
-        t.join();
-        (out, sha)
+        drain(t)
     }
 
     /// A Zeek log with every case where a piece must not lose its context: a BOM, CRLF,
