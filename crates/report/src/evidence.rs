@@ -266,19 +266,10 @@ impl EvidenceSpool {
             paths.push(path);
         }
         // Every distinct value is neutralised once, not once per row.
-        let texts: Vec<String> = merged
-            .strings
+        let texts: Vec<TextCell> = merged.strings.iter().map(|s| TextCell::new(s)).collect();
+        let file_cells: Vec<(TextCell, TextCell)> = files
             .iter()
-            .map(|s| neutralise(s).into_owned())
-            .collect();
-        let file_cells: Vec<(String, String)> = files
-            .iter()
-            .map(|f| {
-                (
-                    neutralise(&f.path).into_owned(),
-                    neutralise(&f.sha256).into_owned(),
-                )
-            })
+            .map(|f| (TextCell::new(&f.path), TextCell::new(&f.sha256)))
             .collect();
         let tables = Tables {
             texts: &texts,
@@ -295,11 +286,14 @@ impl EvidenceSpool {
                 .spawn(move || write_parquet(&path, parquet_frames))
                 .map_err(|e| Error::io(&parquet_path, e))?
         };
-        let csv_fail = |e: csv::Error| Error::io(&csv_path, std::io::Error::other(e.to_string()));
-        let mut csv_out = csv::Writer::from_writer(HashedFile::create(&csv_path)?);
+        let mut csv_out = HashedFile::create(&csv_path)?;
         let mut sample = Sampler::new(EVIDENCE_ROWS_SHOWN);
         let formatted = (|| -> Result<u64> {
-            csv_out.write_record(EVIDENCE.names()).map_err(csv_fail)?;
+            let mut header = EVIDENCE.names().join(",").into_bytes();
+            header.push(b'\n');
+            csv_out
+                .write_all(&header)
+                .map_err(|e| Error::io(&csv_path, e))?;
             let numeric = numeric_columns();
             let mut spool = Merged::new(readers, remap)?;
             let mut cells = Cells::new(pseudonymizer);
@@ -343,10 +337,7 @@ impl EvidenceSpool {
                 message: format!("evidence spool holds {read} rows, {written} were written to it"),
             });
         }
-        let (csv_sha, csv_bytes) = csv_out
-            .into_inner()
-            .map_err(|e| Error::io(&csv_path, std::io::Error::other(e.to_string())))?
-            .finish()?;
+        let (csv_sha, csv_bytes) = csv_out.finish()?;
         for path in &paths {
             std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
@@ -410,12 +401,15 @@ impl Sampler {
         }
     }
 
-    fn finish(self, texts: &[String]) -> EvidenceSample {
+    fn finish(self, texts: &[TextCell]) -> EvidenceSample {
         EvidenceSample {
             by_finding: self
                 .by_finding
                 .into_iter()
-                .map(|(id, kept)| (texts.get(id as usize).cloned().unwrap_or_default(), kept))
+                .map(|(id, kept)| {
+                    let finding = texts.get(id as usize).map(|t| t.text.clone());
+                    (finding.unwrap_or_default(), kept)
+                })
                 .collect(),
             written: true,
         }
@@ -772,22 +766,67 @@ impl SpoolReader {
     }
 }
 
+/// A value of the text table or a file's path or hash: neutralised, and as its
+/// evidence.csv field (quoted and escaped only where CSV needs it). Both forms are made
+/// once per distinct value, so writing a row copies bytes and scans none.
+struct TextCell {
+    text: String,
+    csv: Vec<u8>,
+}
+
+impl TextCell {
+    fn new(raw: &str) -> Self {
+        let text = neutralise(raw).into_owned();
+        TextCell {
+            csv: csv_field(&text),
+            text,
+        }
+    }
+}
+
+/// The empty cell: a file index or text id the run does not list, or no DNS answer.
+static EMPTY: TextCell = TextCell {
+    text: String::new(),
+    csv: Vec::new(),
+};
+
+/// `text` as the csv crate's default writer writes a field of a record of several fields:
+/// quoted if it holds a comma, a double quote or a line end, with double quotes doubled.
+fn csv_field(text: &str) -> Vec<u8> {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        return text.as_bytes().to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len() + 2);
+    out.push(b'"');
+    for b in text.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+    out
+}
+
 /// What the ids and file indices of a spooled row stand for, already neutralised.
 struct Tables<'a> {
-    texts: &'a [String],
-    files: &'a [(String, String)],
+    texts: &'a [TextCell],
+    files: &'a [(TextCell, TextCell)],
 }
 
 impl Tables<'_> {
-    fn text(&self, id: u32) -> &str {
-        self.texts.get(id as usize).map_or("", String::as_str)
+    fn text(&self, id: u32) -> &TextCell {
+        self.texts.get(id as usize).unwrap_or(&EMPTY)
     }
 
     /// Path and SHA-256 of an input file; empty for an index the run does not list.
-    fn file(&self, index: u32) -> (&str, &str) {
+    fn file(&self, index: u32) -> (&TextCell, &TextCell) {
         self.files
             .get(index as usize)
-            .map_or(("", ""), |(p, h)| (p.as_str(), h.as_str()))
+            .map_or((&EMPTY, &EMPTY), |(p, h)| (p, h))
     }
 }
 
@@ -944,45 +983,59 @@ impl TimeText {
     }
 }
 
-/// Rows of one batch as the 24 cells of evidence.csv, and the counts behind its numeric
-/// cells (the Parquet columns typed UInt64).
+/// One row as its 24 cells (neutralised text), the same cells as evidence.csv fields, and
+/// the counts behind its numeric cells (the Parquet columns typed UInt64).
 fn row_cells<'a>(
     r: &SpoolRow,
     formatted: [&'a str; FORMATTED],
     t: &'a Tables<'a>,
-) -> ([&'a str; 24], [Option<u64>; 24]) {
+) -> ([&'a str; 24], [&'a [u8]; 24], [Option<u64>; 24]) {
     let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] = formatted;
     let (path, sha) = t.file(r.file);
     let (dns_path, dns_sha) = match r.dns {
         Some((file, _, _)) => t.file(file),
-        None => ("", ""),
+        None => (&EMPTY, &EMPTY),
     };
-    let cells = [
-        t.text(r.finding),
-        t.text(r.regimes),
-        path,
-        sha,
-        line,
-        ts,
-        src,
-        src_port,
-        dst,
-        dst_port,
-        t.text(r.proto),
-        bytes_out,
-        bytes_in,
-        t.text(r.hostname),
-        t.text(r.attribution),
-        t.text(r.vendor),
-        t.text(r.product),
-        t.text(r.category),
-        t.text(r.site),
-        t.text(r.country),
-        dns_path,
-        dns_sha,
-        dns_line,
-        dns_ts,
+    // Formatted cells are digits, times, addresses and pseudonyms: never quoted.
+    enum Cell<'c> {
+        Looked(&'c TextCell),
+        Formatted(&'c str),
+    }
+    use Cell::{Formatted as F, Looked as L};
+    let all = [
+        L(t.text(r.finding)),
+        L(t.text(r.regimes)),
+        L(path),
+        L(sha),
+        F(line),
+        F(ts),
+        F(src),
+        F(src_port),
+        F(dst),
+        F(dst_port),
+        L(t.text(r.proto)),
+        F(bytes_out),
+        F(bytes_in),
+        L(t.text(r.hostname)),
+        L(t.text(r.attribution)),
+        L(t.text(r.vendor)),
+        L(t.text(r.product)),
+        L(t.text(r.category)),
+        L(t.text(r.site)),
+        L(t.text(r.country)),
+        L(dns_path),
+        L(dns_sha),
+        F(dns_line),
+        F(dns_ts),
     ];
+    let cells = std::array::from_fn(|c| match &all[c] {
+        L(cell) => cell.text.as_str(),
+        F(text) => text,
+    });
+    let fields = std::array::from_fn(|c| match &all[c] {
+        L(cell) => cell.csv.as_slice(),
+        F(text) => text.as_bytes(),
+    });
     let mut numbers = [None; 24];
     numbers[4] = Some(r.line);
     numbers[7] = r.src_port.map(u64::from);
@@ -990,7 +1043,7 @@ fn row_cells<'a>(
     numbers[11] = r.bytes_out;
     numbers[12] = r.bytes_in;
     numbers[22] = r.dns.map(|d| d.1);
-    (cells, numbers)
+    (cells, fields, numbers)
 }
 
 /// Which evidence columns are counts (typed UInt64 in Parquet, empty is null); every
@@ -1005,14 +1058,14 @@ fn numeric_columns() -> Vec<bool> {
 
 /// A failure while writing a batch: in evidence.csv or in evidence.parquet.
 enum BatchError {
-    Csv(csv::Error),
+    Csv(std::io::Error),
     Parquet(PolarsError),
 }
 
 impl BatchError {
     fn at(self, csv_path: &Path, parquet_path: &Path) -> Error {
         match self {
-            BatchError::Csv(e) => Error::io(csv_path, std::io::Error::other(e.to_string())),
+            BatchError::Csv(e) => Error::io(csv_path, e),
             BatchError::Parquet(e) => Error::Report {
                 path: parquet_path.to_path_buf(),
                 message: e.to_string(),
@@ -1028,9 +1081,10 @@ fn write_batch<W: Write>(
     cells: &Cells<'_>,
     tables: &Tables<'_>,
     numeric: &[bool],
-    csv_out: &mut csv::Writer<W>,
+    csv_out: &mut W,
     sample: &mut Sampler,
 ) -> std::result::Result<DataFrame, BatchError> {
+    let mut line = Vec::with_capacity(1024);
     let mut texts: Vec<Vec<Option<&str>>> = numeric
         .iter()
         .map(|&n| Vec::with_capacity(if n { 0 } else { batch.len() }))
@@ -1040,8 +1094,16 @@ fn write_batch<W: Write>(
         .map(|&n| Vec::with_capacity(if n { batch.len() } else { 0 }))
         .collect();
     for (i, r) in batch.iter().enumerate() {
-        let (row, counts) = row_cells(r, cells.row(i), tables);
-        csv_out.write_record(row).map_err(BatchError::Csv)?;
+        let (row, fields, counts) = row_cells(r, cells.row(i), tables);
+        line.clear();
+        for (c, field) in fields.iter().enumerate() {
+            if c > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(field);
+        }
+        line.push(b'\n');
+        csv_out.write_all(&line).map_err(BatchError::Csv)?;
         sample.add(r.finding, &row);
         for (c, value) in row.iter().enumerate() {
             if numeric[c] {
@@ -1260,6 +1322,33 @@ mod tests {
             .finish()
             .unwrap();
         (std::fs::read(csv_path).unwrap(), frame)
+    }
+
+    /// A field is quoted exactly where the csv crate's writer quotes it, within a record
+    /// of several fields (the only kind evidence.csv has).
+    #[test]
+    fn fields_are_quoted_as_the_csv_writer_quotes_them() {
+        for text in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "line\nend",
+            "cr\rhere",
+            "'=SUM(A1)",
+            "tab\there",
+            "#hash",
+            "中文,名称",
+            " spaced ",
+            "\\back\\",
+        ] {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([text, "x"]).unwrap();
+            let mut want = w.into_inner().unwrap();
+            want.truncate(want.len() - ",x\n".len());
+            assert_eq!(csv_field(text), want, "{text:?}");
+        }
+        assert_eq!(csv_field(""), b"");
     }
 
     /// Every spooled field comes back as written: both address families (and a mapped
