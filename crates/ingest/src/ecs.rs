@@ -19,7 +19,6 @@
 //!   Packetbeat transaction documents carry none; `network.community_id` is not used, as a
 //!   hash of the 5-tuple is shared by every connection that reuses a source port.
 
-use std::borrow::Cow;
 use std::io::BufRead;
 
 use serde_json::Value;
@@ -30,7 +29,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record,
+    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
 };
 
 pub static NDJSON: FormatSpec = FormatSpec {
@@ -365,15 +364,15 @@ fn dns(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Item> {
     Ok(Item::Record(Record::Dns(DnsRecord {
         ts,
         response_ts,
-        uid: connection_uid(f)?.map(String::from),
+        uid: connection_uid(f)?,
         trans_id,
         client_ip: ip(f, &["client.ip", "source.ip"])?,
         query: f
             .text("dns.question.name")?
             .map(|q| normalise_hostname(&q))
             .unwrap_or_default(),
-        qtype: f.text("dns.question.type")?.map(Cow::into_owned),
-        rcode: f.text("dns.response_code")?.map(Cow::into_owned),
+        qtype: f.text("dns.question.type")?.map(Uid::from),
+        rcode: f.text("dns.response_code")?.map(Uid::from),
         answers,
         provenance,
     })))

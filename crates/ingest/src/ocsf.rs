@@ -16,7 +16,6 @@
 
 pub mod parquet;
 
-use std::borrow::Cow;
 use std::io::BufRead;
 
 use serde_json::Value;
@@ -27,7 +26,7 @@ use super::{FormatSpec, Item, ReadContext, ReaderOptions, RecordKind, RejectReas
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record,
+    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
 };
 
 pub(crate) const FIELD_MAP: &[(&str, &str)] = &[
@@ -344,17 +343,17 @@ fn dns(
     Ok(Item::Record(Record::Dns(DnsRecord {
         ts,
         response_ts,
-        uid: connection_uid(f)?.map(String::from),
+        uid: connection_uid(f)?,
         trans_id,
         client_ip: f.required_ip("src_endpoint.ip")?,
         query: f
             .text("query.hostname")?
             .map(|q| normalise_hostname(&q))
             .unwrap_or_default(),
-        qtype: f.text("query.type")?.map(Cow::into_owned),
+        qtype: f.text("query.type")?.map(Uid::from),
         rcode: f
             .first_text(&["rcode", "rcode_id"])?
-            .map(|(_, v)| v.into_owned()),
+            .map(|(_, v)| Uid::from(v)),
         answers,
         provenance,
     })))

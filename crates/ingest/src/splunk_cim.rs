@@ -22,6 +22,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReaso
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_hostname, ByteDirection, DnsRecord, FlowRecord, Micros, Proto, Provenance, Record,
+    Uid,
 };
 
 pub static CSV: FormatSpec = FormatSpec {
@@ -338,8 +339,8 @@ fn dns(row: &Row<'_>, ts: Micros, provenance: Provenance) -> std::result::Result
         trans_id: None,
         client_ip: row.address(&["src_ip", "src"])?,
         query: row.get("query").map(normalise_hostname).unwrap_or_default(),
-        qtype: rrtype.map(str::to_string),
-        rcode: row.get("reply_code").map(str::to_string),
+        qtype: rrtype.map(Uid::from),
+        rcode: row.get("reply_code").map(Uid::from),
         answers,
         provenance,
     }))

@@ -26,7 +26,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsAnswer, DnsRecord,
-    FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record,
+    FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
 };
 
 pub static EVE: FormatSpec = FormatSpec {
@@ -482,11 +482,11 @@ fn dns(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item>> {
         let record = DnsRecord {
             ts,
             response_ts: ts,
-            uid,
+            uid: uid.clone().map(Uid::from),
             trans_id,
             client_ip,
             query: qname.map(|q| normalise_hostname(&q)).unwrap_or_default(),
-            qtype,
+            qtype: qtype.map(Uid::from),
             rcode: None,
             answers: Vec::new(),
             provenance,
@@ -533,7 +533,7 @@ fn dns(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item>> {
         match (&query, known) {
             (Some(q), _) => {
                 name = Some(q.record.query.clone());
-                qtype = q.record.qtype.clone();
+                qtype = q.record.qtype.as_deref().map(str::to_string);
             }
             (None, Some((n, t, qts))) => {
                 name = Some(n);
@@ -554,18 +554,18 @@ fn dns(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item>> {
             name = Some(q.record.query.clone());
         }
         if qtype.is_none() {
-            qtype = q.record.qtype.clone();
+            qtype = q.record.qtype.as_deref().map(str::to_string);
         }
     }
     items.push(Item::Record(Record::Dns(DnsRecord {
         ts: query_ts.min(ts),
         response_ts: ts,
-        uid,
+        uid: uid.map(Uid::from),
         trans_id,
         client_ip,
         query: name.map(|q| normalise_hostname(&q)).unwrap_or_default(),
-        qtype,
-        rcode,
+        qtype: qtype.map(Uid::from),
+        rcode: rcode.map(Uid::from),
         answers,
         provenance,
     })));

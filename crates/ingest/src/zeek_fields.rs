@@ -517,11 +517,8 @@ pub fn dns_record<V: LogValues + ?Sized>(
             })
         })
         .collect::<NamedResult<Vec<DnsAnswer>>>()?;
-    let text = |name: &'static str| -> NamedResult<Option<String>> {
-        Ok(values
-            .text(name)
-            .map_err(|e| (name, e))?
-            .map(Cow::into_owned))
+    let text = |name: &'static str| -> NamedResult<Option<Uid>> {
+        Ok(values.text(name).map_err(|e| (name, e))?.map(Uid::from))
     };
     Ok(DnsRecord {
         ts,

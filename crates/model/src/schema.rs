@@ -147,14 +147,18 @@ pub struct DnsRecord {
     pub ts: Micros,
     /// When the response was seen: `ts + rtt` when the round trip is logged, else `ts`.
     pub response_ts: Micros,
-    pub uid: Option<String>,
+    /// Held inline up to 24 bytes, like the short codes below: three heap strings per
+    /// DNS record were most of its allocations.
+    pub uid: Option<Uid>,
     pub trans_id: Option<u32>,
     /// The client that asked (Zeek `id.orig_h`).
     pub client_ip: IpAddr,
     /// The name that was asked for, lowercased, without a trailing dot.
     pub query: String,
-    pub qtype: Option<String>,
-    pub rcode: Option<String>,
+    /// The query type's name (`A`, `AAAA`), as the log writes it.
+    pub qtype: Option<Uid>,
+    /// The response code's name (`NOERROR`), as the log writes it.
+    pub rcode: Option<Uid>,
     pub answers: Vec<DnsAnswer>,
     pub provenance: Provenance,
 }

@@ -94,6 +94,10 @@ pub struct EvidenceRow<'a> {
     pub dns: Option<(u32, u64, Micros)>,
 }
 
+/// What an evidence row's regimes depend on: site, destination country, product, day, and
+/// the name that attributed it (by method and id in that method's name table).
+pub type EvidenceGroup = (u16, [u8; 2], ProductId, i32, Method, Option<u32>);
+
 /// Sentinel site index for egress from no configured site.
 pub const NO_SITE: u16 = u16::MAX;
 
@@ -134,6 +138,9 @@ pub struct FlowState<'a> {
     pub name_cache: FastMap<u32, Option<ProductId>>,
     pub finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
     pub flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32, String), String>,
+    /// [`Self::flow_regimes`] by the evidence row's group and name id, so a row finds its
+    /// regimes without building the name or its exposure key.
+    pub evidence_regimes: FastMap<EvidenceGroup, String>,
     pub ai: FastMap<AiKey, FlowSum>,
     pub other: FastMap<OtherKey, FlowSum>,
     pub observed: Option<(Micros, Micros)>,
@@ -174,6 +181,7 @@ impl<'a> FlowState<'a> {
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
             flow_regimes: FastMap::default(),
+            evidence_regimes: FastMap::default(),
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
@@ -521,27 +529,35 @@ impl<'a> FlowState<'a> {
         };
         let p = catalog.product(product);
         let v = catalog.vendor_of(product);
-        let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
-        let regimes = self.regimes_for(site, country, product, day, &host_text);
-        // Borrowed, not cloned: one finding id per group, not one String per row.
+        // Regimes and finding id are memoised per group; a row borrows them.
+        let group = (site, country, product, day, method, host);
+        if !self.evidence_regimes.contains_key(&group) {
+            let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
+            let regimes = self.regimes_for(site, country, product, day, &host_text);
+            self.evidence_regimes.insert(group, regimes);
+        }
+        let finding_key = (site, country, product, method);
+        self.finding_ids.entry(finding_key).or_insert_with(|| {
+            aggregate::finding_id([
+                site_name,
+                site_country,
+                &String::from_utf8_lossy(&country),
+                &v.name,
+                &p.name,
+                &p.category,
+                method.as_str(),
+            ])
+        });
+        let regimes = self.evidence_regimes.get(&group).map_or("", String::as_str);
         let finding_id = self
             .finding_ids
-            .entry((site, country, product, method))
-            .or_insert_with(|| {
-                aggregate::finding_id([
-                    site_name,
-                    site_country,
-                    &String::from_utf8_lossy(&country),
-                    &v.name,
-                    &p.name,
-                    &p.category,
-                    method.as_str(),
-                ])
-            });
+            .get(&finding_key)
+            .map_or("", String::as_str);
+        let host_text = host.map_or("", |h| self.host_name(method, h));
         spool.attributed(&EvidenceRow {
             seq: self.seq,
             finding_id,
-            regimes: &regimes,
+            regimes,
             file: flow.provenance.file,
             line: flow.provenance.line,
             ts: flow.ts,
@@ -552,7 +568,7 @@ impl<'a> FlowState<'a> {
             proto: flow.proto.as_str(),
             bytes_out: flow.bytes_out,
             bytes_in: flow.bytes_in,
-            hostname: &host_text,
+            hostname: host_text,
             attribution: method.as_str(),
             vendor: &v.name,
             product: &p.name,
