@@ -17,7 +17,7 @@ pub mod interner;
 pub mod proxies;
 pub mod snapshot;
 
-pub use dns_index::{DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
+pub use dns_index::{DnsHints, DnsIndex, DnsIndexBuilder, DnsMatch, DnsWindow};
 pub use hostnames::{HostnameIndex, HostnameIndexBuilder, HostnameMatch};
 pub use snapshot::{SnapshotIndex, SnapshotMatch};
 

@@ -20,7 +20,7 @@ use xborder_model::schema::{ByteDirection, FlowRecord, Micros};
 use crate::aggregate::org::OrgTracker;
 use crate::aggregate::{self, FlowSum};
 use crate::attribute::cascade::{self, Claim, Named};
-use crate::attribute::{DnsIndex, DnsWindow, HostnameIndex, HostnameMatch, Method};
+use crate::attribute::{DnsHints, DnsIndex, DnsWindow, HostnameIndex, HostnameMatch, Method};
 use crate::candidates::CandidateTracker;
 use crate::classify::regimes::Recipient;
 use crate::classify::sites::UNKNOWN_SITE;
@@ -127,6 +127,8 @@ pub struct OtherKey {
 pub struct FlowState<'a> {
     pub catalogs: &'a Catalogs,
     pub index: &'a DnsIndex,
+    /// Where this state's last DNS look-up of each (client, address) pair ended.
+    pub dns_hints: DnsHints,
     pub hostnames: &'a HostnameIndex,
     pub window: DnsWindow,
     pub snapshot_max_distance_s: u32,
@@ -170,6 +172,7 @@ impl<'a> FlowState<'a> {
         FlowState {
             catalogs,
             index,
+            dns_hints: index.hints(),
             hostnames,
             window: opts.dns_window,
             snapshot_max_distance_s: opts.snapshot_max_distance_s,
@@ -331,9 +334,13 @@ impl<'a> FlowState<'a> {
         let site = site.unwrap_or(NO_SITE);
         let day = day_of(flow.ts);
 
-        let dns = self
-            .index
-            .lookup(flow.src_ip, flow.dst_ip, flow.ts, self.window);
+        let dns = self.index.lookup_hinted(
+            &mut self.dns_hints,
+            flow.src_ip,
+            flow.dst_ip,
+            flow.ts,
+            self.window,
+        );
         let index = self.index;
         let catalog = &self.catalogs.vendors;
         let dns_product = dns.as_ref().and_then(|m| {

@@ -29,6 +29,7 @@ impl<'a> FlowState<'a> {
         FlowState {
             catalogs: self.catalogs,
             index: self.index,
+            dns_hints: self.index.hints(),
             hostnames: self.hostnames,
             window: self.window,
             snapshot_max_distance_s: self.snapshot_max_distance_s,
