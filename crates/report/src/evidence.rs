@@ -911,10 +911,25 @@ impl<'p> Cells<'p> {
     }
 }
 
+/// `ip` as its `Display` writes it; IPv4, nearly every row, without the formatting
+/// machinery (it was about 8 % of the evidence thread's time).
 fn push_address(text: &mut String, ip: IpAddr) {
-    use std::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = write!(text, "{ip}");
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text.push('.');
+                }
+                text.push_str(digits.format(octet));
+            }
+        }
+        IpAddr::V6(_) => {
+            use std::fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(text, "{ip}");
+        }
+    }
 }
 
 fn push_number(text: &mut String, numbers: &mut itoa::Buffer, n: Option<u64>) {
@@ -1322,6 +1337,25 @@ mod tests {
             .finish()
             .unwrap();
         (std::fs::read(csv_path).unwrap(), frame)
+    }
+
+    /// Addresses are written as `Display` writes them.
+    #[test]
+    fn addresses_match_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.1.0.5",
+            "255.255.255.255",
+            "192.168.100.9",
+            "::",
+            "::ffff:10.1.0.5",
+            "2001:db8::17",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut text = String::from("x");
+            push_address(&mut text, ip);
+            assert_eq!(text, format!("x{ip}"));
+        }
     }
 
     /// A field is quoted exactly where the csv crate's writer quotes it, within a record
