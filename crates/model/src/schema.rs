@@ -260,8 +260,44 @@ pub fn normalise_host_header(value: &str) -> String {
 /// Parse an IP address and fold IPv4-mapped IPv6 (`::ffff:a.b.c.d`) to plain IPv4,
 /// so one host never appears under two keys.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    let ip: IpAddr = s.trim().parse().ok()?;
+    let s = s.trim();
+    if let Some(v4) = dotted_quad(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
+    let ip: IpAddr = s.parse().ok()?;
     Some(ip.to_canonical())
+}
+
+/// A plain dotted-quad IPv4 address (four decimal octets of one to three digits, no
+/// leading zero, none above 255), read without std's general parser, which was about
+/// 7 % of the time spent parsing a conn log. Anything else is `None` and left to std; what
+/// this accepts, std accepts with the same value.
+fn dotted_quad(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if text.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let start = at;
+        let mut value = 0u16;
+        while let Some(digit) = text.get(at).filter(|d| d.is_ascii_digit()) {
+            if at - start == 3 {
+                return None;
+            }
+            value = value * 10 + u16::from(digit - b'0');
+            at += 1;
+        }
+        let digits = at - start;
+        if digits == 0 || (digits > 1 && text[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (at == text.len()).then_some(std::net::Ipv4Addr::from(octets))
 }
 
 /// What a record is, as far as the pipeline cares.
@@ -333,6 +369,66 @@ impl From<HostnameSource> for Method {
         match s {
             HostnameSource::Sni => Method::Sni,
             HostnameSource::HttpHost => Method::HttpHost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// What the fast path accepts, std accepts with the same value; whatever the input,
+    /// `parse_ip` gives what std's parser (then folding mapped IPv4) gives.
+    #[test]
+    fn addresses_parse_as_std_parses_them() {
+        let std_parse = |s: &str| s.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
+        let mut cases: Vec<String> = [
+            "0.0.0.0",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.",
+            "1.2.3.4 ",
+            " 10.0.0.1",
+            "1234.1.1.1",
+            "1.2.3.1000",
+            "0.0.0.00",
+            "00.0.0.0",
+            "1.2.3.a",
+            "::1",
+            "::ffff:10.1.0.5",
+            "2001:db8::17",
+            "",
+            "-",
+            "1.2.3.4\t",
+            "１.2.3.4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut rng = Rng::new(11);
+        let alphabet = b"0123456789.:a ";
+        for _ in 0..50_000 {
+            let len = 1 + rng.below(17) as usize;
+            let s: String = (0..len)
+                .map(|_| char::from(alphabet[rng.below(alphabet.len() as u64) as usize]))
+                .collect();
+            cases.push(s);
+            let octets: Vec<String> = (0..4).map(|_| rng.below(300).to_string()).collect();
+            cases.push(octets.join("."));
+        }
+        for s in &cases {
+            if let Some(v4) = dotted_quad(s.as_bytes()) {
+                assert_eq!(s.parse::<std::net::Ipv4Addr>().ok(), Some(v4), "{s:?}");
+            }
+            assert_eq!(parse_ip(s), std_parse(s), "{s:?}");
         }
     }
 }
