@@ -3,8 +3,10 @@
 # to end (PDF included) under /usr/bin/time -v, check its results against what the
 # generator planted, and run the baselines on the same files:
 #   duckdb  benches/baselines/duckdb_same_work.py: DuckDB SQL doing xborder's work (dedup,
-#           per-client ASOF DNS join with the TTL window, GeoIP, vendors, sites); it checks
-#           in the run that its four CSVs are byte-identical to xborder's
+#           per-client ASOF DNS join with the TTL window, GeoIP, vendors, sites, SHA-256 of
+#           the inputs, evidence.csv and evidence.parquet); it checks in the run that its
+#           four tables and evidence.csv are byte-identical to xborder's and that its
+#           evidence.parquet holds the same rows
 #   pandas  benches/baselines/pandas_baseline.py: the script a user would otherwise write
 #           (less work: no per-client DNS window, dedup within 2 M-row chunks); checked on
 #           per-product totals against the plan
@@ -157,7 +159,7 @@ for scale in "${SCALES[@]}"; do
               grep -E "identical|DIFFERS|baseline:|xborder:|duckdb_same_work:|Error" "$WORK/time.$tool" | sed 's/^/     /' || true
               # Exit 1 with a DIFFERS line is a difference; anything else is a failure to
               # finish (out of memory, no disk for DuckDB's spill files), not a timing.
-              if [ "$rc" = 0 ]; then c="4 CSVs identical"
+              if [ "$rc" = 0 ]; then c="5 CSVs identical, Parquet rows equal"
               elif grep -q "DIFFERS" "$WORK/time.$tool"; then c="DIFFERS (exit $rc)"
               else c="FAILED (exit $rc): $(grep -E "Error|Killed" "$WORK/time.$tool" | tail -1 | cut -c1-80)"; fi ;;
             pandas|simple)
