@@ -21,7 +21,7 @@ use super::values::FieldError;
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{
-    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, Record, Uid,
+    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, Record, ShortText,
 };
 
 pub static QUERY_LOG: FormatSpec = FormatSpec {
@@ -190,8 +190,8 @@ fn read(
             trans_id: None,
             client_ip,
             query,
-            qtype: (!qtype.is_empty()).then(|| Uid::from(qtype)),
-            rcode: rcode.map(Uid::from),
+            qtype: (!qtype.is_empty()).then(|| ShortText::from(qtype)),
+            rcode: rcode.map(ShortText::from),
             answers,
             provenance: ctx.provenance(number),
         })))

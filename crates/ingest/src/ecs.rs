@@ -29,7 +29,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
+    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, ShortText,
 };
 
 pub static NDJSON: FormatSpec = FormatSpec {
@@ -371,8 +371,8 @@ fn dns(f: &Fields<'_>, provenance: Provenance) -> FieldResult<Item> {
             .text("dns.question.name")?
             .map(|q| normalise_hostname(&q))
             .unwrap_or_default(),
-        qtype: f.text("dns.question.type")?.map(Uid::from),
-        rcode: f.text("dns.response_code")?.map(Uid::from),
+        qtype: f.text("dns.question.type")?.map(ShortText::from),
+        rcode: f.text("dns.response_code")?.map(ShortText::from),
         answers,
         provenance,
     })))

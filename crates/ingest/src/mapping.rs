@@ -26,7 +26,7 @@ use super::{FormatReader, Head, Item, ReadContext, RecordKind, Reject, RejectRea
 use xborder_model::error::{Error, Result};
 use xborder_model::schema::{
     normalise_hostname, AnswerValue, ByteDirection, DnsAnswer, DnsRecord, FlowRecord, Micros,
-    Proto, Provenance, Record, Uid,
+    Proto, Provenance, Record, ShortText,
 };
 
 const FLOW_FIELDS: &[&str] = &[
@@ -728,8 +728,8 @@ fn map_dns(
         trans_id: None,
         client_ip,
         query: normalise_hostname(&q),
-        qtype: value(m, get, "qtype")?.map(|(_, v)| Uid::from(v)),
-        rcode: value(m, get, "rcode")?.map(|(_, v)| Uid::from(v)),
+        qtype: value(m, get, "qtype")?.map(|(_, v)| ShortText::from(v)),
+        rcode: value(m, get, "rcode")?.map(|(_, v)| ShortText::from(v)),
         answers,
         provenance,
     })

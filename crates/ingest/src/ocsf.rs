@@ -26,7 +26,7 @@ use super::{FormatSpec, Item, ReadContext, ReaderOptions, RecordKind, RejectReas
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsRecord, FlowRecord,
-    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
+    HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, ShortText,
 };
 
 pub(crate) const FIELD_MAP: &[(&str, &str)] = &[
@@ -350,10 +350,10 @@ fn dns(
             .text("query.hostname")?
             .map(|q| normalise_hostname(&q))
             .unwrap_or_default(),
-        qtype: f.text("query.type")?.map(Uid::from),
+        qtype: f.text("query.type")?.map(ShortText::from),
         rcode: f
             .first_text(&["rcode", "rcode_id"])?
-            .map(|(_, v)| Uid::from(v)),
+            .map(|(_, v)| ShortText::from(v)),
         answers,
         provenance,
     })))

@@ -15,7 +15,7 @@ use super::json::{self, read_objects, reject, Fields};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind};
 use xborder_model::error::Result;
 use xborder_model::schema::{
-    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, Record, Uid,
+    normalise_hostname, parse_ip, AnswerValue, DnsAnswer, DnsRecord, Record, ShortText,
 };
 
 pub static RESOLVER: FormatSpec = FormatSpec {
@@ -98,8 +98,8 @@ fn parse(v: &Value, provenance: xborder_model::schema::Provenance) -> json::Fiel
         trans_id: None,
         client_ip,
         query,
-        qtype: f.text("query_type")?.map(Uid::from),
-        rcode: f.text("rcode")?.map(Uid::from),
+        qtype: f.text("query_type")?.map(ShortText::from),
+        rcode: f.text("rcode")?.map(ShortText::from),
         answers,
         provenance,
     })

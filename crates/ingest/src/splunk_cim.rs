@@ -22,7 +22,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReaso
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_hostname, ByteDirection, DnsRecord, FlowRecord, Micros, Proto, Provenance, Record,
-    Uid,
+    ShortText,
 };
 
 pub static CSV: FormatSpec = FormatSpec {
@@ -339,8 +339,8 @@ fn dns(row: &Row<'_>, ts: Micros, provenance: Provenance) -> std::result::Result
         trans_id: None,
         client_ip: row.address(&["src_ip", "src"])?,
         query: row.get("query").map(normalise_hostname).unwrap_or_default(),
-        qtype: rrtype.map(Uid::from),
-        rcode: row.get("reply_code").map(Uid::from),
+        qtype: rrtype.map(ShortText::from),
+        rcode: row.get("reply_code").map(ShortText::from),
         answers,
         provenance,
     }))

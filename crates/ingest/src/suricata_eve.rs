@@ -26,7 +26,7 @@ use super::{FormatSpec, Head, Item, ReadContext, RecordKind, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, ByteDirection, DnsAnswer, DnsRecord,
-    FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, Uid,
+    FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Record, ShortText, Uid,
 };
 
 pub static EVE: FormatSpec = FormatSpec {
@@ -486,7 +486,7 @@ fn dns(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item>> {
             trans_id,
             client_ip,
             query: qname.map(|q| normalise_hostname(&q)).unwrap_or_default(),
-            qtype: qtype.map(Uid::from),
+            qtype: qtype.map(ShortText::from),
             rcode: None,
             answers: Vec::new(),
             provenance,
@@ -564,8 +564,8 @@ fn dns(state: &mut State, f: &Fields<'_>, line: u64) -> FieldResult<Vec<Item>> {
         trans_id,
         client_ip,
         query: name.map(|q| normalise_hostname(&q)).unwrap_or_default(),
-        qtype: qtype.map(Uid::from),
-        rcode: rcode.map(Uid::from),
+        qtype: qtype.map(ShortText::from),
+        rcode: rcode.map(ShortText::from),
         answers,
         provenance,
     })));

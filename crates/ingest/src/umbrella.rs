@@ -16,7 +16,7 @@ use super::text::{read_lines, split_csv};
 use super::values::{self, FieldError};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
-use xborder_model::schema::{normalise_hostname, DnsRecord, Record, Uid};
+use xborder_model::schema::{normalise_hostname, DnsRecord, Record, ShortText};
 
 pub static DNS: FormatSpec = FormatSpec {
     id: "umbrella-dns",
@@ -128,8 +128,8 @@ fn read(
             trans_id: None,
             client_ip,
             query,
-            qtype: qtype_name(&fields[6]).map(Uid::from),
-            rcode: (!rcode.is_empty()).then(|| Uid::from(rcode)),
+            qtype: qtype_name(&fields[6]).map(ShortText::from),
+            rcode: (!rcode.is_empty()).then(|| ShortText::from(rcode)),
             answers: Vec::new(),
             provenance: ctx.provenance(number),
         })))

@@ -18,7 +18,8 @@ use crate::values::{self, FieldError};
 use crate::RejectReason;
 use xborder_model::schema::{
     normalise_host_header, normalise_hostname, parse_ip, AnswerValue, ByteDirection, DnsAnswer,
-    DnsRecord, FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, Uid,
+    DnsRecord, FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, ShortText,
+    Uid,
 };
 
 /// Zeek's value types, as a log's `#types` header names them.
@@ -517,8 +518,11 @@ pub fn dns_record<V: LogValues + ?Sized>(
             })
         })
         .collect::<NamedResult<Vec<DnsAnswer>>>()?;
-    let text = |name: &'static str| -> NamedResult<Option<Uid>> {
-        Ok(values.text(name).map_err(|e| (name, e))?.map(Uid::from))
+    let text = |name: &'static str| -> NamedResult<Option<ShortText>> {
+        Ok(values
+            .text(name)
+            .map_err(|e| (name, e))?
+            .map(ShortText::from))
     };
     Ok(DnsRecord {
         ts,

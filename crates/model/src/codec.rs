@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::error::{Error, Result};
 use crate::schema::{
     AnswerValue, ByteDirection, DnsAnswer, DnsRecord, FlowRecord, HostnameRecord, HostnameSource,
-    Proto, Provenance, Uid,
+    Proto, Provenance, ShortText, Uid,
 };
 
 /// Appends values to a byte buffer.
@@ -269,8 +269,8 @@ pub fn decode_dns(bytes: &[u8]) -> Result<DnsRecord> {
     let trans_id = r.opt(Reader::u32)?;
     let client_ip = r.ip()?;
     let query = r.str()?.to_string();
-    let qtype = r.opt(|r| r.str().map(Uid::from))?;
-    let rcode = r.opt(|r| r.str().map(Uid::from))?;
+    let qtype = r.opt(|r| r.str().map(ShortText::from))?;
+    let rcode = r.opt(|r| r.str().map(ShortText::from))?;
     let n = r.u32()? as usize;
     // Each answer takes at least two bytes: a corrupt count cannot allocate much.
     let mut answers = Vec::with_capacity(n.min(r.buf.len() / 2));

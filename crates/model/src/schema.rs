@@ -7,8 +7,12 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+/// A short text held inline up to 24 bytes: no heap allocation for the ids and codes every
+/// record carries.
+pub type ShortText = compact_str::CompactString;
+
 /// A connection id.
-pub type Uid = compact_str::CompactString;
+pub type Uid = ShortText;
 
 /// Microseconds since the Unix epoch, UTC. Integer time avoids float drift in joins.
 pub type Micros = i64;
@@ -147,8 +151,8 @@ pub struct DnsRecord {
     pub ts: Micros,
     /// When the response was seen: `ts + rtt` when the round trip is logged, else `ts`.
     pub response_ts: Micros,
-    /// Held inline up to 24 bytes, like the short codes below: three heap strings per
-    /// DNS record were most of its allocations.
+    /// Held inline up to 24 bytes, like the two codes below: three heap strings per DNS
+    /// record were most of its allocations.
     pub uid: Option<Uid>,
     pub trans_id: Option<u32>,
     /// The client that asked (Zeek `id.orig_h`).
@@ -156,9 +160,9 @@ pub struct DnsRecord {
     /// The name that was asked for, lowercased, without a trailing dot.
     pub query: String,
     /// The query type's name (`A`, `AAAA`), as the log writes it.
-    pub qtype: Option<Uid>,
+    pub qtype: Option<ShortText>,
     /// The response code's name (`NOERROR`), as the log writes it.
-    pub rcode: Option<Uid>,
+    pub rcode: Option<ShortText>,
     pub answers: Vec<DnsAnswer>,
     pub provenance: Provenance,
 }
