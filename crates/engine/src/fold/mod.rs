@@ -94,9 +94,10 @@ pub struct EvidenceRow<'a> {
     pub dns: Option<(u32, u64, Micros)>,
 }
 
-/// What an evidence row's regimes depend on: site, destination country, product, day, and
-/// the name that attributed it (by method and id in that method's name table).
-pub type EvidenceGroup = (u16, [u8; 2], ProductId, i32, Method, Option<u32>);
+/// What an AI-vendor flow's regimes depend on: site, destination country, product, day,
+/// and the name that attributed it (by method and id in that method's name table; none
+/// for `ip_range`).
+pub type RegimeGroup = (u16, [u8; 2], ProductId, i32, Method, Option<u32>);
 
 /// Sentinel site index for egress from no configured site.
 pub const NO_SITE: u16 = u16::MAX;
@@ -140,9 +141,9 @@ pub struct FlowState<'a> {
     pub name_cache: FastMap<u32, Option<ProductId>>,
     pub finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
     pub flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32, String), String>,
-    /// [`Self::flow_regimes`] by the evidence row's group and name id, so a row finds its
-    /// regimes without building the name or its exposure key.
-    pub evidence_regimes: FastMap<EvidenceGroup, String>,
+    /// [`Self::flow_regimes`] by flow group and name id, so a flow finds its regimes
+    /// without copying the name or building its exposure key ([`Self::remember_regimes`]).
+    pub group_regimes: FastMap<RegimeGroup, String>,
     pub ai: FastMap<AiKey, FlowSum>,
     pub other: FastMap<OtherKey, FlowSum>,
     pub observed: Option<(Micros, Micros)>,
@@ -184,7 +185,7 @@ impl<'a> FlowState<'a> {
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
             flow_regimes: FastMap::default(),
-            evidence_regimes: FastMap::default(),
+            group_regimes: FastMap::default(),
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
@@ -241,6 +242,17 @@ impl<'a> FlowState<'a> {
                 .join(";")
             })
             .clone()
+    }
+
+    /// Make sure [`Self::group_regimes`] holds `group`'s regimes: [`Self::regimes_for`]
+    /// once per group, not once per flow.
+    fn remember_regimes(&mut self, group: RegimeGroup) {
+        if !self.group_regimes.contains_key(&group) {
+            let (site, country, product, day, method, host) = group;
+            let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
+            let regimes = self.regimes_for(site, country, product, day, &host_text);
+            self.group_regimes.insert(group, regimes);
+        }
     }
 
     fn site(&mut self, ip: IpAddr) -> Option<u16> {
@@ -440,15 +452,16 @@ impl<'a> FlowState<'a> {
                     .entry(key)
                     .or_insert_with(|| FlowSum::new(flow.ts))
                     .add(flow);
+                // An ip_range flow's DNS name, if any, did not attribute it.
+                let named_by = match method {
+                    Method::IpRange => None,
+                    _ => hostname,
+                };
                 if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
-                    let host = match method {
-                        Method::IpRange => String::new(),
-                        _ => hostname
-                            .map(|h| self.host_name(method, h).to_string())
-                            .unwrap_or_default(),
-                    };
-                    let regimes = self.regimes_for(site, country, product, day, &host);
-                    self.org.observe(flow, site, product, day, &regimes);
+                    let group = (site, country, product, day, method, named_by);
+                    self.remember_regimes(group);
+                    let regimes = self.group_regimes.get(&group).map_or("", String::as_str);
+                    self.org.observe(flow, site, product, day, regimes);
                 }
                 if let Some(spool) = evidence {
                     let justifying = match method {
@@ -463,13 +476,8 @@ impl<'a> FlowState<'a> {
                             .map(|h| (h.provenance.file, h.provenance.line, h.ts)),
                         _ => None,
                     };
-                    // An ip_range flow's DNS name, if any, did not attribute it.
-                    let host = match method {
-                        Method::IpRange => None,
-                        _ => hostname,
-                    };
                     self.write_evidence(
-                        spool, flow, site, country, product, method, justifying, host, day,
+                        spool, flow, site, country, product, method, justifying, named_by, day,
                     )?;
                 }
             }
@@ -538,11 +546,7 @@ impl<'a> FlowState<'a> {
         let v = catalog.vendor_of(product);
         // Regimes and finding id are memoised per group; a row borrows them.
         let group = (site, country, product, day, method, host);
-        if !self.evidence_regimes.contains_key(&group) {
-            let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
-            let regimes = self.regimes_for(site, country, product, day, &host_text);
-            self.evidence_regimes.insert(group, regimes);
-        }
+        self.remember_regimes(group);
         let finding_key = (site, country, product, method);
         self.finding_ids.entry(finding_key).or_insert_with(|| {
             aggregate::finding_id([
@@ -555,7 +559,7 @@ impl<'a> FlowState<'a> {
                 method.as_str(),
             ])
         });
-        let regimes = self.evidence_regimes.get(&group).map_or("", String::as_str);
+        let regimes = self.group_regimes.get(&group).map_or("", String::as_str);
         let finding_id = self
             .finding_ids
             .get(&finding_key)
