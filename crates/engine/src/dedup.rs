@@ -6,7 +6,7 @@
 //! recent keys in memory and, when that set reaches its budget, sorts it into a *run* on
 //! disk and remembers the run's keys in a fixed-size blocked Bloom filter. A key missing
 //! from the recent set and from the filter is certainly new (one cache line is read); a key
-//! the filter may have seen is looked up exactly in the runs on disk, one 16 KiB block per
+//! the filter may have seen is looked up exactly in the runs on disk, one 4 KiB block per
 //! run through a sparse in-memory index (runs are merged eight at a time, so there are
 //! few; a merge runs on its own thread while the old runs keep answering look-ups, so the
 //! reading thread never waits on it). Decisions are therefore exact, identical to a
@@ -28,7 +28,7 @@ use xborder_model::fasthash::key128;
 use xborder_model::schema::{DnsRecord, FlowRecord, Provenance};
 
 /// Keys per block of a run on disk; the sparse index holds each block's first key.
-const BLOCK_KEYS: usize = 1024;
+const BLOCK_KEYS: usize = 256;
 const KEY_BYTES: usize = 16;
 
 /// How much memory a [`SeenKeys`] may use.
