@@ -23,6 +23,51 @@ fn err(reason: RejectReason, detail: String) -> FieldError {
 
 /// Epoch seconds written as a decimal (`1517336042.279652`), parsed exactly to microseconds.
 pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
+    match plain_epoch_decimal(s.as_bytes()) {
+        Some(micros) => Ok(micros),
+        None => parse_epoch_decimal_general(s),
+    }
+}
+
+/// The common spelling, digits with an optional fraction and nothing else, in one pass;
+/// `None` for anything else (including what is out of range), which the general parser
+/// then accepts or rejects with its reason. Equal to it wherever it answers.
+fn plain_epoch_decimal(b: &[u8]) -> Option<Micros> {
+    let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 || int_len > 12 {
+        return None;
+    }
+    let secs = b[..int_len]
+        .iter()
+        .fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
+    if secs > MAX_EPOCH_SECONDS {
+        return None;
+    }
+    let mut micros = 0i64;
+    let mut digits = 0;
+    match &b[int_len..] {
+        [] => {}
+        [b'.', frac @ ..] => {
+            for c in frac {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                if digits < 6 {
+                    micros = micros * 10 + i64::from(c - b'0');
+                    digits += 1;
+                }
+            }
+        }
+        _ => return None,
+    }
+    while digits < 6 {
+        micros *= 10;
+        digits += 1;
+    }
+    Some(secs * 1_000_000 + micros)
+}
+
+fn parse_epoch_decimal_general(s: &str) -> Result<Micros, FieldError> {
     let bad = || {
         err(
             RejectReason::InvalidTimestamp,
@@ -230,7 +275,21 @@ pub fn parse_count_lenient(s: &str) -> Result<u64, FieldError> {
     }
 }
 
+/// A run of at most `max_digits` (19 or fewer) ASCII digits and nothing else, as a
+/// number; `None` otherwise. The common case of every integer field, without the
+/// Unicode trimming and sign handling of the general parse.
+fn plain_digits(s: &str, max_digits: usize) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > max_digits.min(19) || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u64, |v, c| v * 10 + u64::from(c - b'0')))
+}
+
 pub fn parse_port(s: &str) -> Result<u16, FieldError> {
+    if let Some(v) = plain_digits(s, 5).and_then(|v| u16::try_from(v).ok()) {
+        return Ok(v);
+    }
     s.trim().parse::<u16>().map_err(|_| {
         err(
             RejectReason::InvalidPort,
@@ -240,6 +299,9 @@ pub fn parse_port(s: &str) -> Result<u16, FieldError> {
 }
 
 pub fn parse_count(s: &str) -> Result<u64, FieldError> {
+    if let Some(v) = plain_digits(s, 19) {
+        return Ok(v);
+    }
     s.trim().parse::<u64>().map_err(|_| {
         err(
             RejectReason::InvalidNumber,
@@ -250,6 +312,9 @@ pub fn parse_count(s: &str) -> Result<u64, FieldError> {
 
 /// A non-negative, finite number of seconds.
 pub fn parse_seconds(s: &str) -> Result<f64, FieldError> {
+    if let Some(v) = plain_decimal(s) {
+        return Ok(v);
+    }
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(err(
@@ -257,6 +322,32 @@ pub fn parse_seconds(s: &str) -> Result<f64, FieldError> {
             format!("`{s}` is not a non-negative number of seconds"),
         )),
     }
+}
+
+/// Digits with an optional fraction, at most 15 digits in all, as the nearest double:
+/// the digits as an integer (exact below 2^53) divided by a power of ten (exact up to
+/// 10^22) is one correctly rounded division, so it equals the general parse. `None`
+/// for anything else.
+fn plain_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    let (int, frac) = match b.iter().position(|c| *c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b[..0]),
+    };
+    if int.is_empty() || int.len() + frac.len() > 15 {
+        return None;
+    }
+    let mut v = 0u64;
+    for c in int.iter().chain(frac) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
+    }
+    Some(v as f64 / POW10[frac.len()])
 }
 
 /// A DNS TTL in seconds; fractional values (Zeek writes `60.000000`) are truncated.
@@ -288,6 +379,80 @@ pub fn parse_address(s: &str) -> Result<std::net::IpAddr, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Strings near the common spellings: digits, dots, signs, spaces, exponents,
+    /// lengths around every limit.
+    fn near_miss(rng: &mut crate::rng::Rng) -> String {
+        const BYTES: &[u8] = b"0123456789012345678901234567890123456789.. +-eE_x";
+        let len = rng.below(24) as usize;
+        (0..len)
+            .map(|_| char::from(BYTES[rng.below(BYTES.len() as u64) as usize]))
+            .collect()
+    }
+
+    /// Each fast path answers exactly as the general parse it stands in front of.
+    #[test]
+    fn fast_paths_agree_with_the_general_parsers() {
+        let mut rng = crate::rng::Rng::new(2026);
+        let mut samples: Vec<String> = (0..200_000).map(|_| near_miss(&mut rng)).collect();
+        samples.extend(
+            [
+                "0",
+                "65535",
+                "65536",
+                "18446744073709551615",
+                "18446744073709551616",
+                "9999999999999999999",
+                "1517336042.279652",
+                "1517336042.",
+                "32503680000",
+                "32503680000.000001",
+                "32503680001",
+                "999999999999",
+                "0000000000001",
+                "1e9",
+                ".5",
+                "5.",
+                "0.1",
+                "0.3",
+                "123456789012345",
+                "1234567890123456",
+                "12345678901234.5",
+                " 5",
+                "5 ",
+                "+5",
+                "-0",
+                "",
+            ]
+            .map(String::from),
+        );
+        for s in &samples {
+            assert_eq!(
+                parse_epoch_decimal(s),
+                parse_epoch_decimal_general(s),
+                "epoch `{s}`"
+            );
+            assert_eq!(
+                parse_count(s).ok(),
+                s.trim().parse::<u64>().ok(),
+                "count `{s}`"
+            );
+            assert_eq!(
+                parse_port(s).ok(),
+                s.trim().parse::<u16>().ok(),
+                "port `{s}`"
+            );
+            let general = match s.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Some(v.to_bits()),
+                _ => None,
+            };
+            assert_eq!(
+                parse_seconds(s).ok().map(f64::to_bits),
+                general,
+                "seconds `{s}`"
+            );
+        }
+    }
 
     #[test]
     fn epoch_decimal_is_exact_to_the_microsecond() {
