@@ -9,7 +9,7 @@ use xborder_model::fasthash::FastMap;
 
 use super::lines::{Line, LineReader};
 use super::values::FieldError;
-use super::zeek_fields::{self, conn, ConnValues, LogValues, Raw};
+use super::zeek_fields::{self, conn, dns, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use xborder_model::error::Result;
@@ -209,6 +209,47 @@ impl Default for Block {
 }
 
 impl Block {
+    /// The log this block holds: its `#path`, else dns when a `query` column is declared,
+    /// else conn.
+    fn kind(&self) -> &str {
+        match (self.path.as_deref(), &self.columns) {
+            (Some(path), _) => path,
+            (None, Some(c)) if c.contains_key("query") => "dns",
+            _ => "conn",
+        }
+    }
+
+    /// A cell's value, `None` when the column is absent or the cell is unset.
+    fn value<'v>(&self, cell: Option<&'v str>) -> Option<&'v str> {
+        cell.filter(|v| *v != self.unset_field)
+    }
+
+    /// A `string` cell as text: `(empty)` is the empty string, `\xNN` escapes undone.
+    fn text<'v>(&self, v: &'v str) -> Cow<'v, str> {
+        if v == self.empty_field {
+            Cow::Borrowed("")
+        } else if v.contains("\\x") {
+            Cow::Owned(unescape(v))
+        } else {
+            Cow::Borrowed(v)
+        }
+    }
+
+    /// The elements of a set or vector cell; none when unset, `(empty)` or empty.
+    fn list<'v>(&self, v: Option<&'v str>) -> Vec<Cow<'v, str>> {
+        match v.filter(|v| *v != self.empty_field && !v.is_empty()) {
+            None => Vec::new(),
+            // The usual one-byte separator splits with memchr, not a substring search.
+            Some(v) => match self.set_separator.as_bytes() {
+                [b] if b.is_ascii() => v.split(char::from(*b)).map(Cow::Borrowed).collect(),
+                _ => v
+                    .split(self.set_separator.as_str())
+                    .map(Cow::Borrowed)
+                    .collect(),
+            },
+        }
+    }
+
     /// Apply one header line: a `#separator` line starts a new block (one may follow
     /// another mid-file), any other updates the current one.
     fn header_line(&mut self, line: &str) {
@@ -301,11 +342,7 @@ const FAST_MAX_COLUMNS: usize = 64;
 impl FastConn {
     fn for_block(block: &Block) -> Option<FastConn> {
         let columns = block.columns.as_ref()?;
-        let conn = match block.path.as_deref() {
-            Some(p) => p == "conn",
-            None => !columns.contains_key("query"),
-        };
-        if !conn || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
+        if block.kind() != "conn" || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
             return None;
         }
         Some(FastConn {
@@ -323,28 +360,132 @@ impl FastConn {
         provenance: Provenance,
     ) -> Option<std::result::Result<FlowRecord, (usize, FieldError)>> {
         let mut cells = [""; FAST_MAX_COLUMNS];
-        let mut n = 0;
-        let mut start = 0;
-        let mut cut = |i: usize| -> Option<()> {
-            if n + 1 >= self.width {
-                return None;
-            }
-            cells[n] = text.get(start..i)?;
-            n += 1;
-            start = i + 1;
-            Some(())
-        };
-        for_each_tab(text.as_bytes(), &mut cut)?;
-        cells[n] = text.get(start..)?;
-        if n + 1 != self.width {
-            return None;
-        }
+        let cells = split_cells(text, self.width, &mut cells)?;
         let line = ConnCells {
-            cells: &cells[..self.width],
+            cells,
             columns: &self.columns,
             unset,
         };
         Some(zeek_fields::flow(&line, provenance))
+    }
+}
+
+/// `text` split at its tabs into `cells`, when it has exactly `width` cells (at most
+/// [`FAST_MAX_COLUMNS`]); `None` otherwise.
+fn split_cells<'t, 'c>(
+    text: &'t str,
+    width: usize,
+    cells: &'c mut [&'t str; FAST_MAX_COLUMNS],
+) -> Option<&'c [&'t str]> {
+    if width == 0 || width > FAST_MAX_COLUMNS {
+        return None;
+    }
+    let mut n = 0;
+    let mut start = 0;
+    let mut cut = |i: usize| -> Option<()> {
+        if n + 1 >= width {
+            return None;
+        }
+        cells[n] = text.get(start..i)?;
+        n += 1;
+        start = i + 1;
+        Some(())
+    };
+    for_each_tab(text.as_bytes(), &mut cut)?;
+    if n + 1 != width {
+        return None;
+    }
+    cells[n] = text.get(start..)?;
+    Some(&cells[..width])
+}
+
+/// A tab-separated dns block resolved once per header block, as [`FastConn`] for conn
+/// blocks: a line is split into cells on the stack and each of [`dns::FIELDS`] read by
+/// its column index, with no per-line vector or name look-up.
+struct FastDns {
+    columns: [Option<usize>; dns::FIELDS.len()],
+    width: usize,
+}
+
+impl FastDns {
+    fn for_block(block: &Block) -> Option<FastDns> {
+        let columns = block.columns.as_ref()?;
+        if block.kind() != "dns" || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
+            return None;
+        }
+        Some(FastDns {
+            columns: dns::FIELDS.map(|f| columns.get(f.name).copied()),
+            width: block.width,
+        })
+    }
+
+    /// The record on `text` or the field that rejects it, as the general path gives
+    /// them; `None` when the line has not the block's width.
+    fn parse(
+        &self,
+        text: &str,
+        block: &Block,
+        provenance: Provenance,
+    ) -> Option<FieldResult<DnsRecord>> {
+        let mut cells = [""; FAST_MAX_COLUMNS];
+        let cells = split_cells(text, self.width, &mut cells)?;
+        let line = DnsCells {
+            cells,
+            columns: &self.columns,
+            block,
+        };
+        Some(
+            zeek_fields::dns_record(&line, provenance).map_err(|(field, e)| (field.to_string(), e)),
+        )
+    }
+}
+
+/// A dns line's cells seen through the block's dns columns.
+struct DnsCells<'a> {
+    cells: &'a [&'a str],
+    columns: &'a [Option<usize>; dns::FIELDS.len()],
+    block: &'a Block,
+}
+
+impl DnsCells<'_> {
+    fn column(&self, name: &str) -> Option<usize> {
+        match dns::FIELDS.iter().position(|f| f.name == name) {
+            Some(slot) => self.columns[slot],
+            // A field the mapping may read besides its own list: by name, as in general.
+            None => self.block.columns.as_ref()?.get(name).copied(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.block
+            .value(self.column(name).and_then(|i| self.cells.get(i).copied()))
+    }
+}
+
+impl LogValues for DnsCells<'_> {
+    fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
+        Ok(self.get(name).map_or(Raw::Unset, Raw::Ascii))
+    }
+
+    fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
+        Ok(self.get(name).map(|v| self.block.text(v)))
+    }
+
+    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
+        Ok(self.block.list(self.get(name)))
+    }
+
+    fn missing(&self, name: &'static str) -> &'static str {
+        missing_reason(self.column(name).is_some())
+    }
+}
+
+/// Why a required field has no value: its column is there but unset, or not declared.
+fn missing_reason(declared: bool) -> &'static str {
+    if declared {
+        "required field is unset"
+    } else {
+        "required column is not in #fields"
     }
 }
 
@@ -457,8 +598,10 @@ fn read_lines(
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let file_index = ctx.file_index;
-    // Rebuilt after every header line; `None` when the block is not a tab-separated conn.
+    // Rebuilt after every header line; `None` when the block is not a tab-separated conn
+    // (dns) log.
     let mut fast = FastConn::for_block(&block);
+    let mut fast_dns = FastDns::for_block(&block);
     loop {
         let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
@@ -495,6 +638,7 @@ fn read_lines(
         if text.starts_with('#') {
             block.header_line(text);
             fast = FastConn::for_block(&block);
+            fast_dns = FastDns::for_block(&block);
             continue;
         }
         let Some(columns) = block.columns.as_ref() else {
@@ -526,6 +670,18 @@ fn read_lines(
             })?;
             continue;
         }
+        if let Some(parsed) = fast_dns
+            .as_ref()
+            .and_then(|f| f.parse(text, &block, provenance))
+        {
+            sink(match parsed {
+                Ok(record) => Item::Record(Record::Dns(record)),
+                Err((field, e)) => Item::Reject(
+                    Reject::new(number, &field, e.reason, e.detail).with_excerpt(bytes),
+                ),
+            })?;
+            continue;
+        }
         // A one-character separator (the usual tab) splits with memchr, not a substring search.
         // Sized for the block's width once, instead of growing cell by cell.
         let mut fields: Vec<&str> = Vec::with_capacity(block.width + 1);
@@ -550,11 +706,7 @@ fn read_lines(
             fields: &fields,
             block: &block,
         };
-        let kind: &str = match block.path.as_deref() {
-            Some(path) => path,
-            None if columns.contains_key("query") => "dns",
-            None => "conn",
-        };
+        let kind = block.kind();
         let parsed = match kind {
             "conn" => parse_conn(&row, provenance).map(|r| Some(Record::Flow(r))),
             "dns" => parse_dns(&row, provenance).map(|r| Some(Record::Dns(r))),
@@ -600,22 +752,8 @@ struct Row<'a> {
 impl Row<'_> {
     /// The raw value, or `None` when the column is absent or unset.
     fn get(&self, name: &str) -> Option<&str> {
-        let v = *self.fields.get(*self.columns.get(name)?)?;
-        if v == self.block.unset_field {
-            None
-        } else {
-            Some(v)
-        }
-    }
-
-    /// The elements of a set or vector column, without collecting them (none when unset
-    /// or `(empty)`).
-    fn split_list(&self, name: &str) -> impl Iterator<Item = &str> {
-        let v = self
-            .get(name)
-            .filter(|v| *v != self.block.empty_field && !v.is_empty());
-        v.into_iter()
-            .flat_map(|v| v.split(self.block.set_separator.as_str()))
+        let cell = self.columns.get(name).and_then(|i| self.fields.get(*i));
+        self.block.value(cell.copied())
     }
 }
 
@@ -654,27 +792,15 @@ impl LogValues for Row<'_> {
     }
 
     fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
-        Ok(self.get(name).map(|v| {
-            if v == self.block.empty_field {
-                Cow::Borrowed("")
-            } else if v.contains("\\x") {
-                Cow::Owned(unescape(v))
-            } else {
-                Cow::Borrowed(v)
-            }
-        }))
+        Ok(self.get(name).map(|v| self.block.text(v)))
     }
 
     fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
-        Ok(self.split_list(name).map(Cow::Borrowed).collect())
+        Ok(self.block.list(self.get(name)))
     }
 
     fn missing(&self, name: &'static str) -> &'static str {
-        if self.columns.contains_key(name) {
-            "required field is unset"
-        } else {
-            "required column is not in #fields"
-        }
+        missing_reason(self.columns.contains_key(name))
     }
 }
 
@@ -720,6 +846,94 @@ mod tests {
         })
         .is_none());
         assert_eq!(seen, 2);
+    }
+
+    /// DNS lines read through the tab-separated fast path give exactly the records and
+    /// rejects (field, reason, detail) of the general path, which reads the same lines
+    /// with another separator.
+    #[test]
+    fn dns_fast_path_matches_the_general_path() {
+        let blocks = [
+            // Zeek's own layout, then one without rtt and trans_id and with an extra
+            // column, then one without a #path (told by its query column).
+            "#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.resp_h\trtt\ttrans_id\tquery\tqtype_name\trcode_name\tanswers\tTTLs\n",
+            "#path\tdns\n#fields\t_node\tts\tuid\tid.orig_h\tquery\tanswers\tTTLs\n",
+            "#fields\tts\tid.orig_h\tquery\tanswers\tTTLs\tqtype_name\n",
+        ];
+        let values = [
+            "1782864000.000000",
+            "1782864000",
+            "x",
+            "-",
+            "(empty)",
+            "10.0.0.5",
+            "2001:db8::1",
+            "10.0.0",
+            "0.020000",
+            "-1",
+            "nan",
+            "70000",
+            "4294967296",
+            "API.OpenAI.com.",
+            "api\\x2eopenai.com",
+            "A",
+            "NOERROR",
+            "104.18.32.7,api.example.",
+            "1.2.3.4",
+            "300.000000,60.000000",
+            "60.000000",
+            "abc,1",
+            "Cd1",
+            "",
+        ];
+        let mut rng = xborder_model::rng::Rng::new(5);
+        let mut pick = || values[rng.below(values.len() as u64) as usize];
+        for (b, fields) in blocks.iter().enumerate() {
+            let declared = fields.lines().find(|l| l.starts_with("#fields")).unwrap();
+            let names: Vec<&str> = declared.split('\t').skip(1).collect();
+            let width = names.len();
+            let mut tab = String::from(
+                "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+            );
+            tab.push_str(fields);
+            for line in 0..400 {
+                // Mostly the declared width; now and then one cell too few or too many.
+                let cells = match line % 25 {
+                    0 => width - 1,
+                    1 => width + 1,
+                    _ => width,
+                };
+                // Required fields mostly valid, so that most lines are records.
+                let row: Vec<&str> = (0..cells)
+                    .map(|c| match names.get(c).copied() {
+                        Some("ts") if line % 7 != 3 => "1782864000.250000",
+                        Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
+                        Some("rtt") if line % 3 != 0 => "0.020000",
+                        Some("trans_id") if line % 3 != 1 => "4711",
+                        Some("TTLs") if line % 4 != 0 => "300.000000,60.000000",
+                        _ => pick(),
+                    })
+                    .collect();
+                tab.push_str(&row.join("\t"));
+                tab.push('\n');
+            }
+            let bar = tab
+                .replacen("#separator \\x09", "#separator \\x7c", 1)
+                .replace('\t', "|");
+            let fast = read_all(&tab);
+            let general = read_all(&bar);
+            assert_eq!(fast.len(), general.len());
+            let records = fast
+                .iter()
+                .filter(|i| matches!(i, Item::Record(Record::Dns(_))))
+                .count();
+            assert!(records > 40, "block {b}: {records} records");
+            for (f, g) in fast.iter().zip(&general) {
+                let (f, g) = (format!("{f:?}"), format!("{g:?}"));
+                // A reject's excerpt shows each separator as written (a tab as a space).
+                assert_eq!(f.replace('\t', " "), g.replace('|', " "), "block {b}");
+            }
+        }
     }
 
     #[test]
