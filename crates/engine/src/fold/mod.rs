@@ -305,7 +305,9 @@ impl<'a> FlowState<'a> {
             }
         }
         let flow = &flow;
-        if let Some(s) = self.site(flow.src_ip).or_else(|| self.site(flow.dst_ip)) {
+        // The source's site is looked up once: it is asked for again below.
+        let src_site = self.site(flow.src_ip);
+        if let Some(s) = src_site.or_else(|| self.site(flow.dst_ip)) {
             self.coverage.flow(s, self.source, flow.ts);
         }
         if self.carried_by_proxy_log(flow) {
@@ -326,7 +328,7 @@ impl<'a> FlowState<'a> {
         if unset {
             breakdown.bytes_unset += 1;
         }
-        let site = self.site(flow.src_ip);
+        let site = src_site;
         let src_local = site.is_some()
             || crate::geolocate::special_purpose(flow.src_ip).is_some()
             || flow.local_orig == Some(true);
