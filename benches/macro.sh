@@ -61,6 +61,10 @@ ROWS="$WORK/rows.$$.tsv"
 run() {
   local log="$1"; shift
   local rc=0
+  # Every tool starts with nothing waiting to be written back: the generator's logs and
+  # the previous tool's outputs (gigabytes of evidence on the AI-heavy mix) would
+  # otherwise be flushed during, and charged to, the next timed run.
+  sync
   /usr/bin/time -v "$@" >"$log.out" 2>"$log" || rc=$?
   local wall rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
