@@ -114,6 +114,8 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
         r.slots[i] = Some(report);
     }
     let dedup = dns_seen.into_inner().seen.stats();
+    // The DNS set is gone; the flow pass's sets are written while the index is built.
+    r.flow_dedup = super::flow_pass::prepare_dedup(r);
     let index = builder.finish()?;
     let hostnames = hosts.finish(&catalogs.vendors, &index);
     Ok(DnsPass {

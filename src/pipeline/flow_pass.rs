@@ -248,6 +248,44 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
     FoldPartial::read(dir, catalogs)
 }
 
+/// What the flow pass's de-duplication sets are made from: their budgets, the spill
+/// directory, and about how many flows to size the tables for.
+struct DedupPlan {
+    connections: DedupBudget,
+    ids: DedupBudget,
+    spill_dir: PathBuf,
+    expected: u64,
+}
+
+fn dedup_plan(r: &Reading<'_>) -> DedupPlan {
+    DedupPlan {
+        connections: r.budget(DedupBudget::FLOWS),
+        ids: r.budget(DedupBudget::FLOWS.scaled(0.5)),
+        spill_dir: r.spill_dir.clone(),
+        expected: bytes_of(&r.planned, &[RecordKind::Flow]) / 100,
+    }
+}
+
+/// The flow pass's de-duplication sets, their tables sized and their pages written.
+fn new_flow_dedup(plan: DedupPlan) -> FlowDedup {
+    let mut dedup = FlowDedup::new(plan.connections, plan.ids, &plan.spill_dir);
+    dedup.expect(plan.expected);
+    dedup
+}
+
+/// Start making the flow pass's de-duplication sets on a helper thread. Writing their
+/// pages (up to 192 MiB) takes tens of milliseconds of page faults, which the reading
+/// thread would otherwise spend while both cores wait; the DNS pass calls this as it
+/// starts building its index. `None` if no thread could be started: the flow pass then
+/// makes them itself.
+pub(super) fn prepare_dedup(r: &Reading<'_>) -> Option<std::thread::JoinHandle<FlowDedup>> {
+    let plan = dedup_plan(r);
+    std::thread::Builder::new()
+        .name("xborder-prepare".into())
+        .spawn(move || new_flow_dedup(plan))
+        .ok()
+}
+
 /// The reading loop of the flow pass: every accepted flow gets the next reading-order
 /// number after `seq` and goes to `folder`.
 fn read_flows_into(
@@ -257,15 +295,10 @@ fn read_flows_into(
     dns_answers: u64,
 ) -> Result<FlowPass> {
     let opts = r.opts;
-    let flow_seen = RefCell::new(BatchedFlows::new(FlowDedup::new(
-        r.budget(DedupBudget::FLOWS),
-        r.budget(DedupBudget::FLOWS.scaled(0.5)),
-        &r.spill_dir,
-    )));
-    flow_seen
-        .borrow_mut()
-        .dedup
-        .expect(bytes_of(&r.planned, &[RecordKind::Flow]) / 100);
+    let prepared = r.flow_dedup.take().and_then(|h| h.join().ok());
+    let flow_seen = RefCell::new(BatchedFlows::new(
+        prepared.unwrap_or_else(|| new_flow_dedup(dedup_plan(r))),
+    ));
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in r.planned.iter().enumerate() {
         match p.detection {

@@ -63,6 +63,9 @@ struct Reading<'a> {
     rejects: Vec<RejectRow>,
     progress: Progress,
     spill_dir: PathBuf,
+    /// The flow pass's de-duplication sets, being prepared on a helper thread
+    /// ([`flow_pass::prepare_dedup`]).
+    flow_dedup: Option<std::thread::JoinHandle<FlowDedup>>,
 }
 
 impl Reading<'_> {
@@ -123,6 +126,7 @@ pub fn analyze(
         planned,
         rejects: Vec::new(),
         spill_dir,
+        flow_dedup: None,
     };
 
     // DNS first: flows need the finished index.

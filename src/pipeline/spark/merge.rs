@@ -197,6 +197,7 @@ pub fn analysis(
         rejects,
         progress: Progress::new(false, 0, 0),
         spill_dir: exchange.to_path_buf(),
+        flow_dedup: None,
     };
     finish::analysis(finish::Passes {
         reading,
