@@ -462,30 +462,17 @@ impl DnsCells<'_> {
     }
 }
 
-impl LogValues for DnsCells<'_> {
-    fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
-        Ok(self.get(name).map_or(Raw::Unset, Raw::Ascii))
+impl TsvCells for DnsCells<'_> {
+    fn block(&self) -> &Block {
+        self.block
     }
 
-    fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
-        Ok(self.get(name).map(|v| self.block.text(v)))
+    fn get(&self, name: &str) -> Option<&str> {
+        DnsCells::get(self, name)
     }
 
-    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
-        Ok(self.block.list(self.get(name)))
-    }
-
-    fn missing(&self, name: &'static str) -> &'static str {
-        missing_reason(self.column(name).is_some())
-    }
-}
-
-/// Why a required field has no value: its column is there but unset, or not declared.
-fn missing_reason(declared: bool) -> &'static str {
-    if declared {
-        "required field is unset"
-    } else {
-        "required column is not in #fields"
+    fn declared(&self, name: &str) -> bool {
+        self.column(name).is_some()
     }
 }
 
@@ -784,23 +771,51 @@ fn parse_hostname(
         .map_err(|(field, e)| (field.to_string(), e))
 }
 
-/// A TSV row's dns and ssl/http fields, for the shared mappings: `-` is unset, `(empty)`
+impl TsvCells for Row<'_> {
+    fn block(&self) -> &Block {
+        self.block
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        Row::get(self, name)
+    }
+
+    fn declared(&self, name: &str) -> bool {
+        self.columns.contains_key(name)
+    }
+}
+
+/// A line's cells, however they were split (a [`Row`] or the dns fast path's
+/// [`DnsCells`]), read by the shared mappings with the block's one set of cell rules.
+trait TsvCells {
+    fn block(&self) -> &Block;
+    /// The raw value of column `name`; `None` when the column is absent or unset.
+    fn get(&self, name: &str) -> Option<&str>;
+    /// Whether the block declares column `name`.
+    fn declared(&self, name: &str) -> bool;
+}
+
+/// A TSV line's dns and ssl/http fields, for the shared mappings: `-` is unset, `(empty)`
 /// an empty string or vector, strings carry Zeek's `\xNN` escapes.
-impl LogValues for Row<'_> {
+impl<T: TsvCells> LogValues for T {
     fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
         Ok(self.get(name).map_or(Raw::Unset, Raw::Ascii))
     }
 
     fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
-        Ok(self.get(name).map(|v| self.block.text(v)))
+        Ok(self.get(name).map(|v| self.block().text(v)))
     }
 
     fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
-        Ok(self.block.list(self.get(name)))
+        Ok(self.block().list(self.get(name)))
     }
 
     fn missing(&self, name: &'static str) -> &'static str {
-        missing_reason(self.columns.contains_key(name))
+        if self.declared(name) {
+            "required field is unset"
+        } else {
+            "required column is not in #fields"
+        }
     }
 }
 
