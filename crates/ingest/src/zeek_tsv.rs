@@ -219,6 +219,14 @@ impl Block {
         }
     }
 
+    /// The column map, when this block holds `kind` lines a fast path can split: tab
+    /// separated, at most [`FAST_MAX_COLUMNS`] wide.
+    fn fast_columns(&self, kind: &str) -> Option<&FastMap<String, usize>> {
+        let columns = self.columns.as_ref()?;
+        (self.kind() == kind && self.separator == "\t" && self.width <= FAST_MAX_COLUMNS)
+            .then_some(columns)
+    }
+
     /// A cell's value, `None` when the column is absent or the cell is unset.
     fn value<'v>(&self, cell: Option<&'v str>) -> Option<&'v str> {
         cell.filter(|v| *v != self.unset_field)
@@ -341,10 +349,7 @@ const FAST_MAX_COLUMNS: usize = 64;
 
 impl FastConn {
     fn for_block(block: &Block) -> Option<FastConn> {
-        let columns = block.columns.as_ref()?;
-        if block.kind() != "conn" || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
-            return None;
-        }
+        let columns = block.fast_columns("conn")?;
         Some(FastConn {
             columns: ConnColumns::of(columns),
             width: block.width,
@@ -409,10 +414,7 @@ struct FastDns {
 
 impl FastDns {
     fn for_block(block: &Block) -> Option<FastDns> {
-        let columns = block.columns.as_ref()?;
-        if block.kind() != "dns" || block.separator != "\t" || block.width > FAST_MAX_COLUMNS {
-            return None;
-        }
+        let columns = block.fast_columns("dns")?;
         Some(FastDns {
             columns: dns::FIELDS.map(|f| columns.get(f.name).copied()),
             width: block.width,
