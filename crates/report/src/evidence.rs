@@ -14,13 +14,13 @@
 //!
 //! [`finish`]: EvidenceSpool::finish
 
-use crate::tables::{Kind, EVIDENCE};
+use crate::tables::EVIDENCE;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::*;
+mod parquet;
 
 use super::csv_tables::neutralise;
 use super::hashed_file::HashedFile;
@@ -271,19 +271,16 @@ impl EvidenceSpool {
             .iter()
             .map(|f| (TextCell::new(&f.path), TextCell::new(&f.sha256)))
             .collect();
-        let tables = Tables {
-            texts: &texts,
-            files: &file_cells,
-        };
+        let tables = Tables::new(&texts, &file_cells);
 
         // evidence.parquet is encoded on a thread of its own while this one formats
         // evidence.csv; each file is hashed on its way to the disk.
-        let (frames, parquet_frames) = std::sync::mpsc::sync_channel::<DataFrame>(2);
+        let (groups, parquet_groups) = std::sync::mpsc::sync_channel::<parquet::RowGroup>(2);
         let parquet_thread = {
             let path = parquet_path.clone();
             std::thread::Builder::new()
                 .name("xborder-parquet".into())
-                .spawn(move || write_parquet(&path, parquet_frames))
+                .spawn(move || parquet::write(&path, parquet_groups))
                 .map_err(|e| Error::io(&parquet_path, e))?
         };
         let mut csv_out = HashedFile::create(&csv_path)?;
@@ -294,9 +291,9 @@ impl EvidenceSpool {
             csv_out
                 .write_all(&header)
                 .map_err(|e| Error::io(&csv_path, e))?;
-            let numeric = numeric_columns();
             let mut spool = Merged::new(readers, remap)?;
             let mut cells = Cells::new(pseudonymizer);
+            let mut columns = parquet::builders(&LOOKED_UP, group_rows.min(PARQUET_BATCH_ROWS));
             let mut batch: Vec<SpoolRow> = Vec::with_capacity(group_rows.min(PARQUET_BATCH_ROWS));
             let mut read = 0u64;
             loop {
@@ -312,17 +309,23 @@ impl EvidenceSpool {
                 }
                 read += batch.len() as u64;
                 cells.format(&batch);
-                let frame =
-                    write_batch(&batch, &cells, &tables, &numeric, &mut csv_out, &mut sample)
-                        .map_err(|e| e.at(&csv_path, &parquet_path))?;
-                if frames.send(frame).is_err() {
+                write_batch(
+                    &batch,
+                    &cells,
+                    &tables,
+                    &mut columns,
+                    &mut csv_out,
+                    &mut sample,
+                )
+                .map_err(|e| Error::io(&csv_path, e))?;
+                if groups.send(parquet::take_group(&mut columns)?).is_err() {
                     // The Parquet thread stopped on an error, reported below.
                     break;
                 }
             }
             Ok(read)
         })();
-        drop(frames);
+        drop(groups);
         let parquet = parquet_thread.join().unwrap_or_else(|_| {
             Err(Error::Report {
                 path: parquet_path.clone(),
@@ -811,22 +814,61 @@ fn csv_field(text: &str) -> Vec<u8> {
     out
 }
 
-/// What the ids and file indices of a spooled row stand for, already neutralised.
+/// What the ids and file indices of a spooled row stand for, already neutralised, each
+/// with a key that is the same for the same text (the first id or index with that text),
+/// by which evidence.parquet's dictionaries are built.
 struct Tables<'a> {
     texts: &'a [TextCell],
     files: &'a [(TextCell, TextCell)],
+    text_keys: Vec<u32>,
+    /// Keys of each file's path and of its SHA-256.
+    file_keys: Vec<(u32, u32)>,
 }
 
-impl Tables<'_> {
-    fn text(&self, id: u32) -> &TextCell {
-        self.texts.get(id as usize).unwrap_or(&EMPTY)
+/// For each cell, the index of the first cell with the same text.
+fn first_with_same_text<'t>(cells: impl Iterator<Item = &'t TextCell>) -> Vec<u32> {
+    let mut first: FastMap<&str, u32> = FastMap::default();
+    cells
+        .enumerate()
+        .map(|(i, cell)| {
+            // Ids and file indices are u32 already: the interner and the plan count them so.
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            *first.entry(cell.text.as_str()).or_insert(i)
+        })
+        .collect()
+}
+
+impl<'a> Tables<'a> {
+    fn new(texts: &'a [TextCell], files: &'a [(TextCell, TextCell)]) -> Self {
+        let text_keys = first_with_same_text(texts.iter());
+        let path_keys = first_with_same_text(files.iter().map(|(p, _)| p));
+        let sha_keys = first_with_same_text(files.iter().map(|(_, h)| h));
+        Tables {
+            texts,
+            files,
+            text_keys,
+            file_keys: path_keys.into_iter().zip(sha_keys).collect(),
+        }
     }
 
-    /// Path and SHA-256 of an input file; empty for an index the run does not list.
-    fn file(&self, index: u32) -> (&TextCell, &TextCell) {
-        self.files
-            .get(index as usize)
-            .map_or((&EMPTY, &EMPTY), |(p, h)| (p, h))
+    /// The text of an id and its key; empty for an id the run does not list.
+    fn text(&self, id: u32) -> (&TextCell, u32) {
+        match self.texts.get(id as usize) {
+            Some(cell) => (cell, self.text_keys[id as usize]),
+            None => (&EMPTY, 0),
+        }
+    }
+
+    /// Path and SHA-256 of an input file with their keys; empty for an index the run
+    /// does not list.
+    fn file(&self, index: u32) -> ((&TextCell, u32), (&TextCell, u32)) {
+        match self.files.get(index as usize) {
+            Some((path, sha)) => {
+                let (path_key, sha_key) = self.file_keys[index as usize];
+                ((path, path_key), (sha, sha_key))
+            }
+            None => ((&EMPTY, 0), (&EMPTY, 0)),
+        }
     }
 }
 
@@ -998,22 +1040,35 @@ impl TimeText {
     }
 }
 
-/// One row as its 24 cells (neutralised text), the same cells as evidence.csv fields, and
-/// the counts behind its numeric cells (the Parquet columns typed UInt64).
-fn row_cells<'a>(
-    r: &SpoolRow,
-    formatted: [&'a str; FORMATTED],
-    t: &'a Tables<'a>,
-) -> ([&'a str; 24], [&'a [u8]; 24], [Option<u64>; 24]) {
+/// One evidence row's 24 columns: its cells (neutralised text), the same cells as
+/// evidence.csv fields, the counts behind its numeric cells (the Parquet columns typed
+/// UInt64) and the keys of its looked-up cells (see [`Tables`]).
+struct RowCells<'a> {
+    cells: [&'a str; 24],
+    fields: [&'a [u8]; 24],
+    counts: [Option<u64>; 24],
+    /// Keys of the looked-up cells; none for formatted ones.
+    keys: [Option<u32>; 24],
+}
+
+/// Which evidence columns are looked up by id or file index rather than formatted per
+/// row (those [`row_cells`] gives keys): these are written to evidence.parquet as
+/// dictionaries.
+const LOOKED_UP: [bool; 24] = [
+    true, true, true, true, false, false, false, false, false, false, true, false, false, true,
+    true, true, true, true, true, true, true, true, false, false,
+];
+
+fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a>) -> RowCells<'a> {
     let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] = formatted;
     let (path, sha) = t.file(r.file);
     let (dns_path, dns_sha) = match r.dns {
         Some((file, _, _)) => t.file(file),
-        None => (&EMPTY, &EMPTY),
+        None => ((&EMPTY, 0), (&EMPTY, 0)),
     };
     // Formatted cells are digits, times, addresses and pseudonyms: never quoted.
     enum Cell<'c> {
-        Looked(&'c TextCell),
+        Looked((&'c TextCell, u32)),
         Formatted(&'c str),
     }
     use Cell::{Formatted as F, Looked as L};
@@ -1044,142 +1099,80 @@ fn row_cells<'a>(
         F(dns_ts),
     ];
     let cells = std::array::from_fn(|c| match &all[c] {
-        L(cell) => cell.text.as_str(),
+        L((cell, _)) => cell.text.as_str(),
         F(text) => text,
     });
     let fields = std::array::from_fn(|c| match &all[c] {
-        L(cell) => cell.csv.as_slice(),
+        L((cell, _)) => cell.csv.as_slice(),
         F(text) => text.as_bytes(),
     });
-    let mut numbers = [None; 24];
-    numbers[4] = Some(r.line);
-    numbers[7] = r.src_port.map(u64::from);
-    numbers[9] = r.dst_port.map(u64::from);
-    numbers[11] = r.bytes_out;
-    numbers[12] = r.bytes_in;
-    numbers[22] = r.dns.map(|d| d.1);
-    (cells, fields, numbers)
-}
-
-/// Which evidence columns are counts (typed UInt64 in Parquet, empty is null); every
-/// other column is text (empty is null).
-fn numeric_columns() -> Vec<bool> {
-    EVIDENCE
-        .columns
-        .iter()
-        .map(|c| matches!(c.kind, Kind::Count | Kind::OptionalCount))
-        .collect()
-}
-
-/// A failure while writing a batch: in evidence.csv or in evidence.parquet.
-enum BatchError {
-    Csv(std::io::Error),
-    Parquet(PolarsError),
-}
-
-impl BatchError {
-    fn at(self, csv_path: &Path, parquet_path: &Path) -> Error {
-        match self {
-            BatchError::Csv(e) => Error::io(csv_path, e),
-            BatchError::Parquet(e) => Error::Report {
-                path: parquet_path.to_path_buf(),
-                message: e.to_string(),
-            },
-        }
+    let keys = std::array::from_fn(|c| match &all[c] {
+        L((_, key)) => Some(*key),
+        F(_) => None,
+    });
+    let mut counts = [None; 24];
+    counts[4] = Some(r.line);
+    counts[7] = r.src_port.map(u64::from);
+    counts[9] = r.dst_port.map(u64::from);
+    counts[11] = r.bytes_out;
+    counts[12] = r.bytes_in;
+    counts[22] = r.dns.map(|d| d.1);
+    RowCells {
+        cells,
+        fields,
+        counts,
+        keys,
     }
 }
 
 /// Write one decoded batch as evidence.csv lines, count it in the report's sample, and
-/// build its row group of evidence.parquet.
+/// add its cells to evidence.parquet's column builders.
 fn write_batch<W: Write>(
     batch: &[SpoolRow],
     cells: &Cells<'_>,
     tables: &Tables<'_>,
-    numeric: &[bool],
+    columns: &mut [parquet::ColumnBuilder],
     csv_out: &mut W,
     sample: &mut Sampler,
-) -> std::result::Result<DataFrame, BatchError> {
+) -> std::io::Result<()> {
     let mut line = Vec::with_capacity(1024);
-    let mut texts: Vec<Vec<Option<&str>>> = numeric
-        .iter()
-        .map(|&n| Vec::with_capacity(if n { 0 } else { batch.len() }))
-        .collect();
-    let mut numbers: Vec<Vec<Option<u64>>> = numeric
-        .iter()
-        .map(|&n| Vec::with_capacity(if n { batch.len() } else { 0 }))
-        .collect();
     for (i, r) in batch.iter().enumerate() {
-        let (row, fields, counts) = row_cells(r, cells.row(i), tables);
+        let row = row_cells(r, cells.row(i), tables);
         line.clear();
-        for (c, field) in fields.iter().enumerate() {
+        for (c, field) in row.fields.iter().enumerate() {
             if c > 0 {
                 line.push(b',');
             }
             line.extend_from_slice(field);
         }
         line.push(b'\n');
-        csv_out.write_all(&line).map_err(BatchError::Csv)?;
-        sample.add(r.finding, &row);
-        for (c, value) in row.iter().enumerate() {
-            if numeric[c] {
-                numbers[c].push(counts[c]);
-            } else {
-                texts[c].push((!value.is_empty()).then_some(*value));
+        csv_out.write_all(&line)?;
+        sample.add(r.finding, &row.cells);
+        for (c, column) in columns.iter_mut().enumerate() {
+            match column {
+                parquet::ColumnBuilder::Count(..) => column.count(row.counts[c]),
+                _ => column.text(row.keys[c].unwrap_or(0), row.cells[c]),
             }
         }
     }
-    let columns = EVIDENCE
-        .names()
-        .iter()
-        .enumerate()
-        .map(|(c, name)| {
-            if numeric[c] {
-                Column::new((*name).into(), std::mem::take(&mut numbers[c]))
-            } else {
-                Column::new((*name).into(), std::mem::take(&mut texts[c]))
-            }
-        })
-        .collect();
-    DataFrame::new_infer_height(columns).map_err(BatchError::Parquet)
-}
-
-/// evidence.parquet, one row group per frame received, with an explicit schema (counts
-/// typed, everything else text); returns the file's SHA-256 and size.
-fn write_parquet(
-    path: &Path,
-    frames: std::sync::mpsc::Receiver<DataFrame>,
-) -> Result<(String, u64)> {
-    let failed = |e: PolarsError| Error::Report {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let numeric = numeric_columns();
-    let schema = Schema::from_iter(EVIDENCE.names().iter().zip(&numeric).map(|(c, n)| {
-        Field::new(
-            (*c).into(),
-            if *n {
-                DataType::UInt64
-            } else {
-                DataType::String
-            },
-        )
-    }));
-    let mut file = HashedFile::create(path)?;
-    {
-        let mut writer = ParquetWriter::new(&mut file)
-            .batched(&schema)
-            .map_err(failed)?;
-        for frame in frames {
-            writer.write_batch(&frame).map_err(failed)?;
-        }
-        writer.finish().map_err(failed)?;
-    }
-    file.finish()
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::Kind;
+    use polars::prelude::*;
+
+    /// Which evidence columns are counts (typed UInt64 in Parquet, empty is null); every
+    /// other column is text (empty is null).
+    fn numeric_columns() -> Vec<bool> {
+        EVIDENCE
+            .columns
+            .iter()
+            .map(|c| matches!(c.kind, Kind::Count | Kind::OptionalCount))
+            .collect()
+    }
     use xborder_model::hash::sha256_bytes;
 
     fn row(i: u64) -> EvidenceRow<'static> {
@@ -1651,6 +1644,136 @@ mod tests {
             .filter(|n| n.starts_with(".evidence.spool"))
             .collect();
         assert!(left.is_empty(), "spool runs removed: {left:?}");
+    }
+
+    /// evidence.parquet, one row group per `group` rows, as polars' own writer makes it
+    /// from evidence.csv's cells: text columns as strings (empty is null), counts UInt64.
+    fn parquet_by_polars(csv_bytes: &[u8], group: usize) -> Vec<u8> {
+        let numeric = numeric_columns();
+        let records: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_bytes)
+            .records()
+            .map(|r| r.unwrap())
+            .collect();
+        let schema = Schema::from_iter(EVIDENCE.names().iter().zip(&numeric).map(|(c, n)| {
+            Field::new(
+                (*c).into(),
+                if *n {
+                    DataType::UInt64
+                } else {
+                    DataType::String
+                },
+            )
+        }));
+        let mut out = Vec::new();
+        let mut writer = ParquetWriter::new(&mut out).batched(&schema).unwrap();
+        for chunk in records.chunks(group) {
+            let columns = EVIDENCE
+                .names()
+                .iter()
+                .enumerate()
+                .map(|(c, name)| {
+                    let cells = chunk.iter().map(|r| (!r[c].is_empty()).then_some(&r[c]));
+                    if numeric[c] {
+                        let counts: Vec<Option<u64>> =
+                            cells.map(|v| v.map(|v| v.parse().unwrap())).collect();
+                        Column::new((*name).into(), counts)
+                    } else {
+                        Column::new((*name).into(), cells.collect::<Vec<_>>())
+                    }
+                })
+                .collect();
+            let frame = DataFrame::new_infer_height(columns).unwrap();
+            writer.write_batch(&frame).unwrap();
+        }
+        writer.finish().unwrap();
+        out
+    }
+
+    /// evidence.parquet is byte for byte what polars' own writer makes of the same cells:
+    /// the dictionaries built from ids are the ones polars builds by hashing every cell,
+    /// including one text under two ids (two input files with the same hash), and a
+    /// looked-up column whose values are mostly distinct is still written plain.
+    #[test]
+    fn parquet_is_what_polars_writes_of_the_same_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = files();
+        let mut copy = FileReport::skipped(Path::new("copy/conn.log"), "zeek-conn");
+        copy.sha256 = files[0].sha256.clone();
+        files.push(copy);
+        let distinct_hosts: Vec<EvidenceRow<'static>> = (0..1_000)
+            .map(|i| EvidenceRow {
+                hostname: Box::leak(format!("h{i}.example").into_boxed_str()),
+                ..row(i)
+            })
+            .collect();
+        let cases = [
+            ((0..50).map(row).collect::<Vec<_>>(), 16),
+            ((0..30_000).map(row).collect(), 7_777),
+            ((0..30_000).map(row).collect(), PARQUET_BATCH_ROWS),
+            (distinct_hosts, 400),
+            (Vec::new(), 64),
+        ];
+        for (rows, group) in cases {
+            let mut spool = EvidenceSpool::create(dir.path()).unwrap();
+            for r in &rows {
+                spool.attributed(r).unwrap();
+            }
+            spool
+                .finish_in_groups(dir.path(), &files, None, group)
+                .unwrap();
+            let csv_bytes = std::fs::read(dir.path().join("evidence.csv")).unwrap();
+            if !rows.is_empty() {
+                assert!(String::from_utf8_lossy(&csv_bytes).contains("copy/conn.log,0abc,"));
+            }
+            let ours = std::fs::read(dir.path().join("evidence.parquet")).unwrap();
+            assert!(
+                ours == parquet_by_polars(&csv_bytes, group),
+                "{} rows in groups of {group}",
+                rows.len()
+            );
+        }
+    }
+
+    /// The columns written as dictionaries are exactly those whose cells are looked up.
+    #[test]
+    fn looked_up_columns_are_those_with_keys() {
+        let texts: Vec<TextCell> = ["f", "tcp"].iter().map(|s| TextCell::new(s)).collect();
+        let files: Vec<(TextCell, TextCell)> = vec![(TextCell::new("a"), TextCell::new("b"))];
+        let tables = Tables::new(&texts, &files);
+        let mut cells = Cells::new(None);
+        let spooled: Vec<SpoolRow> = [None, Some((0, 3, 5))]
+            .into_iter()
+            .map(|dns| SpoolRow {
+                seq: 0,
+                finding: 0,
+                regimes: 0,
+                file: 0,
+                line: 1,
+                ts: 0,
+                src_ip: IpAddr::from([10, 0, 0, 1]),
+                src_port: Some(1),
+                dst_ip: IpAddr::from([10, 0, 0, 2]),
+                dst_port: None,
+                proto: 1,
+                bytes_out: Some(2),
+                bytes_in: None,
+                hostname: 0,
+                attribution: 0,
+                vendor: 0,
+                product: 0,
+                category: 0,
+                site: 0,
+                country: 0,
+                dns,
+            })
+            .collect();
+        cells.format(&spooled);
+        for (i, r) in spooled.iter().enumerate() {
+            let row = row_cells(r, cells.row(i), &tables);
+            for c in 0..24 {
+                assert_eq!(row.keys[c].is_some(), LOOKED_UP[c], "column {c}");
+            }
+        }
     }
 
     /// A spool cut short is an error naming it, not a shorter evidence.csv.

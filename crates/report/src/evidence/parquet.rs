@@ -1,0 +1,244 @@
+//! evidence.parquet, written from Arrow arrays built straight from the spooled rows.
+//!
+//! Most evidence columns repeat a few values millions of times (finding, vendor,
+//! product, site, input file and its hash), and the spool already holds them as ids.
+//! Handing them to polars as text made it copy every cell into a string array, estimate
+//! each column's cardinality, then hash every cell again to rebuild the dictionary it
+//! writes: about a quarter of an AI-heavy run's CPU. Here such a column is a dictionary
+//! array from the start (keys in first-appearance order, values the distinct texts of
+//! the row group), which is exactly what polars' cast to a dictionary would produce, so
+//! the pages, statistics and footer are the same as polars' own writer makes of the same
+//! cells. Other columns (times, addresses, counts) are built as polars builds them and
+//! go through polars-parquet's usual encoding choice.
+
+use std::path::Path;
+
+use polars::prelude::{CompatLevel, DataType, Field, PolarsError, Schema, SchemaExt};
+use polars_arrow::array::{
+    Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
+};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
+use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, IntegerType};
+use polars_parquet::read::ParquetError;
+use polars_parquet::write::{
+    array_to_columns, get_dtype_encoding, to_parquet_schema, CompressionOptions, Compressor,
+    DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter,
+    StatisticsOptions, Version, WriteOptions,
+};
+
+use crate::hashed_file::HashedFile;
+use crate::tables::{Kind, EVIDENCE};
+use xborder_model::error::{Error, Result};
+
+/// A row group of evidence.parquet: one array per column, in the table's order.
+pub(super) type RowGroup = Vec<Box<dyn Array>>;
+
+/// How one evidence column is held while its row group fills.
+pub(super) enum ColumnBuilder {
+    /// A count (UInt64; empty is null).
+    Count(Vec<u64>, MutableBitmap),
+    /// Text formatted per row (times, addresses); empty is null.
+    Text(MutableBinaryViewArray<str>),
+    /// Text looked up by id; empty is null.
+    Dictionary(DictionaryColumn),
+}
+
+/// The evidence columns' builders, by [`Kind`]: counts typed, text looked up by id where
+/// the spool has one (`looked_up[c]`), other text formatted.
+pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
+    EVIDENCE
+        .columns
+        .iter()
+        .zip(looked_up)
+        .map(|(c, &looked_up)| match c.kind {
+            Kind::Count | Kind::OptionalCount => {
+                ColumnBuilder::Count(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows))
+            }
+            _ if looked_up => ColumnBuilder::Dictionary(DictionaryColumn::default()),
+            _ => ColumnBuilder::Text(MutableBinaryViewArray::with_capacity(rows)),
+        })
+        .collect()
+}
+
+impl ColumnBuilder {
+    /// A count cell.
+    pub(super) fn count(&mut self, n: Option<u64>) {
+        if let ColumnBuilder::Count(values, validity) = self {
+            values.push(n.unwrap_or(0));
+            validity.push(n.is_some());
+        }
+    }
+
+    /// A text cell; `id` names its value among the column's distinct values (two ids
+    /// never share a text) and is used only by dictionary columns.
+    pub(super) fn text(&mut self, id: u32, text: &str) {
+        let value = (!text.is_empty()).then_some(text);
+        match self {
+            ColumnBuilder::Text(values) => values.push(value),
+            ColumnBuilder::Dictionary(column) => column.push(id, value),
+            ColumnBuilder::Count(..) => {}
+        }
+    }
+
+    /// The filled column as an array, leaving the builder empty for the next group.
+    fn take(&mut self) -> Result<Box<dyn Array>> {
+        Ok(match self {
+            ColumnBuilder::Count(values, validity) => Box::new(PrimitiveArray::new(
+                ArrowDataType::UInt64,
+                std::mem::take(values).into(),
+                Option::<Bitmap>::from(std::mem::take(validity)),
+            )),
+            ColumnBuilder::Text(values) => Box::new(std::mem::take(values).freeze()),
+            ColumnBuilder::Dictionary(column) => column.take()?,
+        })
+    }
+}
+
+/// A text column as dictionary keys and the distinct values of its row group, in
+/// order of first appearance.
+#[derive(Default)]
+pub(super) struct DictionaryColumn {
+    /// Key + 1 of each id seen in this group (0: not seen), indexed by id.
+    key_of: Vec<u32>,
+    /// Ids seen in this group, to clear `key_of` for the next one.
+    seen: Vec<u32>,
+    keys: Vec<u32>,
+    validity: MutableBitmap,
+    values: MutableBinaryViewArray<str>,
+}
+
+impl DictionaryColumn {
+    fn push(&mut self, id: u32, value: Option<&str>) {
+        let Some(text) = value else {
+            self.keys.push(0);
+            self.validity.push(false);
+            return;
+        };
+        let slot = id as usize;
+        if slot >= self.key_of.len() {
+            self.key_of.resize(slot + 1, 0);
+        }
+        if self.key_of[slot] == 0 {
+            self.values.push_value(text);
+            // At most one value per row, and a group's rows are counted in u32 below.
+            self.key_of[slot] = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+            self.seen.push(id);
+        }
+        self.keys.push(self.key_of[slot] - 1);
+        self.validity.push(true);
+    }
+
+    fn take(&mut self) -> Result<Box<dyn Array>> {
+        for &id in &self.seen {
+            self.key_of[id as usize] = 0;
+        }
+        self.seen.clear();
+        let keys = std::mem::take(&mut self.keys);
+        let validity = Option::<Bitmap>::from(std::mem::take(&mut self.validity));
+        let values: Utf8ViewArray = std::mem::take(&mut self.values).freeze();
+        let rows = keys.len();
+        // polars-parquet writes a text column plain when its estimated distinct values
+        // pass three quarters of a group of more than 128 rows; such a column goes back
+        // to being text, so that rule still decides.
+        if rows > 128 && values.len() as f64 / rows as f64 > 0.75 {
+            let mut text = MutableBinaryViewArray::<str>::with_capacity(rows);
+            for (i, &key) in keys.iter().enumerate() {
+                let valid = validity.as_ref().is_none_or(|v| v.get_bit(i));
+                text.push(valid.then(|| values.value(key as usize)));
+            }
+            return Ok(Box::new(text.freeze()));
+        }
+        let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity);
+        let array = DictionaryArray::<u32>::try_new(
+            ArrowDataType::Dictionary(
+                IntegerType::UInt32,
+                Box::new(ArrowDataType::Utf8View),
+                false,
+            ),
+            keys,
+            Box::new(values),
+        )
+        .map_err(|e| parquet_error(Path::new("evidence.parquet"), e))?;
+        Ok(Box::new(array))
+    }
+}
+
+/// The row group the builders hold, leaving them empty.
+pub(super) fn take_group(builders: &mut [ColumnBuilder]) -> Result<RowGroup> {
+    builders.iter_mut().map(ColumnBuilder::take).collect()
+}
+
+/// evidence.parquet's schema: counts UInt64, everything else text, as polars would
+/// declare a frame of those columns.
+fn arrow_schema() -> ArrowSchema {
+    Schema::from_iter(EVIDENCE.columns.iter().map(|c| {
+        let dtype = match c.kind {
+            Kind::Count | Kind::OptionalCount => DataType::UInt64,
+            _ => DataType::String,
+        };
+        Field::new(c.name.into(), dtype)
+    }))
+    .to_arrow(CompatLevel::newest())
+}
+
+fn parquet_error(path: &Path, e: PolarsError) -> Error {
+    Error::Report {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Write evidence.parquet, one row group per group received, with polars' default
+/// options (zstd, statistics, format version 1); returns the file's SHA-256 and size.
+pub(super) fn write(
+    path: &Path,
+    groups: std::sync::mpsc::Receiver<RowGroup>,
+) -> Result<(String, u64)> {
+    let failed = |e: PolarsError| parquet_error(path, e);
+    let schema = arrow_schema();
+    let parquet_schema = to_parquet_schema(&schema).map_err(failed)?;
+    let encodings: Vec<Vec<Encoding>> = schema
+        .iter_values()
+        .map(|f| get_dtype_encoding(&f.dtype))
+        .collect();
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        compression: CompressionOptions::Zstd(None),
+        version: Version::V1,
+        data_page_size: None,
+    };
+    let mut file = HashedFile::create(path)?;
+    {
+        let mut writer =
+            FileWriter::new_with_parquet_schema(&mut file, schema, parquet_schema.clone(), options);
+        for group in groups {
+            let rows = group.first().map_or(0, |a| a.len());
+            if rows == 0 {
+                continue;
+            }
+            let mut columns = Vec::with_capacity(group.len());
+            for ((array, type_), encoding) in
+                group.iter().zip(parquet_schema.fields()).zip(&encodings)
+            {
+                let pages =
+                    array_to_columns(array, type_.clone(), options, encoding).map_err(failed)?;
+                for pages in pages {
+                    let pages = pages.map(|page| {
+                        page.map_err(|e| {
+                            ParquetError::FeatureNotSupported(format!("reraised in polars: {e}"))
+                        })
+                    });
+                    columns.push(Ok(DynStreamingIterator::new(
+                        Compressor::new_from_vec(pages, options.compression, vec![])
+                            .map_err(PolarsError::from),
+                    )));
+                }
+            }
+            writer
+                .write(rows as u64, DynIter::new(columns.into_iter()))
+                .map_err(failed)?;
+        }
+        writer.end(None).map_err(failed)?;
+    }
+    file.finish()
+}
