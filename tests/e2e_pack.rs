@@ -472,3 +472,54 @@ fn keygen_refuses_to_overwrite_and_pack_dir_must_be_empty() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `--evidence parquet` or `--evidence csv` writes one evidence file, byte for byte the
+/// one a default run writes; run.json and the manifests list only what was written, the
+/// pack verifies, and the HTML report points at the file that is there.
+#[test]
+fn one_evidence_format_is_the_same_file_and_the_pack_verifies() {
+    let root = tempfile::tempdir().unwrap();
+    let both = root.path().join("both");
+    assert!(make_pack(&both, None, &[]).status.success());
+    for (format, kept, left_out) in [
+        ("parquet", "evidence.parquet", "evidence.csv"),
+        ("csv", "evidence.csv", "evidence.parquet"),
+    ] {
+        let pack = root.path().join(format);
+        let o = make_pack(&pack, None, &["--evidence", format]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let data = pack.join("data");
+        assert!(
+            !data.join(left_out).exists(),
+            "{format}: {left_out} written"
+        );
+        assert!(
+            std::fs::read(data.join(kept)).unwrap()
+                == std::fs::read(both.join("data").join(kept)).unwrap(),
+            "{format}: {kept} differs from a default run's"
+        );
+        let run = common::json(&data.join("run.json"));
+        let listed: Vec<&str> = run["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["file"].as_str().unwrap())
+            .collect();
+        assert!(
+            listed.contains(&kept) && !listed.contains(&left_out),
+            "{listed:?}"
+        );
+        let manifest = std::fs::read_to_string(pack.join("manifest-sha256.txt")).unwrap();
+        assert!(!manifest.contains(left_out), "{manifest}");
+        let (ok, report) = verify(&pack, None);
+        assert!(ok, "{format}: {report}");
+        let html = std::fs::read_to_string(data.join("report.html")).unwrap();
+        assert!(
+            html.contains(&format!("; {kept} (next to this file) lists every row")),
+            "{format}"
+        );
+    }
+    let o = make_pack(&root.path().join("bad"), None, &["--evidence", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`json` is not an evidence format"));
+}

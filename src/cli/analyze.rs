@@ -27,7 +27,7 @@ use xborder::period::Period;
 use xborder::pipeline::{
     self, AnalyzeOptions, Catalogs, DEFAULT_DNS_MAX_AGE_S, DEFAULT_DNS_TTL_GRACE_S,
 };
-use xborder::report::evidence::EvidenceSpool;
+use xborder::report::evidence::{EvidenceFormats, EvidenceSpool};
 use xborder::report::i18n::Lang;
 use xborder::report::pseudonym::Pseudonymizer;
 use xborder::report::staging::{Replace, StagedOutput};
@@ -218,6 +218,12 @@ pub struct AnalyzeArgs {
     /// Copy the input files into the outputs (inputs/NNNN.gz|.log); they are always hashed.
     #[arg(help_heading = "Evidence", long)]
     pub include_inputs: bool,
+    /// Evidence files to write, comma-separated: csv, parquet or csv,parquet. Both hold
+    /// every AI-vendor flow; at 10^8 such flows evidence.csv is tens of gigabytes and
+    /// evidence.parquet about a fifteenth of it.
+    #[arg(help_heading = "Evidence", long, value_name = "FORMATS", default_value = "csv,parquet",
+          value_parser = EvidenceFormats::parse)]
+    pub evidence: EvidenceFormats,
     /// Replace source addresses with keyed HMAC-SHA256 tokens (key from `xborder keygen --hmac`).
     /// Input copies would carry the raw addresses, so this excludes --include-inputs.
     #[arg(
@@ -697,6 +703,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let write = WriteOptions {
         evidence: Some(spool),
+        evidence_formats: args.evidence,
         pseudonymizer: pseudonymizer.as_ref(),
         include_inputs: args.include_inputs,
         show_owners: args.show_owners,

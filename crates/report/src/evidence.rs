@@ -35,6 +35,56 @@ use xborder_model::schema::Micros;
 
 pub use xborder_engine::fold::{EvidenceRow, EvidenceSink};
 
+/// Which evidence files a run writes: both by default. At 10^8 AI-vendor flows
+/// evidence.csv is tens of gigabytes and evidence.parquet a fifteenth of that, so a batch
+/// job may keep only the Parquet file; the rows are the same in either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceFormats {
+    pub csv: bool,
+    pub parquet: bool,
+}
+
+impl Default for EvidenceFormats {
+    fn default() -> Self {
+        EvidenceFormats {
+            csv: true,
+            parquet: true,
+        }
+    }
+}
+
+impl EvidenceFormats {
+    /// `csv`, `parquet` or both, comma-separated (`--evidence`).
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let mut formats = EvidenceFormats {
+            csv: false,
+            parquet: false,
+        };
+        for part in text.split(',').map(str::trim) {
+            match part {
+                "csv" => formats.csv = true,
+                "parquet" => formats.parquet = true,
+                _ => {
+                    return Err(format!(
+                        "`{part}` is not an evidence format: give csv, parquet or csv,parquet"
+                    ))
+                }
+            }
+        }
+        Ok(formats)
+    }
+
+    /// The file that lists every evidence row, as the reports name it: evidence.csv when
+    /// it is written.
+    pub fn full_listing(&self) -> &'static str {
+        if self.csv {
+            "evidence.csv"
+        } else {
+            "evidence.parquet"
+        }
+    }
+}
+
 /// The on-disk spool of evidence rows for one run: one run of rows written by the
 /// reading thread, and one per fold shard ([`EvidenceSink::shards`]), each in increasing
 /// reading order (`seq`); [`EvidenceSpool::finish`] merges them by that order.
@@ -230,8 +280,9 @@ impl EvidenceSpool {
         dir: &Path,
         files: &[FileReport],
         pseudonymizer: Option<&Pseudonymizer>,
+        formats: EvidenceFormats,
     ) -> Result<EvidenceWritten> {
-        self.finish_in_groups(dir, files, pseudonymizer, PARQUET_BATCH_ROWS)
+        self.finish_in_groups(dir, files, pseudonymizer, formats, PARQUET_BATCH_ROWS)
     }
 
     fn finish_in_groups(
@@ -239,6 +290,7 @@ impl EvidenceSpool {
         dir: &Path,
         files: &[FileReport],
         pseudonymizer: Option<&Pseudonymizer>,
+        formats: EvidenceFormats,
         group_rows: usize,
     ) -> Result<EvidenceWritten> {
         let group_rows = group_rows.max(1);
@@ -275,25 +327,38 @@ impl EvidenceSpool {
 
         // evidence.parquet is encoded on a thread of its own while this one formats
         // evidence.csv; each file is hashed on its way to the disk.
-        let (groups, parquet_groups) = std::sync::mpsc::sync_channel::<parquet::RowGroup>(2);
-        let parquet_thread = {
-            let path = parquet_path.clone();
-            std::thread::Builder::new()
-                .name("xborder-parquet".into())
-                .spawn(move || parquet::write(&path, parquet_groups))
-                .map_err(|e| Error::io(&parquet_path, e))?
+        let parquet_writer = match formats.parquet {
+            true => {
+                let (groups, parquet_groups) =
+                    std::sync::mpsc::sync_channel::<parquet::RowGroup>(2);
+                let path = parquet_path.clone();
+                let thread = std::thread::Builder::new()
+                    .name("xborder-parquet".into())
+                    .spawn(move || parquet::write(&path, parquet_groups))
+                    .map_err(|e| Error::io(&parquet_path, e))?;
+                Some((groups, thread))
+            }
+            false => None,
         };
-        let mut csv_out = HashedFile::create(&csv_path)?;
+        let (groups, parquet_thread) = parquet_writer.unzip();
+        let mut csv_out = match formats.csv {
+            true => Some(HashedFile::create(&csv_path)?),
+            false => None,
+        };
         let mut sample = Sampler::new(EVIDENCE_ROWS_SHOWN);
         let formatted = (|| -> Result<u64> {
-            let mut header = EVIDENCE.names().join(",").into_bytes();
-            header.push(b'\n');
-            csv_out
-                .write_all(&header)
-                .map_err(|e| Error::io(&csv_path, e))?;
+            if let Some(out) = csv_out.as_mut() {
+                let mut header = EVIDENCE.names().join(",").into_bytes();
+                header.push(b'\n');
+                out.write_all(&header)
+                    .map_err(|e| Error::io(&csv_path, e))?;
+            }
             let mut spool = Merged::new(readers, remap)?;
             let mut cells = Cells::new(pseudonymizer);
-            let mut columns = parquet::builders(&LOOKED_UP, group_rows.min(PARQUET_BATCH_ROWS));
+            let mut columns = match groups {
+                Some(_) => parquet::builders(&LOOKED_UP, group_rows.min(PARQUET_BATCH_ROWS)),
+                None => Vec::new(),
+            };
             let mut batch: Vec<SpoolRow> = Vec::with_capacity(group_rows.min(PARQUET_BATCH_ROWS));
             let mut read = 0u64;
             loop {
@@ -314,37 +379,43 @@ impl EvidenceSpool {
                     &cells,
                     &tables,
                     &mut columns,
-                    &mut csv_out,
+                    csv_out.as_mut(),
                     &mut sample,
                 )
                 .map_err(|e| Error::io(&csv_path, e))?;
-                if groups.send(parquet::take_group(&mut columns)?).is_err() {
-                    // The Parquet thread stopped on an error, reported below.
-                    break;
+                if let Some(groups) = &groups {
+                    if groups.send(parquet::take_group(&mut columns)?).is_err() {
+                        // The Parquet thread stopped on an error, reported below.
+                        break;
+                    }
                 }
             }
             Ok(read)
         })();
         drop(groups);
-        let parquet = parquet_thread.join().unwrap_or_else(|_| {
-            Err(Error::Report {
-                path: parquet_path.clone(),
-                message: "the Parquet writing thread panicked".into(),
+        let parquet = parquet_thread
+            .map(|thread| {
+                thread.join().unwrap_or_else(|_| {
+                    Err(Error::Report {
+                        path: parquet_path.clone(),
+                        message: "the Parquet writing thread panicked".into(),
+                    })
+                })
             })
-        });
+            .transpose();
         let read = formatted?;
-        let (parquet_sha, parquet_bytes) = parquet?;
+        let parquet = parquet?;
         if read != written {
             return Err(Error::Report {
                 path: paths[0].clone(),
                 message: format!("evidence spool holds {read} rows, {written} were written to it"),
             });
         }
-        let (csv_sha, csv_bytes) = csv_out.finish()?;
+        let csv = csv_out.map(HashedFile::finish).transpose()?;
         for path in &paths {
             std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
-        let described = |path: &Path, sha256: String, bytes: u64| OutputFile {
+        let described = |path: &Path, (sha256, bytes): (String, u64)| OutputFile {
             file: path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -354,19 +425,19 @@ impl EvidenceSpool {
             bytes,
         };
         Ok(EvidenceWritten {
-            csv: described(&csv_path, csv_sha, csv_bytes),
-            parquet: described(&parquet_path, parquet_sha, parquet_bytes),
-            sample: sample.finish(&texts),
+            csv: csv.map(|c| described(&csv_path, c)),
+            parquet: parquet.map(|p| described(&parquet_path, p)),
+            sample: sample.finish(&texts, formats),
         })
     }
 }
 
 /// What [`EvidenceSpool::finish`] wrote.
 pub struct EvidenceWritten {
-    /// evidence.csv as run.json lists it.
-    pub csv: OutputFile,
-    /// evidence.parquet as run.json lists it.
-    pub parquet: OutputFile,
+    /// evidence.csv as run.json lists it, unless `--evidence` left it out.
+    pub csv: Option<OutputFile>,
+    /// evidence.parquet as run.json lists it, unless `--evidence` left it out.
+    pub parquet: Option<OutputFile>,
     /// The first rows of each finding, for the HTML report.
     pub sample: EvidenceSample,
 }
@@ -404,7 +475,7 @@ impl Sampler {
         }
     }
 
-    fn finish(self, texts: &[TextCell]) -> EvidenceSample {
+    fn finish(self, texts: &[TextCell], formats: EvidenceFormats) -> EvidenceSample {
         EvidenceSample {
             by_finding: self
                 .by_finding
@@ -414,7 +485,7 @@ impl Sampler {
                     (finding.unwrap_or_default(), kept)
                 })
                 .collect(),
-            written: true,
+            formats: Some(formats),
         }
     }
 }
@@ -1125,28 +1196,31 @@ fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a
     }
 }
 
-/// Write one decoded batch as evidence.csv lines, count it in the report's sample, and
-/// add its cells to evidence.parquet's column builders.
+/// Write one decoded batch as evidence.csv lines (when it is written), count it in the
+/// report's sample, and add its cells to evidence.parquet's column builders (none when
+/// it is not written).
 fn write_batch<W: Write>(
     batch: &[SpoolRow],
     cells: &Cells<'_>,
     tables: &Tables<'_>,
     columns: &mut [parquet::ColumnBuilder],
-    csv_out: &mut W,
+    mut csv_out: Option<&mut W>,
     sample: &mut Sampler,
 ) -> std::io::Result<()> {
     let mut line = Vec::with_capacity(1024);
     for (i, r) in batch.iter().enumerate() {
         let row = row_cells(r, cells.row(i), tables);
-        line.clear();
-        for (c, field) in row.fields.iter().enumerate() {
-            if c > 0 {
-                line.push(b',');
+        if let Some(out) = csv_out.as_mut() {
+            line.clear();
+            for (c, field) in row.fields.iter().enumerate() {
+                if c > 0 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(field);
             }
-            line.extend_from_slice(field);
+            line.push(b'\n');
+            out.write_all(&line)?;
         }
-        line.push(b'\n');
-        csv_out.write_all(&line)?;
         sample.add(r.finding, &row.cells);
         for (c, column) in columns.iter_mut().enumerate() {
             match column {
@@ -1309,13 +1383,14 @@ mod tests {
         }
         assert_eq!(spool.rows(), rows.len() as u64);
         let written = spool
-            .finish_in_groups(dir, &files(), p, group_rows)
+            .finish_in_groups(dir, &files(), p, EvidenceFormats::default(), group_rows)
             .unwrap();
         assert!(!dir.join(".evidence.spool").exists());
         let (csv_path, parquet_path) = (dir.join("evidence.csv"), dir.join("evidence.parquet"));
         // Both files are described as they are on disk, hashed while written.
         for (path, described) in [(&csv_path, &written.csv), (&parquet_path, &written.parquet)] {
             let bytes = std::fs::read(path).unwrap();
+            let described = described.as_ref().unwrap();
             assert_eq!(described.sha256, sha256_bytes(&bytes));
             assert_eq!(described.bytes, bytes.len() as u64);
             assert_eq!(described.rows, Some(rows.len() as u64));
@@ -1323,9 +1398,12 @@ mod tests {
         // The report's sample, gathered while writing, is what reading evidence.csv
         // back gives.
         assert_eq!(
-            written.sample,
-            EvidenceSample::read(&csv_path, EVIDENCE_ROWS_SHOWN).unwrap()
+            written.sample.by_finding,
+            EvidenceSample::read(&csv_path, EVIDENCE_ROWS_SHOWN)
+                .unwrap()
+                .by_finding
         );
+        assert_eq!(written.sample.formats, Some(EvidenceFormats::default()));
         let frame = ParquetReader::new(File::open(&parquet_path).unwrap())
             .finish()
             .unwrap();
@@ -1608,7 +1686,9 @@ mod tests {
         for r in &rows {
             spool.attributed(r).unwrap();
         }
-        spool.finish(one.path(), &files(), None).unwrap();
+        spool
+            .finish(one.path(), &files(), None, EvidenceFormats::default())
+            .unwrap();
         let csv_one = one.path().join("evidence.csv");
         let parquet_one = one.path().join("evidence.parquet");
 
@@ -1627,7 +1707,9 @@ mod tests {
         }
         spool.attributed(&rows[2_999]).unwrap();
         assert_eq!(spool.rows(), 3_000);
-        spool.finish(sharded.path(), &files(), None).unwrap();
+        spool
+            .finish(sharded.path(), &files(), None, EvidenceFormats::default())
+            .unwrap();
         let csv_sharded = sharded.path().join("evidence.csv");
         let parquet_sharded = sharded.path().join("evidence.parquet");
         assert_eq!(
@@ -1719,7 +1801,7 @@ mod tests {
                 spool.attributed(r).unwrap();
             }
             spool
-                .finish_in_groups(dir.path(), &files, None, group)
+                .finish_in_groups(dir.path(), &files, None, EvidenceFormats::default(), group)
                 .unwrap();
             let csv_bytes = std::fs::read(dir.path().join("evidence.csv")).unwrap();
             if !rows.is_empty() {
@@ -1734,7 +1816,23 @@ mod tests {
         }
     }
 
-    /// The columns written as dictionaries are exactly those whose cells are looked up.
+    /// `--evidence` takes csv, parquet or both, and nothing else.
+    #[test]
+    fn evidence_formats_parse() {
+        let both = EvidenceFormats::default();
+        assert_eq!(EvidenceFormats::parse("csv,parquet"), Ok(both));
+        assert_eq!(EvidenceFormats::parse(" parquet , csv "), Ok(both));
+        let parquet = EvidenceFormats::parse("parquet").unwrap();
+        assert!(parquet.parquet && !parquet.csv);
+        assert_eq!(parquet.full_listing(), "evidence.parquet");
+        let csv = EvidenceFormats::parse("csv").unwrap();
+        assert!(csv.csv && !csv.parquet);
+        assert_eq!(both.full_listing(), "evidence.csv");
+        for bad in ["", "csv,", "json", "CSV", "csv;parquet"] {
+            assert!(EvidenceFormats::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn looked_up_columns_are_those_with_keys() {
         let texts: Vec<TextCell> = ["f", "tcp"].iter().map(|s| TextCell::new(s)).collect();
@@ -1770,8 +1868,8 @@ mod tests {
         cells.format(&spooled);
         for (i, r) in spooled.iter().enumerate() {
             let row = row_cells(r, cells.row(i), &tables);
-            for c in 0..24 {
-                assert_eq!(row.keys[c].is_some(), LOOKED_UP[c], "column {c}");
+            for (c, looked_up) in LOOKED_UP.iter().enumerate() {
+                assert_eq!(row.keys[c].is_some(), *looked_up, "column {c}");
             }
         }
     }
@@ -1793,7 +1891,7 @@ mod tests {
             .unwrap()
             .set_len(len - 3)
             .unwrap();
-        let Err(err) = spool.finish(dir.path(), &files(), None) else {
+        let Err(err) = spool.finish(dir.path(), &files(), None, EvidenceFormats::default()) else {
             panic!("a truncated spool was accepted");
         };
         let err = err.to_string();

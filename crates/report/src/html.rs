@@ -14,6 +14,7 @@ use std::path::Path;
 use super::i18n::{Lang, Tr};
 use super::pdf::{country_name, regime_name};
 use super::{group_digits, human_bytes, RunContext};
+use crate::evidence::EvidenceFormats;
 use crate::model::{shown_regimes, DayMark, ReportModel};
 use crate::tf;
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
@@ -45,8 +46,8 @@ pub(crate) const EVIDENCE_SHOWN: &[&str] = &[
 pub struct EvidenceSample {
     /// finding id → (first rows, in [`EVIDENCE_SHOWN`] order; total rows).
     pub by_finding: HashMap<String, (Vec<Vec<String>>, u64)>,
-    /// Whether evidence.csv was written at all.
-    pub written: bool,
+    /// Which evidence files the run wrote beside the report; `None` when it wrote none.
+    pub formats: Option<EvidenceFormats>,
 }
 
 impl EvidenceSample {
@@ -103,7 +104,10 @@ impl EvidenceSample {
         }
         Ok(EvidenceSample {
             by_finding,
-            written: true,
+            formats: Some(EvidenceFormats {
+                csv: true,
+                parquet: false,
+            }),
         })
     }
 }
@@ -571,13 +575,16 @@ impl Page<'_> {
             );
         }
         self.out.push_str("</tbody></table>\n");
-        if !self.evidence.written {
+        let Some(formats) = self.evidence.formats else {
             let _ = write!(
                 self.out,
                 "<p class=\"muted\">{}</p>",
                 esc(&t.ui("This run wrote no evidence.csv."))
             );
-        } else {
+            self.out.push_str("</details>\n");
+            return;
+        };
+        {
             let (rows, total) = self
                 .evidence
                 .by_finding
@@ -590,9 +597,10 @@ impl Page<'_> {
                 rows.len(),
                 esc(&tf!(
                     t,
-                    "Evidence: the first {} of {} rows; evidence.csv (next to this file) lists every row with finding_id {}.",
+                    "Evidence: the first {} of {} rows; {} (next to this file) lists every row with finding_id {}.",
                     rows.len(),
                     group_digits(total),
+                    formats.full_listing(),
                     f.finding_id
                 ))
             );
@@ -864,10 +872,21 @@ impl Page<'_> {
     fn files(&mut self) {
         let t = self.t;
         self.section("files", "Files");
+        let evidence_files = match self.evidence.formats {
+            Some(EvidenceFormats {
+                csv: true,
+                parquet: false,
+            }) => "evidence.csv".to_string(),
+            Some(EvidenceFormats {
+                csv: false,
+                parquet: true,
+            }) => "evidence.parquet".to_string(),
+            _ => tf!(t, "{} and {}", "evidence.csv", "evidence.parquet"),
+        };
         let _ = writeln!(
             self.out,
             "<p>{}</p></section>",
-            esc(&t.ui("Beside this file: report.pdf (the audit report), summary.json (verdicts and totals), findings.csv, evidence.csv and evidence.parquet (every AI-vendor flow with its input file and line), coverage.csv, candidates.csv and run.json (the SHA-256 of every output and input)."))
+            esc(&tf!(t, "Beside this file: report.pdf (the audit report), summary.json (verdicts and totals), findings.csv, {} (every AI-vendor flow with its input file and line), coverage.csv, candidates.csv and run.json (the SHA-256 of every output and input).", evidence_files))
         );
     }
 }

@@ -132,6 +132,8 @@ pub(crate) fn write_output(
 pub struct WriteOptions<'a> {
     /// The spool of evidence rows filled by the pipeline; becomes evidence.csv/.parquet.
     pub evidence: Option<evidence::EvidenceSpool>,
+    /// Which of evidence.csv and evidence.parquet to write (`--evidence`).
+    pub evidence_formats: evidence::EvidenceFormats,
     /// Replace source addresses with keyed tokens and withhold raw log excerpts.
     pub pseudonymizer: Option<&'a pseudonym::Pseudonymizer>,
     /// Copy the input files into `inputs/` beside the outputs.
@@ -167,12 +169,13 @@ pub fn write_all(
         // evidence.csv and evidence.parquet, by far the largest outputs of an AI-heavy
         // run, are written while the tables and the PDF are.
         let pseudonymizer = w.pseudonymizer;
+        let formats = w.evidence_formats;
         let evidence = match w.evidence.take() {
             Some(spool) => Some(
                 std::thread::Builder::new()
                     .name("xborder-evidence".into())
                     .spawn_scoped(scope, move || {
-                        spool.finish(out_dir, &analysis.files, pseudonymizer)
+                        spool.finish(out_dir, &analysis.files, pseudonymizer, formats)
                     })
                     .map_err(|e| Error::io(out_dir, e))?,
             ),
@@ -253,7 +256,10 @@ fn write_the_rest(
                 message: "the evidence writing thread panicked".into(),
             })
         })?;
-        outputs.splice(evidence_at..evidence_at, [written.csv, written.parquet]);
+        outputs.splice(
+            evidence_at..evidence_at,
+            [written.csv, written.parquet].into_iter().flatten(),
+        );
         evidence_sample = written.sample;
     }
     // The interactive report, from the same model as the PDF's figures.
