@@ -23,6 +23,10 @@
 #        SELF_CHECK=1  (0 skips checking the DuckDB baseline on data/sample first)
 #        XBORDER=path/to/xborder  (use this binary instead of building a release; figures
 #                                  only from a release build)
+#        XBORDER_ARGS="--evidence parquet"  (extra options for every xborder run, shown in
+#                                  the format column; at 10^8 AI-heavy flows evidence.csv
+#                                  alone is ~37 GB. The DuckDB baseline compares
+#                                  evidence.csv, so it is refused with --evidence)
 # Generated data goes under $WORK (never into the repository) and is deleted after each
 # run. Needs python3 with venv; the baselines' packages come from PyPI into $WORK/venv.
 # Prints one row per tool: wall time, flows/s, peak RSS, the tool's time and peak RSS as
@@ -35,6 +39,11 @@ AI_SHARE="${AI_SHARE:-0.8}"
 FORMATS="${FORMATS:-tsv}"
 BASELINES="${BASELINES-duckdb pandas}"
 SCALES=("${@:-1e6}")
+read -r -a XARGS <<<"${XBORDER_ARGS:-}"
+if [[ " ${XBORDER_ARGS:-} " == *" --evidence"* ]] && [[ " $BASELINES " == *" duckdb "* ]]; then
+  echo "the DuckDB same-work baseline compares evidence.csv: leave it out of BASELINES with --evidence" >&2
+  exit 2
+fi
 mkdir -p "$WORK"
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time || sudo apt-get install -y -qq time; }
 
@@ -143,7 +152,7 @@ for scale in "${SCALES[@]}"; do
       "$BIN" generate --out "$data" --flows "$flows" ${gen[@]+"${gen[@]}"} ${mixgen[@]+"${mixgen[@]}"}
       echo "== xborder analyze"
       read -r xwall xrss rc < <(run "$WORK/time.xborder" "$BIN" analyze "$data/logs" \
-        --sites "$data/sites.toml" --period 2026-Q3 --out "$out" --quiet)
+        --sites "$data/sites.toml" --period 2026-Q3 --out "$out" --quiet ${XARGS[@]+"${XARGS[@]}"})
       [ "$rc" = 0 ] || { cat "$WORK/time.xborder"; exit 1; }
       # Correctness: per-product totals equal what the generator planted.
       if diff <(by_product "$data/expected_findings.csv") <(by_product "$out/summary_by_vendor.csv") >/dev/null; then
@@ -151,7 +160,8 @@ for scale in "${SCALES[@]}"; do
       else
         check="MISMATCH (plan)"
       fi
-      row "$mix" "$scale" "$fmt" xborder "$xwall" "$xrss" "$check"
+      label="$fmt${XBORDER_ARGS:+ ($XBORDER_ARGS)}"
+      row "$mix" "$scale" "$label" xborder "$xwall" "$xrss" "$check"
       if [ "$fmt" != parquet ]; then
         for tool in $BASELINES; do
           echo "== baseline $tool"
@@ -180,7 +190,7 @@ for scale in "${SCALES[@]}"; do
               fi ;;
             *) echo "unknown baseline $tool (duckdb, pandas or simple)" >&2; exit 2 ;;
           esac
-          row "$mix" "$scale" "$fmt" "$tool" "$w" "$r" "$c"
+          row "$mix" "$scale" "$label" "$tool" "$w" "$r" "$c"
         done
       fi
       rm -rf "$data" "$out" "$WORK"/baseline-out
