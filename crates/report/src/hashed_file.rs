@@ -4,6 +4,13 @@
 //! meant reading hundreds of megabytes back on an AI-heavy run; here the writer hands
 //! full buffers to a thread that hashes and writes them, so the bytes are hashed once,
 //! on the way out, and the thread formatting rows never waits for the disk or the hash.
+//!
+//! A large file's written pages are also let go of as it grows (Linux): each 16 MiB
+//! chunk is handed to writeback once written and dropped from the page cache two chunks
+//! later. Without that, a 37 GB evidence.csv fills the page cache with pages nobody reads
+//! again, evicting the inputs', and each new page costs a first touch; on the reference
+//! virtual machine copying into fresh page-cache pages ran at about 0.4 GB/s against
+//! 3.7 GB/s into reused ones, and was a third of an AI-heavy run's wall time.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -19,6 +26,40 @@ use xborder_model::hash::hex;
 const BUFFER_BYTES: usize = 1 << 20;
 /// Buffers queued for the writing thread: bounds the memory in flight.
 const BUFFERS_IN_FLIGHT: usize = 4;
+/// Bytes per chunk handed to writeback and later dropped from the page cache.
+const DROP_BEHIND_CHUNK: u64 = 16 << 20;
+
+/// Lets go of a growing file's written pages, a chunk at a time (see the module doc).
+/// Advice only: the kernel may ignore it, and errors change nothing but speed.
+#[derive(Default)]
+struct DropBehind {
+    /// Bytes handed to writeback so far: a multiple of [`DROP_BEHIND_CHUNK`].
+    handed: u64,
+}
+
+impl DropBehind {
+    /// `size` bytes are written: hand every completed chunk to writeback, and drop the
+    /// chunk two before it, whose writeback has had the time of two chunks to finish.
+    fn written(&mut self, file: &File, size: u64) {
+        while size >= self.handed + DROP_BEHIND_CHUNK {
+            // For dirty pages DONTNEED starts their writeback; for clean ones it drops them.
+            advise_dont_need(file, self.handed);
+            if let Some(old) = self.handed.checked_sub(2 * DROP_BEHIND_CHUNK) {
+                advise_dont_need(file, old);
+            }
+            self.handed += DROP_BEHIND_CHUNK;
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn advise_dont_need(file: &File, offset: u64) {
+    let length = std::num::NonZeroU64::new(DROP_BEHIND_CHUNK);
+    let _ = rustix::fs::fadvise(file, offset, length, rustix::fs::Advice::DontNeed);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_dont_need(_file: &File, _offset: u64) {}
 
 /// A file being written and hashed; [`HashedFile::finish`] gives its SHA-256 and size.
 pub struct HashedFile {
@@ -40,10 +81,12 @@ impl HashedFile {
             .spawn(move || -> io::Result<(String, u64)> {
                 let mut hasher = Sha256::new();
                 let mut size = 0u64;
+                let mut drop_behind = DropBehind::default();
                 for mut buffer in queued {
                     hasher.update(&buffer);
                     file.write_all(&buffer)?;
                     size += buffer.len() as u64;
+                    drop_behind.written(&file, size);
                     buffer.clear();
                     // The writer may have stopped reusing buffers; dropping one is fine.
                     let _ = give_back.try_send(buffer);
@@ -152,6 +195,43 @@ mod tests {
         assert_eq!(on_disk, expected);
         assert_eq!(size, expected.len() as u64);
         assert_eq!(sha, sha256_bytes(&expected));
+    }
+
+    /// A file several chunks long, whose early chunks are let go of from the page cache
+    /// while it is written, reads back whole.
+    #[test]
+    fn a_file_past_the_drop_behind_chunks_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut file = HashedFile::create(&path).unwrap();
+        let mut expected = Vec::new();
+        let mut line = 0u64;
+        while (expected.len() as u64) < DROP_BEHIND_CHUNK * 7 / 2 {
+            let piece = format!("{line},{}\n", line.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            file.write_all(piece.as_bytes()).unwrap();
+            expected.extend_from_slice(piece.as_bytes());
+            line += 1;
+        }
+        let (sha, size) = file.finish().unwrap();
+        assert_eq!(size, expected.len() as u64);
+        assert_eq!(sha, sha256_bytes(&expected));
+        assert!(std::fs::read(&path).unwrap() == expected);
+    }
+
+    /// Every completed chunk is handed over once, in order, however the writes fall.
+    #[test]
+    fn chunks_are_handed_over_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("f")).unwrap();
+        let mut drop_behind = DropBehind::default();
+        drop_behind.written(&file, DROP_BEHIND_CHUNK - 1);
+        assert_eq!(drop_behind.handed, 0);
+        drop_behind.written(&file, DROP_BEHIND_CHUNK);
+        assert_eq!(drop_behind.handed, DROP_BEHIND_CHUNK);
+        drop_behind.written(&file, DROP_BEHIND_CHUNK * 4 + 5);
+        assert_eq!(drop_behind.handed, DROP_BEHIND_CHUNK * 4);
+        drop_behind.written(&file, DROP_BEHIND_CHUNK * 4 + 6);
+        assert_eq!(drop_behind.handed, DROP_BEHIND_CHUNK * 4);
     }
 
     #[test]
