@@ -74,14 +74,15 @@ impl EvidenceFormats {
         Ok(formats)
     }
 
-    /// The file that lists every evidence row, as the reports name it: evidence.csv when
-    /// it is written.
-    pub fn full_listing(&self) -> &'static str {
-        if self.csv {
-            "evidence.csv"
-        } else {
-            "evidence.parquet"
-        }
+    /// The files written, evidence.csv first.
+    pub fn files(&self) -> Vec<&'static str> {
+        [
+            (self.csv, "evidence.csv"),
+            (self.parquet, "evidence.parquet"),
+        ]
+        .into_iter()
+        .filter_map(|(written, name)| written.then_some(name))
+        .collect()
     }
 }
 
@@ -485,7 +486,7 @@ impl Sampler {
                     (finding.unwrap_or_default(), kept)
                 })
                 .collect(),
-            formats: Some(formats),
+            files: formats.files(),
         }
     }
 }
@@ -1403,7 +1404,7 @@ mod tests {
                 .unwrap()
                 .by_finding
         );
-        assert_eq!(written.sample.formats, Some(EvidenceFormats::default()));
+        assert_eq!(written.sample.files, ["evidence.csv", "evidence.parquet"]);
         let frame = ParquetReader::new(File::open(&parquet_path).unwrap())
             .finish()
             .unwrap();
@@ -1824,10 +1825,10 @@ mod tests {
         assert_eq!(EvidenceFormats::parse(" parquet , csv "), Ok(both));
         let parquet = EvidenceFormats::parse("parquet").unwrap();
         assert!(parquet.parquet && !parquet.csv);
-        assert_eq!(parquet.full_listing(), "evidence.parquet");
+        assert_eq!(parquet.files(), ["evidence.parquet"]);
         let csv = EvidenceFormats::parse("csv").unwrap();
         assert!(csv.csv && !csv.parquet);
-        assert_eq!(both.full_listing(), "evidence.csv");
+        assert_eq!(both.files(), ["evidence.csv", "evidence.parquet"]);
         for bad in ["", "csv,", "json", "CSV", "csv;parquet"] {
             assert!(EvidenceFormats::parse(bad).is_err(), "{bad}");
         }

@@ -14,7 +14,6 @@ use std::path::Path;
 use super::i18n::{Lang, Tr};
 use super::pdf::{country_name, regime_name};
 use super::{group_digits, human_bytes, RunContext};
-use crate::evidence::EvidenceFormats;
 use crate::model::{shown_regimes, DayMark, ReportModel};
 use crate::tf;
 use xborder_engine::run::{Analysis, AnalyzeOptions, Catalogs};
@@ -46,8 +45,9 @@ pub(crate) const EVIDENCE_SHOWN: &[&str] = &[
 pub struct EvidenceSample {
     /// finding id → (first rows, in [`EVIDENCE_SHOWN`] order; total rows).
     pub by_finding: HashMap<String, (Vec<Vec<String>>, u64)>,
-    /// Which evidence files the run wrote beside the report; `None` when it wrote none.
-    pub formats: Option<EvidenceFormats>,
+    /// The evidence files the run wrote beside the report, the one read first (the CSV)
+    /// first; empty when it wrote none.
+    pub files: Vec<&'static str>,
 }
 
 impl EvidenceSample {
@@ -104,10 +104,7 @@ impl EvidenceSample {
         }
         Ok(EvidenceSample {
             by_finding,
-            formats: Some(EvidenceFormats {
-                csv: true,
-                parquet: false,
-            }),
+            files: vec!["evidence.csv"],
         })
     }
 }
@@ -575,7 +572,7 @@ impl Page<'_> {
             );
         }
         self.out.push_str("</tbody></table>\n");
-        let Some(formats) = self.evidence.formats else {
+        let Some(listing) = self.evidence.files.first() else {
             let _ = write!(
                 self.out,
                 "<p class=\"muted\">{}</p>",
@@ -600,7 +597,7 @@ impl Page<'_> {
                     "Evidence: the first {} of {} rows; {} (next to this file) lists every row with finding_id {}.",
                     rows.len(),
                     group_digits(total),
-                    formats.full_listing(),
+                    listing,
                     f.finding_id
                 ))
             );
@@ -872,15 +869,9 @@ impl Page<'_> {
     fn files(&mut self) {
         let t = self.t;
         self.section("files", "Files");
-        let evidence_files = match self.evidence.formats {
-            Some(EvidenceFormats {
-                csv: true,
-                parquet: false,
-            }) => "evidence.csv".to_string(),
-            Some(EvidenceFormats {
-                csv: false,
-                parquet: true,
-            }) => "evidence.parquet".to_string(),
+        let evidence_files = match self.evidence.files.as_slice() {
+            [one] => one.to_string(),
+            [first, second] => tf!(t, "{} and {}", first, second),
             _ => tf!(t, "{} and {}", "evidence.csv", "evidence.parquet"),
         };
         let _ = writeln!(
