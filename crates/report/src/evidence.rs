@@ -328,23 +328,21 @@ impl EvidenceSpool {
 
         // evidence.parquet is encoded on a thread of its own while this one formats
         // evidence.csv; each file is hashed on its way to the disk.
-        let parquet_writer = match formats.parquet {
-            true => {
-                let (groups, parquet_groups) =
-                    std::sync::mpsc::sync_channel::<parquet::RowGroup>(2);
-                let path = parquet_path.clone();
-                let thread = std::thread::Builder::new()
-                    .name("xborder-parquet".into())
-                    .spawn(move || parquet::write(&path, parquet_groups))
-                    .map_err(|e| Error::io(&parquet_path, e))?;
-                Some((groups, thread))
-            }
-            false => None,
+        let (groups, parquet_thread) = if formats.parquet {
+            let (groups, parquet_groups) = std::sync::mpsc::sync_channel::<parquet::RowGroup>(2);
+            let path = parquet_path.clone();
+            let thread = std::thread::Builder::new()
+                .name("xborder-parquet".into())
+                .spawn(move || parquet::write(&path, parquet_groups))
+                .map_err(|e| Error::io(&parquet_path, e))?;
+            (Some(groups), Some(thread))
+        } else {
+            (None, None)
         };
-        let (groups, parquet_thread) = parquet_writer.unzip();
-        let mut csv_out = match formats.csv {
-            true => Some(HashedFile::create(&csv_path)?),
-            false => None,
+        let mut csv_out = if formats.csv {
+            Some(HashedFile::create(&csv_path)?)
+        } else {
+            None
         };
         let mut sample = Sampler::new(EVIDENCE_ROWS_SHOWN);
         let formatted = (|| -> Result<u64> {
@@ -385,7 +383,11 @@ impl EvidenceSpool {
                 )
                 .map_err(|e| Error::io(&csv_path, e))?;
                 if let Some(groups) = &groups {
-                    if groups.send(parquet::take_group(&mut columns)?).is_err() {
+                    let group = parquet::take_group(&mut columns).map_err(|e| Error::Report {
+                        path: parquet_path.clone(),
+                        message: e.to_string(),
+                    })?;
+                    if groups.send(group).is_err() {
                         // The Parquet thread stopped on an error, reported below.
                         break;
                     }

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use polars::prelude::{CompatLevel, DataType, Field, PolarsError, Schema, SchemaExt};
+use polars::prelude::{CompatLevel, DataType, Field, PolarsError, PolarsResult, Schema, SchemaExt};
 use polars_arrow::array::{
     Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
 };
@@ -81,7 +81,7 @@ impl ColumnBuilder {
     }
 
     /// The filled column as an array, leaving the builder empty for the next group.
-    fn take(&mut self) -> Result<Box<dyn Array>> {
+    fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
         Ok(match self {
             ColumnBuilder::Count(values, validity) => Box::new(PrimitiveArray::new(
                 ArrowDataType::UInt64,
@@ -120,7 +120,7 @@ impl DictionaryColumn {
         }
         if self.key_of[slot] == 0 {
             self.values.push_value(text);
-            // At most one value per row, and a group's rows are counted in u32 below.
+            // A row group holds at most 65,536 rows, so its distinct values fit a u32.
             self.key_of[slot] = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
             self.seen.push(id);
         }
@@ -128,7 +128,7 @@ impl DictionaryColumn {
         self.validity.push(true);
     }
 
-    fn take(&mut self) -> Result<Box<dyn Array>> {
+    fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
         for &id in &self.seen {
             self.key_of[id as usize] = 0;
         }
@@ -157,14 +157,13 @@ impl DictionaryColumn {
             ),
             keys,
             Box::new(values),
-        )
-        .map_err(|e| parquet_error(Path::new("evidence.parquet"), e))?;
+        )?;
         Ok(Box::new(array))
     }
 }
 
 /// The row group the builders hold, leaving them empty.
-pub(super) fn take_group(builders: &mut [ColumnBuilder]) -> Result<RowGroup> {
+pub(super) fn take_group(builders: &mut [ColumnBuilder]) -> PolarsResult<RowGroup> {
     builders.iter_mut().map(ColumnBuilder::take).collect()
 }
 
