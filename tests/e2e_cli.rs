@@ -223,12 +223,7 @@ fn exclude_leaves_matching_inputs_unread_and_is_recorded() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = common::json(&out.join("run.json"));
-    let inputs: Vec<&str> = run["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let inputs = common::field_of_each(&run, "inputs", "path");
     assert_eq!(inputs.len(), 1, "{inputs:?}");
     assert!(inputs[0].ends_with("conn.log"));
     assert_eq!(

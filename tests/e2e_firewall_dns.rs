@@ -80,13 +80,7 @@ fn panos_flows_joined_to_route53_answers_at_the_firewall_offset() {
             ]),
         ]
     );
-    let run = json(&out.path().join("run.json"));
-    let formats: Vec<&str> = run["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["format"].as_str().unwrap())
-        .collect();
+    let formats = common::field_of_each(&json(&out.path().join("run.json")), "inputs", "format");
     assert_eq!(formats, ["panos-traffic", "route53-resolver"]);
 }
 

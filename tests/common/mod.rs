@@ -43,3 +43,14 @@ pub fn pdf_text(path: &Path) -> String {
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
+
+/// The text `field` of every object in the JSON array `list` of `doc` (run.json's
+/// `outputs` by `file`, its `inputs` by `path` or `format`).
+pub fn field_of_each(doc: &serde_json::Value, list: &str, field: &str) -> Vec<String> {
+    doc[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o[field].as_str().unwrap().to_string())
+        .collect()
+}
