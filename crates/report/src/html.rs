@@ -45,8 +45,8 @@ pub(crate) const EVIDENCE_SHOWN: &[&str] = &[
 pub struct EvidenceSample {
     /// finding id → (first rows, in [`EVIDENCE_SHOWN`] order; total rows).
     pub by_finding: HashMap<String, (Vec<Vec<String>>, u64)>,
-    /// The evidence files the run wrote beside the report, the one read first (the CSV)
-    /// first; empty when it wrote none.
+    /// The evidence files the run wrote beside the report, evidence.csv first when it was
+    /// written; empty when the run wrote none.
     pub files: Vec<&'static str>,
 }
 
@@ -581,42 +581,40 @@ impl Page<'_> {
             self.out.push_str("</details>\n");
             return;
         };
-        {
-            let (rows, total) = self
-                .evidence
-                .by_finding
-                .get(&f.finding_id)
-                .map(|(r, n)| (r.as_slice(), *n))
-                .unwrap_or((&[], 0));
-            let _ = write!(
-                self.out,
-                "<p class=\"muted\" data-evidence-shown=\"{}\" data-evidence-total=\"{total}\">{}</p>",
+        let (rows, total) = self
+            .evidence
+            .by_finding
+            .get(&f.finding_id)
+            .map(|(r, n)| (r.as_slice(), *n))
+            .unwrap_or((&[], 0));
+        let _ = write!(
+            self.out,
+            "<p class=\"muted\" data-evidence-shown=\"{}\" data-evidence-total=\"{total}\">{}</p>",
+            rows.len(),
+            esc(&tf!(
+                t,
+                "Evidence: the first {} of {} rows; {} (next to this file) lists every row with finding_id {}.",
                 rows.len(),
-                esc(&tf!(
-                    t,
-                    "Evidence: the first {} of {} rows; {} (next to this file) lists every row with finding_id {}.",
-                    rows.len(),
-                    group_digits(total),
-                    listing,
-                    f.finding_id
-                ))
-            );
-            if !rows.is_empty() {
-                self.out
-                    .push_str("<div class=\"scroll\"><table class=\"evidence\"><thead><tr>");
-                for c in EVIDENCE_SHOWN {
-                    let _ = write!(self.out, "<th>{}</th>", esc(c));
-                }
-                self.out.push_str("</tr></thead><tbody>");
-                for row in rows {
-                    self.out.push_str("<tr>");
-                    for cell in row {
-                        let _ = write!(self.out, "<td>{}</td>", esc(cell));
-                    }
-                    self.out.push_str("</tr>");
-                }
-                self.out.push_str("</tbody></table></div>\n");
+                group_digits(total),
+                listing,
+                f.finding_id
+            ))
+        );
+        if !rows.is_empty() {
+            self.out
+                .push_str("<div class=\"scroll\"><table class=\"evidence\"><thead><tr>");
+            for c in EVIDENCE_SHOWN {
+                let _ = write!(self.out, "<th>{}</th>", esc(c));
             }
+            self.out.push_str("</tr></thead><tbody>");
+            for row in rows {
+                self.out.push_str("<tr>");
+                for cell in row {
+                    let _ = write!(self.out, "<td>{}</td>", esc(cell));
+                }
+                self.out.push_str("</tr>");
+            }
+            self.out.push_str("</tbody></table></div>\n");
         }
         self.out.push_str("</details>\n");
     }
