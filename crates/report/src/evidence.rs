@@ -1226,10 +1226,7 @@ fn write_batch<W: Write>(
         }
         sample.add(r.finding, &row.cells);
         for (c, column) in columns.iter_mut().enumerate() {
-            match column {
-                parquet::ColumnBuilder::Count(..) => column.count(row.counts[c]),
-                _ => column.text(row.keys[c].unwrap_or(0), row.cells[c]),
-            }
+            column.push(row.counts[c], row.keys[c], row.cells[c]);
         }
     }
     Ok(())
@@ -1238,17 +1235,12 @@ fn write_batch<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::Kind;
     use polars::prelude::*;
 
     /// Which evidence columns are counts (typed UInt64 in Parquet, empty is null); every
     /// other column is text (empty is null).
     fn numeric_columns() -> Vec<bool> {
-        EVIDENCE
-            .columns
-            .iter()
-            .map(|c| matches!(c.kind, Kind::Count | Kind::OptionalCount))
-            .collect()
+        EVIDENCE.columns.iter().map(|c| c.kind.is_count()).collect()
     }
     use xborder_model::hash::sha256_bytes;
 

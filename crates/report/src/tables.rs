@@ -24,6 +24,13 @@ pub enum Kind {
     Day,
 }
 
+impl Kind {
+    /// A non-negative integer, present or not: typed UInt64 in Parquet (empty is null).
+    pub fn is_count(self) -> bool {
+        matches!(self, Kind::Count | Kind::OptionalCount)
+    }
+}
+
 /// One column of an output table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {

@@ -27,7 +27,7 @@ use polars_parquet::write::{
 };
 
 use crate::hashed_file::HashedFile;
-use crate::tables::{Kind, EVIDENCE};
+use crate::tables::EVIDENCE;
 use xborder_model::error::{Error, Result};
 
 /// A row group of evidence.parquet: one array per column, in the table's order.
@@ -51,7 +51,7 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
         .iter()
         .zip(looked_up)
         .map(|(c, &looked_up)| match c.kind {
-            Kind::Count | Kind::OptionalCount => {
+            kind if kind.is_count() => {
                 ColumnBuilder::Count(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows))
             }
             _ if looked_up => ColumnBuilder::Dictionary(DictionaryColumn::default()),
@@ -61,22 +61,18 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
 }
 
 impl ColumnBuilder {
-    /// A count cell.
-    pub(super) fn count(&mut self, n: Option<u64>) {
-        if let ColumnBuilder::Count(values, validity) = self {
-            values.push(n.unwrap_or(0));
-            validity.push(n.is_some());
-        }
-    }
-
-    /// A text cell; `id` names its value among the column's distinct values (two ids
-    /// never share a text) and is used only by dictionary columns.
-    pub(super) fn text(&mut self, id: u32, text: &str) {
+    /// One row's cell of this column: its count for a count column, else its text (empty
+    /// is null) with the key that names the text among the column's distinct values (two
+    /// keys never share a text; only dictionary columns use it).
+    pub(super) fn push(&mut self, count: Option<u64>, key: Option<u32>, text: &str) {
         let value = (!text.is_empty()).then_some(text);
         match self {
+            ColumnBuilder::Count(values, validity) => {
+                values.push(count.unwrap_or(0));
+                validity.push(count.is_some());
+            }
             ColumnBuilder::Text(values) => values.push(value),
-            ColumnBuilder::Dictionary(column) => column.push(id, value),
-            ColumnBuilder::Count(..) => {}
+            ColumnBuilder::Dictionary(column) => column.push(key.unwrap_or(0), value),
         }
     }
 
@@ -171,9 +167,10 @@ pub(super) fn take_group(builders: &mut [ColumnBuilder]) -> PolarsResult<RowGrou
 /// declare a frame of those columns.
 fn arrow_schema() -> ArrowSchema {
     Schema::from_iter(EVIDENCE.columns.iter().map(|c| {
-        let dtype = match c.kind {
-            Kind::Count | Kind::OptionalCount => DataType::UInt64,
-            _ => DataType::String,
+        let dtype = if c.kind.is_count() {
+            DataType::UInt64
+        } else {
+            DataType::String
         };
         Field::new(c.name.into(), dtype)
     }))
