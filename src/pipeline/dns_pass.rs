@@ -74,7 +74,11 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                         let key = dns_seen.borrow_mut().key(d.provenance, || dns_key(&d));
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
-                                dns_holders(&dns_seen.borrow().seen, builder.answers())
+                                dns_holders(
+                                    &dns_seen.borrow().seen,
+                                    builder.answers(),
+                                    builder.answer_bytes(),
+                                )
                             })?;
                         }
                         counts.read += 1;
@@ -175,12 +179,12 @@ pub(super) fn add_presence(d: &DnsRecord, presence: &mut DnsPresence) {
 }
 
 /// What the DNS pass holds, for `--memory-limit` errors.
-fn dns_holders(seen: &SeenKeys, answers: usize) -> String {
+fn dns_holders(seen: &SeenKeys, answers: usize, answer_bytes: usize) -> String {
     format!(
-        "{} DNS record keys for de-duplication in memory (~{}; the rest spill to disk), {} address answers waiting for the vendor filter (~{})",
+        "{} DNS record keys for de-duplication in memory (~{}; the rest spill to disk), {} address answers (~{})",
         seen.in_memory(),
         crate::memory::human(seen.memory_bytes()),
         answers,
-        crate::memory::human(answers as u64 * 64)
+        crate::memory::human(answer_bytes as u64)
     )
 }

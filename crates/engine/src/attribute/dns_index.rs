@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::interner::Interner;
+use super::packed_answers::{Entry, Growing, Packed};
 use crate::classify::vendors::VendorCatalog;
 use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::FastMap;
@@ -76,15 +77,16 @@ const OTHER_ANSWERS_IN_MEMORY: usize = 1 << 20;
 /// any vendor name ever resolved to it), yet answers for other names are most of a DNS log.
 /// Those wait in a file (given a spill directory) instead of memory, so the DNS pass holds
 /// only vendor answers and a bounded buffer whatever the log size. A vendor name's answer
-/// always counts, so it goes straight into its pair's list as the index keeps it (32
-/// bytes), not as a 72-byte observation copied into the index at the end: on an AI-heavy
-/// 10^8 flows that was 32 million answers held twice, 3.7 GB at the peak.
+/// always counts, so it goes straight into its pair's answers, packed as the index keeps
+/// them (see [`super::packed_answers`]), not as a 72-byte observation copied into the
+/// index at the end: on an AI-heavy 10^8 flows that was 32 million answers held twice,
+/// 3.7 GB at the peak.
 pub struct DnsIndexBuilder<'c> {
     catalog: &'c VendorCatalog,
     names: Interner,
     name_is_vendor: Vec<bool>,
-    /// Vendor names' answers by (client, address), in the order they were read.
-    vendor: FastMap<(IpAddr, IpAddr), Vec<Entry>>,
+    /// Vendor names' answers by (client, address), packed as they arrive.
+    vendor: FastMap<(IpAddr, IpAddr), Growing>,
     vendor_answers: usize,
     other: Vec<Observation>,
     spill: Option<ObservationSpill>,
@@ -126,6 +128,13 @@ impl<'c> DnsIndexBuilder<'c> {
     /// Address answers held in memory (for `--memory-limit` messages).
     pub fn answers(&self) -> usize {
         self.vendor_answers + self.other.len()
+    }
+
+    /// Heap bytes the held answers take, roughly (for `--memory-limit` messages).
+    pub fn answer_bytes(&self) -> usize {
+        let pairs = self.vendor.len() * std::mem::size_of::<((IpAddr, IpAddr), Growing)>();
+        let vendor: usize = self.vendor.values().map(Growing::memory_bytes).sum();
+        pairs + vendor + self.other.capacity() * std::mem::size_of::<Observation>()
     }
 
     /// Record every address answer of one accepted DNS record.
@@ -206,13 +215,10 @@ impl<'c> DnsIndexBuilder<'c> {
         let by_pair: FastMap<(IpAddr, IpAddr), PairAnswers> = by_pair
             .into_iter()
             .enumerate()
-            .map(|(id, (pair, mut entries))| {
-                // Ties on time resolve by input position, so reruns pick the same answer.
-                entries.sort_by_key(|e| (e.response_ts, e.provenance));
-                // Kept through the flow pass: no room for growth is needed any more.
-                entries.shrink_to_fit();
-                kept += entries.len() as u64;
-                (pair, PairAnswers { id, entries })
+            .map(|(id, (pair, growing))| {
+                let answers = growing.finish();
+                kept += answers.len();
+                (pair, PairAnswers { id, answers })
             })
             .collect();
         Ok(DnsIndex {
@@ -326,26 +332,16 @@ fn get_ip(b: &[u8]) -> IpAddr {
     }
 }
 
-/// One kept answer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Entry {
-    response_ts: Micros,
-    name: u32,
-    ttl: u32,
-    provenance: Provenance,
-}
-
-/// The answers one client got for one address, in response-time order, each time beside
-/// the rest of its answer: a look-up that starts from its hint reads one or two cache
-/// lines in all.
+/// The answers one client got for one address, in response-time order.
 #[derive(Debug, Default)]
 struct PairAnswers {
     /// Dense number of the pair, indexing [`DnsHints`].
     id: usize,
-    entries: Vec<Entry>,
+    answers: Packed,
 }
 
-/// Where each (client, address) pair's last look-up ended, for one reader of the index.
+/// The block where each (client, address) pair's last look-up ended, for one reader of
+/// the index.
 ///
 /// A reader sees a pair's flows in time order (a log is written in time order, and a
 /// client's flows stay on one shard), so the answer a flow needs is mostly the one its
@@ -357,31 +353,6 @@ struct PairAnswers {
 #[derive(Debug, Default)]
 pub struct DnsHints {
     at: Vec<u32>,
-}
-
-/// The index of the last of `items` (sorted by `time`) at or before `ts`, searched
-/// forward from `hint` when that item is at or before `ts`, else from the start.
-fn latest_at_or_before<T>(
-    items: &[T],
-    time: impl Fn(&T) -> Micros,
-    ts: Micros,
-    hint: usize,
-) -> Option<usize> {
-    let at_or_before = |item: &T| time(item) <= ts;
-    match items.get(hint) {
-        Some(item) if at_or_before(item) => {
-            // Gallop: items[low] is at or before ts throughout; the answer lies before
-            // low + step.
-            let (mut low, mut step) = (hint, 1usize);
-            while items.get(low + step).is_some_and(at_or_before) {
-                low += step;
-                step = step.saturating_mul(2);
-            }
-            let high = low.saturating_add(step).min(items.len());
-            Some(low + items[low..high].partition_point(at_or_before) - 1)
-        }
-        _ => items.partition_point(at_or_before).checked_sub(1),
-    }
 }
 
 /// Counters that show how much of the DNS data could matter.
@@ -446,12 +417,11 @@ impl DnsIndex {
         let answers = self.by_pair.get(&(client, address))?;
         let hint = hints.at.get_mut(answers.id);
         let from = hint.as_deref().map_or(0, |&h| h as usize);
-        let at = latest_at_or_before(&answers.entries, |e| e.response_ts, flow_ts, from)?;
+        let (block, e) = answers.answers.latest_at_or_before(flow_ts, from)?;
         if let Some(h) = hint {
-            // Past 2^32 answers for one pair, the next search starts from the first.
-            *h = u32::try_from(at).unwrap_or(0);
+            // Past 2^32 blocks for one pair, the next search starts from the first.
+            *h = u32::try_from(block).unwrap_or(0);
         }
-        let e = answers.entries.get(at)?;
         if flow_ts - e.response_ts > window.limit_micros(e.ttl) {
             return None;
         }
@@ -506,27 +476,6 @@ mod tests {
     impl DnsIndexBuilder<'_> {
         fn add_ok(&mut self, r: &DnsRecord) {
             self.add(r).unwrap()
-        }
-    }
-
-    /// The search from a hint finds what a search from the start finds, whatever the hint
-    /// (before, at, after the answer, past the end) and with runs of equal times.
-    #[test]
-    fn search_from_a_hint_finds_the_same_answer() {
-        let mut rng = xborder_model::rng::Rng::new(17);
-        for len in [0usize, 1, 2, 3, 7, 64, 1000] {
-            let mut times: Vec<Micros> = (0..len).map(|_| rng.below(500) as i64).collect();
-            times.sort();
-            for ts in -1..=501 {
-                let want = times.partition_point(|&t| t <= ts).checked_sub(1);
-                for hint in 0..=len + 1 {
-                    assert_eq!(
-                        latest_at_or_before(&times, |&t| t, ts, hint),
-                        want,
-                        "len {len} ts {ts} hint {hint}"
-                    );
-                }
-            }
         }
     }
 
@@ -613,7 +562,8 @@ mod tests {
         assert_eq!(a.stats.answers_kept, 100);
         for (k, v) in &a.by_pair {
             // Pair numbers follow the map's order; the answers must agree.
-            assert_eq!(v.entries, b.by_pair[k].entries);
+            let entries = |p: &PairAnswers| p.answers.iter().collect::<Vec<_>>();
+            assert_eq!(entries(v), entries(&b.by_pair[k]));
         }
         assert_eq!(a.by_pair.len(), b.by_pair.len());
     }

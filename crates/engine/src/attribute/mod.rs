@@ -14,6 +14,7 @@ pub mod cascade;
 pub mod dns_index;
 pub mod hostnames;
 pub mod interner;
+mod packed_answers;
 pub mod proxies;
 pub mod snapshot;
 
