@@ -4,7 +4,9 @@ summary_by_vendor.csv, daily_egress.csv, cross_border_other.csv, evidence.csv an
 evidence.parquet, and checking in the same run that each CSV is byte-identical to xborder's
 (exit 1 and the first differing line if not) and that evidence.parquet has xborder's schema
 and the same rows in the same order (exit 1 and the first differing row if not; the bytes
-of the Parquet file are not compared: another writer encodes it).
+of the Parquet file are not compared: another writer encodes it). With `--evidence csv` or
+`--evidence parquet`, as xborder's own option, only that evidence file is written and
+compared.
 
 Done in SQL, per record, as xborder does it:
   * parse every conn and dns record and type-check every field xborder parses (ts, uid,
@@ -429,6 +431,10 @@ def main():
     ap.add_argument("--dns-max-age", type=int, default=6 * 3600)
     ap.add_argument("--dns-ttl-grace", type=int, default=900)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--evidence", default="csv,parquet",
+                    choices=["csv,parquet", "parquet,csv", "csv", "parquet"],
+                    help="which evidence files to write and compare, as xborder's own "
+                         "--evidence (xborder must have been run with the same)")
     ap.add_argument("--regimes", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "..", "..", "data", "regimes.toml"),
                     help="the regime catalog xborder was built with (only the order of its "
@@ -615,10 +621,13 @@ def main():
           "on a thread during the load)")
     files = input_files(conn_files, conn_spans, "conn", scans) + \
         input_files(dns_files, dns_spans, "dns", scans)
-    write_evidence(db, a.out, files)
-    phase(f"evidence written: {n_ai} rows (evidence.csv, evidence.parquet)")
-    compare(a.out, a.xborder_out, OUTPUTS + ["evidence.csv"])
-    compare_parquet(db, a.out, a.xborder_out)
+    formats = a.evidence.split(",")
+    write_evidence(db, a.out, files, formats)
+    names = ", ".join(f"evidence.{f}" for f in formats)
+    phase(f"evidence written: {n_ai} rows ({names})")
+    compare(a.out, a.xborder_out, OUTPUTS + (["evidence.csv"] if "csv" in formats else []))
+    if "parquet" in formats:
+        compare_parquet(db, a.out, a.xborder_out)
     phase("identical to xborder's")
 
 
@@ -768,8 +777,8 @@ MACROS = [r"""CREATE MACRO esc(s) AS CASE WHEN NOT regexp_matches(s, '[\x00-\x1f
           THEN '"' || replace(s, '"', '""') || '"' ELSE coalesce(s, '') END"""]
 
 
-def write_evidence(db, out, files):
-    """evidence.csv and evidence.parquet (crates/report/src/evidence.rs): one row per
+def write_evidence(db, out, files, formats):
+    """evidence.csv and/or evidence.parquet (crates/report/src/evidence.rs): one row per
     AI-vendor egress flow in reading order (conn files in sorted order, then line order).
     As xborder does, every text value is neutralised and CSV-quoted once per distinct
     value (groups, protocols, host names, files): small tables, in SQL. The rows, sorted
@@ -867,13 +876,15 @@ def write_evidence(db, out, files):
         ',', {L['mid_q']}[gid], ',', coalesce({L['dfile_q']}[dfile], ','), ',', {dns_line},
         ',', {when})"""
     header = ",".join(EVIDENCE)
-    db.execute(f"""COPY (SELECT {line} AS "{header}" FROM evidence)
-      TO '{sql_path(os.path.join(out, "evidence.csv"))}' (FORMAT csv, HEADER, QUOTE '',
-      ESCAPE '')""")
-    phase("evidence.csv written")
-    db.execute(f"""COPY (SELECT {typed} FROM evidence)
-      TO '{sql_path(os.path.join(out, "evidence.parquet"))}' (FORMAT parquet,
-      COMPRESSION zstd, ROW_GROUP_SIZE 65536)""")
+    if "csv" in formats:
+        db.execute(f"""COPY (SELECT {line} AS "{header}" FROM evidence)
+          TO '{sql_path(os.path.join(out, "evidence.csv"))}' (FORMAT csv, HEADER, QUOTE '',
+          ESCAPE '')""")
+        phase("evidence.csv written")
+    if "parquet" in formats:
+        db.execute(f"""COPY (SELECT {typed} FROM evidence)
+          TO '{sql_path(os.path.join(out, "evidence.parquet"))}' (FORMAT parquet,
+          COMPRESSION zstd, ROW_GROUP_SIZE 65536)""")
 
 
 def sql_path(path):

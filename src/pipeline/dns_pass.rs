@@ -118,9 +118,10 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
         r.slots[i] = Some(report);
     }
     let dedup = dns_seen.into_inner().seen.stats();
-    // The DNS set is gone; the flow pass's sets are written while the index is built.
-    r.flow_dedup = super::flow_pass::prepare_dedup(r);
+    // The DNS set is gone. The flow pass's sets make room for the index, and are written
+    // while the hostname index is built.
     let index = builder.finish()?;
+    r.flow_dedup = super::flow_pass::prepare_dedup(r, index.memory_bytes());
     let hostnames = hosts.finish(&catalogs.vendors, &index);
     Ok(DnsPass {
         index,

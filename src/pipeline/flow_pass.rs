@@ -169,7 +169,11 @@ pub(super) fn read_flows(
     mut evidence: Option<&mut dyn EvidenceSink>,
 ) -> Result<FlowPass> {
     let wanted = shards_wanted(r.opts, state);
-    let (first_seq, dns_answers) = (state.seq, state.index.stats.answers_kept);
+    let first_seq = state.seq;
+    let dns_answers = DnsHeld {
+        answers: state.index.stats.answers_kept,
+        bytes: state.index.memory_bytes(),
+    };
     if wanted <= 1 {
         let folder = Folder::Inline {
             state: &mut *state,
@@ -257,10 +261,11 @@ struct DedupPlan {
     expected: u64,
 }
 
-fn dedup_plan(r: &Reading<'_>) -> DedupPlan {
+fn dedup_plan(r: &Reading<'_>, index_bytes: u64) -> DedupPlan {
+    let (connections, ids) = r.flow_budgets(index_bytes);
     DedupPlan {
-        connections: r.budget(DedupBudget::FLOWS),
-        ids: r.budget(DedupBudget::FLOWS.scaled(0.5)),
+        connections,
+        ids,
         spill_dir: r.spill_dir.clone(),
         expected: bytes_of(&r.planned, &[RecordKind::Flow]) / 100,
     }
@@ -277,9 +282,12 @@ fn new_flow_dedup(plan: DedupPlan) -> FlowDedup {
 /// pages (up to 192 MiB) takes tens of milliseconds of page faults, which the reading
 /// thread would otherwise spend while both cores wait; the DNS pass calls this as it
 /// starts building its index. `None` if no thread could be started: the flow pass then
-/// makes them itself.
-pub(super) fn prepare_dedup(r: &Reading<'_>) -> Option<std::thread::JoinHandle<FlowDedup>> {
-    let plan = dedup_plan(r);
+/// makes them itself. Their budgets make room for the DNS index's `index_bytes`.
+pub(super) fn prepare_dedup(
+    r: &Reading<'_>,
+    index_bytes: u64,
+) -> Option<std::thread::JoinHandle<FlowDedup>> {
+    let plan = dedup_plan(r, index_bytes);
     std::thread::Builder::new()
         .name("xborder-prepare".into())
         .spawn(move || new_flow_dedup(plan))
@@ -292,12 +300,12 @@ fn read_flows_into(
     r: &mut Reading<'_>,
     mut folder: Folder<'_, '_>,
     mut seq: u64,
-    dns_answers: u64,
+    dns_answers: DnsHeld,
 ) -> Result<FlowPass> {
     let opts = r.opts;
     let prepared = r.flow_dedup.take().and_then(|h| h.join().ok());
     let flow_seen = RefCell::new(BatchedFlows::new(
-        prepared.unwrap_or_else(|| new_flow_dedup(dedup_plan(r))),
+        prepared.unwrap_or_else(|| new_flow_dedup(dedup_plan(r, dns_answers.bytes))),
     ));
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     for (i, p) in r.planned.iter().enumerate() {
@@ -402,13 +410,21 @@ fn read_flows_into(
     })
 }
 
+/// The DNS index the flow pass reads, for `--memory-limit` errors and budgets.
+#[derive(Debug, Clone, Copy)]
+struct DnsHeld {
+    answers: u64,
+    bytes: u64,
+}
+
 /// What the flow pass holds, for `--memory-limit` errors.
-fn flow_holders(seen: &FlowDedup, groups: u64, dns_answers: u64) -> String {
+fn flow_holders(seen: &FlowDedup, groups: u64, dns: DnsHeld) -> String {
     format!(
-        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} DNS answers kept",
+        "{} flow connection keys for de-duplication in memory (~{}; the rest spill to disk), {} partial groups, {} DNS answers kept (~{})",
         seen.in_memory(),
         crate::memory::human(seen.memory_bytes()),
         groups,
-        dns_answers
+        dns.answers,
+        crate::memory::human(dns.bytes)
     )
 }

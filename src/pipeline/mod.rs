@@ -72,6 +72,51 @@ impl Reading<'_> {
     fn budget(&self, b: DedupBudget) -> DedupBudget {
         budget(self.opts, b)
     }
+
+    /// The flow pass's two de-duplication budgets (connection keys, flow ids). Under
+    /// `--memory-limit` they make room for a DNS index of `index_bytes` (see
+    /// [`room_for_index`]); without one they keep their full size, which is faster.
+    fn flow_budgets(&self, index_bytes: u64) -> (DedupBudget, DedupBudget) {
+        let connections = self.budget(DedupBudget::FLOWS);
+        let ids = self.budget(DedupBudget::FLOWS.scaled(0.5));
+        let Some(limit) = self.opts.memory_limit.0 else {
+            return (connections, ids);
+        };
+        if self.opts.spill_after_keys.is_some() {
+            return (connections, ids);
+        }
+        let fraction = room_for_index(limit, connections.bytes() + ids.bytes(), index_bytes);
+        (connections.scaled(fraction), ids.scaled(fraction))
+    }
+}
+
+/// The limit the built-in budgets are sized for: `--memory-limit` below it scales them
+/// down.
+const BUDGETS_SIZED_FOR: u64 = 1 << 30;
+
+/// Room kept for all but the flow pass's de-duplication sets and the DNS index: reading
+/// buffers, parser threads, the fold's groups and the evidence writers. Measured peaks
+/// less those two: about 100 MiB on a typical 10^8-flow run, 190 MiB on an AI-heavy one.
+const OTHER_HOLDERS: u64 = 256 << 20;
+
+/// What share of their memory the flow pass's de-duplication sets (`dedup_bytes` in all)
+/// may keep beside a DNS index of `index_bytes`, so the run's peak stays under `limit`.
+///
+/// The index must stay in memory for the whole flow pass, while a de-duplication set
+/// only spills sooner when smaller, with the same result, more slowly. On a typical mix
+/// the index is a few megabytes and nothing changes; on an AI-heavy 10^8 flows it holds
+/// 32 million answers, about 300 MB, and under a 1 GiB limit the sets give up that much
+/// less the room left over. Never below 1/16: an index too big for the limit is for the
+/// limit's own check to report.
+pub fn room_for_index(limit: u64, dedup_bytes: u64, index_bytes: u64) -> f64 {
+    let share = (limit as f64 / BUDGETS_SIZED_FOR as f64).min(1.0);
+    let reserve = (OTHER_HOLDERS as f64 * share) as u64;
+    let free = limit.saturating_sub(dedup_bytes).saturating_sub(reserve);
+    if index_bytes <= free || dedup_bytes == 0 {
+        return 1.0;
+    }
+    let keep = dedup_bytes.saturating_sub(index_bytes - free);
+    (keep as f64 / dedup_bytes as f64).max(1.0 / 16.0)
 }
 
 /// Threads a stage spreads over: `--threads` (or XBORDER_THREADS), else every CPU up to
@@ -156,4 +201,42 @@ pub fn analyze(
         partials: flows.partials,
         verdict_inputs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+
+    /// The flow pass's built-in sets: 128 + 256 MiB for connection keys, half that for ids.
+    fn flow_dedup_bytes() -> u64 {
+        DedupBudget::FLOWS.bytes() + DedupBudget::FLOWS.scaled(0.5).bytes()
+    }
+
+    #[test]
+    fn built_in_flow_sets_take_576_mib() {
+        assert_eq!(flow_dedup_bytes(), 576 * MIB);
+    }
+
+    /// A typical mix's index fits beside the sets; an AI-heavy one takes their room, one
+    /// byte for one, down to a floor.
+    #[test]
+    fn the_flow_sets_make_room_for_a_large_dns_index_only() {
+        let sets = flow_dedup_bytes();
+        // 1 GiB - 576 MiB of sets - 256 MiB for the rest leaves 192 MiB free.
+        assert_eq!(room_for_index(GIB, sets, 5 * MIB), 1.0);
+        assert_eq!(room_for_index(GIB, sets, 192 * MIB), 1.0);
+        let f = room_for_index(GIB, sets, 300 * MIB);
+        assert!((f - (576.0 - 108.0) / 576.0).abs() < 1e-9, "{f}");
+        assert_eq!(room_for_index(GIB, sets, 4 * GIB), 1.0 / 16.0);
+        // A higher limit has room for a larger index.
+        assert_eq!(room_for_index(4 * GIB, sets, GIB), 1.0);
+        // Under a lower limit the sets are already scaled down (to 288 MiB at 512 MiB),
+        // and the reserve with them.
+        assert_eq!(room_for_index(512 * MIB, sets / 2, 90 * MIB), 1.0);
+        assert!(room_for_index(512 * MIB, sets / 2, 200 * MIB) < 1.0);
+        assert_eq!(room_for_index(GIB, 0, 4 * GIB), 1.0);
+    }
 }

@@ -54,6 +54,11 @@ impl DedupBudget {
         filter_bytes: 64 << 20,
     };
 
+    /// The memory this budget allows: the in-memory table and the filter.
+    pub fn bytes(&self) -> u64 {
+        ((self.recent_keys as u64 + 1) * 4 / 3) * KEY_BYTES as u64 + self.filter_bytes as u64
+    }
+
     /// This budget shrunk to `fraction` (at most 1) of its memory, keeping the table a
     /// power of two just under its load limit: `--memory-limit` below 1 GiB shrinks the
     /// de-duplication sets so the run spills earlier instead of stopping.

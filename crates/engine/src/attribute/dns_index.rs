@@ -432,6 +432,18 @@ impl DnsIndex {
         })
     }
 
+    /// Heap bytes the kept answers take, with their pairs' table.
+    pub fn memory_bytes(&self) -> u64 {
+        let table =
+            self.by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>();
+        let answers: usize = self
+            .by_pair
+            .values()
+            .map(|p| p.answers.memory_bytes())
+            .sum();
+        (table + answers) as u64
+    }
+
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
