@@ -344,9 +344,9 @@ struct PairAnswers {
 /// the index.
 ///
 /// A reader sees a pair's flows in time order (a log is written in time order, and a
-/// client's flows stay on one shard), so the answer a flow needs is mostly the one its
-/// pair's previous flow used, or one soon after. Starting there reads a cache line or
-/// two; a binary search over hundreds of answers misses the cache at nearly every step
+/// client's flows stay on one shard), so the answer a flow needs is mostly in the block
+/// its pair's previous flow used, or one soon after. Starting there reads a cache line or
+/// two; a binary search over hundreds of blocks misses the cache at nearly every step
 /// (on an AI-heavy run of 10^7 flows the look-ups were 9 % of all CPU before hints, 7 %
 /// after). A stale or wrong hint only costs time: the search from it finds the same
 /// answer.
