@@ -280,9 +280,10 @@ fn new_flow_dedup(plan: DedupPlan) -> FlowDedup {
 
 /// Start making the flow pass's de-duplication sets on a helper thread. Writing their
 /// pages (up to 192 MiB) takes tens of milliseconds of page faults, which the reading
-/// thread would otherwise spend while both cores wait; the DNS pass calls this as it
-/// starts building its index. `None` if no thread could be started: the flow pass then
-/// makes them itself. Their budgets make room for the DNS index's `index_bytes`.
+/// thread would otherwise spend while both cores wait; the DNS pass calls this once its
+/// index is built, while it builds the hostname index. `None` if no thread could be
+/// started: the flow pass then makes them itself. Their budgets make room for the DNS
+/// index's `index_bytes`.
 pub(super) fn prepare_dedup(
     r: &Reading<'_>,
     index_bytes: u64,

@@ -94,7 +94,7 @@ const BUDGETS_SIZED_FOR: u64 = 1 << 30;
 
 /// Room kept for all but the flow pass's de-duplication sets and the DNS index: reading
 /// buffers, parser threads, the fold's groups and the evidence writers. Measured peaks
-/// less those two: about 100 MiB on a typical 10^8-flow run, 190 MiB on an AI-heavy one.
+/// less those two: about 100 MiB on a typical 10^8-flow run, 170 MiB on an AI-heavy one.
 const OTHER_HOLDERS: u64 = 256 << 20;
 
 /// What share of their memory the flow pass's de-duplication sets (`dedup_bytes` in all)
