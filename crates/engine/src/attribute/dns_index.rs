@@ -211,16 +211,18 @@ impl<'c> DnsIndexBuilder<'c> {
             spill.read_back(&mut keep)?;
         }
         self.other.into_iter().for_each(&mut keep);
-        let mut kept = 0u64;
+        let (mut kept, mut answer_bytes) = (0u64, 0usize);
         let by_pair: FastMap<(IpAddr, IpAddr), PairAnswers> = by_pair
             .into_iter()
             .enumerate()
             .map(|(id, (pair, growing))| {
                 let answers = growing.finish();
                 kept += answers.len();
+                answer_bytes += answers.memory_bytes();
                 (pair, PairAnswers { id, answers })
             })
             .collect();
+        let table = by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>();
         Ok(DnsIndex {
             stats: DnsIndexStats {
                 address_answers: self.answers_seen,
@@ -231,6 +233,7 @@ impl<'c> DnsIndexBuilder<'c> {
                 client_address_pairs: by_pair.len() as u64,
             },
             names: self.names.into_names(),
+            memory_bytes: (table + answer_bytes) as u64,
             by_pair,
             vendor_addresses,
         })
@@ -379,6 +382,8 @@ pub struct DnsMatch {
 pub struct DnsIndex {
     names: Vec<String>,
     by_pair: FastMap<(IpAddr, IpAddr), PairAnswers>,
+    /// Heap bytes of the kept answers and their pairs' table.
+    memory_bytes: u64,
     vendor_addresses: HashSet<IpAddr>,
     pub stats: DnsIndexStats,
 }
@@ -434,14 +439,7 @@ impl DnsIndex {
 
     /// Heap bytes the kept answers take, with their pairs' table.
     pub fn memory_bytes(&self) -> u64 {
-        let table =
-            self.by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>();
-        let answers: usize = self
-            .by_pair
-            .values()
-            .map(|p| p.answers.memory_bytes())
-            .sum();
-        (table + answers) as u64
+        self.memory_bytes
     }
 
     pub fn name(&self, id: u32) -> &str {

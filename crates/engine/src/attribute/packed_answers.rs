@@ -106,7 +106,7 @@ impl Packed {
     /// The last answer at or before `ts`, and the block it is in, searching the blocks
     /// forward from `hint` when that block starts at or before `ts`.
     pub fn latest_at_or_before(&self, ts: Micros, hint: usize) -> Option<(usize, Entry)> {
-        let block = latest_at_or_before(&self.firsts, |&t| t, ts, hint)?;
+        let block = latest_at_or_before(&self.firsts, ts, hint)?;
         let mut found = None;
         for e in self.block(block) {
             if e.response_ts > ts {
@@ -304,11 +304,9 @@ fn join(runs: Vec<Packed>) -> Packed {
             p.bytes.extend_from_slice(&run.bytes[..copied_to]);
             p.len += (whole_blocks * BLOCK) as u64;
             p.first_key = p.first_key.or(run.first_key);
-            if whole_blocks == run.firsts.len() {
-                p.last_key = run.last_key;
-                packer.prev = run.block(whole_blocks - 1).last();
-                continue;
-            }
+            p.last_key = run.last_key;
+            // The next answer starts a block, which never reads the one before it.
+            packer.prev = None;
         }
         for block in whole_blocks..run.firsts.len() {
             run.block(block).for_each(|e| packer.push(e));
@@ -369,28 +367,23 @@ fn merge(runs: &[Packed]) -> Packed {
     packer.finish()
 }
 
-/// The index of the last of `items` (sorted by `time`) at or before `ts`, searched
-/// forward from `hint` when that item is at or before `ts`, else from the start.
-fn latest_at_or_before<T>(
-    items: &[T],
-    time: impl Fn(&T) -> Micros,
-    ts: Micros,
-    hint: usize,
-) -> Option<usize> {
-    let at_or_before = |item: &T| time(item) <= ts;
-    match items.get(hint) {
-        Some(item) if at_or_before(item) => {
-            // Gallop: items[low] is at or before ts throughout; the answer lies before
+/// The index of the last of `times` (sorted) at or before `ts`, searched forward from
+/// `hint` when that time is at or before `ts`, else from the start.
+fn latest_at_or_before(times: &[Micros], ts: Micros, hint: usize) -> Option<usize> {
+    let at_or_before = |t: &Micros| *t <= ts;
+    match times.get(hint) {
+        Some(t) if at_or_before(t) => {
+            // Gallop: times[low] is at or before ts throughout; the answer lies before
             // low + step.
             let (mut low, mut step) = (hint, 1usize);
-            while items.get(low + step).is_some_and(at_or_before) {
+            while times.get(low + step).is_some_and(at_or_before) {
                 low += step;
                 step = step.saturating_mul(2);
             }
-            let high = low.saturating_add(step).min(items.len());
-            Some(low + items[low..high].partition_point(at_or_before) - 1)
+            let high = low.saturating_add(step).min(times.len());
+            Some(low + times[low..high].partition_point(at_or_before) - 1)
         }
-        _ => items.partition_point(at_or_before).checked_sub(1),
+        _ => times.partition_point(at_or_before).checked_sub(1),
     }
 }
 
@@ -465,7 +458,7 @@ mod tests {
                 let want = times.partition_point(|&t| t <= ts).checked_sub(1);
                 for hint in 0..=len + 1 {
                     assert_eq!(
-                        latest_at_or_before(&times, |&t| t, ts, hint),
+                        latest_at_or_before(&times, ts, hint),
                         want,
                         "len {len} ts {ts} hint {hint}"
                     );
