@@ -255,17 +255,14 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
 /// What the flow pass's de-duplication sets are made from: their budgets, the spill
 /// directory, and about how many flows to size the tables for.
 struct DedupPlan {
-    connections: DedupBudget,
-    ids: DedupBudget,
+    budget: DedupBudget,
     spill_dir: PathBuf,
     expected: u64,
 }
 
 fn dedup_plan(r: &Reading<'_>, index_bytes: u64) -> DedupPlan {
-    let (connections, ids) = r.flow_budgets(index_bytes);
     DedupPlan {
-        connections,
-        ids,
+        budget: r.flow_budget(index_bytes),
         spill_dir: r.spill_dir.clone(),
         expected: bytes_of(&r.planned, &[RecordKind::Flow]) / 100,
     }
@@ -273,13 +270,13 @@ fn dedup_plan(r: &Reading<'_>, index_bytes: u64) -> DedupPlan {
 
 /// The flow pass's de-duplication sets, their tables sized and their pages written.
 fn new_flow_dedup(plan: DedupPlan) -> FlowDedup {
-    let mut dedup = FlowDedup::new(plan.connections, plan.ids, &plan.spill_dir);
+    let mut dedup = FlowDedup::new(plan.budget, &plan.spill_dir);
     dedup.expect(plan.expected);
     dedup
 }
 
 /// Start making the flow pass's de-duplication sets on a helper thread. Writing their
-/// pages (up to 192 MiB) takes tens of milliseconds of page faults, which the reading
+/// pages (up to 256 MiB) takes tens of milliseconds of page faults, which the reading
 /// thread would otherwise spend while both cores wait; the DNS pass calls this once its
 /// index is built, while it builds the hostname index. `None` if no thread could be
 /// started: the flow pass then makes them itself. Their budgets make room for the DNS

@@ -76,15 +76,13 @@ impl Reading<'_> {
     /// The flow pass's two de-duplication budgets (connection keys, flow ids), with room
     /// made for a DNS index of `index_bytes` under `--memory-limit`, or under the 1 GiB
     /// the built-in budgets are sized for (see [`room_for_index`]).
-    fn flow_budgets(&self, index_bytes: u64) -> (DedupBudget, DedupBudget) {
-        let connections = self.budget(DedupBudget::FLOWS);
-        let ids = self.budget(DedupBudget::FLOWS.scaled(0.5));
+    fn flow_budget(&self, index_bytes: u64) -> DedupBudget {
+        let flows = self.budget(DedupBudget::FLOWS);
         if self.opts.spill_after_keys.is_some() {
-            return (connections, ids);
+            return flows;
         }
         let limit = self.opts.memory_limit.0.unwrap_or(BUDGETS_SIZED_FOR);
-        let fraction = room_for_index(limit, connections.bytes() + ids.bytes(), index_bytes);
-        (connections.scaled(fraction), ids.scaled(fraction))
+        flows.scaled(room_for_index(limit, flows.bytes(), index_bytes))
     }
 }
 
@@ -208,9 +206,9 @@ mod tests {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
 
-    /// The flow pass's built-in sets: 128 + 256 MiB for connection keys, half that for ids.
+    /// The flow pass's built-in set: a 256 MiB table and a 320 MiB filter.
     fn flow_dedup_bytes() -> u64 {
-        DedupBudget::FLOWS.bytes() + DedupBudget::FLOWS.scaled(0.5).bytes()
+        DedupBudget::FLOWS.bytes()
     }
 
     #[test]

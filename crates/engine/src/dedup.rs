@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use xborder_model::error::{Error, Result};
-use xborder_model::fasthash::key128;
+use xborder_model::fasthash::{hash64, key128};
 use xborder_model::schema::{DnsRecord, FlowRecord, Provenance};
 
 /// Keys per block of a run on disk; the sparse index holds each block's first key.
@@ -42,11 +42,12 @@ pub struct DedupBudget {
 }
 
 impl DedupBudget {
-    /// Flow uids: 6.3 M recent keys (a 128 MiB table just under its load limit) and a
-    /// 256 MiB filter (~21 bits a key at 10^8 flows, well under 0.1 % false alarms).
+    /// Flow connection and id keys, two a record: 12.6 M recent keys (a 256 MiB table
+    /// just under its load limit, 6.3 M records) and a 320 MiB filter (~13 bits a key at
+    /// 10^8 flows, about 0.3 % false alarms, each an exact look-up on disk).
     pub const FLOWS: DedupBudget = DedupBudget {
-        recent_keys: (1 << 23) / 4 * 3 - 1,
-        filter_bytes: 256 << 20,
+        recent_keys: (1 << 24) / 4 * 3 - 1,
+        filter_bytes: 320 << 20,
     };
     /// DNS record keys: DNS logs are a fraction of the flows.
     pub const DNS: DedupBudget = DedupBudget {
@@ -129,7 +130,10 @@ pub struct SeenKeys {
     next_run_id: u64,
     merge: Option<Merge>,
     filter: Option<BlockedBloom>,
-    stats: DedupStats,
+    /// Counts for keys whose lowest bit is 0 and 1 ([`SeenKeys::stats_by_low_bit`]).
+    stats: [DedupStats; 2],
+    /// Runs written, whatever their keys.
+    runs_spilled: u64,
     block: Vec<u8>,
 }
 
@@ -148,7 +152,8 @@ impl SeenKeys {
             next_run_id: 0,
             merge: None,
             filter: None,
-            stats: DedupStats::default(),
+            stats: [DedupStats::default(); 2],
+            runs_spilled: 0,
             block: vec![0; BLOCK_KEYS * KEY_BYTES],
         }
     }
@@ -170,16 +175,17 @@ impl SeenKeys {
         }
         // A key found on disk stays in the recent set too: duplicates come in runs, and
         // the next repeat is then caught in memory.
+        let class = low_bit(key);
         let new = match &self.filter {
             Some(f) if f.may_contain(key) => {
-                self.stats.disk_lookups += 1;
+                self.stats[class].disk_lookups += 1;
                 let found = self.on_disk(key)?;
-                self.stats.found_on_disk += u64::from(found);
+                self.stats[class].found_on_disk += u64::from(found);
                 !found
             }
             _ => true,
         };
-        self.stats.distinct_keys += u64::from(new);
+        self.stats[class].distinct_keys += u64::from(new);
         if self.recent.len() >= self.budget.recent_keys {
             self.spill()?;
         }
@@ -193,9 +199,10 @@ impl SeenKeys {
         }
         match &self.filter {
             Some(f) if f.may_contain(key) => {
-                self.stats.disk_lookups += 1;
+                let class = low_bit(key);
+                self.stats[class].disk_lookups += 1;
                 let found = self.on_disk(key)?;
-                self.stats.found_on_disk += u64::from(found);
+                self.stats[class].found_on_disk += u64::from(found);
                 Ok(found)
             }
             _ => Ok(false),
@@ -228,7 +235,22 @@ impl SeenKeys {
             + self.filter.as_ref().map_or(0, |f| f.blocks.len() * 32)) as u64
     }
 
+    /// What the set did, all keys together.
     pub fn stats(&self) -> DedupStats {
+        let [a, b] = self.stats;
+        DedupStats {
+            distinct_keys: a.distinct_keys + b.distinct_keys,
+            runs_spilled: self.runs_spilled,
+            keys_spilled: a.keys_spilled + b.keys_spilled,
+            disk_lookups: a.disk_lookups + b.disk_lookups,
+            found_on_disk: a.found_on_disk + b.found_on_disk,
+        }
+    }
+
+    /// What the set did for keys whose lowest bit is 0, and for those whose lowest bit
+    /// is 1: a caller that keeps two kinds of keys in one set tells them apart by that bit
+    /// ([`FlowKeys`]). A run holding keys of both kinds counts in both `runs_spilled`.
+    pub fn stats_by_low_bit(&self) -> [DedupStats; 2] {
         self.stats
     }
 
@@ -243,11 +265,16 @@ impl SeenKeys {
         // Sorted in place in the table's own memory: no second copy of the keys.
         let mut recent = std::mem::take(&mut self.recent);
         let keys = recent.sorted_keys();
+        let mut odd = 0u64;
         for k in keys.iter() {
             filter.insert(*k);
+            odd += low_bit(*k) as u64;
         }
-        self.stats.runs_spilled += 1;
-        self.stats.keys_spilled += keys.len() as u64;
+        for (stats, spilled) in self.stats.iter_mut().zip([keys.len() as u64 - odd, odd]) {
+            stats.runs_spilled += u64::from(spilled > 0);
+            stats.keys_spilled += spilled;
+        }
+        self.runs_spilled += 1;
         let run = write_run(&self.spill_dir, 0, keys.iter().copied().map(Ok), None);
         recent.clear();
         self.recent = recent;
@@ -449,6 +476,11 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
         }
         Ok(())
     }
+}
+
+/// The lowest bit of `key`, which [`SeenKeys`] counts keys apart by.
+fn low_bit(key: u128) -> usize {
+    (key & 1) as usize
 }
 
 /// `n` zero slots whose pages are written now. Fresh zeroed memory is mapped on first
@@ -800,14 +832,22 @@ pub struct FlowKeys {
 impl FlowKeys {
     /// The keys of `flow`, or `None` when it has no connection id (such records are
     /// never de-duplicated: nothing tells two equal-looking flows apart).
+    ///
+    /// All three keys start with the same 64 bits, the hash of the connection id, so in
+    /// the one set that holds them ([`FlowDedup`]) a record's keys share their home slots
+    /// and their filter block: one cache miss each, where a set per kind took two. The
+    /// lowest bit tells the kinds apart: 1 for a connection, 0 for an id. Two connections
+    /// collide only if both their ids' 64-bit hashes and their 63 other bits agree.
     pub fn of(flow: &FlowRecord) -> Option<FlowKeys> {
         let uid = flow.uid.as_deref()?;
+        let id = key128(uid);
+        let id_high = id >> 64 << 64;
         let a = (flow.src_ip, flow.src_port);
         let b = (flow.dst_ip, flow.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let second = flow.ts.div_euclid(SECOND_US);
         let into = flow.ts.rem_euclid(SECOND_US);
-        let key = |s: i64| key128(&(uid, lo, hi, &flow.proto, s));
+        let key = |s: i64| id_high | u128::from(hash64(&(uid, lo, hi, &flow.proto, s), 2) | 1);
         let neighbour = if into < START_EDGE_US {
             Some(key(second - 1))
         } else if into >= SECOND_US - START_EDGE_US {
@@ -818,7 +858,7 @@ impl FlowKeys {
         Some(FlowKeys {
             connection: key(second),
             neighbour,
-            id: key128(uid),
+            id: id & !1,
         })
     }
 }
@@ -836,43 +876,42 @@ pub enum FlowVerdict {
 }
 
 /// Exact de-duplication of flow records by connection, with conflict detection, in
-/// bounded memory (two [`SeenKeys`]).
+/// bounded memory: connection keys and id keys in one [`SeenKeys`], whose keys cannot
+/// coincide (their lowest bits differ), so it answers for each kind as a set of its own
+/// would.
 pub struct FlowDedup {
-    connections: SeenKeys,
-    ids: SeenKeys,
+    keys: SeenKeys,
 }
 
 impl FlowDedup {
-    pub fn new(connections: DedupBudget, ids: DedupBudget, spill_dir: &Path) -> Self {
+    pub fn new(budget: DedupBudget, spill_dir: &Path) -> Self {
         FlowDedup {
-            connections: SeenKeys::new(connections, spill_dir),
-            ids: SeenKeys::new(ids, spill_dir),
+            keys: SeenKeys::new(budget, spill_dir),
         }
     }
 
-    /// Size both tables for about `keys` records.
-    pub fn expect(&mut self, keys: u64) {
-        self.connections.expect(keys);
-        self.ids.expect(keys);
+    /// Size the table for about `records` records (two keys each).
+    pub fn expect(&mut self, records: u64) {
+        self.keys.expect(records.saturating_mul(2));
     }
 
-    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]).
-    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k FlowKeys> + Clone) {
-        self.connections.warm(keys.clone().map(|k| k.connection));
-        self.ids.warm(keys.map(|k| k.id));
+    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]); a
+    /// record's id key lies beside its connection key.
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k FlowKeys>) {
+        self.keys.warm(keys.map(|k| k.connection));
     }
 
     /// Decide one record, in input order.
     pub fn decide(&mut self, keys: &FlowKeys) -> Result<FlowVerdict> {
-        let new_connection = self.connections.insert(keys.connection)?
+        let new_connection = self.keys.insert(keys.connection)?
             && match keys.neighbour {
-                Some(n) => !self.connections.contains(n)?,
+                Some(n) => !self.keys.contains(n)?,
                 None => true,
             };
         if !new_connection {
             return Ok(FlowVerdict::Duplicate);
         }
-        Ok(if self.ids.insert(keys.id)? {
+        Ok(if self.keys.insert(keys.id)? {
             FlowVerdict::New
         } else {
             FlowVerdict::Conflict
@@ -881,16 +920,18 @@ impl FlowDedup {
 
     /// Keys in memory, for `--memory-limit` messages.
     pub fn in_memory(&self) -> usize {
-        self.connections.in_memory() + self.ids.in_memory()
+        self.keys.in_memory()
     }
 
     pub fn memory_bytes(&self) -> u64 {
-        self.connections.memory_bytes() + self.ids.memory_bytes()
+        self.keys.memory_bytes()
     }
 
-    /// Spilling statistics of the connection set and of the id set.
+    /// What de-duplication did for connection keys, and for id keys. Both kinds share
+    /// the set's runs: a run holding keys of both counts for both.
     pub fn stats(&self) -> (DedupStats, DedupStats) {
-        (self.connections.stats(), self.ids.stats())
+        let [ids, connections] = self.keys.stats_by_low_bit();
+        (connections, ids)
     }
 }
 
@@ -1105,10 +1146,10 @@ mod tests {
         assert_eq!(full.scaled(1.0).recent_keys, full.recent_keys);
         assert_eq!(full.scaled(2.0).filter_bytes, full.filter_bytes);
         let quarter = full.scaled(0.25);
-        assert_eq!(quarter.recent_keys, (1 << 21) / 4 * 3 - 1);
-        assert_eq!(quarter.filter_bytes, 64 << 20);
+        assert_eq!(quarter.recent_keys, (1 << 22) / 4 * 3 - 1);
+        assert_eq!(quarter.filter_bytes, 80 << 20);
         let third = full.scaled(0.3);
-        assert_eq!(third.recent_keys, (1 << 21) / 4 * 3 - 1);
+        assert_eq!(third.recent_keys, (1 << 22) / 4 * 3 - 1);
         assert!(full.scaled(0.0).recent_keys >= 3000);
     }
 
@@ -1170,7 +1211,7 @@ mod tests {
             recent_keys: 3,
             filter_bytes: 1 << 12,
         };
-        let mut d = FlowDedup::new(budget, budget, dir.path());
+        let mut d = FlowDedup::new(budget, dir.path());
         let mut decide = |f: &FlowRecord| d.decide(&FlowKeys::of(f).unwrap()).unwrap();
         let real = flow("C1", 1_000_999_600, "10.0.0.5", "160.79.104.10");
         assert_eq!(decide(&real), FlowVerdict::New);
@@ -1206,5 +1247,64 @@ mod tests {
         assert_eq!(decide(&real), FlowVerdict::Duplicate);
         assert_eq!(decide(&forged), FlowVerdict::Duplicate);
         assert!(d.stats().0.runs_spilled > 0);
+    }
+
+    /// Connection and id keys share one set but never one key: however small the budget,
+    /// every decision and every distinct count is that of a set per kind held whole in
+    /// memory, the way the flow pass decided before the two kinds were put together.
+    #[test]
+    fn one_set_for_both_kinds_decides_as_a_set_per_kind() {
+        use std::collections::HashSet;
+        // Ids reused by other connections, repeats near and far, starts on second edges.
+        // The last 2,000 records repeat the first 2,000.
+        let flows: Vec<FlowRecord> = (0..6_000u64)
+            .map(|i| {
+                let j = i % 4_000;
+                let uid = format!("C{}", j % 1_700);
+                let ts = 1_000_000_000 + j as i64 * 1_000_000 + (j % 5) as i64 * 499_900;
+                let dst = ["160.79.104.10", "1.1.1.1", "10.0.0.53"][(j % 3) as usize];
+                flow(&uid, ts, "10.0.0.5", dst)
+            })
+            .collect();
+        for recent_keys in [7, 300, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let budget = DedupBudget {
+                recent_keys,
+                filter_bytes: 1 << 12,
+            };
+            let mut d = FlowDedup::new(budget, dir.path());
+            let (mut connections, mut ids) = (HashSet::new(), HashSet::new());
+            let mut verdicts = [0u64; 3];
+            for f in &flows {
+                let k = FlowKeys::of(f).unwrap();
+                assert_eq!(k.connection & 1, 1);
+                assert_eq!(k.id & 1, 0);
+                let new_connection = connections.insert(k.connection)
+                    && !k.neighbour.is_some_and(|n| connections.contains(&n));
+                let expected = if !new_connection {
+                    FlowVerdict::Duplicate
+                } else if ids.insert(k.id) {
+                    FlowVerdict::New
+                } else {
+                    FlowVerdict::Conflict
+                };
+                assert_eq!(d.decide(&k).unwrap(), expected, "{recent_keys}: {f:?}");
+                verdicts[expected as usize] += 1;
+            }
+            assert!(verdicts.iter().all(|v| *v > 100), "{verdicts:?}");
+            let (c, i) = d.stats();
+            assert_eq!(c.distinct_keys, connections.len() as u64);
+            assert_eq!(i.distinct_keys, ids.len() as u64);
+            assert_eq!(
+                d.keys.stats().distinct_keys,
+                c.distinct_keys + i.distinct_keys
+            );
+            if recent_keys < 1_000 {
+                assert!(c.runs_spilled > 0 && i.runs_spilled > 0);
+                assert!(c.disk_lookups > 0 && c.found_on_disk > 0);
+            } else {
+                assert_eq!(c.runs_spilled + i.runs_spilled, 0);
+            }
+        }
     }
 }

@@ -15,9 +15,20 @@ pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 /// A 128-bit key from two independently seeded 64-bit hashes: at 10^10 distinct records
 /// the chance of any two colliding is below 10^-18.
 pub fn key128<T: Hash + ?Sized>(value: &T) -> u128 {
-    let a = foldhash::quality::FixedState::with_seed(0x243f_6a88_85a3_08d3).hash_one(value);
-    let b = foldhash::quality::FixedState::with_seed(0x1319_8a2e_0370_7344).hash_one(value);
-    (u128::from(a) << 64) | u128::from(b)
+    (u128::from(hash64(value, 0)) << 64) | u128::from(hash64(value, 1))
+}
+
+/// A 64-bit hash under one of a few fixed seeds (`seed` picks it), for a key built from
+/// parts: [`key128`]'s two halves are seeds 0 and 1, so a part hashed with seed 2 or 3 is
+/// independent of both.
+pub fn hash64<T: Hash + ?Sized>(value: &T, seed: usize) -> u64 {
+    const SEEDS: [u64; 4] = [
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    ];
+    foldhash::quality::FixedState::with_seed(SEEDS[seed % SEEDS.len()]).hash_one(value)
 }
 
 #[cfg(test)]

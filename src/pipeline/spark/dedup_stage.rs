@@ -22,11 +22,7 @@ pub fn dedup(
 ) -> Result<()> {
     let spill = scratch(opts)?;
     let mut dns_seen = SeenKeys::new(budget(opts, DedupBudget::DNS), spill.path());
-    let mut flows = FlowDedup::new(
-        budget(opts, DedupBudget::FLOWS),
-        budget(opts, DedupBudget::FLOWS.scaled(0.5)),
-        spill.path(),
-    );
+    let mut flows = FlowDedup::new(budget(opts, DedupBudget::FLOWS), spill.path());
     let mut hosts = crate::attribute::HostnameIndexBuilder::default();
     let mut counts = DedupCounts::default();
     let mut listed = 0usize;
