@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::interner::Interner;
-use super::packed_answers::{Entry, Growing, Packed};
+use super::packed_answers::{Cursor, Entry, Growing, Packed};
 use crate::classify::vendors::VendorCatalog;
 use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::FastMap;
@@ -224,6 +224,7 @@ impl<'c> DnsIndexBuilder<'c> {
             .collect();
         let table = by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>();
         Ok(DnsIndex {
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             stats: DnsIndexStats {
                 address_answers: self.answers_seen,
                 distinct_names: self.names.names().len() as u64,
@@ -343,8 +344,8 @@ struct PairAnswers {
     answers: Packed,
 }
 
-/// The block where each (client, address) pair's last look-up ended, for one reader of
-/// the index.
+/// Where each (client, address) pair's last look-up ended, for one reader of the index:
+/// its block and the answer it found ([`Cursor`]).
 ///
 /// A reader sees a pair's flows in time order (a log is written in time order, and a
 /// client's flows stay on one shard), so the answer a flow needs is mostly in the block
@@ -352,10 +353,15 @@ struct PairAnswers {
 /// two; a binary search over hundreds of blocks misses the cache at nearly every step
 /// (on an AI-heavy run of 10^7 flows the look-ups were 9 % of all CPU before hints, 7 %
 /// after). A stale or wrong hint only costs time: the search from it finds the same
-/// answer.
+/// answer. The answer found is kept too: the next flow whose time falls before the
+/// pair's next answer gets it without decoding (on an AI-heavy run a pair has dozens of
+/// flows per answer). A cursor stands for an answer of one index, so hints remember the
+/// index they were made for and are ignored by any other.
 #[derive(Debug, Default)]
 pub struct DnsHints {
-    at: Vec<u32>,
+    /// [`DnsIndex::serial`] of the index they were made for; 0 for none.
+    index: u64,
+    at: Vec<Cursor>,
 }
 
 /// Counters that show how much of the DNS data could matter.
@@ -377,9 +383,14 @@ pub struct DnsMatch {
     pub provenance: Provenance,
 }
 
+/// The serial of the next index built; starts at 1, so default hints (0) fit none.
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Answers indexed by (client, address), each list sorted by response time.
 #[derive(Debug, Default)]
 pub struct DnsIndex {
+    /// A number no other index of this process has, to tell whose [`DnsHints`] are whose.
+    serial: u64,
     names: Vec<String>,
     by_pair: FastMap<(IpAddr, IpAddr), PairAnswers>,
     /// Heap bytes of the kept answers and their pairs' table.
@@ -405,7 +416,8 @@ impl DnsIndex {
     /// Hints sized for this index: one per (client, address) pair.
     pub fn hints(&self) -> DnsHints {
         DnsHints {
-            at: vec![0; self.by_pair.len()],
+            index: self.serial,
+            at: vec![Cursor::default(); self.by_pair.len()],
         }
     }
 
@@ -420,13 +432,12 @@ impl DnsIndex {
         window: DnsWindow,
     ) -> Option<DnsMatch> {
         let answers = self.by_pair.get(&(client, address))?;
-        let hint = hints.at.get_mut(answers.id);
-        let from = hint.as_deref().map_or(0, |&h| h as usize);
-        let (block, e) = answers.answers.latest_at_or_before(flow_ts, from)?;
-        if let Some(h) = hint {
-            // Past 2^32 blocks for one pair, the next search starts from the first.
-            *h = u32::try_from(block).unwrap_or(0);
-        }
+        let mut unhinted = Cursor::default();
+        let cursor = match hints.at.get_mut(answers.id) {
+            Some(c) if hints.index == self.serial => c,
+            _ => &mut unhinted,
+        };
+        let e = answers.answers.latest_from(flow_ts, cursor)?;
         if flow_ts - e.response_ts > window.limit_micros(e.ttl) {
             return None;
         }
@@ -532,8 +543,26 @@ mod tests {
             matched += usize::from(plain.is_some());
         }
         assert!(matched > 1_000, "{matched}");
-        // Hints from another index are only hints.
-        let mut foreign = DnsHints { at: vec![7; 2] };
+        // Hints from another index are ignored: a cursor it found an answer with there
+        // must not answer here.
+        let mut foreign = DnsHints {
+            index: index.serial + 1,
+            at: vec![
+                Cursor {
+                    block: 7,
+                    found: Some((
+                        Entry {
+                            response_ts: 0,
+                            name: 0,
+                            ttl: 86_400,
+                            provenance: Provenance { file: 9, line: 9 },
+                        },
+                        Micros::MAX,
+                    )),
+                };
+                64
+            ],
+        };
         let client = "10.0.0.1".parse().unwrap();
         let address = "104.18.32.7".parse().unwrap();
         assert_eq!(

@@ -105,16 +105,44 @@ impl Packed {
 
     /// The last answer at or before `ts`, and the block it is in, searching the blocks
     /// forward from `hint` when that block starts at or before `ts`.
+    #[cfg(test)]
     pub fn latest_at_or_before(&self, ts: Micros, hint: usize) -> Option<(usize, Entry)> {
+        self.search(ts, hint).map(|(block, e, _)| (block, e))
+    }
+
+    /// [`Packed::latest_at_or_before`] from where `cursor` left the previous look-up, and
+    /// without decoding anything when `ts` comes before the answer after the one it found
+    /// (a pair's flows come mostly in time order, dozens of them to one answer).
+    pub fn latest_from(&self, ts: Micros, cursor: &mut Cursor) -> Option<Entry> {
+        if let Some((e, next)) = cursor.found {
+            if e.response_ts <= ts && ts < next {
+                return Some(e);
+            }
+        }
+        let (block, e, next) = self.search(ts, cursor.block as usize)?;
+        *cursor = Cursor {
+            // Past 2^32 blocks for one pair, the next search starts from the first.
+            block: u32::try_from(block).unwrap_or(0),
+            found: Some((e, next)),
+        };
+        Some(e)
+    }
+
+    /// The block and the last answer at or before `ts`, with the time of the answer after
+    /// it (`Micros::MAX` after the last). That time is later than `ts`: the block is the
+    /// last that starts at or before `ts`.
+    fn search(&self, ts: Micros, hint: usize) -> Option<(usize, Entry, Micros)> {
         let block = latest_at_or_before(&self.firsts, ts, hint)?;
         let mut found = None;
+        let mut next = self.firsts.get(block + 1).copied().unwrap_or(Micros::MAX);
         for e in self.block(block) {
             if e.response_ts > ts {
+                next = e.response_ts;
                 break;
             }
             found = Some(e);
         }
-        found.map(|e| (block, e))
+        found.map(|e| (block, e, next))
     }
 
     fn shrink_to_fit(&mut self) {
@@ -122,6 +150,16 @@ impl Packed {
         self.offsets.shrink_to_fit();
         self.bytes.shrink_to_fit();
     }
+}
+
+/// Where a reader's previous look-up in one [`Packed`] ended: the block it searched from,
+/// and the answer it found with the time the next answer starts. Any cursor is safe with
+/// the [`Packed`] it was made on, whatever times follow: a time outside the answer's span
+/// is searched for afresh.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cursor {
+    pub(super) block: u32,
+    pub(super) found: Option<(Entry, Micros)>,
 }
 
 /// Decodes one block.
@@ -582,6 +620,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A cursor gives what a search without one gives, whatever order the times come in:
+    /// mostly forward with ties, then backward, then jumping, then the extremes.
+    #[test]
+    fn a_cursor_remembers_only_what_still_holds() {
+        let mut rng = Rng::new(5);
+        let pushed: Vec<Entry> = (0..(BLOCK * 9 + 3))
+            .map(|_| {
+                let ts = rng.below(600) as i64 * 3;
+                entry(&mut rng, ts)
+            })
+            .collect();
+        let want = sorted(pushed.clone());
+        let latest = |ts: Micros| want.iter().rev().find(|e| e.response_ts <= ts).copied();
+        let packed = grown(&pushed);
+        let mut times: Vec<Micros> = (-2..1_805).collect();
+        times.extend((-2..1_805).rev());
+        times.extend((0..3_000).map(|_| rng.below(1_900) as i64 - 50));
+        times.extend([Micros::MIN, Micros::MAX, 1_797, Micros::MAX, 0, Micros::MIN]);
+        let mut cursor = Cursor::default();
+        let mut remembered = 0;
+        for ts in times {
+            let before = cursor;
+            let got = packed.latest_from(ts, &mut cursor);
+            assert_eq!(got, latest(ts), "ts {ts}");
+            remembered += usize::from(before.found.is_some() && before.found == cursor.found);
+            if let Some((e, next)) = cursor.found {
+                assert!(e.response_ts <= next);
+                assert_eq!(
+                    want.iter()
+                        .find(|x| x.response_ts > e.response_ts)
+                        .map_or(Micros::MAX, |x| x.response_ts),
+                    next
+                );
+            }
+        }
+        // Most of the forward walk is answered from the cursor.
+        assert!(remembered > 2_000, "{remembered}");
     }
 
     /// The point of packing: typical answers take well under a third of 32 bytes.
