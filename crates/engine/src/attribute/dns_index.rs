@@ -354,9 +354,10 @@ struct PairAnswers {
 /// (on an AI-heavy run of 10^7 flows the look-ups were 9 % of all CPU before hints, 7 %
 /// after). A stale or wrong hint only costs time: the search from it finds the same
 /// answer. The answer found is kept too: the next flow whose time falls before the
-/// pair's next answer gets it without decoding (on an AI-heavy run a pair has dozens of
-/// flows per answer). A cursor stands for an answer of one index, so hints remember the
-/// index they were made for and are ignored by any other.
+/// pair's next answer gets it without decoding (a client often opens several connections
+/// on one answer: 2.5 on the generated AI-heavy mix, where this took the look-ups from 8.9
+/// to 7.2 % of the samples). A cursor stands for an answer of one index, so hints
+/// remember the index they were made for and are ignored by any other.
 #[derive(Debug, Default)]
 pub struct DnsHints {
     /// [`DnsIndex::serial`] of the index they were made for; 0 for none.

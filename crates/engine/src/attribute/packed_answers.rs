@@ -112,7 +112,7 @@ impl Packed {
 
     /// [`Packed::latest_at_or_before`] from where `cursor` left the previous look-up, and
     /// without decoding anything when `ts` comes before the answer after the one it found
-    /// (a pair's flows come mostly in time order, dozens of them to one answer).
+    /// (a pair's flows come mostly in time order, often several to one answer).
     pub fn latest_from(&self, ts: Micros, cursor: &mut Cursor) -> Option<Entry> {
         if let Some((e, next)) = cursor.found {
             if e.response_ts <= ts && ts < next {
