@@ -252,8 +252,8 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
     FoldPartial::read(dir, catalogs)
 }
 
-/// What the flow pass's de-duplication sets are made from: their budgets, the spill
-/// directory, and about how many flows to size the tables for.
+/// What the flow pass's de-duplication set is made from: its budget, the spill
+/// directory, and about how many flows to size the table for.
 struct DedupPlan {
     budget: DedupBudget,
     spill_dir: PathBuf,
@@ -268,18 +268,18 @@ fn dedup_plan(r: &Reading<'_>, index_bytes: u64) -> DedupPlan {
     }
 }
 
-/// The flow pass's de-duplication sets, their tables sized and their pages written.
+/// The flow pass's de-duplication set, its table sized and its pages written.
 fn new_flow_dedup(plan: DedupPlan) -> FlowDedup {
     let mut dedup = FlowDedup::new(plan.budget, &plan.spill_dir);
     dedup.expect(plan.expected);
     dedup
 }
 
-/// Start making the flow pass's de-duplication sets on a helper thread. Writing their
+/// Start making the flow pass's de-duplication set on a helper thread. Writing its
 /// pages (up to 256 MiB) takes tens of milliseconds of page faults, which the reading
 /// thread would otherwise spend while both cores wait; the DNS pass calls this once its
 /// index is built, while it builds the hostname index. `None` if no thread could be
-/// started: the flow pass then makes them itself. Their budgets make room for the DNS
+/// started: the flow pass then makes it itself. Its budget makes room for the DNS
 /// index's `index_bytes`.
 pub(super) fn prepare_dedup(
     r: &Reading<'_>,

@@ -63,7 +63,7 @@ struct Reading<'a> {
     rejects: Vec<RejectRow>,
     progress: Progress,
     spill_dir: PathBuf,
-    /// The flow pass's de-duplication sets, being prepared on a helper thread
+    /// The flow pass's de-duplication set, being prepared on a helper thread
     /// ([`flow_pass::prepare_dedup`]).
     flow_dedup: Option<std::thread::JoinHandle<FlowDedup>>,
 }
@@ -73,8 +73,8 @@ impl Reading<'_> {
         budget(self.opts, b)
     }
 
-    /// The flow pass's two de-duplication budgets (connection keys, flow ids), with room
-    /// made for a DNS index of `index_bytes` under `--memory-limit`, or under the 1 GiB
+    /// The flow pass's de-duplication budget (connection and id keys), with room made
+    /// for a DNS index of `index_bytes` under `--memory-limit`, or under the 1 GiB
     /// the built-in budgets are sized for (see [`room_for_index`]).
     fn flow_budget(&self, index_bytes: u64) -> DedupBudget {
         let flows = self.budget(DedupBudget::FLOWS);
@@ -90,12 +90,12 @@ impl Reading<'_> {
 /// `--memory-limit` keeps to: a limit below it scales them down.
 const BUDGETS_SIZED_FOR: u64 = 1 << 30;
 
-/// Room kept for all but the flow pass's de-duplication sets and the DNS index: reading
+/// Room kept for all but the flow pass's de-duplication set and the DNS index: reading
 /// buffers, parser threads, the fold's groups and the evidence writers. Measured peaks
 /// less those two: about 100 MiB on a typical 10^8-flow run, 170 MiB on an AI-heavy one.
 const OTHER_HOLDERS: u64 = 256 << 20;
 
-/// What share of their memory the flow pass's de-duplication sets (`dedup_bytes` in all)
+/// What share of its memory the flow pass's de-duplication set (`dedup_bytes`)
 /// may keep beside a DNS index of `index_bytes`, so the run's peak stays under `limit`.
 ///
 /// The index must stay in memory for the whole flow pass, while a de-duplication set
@@ -206,21 +206,16 @@ mod tests {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
 
-    /// The flow pass's built-in set: a 256 MiB table and a 320 MiB filter.
-    fn flow_dedup_bytes() -> u64 {
-        DedupBudget::FLOWS.bytes()
-    }
-
     #[test]
-    fn built_in_flow_sets_take_576_mib() {
-        assert_eq!(flow_dedup_bytes(), 576 * MIB);
+    fn built_in_flow_set_takes_576_mib() {
+        assert_eq!(DedupBudget::FLOWS.bytes(), 576 * MIB);
     }
 
     /// A typical mix's index fits beside the sets; an AI-heavy one takes their room, one
     /// byte for one, down to a floor.
     #[test]
     fn the_flow_sets_make_room_for_a_large_dns_index_only() {
-        let sets = flow_dedup_bytes();
+        let sets = DedupBudget::FLOWS.bytes();
         // 1 GiB - 576 MiB of sets - 256 MiB for the rest leaves 192 MiB free.
         assert_eq!(room_for_index(GIB, sets, 5 * MIB), 1.0);
         assert_eq!(room_for_index(GIB, sets, 192 * MIB), 1.0);

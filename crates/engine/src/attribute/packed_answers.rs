@@ -103,14 +103,8 @@ impl Packed {
         (0..self.firsts.len()).flat_map(|b| self.block(b))
     }
 
-    /// The last answer at or before `ts`, and the block it is in, searching the blocks
-    /// forward from `hint` when that block starts at or before `ts`.
-    #[cfg(test)]
-    pub fn latest_at_or_before(&self, ts: Micros, hint: usize) -> Option<(usize, Entry)> {
-        self.search(ts, hint).map(|(block, e, _)| (block, e))
-    }
-
-    /// [`Packed::latest_at_or_before`] from where `cursor` left the previous look-up, and
+    /// The last answer at or before `ts` ([`Packed::search`]), from where `cursor` left
+    /// the previous look-up, and
     /// without decoding anything when `ts` comes before the answer after the one it found
     /// (a pair's flows come mostly in time order, often several to one answer).
     pub fn latest_from(&self, ts: Micros, cursor: &mut Cursor) -> Option<Entry> {
@@ -128,7 +122,8 @@ impl Packed {
         Some(e)
     }
 
-    /// The block and the last answer at or before `ts`, with the time of the answer after
+    /// The block and the last answer at or before `ts`, searching the blocks forward from
+    /// `hint` when that block starts at or before `ts`, with the time of the answer after
     /// it (`Micros::MAX` after the last). That time is later than `ts`: the block is the
     /// last that starts at or before `ts`.
     fn search(&self, ts: Micros, hint: usize) -> Option<(usize, Entry, Micros)> {
@@ -613,9 +608,9 @@ mod tests {
         for ts in -1..=2_001i64 {
             let expected = want.iter().rev().find(|e| e.response_ts <= ts).copied();
             for hint in [0, 1, blocks / 2, blocks - 1, blocks, blocks + 9] {
-                let got = packed.latest_at_or_before(ts, hint);
-                assert_eq!(got.map(|(_, e)| e), expected, "ts {ts} hint {hint}");
-                if let Some((block, e)) = got {
+                let got = packed.search(ts, hint);
+                assert_eq!(got.map(|(_, e, _)| e), expected, "ts {ts} hint {hint}");
+                if let Some((block, e, _)) = got {
                     assert!(packed.block(block).any(|x| x == e));
                 }
             }
