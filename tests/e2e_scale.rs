@@ -242,3 +242,74 @@ fn spilling_deduplication_gives_identical_outputs() {
     // Spill files are unnamed: nothing is left behind.
     assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0);
 }
+
+/// A DNS index whose packed answers move to disk (an AI-heavy mix, with more vendor
+/// answers than `--spill-after-keys` lets it hold in memory) attributes every flow as the
+/// index in memory does: every output is byte-identical, evidence included, and the
+/// generator's plan still comes out exactly.
+#[test]
+fn dns_index_on_disk_gives_identical_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    xborder()
+        .args(["generate", "--flows", "40000", "--ai-share", "0.8", "--out"])
+        .arg(&data)
+        .output()
+        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
+        .unwrap();
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let o = xborder()
+            .arg("analyze")
+            .arg(data.join("logs"))
+            .arg("--sites")
+            .arg(data.join("sites.toml"))
+            .args(["--period", "2026-Q3", "-q"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (memory, on_disk, spill_dir) = (
+        dir.path().join("memory"),
+        dir.path().join("on_disk"),
+        dir.path().join("spill"),
+    );
+    run(&memory, &[]);
+    run(
+        &on_disk,
+        &[
+            "--spill-after-keys",
+            "1000",
+            "--spill-dir",
+            spill_dir.to_str().unwrap(),
+        ],
+    );
+    let (a, b) = (
+        json(&memory.join("run.json")),
+        json(&on_disk.join("run.json")),
+    );
+    // Far more vendor answers are kept than the 1,000 the index may hold in memory.
+    let kept = b["dns_index"]["answers_kept"].as_u64().unwrap();
+    assert!(kept > 10_000, "{kept}");
+    assert_eq!(a["dns_index"], b["dns_index"]);
+    assert_eq!(a["totals"], b["totals"]);
+    for name in [
+        "findings.csv",
+        "summary_by_vendor.csv",
+        "evidence.csv",
+        "evidence.parquet",
+        "daily_egress.csv",
+        "cross_border_other.csv",
+        "coverage.csv",
+    ] {
+        let x = std::fs::read(memory.join(name)).unwrap();
+        let y = std::fs::read(on_disk.join(name)).unwrap();
+        assert!(x == y, "{name} differs");
+    }
+    let planned = totals(&data.join("expected_findings.csv"), Some("flows"));
+    // evidence.csv has one row per AI-vendor flow.
+    let got = totals(&on_disk.join("evidence.csv"), None);
+    assert_eq!(got, planned);
+}

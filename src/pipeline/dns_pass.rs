@@ -121,7 +121,9 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
     // The DNS set is gone. The flow pass's sets make room for the index, and are written
     // while the hostname index is built.
     let index = builder.finish()?;
-    r.flow_dedup = super::flow_pass::prepare_dedup(r, index.memory_bytes());
+    let readers = super::threads_wanted(opts);
+    r.flow_dedup =
+        super::flow_pass::prepare_dedup(r, super::flow_pass::index_held(&index, readers));
     let hostnames = hosts.finish(&catalogs.vendors, &index);
     Ok(DnsPass {
         index,

@@ -172,7 +172,7 @@ pub(super) fn read_flows(
     let first_seq = state.seq;
     let dns_answers = DnsHeld {
         answers: state.index.stats.answers_kept,
-        bytes: state.index.memory_bytes(),
+        bytes: index_held(state.index, wanted),
     };
     if wanted <= 1 {
         let folder = Folder::Inline {
@@ -406,6 +406,11 @@ fn read_flows_into(
         dedup_flows,
         dedup_flow_ids,
     })
+}
+
+/// Heap bytes of the DNS index and of the hints of its `readers` (one per fold shard).
+pub(super) fn index_held(index: &DnsIndex, readers: usize) -> u64 {
+    index.memory_bytes() + readers as u64 * index.reader_bytes()
 }
 
 /// The DNS index the flow pass reads, for `--memory-limit` errors and budgets.

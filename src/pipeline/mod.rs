@@ -98,12 +98,13 @@ const OTHER_HOLDERS: u64 = 256 << 20;
 /// What share of its memory the flow pass's de-duplication set (`dedup_bytes`)
 /// may keep beside a DNS index of `index_bytes`, so the run's peak stays under `limit`.
 ///
-/// The index must stay in memory for the whole flow pass, while a de-duplication set
-/// only spills sooner when smaller, with the same result, more slowly. On a typical mix
-/// the index is a few megabytes and nothing changes; on an AI-heavy 10^8 flows it holds
-/// 32 million answers, about 300 MB, and under 1 GiB the sets give up that much less the
-/// room left over: the peak fell from 1,102 to 959 MiB, the run took 7 % longer. Never
-/// below 1/16: an index too big for the limit is for the limit's own check to report.
+/// The index's memory part (its pages up to 64 MiB, past that only where each page is,
+/// and the fold shards' page caches) stays for the whole flow pass, while a
+/// de-duplication set only spills sooner when smaller, with the same result, more
+/// slowly. With the built-in budgets, the index of an AI-heavy 10^8 flows now fits beside
+/// the sets; millions of (client, address) pairs, or a lower `--memory-limit`, still make
+/// them give up room. Never below 1/16: an index too big for the limit is for the limit's
+/// own check to report.
 pub fn room_for_index(limit: u64, dedup_bytes: u64, index_bytes: u64) -> f64 {
     let share = (limit as f64 / BUDGETS_SIZED_FOR as f64).min(1.0);
     let reserve = (OTHER_HOLDERS as f64 * share) as u64;

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::interner::Interner;
-use super::packed_answers::{Cursor, Entry, Growing, Packed};
+use super::packed_answers::{
+    Cursor, Entry, Growing, PageCache, Pages, PairPages, Store, CACHE_BYTES,
+};
 use crate::classify::vendors::VendorCatalog;
 use xborder_model::error::{Error, Result};
 use xborder_model::fasthash::FastMap;
@@ -88,6 +90,8 @@ pub struct DnsIndexBuilder<'c> {
     /// Vendor names' answers by (client, address), packed as they arrive.
     vendor: FastMap<(IpAddr, IpAddr), Growing>,
     vendor_answers: usize,
+    /// The vendor answers' packed pages: in memory while few, then in a file.
+    store: Store,
     other: Vec<Observation>,
     spill: Option<ObservationSpill>,
     spill_dir: Option<PathBuf>,
@@ -104,6 +108,7 @@ impl<'c> DnsIndexBuilder<'c> {
             name_is_vendor: Vec::new(),
             vendor: FastMap::default(),
             vendor_answers: 0,
+            store: Store::default(),
             other: Vec::new(),
             spill: None,
             spill_dir: None,
@@ -113,15 +118,19 @@ impl<'c> DnsIndexBuilder<'c> {
     }
 
     /// Spill answers for non-vendor names to an unnamed file in `dir` past
-    /// [`OTHER_ANSWERS_IN_MEMORY`].
+    /// [`OTHER_ANSWERS_IN_MEMORY`], and the packed vendor answers to another past 64 MiB.
     pub fn spill_to(mut self, dir: &Path) -> Self {
         self.spill_dir = Some(dir.to_path_buf());
+        self.store.spill_to(dir);
         self
     }
 
-    /// Spill after `answers` non-vendor answers instead of [`OTHER_ANSWERS_IN_MEMORY`].
+    /// Spill after `answers` non-vendor answers instead of [`OTHER_ANSWERS_IN_MEMORY`],
+    /// and the packed vendor answers once they hold more than `answers` (tests the files
+    /// on small inputs).
     pub fn spill_after(mut self, answers: usize) -> Self {
         self.other_in_memory = answers.max(1);
+        self.store.spill_after(answers as u64);
         self
     }
 
@@ -134,7 +143,10 @@ impl<'c> DnsIndexBuilder<'c> {
     pub fn answer_bytes(&self) -> usize {
         let pairs = self.vendor.len() * std::mem::size_of::<((IpAddr, IpAddr), Growing)>();
         let vendor: usize = self.vendor.values().map(Growing::memory_bytes).sum();
-        pairs + vendor + self.other.capacity() * std::mem::size_of::<Observation>()
+        pairs
+            + vendor
+            + self.store.memory_bytes()
+            + self.other.capacity() * std::mem::size_of::<Observation>()
     }
 
     /// Record every address answer of one accepted DNS record.
@@ -168,7 +180,7 @@ impl<'c> DnsIndexBuilder<'c> {
                 self.vendor
                     .entry((o.client, o.address))
                     .or_default()
-                    .push(o.entry());
+                    .push(o.entry(), &mut self.store)?;
                 self.vendor_answers += 1;
             } else {
                 self.other.push(o);
@@ -198,31 +210,37 @@ impl<'c> DnsIndexBuilder<'c> {
     /// name resolved to it for any client.
     pub fn finish_with(self, vendor_addresses: HashSet<IpAddr>) -> Result<DnsIndex> {
         let mut by_pair = self.vendor;
+        let mut store = self.store;
         by_pair.retain(|pair, _| vendor_addresses.contains(&pair.1));
-        let mut keep = |o: Observation| {
+        let mut keep = |o: Observation| -> Result<()> {
             if vendor_addresses.contains(&o.address) {
                 by_pair
                     .entry((o.client, o.address))
                     .or_default()
-                    .push(o.entry());
+                    .push(o.entry(), &mut store)?;
             }
+            Ok(())
         };
         if let Some(spill) = self.spill {
             spill.read_back(&mut keep)?;
         }
-        self.other.into_iter().for_each(&mut keep);
+        self.other.into_iter().try_for_each(&mut keep)?;
         let (mut kept, mut answer_bytes) = (0u64, 0usize);
-        let by_pair: FastMap<(IpAddr, IpAddr), PairAnswers> = by_pair
-            .into_iter()
-            .enumerate()
-            .map(|(id, (pair, growing))| {
-                let answers = growing.finish();
-                kept += answers.len();
-                answer_bytes += answers.memory_bytes();
-                (pair, PairAnswers { id, answers })
-            })
-            .collect();
-        let table = by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>();
+        let (mut page_count, mut page_bytes) = (0u64, 0u64);
+        let mut finished: FastMap<(IpAddr, IpAddr), PairAnswers> = FastMap::default();
+        finished.reserve(by_pair.len());
+        for (id, (pair, growing)) in by_pair.into_iter().enumerate() {
+            let answers = growing.finish(&mut store)?;
+            kept += answers.len();
+            answer_bytes += answers.memory_bytes();
+            page_count += answers.pages() as u64;
+            page_bytes += answers.page_bytes();
+            finished.insert(pair, PairAnswers { id, answers });
+        }
+        let by_pair = finished;
+        let pages = store.finish()?;
+        let table = by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>()
+            + pages.memory_bytes();
         Ok(DnsIndex {
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             stats: DnsIndexStats {
@@ -236,6 +254,9 @@ impl<'c> DnsIndexBuilder<'c> {
             names: self.names.into_names(),
             memory_bytes: (table + answer_bytes) as u64,
             by_pair,
+            pages,
+            page_count,
+            page_bytes,
             vendor_addresses,
         })
     }
@@ -278,7 +299,7 @@ impl ObservationSpill {
         Ok(())
     }
 
-    fn read_back(self, each: &mut dyn FnMut(Observation)) -> Result<()> {
+    fn read_back(self, each: &mut dyn FnMut(Observation) -> Result<()>) -> Result<()> {
         let dir = self.dir;
         let mut file = self
             .out
@@ -307,7 +328,7 @@ impl ObservationSpill {
                     file: u32_at(50),
                     line: u64_at(54),
                 },
-            });
+            })?;
         }
         Ok(())
     }
@@ -341,7 +362,7 @@ fn get_ip(b: &[u8]) -> IpAddr {
 struct PairAnswers {
     /// Dense number of the pair, indexing [`DnsHints`].
     id: usize,
-    answers: Packed,
+    answers: PairPages,
 }
 
 /// Where each (client, address) pair's last look-up ended, for one reader of the index:
@@ -363,6 +384,8 @@ pub struct DnsHints {
     /// [`DnsIndex::serial`] of the index they were made for; 0 for none.
     index: u64,
     at: Vec<Cursor>,
+    /// Pages lately read, when the index's pages are on disk.
+    pages: PageCache,
 }
 
 /// Counters that show how much of the DNS data could matter.
@@ -394,6 +417,12 @@ pub struct DnsIndex {
     serial: u64,
     names: Vec<String>,
     by_pair: FastMap<(IpAddr, IpAddr), PairAnswers>,
+    /// The answers' pages, in memory or in a file.
+    pages: Pages,
+    /// The pairs' pages and their bytes (without pages merged away, which stay in the
+    /// file unread).
+    page_count: u64,
+    page_bytes: u64,
     /// Heap bytes of the kept answers and their pairs' table.
     memory_bytes: u64,
     vendor_addresses: HashSet<IpAddr>,
@@ -410,20 +439,47 @@ impl DnsIndex {
         address: IpAddr,
         flow_ts: Micros,
         window: DnsWindow,
-    ) -> Option<DnsMatch> {
+    ) -> Result<Option<DnsMatch>> {
         self.lookup_hinted(&mut DnsHints::default(), client, address, flow_ts, window)
     }
 
-    /// Hints sized for this index: one per (client, address) pair.
+    /// Hints sized for this index: one per (client, address) pair, and a cache of pages
+    /// when they are on disk (a page per pair, up to 16 MiB).
     pub fn hints(&self) -> DnsHints {
         DnsHints {
             index: self.serial,
             at: vec![Cursor::default(); self.by_pair.len()],
+            pages: match self.cache_slots() {
+                Some((slots, _)) => PageCache::new(slots, self.by_pair.len()),
+                None => PageCache::default(),
+            },
         }
     }
 
+    /// The pages one reader's cache holds, and their mean size; `None` when the pages are
+    /// in memory and need no cache.
+    fn cache_slots(&self) -> Option<(usize, u64)> {
+        if !self.pages.on_disk() {
+            return None;
+        }
+        let mean_page = (self.page_bytes / self.page_count.max(1)).max(1);
+        let fit = (CACHE_BYTES as u64 / mean_page).max(1) as usize;
+        Some((self.by_pair.len().min(fit).max(1), mean_page))
+    }
+
+    /// Heap bytes one reader's [`DnsHints`] come to, at most: its cursors, and its cache
+    /// once full.
+    pub fn reader_bytes(&self) -> u64 {
+        let cursors = (self.by_pair.len() * std::mem::size_of::<Cursor>()) as u64;
+        cursors
+            + self
+                .cache_slots()
+                .map_or(0, |(slots, mean)| slots as u64 * mean)
+    }
+
     /// [`Self::lookup`], starting from where the pair's previous look-up through `hints`
-    /// ended, and leaving this one's answer there for the next.
+    /// ended, and leaving this one's answer there for the next. Fails only when the
+    /// index's file cannot be read.
     pub fn lookup_hinted(
         &self,
         hints: &mut DnsHints,
@@ -431,25 +487,42 @@ impl DnsIndex {
         address: IpAddr,
         flow_ts: Micros,
         window: DnsWindow,
-    ) -> Option<DnsMatch> {
-        let answers = self.by_pair.get(&(client, address))?;
+    ) -> Result<Option<DnsMatch>> {
+        let Some(answers) = self.by_pair.get(&(client, address)) else {
+            return Ok(None);
+        };
         let mut unhinted = Cursor::default();
         let cursor = match hints.at.get_mut(answers.id) {
             Some(c) if hints.index == self.serial => c,
             _ => &mut unhinted,
         };
-        let e = answers.answers.latest_from(flow_ts, cursor)?;
+        let found = answers.answers.latest_from(
+            &self.pages,
+            answers.id,
+            flow_ts,
+            cursor,
+            &mut hints.pages,
+        )?;
+        let Some(e) = found else {
+            return Ok(None);
+        };
         if flow_ts - e.response_ts > window.limit_micros(e.ttl) {
-            return None;
+            return Ok(None);
         }
-        Some(DnsMatch {
+        Ok(Some(DnsMatch {
             name: e.name,
             response_ts: e.response_ts,
             provenance: e.provenance,
-        })
+        }))
     }
 
-    /// Heap bytes the kept answers take, with their pairs' table.
+    /// Whether the answers' pages are in a file rather than memory.
+    pub fn on_disk(&self) -> bool {
+        self.pages.on_disk()
+    }
+
+    /// Heap bytes the kept answers take (their pages, when not on disk, and where each
+    /// page is), with their pairs' table; readers' hints come on top ([`Self::reader_bytes`]).
     pub fn memory_bytes(&self) -> u64 {
         self.memory_bytes
     }
@@ -506,7 +579,12 @@ mod tests {
     #[test]
     fn hinted_look_ups_match_plain_ones() {
         let catalog = catalog();
+        let dir = tempfile::tempdir().unwrap();
         let mut b = DnsIndexBuilder::new(&catalog);
+        // The same answers with their pages on disk.
+        let mut d = DnsIndexBuilder::new(&catalog)
+            .spill_to(dir.path())
+            .spill_after(1);
         let clients = ["10.0.0.1", "10.0.0.2", "2001:db8::5"];
         let addresses = [
             ("104.18.32.7", 60),
@@ -518,14 +596,19 @@ mod tests {
             let client = clients[rng.below(3) as usize];
             let (address, ttl) = addresses[rng.below(3) as usize];
             let ts = rng.below(20_000) as i64;
-            b.add_ok(&rec(line, client, "api.openai.com", ts, &[(address, ttl)]));
+            let r = rec(line, client, "api.openai.com", ts, &[(address, ttl)]);
+            b.add_ok(&r);
+            d.add_ok(&r);
         }
         let index = b.finish().unwrap();
+        let on_disk = d.finish().unwrap();
+        assert!(!index.on_disk() && on_disk.on_disk());
         let window = DnsWindow {
             max_age_s: 300,
             ttl_grace_s: 30,
         };
         let mut hints = index.hints();
+        let mut disk_hints = on_disk.hints();
         let mut matched = 0;
         // Mostly forward in time, with jumps back.
         let mut ts = 0i64;
@@ -538,9 +621,15 @@ mod tests {
             let client = clients[rng.below(3) as usize].parse().unwrap();
             let address = addresses[rng.below(3) as usize].0.parse().unwrap();
             let flow_ts = ts * 1_000_000 + rng.below(1_000_000) as i64;
-            let plain = index.lookup(client, address, flow_ts, window);
-            let hinted = index.lookup_hinted(&mut hints, client, address, flow_ts, window);
+            let plain = index.lookup(client, address, flow_ts, window).unwrap();
+            let hinted = index
+                .lookup_hinted(&mut hints, client, address, flow_ts, window)
+                .unwrap();
             assert_eq!(plain, hinted);
+            let from_disk = on_disk
+                .lookup_hinted(&mut disk_hints, client, address, flow_ts, window)
+                .unwrap();
+            assert_eq!(plain, from_disk);
             matched += usize::from(plain.is_some());
         }
         assert!(matched > 1_000, "{matched}");
@@ -550,7 +639,7 @@ mod tests {
             index: index.serial + 1,
             at: vec![
                 Cursor {
-                    block: 7,
+                    page: 7,
                     found: Some((
                         Entry {
                             response_ts: 0,
@@ -563,16 +652,22 @@ mod tests {
                 };
                 64
             ],
+            pages: PageCache::default(),
         };
         let client = "10.0.0.1".parse().unwrap();
         let address = "104.18.32.7".parse().unwrap();
         assert_eq!(
-            index.lookup_hinted(&mut foreign, client, address, 19_000_000_000, window),
-            index.lookup(client, address, 19_000_000_000, window)
+            index
+                .lookup_hinted(&mut foreign, client, address, 19_000_000_000, window)
+                .unwrap(),
+            index
+                .lookup(client, address, 19_000_000_000, window)
+                .unwrap()
         );
     }
 
-    /// Spilled answers come back exactly: the index equals the one built in memory.
+    /// Spilled answers come back exactly, and pages on disk read back exactly: the index
+    /// equals the one built in memory.
     #[test]
     fn spilled_answers_give_the_same_index() {
         let catalog = catalog();
@@ -590,20 +685,24 @@ mod tests {
             })
             .collect();
         let mut memory = DnsIndexBuilder::new(&catalog);
-        let mut spilling = DnsIndexBuilder::new(&catalog).spill_to(dir.path());
-        spilling.other_in_memory = 5;
+        let mut spilling = DnsIndexBuilder::new(&catalog)
+            .spill_to(dir.path())
+            .spill_after(5);
         for r in &records {
             memory.add_ok(r);
             spilling.add_ok(r);
         }
         assert!(spilling.spill.as_ref().is_some_and(|s| s.records >= 140));
         let (a, b) = (memory.finish().unwrap(), spilling.finish().unwrap());
+        assert!(!a.on_disk() && b.on_disk());
         assert_eq!(format!("{:?}", a.stats), format!("{:?}", b.stats));
         assert_eq!(a.stats.answers_kept, 100);
         for (k, v) in &a.by_pair {
             // Pair numbers follow the map's order; the answers must agree.
-            let entries = |p: &PairAnswers| p.answers.iter().collect::<Vec<_>>();
-            assert_eq!(entries(v), entries(&b.by_pair[k]));
+            assert_eq!(
+                v.answers.entries(&a.pages),
+                b.by_pair[k].answers.entries(&b.pages)
+            );
         }
         assert_eq!(a.by_pair.len(), b.by_pair.len());
     }
@@ -653,18 +752,18 @@ mod tests {
         let c1 = "10.0.0.1".parse().unwrap();
         let c2 = "10.0.0.2".parse().unwrap();
         // Client 1 asked for the vendor at t=100: attributed (name is the query, not the CNAME).
-        let m = idx.lookup(c1, ip, 150 * 1_000_000, W).unwrap();
+        let m = idx.lookup(c1, ip, 150 * 1_000_000, W).unwrap().unwrap();
         assert_eq!(idx.name(m.name), "api.openai.com");
         assert_eq!(m.provenance.line, 1);
         // Client 1 later resolved an unrelated name to the same CDN address.
-        let m = idx.lookup(c1, ip, 250 * 1_000_000, W).unwrap();
+        let m = idx.lookup(c1, ip, 250 * 1_000_000, W).unwrap().unwrap();
         assert_eq!(idx.name(m.name), "shop.example");
         // Client 2 never asked for the vendor: its own answer is kept (same CDN address)
         // and names the unrelated site.
-        let m = idx.lookup(c2, ip, 150 * 1_000_000, W).unwrap();
+        let m = idx.lookup(c2, ip, 150 * 1_000_000, W).unwrap().unwrap();
         assert_eq!(idx.name(m.name), "shop.example");
         // Answers arriving after the flow do not count.
-        assert!(idx.lookup(c1, ip, 99 * 1_000_000, W).is_none());
+        assert!(idx.lookup(c1, ip, 99 * 1_000_000, W).unwrap().is_none());
         // Addresses no vendor name resolved to are not kept at all.
         assert_eq!(idx.stats.vendor_addresses, 1);
         assert_eq!(idx.stats.answers_kept, 3);
@@ -692,9 +791,9 @@ mod tests {
         let ip = "160.79.104.10".parse().unwrap();
         let c1 = "10.0.0.1".parse().unwrap();
         let c9 = "10.0.0.9".parse().unwrap();
-        assert!(idx.lookup(c1, ip, 360 * 1_000_000, W).is_some());
-        assert!(idx.lookup(c1, ip, 361 * 1_000_000, W).is_none());
-        assert!(idx.lookup(c9, ip, 3600 * 1_000_000, W).is_some());
-        assert!(idx.lookup(c9, ip, 3601 * 1_000_000, W).is_none());
+        assert!(idx.lookup(c1, ip, 360 * 1_000_000, W).unwrap().is_some());
+        assert!(idx.lookup(c1, ip, 361 * 1_000_000, W).unwrap().is_none());
+        assert!(idx.lookup(c9, ip, 3600 * 1_000_000, W).unwrap().is_some());
+        assert!(idx.lookup(c9, ip, 3601 * 1_000_000, W).unwrap().is_none());
     }
 }

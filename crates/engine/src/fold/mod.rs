@@ -354,7 +354,7 @@ impl<'a> FlowState<'a> {
             flow.dst_ip,
             flow.ts,
             self.window,
-        );
+        )?;
         let index = self.index;
         let catalog = &self.catalogs.vendors;
         let dns_product = dns.as_ref().and_then(|m| {
