@@ -237,8 +237,9 @@ impl<'c> DnsIndexBuilder<'c> {
             page_bytes += answers.page_bytes();
             finished.insert(pair, PairAnswers { id, answers });
         }
-        let by_pair = finished;
-        let pages = store.finish()?;
+        let mut by_pair = finished;
+        let pages =
+            store.finish_compact(by_pair.values_mut().map(|p| &mut p.answers), page_bytes)?;
         let table = by_pair.capacity() * std::mem::size_of::<((IpAddr, IpAddr), PairAnswers)>()
             + pages.memory_bytes();
         Ok(DnsIndex {
