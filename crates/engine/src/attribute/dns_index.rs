@@ -378,8 +378,10 @@ struct PairAnswers {
 /// answer. The answer found is kept too: the next flow whose time falls before the
 /// pair's next answer gets it without decoding (a client often opens several connections
 /// on one answer: 2.5 on the generated AI-heavy mix, where this took the look-ups from 8.9
-/// to 7.2 % of the samples). A cursor stands for an answer of one index, so hints
-/// remember the index they were made for and are ignored by any other.
+/// to 7.2 % of the samples). When the index's pages are on disk, the hints also hold the
+/// pages the reader read last ([`PageCache`]). A cursor stands for an answer of one index
+/// and a cached page for a page of its file, so hints remember the index they were made
+/// for and are ignored, cursors and pages, by any other.
 #[derive(Debug, Default)]
 pub struct DnsHints {
     /// [`DnsIndex::serial`] of the index they were made for; 0 for none.
@@ -492,18 +494,15 @@ impl DnsIndex {
         let Some(answers) = self.by_pair.get(&(client, address)) else {
             return Ok(None);
         };
-        let mut unhinted = Cursor::default();
-        let cursor = match hints.at.get_mut(answers.id) {
-            Some(c) if hints.index == self.serial => c,
-            _ => &mut unhinted,
+        // Hints of another index hold its cursors and its pages: neither may answer here.
+        let (mut unhinted, mut uncached) = (Cursor::default(), PageCache::default());
+        let (cursor, cache) = match hints.at.get_mut(answers.id) {
+            Some(c) if hints.index == self.serial => (c, &mut hints.pages),
+            _ => (&mut unhinted, &mut uncached),
         };
-        let found = answers.answers.latest_from(
-            &self.pages,
-            answers.id,
-            flow_ts,
-            cursor,
-            &mut hints.pages,
-        )?;
+        let found = answers
+            .answers
+            .latest_from(&self.pages, answers.id, flow_ts, cursor, cache)?;
         let Some(e) = found else {
             return Ok(None);
         };
@@ -665,6 +664,50 @@ mod tests {
                 .lookup(client, address, 19_000_000_000, window)
                 .unwrap()
         );
+    }
+
+    /// Hints made on one index with its pages on disk, holding that index's cursors and
+    /// cached pages, never answer for another index of the same pairs.
+    #[test]
+    fn foreign_hints_never_lend_their_pages() {
+        let catalog = catalog();
+        let dir = tempfile::tempdir().unwrap();
+        let window = DnsWindow {
+            max_age_s: 86_400,
+            ttl_grace_s: 0,
+        };
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        let address: IpAddr = "104.18.32.7".parse().unwrap();
+        let build = |offset: i64, name: &str| {
+            let mut b = DnsIndexBuilder::new(&catalog)
+                .spill_to(dir.path())
+                .spill_after(1);
+            for line in 0..2_000u64 {
+                let ts = line as i64 * 10 + offset;
+                b.add_ok(&rec(line, "10.0.0.1", name, ts, &[("104.18.32.7", 86_400)]));
+            }
+            let index = b.finish().unwrap();
+            assert!(index.on_disk());
+            index
+        };
+        let (a, b) = (build(0, "api.openai.com"), build(5, "api.anthropic.com"));
+        let mut hints = a.hints();
+        let times: Vec<Micros> = (0..2_000).map(|i| (i * 10 + 7) * 1_000_000).collect();
+        for &t in &times {
+            let m = a
+                .lookup_hinted(&mut hints, client, address, t, window)
+                .unwrap()
+                .unwrap();
+            assert_eq!(a.name(m.name), "api.openai.com");
+        }
+        for &t in times.iter().rev() {
+            let plain = b.lookup(client, address, t, window).unwrap();
+            let foreign = b
+                .lookup_hinted(&mut hints, client, address, t, window)
+                .unwrap();
+            assert_eq!(plain, foreign);
+            assert_eq!(b.name(foreign.unwrap().name), "api.anthropic.com");
+        }
     }
 
     /// Spilled answers come back exactly, and pages on disk read back exactly: the index
