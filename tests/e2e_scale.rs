@@ -29,19 +29,40 @@ fn totals(path: &std::path::Path, flows_col: Option<&str>) -> BTreeMap<Key, (u64
     out
 }
 
+/// Generate data into `data` with `args`; it must succeed.
+fn generate(data: &std::path::Path, args: &[&str]) {
+    xborder()
+        .arg("generate")
+        .args(args)
+        .arg("--out")
+        .arg(data)
+        .output()
+        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
+        .unwrap();
+}
+
+/// Analyze the generated logs under `data` into `out` with `extra` options; it must succeed.
+fn analyze_generated(data: &std::path::Path, out: &std::path::Path, extra: &[&str]) {
+    let o = xborder()
+        .arg("analyze")
+        .arg(data.join("logs"))
+        .arg("--sites")
+        .arg(data.join("sites.toml"))
+        .args(["--period", "2026-Q3", "-q"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Generate with `generate_args`, analyze, and check every planted figure.
 fn analyze_matches_the_plan(generate_args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = dir.path().join("out");
-    xborder()
-        .arg("generate")
-        .args(generate_args)
-        .arg("--out")
-        .arg(&data)
-        .output()
-        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
-        .unwrap();
+    generate(&data, generate_args);
     let o = xborder()
         .arg("analyze")
         .arg(data.join("logs"))
@@ -164,12 +185,7 @@ fn memory_limit_stops_with_a_clear_error_and_exit_code_5() {
 fn spilling_deduplication_gives_identical_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    xborder()
-        .args(["generate", "--flows", "200000", "--files", "2", "--out"])
-        .arg(&data)
-        .output()
-        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
-        .unwrap();
+    generate(&data, &["--flows", "200000", "--files", "2"]);
     // The second conn file repeats the first one's last records: an overlapping export.
     let logs = data.join("logs");
     let mut conn: Vec<_> = std::fs::read_dir(&logs)
@@ -186,20 +202,7 @@ fn spilling_deduplication_gives_identical_outputs() {
     second.insert_str(at, &(overlap.join("\n") + "\n"));
     std::fs::write(&conn[1], second).unwrap();
 
-    let run = |out: &std::path::Path, extra: &[&str]| {
-        let o = xborder()
-            .arg("analyze")
-            .arg(&logs)
-            .arg("--sites")
-            .arg(data.join("sites.toml"))
-            .args(["--period", "2026-Q3", "-q"])
-            .args(extra)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |out: &std::path::Path, extra: &[&str]| analyze_generated(&data, out, extra);
     let (memory, spilled, spill_dir) = (
         dir.path().join("memory"),
         dir.path().join("spilled"),
@@ -251,26 +254,8 @@ fn spilling_deduplication_gives_identical_outputs() {
 fn dns_index_on_disk_gives_identical_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    xborder()
-        .args(["generate", "--flows", "40000", "--ai-share", "0.8", "--out"])
-        .arg(&data)
-        .output()
-        .map(|o| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)))
-        .unwrap();
-    let run = |out: &std::path::Path, extra: &[&str]| {
-        let o = xborder()
-            .arg("analyze")
-            .arg(data.join("logs"))
-            .arg("--sites")
-            .arg(data.join("sites.toml"))
-            .args(["--period", "2026-Q3", "-q"])
-            .args(extra)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    generate(&data, &["--flows", "40000", "--ai-share", "0.8"]);
+    let run = |out: &std::path::Path, extra: &[&str]| analyze_generated(&data, out, extra);
     let (memory, on_disk, spill_dir) = (
         dir.path().join("memory"),
         dir.path().join("on_disk"),
