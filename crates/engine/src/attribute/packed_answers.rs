@@ -19,7 +19,7 @@
 //!
 //! While the DNS logs are read, a pair's answers arrive roughly, not exactly, in time
 //! order (a log is written as responses come in, files may overlap). [`Growing`] sorts
-//! each [`RUN`] answers and stores them as pages. Pages that follow one another, as they
+//! each [`PAGE`] answers and stores them as a page. Pages that follow one another, as they
 //! do when a pair's logs are read in time order, are kept as the pair's pages, without
 //! reading them again. Pages that overlap (two resolvers' logs of one quarter) are
 //! merged, a page at a time from at most [`MERGE_FAN_IN`] chains of pages at once, so
@@ -43,11 +43,9 @@ const BLOCK: usize = 16;
 /// take more memory for their places.
 const PAGE_BLOCKS: usize = 16;
 
-/// Answers per page.
+/// Answers per page, and the answers a pair gathers unpacked before it sorts and stores
+/// them as one.
 const PAGE: usize = BLOCK * PAGE_BLOCKS;
-
-/// Answers a pair gathers unpacked before they are sorted and stored, as one page.
-const RUN: usize = PAGE;
 
 /// The most bytes one answer packs to (a wide time step, every field changed): a page's
 /// block offsets fit in 16 bits.
@@ -604,12 +602,10 @@ impl PageCache {
         match pages {
             Pages::Memory(m) => Ok(in_chunks(m, at, bytes)),
             Pages::File { file, dir } => {
+                // The slot is the pair's: `slot` gives a slot taken from another pair no page.
                 let s = self.slot(pair);
                 let slot = &mut self.slots[s];
-                // A pair without a slot of its own (past `slot_of`) shares it: check whose.
-                if slot.page != Some(page) || slot.pair != pair {
-                    slot.page = None;
-                    slot.pair = pair;
+                if slot.page != Some(page) {
                     slot.bytes.clear();
                     slot.bytes.resize(bytes, 0);
                     read_exact_at(file, &mut slot.bytes, at).map_err(|e| Error::io(dir, e))?;
@@ -642,7 +638,7 @@ struct Run {
 impl Growing {
     pub fn push(&mut self, e: Entry, store: &mut Store) -> Result<()> {
         self.tail.push(e);
-        if self.tail.len() >= RUN {
+        if self.tail.len() >= PAGE {
             self.seal(store)?;
         }
         Ok(())
@@ -657,19 +653,17 @@ impl Growing {
     fn seal(&mut self, store: &mut Store) -> Result<()> {
         // Stable: answers with equal keys keep the order they were read in.
         self.tail.sort_by_key(Entry::key);
-        for answers in self.tail.chunks(PAGE) {
-            let (Some(first), Some(last)) = (answers.first(), answers.last()) else {
-                continue;
-            };
-            answers.iter().for_each(|e| store.writer.push(*e));
-            let page = store.put_page()?;
-            self.runs.push(Run {
-                page,
-                first_key: first.key(),
-                last_key: last.key(),
-            });
-        }
-        self.tail.clear();
+        let (Some(first), Some(last)) = (self.tail.first(), self.tail.last()) else {
+            return Ok(());
+        };
+        let (first_key, last_key) = (first.key(), last.key());
+        self.tail.drain(..).for_each(|e| store.writer.push(e));
+        let page = store.put_page()?;
+        self.runs.push(Run {
+            page,
+            first_key,
+            last_key,
+        });
         Ok(())
     }
 
@@ -1059,11 +1053,16 @@ mod tests {
         store
     }
 
+    /// One pair's answers, pushed in this order into `store`.
+    fn pair_in(store: &mut Store, pushed: &[Entry]) -> PairPages {
+        let mut g = Growing::default();
+        pushed.iter().for_each(|e| g.push(*e, store).unwrap());
+        g.finish(store).unwrap()
+    }
+
     fn grown(pushed: &[Entry], dir: Option<&Path>) -> (PairPages, Pages) {
         let mut store = store(dir);
-        let mut g = Growing::default();
-        pushed.iter().for_each(|e| g.push(*e, &mut store).unwrap());
-        let pair = g.finish(&mut store).unwrap();
+        let pair = pair_in(&mut store, pushed);
         let pages = store.finish().unwrap();
         assert_eq!(pages.on_disk(), dir.is_some() && !pushed.is_empty());
         (pair, pages)
@@ -1237,9 +1236,7 @@ mod tests {
                     entry(&mut rng, ts)
                 })
                 .collect();
-            let mut g = Growing::default();
-            pushed.iter().for_each(|e| g.push(*e, &mut store).unwrap());
-            pairs.push(g.finish(&mut store).unwrap());
+            pairs.push(pair_in(&mut store, &pushed));
             lists.push(sorted(pushed));
         }
         let pages = store.finish().unwrap();
@@ -1281,11 +1278,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = Rng::new(4);
         let mut store = store(Some(dir.path()));
-        let mut g = Growing::default();
-        for i in 0..PAGE * 7 + 9 {
-            g.push(entry(&mut rng, i as i64 * 10), &mut store).unwrap();
-        }
-        let pair = g.finish(&mut store).unwrap();
+        let pushed: Vec<Entry> = (0..PAGE * 7 + 9)
+            .map(|i| entry(&mut rng, i as i64 * 10))
+            .collect();
+        let pair = pair_in(&mut store, &pushed);
         let pages = store.finish().unwrap();
         let mut cache = PageCache::new(4, 1);
         let mut cursor = Cursor::default();
@@ -1338,12 +1334,10 @@ mod tests {
         let mut store = store(Some(dir.path()));
         let pairs: Vec<PairPages> = (0..3)
             .map(|p| {
-                let mut g = Growing::default();
-                for i in 0..PAGE * 2 {
-                    g.push(entry(&mut rng, (p * 1_000_000 + i) as i64), &mut store)
-                        .unwrap();
-                }
-                g.finish(&mut store).unwrap()
+                let pushed: Vec<Entry> = (0..PAGE * 2)
+                    .map(|i| entry(&mut rng, (p * 1_000_000 + i) as i64))
+                    .collect();
+                pair_in(&mut store, &pushed)
             })
             .collect();
         let pages = store.finish().unwrap();
@@ -1379,9 +1373,7 @@ mod tests {
                 store.spill_to(dir.path());
                 store.spill_after(answers);
             }
-            let mut g = Growing::default();
-            pushed.iter().for_each(|e| g.push(*e, &mut store).unwrap());
-            let pair = g.finish(&mut store).unwrap();
+            let pair = pair_in(&mut store, &pushed);
             assert!(pair.page_bytes() > 2 * CHUNK as u64);
             let pages = store.finish().unwrap();
             assert_eq!(pages.on_disk(), moved_after.is_some());
@@ -1409,11 +1401,7 @@ mod tests {
             let mut store = store(on_disk);
             let mut pairs: Vec<PairPages> = lists
                 .iter()
-                .map(|pushed| {
-                    let mut g = Growing::default();
-                    pushed.iter().for_each(|e| g.push(*e, &mut store).unwrap());
-                    g.finish(&mut store).unwrap()
-                })
+                .map(|pushed| pair_in(&mut store, pushed))
                 .collect();
             let live: u64 = pairs.iter().map(PairPages::page_bytes).sum();
             let stored = store.len;
@@ -1437,13 +1425,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::default();
         store.spill_to(dir.path());
-        store.spill_after(RUN as u64 * 2);
+        store.spill_after(PAGE as u64 * 2);
         let mut rng = Rng::new(8);
-        let pushed: Vec<Entry> = (0..RUN * 5).map(|i| entry(&mut rng, i as i64)).collect();
+        let pushed: Vec<Entry> = (0..PAGE * 5).map(|i| entry(&mut rng, i as i64)).collect();
         let mut g = Growing::default();
         for (i, e) in pushed.iter().enumerate() {
             g.push(*e, &mut store).unwrap();
-            assert_eq!(store.file.is_some(), i >= RUN * 3 - 1, "{i}");
+            assert_eq!(store.file.is_some(), i >= PAGE * 3 - 1, "{i}");
         }
         let pair = g.finish(&mut store).unwrap();
         assert!(store.memory.is_empty());
