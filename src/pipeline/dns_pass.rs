@@ -71,7 +71,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
             &mut |rec, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
-                        let key = dns_seen.borrow_mut().key(d.provenance, || dns_key(&d));
+                        let key = dns_seen.borrow_mut().key(d.provenance, || dns_key(d));
                         if counts.read % crate::memory::CHECK_EVERY_RECORDS == 0 {
                             opts.memory_limit.check("reading DNS logs", || {
                                 dns_holders(
@@ -88,9 +88,9 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
-                            builder.add(&d)?;
+                            builder.add(d)?;
                             observe_dns(
-                                &d,
+                                d,
                                 source,
                                 catalogs,
                                 &opts.period,
@@ -103,7 +103,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                     }
                     Record::Hostname(h) if f.holds(RecordKind::Hostname) => {
                         counts.read += 1;
-                        match hosts.add(&h) {
+                        match hosts.add(h) {
                             Added::Duplicate => counts.duplicate += 1,
                             Added::New | Added::Conflict => counts.accepted += 1,
                         }

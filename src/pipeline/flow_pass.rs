@@ -354,7 +354,7 @@ fn read_flows_into(
                         }
                         // Taken for every flow with a connection id, in batch order.
                         let keys = if flow.uid.is_some() {
-                            flow_seen.borrow_mut().key(flow.provenance, &flow)
+                            flow_seen.borrow_mut().key(flow.provenance, flow)
                         } else {
                             None
                         };
@@ -373,7 +373,7 @@ fn read_flows_into(
                                 if verdict == FlowVerdict::Conflict {
                                     breakdown.uid_conflicts += 1;
                                     if conflicts.len() < CONFLICTS_LISTED {
-                                        conflicts.push(ConflictRow::of(&p.path, &flow));
+                                        conflicts.push(ConflictRow::of(&p.path, flow));
                                     }
                                 }
                                 counts.accepted += 1;
@@ -382,7 +382,8 @@ fn read_flows_into(
                                     seq,
                                     file: i as u32,
                                     source,
-                                    flow,
+                                    // Inline but for a connection id over 24 bytes.
+                                    flow: flow.clone(),
                                 };
                                 folder.fold(routed, &mut breakdown)?;
                             }

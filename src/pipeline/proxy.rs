@@ -57,11 +57,12 @@ pub(super) fn read_proxy_files(
                 counts.read += 1;
                 if !opts.period.contains(r.ts) {
                     counts.outside_period += 1;
-                } else if !seen.insert(proxy_key(&r))? {
+                } else if !seen.insert(proxy_key(r))? {
                     counts.duplicate += 1;
                 } else {
                     counts.accepted += 1;
-                    state.fold_proxy(r, &mut breakdown, reborrow(&mut evidence))?;
+                    // A copy: the record read goes back to its parser thread to be freed.
+                    state.fold_proxy(r.clone(), &mut breakdown, reborrow(&mut evidence))?;
                 }
                 Ok(())
             },

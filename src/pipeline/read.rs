@@ -49,7 +49,7 @@ pub(super) fn read_file(
     rejects: &mut Vec<RejectRow>,
     progress: &mut Progress,
     on_batch: &mut dyn FnMut(&[Item]),
-    on_record: &mut dyn FnMut(Record, &mut RecordCounts) -> Result<()>,
+    on_record: &mut dyn FnMut(&mut Record, &mut RecordCounts) -> Result<()>,
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
@@ -71,7 +71,7 @@ pub(super) fn read_file(
         Some(p) => (p.counts, p.notes, p.rejects_listed),
         None => (RecordCounts::default(), Vec::new(), 0u64),
     };
-    let mut handle = |item: Item, counts: &mut RecordCounts| -> Result<()> {
+    let mut handle = |item: &mut Item, counts: &mut RecordCounts| -> Result<()> {
         progress.tick(&|| threaded.raw.get());
         match item {
             Item::Record(rec) => on_record(rec, counts)?,
@@ -81,7 +81,7 @@ pub(super) fn read_file(
                     return Err(Error::StrictReject {
                         path: path.clone(),
                         line: r.line,
-                        field: r.field,
+                        field: r.field.clone(),
                         reason: format!("{}: {}", r.reason.as_str(), r.detail),
                     });
                 }
@@ -90,14 +90,14 @@ pub(super) fn read_file(
                     listed += 1;
                     rejects.push(RejectRow {
                         file: display.clone(),
-                        reject: r,
+                        reject: r.clone(),
                     });
                 }
             }
             Item::Filtered { reason, .. } => counts.filter(reason),
             Item::Note(note) => {
-                if !notes.contains(&note) {
-                    notes.push(note);
+                if !notes.contains(note) {
+                    notes.push(std::mem::take(note));
                 }
             }
         }
@@ -107,9 +107,10 @@ pub(super) fn read_file(
     let mut failure = None;
     for message in threaded.messages.iter() {
         match message {
-            ingest::parallel::Message::Items(items) => {
+            // The batch goes back to its parser thread when dropped, to be freed there.
+            ingest::parallel::Message::Items(mut items) => {
                 on_batch(&items);
-                for item in items {
+                for item in items.iter_mut() {
                     if let Err(e) = handle(item, &mut counts) {
                         failure = Some(e);
                         break;

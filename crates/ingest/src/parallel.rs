@@ -38,15 +38,94 @@ pub const BATCH_ITEMS: usize = 2048;
 /// Batches in flight between parser and caller.
 const BATCHES_IN_FLIGHT: usize = 4;
 
+/// Spare batch vectors a parser keeps for reuse.
+const SPARE_BATCHES: usize = 8;
+
 /// What the parser thread hands to the caller.
 pub enum Message {
-    Items(Vec<Item>),
+    Items(Batch),
     /// The file was read to the end: its SHA-256 and size on disk.
     Done {
         sha256: String,
         size: u64,
     },
     Failed(Error),
+}
+
+/// Parsed items on their way to the caller. Dropped, a batch goes back to the parser
+/// thread that filled it, which frees its records there before it parses on.
+///
+/// Why: DNS, hostname and proxy records hold strings the parser allocated. glibc frees a
+/// block from another thread's arena only under that arena's lock, which the parser is
+/// taking for its own allocations at the same moment: freed on the caller's thread, the
+/// records of a DNS log kept the caller and the parsers waiting on each other
+/// (docs/performance.md, the eighth pass).
+pub struct Batch {
+    items: Vec<Item>,
+    home: Option<Sender<Vec<Item>>>,
+}
+
+impl std::ops::Deref for Batch {
+    type Target = [Item];
+    fn deref(&self) -> &[Item] {
+        &self.items
+    }
+}
+
+impl std::ops::DerefMut for Batch {
+    fn deref_mut(&mut self) -> &mut [Item] {
+        &mut self.items
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Some(home) = self.home.take() {
+            // A parser that has finished no longer listens: the items are freed here.
+            let _ = home.send(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+/// A parser thread's end of the batches coming back: it frees their records and reuses
+/// their vectors.
+struct Home {
+    back: Sender<Vec<Item>>,
+    returned: Receiver<Vec<Item>>,
+    spare: Vec<Vec<Item>>,
+}
+
+impl Home {
+    fn new() -> Self {
+        let (back, returned) = unbounded();
+        Home {
+            back,
+            returned,
+            spare: Vec::new(),
+        }
+    }
+
+    /// `items` as a batch that comes back here when the caller is done with it.
+    fn send(&self, items: Vec<Item>) -> Batch {
+        Batch {
+            items,
+            home: Some(self.back.clone()),
+        }
+    }
+
+    /// An empty vector for the next batch. Batches handed back are freed first, on this
+    /// thread, which allocated their records.
+    fn empty(&mut self) -> Vec<Item> {
+        while let Ok(mut items) = self.returned.try_recv() {
+            items.clear();
+            if self.spare.len() < SPARE_BATCHES {
+                self.spare.push(items);
+            }
+        }
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(BATCH_ITEMS))
+    }
 }
 
 enum Chunk {
@@ -133,7 +212,8 @@ pub fn spawn(
                 pos: 0,
                 end: None,
             };
-            let mut batch = Vec::with_capacity(BATCH_ITEMS);
+            let mut home = Home::new();
+            let mut batch = home.empty();
             let ctx = ReadContext {
                 path: &path_buf,
                 file_index,
@@ -145,9 +225,8 @@ pub fn spawn(
                 super::read_records(format.clone(), &mut input, &ctx, &mut |item| {
                     batch.push(item);
                     if batch.len() == BATCH_ITEMS {
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ITEMS));
-                        if msg_tx.send(Message::Items(full)).is_err() {
+                        let full = std::mem::replace(&mut batch, home.empty());
+                        if msg_tx.send(Message::Items(home.send(full))).is_err() {
                             // The caller stopped listening: stop reading.
                             return Err(Error::Aggregate("reader stopped".into()));
                         }
@@ -165,7 +244,7 @@ pub fn spawn(
                     )),
                 ))
             });
-            if !batch.is_empty() && msg_tx.send(Message::Items(batch)).is_err() {
+            if !batch.is_empty() && msg_tx.send(Message::Items(home.send(batch))).is_err() {
                 return;
             }
             let last = match result {
@@ -314,7 +393,7 @@ struct Piece {
 
 /// What reaches the collector, by sequence number.
 enum Outcome {
-    Parsed(Vec<Vec<Item>>),
+    Parsed(Vec<Batch>),
     Failed(Error),
     /// After the last piece: the file's SHA-256 and size, or why reading stopped.
     End(io::Result<(String, u64)>),
@@ -413,8 +492,9 @@ fn spawn_split(
                         file_index,
                         options: &options,
                     };
+                    let mut home = Home::new();
                     for piece in pieces.iter() {
-                        let outcome = parse_piece(&piece, &format, &ctx);
+                        let outcome = parse_piece(&piece, &format, &ctx, &mut home);
                         let _ = spare.send(piece.bytes);
                         if done.send((piece.seq, outcome)).is_err() {
                             return;
@@ -472,17 +552,15 @@ fn spawn_split(
 }
 
 /// Parse one piece into batches; a reader panic becomes an error naming the file.
-fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>) -> Outcome {
+fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>, home: &mut Home) -> Outcome {
     let mut batches = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH_ITEMS);
+    let mut batch = home.empty();
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         super::read_piece(&piece.bytes, piece.before, &piece.block, ctx, &mut |item| {
             batch.push(item);
             if batch.len() == BATCH_ITEMS {
-                batches.push(std::mem::replace(
-                    &mut batch,
-                    Vec::with_capacity(BATCH_ITEMS),
-                ));
+                let full = std::mem::replace(&mut batch, home.empty());
+                batches.push(home.send(full));
             }
             Ok(())
         })
@@ -490,7 +568,7 @@ fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>) -> Outcome
     match read {
         Ok(Ok(())) => {
             if !batch.is_empty() {
-                batches.push(batch);
+                batches.push(home.send(batch));
             }
             Outcome::Parsed(batches)
         }
@@ -564,13 +642,74 @@ mod tests {
         let mut sha = String::new();
         for m in t.messages.iter() {
             match m {
-                Message::Items(items) => out.extend(items.into_iter().map(|i| format!("{i:?}"))),
+                Message::Items(items) => out.extend(items.iter().map(|i| format!("{i:?}"))),
                 Message::Done { sha256, .. } => sha = sha256,
                 Message::Failed(e) => panic!("{e}"),
             }
         }
         t.join();
         (out, sha)
+    }
+
+    /// A dropped batch goes back to its parser, which frees the records and reuses the
+    /// vector, keeping no more than a few spare.
+    #[test]
+    fn dropped_batches_go_home_and_their_vectors_are_reused() {
+        let mut home = Home::new();
+        let mut items = home.empty();
+        items.push(Item::Note("a note the parser allocated".into()));
+        let place = items.as_ptr();
+        let batch = home.send(items);
+        assert_eq!(batch.len(), 1);
+        assert_eq!(home.returned.len(), 0);
+        drop(batch);
+        assert_eq!(home.returned.len(), 1, "the dropped batch came back");
+        let again = home.empty();
+        assert_eq!(home.returned.len(), 0);
+        assert!(again.is_empty(), "its records were freed on the way in");
+        assert_eq!(again.as_ptr(), place, "and its vector is the next batch's");
+
+        let batches: Vec<Batch> = (0..3 * SPARE_BATCHES)
+            .map(|_| {
+                let mut items = home.empty();
+                items.push(Item::Note(String::from("n")));
+                items
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|items| home.send(items))
+            .collect();
+        drop(batches);
+        let _next = home.empty();
+        assert!(home.spare.len() < SPARE_BATCHES);
+    }
+
+    /// Batches kept past the end of the read, when their parsers have gone, are freed
+    /// where they are dropped.
+    #[test]
+    fn batches_outliving_their_parsers_are_freed_where_dropped() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+        let path = dir.join("dns.2026-Q3.log");
+        let format = Format::by_id("zeek-dns-tsv").unwrap();
+        for parsers in [1, 3] {
+            let t = if parsers == 1 {
+                spawn(&path, format.clone(), 0, &ReaderOptions::default(), 1).unwrap()
+            } else {
+                spawn_split(&path, format.clone(), 0, &ReaderOptions::default(), 3, 4096).unwrap()
+            };
+            let kept: Vec<Batch> = t
+                .messages
+                .iter()
+                .filter_map(|m| match m {
+                    Message::Items(b) => Some(b),
+                    _ => None,
+                })
+                .collect();
+            t.join();
+            let items: usize = kept.iter().map(|b| b.len()).sum();
+            assert_eq!(items, collect(&path, format.clone()).0.len());
+            drop(kept);
+        }
     }
 
     /// The threaded read gives the same items, in the same order, as a direct read, and

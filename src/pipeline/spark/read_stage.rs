@@ -142,13 +142,13 @@ fn read_records(
                         return Ok(());
                     }
                     counts.accepted += 1;
-                    note_dns_names(&d, catalogs, &mut dns_names, &mut vendor_addresses);
-                    codec::encode_dns(&d, &mut bytes);
+                    note_dns_names(d, catalogs, &mut dns_names, &mut vendor_addresses);
+                    codec::encode_dns(d, &mut bytes);
                     rows.push(
                         Kind::Dns,
                         input,
                         ord,
-                        key_column(dns_key(&d)),
+                        key_column(dns_key(d)),
                         shard_column(d.client_ip, day_of(d.response_ts)),
                         &bytes.buf,
                     )
@@ -159,7 +159,7 @@ fn read_records(
                     if !host_names.contains(&h.name) {
                         host_names.insert(h.name.clone());
                     }
-                    codec::encode_hostname(&h, &mut bytes);
+                    codec::encode_hostname(h, &mut bytes);
                     rows.push(
                         Kind::Hostname,
                         input,
@@ -181,8 +181,8 @@ fn read_records(
                         Some(uid) => key_column(key128(uid)),
                         None => key_column(key128(&(input, ord))),
                     };
-                    let client = client_of(&flow, &catalogs.sites);
-                    codec::encode_flow(&flow, &mut bytes);
+                    let client = client_of(flow, &catalogs.sites);
+                    codec::encode_flow(flow, &mut bytes);
                     rows.push(
                         Kind::Flow,
                         input,
