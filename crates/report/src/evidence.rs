@@ -1742,7 +1742,12 @@ mod tests {
             )
         }));
         let mut out = Vec::new();
-        let mut writer = ParquetWriter::new(&mut out).batched(&schema).unwrap();
+        let mut writer = ParquetWriter::new(&mut out)
+            .with_compression(ParquetCompression::Zstd(Some(
+                polars_parquet::write::ZstdLevel::try_new(parquet::ZSTD_LEVEL).unwrap(),
+            )))
+            .batched(&schema)
+            .unwrap();
         for chunk in records.chunks(group) {
             let columns = EVIDENCE
                 .names()

@@ -23,7 +23,7 @@ use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
     array_to_columns, get_dtype_encoding, to_parquet_schema, CompressionOptions, Compressor,
     DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter,
-    StatisticsOptions, Version, WriteOptions,
+    StatisticsOptions, Version, WriteOptions, ZstdLevel,
 };
 
 use crate::hashed_file::HashedFile;
@@ -184,8 +184,15 @@ fn parquet_error(path: &Path, e: PolarsError) -> Error {
     }
 }
 
+/// The zstd level of evidence.parquet's pages. Level 1 rather than zstd's default 3: the
+/// pages are dictionary keys and plain times, addresses and counts, which level 3 made
+/// 5 % larger on the generated AI-heavy mix (239 MB against 228 MB for 8 million rows)
+/// and took 20 % more of the Parquet thread's CPU (docs/performance.md, the eighth pass).
+pub(super) const ZSTD_LEVEL: i32 = 1;
+
 /// Write evidence.parquet, one row group per group received, with polars' default
-/// options (zstd, statistics, format version 1); returns the file's SHA-256 and size.
+/// options but the zstd level (statistics, format version 1); returns the file's
+/// SHA-256 and size.
 pub(super) fn write(
     path: &Path,
     groups: std::sync::mpsc::Receiver<RowGroup>,
@@ -199,7 +206,9 @@ pub(super) fn write(
         .collect();
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
-        compression: CompressionOptions::Zstd(None),
+        compression: CompressionOptions::Zstd(Some(
+            ZstdLevel::try_new(ZSTD_LEVEL).map_err(failed)?,
+        )),
         version: Version::V1,
         data_page_size: None,
     };
