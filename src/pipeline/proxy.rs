@@ -61,8 +61,7 @@ pub(super) fn read_proxy_files(
                     counts.duplicate += 1;
                 } else {
                     counts.accepted += 1;
-                    // A copy: the record read goes back to its parser thread to be freed.
-                    state.fold_proxy(r.clone(), &mut breakdown, reborrow(&mut evidence))?;
+                    state.fold_proxy(r, &mut breakdown, reborrow(&mut evidence))?;
                 }
                 Ok(())
             },

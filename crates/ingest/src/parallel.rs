@@ -106,7 +106,7 @@ impl Home {
     }
 
     /// `items` as a batch that comes back here when the caller is done with it.
-    fn send(&self, items: Vec<Item>) -> Batch {
+    fn batch(&self, items: Vec<Item>) -> Batch {
         Batch {
             items,
             home: Some(self.back.clone()),
@@ -226,7 +226,7 @@ pub fn spawn(
                     batch.push(item);
                     if batch.len() == BATCH_ITEMS {
                         let full = std::mem::replace(&mut batch, home.empty());
-                        if msg_tx.send(Message::Items(home.send(full))).is_err() {
+                        if msg_tx.send(Message::Items(home.batch(full))).is_err() {
                             // The caller stopped listening: stop reading.
                             return Err(Error::Aggregate("reader stopped".into()));
                         }
@@ -244,7 +244,7 @@ pub fn spawn(
                     )),
                 ))
             });
-            if !batch.is_empty() && msg_tx.send(Message::Items(home.send(batch))).is_err() {
+            if !batch.is_empty() && msg_tx.send(Message::Items(home.batch(batch))).is_err() {
                 return;
             }
             let last = match result {
@@ -560,7 +560,7 @@ fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>, home: &mut
             batch.push(item);
             if batch.len() == BATCH_ITEMS {
                 let full = std::mem::replace(&mut batch, home.empty());
-                batches.push(home.send(full));
+                batches.push(home.batch(full));
             }
             Ok(())
         })
@@ -568,7 +568,7 @@ fn parse_piece(piece: &Piece, format: &Format, ctx: &ReadContext<'_>, home: &mut
     match read {
         Ok(Ok(())) => {
             if !batch.is_empty() {
-                batches.push(home.send(batch));
+                batches.push(home.batch(batch));
             }
             Outcome::Parsed(batches)
         }
@@ -659,7 +659,7 @@ mod tests {
         let mut items = home.empty();
         items.push(Item::Note("a note the parser allocated".into()));
         let place = items.as_ptr();
-        let batch = home.send(items);
+        let batch = home.batch(items);
         assert_eq!(batch.len(), 1);
         assert_eq!(home.returned.len(), 0);
         drop(batch);
@@ -673,11 +673,8 @@ mod tests {
             .map(|_| {
                 let mut items = home.empty();
                 items.push(Item::Note(String::from("n")));
-                items
+                home.batch(items)
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|items| home.send(items))
             .collect();
         drop(batches);
         let _next = home.empty();

@@ -126,12 +126,12 @@ impl FlowState<'_> {
     /// Fold one accepted proxy record.
     pub fn fold_proxy(
         &mut self,
-        r: ProxyRecord,
+        r: &ProxyRecord,
         breakdown: &mut FlowBreakdown,
         evidence: Option<&mut dyn EvidenceSink>,
     ) -> Result<()> {
         self.seq += 1;
-        self.proxy.coverage.observe(&r);
+        self.proxy.coverage.observe(r);
         let stats = &mut self.proxy.stats;
         stats.requests += 1;
         stats.with_user += u64::from(r.user.is_some());
@@ -155,20 +155,21 @@ impl FlowState<'_> {
             ProxyAction::Other => Ok(()),
             ProxyAction::Blocked => {
                 let site = site.unwrap_or(NO_SITE);
-                let (product, _) = self.proxy_product(&r);
+                let (product, _) = self.proxy_product(r);
                 if let Some(p) = product {
-                    self.count_blocked(&r, site, p);
+                    self.count_blocked(r, site, p);
                 }
                 Ok(())
             }
             ProxyAction::Allowed => {
                 if r.session.is_some() {
-                    if self.proxy.sessions.hold(r).is_some() {
+                    // Copied only to be held: the record read goes back to its parser.
+                    if self.proxy.sessions.hold(r.clone()).is_some() {
                         self.proxy.stats.same_session += 1;
                     }
                     return Ok(());
                 }
-                self.fold_proxy_egress(&r, breakdown, evidence)
+                self.fold_proxy_egress(r, breakdown, evidence)
             }
         }
     }
