@@ -956,7 +956,11 @@ struct Cells<'p> {
     /// Cell `k` of row `i` is `text[bounds[i * FORMATTED + k]..bounds[i * FORMATTED + k + 1]]`.
     bounds: Vec<usize>,
     pseudonymizer: Option<&'p Pseudonymizer>,
-    pseudonyms: FastMap<IpAddr, String>,
+    /// The source and destination addresses of the run, each formatted once.
+    sources: AddressCells,
+    destinations: AddressCells,
+    /// The keys of row `i`'s source and destination address cells.
+    address_keys: Vec<[u32; 2]>,
     flow_time: TimeText,
     dns_time: TimeText,
 }
@@ -967,7 +971,9 @@ impl<'p> Cells<'p> {
             text: String::new(),
             bounds: Vec::new(),
             pseudonymizer,
-            pseudonyms: FastMap::default(),
+            sources: AddressCells::default(),
+            destinations: AddressCells::default(),
+            address_keys: Vec::new(),
             flow_time: TimeText::default(),
             dns_time: TimeText::default(),
         }
@@ -977,21 +983,24 @@ impl<'p> Cells<'p> {
         self.text.clear();
         self.bounds.clear();
         self.bounds.push(0);
+        self.address_keys.clear();
         let mut numbers = itoa::Buffer::new();
         for r in batch {
             let dns = r.dns;
             self.cell(|c| c.text.push_str(numbers.format(r.line)));
             self.cell(|c| c.flow_time.push(r.ts, &mut c.text));
-            self.cell(|c| match c.pseudonymizer {
-                Some(p) => c.text.push_str(
-                    c.pseudonyms
-                        .entry(r.src_ip)
-                        .or_insert_with(|| p.ip_addr(r.src_ip)),
-                ),
-                None => push_address(&mut c.text, r.src_ip),
+            let pseudonymizer = self.pseudonymizer;
+            let (source, source_text) = self.sources.cell(r.src_ip, |ip| match pseudonymizer {
+                Some(p) => p.ip_addr(ip),
+                None => address_text(ip),
             });
+            self.text.push_str(source_text);
+            self.bounds.push(self.text.len());
             self.cell(|c| push_number(&mut c.text, &mut numbers, r.src_port.map(u64::from)));
-            self.cell(|c| push_address(&mut c.text, r.dst_ip));
+            let (destination, destination_text) = self.destinations.cell(r.dst_ip, address_text);
+            self.text.push_str(destination_text);
+            self.bounds.push(self.text.len());
+            self.address_keys.push([source, destination]);
             self.cell(|c| push_number(&mut c.text, &mut numbers, r.dst_port.map(u64::from)));
             self.cell(|c| push_number(&mut c.text, &mut numbers, r.bytes_out));
             self.cell(|c| push_number(&mut c.text, &mut numbers, r.bytes_in));
@@ -1025,6 +1034,50 @@ impl<'p> Cells<'p> {
             &self.text[self.bounds[at]..self.bounds[at + 1]]
         })
     }
+
+    /// The keys of row `i`'s source and destination address cells (see [`AddressCells`]).
+    fn address_keys(&self, i: usize) -> [u32; 2] {
+        self.address_keys.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// The distinct addresses of one evidence column (sources or destinations), each
+/// formatted (or pseudonymised) and neutralised once, with a key per distinct cell text
+/// for evidence.parquet's dictionary.
+///
+/// An AI-heavy run repeats a few thousand client addresses and a few hundred vendor
+/// addresses over millions of rows: formatting each row's addresses afresh, then having
+/// polars hash every cell again to find the column's dictionary, took about a twentieth
+/// of the run's CPU.
+#[derive(Default)]
+struct AddressCells {
+    /// Each address's key and cell text.
+    cells: FastMap<IpAddr, (u32, Box<str>)>,
+    /// The key of each distinct cell text: the first address that had it. Two addresses
+    /// never share a text unless their pseudonyms collide.
+    keys: FastMap<Box<str>, u32>,
+}
+
+impl AddressCells {
+    /// The key and cell text of `ip`, made with `format` and neutralised the first time.
+    fn cell(&mut self, ip: IpAddr, format: impl FnOnce(IpAddr) -> String) -> (u32, &str) {
+        let keys = &mut self.keys;
+        let (key, text) = self.cells.entry(ip).or_insert_with(|| {
+            let text: Box<str> = neutralise(&format(ip)).into();
+            // Keys are dense: fewer distinct addresses than 2^32 reach one run's evidence.
+            let next = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            let key = *keys.entry(text.clone()).or_insert(next);
+            (key, text)
+        });
+        (*key, text)
+    }
+}
+
+/// `ip` as its `Display` writes it.
+fn address_text(ip: IpAddr) -> String {
+    let mut text = String::with_capacity(15);
+    push_address(&mut text, ip);
+    text
 }
 
 /// `ip` as its `Display` writes it; IPv4, nearly every row, without the formatting
@@ -1125,15 +1178,20 @@ struct RowCells<'a> {
     keys: [Option<u32>; 24],
 }
 
-/// Which evidence columns are looked up by id or file index rather than formatted per
-/// row (those [`row_cells`] gives keys): these are written to evidence.parquet as
-/// dictionaries.
+/// Which evidence columns have a key per distinct value (those [`row_cells`] gives keys):
+/// the text looked up by id or file index, and the addresses, formatted once per distinct
+/// address. These are written to evidence.parquet as dictionaries.
 const LOOKED_UP: [bool; 24] = [
-    true, true, true, true, false, false, false, false, false, false, true, false, false, true,
-    true, true, true, true, true, true, true, true, false, false,
+    true, true, true, true, false, false, true, false, true, false, true, false, false, true, true,
+    true, true, true, true, true, true, true, false, false,
 ];
 
-fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a>) -> RowCells<'a> {
+fn row_cells<'a>(
+    r: &SpoolRow,
+    formatted: [&'a str; FORMATTED],
+    [src_key, dst_key]: [u32; 2],
+    t: &'a Tables<'a>,
+) -> RowCells<'a> {
     let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] = formatted;
     let (path, sha) = t.file(r.file);
     let (dns_path, dns_sha) = match r.dns {
@@ -1144,8 +1202,10 @@ fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a
     enum Cell<'c> {
         Looked((&'c TextCell, u32)),
         Formatted(&'c str),
+        /// Formatted once per distinct value, with its key ([`AddressCells`]).
+        Keyed(&'c str, u32),
     }
-    use Cell::{Formatted as F, Looked as L};
+    use Cell::{Formatted as F, Keyed as K, Looked as L};
     let all = [
         L(t.text(r.finding)),
         L(t.text(r.regimes)),
@@ -1153,9 +1213,9 @@ fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a
         L(sha),
         F(line),
         F(ts),
-        F(src),
+        K(src, src_key),
         F(src_port),
-        F(dst),
+        K(dst, dst_key),
         F(dst_port),
         L(t.text(r.proto)),
         F(bytes_out),
@@ -1174,14 +1234,14 @@ fn row_cells<'a>(r: &SpoolRow, formatted: [&'a str; FORMATTED], t: &'a Tables<'a
     ];
     let cells = std::array::from_fn(|c| match &all[c] {
         L((cell, _)) => cell.text.as_str(),
-        F(text) => text,
+        F(text) | K(text, _) => text,
     });
     let fields = std::array::from_fn(|c| match &all[c] {
         L((cell, _)) => cell.csv.as_slice(),
-        F(text) => text.as_bytes(),
+        F(text) | K(text, _) => text.as_bytes(),
     });
     let keys = std::array::from_fn(|c| match &all[c] {
-        L((_, key)) => Some(*key),
+        L((_, key)) | K(_, key) => Some(*key),
         F(_) => None,
     });
     let mut counts = [None; 24];
@@ -1212,7 +1272,7 @@ fn write_batch<W: Write>(
 ) -> std::io::Result<()> {
     let mut line = Vec::with_capacity(1024);
     for (i, r) in batch.iter().enumerate() {
-        let row = row_cells(r, cells.row(i), tables);
+        let row = row_cells(r, cells.row(i), cells.address_keys(i), tables);
         if let Some(out) = csv_out.as_mut() {
             line.clear();
             for (c, field) in row.fields.iter().enumerate() {
@@ -1772,9 +1832,10 @@ mod tests {
     }
 
     /// evidence.parquet is byte for byte what polars' own writer makes of the same cells:
-    /// the dictionaries built from ids are the ones polars builds by hashing every cell,
-    /// including one text under two ids (two input files with the same hash), and a
-    /// looked-up column whose values are mostly distinct is still written plain.
+    /// the dictionaries built from ids and addresses are the ones polars builds by hashing
+    /// every cell, including one text under two ids (two input files with the same hash),
+    /// and a keyed column whose values are mostly distinct (host names, source addresses)
+    /// is still written plain.
     #[test]
     fn parquet_is_what_polars_writes_of_the_same_cells() {
         let dir = tempfile::tempdir().unwrap();
@@ -1785,6 +1846,7 @@ mod tests {
         let distinct_hosts: Vec<EvidenceRow<'static>> = (0..1_000)
             .map(|i| EvidenceRow {
                 hostname: Box::leak(format!("h{i}.example").into_boxed_str()),
+                src_ip: IpAddr::from([10, 2, (i / 256) as u8, i as u8]),
                 ..row(i)
             })
             .collect();
@@ -1867,10 +1929,39 @@ mod tests {
             .collect();
         cells.format(&spooled);
         for (i, r) in spooled.iter().enumerate() {
-            let row = row_cells(r, cells.row(i), &tables);
+            let row = row_cells(r, cells.row(i), cells.address_keys(i), &tables);
             for (c, looked_up) in LOOKED_UP.iter().enumerate() {
                 assert_eq!(row.keys[c].is_some(), *looked_up, "column {c}");
             }
+        }
+    }
+
+    /// Each distinct address is formatted once and keyed by its cell text: addresses
+    /// whose texts coincide share a key, and every other text has a key of its own.
+    #[test]
+    fn address_cells_are_keyed_by_their_text() {
+        let mut addresses = AddressCells::default();
+        let mut formatted = 0;
+        let mut cell = |ip: &str, text: &'static str| {
+            let ip: IpAddr = ip.parse().unwrap();
+            let (key, cell) = addresses.cell(ip, |_| {
+                formatted += 1;
+                text.to_string()
+            });
+            (key, cell.to_string())
+        };
+        assert_eq!(cell("10.0.0.1", "a"), (0, "a".to_string()));
+        assert_eq!(cell("10.0.0.2", "b"), (1, "b".to_string()));
+        assert_eq!(cell("10.0.0.1", "unused"), (0, "a".to_string()));
+        // Two addresses with one text (colliding pseudonyms) share the first one's key.
+        assert_eq!(cell("10.0.0.3", "a"), (0, "a".to_string()));
+        // A cell that could start a formula is neutralised once, when first made.
+        assert_eq!(cell("10.0.0.4", "=1+1"), (2, "'=1+1".to_string()));
+        assert_eq!(cell("10.0.0.4", "unused"), (2, "'=1+1".to_string()));
+        assert_eq!(formatted, 4);
+        for ip in ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::17"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(address_text(ip), ip.to_string());
         }
     }
 
