@@ -358,30 +358,41 @@ impl EvidenceSpool {
                 Some(_) => parquet::builders(&LOOKED_UP, group_rows.min(PARQUET_BATCH_ROWS)),
                 None => Vec::new(),
             };
-            let mut batch: Vec<SpoolRow> = Vec::with_capacity(group_rows.min(PARQUET_BATCH_ROWS));
+            let mut batch: Vec<SpoolRow> = Vec::with_capacity(FORMAT_ROWS);
             let mut read = 0u64;
-            loop {
-                batch.clear();
-                while batch.len() < group_rows {
-                    match spool.next()? {
-                        Some(row) => batch.push(row),
-                        None => break,
+            let mut ended = false;
+            while !ended {
+                // One row group, a few rows at a time: formatting a whole group before
+                // writing any of it left the writing thread idle, then flooded it.
+                let mut group_len = 0;
+                while group_len < group_rows && !ended {
+                    batch.clear();
+                    let wanted = (group_rows - group_len).min(FORMAT_ROWS);
+                    while batch.len() < wanted {
+                        match spool.next()? {
+                            Some(row) => batch.push(row),
+                            None => {
+                                ended = true;
+                                break;
+                            }
+                        }
                     }
+                    group_len += batch.len();
+                    cells.format(&batch);
+                    write_batch(
+                        &batch,
+                        &cells,
+                        &tables,
+                        &mut columns,
+                        csv_out.as_mut(),
+                        &mut sample,
+                    )
+                    .map_err(|e| Error::io(&csv_path, e))?;
                 }
-                if batch.is_empty() {
+                if group_len == 0 {
                     break;
                 }
-                read += batch.len() as u64;
-                cells.format(&batch);
-                write_batch(
-                    &batch,
-                    &cells,
-                    &tables,
-                    &mut columns,
-                    csv_out.as_mut(),
-                    &mut sample,
-                )
-                .map_err(|e| Error::io(&csv_path, e))?;
+                read += group_len as u64;
                 if let Some(groups) = &groups {
                     let group = parquet::take_group(&mut columns).map_err(|e| Error::Report {
                         path: parquet_path.clone(),
@@ -493,9 +504,13 @@ impl Sampler {
     }
 }
 
-/// Rows per row group of evidence.parquet, and per decoded batch: one batch is held at a
-/// time, so memory does not grow with the number of AI-vendor flows.
+/// Rows per row group of evidence.parquet: one group is held at a time, so memory does
+/// not grow with the number of AI-vendor flows.
 const PARQUET_BATCH_ROWS: usize = 1 << 16;
+
+/// Rows decoded, formatted and written to evidence.csv at a time: about half a megabyte
+/// of CSV, so the thread hashing and writing it gets an even stream of buffers.
+const FORMAT_ROWS: usize = 1 << 10;
 
 /// The interned text fields, each with its own "last value" shortcut (consecutive rows
 /// mostly repeat the finding, vendor and site).
