@@ -265,17 +265,25 @@ impl SeenKeys {
         // Sorted in place in the table's own memory: no second copy of the keys.
         let mut recent = std::mem::take(&mut self.recent);
         let keys = recent.sorted_keys();
-        let mut odd = 0u64;
-        for k in keys.iter() {
-            filter.insert(*k);
-            odd += low_bit(*k) as u64;
-        }
+        // The reading waits while a spill runs, so the run is written on a second core
+        // while this one fills the filter.
+        let dir = &self.spill_dir;
+        let (odd, run) = on_two_cores(
+            || {
+                let mut odd = 0u64;
+                for k in keys.iter() {
+                    filter.insert(*k);
+                    odd += low_bit(*k) as u64;
+                }
+                odd
+            },
+            || write_run(dir, 0, keys.iter().copied().map(Ok), None),
+        );
         for (stats, spilled) in self.stats.iter_mut().zip([keys.len() as u64 - odd, odd]) {
             stats.runs_spilled += u64::from(spilled > 0);
             stats.keys_spilled += spilled;
         }
         self.runs_spilled += 1;
-        let run = write_run(&self.spill_dir, 0, keys.iter().copied().map(Ok), None);
         recent.clear();
         self.recent = recent;
         self.push_run(run?);
@@ -483,18 +491,26 @@ fn low_bit(key: u128) -> usize {
     (key & 1) as usize
 }
 
-/// `n` zero slots whose pages are written now. Fresh zeroed memory is mapped on first
-/// touch; the table's first touch is a read ([`KeyTable::warm`]) that maps the shared
-/// zero page, and the insert after it must then copy the page and flush every core's TLB.
-/// Writing each page once up front costs one ordinary fault per page instead.
+/// `n` zero slots whose pages are written now (see [`written_pages`]).
 fn written_zeros(n: usize) -> Vec<u128> {
+    written_pages(vec![0u128; n], 0)
+}
+
+/// `zeros` with each of its pages written once. Fresh zeroed memory is mapped on first
+/// touch; when the first touch is a read ([`KeyTable::warm`], [`BlockedBloom::may_contain`],
+/// or the load of a read-modify-write) it maps the shared zero page, and the write after it
+/// must copy the page and flush the TLB of every core running one of the process's
+/// threads, an interrupt to each. Writing each page once up front costs one ordinary fault
+/// per page instead.
+fn written_pages<T: Copy>(zeros: Vec<T>, zero: T) -> Vec<T> {
     // `black_box` keeps the compiler from dropping stores of zero into memory it knows
     // is zeroed.
-    let mut slots = std::hint::black_box(vec![0u128; n]);
-    for slot in slots.iter_mut().step_by(4096 / KEY_BYTES) {
-        *slot = 0;
+    let mut zeros = std::hint::black_box(zeros);
+    let per_page = (4096 / std::mem::size_of::<T>().max(1)).max(1);
+    for item in zeros.iter_mut().step_by(per_page) {
+        *item = zero;
     }
-    slots
+    zeros
 }
 
 /// An open-addressing set of 128-bit hash keys: one slot array, so a lookup reads one
@@ -593,7 +609,10 @@ impl KeyTable {
     /// Slots hold keys in home order except where probing moved a key a few slots on, and
     /// except the cluster that wraps round from the end to the front. So the front cluster
     /// is set aside, the rest is compacted and insertion-sorted (near-linear), and the two
-    /// are merged from the back.
+    /// are merged from the back. A large table is cut at an empty slot past its middle and
+    /// its two halves are compacted and sorted on two cores: no probe sequence crosses an
+    /// empty slot, so every key after the cut is greater than every key before it (but
+    /// the front cluster's).
     fn sorted_keys(&mut self) -> &[u128] {
         let size = self.slots.len();
         let wrap_end = self.slots.iter().position(|k| *k == 0).unwrap_or(size);
@@ -602,15 +621,18 @@ impl KeyTable {
             front.push(0);
         }
         front.sort_unstable();
-        let mut n = 0;
-        for i in wrap_end..size {
-            let k = self.slots[i];
-            if k != 0 {
-                self.slots[n] = k;
-                n += 1;
+        let n = match self.cut(wrap_end) {
+            Some(cut) => {
+                let (low, high) = self.slots.split_at_mut(cut);
+                let (low_keys, high_keys) = on_two_cores(
+                    || compact_and_sort(low, wrap_end),
+                    || compact_and_sort(high, 0),
+                );
+                self.slots.copy_within(cut..cut + high_keys, low_keys);
+                low_keys + high_keys
             }
-        }
-        sort_nearly_sorted(&mut self.slots[..n]);
+            None => compact_and_sort(&mut self.slots, wrap_end),
+        };
         // The load limit (three quarters) leaves a free slot for key 0, so the merged keys
         // fit in the slot array.
         let total = n + front.len();
@@ -631,11 +653,69 @@ impl KeyTable {
         &self.slots[..total]
     }
 
+    /// Where [`KeyTable::sorted_keys`] cuts the table in two: the first empty slot past the
+    /// middle and past the front cluster, if the table is large enough to be worth it.
+    fn cut(&self, wrap_end: usize) -> Option<usize> {
+        let size = self.slots.len();
+        if size < PARALLEL_SORT_SLOTS {
+            return None;
+        }
+        (wrap_end.max(size / 2)..size).find(|&i| self.slots[i] == 0)
+    }
+
     fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|k| *k = 0);
+        let half = self.slots.len() / 2;
+        let (low, high) = self.slots.split_at_mut(half);
+        let zero = |keys: &mut [u128]| keys.iter_mut().for_each(|k| *k = 0);
+        if low.len() >= PARALLEL_SORT_SLOTS / 2 {
+            on_two_cores(|| zero(low), || zero(high));
+        } else {
+            zero(low);
+            zero(high);
+        }
         self.len = 0;
         self.has_zero = false;
     }
+}
+
+/// Tables from this many slots up are sorted and cleared on two cores when spilled.
+const PARALLEL_SORT_SLOTS: usize = 1 << 12;
+
+/// Run `here` on this thread and `there` on a helper thread at the same time, and return
+/// both results; both run here, one after the other, if no thread can be started.
+fn on_two_cores<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
+    let job = std::sync::Mutex::new(Some(there));
+    let take = || job.lock().unwrap_or_else(|e| e.into_inner()).take();
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("xborder-spill".into())
+            .spawn_scoped(s, || take().map(|f| f()));
+        let a = here();
+        let from_helper = match helper {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => None,
+        };
+        match from_helper.or_else(|| take().map(|f| f())) {
+            Some(b) => (a, b),
+            None => unreachable!("the helper ran the job, or left it to run here"),
+        }
+    })
+}
+
+/// Move the keys of `slots[from..]` to the front of `slots`, sorted; their number.
+fn compact_and_sort(slots: &mut [u128], from: usize) -> usize {
+    let mut n = 0;
+    for i in from..slots.len() {
+        let k = slots[i];
+        if k != 0 {
+            slots[n] = k;
+            n += 1;
+        }
+    }
+    sort_nearly_sorted(&mut slots[..n]);
+    n
 }
 
 /// The home slot of `key` in a table of `size` slots (a power of two): its top bits.
@@ -775,7 +855,7 @@ const SALT: [u32; 8] = [
 impl BlockedBloom {
     fn new(bytes: usize) -> Self {
         BlockedBloom {
-            blocks: vec![[0; 8]; (bytes / 32).max(1)],
+            blocks: written_pages(vec![[0; 8]; (bytes / 32).max(1)], [0; 8]),
         }
     }
 
@@ -1127,6 +1207,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A large table is cut at an empty slot past its middle and its halves sorted apart:
+    /// a cluster running across the middle moves the cut past it, and a table whose upper
+    /// half has no empty slot is sorted whole. Either way the order is a full sort's.
+    #[test]
+    fn a_large_table_sorts_in_two_halves() {
+        let size = 1usize << 14;
+        let bits = size.trailing_zeros();
+        let mut rng = xborder_model::rng::Rng::new(29);
+        let mut at_home =
+            |home: usize| ((home as u128) << (128 - bits)) | u128::from(rng.next_u64()) | 1;
+        // 40 keys whose homes are just below the middle: a cluster across it.
+        let across: Vec<u128> = (0..40).map(|i| at_home(size / 2 - 3 + i % 4)).collect();
+        // Upper-half homes only, up to the load limit: the upper half fills and wraps.
+        let upper: Vec<u128> = (0..size * 3 / 4 - 1)
+            .map(|i| at_home(size / 2 + i % (size / 2)))
+            .collect();
+        for (keys, cut_past) in [(across, Some(size / 2 + 36)), (upper, None)] {
+            let mut t = KeyTable::with_capacity(size);
+            for k in &keys {
+                assert!(t.insert(*k));
+            }
+            let wrap_end = t.slots.iter().position(|k| *k == 0).unwrap();
+            let cut = t.cut(wrap_end);
+            match cut_past {
+                Some(past) => assert!(cut.is_some_and(|c| c > past && t.slots[c] == 0)),
+                None => assert_eq!(cut, None),
+            }
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            assert_eq!(t.sorted_keys(), &expected[..]);
+        }
+    }
+
+    #[test]
+    fn both_jobs_run_and_both_results_come_back() {
+        let mut here = 0;
+        let (a, b) = on_two_cores(
+            || {
+                here += 1;
+                "here"
+            },
+            || std::thread::current().name().map(str::to_owned),
+        );
+        assert_eq!((a, here), ("here", 1));
+        assert_eq!(b.as_deref(), Some("xborder-spill"));
     }
 
     /// Keys far out of order fall back to a full sort and still come out sorted.
