@@ -130,6 +130,9 @@ pub struct SeenKeys {
     next_run_id: u64,
     merge: Option<Merge>,
     filter: Option<BlockedBloom>,
+    /// The filter made ahead of a foreseen first spill ([`SeenKeys::expect`]), unused
+    /// until then.
+    spare_filter: Option<BlockedBloom>,
     /// Counts for keys whose lowest bit is 0 and 1 ([`SeenKeys::stats_by_low_bit`]).
     stats: [DedupStats; 2],
     /// Runs written, whatever their keys.
@@ -152,6 +155,7 @@ impl SeenKeys {
             next_run_id: 0,
             merge: None,
             filter: None,
+            spare_filter: None,
             stats: [DedupStats::default(); 2],
             runs_spilled: 0,
             block: vec![0; BLOCK_KEYS * KEY_BYTES],
@@ -159,12 +163,20 @@ impl SeenKeys {
     }
 
     /// Size the in-memory table for about `keys` keys (capped by the budget) at once:
-    /// growing it by doubling re-inserts every key at random, a cache miss each.
+    /// growing it by doubling re-inserts every key at random, a cache miss each. When
+    /// `keys` is more than the table may hold, the filter the first spill needs is made
+    /// now too: writing its pages (320 MiB for flows) takes a fraction of a second, which
+    /// the first spill would otherwise add to the time the reading waits for it.
     pub fn expect(&mut self, keys: u64) {
         let wanted = keys.min(self.budget.recent_keys as u64) as usize;
         let slots = (wanted + wanted / 3 + 1).next_power_of_two();
         if slots > self.recent.slots.len() && self.recent.len() == 0 {
             self.recent = KeyTable::with_capacity(slots);
+        }
+        if keys > self.budget.recent_keys as u64 && self.filter.is_none() {
+            let bytes = self.budget.filter_bytes;
+            self.spare_filter
+                .get_or_insert_with(|| BlockedBloom::new(bytes));
         }
     }
 
@@ -232,7 +244,11 @@ impl SeenKeys {
     pub fn memory_bytes(&self) -> u64 {
         let sparse: usize = self.runs.iter().map(|r| r.sparse.len()).sum();
         ((self.recent.slots.len() + sparse) * KEY_BYTES
-            + self.filter.as_ref().map_or(0, |f| f.blocks.len() * 32)) as u64
+            + [&self.filter, &self.spare_filter]
+                .iter()
+                .filter_map(|f| f.as_ref())
+                .map(|f| f.blocks.len() * 32)
+                .sum::<usize>()) as u64
     }
 
     /// What the set did, all keys together.
@@ -261,7 +277,10 @@ impl SeenKeys {
     /// Sort the recent keys into a run on disk and add them to the filter.
     fn spill(&mut self) -> Result<()> {
         let bytes = self.budget.filter_bytes;
-        let filter = self.filter.get_or_insert_with(|| BlockedBloom::new(bytes));
+        let spare = &mut self.spare_filter;
+        let filter = self
+            .filter
+            .get_or_insert_with(|| spare.take().unwrap_or_else(|| BlockedBloom::new(bytes)));
         // Sorted in place in the table's own memory: no second copy of the keys.
         let mut recent = std::mem::take(&mut self.recent);
         let keys = recent.sorted_keys();
@@ -1129,11 +1148,36 @@ mod tests {
             (1000, 1 << 16),
             (1 << 20, 64),
         ] {
-            let (_dir, mut seen) = tiny(recent, filter);
-            let got: Vec<bool> = keys.iter().map(|k| seen.insert(*k).unwrap()).collect();
-            assert_eq!(got, expected, "budget {recent}/{filter}");
-            assert_eq!(seen.stats().distinct_keys, reference.len() as u64);
+            for foreseen in [false, true] {
+                let (_dir, mut seen) = tiny(recent, filter);
+                if foreseen {
+                    seen.expect(keys.len() as u64);
+                }
+                let got: Vec<bool> = keys.iter().map(|k| seen.insert(*k).unwrap()).collect();
+                assert_eq!(got, expected, "budget {recent}/{filter}/{foreseen}");
+                assert_eq!(seen.stats().distinct_keys, reference.len() as u64);
+            }
         }
+    }
+
+    /// Expecting more keys than the table holds makes the first spill's filter at once;
+    /// it counts in the memory held, and the first spill takes it.
+    #[test]
+    fn a_foreseen_spill_has_its_filter_made_ahead() {
+        let (_dir, mut seen) = tiny(1000, 4096);
+        seen.expect(1000);
+        assert!(seen.spare_filter.is_none(), "no spill foreseen");
+        let table = seen.memory_bytes();
+        seen.expect(1001);
+        assert!(seen.spare_filter.is_some() && seen.filter.is_none());
+        assert_eq!(seen.memory_bytes(), table + 4096);
+        for i in 0..1000u64 {
+            assert!(seen.insert(key128(&i)).unwrap());
+        }
+        assert!(seen.spare_filter.is_none() && seen.filter.is_some());
+        assert_eq!(seen.stats().runs_spilled, 1);
+        // And the run's sparse index: 1,000 keys make four blocks.
+        assert_eq!(seen.memory_bytes(), table + 4096 + 4 * KEY_BYTES as u64);
     }
 
     #[test]
