@@ -130,9 +130,9 @@ pub struct SeenKeys {
     next_run_id: u64,
     merge: Option<Merge>,
     filter: Option<BlockedBloom>,
-    /// The filter made ahead of a foreseen first spill ([`SeenKeys::expect`]), unused
-    /// until then.
-    spare_filter: Option<BlockedBloom>,
+    /// The filter being made, on a thread of its own, ahead of a foreseen first spill
+    /// ([`SeenKeys::expect`]), unused until then.
+    spare_filter: Option<JoinHandle<BlockedBloom>>,
     /// Counts for keys whose lowest bit is 0 and 1 ([`SeenKeys::stats_by_low_bit`]).
     stats: [DedupStats; 2],
     /// Runs written, whatever their keys.
@@ -164,9 +164,10 @@ impl SeenKeys {
 
     /// Size the in-memory table for about `keys` keys (capped by the budget) at once:
     /// growing it by doubling re-inserts every key at random, a cache miss each. When
-    /// `keys` is more than the table may hold, the filter the first spill needs is made
-    /// now too: writing its pages (320 MiB for flows) takes a fraction of a second, which
-    /// the first spill would otherwise add to the time the reading waits for it.
+    /// `keys` is more than the table may hold, the filter the first spill needs starts
+    /// being made now, on a thread of its own: writing its pages (320 MiB for flows)
+    /// takes a fraction of a second, which the first spill would otherwise add to the
+    /// time the reading waits for it.
     pub fn expect(&mut self, keys: u64) {
         let wanted = keys.min(self.budget.recent_keys as u64) as usize;
         let slots = (wanted + wanted / 3 + 1).next_power_of_two();
@@ -175,8 +176,11 @@ impl SeenKeys {
         }
         if keys > self.budget.recent_keys as u64 && self.filter.is_none() {
             let bytes = self.budget.filter_bytes;
-            self.spare_filter
-                .get_or_insert_with(|| BlockedBloom::new(bytes));
+            // If no thread can be started, the first spill makes the filter itself.
+            self.spare_filter = std::thread::Builder::new()
+                .name("xborder-filter".into())
+                .spawn(move || BlockedBloom::new(bytes))
+                .ok();
         }
     }
 
@@ -244,11 +248,10 @@ impl SeenKeys {
     pub fn memory_bytes(&self) -> u64 {
         let sparse: usize = self.runs.iter().map(|r| r.sparse.len()).sum();
         ((self.recent.slots.len() + sparse) * KEY_BYTES
-            + [&self.filter, &self.spare_filter]
-                .iter()
-                .filter_map(|f| f.as_ref())
-                .map(|f| f.blocks.len() * 32)
-                .sum::<usize>()) as u64
+            + self.filter.as_ref().map_or(0, |f| f.blocks.len() * 32)
+            + self.spare_filter.as_ref().map_or(0, |_| {
+                BlockedBloom::blocks_for(self.budget.filter_bytes) * 32
+            })) as u64
     }
 
     /// What the set did, all keys together.
@@ -280,7 +283,10 @@ impl SeenKeys {
         let spare = &mut self.spare_filter;
         let filter = self
             .filter
-            .get_or_insert_with(|| spare.take().unwrap_or_else(|| BlockedBloom::new(bytes)));
+            .get_or_insert_with(|| match spare.take().map(JoinHandle::join) {
+                Some(Ok(made)) => made,
+                _ => BlockedBloom::new(bytes),
+            });
         // Sorted in place in the table's own memory: no second copy of the keys.
         let mut recent = std::mem::take(&mut self.recent);
         let keys = recent.sorted_keys();
@@ -874,8 +880,13 @@ const SALT: [u32; 8] = [
 impl BlockedBloom {
     fn new(bytes: usize) -> Self {
         BlockedBloom {
-            blocks: written_pages(vec![[0; 8]; (bytes / 32).max(1)], [0; 8]),
+            blocks: written_pages(vec![[0; 8]; Self::blocks_for(bytes)], [0; 8]),
         }
+    }
+
+    /// The blocks of a filter of `bytes` bytes.
+    fn blocks_for(bytes: usize) -> usize {
+        (bytes / 32).max(1)
     }
 
     /// Keys are already uniform hashes: the high half picks the block, the low word the
