@@ -37,7 +37,8 @@ pub struct DedupBudget {
     /// Keys held in the in-memory set before it is spilled (16-byte slots, at most three
     /// quarters full; sorted in place when spilled).
     pub recent_keys: usize,
-    /// Size of the Bloom filter over spilled keys, bytes (allocated at the first spill).
+    /// Size of the Bloom filter over spilled keys, bytes (allocated at the first spill, or
+    /// ahead of it when [`SeenKeys::expect`] foresees one).
     pub filter_bytes: usize,
 }
 
@@ -722,7 +723,9 @@ impl KeyTable {
 const PARALLEL_SORT_SLOTS: usize = 1 << 12;
 
 /// Run `here` on this thread and `there` on a helper thread at the same time, and return
-/// both results; both run here, one after the other, if no thread can be started.
+/// both results; both run here, one after the other, if no thread can be started. Memory
+/// `there` allocates is held in the helper's own malloc arena after it ends, so the jobs
+/// given to it allocate nothing.
 fn on_two_cores<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
     let job = std::sync::Mutex::new(Some(there));
     let take = || job.lock().unwrap_or_else(|e| e.into_inner()).take();
