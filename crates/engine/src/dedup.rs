@@ -698,21 +698,19 @@ impl KeyTable {
     /// middle and past the front cluster, if the table is large enough to be worth it.
     fn cut(&self, wrap_end: usize) -> Option<usize> {
         let size = self.slots.len();
-        if size < PARALLEL_SORT_SLOTS {
+        if size < PARALLEL_SLOTS {
             return None;
         }
         (wrap_end.max(size / 2)..size).find(|&i| self.slots[i] == 0)
     }
 
     fn clear(&mut self) {
-        let half = self.slots.len() / 2;
-        let (low, high) = self.slots.split_at_mut(half);
-        let zero = |keys: &mut [u128]| keys.iter_mut().for_each(|k| *k = 0);
-        if low.len() >= PARALLEL_SORT_SLOTS / 2 {
-            on_two_cores(|| zero(low), || zero(high));
+        let size = self.slots.len();
+        if size >= PARALLEL_SLOTS {
+            let (low, high) = self.slots.split_at_mut(size / 2);
+            on_two_cores(|| low.fill(0), || high.fill(0));
         } else {
-            zero(low);
-            zero(high);
+            self.slots.fill(0);
         }
         self.len = 0;
         self.has_zero = false;
@@ -720,7 +718,7 @@ impl KeyTable {
 }
 
 /// Tables from this many slots up are sorted and cleared on two cores when spilled.
-const PARALLEL_SORT_SLOTS: usize = 1 << 12;
+const PARALLEL_SLOTS: usize = 1 << 12;
 
 /// Run `here` on this thread and `there` on a helper thread at the same time, and return
 /// both results; both run here, one after the other, if no thread can be started. Memory
