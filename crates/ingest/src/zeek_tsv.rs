@@ -299,35 +299,24 @@ impl Block {
     }
 }
 
-/// Where each of Zeek's conn fields ([`conn::FIELDS`]) sits in a block's lines.
-struct ConnColumns([Option<usize>; conn::FIELDS.len()]);
-
-impl ConnColumns {
-    fn of(columns: &FastMap<String, usize>) -> ConnColumns {
-        ConnColumns(conn::FIELDS.map(|f| columns.get(f.name).copied()))
-    }
-}
-
-/// A data line's cells seen through the block's conn columns, for the shared mapping.
+/// A data line's conn cells, picked out by [`FastConn::parse`], for the shared mapping.
 struct ConnCells<'a> {
-    cells: &'a [&'a str],
-    columns: &'a ConnColumns,
+    /// Each conn field's cell; `None` when its column is not in the block.
+    cells: [Option<&'a str>; conn::FIELDS.len()],
     unset: &'a str,
 }
 
 impl ConnValues for ConnCells<'_> {
     #[inline]
     fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
-        Ok(
-            match self.columns.0[field].and_then(|i| self.cells.get(i)) {
-                Some(v) if *v != self.unset => Raw::Ascii(v),
-                _ => Raw::Unset,
-            },
-        )
+        Ok(match self.cells[field] {
+            Some(v) if !is_unset(v, self.unset) => Raw::Ascii(v),
+            _ => Raw::Unset,
+        })
     }
 
     fn missing(&self, field: usize) -> &'static str {
-        if self.columns.0[field].is_some() {
+        if self.cells[field].is_some() {
             "required field is unset"
         } else {
             "required column is not in #fields"
@@ -335,23 +324,46 @@ impl ConnValues for ConnCells<'_> {
     }
 }
 
+/// Whether `cell` is the block's unset marker. Compared byte to byte when the marker is
+/// one byte (Zeek's `-`), as it almost always is, instead of through a `memcmp` call per
+/// cell.
+#[inline]
+fn is_unset(cell: &str, unset: &str) -> bool {
+    match (cell.as_bytes(), unset.as_bytes()) {
+        ([c], [u]) => c == u,
+        (c, u) => c == u,
+    }
+}
+
 /// A tab-separated conn block, resolved once per header block so a data line is split
-/// with memchr into cells on the stack and read by index: no per-line vector, map look-up
-/// or string allocation besides the uid. Lines of another width go through the general
-/// path, which names the reject.
+/// at its tabs in one pass that keeps only the cells the conn mapping reads, on the
+/// stack and by field: no per-line vector, map look-up or string allocation besides the
+/// uid. Lines of another width go through the general path, which names the reject.
 struct FastConn {
-    columns: ConnColumns,
+    /// For each column of the block, the conn field it holds ([`NOT_READ`] for the
+    /// columns the mapping does not read).
+    field_of_column: [u8; FAST_MAX_COLUMNS],
     width: usize,
 }
 
 /// Most columns the fast path splits; wider blocks use the general path.
 const FAST_MAX_COLUMNS: usize = 64;
 
+/// [`FastConn::field_of_column`] for a column no conn field is read from.
+const NOT_READ: u8 = u8::MAX;
+
 impl FastConn {
     fn for_block(block: &Block) -> Option<FastConn> {
         let columns = block.fast_columns("conn")?;
+        let mut field_of_column = [NOT_READ; FAST_MAX_COLUMNS];
+        for (field, f) in conn::FIELDS.iter().enumerate() {
+            if let Some(&column) = columns.get(f.name) {
+                // A column index is below the block's width, which fast_columns bounds.
+                field_of_column[column] = field as u8;
+            }
+        }
         Some(FastConn {
-            columns: ConnColumns::of(columns),
+            field_of_column,
             width: block.width,
         })
     }
@@ -364,14 +376,30 @@ impl FastConn {
         unset: &str,
         provenance: Provenance,
     ) -> Option<std::result::Result<FlowRecord, (usize, FieldError)>> {
-        let mut cells = [""; FAST_MAX_COLUMNS];
-        let cells = split_cells(text, self.width, &mut cells)?;
-        let line = ConnCells {
-            cells,
-            columns: &self.columns,
-            unset,
+        let mut cells = [None; conn::FIELDS.len()];
+        let mut column = 0;
+        let mut start = 0;
+        let mut keep = |column: usize, end: usize, start: usize| -> Option<()> {
+            let field = self.field_of_column[column];
+            if field != NOT_READ {
+                cells[usize::from(field)] = Some(text.get(start..end)?);
+            }
+            Some(())
         };
-        Some(zeek_fields::flow(&line, provenance))
+        for_each_tab(text.as_bytes(), &mut |tab| {
+            if column + 1 >= self.width {
+                return None;
+            }
+            keep(column, tab, start)?;
+            column += 1;
+            start = tab + 1;
+            Some(())
+        })?;
+        if column + 1 != self.width {
+            return None;
+        }
+        keep(column, text.len(), start)?;
+        Some(zeek_fields::flow(&ConnCells { cells, unset }, provenance))
     }
 }
 
@@ -747,10 +775,11 @@ impl Row<'_> {
 }
 
 fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
-    let columns = ConnColumns::of(row.columns);
     let cells = ConnCells {
-        cells: row.fields,
-        columns: &columns,
+        cells: conn::FIELDS.map(|f| {
+            let column = row.columns.get(f.name)?;
+            row.fields.get(*column).copied()
+        }),
         unset: &row.block.unset_field,
     };
     zeek_fields::flow(&cells, provenance)
@@ -868,6 +897,104 @@ mod tests {
     /// DNS lines read through the tab-separated fast path give exactly the records and
     /// rejects (field, reason, detail) of the general path, which reads the same lines
     /// with another separator.
+    /// The conn fast path picks cells by column and splits only once; it must read every
+    /// line as the general path does, whatever the block's column order, extra or missing
+    /// columns, and line width.
+    #[test]
+    fn conn_fast_path_matches_the_general_path() {
+        let blocks = [
+            // Zeek's own layout; one reordered with extra columns and no uid or
+            // local_orig; one without a required column (resp_h), whose every line of
+            // the right width is rejected naming it.
+            "#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\n",
+            "#path\tconn\n#fields\t_node\tresp_bytes\tid.resp_h\tts\tproto\tid.orig_h\t_extra\torig_bytes\tid.resp_p\tduration\tid.orig_p\n",
+            "#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tproto\torig_bytes\n",
+        ];
+        let values = [
+            "1782864000.000000",
+            "1782864000",
+            "x",
+            "-",
+            "(empty)",
+            "10.0.0.5",
+            "2001:db8::1",
+            "10.0.0",
+            "0.020000",
+            "-1",
+            "nan",
+            "443",
+            "70000",
+            "18446744073709551616",
+            "tcp",
+            "T",
+            "F",
+            "CdUi5X3w",
+            "",
+        ];
+        let mut rng = xborder_model::rng::Rng::new(11);
+        let mut pick = || values[rng.below(values.len() as u64) as usize];
+        for (b, fields) in blocks.iter().enumerate() {
+            let declared = fields.lines().find(|l| l.starts_with("#fields")).unwrap();
+            let names: Vec<&str> = declared.split('\t').skip(1).collect();
+            let width = names.len();
+            let mut tab = String::from(
+                "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+            );
+            tab.push_str(fields);
+            for line in 0..400 {
+                // Mostly the declared width; now and then one cell too few or too many.
+                let cells = match line % 25 {
+                    0 => width - 1,
+                    1 => width + 1,
+                    _ => width,
+                };
+                // Required fields mostly valid, so that most lines are records.
+                let row: Vec<&str> = (0..cells)
+                    .map(|c| match names.get(c).copied() {
+                        Some("ts") if line % 7 != 3 => "1782864000.250000",
+                        Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
+                        Some("id.resp_h") if line % 13 != 5 => "104.18.32.7",
+                        Some("id.orig_p" | "id.resp_p") if line % 3 != 0 => "443",
+                        Some("orig_bytes" | "resp_bytes") if line % 4 != 0 => "1200",
+                        Some("duration") if line % 5 != 2 => "0.020000",
+                        Some("local_orig") if line % 6 != 1 => "T",
+                        Some("proto") if line % 9 != 4 => "tcp",
+                        _ => pick(),
+                    })
+                    .collect();
+                tab.push_str(&row.join("\t"));
+                tab.push('\n');
+            }
+            let bar = tab
+                .replacen("#separator \\x09", "#separator \\x7c", 1)
+                .replace('\t', "|");
+            let fast = read_all(&tab);
+            let general = read_all(&bar);
+            assert_eq!(fast.len(), general.len());
+            let records = fast
+                .iter()
+                .filter(|i| matches!(i, Item::Record(Record::Flow(_))))
+                .count();
+            if b == 2 {
+                assert_eq!(records, 0, "block {b}: no resp_h column");
+                // Lines whose ts and orig_h are good are rejected for the absent column,
+                // not for an unset cell.
+                assert!(fast.iter().any(|i| matches!(
+                    i,
+                    Item::Reject(r) if r.field == "id.resp_h"
+                        && r.detail == "required column is not in #fields"
+                )));
+            } else {
+                assert!(records > 40, "block {b}: {records} records");
+            }
+            for (f, g) in fast.iter().zip(&general) {
+                let (f, g) = (format!("{f:?}"), format!("{g:?}"));
+                // A reject's excerpt shows each separator as written (a tab as a space).
+                assert_eq!(f.replace('\t', " "), g.replace('|', " "), "block {b}");
+            }
+        }
+    }
+
     #[test]
     fn dns_fast_path_matches_the_general_path() {
         let blocks = [
