@@ -8,12 +8,15 @@ use std::io::BufRead;
 use xborder_model::fasthash::FastMap;
 
 use super::lines::{Line, LineReader};
-use super::values::FieldError;
+use super::values::{self, FieldError};
 use super::zeek_fields::{self, conn, dns, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
+use std::net::IpAddr;
 use xborder_model::error::Result;
-use xborder_model::schema::{DnsRecord, FlowRecord, HostnameSource, Provenance, Record};
+use xborder_model::schema::{
+    DnsRecord, FlowRecord, HostnameSource, Micros, Provenance, Record, Uid,
+};
 
 const CONN_FIELDS: &[(&str, &str)] = &[
     ("ts", "ts (connection start; epoch seconds)"),
@@ -306,13 +309,50 @@ struct ConnCells<'a> {
     unset: &'a str,
 }
 
+impl ConnCells<'_> {
+    /// Field `field`'s cell; `None` when its column is absent or the cell is unset.
+    #[inline]
+    fn cell(&self, field: usize) -> Option<&str> {
+        self.cells[field].filter(|v| !is_unset(v, self.unset))
+    }
+}
+
+/// Every cell is Zeek's ASCII text, so each typed reader hands it straight to its type's
+/// value parser: what the shared readers do with [`Raw::Ascii`], without the `Raw`.
 impl ConnValues for ConnCells<'_> {
     #[inline]
     fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
-        Ok(match self.cells[field] {
-            Some(v) if !is_unset(v, self.unset) => Raw::Ascii(v),
-            _ => Raw::Unset,
-        })
+        Ok(self.cell(field).map_or(Raw::Unset, Raw::Ascii))
+    }
+
+    fn time(&self, field: usize) -> std::result::Result<Option<Micros>, FieldError> {
+        self.cell(field)
+            .map(values::parse_epoch_decimal)
+            .transpose()
+    }
+
+    fn addr(&self, field: usize) -> std::result::Result<Option<IpAddr>, FieldError> {
+        self.cell(field).map(values::parse_address).transpose()
+    }
+
+    fn port(&self, field: usize) -> std::result::Result<Option<u16>, FieldError> {
+        self.cell(field).map(values::parse_port).transpose()
+    }
+
+    fn count(&self, field: usize) -> std::result::Result<Option<u64>, FieldError> {
+        self.cell(field).map(values::parse_count).transpose()
+    }
+
+    fn interval(&self, field: usize) -> std::result::Result<Option<f64>, FieldError> {
+        self.cell(field).map(values::parse_seconds).transpose()
+    }
+
+    fn boolean(&self, field: usize) -> std::result::Result<Option<bool>, FieldError> {
+        self.cell(field).map(values::parse_bool).transpose()
+    }
+
+    fn uid(&self, field: usize) -> std::result::Result<Option<Uid>, FieldError> {
+        Ok(self.cell(field).map(Uid::from))
     }
 
     fn missing(&self, field: usize) -> &'static str {
