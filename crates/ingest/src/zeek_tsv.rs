@@ -937,6 +937,76 @@ mod tests {
     /// DNS lines read through the tab-separated fast path give exactly the records and
     /// rejects (field, reason, detail) of the general path, which reads the same lines
     /// with another separator.
+    /// TSV cells' typed readers hand text straight to the value parsers; they must read
+    /// every value exactly as the shared readers read the same cell as [`Raw::Ascii`].
+    #[test]
+    fn conn_cells_read_as_the_shared_readers_do() {
+        /// The same cells, seen only through `raw`: the shared readers' path.
+        struct ThroughRaw<'a>(ConnCells<'a>);
+        impl ConnValues for ThroughRaw<'_> {
+            fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
+                self.0.raw(field)
+            }
+            fn missing(&self, field: usize) -> &'static str {
+                self.0.missing(field)
+            }
+        }
+        let values = [
+            None,
+            Some("-"),
+            Some(""),
+            Some("(empty)"),
+            Some("1782864000.250000"),
+            Some("1782864000"),
+            Some("-1"),
+            Some("nan"),
+            Some("10.0.0.5"),
+            Some("2001:db8::1"),
+            Some("10.0.0"),
+            Some("443"),
+            Some("70000"),
+            Some("18446744073709551616"),
+            Some("0.020000"),
+            Some("tcp"),
+            Some("UDP"),
+            Some("icmp"),
+            Some("T"),
+            Some("F"),
+            Some("true"),
+            Some("CdUi5X3w"),
+            Some("an id longer than twenty-four bytes"),
+        ];
+        let mut rng = xborder_model::rng::Rng::new(3);
+        let mut records = 0;
+        for _ in 0..20_000 {
+            let mut cells = [None; conn::FIELDS.len()];
+            for (field, cell) in cells.iter_mut().enumerate() {
+                // Each field mostly good for its type, so that many lines are records.
+                *cell = match (field, rng.below(16)) {
+                    (_, 0) => values[rng.below(values.len() as u64) as usize],
+                    (conn::TS, _) => Some("1782864000.250000"),
+                    (conn::ORIG_H | conn::RESP_H, _) => Some("10.0.0.5"),
+                    (conn::ORIG_P | conn::RESP_P, _) => Some("443"),
+                    (conn::ORIG_BYTES | conn::RESP_BYTES, _) => Some("1200"),
+                    (conn::DURATION, _) => Some("0.020000"),
+                    (conn::LOCAL_ORIG, _) => Some("T"),
+                    (conn::PROTO, _) => Some("tcp"),
+                    _ => Some("CdUi5X3w"),
+                };
+            }
+            let direct = ConnCells { cells, unset: "-" };
+            let shared = ThroughRaw(ConnCells { cells, unset: "-" });
+            let provenance = Provenance { file: 0, line: 1 };
+            let (a, b) = (
+                zeek_fields::flow(&direct, provenance),
+                zeek_fields::flow(&shared, provenance),
+            );
+            records += usize::from(a.is_ok());
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "cells {cells:?}");
+        }
+        assert!(records > 5_000, "{records} records");
+    }
+
     /// The conn fast path picks cells by column and splits only once; it must read every
     /// line as the general path does, whatever the block's column order, extra or missing
     /// columns, and line width.
