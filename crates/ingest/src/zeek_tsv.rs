@@ -302,7 +302,8 @@ impl Block {
     }
 }
 
-/// A data line's conn cells, picked out by [`FastConn::parse`], for the shared mapping.
+/// A data line's conn cells by field, picked out by [`FastConn::parse`] (or from the general
+/// path's split line), for the shared mapping.
 struct ConnCells<'a> {
     /// Each conn field's cell; `None` when its column is not in the block.
     cells: [Option<&'a str>; conn::FIELDS.len()],
@@ -934,9 +935,6 @@ mod tests {
         assert_eq!(seen, 2);
     }
 
-    /// DNS lines read through the tab-separated fast path give exactly the records and
-    /// rejects (field, reason, detail) of the general path, which reads the same lines
-    /// with another separator.
     /// TSV cells' typed readers hand text straight to the value parsers; they must read
     /// every value exactly as the shared readers read the same cell as [`Raw::Ascii`].
     #[test]
@@ -1105,6 +1103,9 @@ mod tests {
         }
     }
 
+    /// DNS lines read through the tab-separated fast path give exactly the records and
+    /// rejects (field, reason, detail) of the general path, which reads the same lines
+    /// with another separator.
     #[test]
     fn dns_fast_path_matches_the_general_path() {
         let blocks = [
