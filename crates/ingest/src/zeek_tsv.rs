@@ -935,6 +935,47 @@ mod tests {
         assert_eq!(seen, 2);
     }
 
+    /// 400 lines of the block `fields` (mostly of its width, now and then a cell short or
+    /// long), each cell given by `cell(line, column name)`, read tab-separated (the fast
+    /// path) and `|`-separated (the general path). Asserts both give the same items
+    /// (records, and rejects with their field, reason and detail) and returns them.
+    fn read_by_both_paths(
+        fields: &str,
+        mut cell: impl FnMut(usize, Option<&str>) -> &'static str,
+    ) -> Vec<Item> {
+        let declared = fields.lines().find(|l| l.starts_with("#fields")).unwrap();
+        let names: Vec<&str> = declared.split('\t').skip(1).collect();
+        let width = names.len();
+        let mut tab = String::from(
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+        );
+        tab.push_str(fields);
+        for line in 0..400 {
+            let cells = match line % 25 {
+                0 => width - 1,
+                1 => width + 1,
+                _ => width,
+            };
+            let row: Vec<&str> = (0..cells)
+                .map(|c| cell(line, names.get(c).copied()))
+                .collect();
+            tab.push_str(&row.join("\t"));
+            tab.push('\n');
+        }
+        let bar = tab
+            .replacen("#separator \\x09", "#separator \\x7c", 1)
+            .replace('\t', "|");
+        let fast = read_all(&tab);
+        let general = read_all(&bar);
+        assert_eq!(fast.len(), general.len(), "{fields}");
+        for (f, g) in fast.iter().zip(&general) {
+            let (f, g) = (format!("{f:?}"), format!("{g:?}"));
+            // A reject's excerpt shows each separator as written (a tab as a space).
+            assert_eq!(f.replace('\t', " "), g.replace('|', " "), "{fields}");
+        }
+        fast
+    }
+
     /// TSV cells' typed readers hand text straight to the value parsers; they must read
     /// every value exactly as the shared readers read the same cell as [`Raw::Ascii`].
     #[test]
@@ -1040,45 +1081,19 @@ mod tests {
             "",
         ];
         let mut rng = xborder_model::rng::Rng::new(11);
-        let mut pick = || values[rng.below(values.len() as u64) as usize];
         for (b, fields) in blocks.iter().enumerate() {
-            let declared = fields.lines().find(|l| l.starts_with("#fields")).unwrap();
-            let names: Vec<&str> = declared.split('\t').skip(1).collect();
-            let width = names.len();
-            let mut tab = String::from(
-                "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
-            );
-            tab.push_str(fields);
-            for line in 0..400 {
-                // Mostly the declared width; now and then one cell too few or too many.
-                let cells = match line % 25 {
-                    0 => width - 1,
-                    1 => width + 1,
-                    _ => width,
-                };
-                // Required fields mostly valid, so that most lines are records.
-                let row: Vec<&str> = (0..cells)
-                    .map(|c| match names.get(c).copied() {
-                        Some("ts") if line % 7 != 3 => "1782864000.250000",
-                        Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
-                        Some("id.resp_h") if line % 13 != 5 => "104.18.32.7",
-                        Some("id.orig_p" | "id.resp_p") if line % 3 != 0 => "443",
-                        Some("orig_bytes" | "resp_bytes") if line % 4 != 0 => "1200",
-                        Some("duration") if line % 5 != 2 => "0.020000",
-                        Some("local_orig") if line % 6 != 1 => "T",
-                        Some("proto") if line % 9 != 4 => "tcp",
-                        _ => pick(),
-                    })
-                    .collect();
-                tab.push_str(&row.join("\t"));
-                tab.push('\n');
-            }
-            let bar = tab
-                .replacen("#separator \\x09", "#separator \\x7c", 1)
-                .replace('\t', "|");
-            let fast = read_all(&tab);
-            let general = read_all(&bar);
-            assert_eq!(fast.len(), general.len());
+            // Each field mostly valid, so that most lines are records.
+            let fast = read_by_both_paths(fields, |line, name| match name {
+                Some("ts") if line % 7 != 3 => "1782864000.250000",
+                Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
+                Some("id.resp_h") if line % 13 != 5 => "104.18.32.7",
+                Some("id.orig_p" | "id.resp_p") if line % 3 != 0 => "443",
+                Some("orig_bytes" | "resp_bytes") if line % 4 != 0 => "1200",
+                Some("duration") if line % 5 != 2 => "0.020000",
+                Some("local_orig") if line % 6 != 1 => "T",
+                Some("proto") if line % 9 != 4 => "tcp",
+                _ => values[rng.below(values.len() as u64) as usize],
+            });
             let records = fast
                 .iter()
                 .filter(|i| matches!(i, Item::Record(Record::Flow(_))))
@@ -1094,11 +1109,6 @@ mod tests {
                 )));
             } else {
                 assert!(records > 40, "block {b}: {records} records");
-            }
-            for (f, g) in fast.iter().zip(&general) {
-                let (f, g) = (format!("{f:?}"), format!("{g:?}"));
-                // A reject's excerpt shows each separator as written (a tab as a space).
-                assert_eq!(f.replace('\t', " "), g.replace('|', " "), "block {b}");
             }
         }
     }
@@ -1142,52 +1152,21 @@ mod tests {
             "",
         ];
         let mut rng = xborder_model::rng::Rng::new(5);
-        let mut pick = || values[rng.below(values.len() as u64) as usize];
         for (b, fields) in blocks.iter().enumerate() {
-            let declared = fields.lines().find(|l| l.starts_with("#fields")).unwrap();
-            let names: Vec<&str> = declared.split('\t').skip(1).collect();
-            let width = names.len();
-            let mut tab = String::from(
-                "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
-            );
-            tab.push_str(fields);
-            for line in 0..400 {
-                // Mostly the declared width; now and then one cell too few or too many.
-                let cells = match line % 25 {
-                    0 => width - 1,
-                    1 => width + 1,
-                    _ => width,
-                };
-                // Required fields mostly valid, so that most lines are records.
-                let row: Vec<&str> = (0..cells)
-                    .map(|c| match names.get(c).copied() {
-                        Some("ts") if line % 7 != 3 => "1782864000.250000",
-                        Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
-                        Some("rtt") if line % 3 != 0 => "0.020000",
-                        Some("trans_id") if line % 3 != 1 => "4711",
-                        Some("TTLs") if line % 4 != 0 => "300.000000,60.000000",
-                        _ => pick(),
-                    })
-                    .collect();
-                tab.push_str(&row.join("\t"));
-                tab.push('\n');
-            }
-            let bar = tab
-                .replacen("#separator \\x09", "#separator \\x7c", 1)
-                .replace('\t', "|");
-            let fast = read_all(&tab);
-            let general = read_all(&bar);
-            assert_eq!(fast.len(), general.len());
+            // Required fields mostly valid, so that most lines are records.
+            let fast = read_by_both_paths(fields, |line, name| match name {
+                Some("ts") if line % 7 != 3 => "1782864000.250000",
+                Some("id.orig_h") if line % 11 != 5 => "10.0.0.5",
+                Some("rtt") if line % 3 != 0 => "0.020000",
+                Some("trans_id") if line % 3 != 1 => "4711",
+                Some("TTLs") if line % 4 != 0 => "300.000000,60.000000",
+                _ => values[rng.below(values.len() as u64) as usize],
+            });
             let records = fast
                 .iter()
                 .filter(|i| matches!(i, Item::Record(Record::Dns(_))))
                 .count();
             assert!(records > 40, "block {b}: {records} records");
-            for (f, g) in fast.iter().zip(&general) {
-                let (f, g) = (format!("{f:?}"), format!("{g:?}"));
-                // A reject's excerpt shows each separator as written (a tab as a space).
-                assert_eq!(f.replace('\t', " "), g.replace('|', " "), "block {b}");
-            }
         }
     }
 
