@@ -420,7 +420,7 @@ impl FastConn {
         let mut cells = [None; conn::FIELDS.len()];
         let mut column = 0;
         let mut start = 0;
-        let mut keep = |column: usize, end: usize, start: usize| -> Option<()> {
+        let mut keep = |column: usize, start: usize, end: usize| -> Option<()> {
             let field = self.field_of_column[column];
             if field != NOT_READ {
                 cells[usize::from(field)] = Some(text.get(start..end)?);
@@ -431,7 +431,7 @@ impl FastConn {
             if column + 1 >= self.width {
                 return None;
             }
-            keep(column, tab, start)?;
+            keep(column, start, tab)?;
             column += 1;
             start = tab + 1;
             Some(())
@@ -439,7 +439,7 @@ impl FastConn {
         if column + 1 != self.width {
             return None;
         }
-        keep(column, text.len(), start)?;
+        keep(column, start, text.len())?;
         Some(zeek_fields::flow(&ConnCells { cells, unset }, provenance))
     }
 }
