@@ -67,6 +67,37 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T>
     })
 }
 
+/// `df`, decoded from rows `start..start + declared` of a file, with every column as long
+/// as the frame: a damaged page can decode to a column shorter than its frame, which the
+/// decoder checks only in debug builds, and reading a row past a column's end panics.
+/// Such a frame is an error, so its rows are rejected as undecodable instead.
+pub(crate) fn consistent(df: DataFrame, start: usize, declared: usize) -> PolarsResult<DataFrame> {
+    let lengths = df.columns().iter().map(|c| (c.name().as_str(), c.len()));
+    match frame_shape_error(df.height(), lengths, start, declared) {
+        Some(why) => Err(PolarsError::ComputeError(why.into())),
+        None => Ok(df),
+    }
+}
+
+/// Why a frame of `height` rows with columns of `lengths` cannot stand for rows
+/// `start..start + declared` of a file; `None` when it can.
+fn frame_shape_error<'c>(
+    height: usize,
+    mut lengths: impl Iterator<Item = (&'c str, usize)>,
+    start: usize,
+    declared: usize,
+) -> Option<String> {
+    if height > declared {
+        return Some(format!(
+            "{height} rows decoded from row {} on, the footer declares {declared}",
+            start + 1
+        ));
+    }
+    lengths
+        .find(|(_, len)| *len != height)
+        .map(|(name, len)| format!("column `{name}` decoded {len} values for {height} rows"))
+}
+
 fn is_plain_parquet(path: &Path) -> bool {
     let mut magic = [0u8; 4];
     File::open(path)
@@ -163,5 +194,29 @@ impl ParquetInput {
             self.consumed += n as u64;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame whose columns disagree with it, or that holds more rows than the footer
+    /// declares for its range, is refused; release builds of the decoder do not check.
+    #[test]
+    fn frames_of_inconsistent_shape_are_refused() {
+        let shape = |height, lengths: &[(&'static str, usize)], declared| {
+            frame_shape_error(height, lengths.iter().copied(), 8, declared)
+        };
+        assert_eq!(shape(4, &[("ts", 4), ("uid", 4)], 4), None);
+        assert_eq!(shape(3, &[("ts", 3)], 4), None);
+        assert_eq!(
+            shape(4, &[("ts", 4), ("uid", 0)], 4).as_deref(),
+            Some("column `uid` decoded 0 values for 4 rows")
+        );
+        assert_eq!(
+            shape(5, &[("ts", 5)], 4).as_deref(),
+            Some("5 rows decoded from row 9 on, the footer declares 4")
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::io::BufRead;
 
 use polars::prelude::*;
 
-use super::parquet_file::{guarded, schema_names, ParquetInput};
+use super::parquet_file::{consistent, guarded, schema_names, ParquetInput};
 use super::values::FieldError;
 use super::zeek_fields::{self, conn, ConnValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
@@ -316,6 +316,7 @@ fn read(
                 .with_slice(Some((start, len)))
                 .read_parallel(ParallelStrategy::Columns)
                 .finish()?;
+            let df = consistent(df, start, len)?;
             let cols = names
                 .iter()
                 .zip(&present)

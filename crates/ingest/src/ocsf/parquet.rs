@@ -19,7 +19,7 @@ use polars::prelude::*;
 use serde_json::{Map, Number, Value};
 
 use super::{items, State, FIELD_MAP};
-use crate::parquet_file::{guarded, schema_names, ParquetInput};
+use crate::parquet_file::{consistent, guarded, schema_names, ParquetInput};
 use crate::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::{Error, Result};
 
@@ -118,6 +118,7 @@ fn read(
                 .with_columns(Some(names.clone()))
                 .with_slice(Some((start, BATCH_ROWS)))
                 .finish()
+                .and_then(|df| consistent(df, start, BATCH_ROWS.min(rows - start)))
         }) {
             Ok(df) => df,
             Err(e) => {
