@@ -105,7 +105,7 @@ impl<'r> LineReader<'r> {
         }
         self.number += 1;
         if too_long {
-            let head = &self.buf[..self.buf.len().min(640)];
+            let head = &self.buf[..self.buf.len().min(TOO_LONG_HEAD)];
             return Ok(Some(Line::TooLong {
                 number: self.number,
                 head,
@@ -114,6 +114,102 @@ impl<'r> LineReader<'r> {
         Ok(Some(Line::Text {
             number: self.number,
             bytes: text_of(&self.buf, self.number),
+        }))
+    }
+}
+
+/// One line of a parser's input, checked for UTF-8 (every parser of text needs it so).
+pub enum CheckedLine<'a> {
+    Text { number: u64, text: &'a str },
+    NotUtf8 { number: u64, bytes: &'a [u8] },
+    TooLong { number: u64, head: &'a [u8] },
+}
+
+/// A source of numbered lines checked for UTF-8: a [`LineReader`] over any reader, or
+/// [`PieceLines`] over a piece of a file already in memory.
+pub trait CheckedLines {
+    /// The next line, or `None` at end of input.
+    fn next_checked(&mut self) -> io::Result<Option<CheckedLine<'_>>>;
+}
+
+impl CheckedLines for LineReader<'_> {
+    fn next_checked(&mut self) -> io::Result<Option<CheckedLine<'_>>> {
+        Ok(self.next_line()?.map(|line| match line {
+            Line::TooLong { number, head } => CheckedLine::TooLong { number, head },
+            Line::Text { number, bytes } => match std::str::from_utf8(bytes) {
+                Ok(text) => CheckedLine::Text { number, text },
+                Err(_) => CheckedLine::NotUtf8 { number, bytes },
+            },
+        }))
+    }
+}
+
+/// Bytes of an over-long line kept as its reject's excerpt source, as [`LineReader`]
+/// keeps them.
+const TOO_LONG_HEAD: usize = 640;
+
+/// The lines of a piece of a file held in memory, as a [`LineReader`] over the same
+/// bytes gives them (same numbers, terminators, byte-order mark and length limit).
+///
+/// Why a second reader: the piece is checked for UTF-8 once, as a whole, and each line is
+/// then a slice of that text. Checking 125-byte lines one call at a time, through a
+/// reader's dynamic calls, was about 4 % of a typical run's CPU (docs/performance.md,
+/// the twelfth pass). A piece that is not UTF-8 throughout is checked line by line, so
+/// each bad line is still rejected on its own.
+pub struct PieceLines<'a> {
+    bytes: &'a [u8],
+    /// The whole piece, when it is UTF-8.
+    text: Option<&'a str>,
+    /// Where the next line starts.
+    at: usize,
+    number: u64,
+}
+
+impl<'a> PieceLines<'a> {
+    /// The lines of `bytes`, whose first line is line `before + 1` of its file.
+    pub fn new(bytes: &'a [u8], before: u64) -> Self {
+        PieceLines {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+            at: 0,
+            number: before,
+        }
+    }
+}
+
+impl CheckedLines for PieceLines<'_> {
+    fn next_checked(&mut self) -> io::Result<Option<CheckedLine<'_>>> {
+        let start = self.at;
+        let Some(rest) = self.bytes.get(start..).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        let (raw_len, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (i, start + i + 1),
+            None => (rest.len(), self.bytes.len()),
+        };
+        self.at = next;
+        self.number += 1;
+        let number = self.number;
+        let raw = &rest[..raw_len];
+        if raw_len > MAX_LINE_BYTES {
+            let head = &raw[..raw.len().min(TOO_LONG_HEAD)];
+            return Ok(Some(CheckedLine::TooLong { number, head }));
+        }
+        let line = text_of(raw, number);
+        // Where `text_of` cut the line: a byte-order mark off its front, a carriage
+        // return off its end (both whole characters, so the cuts are character bounds).
+        let from = start + (raw.len() - line.len() - usize::from(raw.ends_with(b"\r")));
+        let to = from + line.len();
+        let text = match self.text.and_then(|t| t.get(from..to)) {
+            Some(text) => Ok(text),
+            None => std::str::from_utf8(line),
+        };
+        Ok(Some(match text {
+            Ok(text) => CheckedLine::Text { number, text },
+            Err(_) => CheckedLine::NotUtf8 {
+                number,
+                bytes: line,
+            },
         }))
     }
 }
@@ -195,6 +291,71 @@ mod tests {
             Some(Line::Text { number: 43, .. })
         ));
         assert!(lines.next_line().unwrap().is_none());
+    }
+
+    /// A checked line as comparable values: number, then the text, the bad bytes or the
+    /// over-long line's head.
+    fn checked(source: &mut dyn CheckedLines) -> Vec<(u64, &'static str, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some(line) = source.next_checked().unwrap() {
+            out.push(match line {
+                CheckedLine::Text { number, text } => (number, "text", text.as_bytes().to_vec()),
+                CheckedLine::NotUtf8 { number, bytes } => (number, "not utf-8", bytes.to_vec()),
+                CheckedLine::TooLong { number, head } => (number, "too long", head.to_vec()),
+            });
+        }
+        out
+    }
+
+    /// A piece's lines are a line reader's over the same bytes, whether the piece is UTF-8
+    /// throughout or not: byte-order marks, carriage returns, empty and over-long lines,
+    /// bad bytes and characters of several bytes, with and without a last newline.
+    #[test]
+    fn piece_lines_are_the_line_readers_lines() {
+        const PARTS: [&[u8]; 10] = [
+            b"\n",
+            b"\r",
+            b"\r\n",
+            UTF8_BOM,
+            b"\xff",
+            b"\xc3\xa9",
+            b"\xc3",
+            b"a\tb",
+            b"#",
+            b"",
+        ];
+        let mut rng = xborder_model::rng::Rng::new(17);
+        let mut long = vec![b'x'; MAX_LINE_BYTES - 2];
+        long.extend_from_slice(b"\r\r\ny\n");
+        let mut over = vec![b'\xff'; MAX_LINE_BYTES + 1];
+        over.extend_from_slice(b"\nz\r");
+        let mut inputs = vec![
+            long.clone(),
+            [b"x".as_slice(), &long].concat(),
+            [UTF8_BOM, &long].concat(),
+            over.clone(),
+            over[..MAX_LINE_BYTES].to_vec(),
+        ];
+        for _ in 0..3_000 {
+            let parts = rng.below(12);
+            let mut input = Vec::new();
+            for _ in 0..parts {
+                input.extend_from_slice(PARTS[rng.below(PARTS.len() as u64) as usize]);
+            }
+            inputs.push(input);
+        }
+        for input in &inputs {
+            for before in [0, 41] {
+                let mut whole: &[u8] = input;
+                let by_reader = checked(&mut LineReader::after_line(&mut whole, before));
+                let mut cursor = io::Cursor::new(input.clone());
+                let mut small = io::BufReader::with_capacity(3, &mut cursor);
+                let by_small_reads = checked(&mut LineReader::after_line(&mut small, before));
+                let by_piece = checked(&mut PieceLines::new(input, before));
+                assert_eq!(by_piece, by_reader, "{input:?}");
+                assert_eq!(by_piece, by_small_reads, "{input:?}");
+            }
+        }
     }
 
     #[test]

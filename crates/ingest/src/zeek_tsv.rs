@@ -7,7 +7,7 @@
 use std::io::BufRead;
 use xborder_model::fasthash::FastMap;
 
-use super::lines::{Line, LineReader};
+use super::lines::{CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{self, conn, dns, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
@@ -595,13 +595,7 @@ pub(crate) fn read_piece(
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
-    let mut reader = piece;
-    read_lines(
-        LineReader::after_line(&mut reader, before),
-        block.clone(),
-        ctx,
-        sink,
-    )
+    read_lines(PieceLines::new(piece, before), block.clone(), ctx, sink)
 }
 
 /// The header block in effect at each line end of a Zeek TSV log, kept by the thread
@@ -650,7 +644,7 @@ impl Headers {
 }
 
 fn read_lines(
-    mut lines: LineReader<'_>,
+    mut lines: impl CheckedLines,
     mut block: Block,
     ctx: &ReadContext<'_>,
     sink: &mut dyn FnMut(Item) -> Result<()>,
@@ -661,10 +655,10 @@ fn read_lines(
     let mut fast = FastConn::for_block(&block);
     let mut fast_dns = FastDns::for_block(&block);
     loop {
-        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
+        let line = lines.next_checked().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
-        let (number, bytes) = match line {
-            Line::TooLong { number, head } => {
+        let (number, text) = match line {
+            CheckedLine::TooLong { number, head } => {
                 sink(Item::Reject(
                     Reject::new(
                         number,
@@ -676,23 +670,24 @@ fn read_lines(
                 ))?;
                 continue;
             }
-            Line::Text { number, bytes } => (number, bytes),
+            CheckedLine::NotUtf8 { number, bytes } => {
+                sink(Item::Reject(
+                    Reject::new(
+                        number,
+                        "(line)",
+                        RejectReason::InvalidUtf8,
+                        "line is not UTF-8",
+                    )
+                    .with_excerpt(bytes),
+                ))?;
+                continue;
+            }
+            CheckedLine::Text { number, text } => (number, text),
         };
-        if bytes.is_empty() {
+        if text.is_empty() {
             continue;
         }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            sink(Item::Reject(
-                Reject::new(
-                    number,
-                    "(line)",
-                    RejectReason::InvalidUtf8,
-                    "line is not UTF-8",
-                )
-                .with_excerpt(bytes),
-            ))?;
-            continue;
-        };
+        let bytes = text.as_bytes();
         if text.starts_with('#') {
             block.header_line(text);
             fast = FastConn::for_block(&block);
