@@ -9,6 +9,7 @@ pub mod json;
 pub mod lines;
 pub mod parallel;
 pub mod parquet_file;
+mod spare;
 pub mod syslog;
 pub mod text;
 

@@ -113,11 +113,12 @@ impl Home {
         }
     }
 
-    /// An empty vector for the next batch. Batches handed back are freed first, on this
-    /// thread, which allocated their records.
+    /// An empty vector for the next batch. Batches handed back are emptied first, on this
+    /// thread, which allocated their records: their buffers are kept for its next
+    /// records ([`crate::spare`]), the rest freed.
     fn empty(&mut self) -> Vec<Item> {
         while let Ok(mut items) = self.returned.try_recv() {
-            items.clear();
+            crate::spare::reclaim(&mut items);
             if self.spare.len() < SPARE_BATCHES {
                 self.spare.push(items);
             }

@@ -17,9 +17,9 @@ use std::net::IpAddr;
 use crate::values::{self, FieldError};
 use crate::RejectReason;
 use xborder_model::schema::{
-    normalise_host_header, normalise_hostname, parse_ip, AnswerValue, ByteDirection, DnsAnswer,
-    DnsRecord, FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance, ShortText,
-    Uid,
+    normalise_host_header, normalise_hostname_into, parse_ip, AnswerValue, ByteDirection,
+    DnsAnswer, DnsRecord, FlowRecord, HostnameRecord, HostnameSource, Micros, Proto, Provenance,
+    ShortText, Uid,
 };
 
 /// Zeek's value types, as a log's `#types` header names them.
@@ -492,6 +492,10 @@ pub fn flow<V: ConnValues + ?Sized>(
 
 /// Where the dns.log and ssl/http.log mappings take each field from, by Zeek's field name:
 /// a TSV line or a JSON object.
+/// A `vector` field's elements: on the stack up to eight (a DNS record's answers and
+/// TTLs), so splitting them allocates nothing.
+pub type CellList<'v> = smallvec::SmallVec<[Cow<'v, str>; 8]>;
+
 pub trait LogValues {
     /// The raw value of the field `name`, [`Raw::Unset`] when absent or unset, or the
     /// encoding's own error (a JSON string that does not unescape).
@@ -500,7 +504,7 @@ pub trait LogValues {
     /// `(empty)` is the empty string); `None` when absent or unset.
     fn text(&self, name: &'static str) -> Result<Option<Cow<'_, str>>, FieldError>;
     /// The elements of a `vector` field as text; none when absent, unset or empty.
-    fn list(&self, name: &'static str) -> Result<Vec<Cow<'_, str>>, FieldError>;
+    fn list(&self, name: &'static str) -> Result<CellList<'_>, FieldError>;
     /// Why required field `name` has no value, in the encoding's words.
     fn missing(&self, name: &'static str) -> &'static str;
 }
@@ -535,7 +539,12 @@ fn optional_named<T, V: LogValues + ?Sized>(
 pub fn answer_value(raw: &str) -> AnswerValue {
     match parse_ip(raw) {
         Some(ip) => AnswerValue::Address(ip),
-        None => AnswerValue::Other(normalise_hostname(raw)),
+        None => {
+            // In a string a parser thread kept from an earlier record ([`crate::spare`]).
+            let mut name = crate::spare::string(raw.len());
+            normalise_hostname_into(raw, &mut name);
+            AnswerValue::Other(name)
+        }
     }
 }
 
@@ -564,22 +573,20 @@ pub fn dns_record<V: LogValues + ?Sized>(
         })
     })?;
     let ttls = values.list("TTLs").map_err(|e| ("TTLs", e))?;
-    let answers = values
-        .list("answers")
-        .map_err(|e| ("answers", e))?
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let ttl = match ttls.get(i) {
-                Some(t) => Some(values::parse_ttl(t).map_err(|e| ("TTLs", e))?),
-                None => None,
-            };
-            Ok(DnsAnswer {
-                value: answer_value(raw),
-                ttl,
-            })
-        })
-        .collect::<NamedResult<Vec<DnsAnswer>>>()?;
+    let listed = values.list("answers").map_err(|e| ("answers", e))?;
+    // The list, the query and CNAME targets reuse a parser thread's earlier records'
+    // buffers ([`crate::spare`]): no allocation per record once batches come back.
+    let mut answers = crate::spare::answer_list();
+    for (i, raw) in listed.iter().enumerate() {
+        let ttl = match ttls.get(i) {
+            Some(t) => Some(values::parse_ttl(t).map_err(|e| ("TTLs", e))?),
+            None => None,
+        };
+        answers.push(DnsAnswer {
+            value: answer_value(raw),
+            ttl,
+        });
+    }
     let text = |name: &'static str| -> NamedResult<Option<ShortText>> {
         Ok(values
             .text(name)
@@ -592,12 +599,15 @@ pub fn dns_record<V: LogValues + ?Sized>(
         uid: text("uid")?,
         trans_id,
         client_ip,
-        // Normalised straight from the cell: one allocation, not two.
-        query: values
-            .text("query")
-            .map_err(|e| ("query", e))?
-            .map(|q| normalise_hostname(&q))
-            .unwrap_or_default(),
+        // Normalised straight from the cell into a kept string.
+        query: match values.text("query").map_err(|e| ("query", e))? {
+            Some(q) => {
+                let mut query = crate::spare::string(q.len());
+                normalise_hostname_into(&q, &mut query);
+                query
+            }
+            None => String::new(),
+        },
         qtype: text("qtype_name")?,
         rcode: text("rcode_name")?,
         answers,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::values::FieldError;
-use super::zeek_fields::{self, conn, ConnValues, LogValues, Raw};
+use super::zeek_fields::{self, conn, CellList, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use xborder_model::error::Result;
@@ -303,9 +303,9 @@ impl LogValues for Line0<'_> {
         })
     }
 
-    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
+    fn list(&self, name: &'static str) -> std::result::Result<CellList<'_>, FieldError> {
         let Some(raw) = self.field(name) else {
-            return Ok(Vec::new());
+            return Ok(CellList::new());
         };
         let values: Vec<serde_json::Value> =
             serde_json::from_str(raw.get()).map_err(|_| FieldError {

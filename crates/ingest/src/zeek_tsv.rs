@@ -9,7 +9,7 @@ use xborder_model::fasthash::FastMap;
 
 use super::lines::{CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, dns, ConnValues, LogValues, Raw};
+use super::zeek_fields::{self, conn, dns, CellList, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -247,9 +247,9 @@ impl Block {
     }
 
     /// The elements of a set or vector cell; none when unset, `(empty)` or empty.
-    fn list<'v>(&self, v: Option<&'v str>) -> Vec<Cow<'v, str>> {
+    fn list<'v>(&self, v: Option<&'v str>) -> CellList<'v> {
         match v.filter(|v| *v != self.empty_field && !v.is_empty()) {
-            None => Vec::new(),
+            None => CellList::new(),
             // The usual one-byte separator splits with memchr, not a substring search.
             Some(v) => match self.set_separator.as_bytes() {
                 [b] if b.is_ascii() => v.split(char::from(*b)).map(Cow::Borrowed).collect(),
@@ -873,7 +873,7 @@ impl<T: TsvCells> LogValues for T {
         Ok(self.get(name).map(|v| self.block().text(v)))
     }
 
-    fn list(&self, name: &'static str) -> std::result::Result<Vec<Cow<'_, str>>, FieldError> {
+    fn list(&self, name: &'static str) -> std::result::Result<CellList<'_>, FieldError> {
         Ok(self.block().list(self.get(name)))
     }
 

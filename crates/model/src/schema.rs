@@ -243,7 +243,17 @@ impl Record {
 
 /// Normalise a DNS name for matching: lowercase ASCII, no trailing dot.
 pub fn normalise_hostname(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
+    let mut out = String::new();
+    normalise_hostname_into(name, &mut out);
+    out
+}
+
+/// [`normalise_hostname`] written into `out` (emptied first), so a parser can reuse a
+/// string it already holds.
+pub fn normalise_hostname_into(name: &str, out: &mut String) {
+    out.clear();
+    out.push_str(name.trim().trim_end_matches('.'));
+    out.make_ascii_lowercase();
 }
 
 /// Normalise an HTTP `Host` header or SNI value: as [`normalise_hostname`], without a
