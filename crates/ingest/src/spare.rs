@@ -3,7 +3,7 @@
 //! Why: a DNS record owns its query name and its list of answers, two allocations a
 //! record (three with a CNAME) that were the parsers' last per-record allocations in the
 //! benchmark's formats. Batches already come home to the parser thread that filled them
-//! ([`crate::parallel`]), which used to free their records there. It now gives the
+//! (the parallel module's `Home`), which used to free their records there. It now gives the
 //! records' buffers to this thread's store first, and the DNS mapping takes its strings
 //! and lists from the store: once the first batches are back, a parser allocates nothing
 //! per DNS record. A thread whose batches never come home (a reader called directly)
@@ -16,9 +16,9 @@ use xborder_model::schema::{AnswerValue, DnsAnswer, Record};
 use crate::Item;
 
 /// Buffers kept per kind: about what one parser thread's records hold while they are on
-/// their way (pieces queued, batches queued and being read; a piece of a DNS log is about
-/// three batches). More are freed.
-const MAX_KEPT: usize = 16 * crate::parallel::BATCH_ITEMS;
+/// their way (pieces queued, batches queued and being read: sixteen batches of 2,048
+/// records; a piece of a DNS log is about three batches). More are freed.
+const MAX_KEPT: usize = 1 << 15;
 /// Strings with more room than this are freed rather than kept: a long name must not pin
 /// its buffer for every short one after it.
 const MAX_STRING_BYTES: usize = 256;

@@ -115,6 +115,15 @@ pub struct AiKey {
     pub hostname: Option<u32>,
 }
 
+/// What the fold needs of an egress flow's destination address, looked up once.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination {
+    /// ISO country code from the GeoIP database, `ZZ` when unknown.
+    pub country: [u8; 2],
+    /// The product whose published ranges hold the address.
+    pub range: Option<ProductId>,
+}
+
 /// The group of another egress flow: by destination country only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OtherKey {
@@ -136,7 +145,10 @@ pub struct FlowState<'a> {
     pub collect_unattributed: bool,
     pub unattributed: HashMap<IpAddr, u64>,
     pub site_cache: FastMap<IpAddr, Option<u16>>,
-    pub geo_cache: FastMap<IpAddr, [u8; 2]>,
+    /// What each egress flow's destination is, looked up once per address.
+    pub destinations: FastMap<IpAddr, Destination>,
+    /// The product whose published ranges hold an address, for proxy requests to an
+    /// address literal.
     pub range_cache: FastMap<IpAddr, Option<ProductId>>,
     pub name_cache: FastMap<u32, Option<ProductId>>,
     pub finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
@@ -180,7 +192,7 @@ impl<'a> FlowState<'a> {
             collect_unattributed: opts.collect_unattributed,
             unattributed: HashMap::new(),
             site_cache: FastMap::default(),
-            geo_cache: FastMap::default(),
+            destinations: FastMap::default(),
             range_cache: FastMap::default(),
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
@@ -263,18 +275,20 @@ impl<'a> FlowState<'a> {
             .or_insert_with(|| sites.index_of(ip).map(|i| i as u16))
     }
 
-    fn country(&mut self, ip: IpAddr) -> [u8; 2] {
-        let geo = &self.catalogs.geoip;
-        *self
-            .geo_cache
-            .entry(ip)
-            .or_insert_with(|| match geo.locate(ip) {
+    /// The country and the vendor range of an egress flow's destination: one look-up
+    /// per flow for both (each had its own map).
+    fn destination(&mut self, ip: IpAddr) -> Destination {
+        let catalogs = self.catalogs;
+        *self.destinations.entry(ip).or_insert_with(|| Destination {
+            country: match catalogs.geoip.locate(ip) {
                 Location::Country(c) => {
                     let b = c.as_bytes();
                     [b[0], b[1]]
                 }
                 _ => *b"ZZ",
-            })
+            },
+            range: catalogs.vendors.match_ip(ip),
+        })
     }
 
     /// Whether an address is on the inside: in a configured site, or special-purpose.
@@ -347,6 +361,7 @@ impl<'a> FlowState<'a> {
         }
         let site = site.unwrap_or(NO_SITE);
         let day = day_of(flow.ts);
+        let destination = self.destination(flow.dst_ip);
 
         let dns = self.index.lookup_hinted(
             &mut self.dns_hints,
@@ -366,7 +381,6 @@ impl<'a> FlowState<'a> {
         // Without a hostname on the connection: dns, ip_range, snapshot, ptr, strongest
         // first. `hostname` indexes the name table of the method that attributed the flow.
         let dns_name = dns.as_ref().map(|m| m.name);
-        let range_cache = &mut self.range_cache;
         let catalogs = self.catalogs;
         let weaker = cascade::weaker(
             dns_product.map(|product| Claim {
@@ -375,10 +389,7 @@ impl<'a> FlowState<'a> {
                 hostname: dns_name,
             }),
             || {
-                let range = *range_cache
-                    .entry(flow.dst_ip)
-                    .or_insert_with(|| catalog.match_ip(flow.dst_ip));
-                range.map(|product| Claim {
+                destination.range.map(|product| Claim {
                     product,
                     method: Method::IpRange,
                     hostname: dns_name,
@@ -449,7 +460,7 @@ impl<'a> FlowState<'a> {
                     method,
                     hostname,
                 };
-                let country = self.country(flow.dst_ip);
+                let country = destination.country;
                 self.ai
                     .entry(key)
                     .or_insert_with(|| FlowSum::new(flow.ts))
@@ -508,7 +519,7 @@ impl<'a> FlowState<'a> {
                     let slot = self.unattributed.entry(flow.dst_ip).or_default();
                     *slot = slot.saturating_add(bytes);
                 }
-                let country = self.country(flow.dst_ip);
+                let country = destination.country;
                 let key = OtherKey {
                     day,
                     site,

@@ -230,7 +230,10 @@ impl<'a> FlowState<'a> {
         Groups {
             ai,
             other: std::mem::take(&mut self.other).into_iter().collect(),
-            countries: std::mem::take(&mut self.geo_cache).into_iter().collect(),
+            countries: std::mem::take(&mut self.destinations)
+                .into_iter()
+                .map(|(ip, d)| (ip, d.country))
+                .collect(),
             site_lookups: std::mem::take(&mut self.site_cache).into_keys().collect(),
             unattributed: std::mem::take(&mut self.unattributed).into_iter().collect(),
             observed: self.observed.take(),

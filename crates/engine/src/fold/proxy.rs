@@ -290,7 +290,7 @@ impl FlowState<'_> {
         let country = if flow.dst_ip.is_unspecified() {
             *b"ZZ"
         } else {
-            self.country(flow.dst_ip)
+            self.destination(flow.dst_ip).country
         };
         let Some(product) = product else {
             let key = OtherKey {

@@ -36,7 +36,7 @@ impl<'a> FlowState<'a> {
             collect_unattributed: self.collect_unattributed,
             unattributed: Default::default(),
             site_cache: FastMap::default(),
-            geo_cache: FastMap::default(),
+            destinations: FastMap::default(),
             range_cache: FastMap::default(),
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
