@@ -62,13 +62,16 @@ thread_local! {
 pub(crate) fn reclaim(items: &mut Vec<Item>) {
     STORE.with(|store| {
         let mut store = store.borrow_mut();
-        for item in items.drain(..) {
+        // Taken in place: moving every item out to look at it cost a 208-byte copy per
+        // flow record.
+        for item in items.iter_mut() {
             if let Item::Record(Record::Dns(d)) = item {
-                store.keep_string(d.query);
-                store.keep_answers(d.answers);
+                store.keep_string(std::mem::take(&mut d.query));
+                store.keep_answers(std::mem::take(&mut d.answers));
             }
         }
     });
+    items.clear();
 }
 
 /// Room a new string is made with: most DNS names fit, so a kept string seldom has to
