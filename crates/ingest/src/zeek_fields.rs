@@ -490,12 +490,12 @@ pub fn flow<V: ConnValues + ?Sized>(
     })
 }
 
-/// Where the dns.log and ssl/http.log mappings take each field from, by Zeek's field name:
-/// a TSV line or a JSON object.
 /// A `vector` field's elements: on the stack up to eight (a DNS record's answers and
 /// TTLs), so splitting them allocates nothing.
 pub type CellList<'v> = smallvec::SmallVec<[Cow<'v, str>; 8]>;
 
+/// Where the dns.log and ssl/http.log mappings take each field from, by Zeek's field name:
+/// a TSV line or a JSON object.
 pub trait LogValues {
     /// The raw value of the field `name`, [`Raw::Unset`] when absent or unset, or the
     /// encoding's own error (a JSON string that does not unescape).
