@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use super::lines::{Line, LineReader};
+use super::lines::{self, Line, LineReader};
 use super::values::{self, FieldError};
 use super::{Item, ReadContext, Reject, RejectReason, Sink};
 use xborder_model::error::Result;
@@ -256,15 +256,7 @@ pub fn read_raw_objects(
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
                 framer = ObjectFramer::default();
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        RejectReason::LineTooLong,
-                        "line exceeds 1 MiB",
-                    )
-                    .with_excerpt(head),
-                ))?;
+                sink(Item::Reject(lines::too_long(number, head)))?;
                 continue;
             }
             Line::Text { number, bytes } => (number, bytes),

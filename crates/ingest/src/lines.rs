@@ -2,6 +2,8 @@
 
 use std::io::{self, BufRead};
 
+use xborder_model::reject::{Reject, RejectReason};
+
 /// Lines longer than this are rejected, not buffered: one missing newline in a
 /// multi-gigabyte export must not take the whole machine's memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -116,6 +118,29 @@ impl<'r> LineReader<'r> {
             bytes: text_of(&self.buf, self.number),
         }))
     }
+}
+
+/// The reject of a line longer than [`MAX_LINE_BYTES`], quoting its head: every line
+/// reader's, worded once.
+pub fn too_long(number: u64, head: &[u8]) -> Reject {
+    Reject::new(
+        number,
+        "(line)",
+        RejectReason::LineTooLong,
+        "line exceeds 1 MiB",
+    )
+    .with_excerpt(head)
+}
+
+/// The reject of a line that is not UTF-8, quoting it: every line reader's, worded once.
+pub fn not_utf8(number: u64, bytes: &[u8]) -> Reject {
+    Reject::new(
+        number,
+        "(line)",
+        RejectReason::InvalidUtf8,
+        "line is not UTF-8",
+    )
+    .with_excerpt(bytes)
 }
 
 /// One line of a parser's input, checked for UTF-8 (every parser of text needs it so).

@@ -14,7 +14,7 @@
 use std::io::BufRead;
 use std::net::IpAddr;
 
-use super::lines::{Line, LineReader, MAX_LINE_BYTES, UTF8_BOM};
+use super::lines::{self, Line, LineReader, MAX_LINE_BYTES, UTF8_BOM};
 use super::siem_common::{timestamp_or_local, typed_answer, zone_note};
 use super::text::split_csv;
 use super::values::{self, FieldError};
@@ -127,15 +127,7 @@ fn read(
         let (number, bytes) = match line {
             Line::TooLong { number, head } => {
                 pending = None;
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        RejectReason::LineTooLong,
-                        "line exceeds 1 MiB",
-                    )
-                    .with_excerpt(head),
-                ))?;
+                sink(Item::Reject(lines::too_long(number, head)))?;
                 continue;
             }
             Line::Text { number, bytes } => (number, bytes),
@@ -146,15 +138,7 @@ fn read(
             bytes
         };
         let Ok(text) = std::str::from_utf8(bytes) else {
-            sink(Item::Reject(
-                Reject::new(
-                    number,
-                    "(line)",
-                    RejectReason::InvalidUtf8,
-                    "line is not UTF-8",
-                )
-                .with_excerpt(bytes),
-            ))?;
+            sink(Item::Reject(lines::not_utf8(number, bytes)))?;
             continue;
         };
         let (start, record) = match pending.take() {

@@ -3,8 +3,8 @@
 
 use std::io::BufRead;
 
-use super::lines::{Line, LineReader};
-use super::{Item, ReadContext, Reject, RejectReason, Sink};
+use super::lines::{self, Line, LineReader};
+use super::{Item, ReadContext, Sink};
 use xborder_model::error::Result;
 
 /// Call `on_line` with each non-blank line (number, text without the terminator or a
@@ -20,30 +20,14 @@ pub fn read_lines(
         let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
         match line {
-            Line::TooLong { number, head } => sink(Item::Reject(
-                Reject::new(
-                    number,
-                    "(line)",
-                    RejectReason::LineTooLong,
-                    "line exceeds 1 MiB",
-                )
-                .with_excerpt(head),
-            ))?,
+            Line::TooLong { number, head } => sink(Item::Reject(lines::too_long(number, head)))?,
             Line::Text { number, bytes } => {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 match std::str::from_utf8(bytes) {
                     Ok(text) => on_line(number, text, sink)?,
-                    Err(_) => sink(Item::Reject(
-                        Reject::new(
-                            number,
-                            "(line)",
-                            RejectReason::InvalidUtf8,
-                            "line is not UTF-8",
-                        )
-                        .with_excerpt(bytes),
-                    ))?,
+                    Err(_) => sink(Item::Reject(lines::not_utf8(number, bytes)))?,
                 }
             }
         }

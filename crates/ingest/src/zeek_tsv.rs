@@ -7,7 +7,7 @@
 use std::io::BufRead;
 use xborder_model::fasthash::FastMap;
 
-use super::lines::{CheckedLine, CheckedLines, LineReader, PieceLines};
+use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{self, conn, dns, CellList, ConnValues, LogValues, Raw};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
@@ -659,27 +659,11 @@ fn read_lines(
         let Some(line) = line else { break };
         let (number, text) = match line {
             CheckedLine::TooLong { number, head } => {
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        RejectReason::LineTooLong,
-                        "line exceeds 1 MiB",
-                    )
-                    .with_excerpt(head),
-                ))?;
+                sink(Item::Reject(lines::too_long(number, head)))?;
                 continue;
             }
             CheckedLine::NotUtf8 { number, bytes } => {
-                sink(Item::Reject(
-                    Reject::new(
-                        number,
-                        "(line)",
-                        RejectReason::InvalidUtf8,
-                        "line is not UTF-8",
-                    )
-                    .with_excerpt(bytes),
-                ))?;
+                sink(Item::Reject(lines::not_utf8(number, bytes)))?;
                 continue;
             }
             CheckedLine::Text { number, text } => (number, text),
