@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::lines::{self, Line, LineReader};
+use super::lines::{self, CheckedLine, CheckedLines, LineReader};
 use super::{Item, ReadContext, Sink};
 use xborder_model::error::Result;
 
@@ -17,19 +17,18 @@ pub fn read_lines(
 ) -> Result<()> {
     let mut lines = LineReader::new(reader);
     loop {
-        let line = lines.next_line().map_err(|e| ctx.io_error(e))?;
+        let line = lines.next_checked().map_err(|e| ctx.io_error(e))?;
         let Some(line) = line else { break };
         match line {
-            Line::TooLong { number, head } => sink(Item::Reject(lines::too_long(number, head)))?,
-            Line::Text { number, bytes } => {
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => on_line(number, text, sink)?,
-                    Err(_) => sink(Item::Reject(lines::not_utf8(number, bytes)))?,
-                }
+            CheckedLine::TooLong { number, head } => {
+                sink(Item::Reject(lines::too_long(number, head)))?
             }
+            CheckedLine::NotUtf8 { number, bytes } => {
+                sink(Item::Reject(lines::not_utf8(number, bytes)))?
+            }
+            // A blank line is ASCII, so it is never one that is not UTF-8.
+            CheckedLine::Text { text, .. } if text.bytes().all(|b| b.is_ascii_whitespace()) => {}
+            CheckedLine::Text { number, text } => on_line(number, text, sink)?,
         }
     }
     Ok(())
