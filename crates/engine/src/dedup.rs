@@ -547,40 +547,11 @@ fn written_pages<T: Copy>(zeros: Vec<T>, zero: T) -> Vec<T> {
     // `black_box` keeps the compiler from dropping stores of zero into memory it knows
     // is zeroed.
     let mut zeros = std::hint::black_box(zeros);
-    prefer_huge_pages(&mut zeros);
     let per_page = (4096 / std::mem::size_of::<T>().max(1)).max(1);
     for item in zeros.iter_mut().step_by(per_page) {
         *item = zero;
     }
     zeros
-}
-
-/// Slices smaller than this keep ordinary pages: a huge page is 2 MiB.
-const HUGE_PAGES_FROM_BYTES: usize = 4 << 20;
-
-/// Ask the kernel to back `memory`, not yet touched, with transparent huge pages
-/// (`MADV_HUGEPAGE`), for the 2 MiB-aligned stretches wholly inside it. The table and
-/// the filter are read at random, a cache miss per key; with 4 KiB pages each miss is
-/// also a TLB miss whose page walk reads page tables of their own (a 256 MiB table has
-/// 64 Ki pages), where 2 MiB pages fit the TLB. Advice only: where huge pages are
-/// disabled, or the call fails, the memory keeps ordinary pages and nothing else changes.
-fn prefer_huge_pages<T>(memory: &mut [T]) {
-    let bytes = std::mem::size_of_val(memory);
-    if bytes < HUGE_PAGES_FROM_BYTES {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        // madvise wants a page-aligned start: the slice's first whole 4 KiB page on.
-        let start = memory.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(4096);
-        let len = (bytes - (aligned - start)) / 4096 * 4096;
-        // SAFETY: the range lies inside `memory`, which this function borrows mutably, and
-        // MADV_HUGEPAGE only changes how the kernel backs those pages, never what they hold.
-        let _ = unsafe {
-            rustix::mm::madvise(aligned as *mut _, len, rustix::mm::Advice::LinuxHugepage)
-        };
-    }
 }
 
 /// An open-addressing set of 128-bit hash keys: one slot array, so a lookup reads one
@@ -1186,42 +1157,6 @@ mod tests {
             dir.path(),
         );
         (dir, seen)
-    }
-
-    /// A table or filter of 4 MiB or more asks for huge pages: its mapping carries the
-    /// kernel's huge-page advice flag (`hg` in smaps), whether or not huge pages were free.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn large_tables_ask_for_huge_pages() {
-        if !Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
-            return; // a kernel without transparent huge pages refuses the advice
-        }
-        let flags_at = |addr: usize| -> String {
-            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-            let mut inside = false;
-            for line in smaps.lines() {
-                // A mapping's first line starts with its range; its fields follow.
-                let range = line.split_whitespace().next().and_then(|r| r.split_once('-'));
-                if let Some((Ok(a), Ok(b))) =
-                    range.map(|(a, b)| (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)))
-                {
-                    inside = a <= addr && addr < b;
-                    continue;
-                }
-                if inside {
-                    if let Some(flags) = line.strip_prefix("VmFlags:") {
-                        return flags.to_string();
-                    }
-                }
-            }
-            String::new()
-        };
-        let table = KeyTable::with_capacity(1 << 20);
-        let middle = table.slots.as_ptr() as usize + (8 << 20);
-        assert!(flags_at(middle).split_whitespace().any(|f| f == "hg"), "{}", flags_at(middle));
-        let filter = BlockedBloom::new(16 << 20);
-        let middle = filter.blocks.as_ptr() as usize + (8 << 20);
-        assert!(flags_at(middle).split_whitespace().any(|f| f == "hg"));
     }
 
     /// The spilling set decides exactly like one unbounded set, whatever the budget.
