@@ -3,12 +3,13 @@
 //! Why: a DNS record owns its query name, its list of answers and each CNAME target.
 //! With the answers and TTLs cells split into vectors, that was about four allocations a
 //! record, the parsers' last per-record allocations in the benchmark's formats (the
-//! cells are now split on the stack, `zeek_fields::CellList`). Batches already come home to the parser thread that filled them
-//! (the parallel module's `Home`), which used to free their records there. It now gives the
-//! records' buffers to this thread's store first, and the DNS mapping takes its strings
-//! and lists from the store: once the first batches are back, a parser allocates nothing
-//! per DNS record. A thread whose batches never come home (a reader called directly)
-//! finds the store empty and allocates as before.
+//! cells are now split on the stack, `zeek_fields::CellList`). Batches already come home
+//! to the parser thread that filled them (the parallel module's `Home`), which used to
+//! free their records there. It now gives the records' buffers to this thread's store
+//! first, and the DNS mapping takes its strings and lists from the store: once the first
+//! batches are back, a parser allocates nothing per DNS record. A thread whose batches
+//! never come home (a reader called directly) finds the store empty and allocates as
+//! before.
 
 use std::cell::RefCell;
 
