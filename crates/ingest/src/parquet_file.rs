@@ -106,9 +106,23 @@ fn is_plain_parquet(path: &Path) -> bool {
         && &magic == b"PAR1"
 }
 
-enum Source {
+/// Where a Parquet input's bytes are; cheap to clone, so another thread can open its own
+/// readers over the same input.
+#[derive(Clone)]
+pub(crate) enum Source {
     File(PathBuf),
     Memory(Arc<[u8]>),
+}
+
+impl Source {
+    /// A fresh polars reader over the input (cheap: a file handle or a shared buffer).
+    pub fn reader(&self) -> std::io::Result<ParquetReader<Box<dyn MmapBytesReader>>> {
+        let r: Box<dyn MmapBytesReader> = match self {
+            Source::File(p) => Box::new(File::open(p)?),
+            Source::Memory(b) => Box::new(Cursor::new(Arc::clone(b))),
+        };
+        Ok(ParquetReader::new(r))
+    }
 }
 
 /// One Parquet input being read.
@@ -149,11 +163,12 @@ impl ParquetInput {
 
     /// A fresh polars reader over the input (cheap: a file handle or a shared buffer).
     pub fn reader(&self) -> std::io::Result<ParquetReader<Box<dyn MmapBytesReader>>> {
-        let r: Box<dyn MmapBytesReader> = match &self.source {
-            Source::File(p) => Box::new(File::open(p)?),
-            Source::Memory(b) => Box::new(Cursor::new(Arc::clone(b))),
-        };
-        Ok(ParquetReader::new(r))
+        self.source.reader()
+    }
+
+    /// Where the input is, for opening readers on another thread.
+    pub fn opener(&self) -> Source {
+        self.source.clone()
     }
 
     /// Consume the stream up to the share of the file that `done` of `total` rows stand

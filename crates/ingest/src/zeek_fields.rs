@@ -434,7 +434,7 @@ pub trait ConnValues {
 }
 
 /// A raw value through its type's parser; `None` when unset.
-fn typed<T>(
+pub(crate) fn typed<T>(
     raw: Raw<'_>,
     parse: impl Fn(&Raw<'_>) -> Result<T, FieldError>,
 ) -> Result<Option<T>, FieldError> {

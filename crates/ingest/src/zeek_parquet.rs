@@ -17,15 +17,17 @@
 //! `local_orig` as a boolean or `T`/`F`. A string `-` is unset, as in TSV.
 
 use std::io::BufRead;
+use std::net::IpAddr;
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, BooleanArray, PrimitiveArray, Utf8ViewArray};
 
 use super::parquet_file::{consistent, guarded, schema_names, ParquetInput};
-use super::values::FieldError;
+use super::values::{self, FieldError};
 use super::zeek_fields::{self, conn, ConnValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
-use xborder_model::schema::Record;
+use xborder_model::schema::{Micros, Proto, Record, Uid};
 
 /// Rows decoded at once when a row group is larger than [`MAX_GROUP_ROWS`]. Row groups
 /// up to that size are decoded whole: slicing inside one re-decodes its pages.
@@ -90,21 +92,24 @@ fn column_name(names: &[String], zeek: &str) -> Option<String> {
         .cloned()
 }
 
-/// One column of a batch, in the physical type the row code reads.
+/// One column of a batch, in the physical type the row code reads: the decoded Arrow
+/// array itself, so a row's value is an index and a validity bit, not a look-up through
+/// polars' chunk list (which took a tenth of the reader's time).
 enum Col {
     /// Not in the file: every value is unset.
     Absent,
-    Int(Int64Chunked),
-    UInt(UInt64Chunked),
-    Float(Float64Chunked),
-    Str(StringChunked),
-    Bool(BooleanChunked),
+    Int(PrimitiveArray<i64>),
+    UInt(PrimitiveArray<u64>),
+    Float(PrimitiveArray<f64>),
+    Str(Utf8ViewArray),
+    Bool(BooleanArray),
     /// Datetime: epoch in `unit`.
-    Time(Int64Chunked, TimeUnit),
+    Time(PrimitiveArray<i64>, TimeUnit),
     /// Duration: length in `unit`.
-    Span(Int64Chunked, TimeUnit),
-    /// A type this column cannot hold (named in each row's reject).
-    Wrong(Int64Chunked, String),
+    Span(PrimitiveArray<i64>, TimeUnit),
+    /// A type this column cannot hold (named in each row's reject); true where a value
+    /// is present.
+    Wrong(BooleanArray, String),
 }
 
 /// The shared mapping's unit for a polars time unit.
@@ -116,19 +121,42 @@ fn unit(u: TimeUnit) -> zeek_fields::TimeUnit {
     }
 }
 
+/// The one Arrow array of `ca`, which must hold exactly `height` values: rows are read by
+/// index, so a shorter column would be read past its end.
+fn array<T: PolarsDataType>(ca: &ChunkedArray<T>, height: usize) -> PolarsResult<T::Array>
+where
+    T::Array: Clone,
+{
+    let ca = ca.rechunk();
+    let Some(arr) = ca.downcast_iter().next().cloned() else {
+        polars_bail!(ComputeError: "column `{}` decoded no values for {height} rows", ca.name());
+    };
+    if arr.len() != height {
+        polars_bail!(ComputeError: "column `{}` decoded {} values for {height} rows", ca.name(), arr.len());
+    }
+    Ok(arr)
+}
+
+/// The value in slot `i` of `a`, `None` when null.
+#[inline]
+fn at<T: polars_arrow::types::NativeType>(a: &PrimitiveArray<T>, i: usize) -> Option<T> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
 impl Col {
     /// Column `name` of `df` (`None`: absent) in the shape conn field `field` reads.
     fn load(df: &DataFrame, name: Option<&str>, field: usize) -> PolarsResult<Col> {
         let ty = conn::FIELDS[field].ty;
-        let Some(name) = name else {
+        let h = df.height();
+        let Some(name) = name.filter(|_| h > 0) else {
+            // An empty batch has no rows to read.
             return Ok(Col::Absent);
         };
         let s = df.column(name)?.as_materialized_series().rechunk();
         let dtype = s.dtype().clone();
         let wrong = |s: &Series| -> PolarsResult<Col> {
             // Only the validity matters; the values are never read.
-            let nulls = s.is_not_null().into_series().cast(&DataType::Int64)?;
-            Ok(Col::Wrong(nulls.i64()?.clone(), dtype.to_string()))
+            Ok(Col::Wrong(array(&s.is_not_null(), h)?, dtype.to_string()))
         };
         let text = matches!(ty, ZeekType::Addr | ZeekType::String | ZeekType::Enum);
         Ok(match &dtype {
@@ -139,46 +167,56 @@ impl Col {
             {
                 wrong(&s)?
             }
-            DataType::String => Col::Str(s.str()?.clone()),
+            DataType::String => Col::Str(array(s.str()?, h)?),
             DataType::Categorical(..) | DataType::Enum(..) => {
-                Col::Str(s.cast(&DataType::String)?.str()?.clone())
+                Col::Str(array(s.cast(&DataType::String)?.str()?, h)?)
             }
             // Numeric protocol numbers (6, 17) read as Proto::parse reads them.
             d if ty == ZeekType::Enum && d.is_integer() => {
-                Col::Str(s.cast(&DataType::String)?.str()?.clone())
+                Col::Str(array(s.cast(&DataType::String)?.str()?, h)?)
             }
             _ if text => wrong(&s)?,
             // Float32 cannot hold an epoch to the second, let alone the microsecond.
             DataType::Float32 if ty == ZeekType::Time => wrong(&s)?,
             DataType::Float32 | DataType::Float64 => {
-                Col::Float(s.cast(&DataType::Float64)?.f64()?.clone())
+                Col::Float(array(s.cast(&DataType::Float64)?.f64()?, h)?)
             }
-            d if d.is_unsigned_integer() => Col::UInt(s.cast(&DataType::UInt64)?.u64()?.clone()),
-            d if d.is_signed_integer() => Col::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
-            DataType::Boolean if ty == ZeekType::Bool => Col::Bool(s.bool()?.clone()),
+            d if d.is_unsigned_integer() => Col::UInt(array(s.cast(&DataType::UInt64)?.u64()?, h)?),
+            d if d.is_signed_integer() => Col::Int(array(s.cast(&DataType::Int64)?.i64()?, h)?),
+            DataType::Boolean if ty == ZeekType::Bool => Col::Bool(array(s.bool()?, h)?),
             DataType::Datetime(unit, _) if ty == ZeekType::Time => {
-                Col::Time(s.to_physical_repr().i64()?.clone(), *unit)
+                Col::Time(array(s.to_physical_repr().i64()?, h)?, *unit)
             }
             DataType::Duration(unit) if ty == ZeekType::Interval => {
-                Col::Span(s.to_physical_repr().i64()?.clone(), *unit)
+                Col::Span(array(s.to_physical_repr().i64()?, h)?, *unit)
             }
             _ => wrong(&s)?,
         })
     }
 
+    /// Row `i`'s value (`i` below the batch's height, which every column holds).
     fn get(&self, i: usize) -> Raw<'_> {
         let cell = match self {
             Col::Absent => None,
-            Col::Int(c) => c.get(i).map(Raw::Int),
-            Col::UInt(c) => c.get(i).map(Raw::UInt),
-            Col::Float(c) => c.get(i).map(Raw::Float),
+            Col::Int(c) => at(c, i).map(Raw::Int),
+            Col::UInt(c) => at(c, i).map(Raw::UInt),
+            Col::Float(c) => at(c, i).map(Raw::Float),
             Col::Str(c) => c.get(i).filter(|s| *s != "-").map(|s| Raw::Str(s.into())),
             Col::Bool(c) => c.get(i).map(Raw::Bool),
-            Col::Time(c, u) => c.get(i).map(|v| Raw::Epoch(v, unit(*u))),
-            Col::Span(c, u) => c.get(i).map(|v| Raw::Span(v, unit(*u))),
-            Col::Wrong(c, t) => (c.get(i) == Some(1)).then_some(Raw::WrongType(t.as_str())),
+            Col::Time(c, u) => at(c, i).map(|v| Raw::Epoch(v, unit(*u))),
+            Col::Span(c, u) => at(c, i).map(|v| Raw::Span(v, unit(*u))),
+            Col::Wrong(c, t) => (c.get(i) == Some(true)).then_some(Raw::WrongType(t.as_str())),
         };
         cell.unwrap_or(Raw::Unset)
+    }
+
+    /// Row `i`'s text, `None` when the column is not text or the value is null or `-`.
+    #[inline]
+    fn text(&self, i: usize) -> Option<&str> {
+        match self {
+            Col::Str(c) => c.get(i).filter(|s| *s != "-"),
+            _ => None,
+        }
     }
 }
 
@@ -196,10 +234,98 @@ struct Row<'b, 'n> {
     i: usize,
 }
 
+/// The typed readers take the columns' usual types (a converter's Float64 `ts`, string
+/// addresses, Int64 ports and counts) straight from the array, and give every other
+/// type, and every value the type's parser would refuse, to the shared conversion
+/// ([`zeek_fields::typed`]): the same value or the same reject as through [`Raw`], without
+/// building and matching one per field.
 impl ConnValues for Row<'_, '_> {
     #[inline]
     fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
         Ok(self.batch.cols[field].get(self.i))
+    }
+
+    fn time(&self, field: usize) -> std::result::Result<Option<Micros>, FieldError> {
+        if let Col::Float(c) = &self.batch.cols[field] {
+            match at(c, self.i) {
+                None => return Ok(None),
+                Some(v) => {
+                    if let Some(t) = values::epoch_seconds_f64(v) {
+                        return Ok(Some(t));
+                    }
+                }
+            }
+        }
+        zeek_fields::typed(self.raw(field)?, zeek_fields::time)
+    }
+
+    fn addr(&self, field: usize) -> std::result::Result<Option<IpAddr>, FieldError> {
+        match &self.batch.cols[field] {
+            c @ Col::Str(_) => c.text(self.i).map(values::parse_address).transpose(),
+            _ => zeek_fields::typed(self.raw(field)?, zeek_fields::addr),
+        }
+    }
+
+    fn port(&self, field: usize) -> std::result::Result<Option<u16>, FieldError> {
+        if let Col::Int(c) = &self.batch.cols[field] {
+            match at(c, self.i).map(u16::try_from) {
+                None => return Ok(None),
+                Some(Ok(p)) => return Ok(Some(p)),
+                Some(Err(_)) => {}
+            }
+        }
+        zeek_fields::typed(self.raw(field)?, zeek_fields::port)
+    }
+
+    fn count(&self, field: usize) -> std::result::Result<Option<u64>, FieldError> {
+        if let Col::Int(c) = &self.batch.cols[field] {
+            match at(c, self.i).map(u64::try_from) {
+                None => return Ok(None),
+                Some(Ok(n)) => return Ok(Some(n)),
+                Some(Err(_)) => {}
+            }
+        }
+        zeek_fields::typed(self.raw(field)?, zeek_fields::count)
+    }
+
+    fn interval(&self, field: usize) -> std::result::Result<Option<f64>, FieldError> {
+        if let Col::Float(c) = &self.batch.cols[field] {
+            match at(c, self.i) {
+                None => return Ok(None),
+                Some(v) if v.is_finite() && v >= 0.0 => return Ok(Some(v)),
+                Some(_) => {}
+            }
+        }
+        zeek_fields::typed(self.raw(field)?, zeek_fields::interval)
+    }
+
+    fn boolean(&self, field: usize) -> std::result::Result<Option<bool>, FieldError> {
+        match &self.batch.cols[field] {
+            Col::Bool(c) => Ok(c.get(self.i)),
+            _ => zeek_fields::typed(self.raw(field)?, zeek_fields::boolean),
+        }
+    }
+
+    fn uid(&self, field: usize) -> std::result::Result<Option<Uid>, FieldError> {
+        match &self.batch.cols[field] {
+            c @ Col::Str(_) => Ok(c.text(self.i).map(Uid::from)),
+            _ => Ok(match self.raw(field)? {
+                Raw::Unset => None,
+                r => Some(Uid::from(&*zeek_fields::string(&r))),
+            }),
+        }
+    }
+
+    fn protocol(&self, field: usize) -> std::result::Result<Proto, FieldError> {
+        Ok(match &self.batch.cols[field] {
+            c @ Col::Str(_) => match c.text(self.i) {
+                None => Proto::Other(String::new()),
+                Some("tcp") => Proto::Tcp,
+                Some("udp") => Proto::Udp,
+                Some(s) => Proto::parse(s),
+            },
+            _ => zeek_fields::protocol(&self.raw(field)?),
+        })
     }
 
     fn missing(&self, field: usize) -> &'static str {
@@ -270,6 +396,101 @@ fn batches(group_rows: &[usize]) -> Vec<(usize, usize)> {
     out
 }
 
+/// One batch of rows as the decoding thread hands it over.
+struct Decoded {
+    /// First row (0-based) and rows the footer declares for the batch.
+    start: usize,
+    len: usize,
+    /// The decoded rows' count, columns, and whether `ts` is a zone-less timestamp.
+    decoded: PolarsResult<(usize, Vec<Col>, bool)>,
+}
+
+/// What mapping decoded batches to items needs of the file.
+struct Batches<'a> {
+    /// The file's name of each conn field's column (or Zeek's, when absent).
+    names: &'a [String],
+    present: &'a [bool],
+    group_rows: &'a [usize],
+    /// Rows in the file, from the footer.
+    rows: usize,
+}
+
+impl Batches<'_> {
+    /// Map each decoded batch's rows to records and rejects, in file order, consuming
+    /// the stream in step.
+    fn map(
+        &self,
+        decoded: crossbeam_channel::Receiver<Decoded>,
+        input: &mut ParquetInput,
+        reader: &mut dyn BufRead,
+        ctx: &ReadContext<'_>,
+        sink: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        let mut noted = false;
+        let mut done = 0usize;
+        for Decoded {
+            start,
+            len,
+            decoded,
+        } in decoded
+        {
+            let (height, cols, naive) = match decoded {
+                Ok(d) => d,
+                Err(e) => {
+                    // Every row the footer declares for this range is rejected, naming the
+                    // row group, and reading goes on with the next one.
+                    let group = group_of(self.group_rows, start);
+                    let detail = format!(
+                        "row group {group} (rows {}-{}) cannot be decoded: {e}",
+                        start + 1,
+                        start + len
+                    );
+                    for row in start..start + len {
+                        sink(file_reject(row as u64 + 1, detail.clone()))?;
+                    }
+                    done += len;
+                    input.keep_pace(reader, ctx, done, self.rows)?;
+                    continue;
+                }
+            };
+            if naive && !noted {
+                noted = true;
+                sink(Item::Note(
+                    "ts is a Parquet timestamp without a time zone; read as UTC (Zeek writes UTC)"
+                        .into(),
+                ))?;
+            }
+            let batch = Batch {
+                cols,
+                names: self.names,
+                present: self.present,
+            };
+            for i in 0..height {
+                let line = (start + i + 1) as u64;
+                match zeek_fields::flow(&Row { batch: &batch, i }, ctx.provenance(line)) {
+                    Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
+                    Err((c, e)) => {
+                        let mut r = Reject::new(line, &self.names[c], e.reason, e.detail);
+                        r.excerpt = super::excerpt(batch.excerpt(i).as_bytes());
+                        sink(Item::Reject(r))?;
+                    }
+                }
+            }
+            if height < len {
+                // Never seen; kept so every row of the footer's count is accounted for.
+                let detail = format!(
+                    "the footer declares {len} rows from row {} on, {height} decoded",
+                    start + 1
+                );
+                sink(file_reject((start + height) as u64 + 1, detail))?;
+            }
+            done += len;
+            input.keep_pace(reader, ctx, done, self.rows)?;
+        }
+        Ok(())
+    }
+}
+
 fn read(
     reader: &mut dyn BufRead,
     ctx: &ReadContext<'_>,
@@ -303,86 +524,67 @@ fn read(
         .map(|(r, f)| r.clone().unwrap_or_else(|| f.name.to_string()))
         .collect();
     let projection: Vec<String> = resolved.iter().flatten().cloned().collect();
-    let mut noted = false;
     let rows = metadata.num_rows;
     let group_rows: Vec<usize> = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
-    let mut done = 0usize;
-    for (start, len) in batches(&group_rows) {
-        let decoded = guarded(|| {
-            let mut r = input.reader()?;
-            r.set_metadata(metadata.clone());
-            let df = r
-                .with_columns(Some(projection.clone()))
-                .with_slice(Some((start, len)))
-                .read_parallel(ParallelStrategy::Columns)
-                .finish()?;
-            let df = consistent(df, start, len)?;
-            let cols = names
-                .iter()
-                .zip(&present)
-                .enumerate()
-                .map(|(c, (n, p))| Col::load(&df, p.then_some(n.as_str()), c))
-                .collect::<PolarsResult<Vec<Col>>>()?;
-            let naive = present[conn::TS]
-                && matches!(
-                    df.column(&names[conn::TS])?.dtype(),
-                    DataType::Datetime(_, None)
-                );
-            Ok((df.height(), cols, naive))
-        });
-        let (height, cols, naive) = match decoded {
-            Ok(d) => d,
-            Err(e) => {
-                // Every row the footer declares for this range is rejected, naming the
-                // row group, and reading goes on with the next one.
-                let group = group_of(&group_rows, start);
-                let detail = format!(
-                    "row group {group} (rows {}-{}) cannot be decoded: {e}",
-                    start + 1,
-                    start + len
-                );
-                for row in start..start + len {
-                    sink(file_reject(row as u64 + 1, detail.clone()))?;
+    let plan = batches(&group_rows);
+    let opener = input.opener();
+    // Batch n + 1 is decoded on a thread of its own while batch n's rows are mapped here:
+    // decoding and mapping each take about half of a Parquet file's time, and in turn they
+    // left a core idle. The channel holds nothing: a decoded batch waits in the decoding
+    // thread until the last one is mapped, so at most two are held, as many as a reader
+    // that decodes and maps in turn holds at its peak plus one.
+    let (decoded_tx, decoded_rx) = crossbeam_channel::bounded::<Decoded>(0);
+    std::thread::scope(|scope| -> Result<()> {
+        let decode_all = || {
+            for (start, len) in plan.iter().copied() {
+                let decoded = guarded(|| {
+                    let mut r = opener.reader()?;
+                    r.set_metadata(metadata.clone());
+                    let df = r
+                        .with_columns(Some(projection.clone()))
+                        .with_slice(Some((start, len)))
+                        .read_parallel(ParallelStrategy::Columns)
+                        .finish()?;
+                    let df = consistent(df, start, len)?;
+                    let cols = names
+                        .iter()
+                        .zip(&present)
+                        .enumerate()
+                        .map(|(c, (n, p))| Col::load(&df, p.then_some(n.as_str()), c))
+                        .collect::<PolarsResult<Vec<Col>>>()?;
+                    let naive = present[conn::TS]
+                        && matches!(
+                            df.column(&names[conn::TS])?.dtype(),
+                            DataType::Datetime(_, None)
+                        );
+                    Ok((df.height(), cols, naive))
+                });
+                // The mapping stopped early (a `--strict` reject): nothing more is wanted.
+                if decoded_tx
+                    .send(Decoded {
+                        start,
+                        len,
+                        decoded,
+                    })
+                    .is_err()
+                {
+                    break;
                 }
-                done += len;
-                input.keep_pace(reader, ctx, done, rows)?;
-                continue;
             }
+            drop(decoded_tx);
         };
-        if naive && !noted {
-            noted = true;
-            sink(Item::Note(
-                "ts is a Parquet timestamp without a time zone; read as UTC (Zeek writes UTC)"
-                    .into(),
-            ))?;
-        }
-        let batch = Batch {
-            cols,
+        std::thread::Builder::new()
+            .name("xborder-pqdecode".into())
+            .spawn_scoped(scope, decode_all)
+            .map_err(|e| ctx.io_error(e))?;
+        let batches = Batches {
             names: &names,
             present: &present,
+            group_rows: &group_rows,
+            rows,
         };
-        for i in 0..height {
-            let line = (start + i + 1) as u64;
-            match zeek_fields::flow(&Row { batch: &batch, i }, ctx.provenance(line)) {
-                Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
-                Err((c, e)) => {
-                    let mut r = Reject::new(line, &names[c], e.reason, e.detail);
-                    r.excerpt = super::excerpt(batch.excerpt(i).as_bytes());
-                    sink(Item::Reject(r))?;
-                }
-            }
-        }
-        if height < len {
-            // Never seen; kept so every row of the footer's count is accounted for.
-            let detail = format!(
-                "the footer declares {len} rows from row {} on, {height} decoded",
-                start + 1
-            );
-            sink(file_reject((start + height) as u64 + 1, detail))?;
-        }
-        done += len;
-        input.keep_pace(reader, ctx, done, rows)?;
-    }
+        batches.map(decoded_rx, &mut input, reader, ctx, sink)
+    })?;
     input.finish(reader, ctx)
 }
 
