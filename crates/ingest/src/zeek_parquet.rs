@@ -531,8 +531,7 @@ fn read(
     // Batch n + 1 is decoded on a thread of its own while batch n's rows are mapped here:
     // decoding and mapping each take about half of a Parquet file's time, and in turn they
     // left a core idle. The channel holds nothing: a decoded batch waits in the decoding
-    // thread until the last one is mapped, so at most two are held, as many as a reader
-    // that decodes and maps in turn holds at its peak plus one.
+    // thread until the one before it is mapped, so at most two decoded batches are held.
     let (decoded_tx, decoded_rx) = crossbeam_channel::bounded::<Decoded>(0);
     std::thread::scope(|scope| -> Result<()> {
         let decode_all = || {
