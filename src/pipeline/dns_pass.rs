@@ -58,6 +58,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
             None,
             &mut r.rejects,
             &mut r.progress,
+            None,
             &mut |items| {
                 if f.holds(RecordKind::Dns) {
                     dns_seen

@@ -252,6 +252,26 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
     FoldPartial::read(dir, catalogs)
 }
 
+/// The flow records of a parsed batch.
+fn flows_of(items: &[Item]) -> impl Iterator<Item = &FlowRecord> {
+    items.iter().filter_map(|item| match item {
+        Item::Record(Record::Flow(f)) => Some(f),
+        _ => None,
+    })
+}
+
+/// The flow pass's work on the parser threads: each batch's de-duplication keys
+/// ([`flow_keys`]), computed there rather than on the reading thread, which every flow
+/// passes through and which a Parquet run waited on (docs/performance.md, the
+/// thirteenth pass).
+struct FlowKeysWork;
+
+impl ingest::parallel::BatchWork for FlowKeysWork {
+    fn run(&self, items: &[Item]) -> ingest::parallel::WorkDone {
+        Box::new(flow_keys(flows_of(items)))
+    }
+}
+
 /// What the flow pass's de-duplication set is made from: its budget, the spill
 /// directory, and about how many flows to size the table for.
 struct DedupPlan {
@@ -321,15 +341,16 @@ fn read_flows_into(
                     prior,
                     &mut r.rejects,
                     &mut r.progress,
-                    &mut |items| {
-                        flow_seen
-                            .borrow_mut()
-                            .prepare(items.iter().filter_map(|item| match item {
-                                Item::Record(Record::Flow(f)) => {
-                                    FlowKeys::of(f).map(|k| (f.provenance, k))
-                                }
-                                _ => None,
-                            }))
+                    Some(Arc::new(FlowKeysWork)),
+                    &mut |batch| {
+                        let keys = batch
+                            .take_work()
+                            .and_then(|done| done.downcast::<Vec<(Provenance, FlowKeys)>>().ok());
+                        let keys = match keys {
+                            Some(keys) => *keys,
+                            None => flow_keys(flows_of(batch)),
+                        };
+                        flow_seen.borrow_mut().prepare_computed(keys)
                     },
                     &mut |rec, counts| {
                         let flow = match rec {

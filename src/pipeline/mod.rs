@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::accounting::{
     FileReport, FlowBreakdown, RecordCounts, RejectRow, REJECTS_LISTED_PER_FILE,
@@ -26,15 +27,15 @@ use crate::candidates::CandidateTracker;
 use crate::classify::sites::UNKNOWN_SITE;
 use crate::coverage::{CoverageTracker, DnsPresence};
 use crate::dedup::{
-    dns_key, BatchedFlows, BatchedSeen, DedupBudget, DedupStats, FlowDedup, FlowKeys, FlowVerdict,
-    SeenKeys,
+    dns_key, flow_keys, BatchedFlows, BatchedSeen, DedupBudget, DedupStats, FlowDedup, FlowKeys,
+    FlowVerdict, SeenKeys,
 };
 use crate::error::{Error, Result};
 use crate::fasthash::FastMap;
 use crate::ingest::{self, Detection, Format, Item, ReaderOptions, RecordKind};
 use crate::period::Period;
 use crate::progress::Progress;
-use crate::schema::{DnsRecord, Record};
+use crate::schema::{DnsRecord, Provenance, Record};
 use xborder_engine::fold::{reborrow, EvidenceSink, FlowState};
 
 mod dns_pass;

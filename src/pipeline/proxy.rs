@@ -33,6 +33,7 @@ pub(super) fn read_proxy_files(
             prior,
             &mut reading.rejects,
             &mut reading.progress,
+            None,
             &mut |_| {},
             &mut |rec, counts| {
                 let r = match rec {

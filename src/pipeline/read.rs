@@ -37,7 +37,8 @@ pub(super) fn unread_report(path: &Path, detection: &Detection) -> Result<Option
 }
 
 /// Read one file, counting rejects and filtered records here and handing records to
-/// `on_record`. A file read a second time (a mixed file in the flow pass) continues its
+/// `on_record`, each batch first to `on_batch` with what the parser threads' `work` made
+/// of it. A file read a second time (a mixed file in the flow pass) continues its
 /// `prior` report: its rejects, filtered records and notes were counted on the first read.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn read_file(
@@ -48,7 +49,8 @@ pub(super) fn read_file(
     prior: Option<FileReport>,
     rejects: &mut Vec<RejectRow>,
     progress: &mut Progress,
-    on_batch: &mut dyn FnMut(&[Item]),
+    work: Option<Arc<dyn ingest::parallel::BatchWork>>,
+    on_batch: &mut dyn FnMut(&mut ingest::parallel::Batch),
     on_record: &mut dyn FnMut(&mut Record, &mut RecordCounts) -> Result<()>,
 ) -> Result<FileReport> {
     let path = &planned.path;
@@ -60,6 +62,7 @@ pub(super) fn read_file(
         file_index,
         &opts.reader,
         threads_wanted(opts),
+        work,
     )?;
     progress.start_file(
         &display,
@@ -109,7 +112,7 @@ pub(super) fn read_file(
         match message {
             // The batch goes back to its parser thread when dropped, to be freed there.
             ingest::parallel::Message::Items(mut items) => {
-                on_batch(&items);
+                on_batch(&mut items);
                 for item in items.iter_mut() {
                     if let Err(e) = handle(item, &mut counts) {
                         failure = Some(e);

@@ -989,6 +989,14 @@ impl FlowKeys {
     }
 }
 
+/// The keys of a batch's flow records that have a connection id, with where each record
+/// is, in the batch's order: what [`BatchedFlows`] takes for a batch.
+pub fn flow_keys<'f>(flows: impl Iterator<Item = &'f FlowRecord>) -> Vec<(Provenance, FlowKeys)> {
+    flows
+        .filter_map(|f| FlowKeys::of(f).map(|k| (f.provenance, k)))
+        .collect()
+}
+
 /// What de-duplication decided for one flow record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowVerdict {
@@ -1084,8 +1092,8 @@ pub fn dns_key(d: &DnsRecord) -> u128 {
 /// 256 MiB of 4 KiB pages), so each decision walked the page tables again.
 pub const WARM_AHEAD: usize = 32;
 
-/// Which of a batch's keys are warmed: between [`WARM_AHEAD`] and twice as many keys
-/// ahead of the next one decided are, a group of [`WARM_AHEAD`] warmed at a time.
+/// Which of a batch's keys are warm: at least [`WARM_AHEAD`] and fewer than twice as many
+/// ahead of the next decision (or all that are left), warmed [`WARM_AHEAD`] at a time.
 #[derive(Debug, Default)]
 struct WarmWindow {
     /// Keys at the front of the pending queue whose slots have been warmed.
@@ -1165,6 +1173,14 @@ impl BatchedFlows {
     pub fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, FlowKeys)>) {
         self.pending.clear();
         self.pending.extend(keys);
+        self.window.reset();
+        self.warm_ahead(false);
+    }
+
+    /// As [`BatchedFlows::prepare`], with the batch's keys already computed ([`flow_keys`]),
+    /// on the thread that parsed it.
+    pub fn prepare_computed(&mut self, keys: Vec<(Provenance, FlowKeys)>) {
+        self.pending = VecDeque::from(keys);
         self.window.reset();
         self.warm_ahead(false);
     }

@@ -63,6 +63,27 @@ pub enum Message {
 pub struct Batch {
     items: Vec<Item>,
     home: Option<Sender<Vec<Item>>>,
+    /// What the caller's [`BatchWork`] made of the items on the parser thread.
+    work: Option<WorkDone>,
+}
+
+impl Batch {
+    /// What the caller's [`BatchWork`] made of this batch's items, once.
+    pub fn take_work(&mut self) -> Option<WorkDone> {
+        self.work.take()
+    }
+}
+
+/// The result of a [`BatchWork`], for the caller that set it to take back by its type.
+pub type WorkDone = Box<dyn std::any::Any + Send>;
+
+/// Work a parser thread does on each batch it fills, for the caller that reads the
+/// batches: done where the records are made, it leaves the caller's one thread, which
+/// every record passes through, free for what only it can do (the flow pass's
+/// de-duplication keys: docs/performance.md, the thirteenth pass).
+pub trait BatchWork: Send + Sync {
+    /// The work's result for `items`, handed over with them ([`Batch::take_work`]).
+    fn run(&self, items: &[Item]) -> WorkDone;
 }
 
 impl std::ops::Deref for Batch {
@@ -93,21 +114,25 @@ struct Home {
     back: Sender<Vec<Item>>,
     returned: Receiver<Vec<Item>>,
     spare: Vec<Vec<Item>>,
+    work: Option<Arc<dyn BatchWork>>,
 }
 
 impl Home {
-    fn new() -> Self {
+    fn new(work: Option<Arc<dyn BatchWork>>) -> Self {
         let (back, returned) = unbounded();
         Home {
             back,
             returned,
             spare: Vec::new(),
+            work,
         }
     }
 
-    /// `items` as a batch that comes back here when the caller is done with it.
+    /// `items` as a batch that comes back here when the caller is done with it, with the
+    /// caller's work on them done.
     fn batch(&self, items: Vec<Item>) -> Batch {
         Batch {
+            work: self.work.as_ref().map(|w| w.run(&items)),
             items,
             home: Some(self.back.clone()),
         }
@@ -154,16 +179,26 @@ impl ThreadedInput {
 }
 
 /// Open `path` and start reading it as `format` on helper threads: a reader and one
-/// parser, or `parsers` parsers when the format can be cut into pieces (Zeek TSV).
+/// parser, or `parsers` parsers when the format can be cut into pieces (Zeek TSV). The
+/// parsers do `work` on each batch they fill.
 pub fn spawn(
     path: &Path,
     format: Format,
     file_index: u32,
     options: &ReaderOptions,
     parsers: usize,
+    work: Option<Arc<dyn BatchWork>>,
 ) -> Result<ThreadedInput> {
     if parsers > 1 && splits_at_lines(&format) {
-        return spawn_split(path, format, file_index, options, parsers, CHUNK_BYTES);
+        return spawn_split(
+            path,
+            format,
+            file_index,
+            options,
+            parsers,
+            CHUNK_BYTES,
+            work,
+        );
     }
     let options = options.clone();
     let mut opened = super::open_input(path)?;
@@ -213,7 +248,7 @@ pub fn spawn(
                 pos: 0,
                 end: None,
             };
-            let mut home = Home::new();
+            let mut home = Home::new(work);
             let mut batch = home.empty();
             let ctx = ReadContext {
                 path: &path_buf,
@@ -409,6 +444,7 @@ fn spawn_split(
     options: &ReaderOptions,
     parsers: usize,
     piece_bytes: usize,
+    work: Option<Arc<dyn BatchWork>>,
 ) -> Result<ThreadedInput> {
     let options = Arc::new(options.clone());
     let mut opened = super::open_input(path)?;
@@ -484,6 +520,7 @@ fn spawn_split(
         let options = options.clone();
         let format = format.clone();
         let path = path.to_path_buf();
+        let work = work.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("xborder-parse".into())
@@ -493,7 +530,7 @@ fn spawn_split(
                         file_index,
                         options: &options,
                     };
-                    let mut home = Home::new();
+                    let mut home = Home::new(work);
                     for piece in pieces.iter() {
                         let outcome = parse_piece(&piece, &format, &ctx, &mut home);
                         let _ = spare.send(piece.bytes);
@@ -634,7 +671,7 @@ mod tests {
     use super::*;
 
     fn collect(path: &Path, format: Format) -> (Vec<String>, String) {
-        drain(spawn(path, format, 0, &ReaderOptions::default(), 1).unwrap())
+        drain(spawn(path, format, 0, &ReaderOptions::default(), 1, None).unwrap())
     }
 
     /// Every item of a threaded read (as text, to compare) and the file's SHA-256.
@@ -656,7 +693,7 @@ mod tests {
     /// vector, keeping no more than a few spare.
     #[test]
     fn dropped_batches_go_home_and_their_vectors_are_reused() {
-        let mut home = Home::new();
+        let mut home = Home::new(None);
         let mut items = home.empty();
         items.push(Item::Note("a note the parser allocated".into()));
         let place = items.as_ptr();
@@ -691,9 +728,18 @@ mod tests {
         let format = Format::by_id("zeek-dns-tsv").unwrap();
         for parsers in [1, 3] {
             let t = if parsers == 1 {
-                spawn(&path, format.clone(), 0, &ReaderOptions::default(), 1).unwrap()
+                spawn(&path, format.clone(), 0, &ReaderOptions::default(), 1, None).unwrap()
             } else {
-                spawn_split(&path, format.clone(), 0, &ReaderOptions::default(), 3, 4096).unwrap()
+                spawn_split(
+                    &path,
+                    format.clone(),
+                    0,
+                    &ReaderOptions::default(),
+                    3,
+                    4096,
+                    None,
+                )
+                .unwrap()
             };
             let kept: Vec<Batch> = t
                 .messages
@@ -757,6 +803,7 @@ mod tests {
             &ReaderOptions::default(),
             parsers,
             piece_bytes,
+            None,
         )
         .unwrap();
         drain(t)
@@ -858,6 +905,56 @@ mod tests {
         }
     }
 
+    /// The caller's batch work runs on every batch, one parser or several, and its result
+    /// comes with the batch it was made from, once.
+    #[test]
+    fn batch_work_comes_with_its_batch() {
+        /// The lines of a batch's items, as the work saw them.
+        struct Lines;
+        impl BatchWork for Lines {
+            fn run(&self, items: &[Item]) -> WorkDone {
+                Box::new(
+                    items
+                        .iter()
+                        .map(|i| format!("{i:?}"))
+                        .collect::<Vec<String>>(),
+                )
+            }
+        }
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+        let path = sample.join("conn.2026-07.log");
+        let format = Format::by_id("zeek-conn-tsv").unwrap();
+        let (want, _) = collect(&path, format.clone());
+        let opts = ReaderOptions::default();
+        for threaded in [
+            spawn(&path, format.clone(), 0, &opts, 1, Some(Arc::new(Lines))).unwrap(),
+            spawn_split(
+                &path,
+                format.clone(),
+                0,
+                &opts,
+                3,
+                4096,
+                Some(Arc::new(Lines)),
+            )
+            .unwrap(),
+        ] {
+            let mut seen = Vec::new();
+            for m in threaded.messages.iter() {
+                if let Message::Items(mut batch) = m {
+                    let done = batch.take_work().expect("work done on the batch");
+                    let lines = *done.downcast::<Vec<String>>().unwrap();
+                    let items: Vec<String> = batch.iter().map(|i| format!("{i:?}")).collect();
+                    assert_eq!(lines, items);
+                    assert!(batch.take_work().is_none(), "taken once");
+                    seen.extend(lines);
+                }
+            }
+            threaded.join();
+            assert_eq!(seen, want);
+        }
+    }
+
     /// A caller that stops listening (a --strict reject) stops every thread.
     #[test]
     fn dropping_the_reader_stops_the_split_threads() {
@@ -865,7 +962,7 @@ mod tests {
         let path = dir.path().join("hostile.log");
         std::fs::write(&path, hostile_zeek_log()).unwrap();
         let format = Format::by_id("zeek-conn-tsv").unwrap();
-        let t = spawn_split(&path, format, 0, &ReaderOptions::default(), 3, 16).unwrap();
+        let t = spawn_split(&path, format, 0, &ReaderOptions::default(), 3, 16, None).unwrap();
         let first = t.messages.recv().unwrap();
         assert!(matches!(first, Message::Items(_)));
         // Returns only once every thread has ended.
@@ -903,6 +1000,7 @@ mod tests {
             0,
             &ReaderOptions::default(),
             2,
+            None,
         )
         .unwrap();
         let messages: Vec<Message> = t.messages.iter().collect();

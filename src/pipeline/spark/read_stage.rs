@@ -124,6 +124,7 @@ fn read_records(
         None,
         rejects,
         &mut progress,
+        None,
         &mut |_| {},
         &mut |rec, counts| {
             ord += 1;
