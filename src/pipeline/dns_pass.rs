@@ -58,15 +58,18 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
             None,
             &mut r.rejects,
             &mut r.progress,
-            None,
-            &mut |items| {
+            f.holds(RecordKind::Dns)
+                .then(|| Arc::new(DnsKeysWork) as Arc<dyn ingest::parallel::BatchWork>),
+            &mut |batch| {
                 if f.holds(RecordKind::Dns) {
-                    dns_seen
-                        .borrow_mut()
-                        .prepare(items.iter().filter_map(|item| match item {
-                            Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
-                            _ => None,
-                        }));
+                    let keys = batch
+                        .take_work()
+                        .and_then(|done| done.downcast::<Vec<(Provenance, u128)>>().ok());
+                    let keys = match keys {
+                        Some(keys) => *keys,
+                        None => dns_keys(batch),
+                    };
+                    dns_seen.borrow_mut().prepare_computed(keys);
                 }
             },
             &mut |rec, counts| {
@@ -191,4 +194,27 @@ fn dns_holders(seen: &SeenKeys, answers: usize, answer_bytes: usize) -> String {
         answers,
         crate::memory::human(answer_bytes as u64)
     )
+}
+
+/// The de-duplication keys of a batch's DNS records, with where each record is, in the
+/// batch's order.
+fn dns_keys(items: &[Item]) -> Vec<(Provenance, u128)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The DNS pass's work on the parser threads: each batch's de-duplication keys
+/// ([`dns_keys`]), computed there rather than on the thread that builds the index, as
+/// the flow pass does for flows.
+struct DnsKeysWork;
+
+impl ingest::parallel::BatchWork for DnsKeysWork {
+    fn run(&self, items: &[Item]) -> ingest::parallel::WorkDone {
+        Box::new(dns_keys(items))
+    }
 }

@@ -1144,6 +1144,14 @@ impl BatchedSeen {
         self.warm_ahead(false);
     }
 
+    /// As [`BatchedSeen::prepare`], with the batch's keys already computed, on the thread
+    /// that parsed it.
+    pub fn prepare_computed(&mut self, keys: Vec<(Provenance, u128)>) {
+        self.pending = VecDeque::from(keys);
+        self.window.reset();
+        self.warm_ahead(false);
+    }
+
     fn warm_ahead(&mut self, taken: bool) {
         if let Some(range) = self.window.advance(self.pending.len(), taken) {
             self.seen.warm(self.pending.range(range).map(|(_, k)| *k));
