@@ -69,7 +69,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                         Some(keys) => *keys,
                         None => dns_keys(batch),
                     };
-                    dns_seen.borrow_mut().prepare_computed(keys);
+                    dns_seen.borrow_mut().prepare(keys);
                 }
             },
             &mut |rec, counts| {

@@ -350,7 +350,7 @@ fn read_flows_into(
                             Some(keys) => *keys,
                             None => flow_keys(flows_of(batch)),
                         };
-                        flow_seen.borrow_mut().prepare_computed(keys)
+                        flow_seen.borrow_mut().prepare(keys)
                     },
                     &mut |rec, counts| {
                         let flow = match rec {

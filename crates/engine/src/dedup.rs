@@ -1118,10 +1118,10 @@ impl WarmWindow {
     }
 }
 
-/// A de-duplication set fed a batch at a time: each batch's keys are computed once when
-/// the batch arrives and warmed a group at a time just ahead of being decided
-/// ([`WARM_AHEAD`]); the record handler then takes them in order instead of hashing
-/// again.
+/// A de-duplication set fed a batch at a time: each batch's keys are computed once (on
+/// the parser thread that made the batch) and warmed a group at a time just ahead of
+/// being decided ([`WARM_AHEAD`]); the record handler then takes them in order instead
+/// of hashing again.
 pub struct BatchedSeen {
     pub seen: SeenKeys,
     pending: VecDeque<(Provenance, u128)>,
@@ -1137,16 +1137,8 @@ impl BatchedSeen {
         }
     }
 
-    pub fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, u128)>) {
-        self.pending.clear();
-        self.pending.extend(keys);
-        self.window.reset();
-        self.warm_ahead(false);
-    }
-
-    /// As [`BatchedSeen::prepare`], with the batch's keys already computed, on the thread
-    /// that parsed it.
-    pub fn prepare_computed(&mut self, keys: Vec<(Provenance, u128)>) {
+    /// Take a batch's keys, with where each record is, in the batch's order.
+    pub fn prepare(&mut self, keys: Vec<(Provenance, u128)>) {
         self.pending = VecDeque::from(keys);
         self.window.reset();
         self.warm_ahead(false);
@@ -1178,16 +1170,8 @@ pub struct BatchedFlows {
 }
 
 impl BatchedFlows {
-    pub fn prepare(&mut self, keys: impl Iterator<Item = (Provenance, FlowKeys)>) {
-        self.pending.clear();
-        self.pending.extend(keys);
-        self.window.reset();
-        self.warm_ahead(false);
-    }
-
-    /// As [`BatchedFlows::prepare`], with the batch's keys already computed ([`flow_keys`]),
-    /// on the thread that parsed it.
-    pub fn prepare_computed(&mut self, keys: Vec<(Provenance, FlowKeys)>) {
+    /// Take a batch's keys ([`flow_keys`]).
+    pub fn prepare(&mut self, keys: Vec<(Provenance, FlowKeys)>) {
         self.pending = VecDeque::from(keys);
         self.window.reset();
         self.warm_ahead(false);
