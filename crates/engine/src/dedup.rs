@@ -1118,90 +1118,102 @@ impl WarmWindow {
     }
 }
 
+/// A batch's keys waiting to be decided, in the batch's order, and which of them are warm.
+#[derive(Debug)]
+struct PendingKeys<K> {
+    queue: VecDeque<(Provenance, K)>,
+    window: WarmWindow,
+}
+
+impl<K> Default for PendingKeys<K> {
+    fn default() -> Self {
+        PendingKeys {
+            queue: VecDeque::new(),
+            window: WarmWindow::default(),
+        }
+    }
+}
+
+impl<K> PendingKeys<K> {
+    /// Take a new batch's keys, dropping what is left of the last; the keys to warm first.
+    fn replace(&mut self, keys: Vec<(Provenance, K)>) -> impl Iterator<Item = &K> {
+        self.queue = VecDeque::from(keys);
+        self.window.reset();
+        self.warm_next(false)
+    }
+
+    /// The next key, if it is that of the record at `at` (`None` if the handler strayed
+    /// from the batch's order, so a mismatch can never pair a record with another's
+    /// key); and the keys to warm now.
+    fn take(&mut self, at: Provenance) -> (Option<K>, impl Iterator<Item = &K>) {
+        let next = self.queue.pop_front();
+        let taken = next.is_some();
+        let key = next.and_then(|(p, k)| (p == at).then_some(k));
+        (key, self.warm_next(taken))
+    }
+
+    fn warm_next(&mut self, taken: bool) -> impl Iterator<Item = &K> {
+        let range = self.window.advance(self.queue.len(), taken).unwrap_or(0..0);
+        self.queue.range(range).map(|(_, k)| k)
+    }
+}
+
 /// A de-duplication set fed a batch at a time: each batch's keys are computed once (on
 /// the parser thread that made the batch) and warmed a group at a time just ahead of
 /// being decided ([`WARM_AHEAD`]); the record handler then takes them in order instead
 /// of hashing again.
 pub struct BatchedSeen {
     pub seen: SeenKeys,
-    pending: VecDeque<(Provenance, u128)>,
-    window: WarmWindow,
+    pending: PendingKeys<u128>,
 }
 
 impl BatchedSeen {
     pub fn new(seen: SeenKeys) -> Self {
         BatchedSeen {
             seen,
-            pending: VecDeque::new(),
-            window: WarmWindow::default(),
+            pending: PendingKeys::default(),
         }
     }
 
     /// Take a batch's keys, with where each record is, in the batch's order.
     pub fn prepare(&mut self, keys: Vec<(Provenance, u128)>) {
-        self.pending = VecDeque::from(keys);
-        self.window.reset();
-        self.warm_ahead(false);
-    }
-
-    fn warm_ahead(&mut self, taken: bool) {
-        if let Some(range) = self.window.advance(self.pending.len(), taken) {
-            self.seen.warm(self.pending.range(range).map(|(_, k)| *k));
-        }
+        self.seen.warm(self.pending.replace(keys).copied());
     }
 
     /// The prepared key of the record at `at`; computed afresh if the handler strayed
-    /// from the batch's order, so a mismatch can never pair a record with another's key.
+    /// from the batch's order.
     pub fn key(&mut self, at: Provenance, compute: impl FnOnce() -> u128) -> u128 {
-        let next = self.pending.pop_front();
-        self.warm_ahead(next.is_some());
-        match next {
-            Some((p, key)) if p == at => key,
-            _ => compute(),
-        }
+        let (key, warm) = self.pending.take(at);
+        self.seen.warm(warm.copied());
+        key.unwrap_or_else(compute)
     }
 }
 
 /// [`FlowDedup`] fed a batch at a time, as [`BatchedSeen`] for DNS keys.
 pub struct BatchedFlows {
     pub dedup: FlowDedup,
-    pending: VecDeque<(Provenance, FlowKeys)>,
-    window: WarmWindow,
-}
-
-impl BatchedFlows {
-    /// Take a batch's keys ([`flow_keys`]).
-    pub fn prepare(&mut self, keys: Vec<(Provenance, FlowKeys)>) {
-        self.pending = VecDeque::from(keys);
-        self.window.reset();
-        self.warm_ahead(false);
-    }
-
-    fn warm_ahead(&mut self, taken: bool) {
-        if let Some(range) = self.window.advance(self.pending.len(), taken) {
-            self.dedup.warm(self.pending.range(range).map(|(_, k)| k));
-        }
-    }
-
-    /// The prepared keys of `flow`; computed afresh if the handler strayed from the
-    /// batch's order.
-    pub fn key(&mut self, at: Provenance, flow: &FlowRecord) -> Option<FlowKeys> {
-        let next = self.pending.pop_front();
-        self.warm_ahead(next.is_some());
-        match next {
-            Some((p, keys)) if p == at => Some(keys),
-            _ => FlowKeys::of(flow),
-        }
-    }
+    pending: PendingKeys<FlowKeys>,
 }
 
 impl BatchedFlows {
     pub fn new(dedup: FlowDedup) -> Self {
         BatchedFlows {
             dedup,
-            pending: VecDeque::new(),
-            window: WarmWindow::default(),
+            pending: PendingKeys::default(),
         }
+    }
+
+    /// Take a batch's keys ([`flow_keys`]).
+    pub fn prepare(&mut self, keys: Vec<(Provenance, FlowKeys)>) {
+        self.dedup.warm(self.pending.replace(keys));
+    }
+
+    /// The prepared keys of `flow`; computed afresh if the handler strayed from the
+    /// batch's order.
+    pub fn key(&mut self, at: Provenance, flow: &FlowRecord) -> Option<FlowKeys> {
+        let (keys, warm) = self.pending.take(at);
+        self.dedup.warm(warm);
+        keys.or_else(|| FlowKeys::of(flow))
     }
 }
 

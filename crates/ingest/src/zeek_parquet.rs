@@ -234,6 +234,22 @@ struct Row<'b, 'n> {
     i: usize,
 }
 
+impl Row<'_, '_> {
+    /// An Int64 cell as a `T`: `Some(None)` when null, `Some(Some(v))` when the value fits.
+    /// `None` when the column is not Int64 or the value does not fit a `T` (the shared
+    /// conversion then answers, with its reject).
+    #[inline]
+    fn int_cell<T: TryFrom<i64>>(&self, field: usize) -> Option<Option<T>> {
+        let Col::Int(c) = &self.batch.cols[field] else {
+            return None;
+        };
+        match at(c, self.i) {
+            None => Some(None),
+            Some(v) => T::try_from(v).ok().map(Some),
+        }
+    }
+}
+
 /// The typed readers take the columns' usual types (a converter's Float64 `ts`, string
 /// addresses, Int64 ports and counts) straight from the array, and give every other
 /// type, and every value the type's parser would refuse, to the shared conversion
@@ -267,25 +283,17 @@ impl ConnValues for Row<'_, '_> {
     }
 
     fn port(&self, field: usize) -> std::result::Result<Option<u16>, FieldError> {
-        if let Col::Int(c) = &self.batch.cols[field] {
-            match at(c, self.i).map(u16::try_from) {
-                None => return Ok(None),
-                Some(Ok(p)) => return Ok(Some(p)),
-                Some(Err(_)) => {}
-            }
+        match self.int_cell(field) {
+            Some(port) => Ok(port),
+            None => zeek_fields::typed(self.raw(field)?, zeek_fields::port),
         }
-        zeek_fields::typed(self.raw(field)?, zeek_fields::port)
     }
 
     fn count(&self, field: usize) -> std::result::Result<Option<u64>, FieldError> {
-        if let Col::Int(c) = &self.batch.cols[field] {
-            match at(c, self.i).map(u64::try_from) {
-                None => return Ok(None),
-                Some(Ok(n)) => return Ok(Some(n)),
-                Some(Err(_)) => {}
-            }
+        match self.int_cell(field) {
+            Some(count) => Ok(count),
+            None => zeek_fields::typed(self.raw(field)?, zeek_fields::count),
         }
-        zeek_fields::typed(self.raw(field)?, zeek_fields::count)
     }
 
     fn interval(&self, field: usize) -> std::result::Result<Option<f64>, FieldError> {
