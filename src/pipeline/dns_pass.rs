@@ -59,16 +59,10 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
             &mut r.rejects,
             &mut r.progress,
             f.holds(RecordKind::Dns)
-                .then(|| Arc::new(DnsKeysWork) as Arc<dyn ingest::parallel::BatchWork>),
+                .then(|| BatchFn(batch_dns_keys).work()),
             &mut |batch| {
                 if f.holds(RecordKind::Dns) {
-                    let keys = batch
-                        .take_work()
-                        .and_then(|done| done.downcast::<Vec<(Provenance, u128)>>().ok());
-                    let keys = match keys {
-                        Some(keys) => *keys,
-                        None => dns_keys(batch),
-                    };
+                    let keys = work_or(batch, batch_dns_keys);
                     dns_seen.borrow_mut().prepare(keys);
                 }
             },
@@ -196,25 +190,12 @@ fn dns_holders(seen: &SeenKeys, answers: usize, answer_bytes: usize) -> String {
     )
 }
 
-/// The de-duplication keys of a batch's DNS records, with where each record is, in the
-/// batch's order.
-fn dns_keys(items: &[Item]) -> Vec<(Provenance, u128)> {
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Record(Record::Dns(d)) => Some((d.provenance, dns_key(d))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The DNS pass's work on the parser threads: each batch's de-duplication keys
-/// ([`dns_keys`]), computed there rather than on the thread that builds the index, as
-/// the flow pass does for flows.
-struct DnsKeysWork;
-
-impl ingest::parallel::BatchWork for DnsKeysWork {
-    fn run(&self, items: &[Item]) -> ingest::parallel::WorkDone {
-        Box::new(dns_keys(items))
-    }
+/// The de-duplication keys of a parsed batch's DNS records ([`dns_keys`]), computed by
+/// the parser threads ([`BatchFn`]) rather than the thread that builds the index, as the
+/// flow pass does for flows.
+fn batch_dns_keys(items: &[Item]) -> Vec<(Provenance, u128)> {
+    dns_keys(items.iter().filter_map(|item| match item {
+        Item::Record(Record::Dns(d)) => Some(d),
+        _ => None,
+    }))
 }

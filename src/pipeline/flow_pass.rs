@@ -252,24 +252,15 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
     FoldPartial::read(dir, catalogs)
 }
 
-/// The flow records of a parsed batch.
-fn flows_of(items: &[Item]) -> impl Iterator<Item = &FlowRecord> {
-    items.iter().filter_map(|item| match item {
+/// The de-duplication keys of a parsed batch's flow records ([`flow_keys`]). The parser
+/// threads compute them ([`BatchFn`]) rather than the reading thread, which every flow
+/// passes through and which a Parquet run waited on (docs/performance.md, the thirteenth
+/// pass).
+fn batch_flow_keys(items: &[Item]) -> Vec<(Provenance, FlowKeys)> {
+    flow_keys(items.iter().filter_map(|item| match item {
         Item::Record(Record::Flow(f)) => Some(f),
         _ => None,
-    })
-}
-
-/// The flow pass's work on the parser threads: each batch's de-duplication keys
-/// ([`flow_keys`]), computed there rather than on the reading thread, which every flow
-/// passes through and which a Parquet run waited on (docs/performance.md, the
-/// thirteenth pass).
-struct FlowKeysWork;
-
-impl ingest::parallel::BatchWork for FlowKeysWork {
-    fn run(&self, items: &[Item]) -> ingest::parallel::WorkDone {
-        Box::new(flow_keys(flows_of(items)))
-    }
+    }))
 }
 
 /// What the flow pass's de-duplication set is made from: its budget, the spill
@@ -341,15 +332,9 @@ fn read_flows_into(
                     prior,
                     &mut r.rejects,
                     &mut r.progress,
-                    Some(Arc::new(FlowKeysWork)),
+                    Some(BatchFn(batch_flow_keys).work()),
                     &mut |batch| {
-                        let keys = batch
-                            .take_work()
-                            .and_then(|done| done.downcast::<Vec<(Provenance, FlowKeys)>>().ok());
-                        let keys = match keys {
-                            Some(keys) => *keys,
-                            None => flow_keys(flows_of(batch)),
-                        };
+                        let keys = work_or(batch, batch_flow_keys);
                         flow_seen.borrow_mut().prepare(keys)
                     },
                     &mut |rec, counts| {

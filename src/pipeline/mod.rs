@@ -27,8 +27,8 @@ use crate::candidates::CandidateTracker;
 use crate::classify::sites::UNKNOWN_SITE;
 use crate::coverage::{CoverageTracker, DnsPresence};
 use crate::dedup::{
-    dns_key, flow_keys, BatchedFlows, BatchedSeen, DedupBudget, DedupStats, FlowDedup, FlowKeys,
-    FlowVerdict, SeenKeys,
+    dns_key, dns_keys, flow_keys, BatchedFlows, BatchedSeen, DedupBudget, DedupStats, FlowDedup,
+    FlowKeys, FlowVerdict, SeenKeys,
 };
 use crate::error::{Error, Result};
 use crate::fasthash::FastMap;
@@ -47,7 +47,7 @@ mod read;
 pub mod spark;
 
 use plan::{bytes_of, Planned};
-use read::{read_file, unread_report};
+use read::{read_file, unread_report, work_or, BatchFn};
 
 pub use xborder_engine::run::{
     Analysis, AnalyzeOptions, Catalogs, ConflictRow, DedupReport, Totals, CONFLICTS_LISTED,

@@ -36,6 +36,35 @@ pub(super) fn unread_report(path: &Path, detection: &Detection) -> Result<Option
     }))
 }
 
+/// Work for the parser threads: a function of each batch's items, whose result the pass
+/// takes back with [`work_or`].
+pub(super) struct BatchFn<T>(pub fn(&[Item]) -> T);
+
+impl<T: Send + 'static> ingest::parallel::BatchWork for BatchFn<T> {
+    fn run(&self, items: &[Item]) -> ingest::parallel::WorkDone {
+        Box::new((self.0)(items))
+    }
+}
+
+impl<T: Send + 'static> BatchFn<T> {
+    /// This function as the parser threads' work.
+    pub fn work(self) -> Arc<dyn ingest::parallel::BatchWork> {
+        Arc::new(self)
+    }
+}
+
+/// What the parser threads' [`BatchFn`] `compute` made of `batch`, or, for a batch that
+/// came without it, the same made here.
+pub(super) fn work_or<T: 'static>(
+    batch: &mut ingest::parallel::Batch,
+    compute: fn(&[Item]) -> T,
+) -> T {
+    match batch.take_work().and_then(|done| done.downcast::<T>().ok()) {
+        Some(done) => *done,
+        None => compute(batch),
+    }
+}
+
 /// Read one file, counting rejects and filtered records here and handing records to
 /// `on_record`, each batch first to `on_batch` with what the parser threads' `work` made
 /// of it. A file read a second time (a mixed file in the flow pass) continues its

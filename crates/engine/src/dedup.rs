@@ -1158,6 +1158,12 @@ impl<K> PendingKeys<K> {
     }
 }
 
+/// The keys of a batch's DNS records ([`dns_key`]), with where each record is, in the
+/// batch's order: what [`BatchedSeen`] takes for a batch of a DNS log.
+pub fn dns_keys<'d>(records: impl Iterator<Item = &'d DnsRecord>) -> Vec<(Provenance, u128)> {
+    records.map(|d| (d.provenance, dns_key(d))).collect()
+}
+
 /// A de-duplication set fed a batch at a time: each batch's keys are computed once (on
 /// the parser thread that made the batch) and warmed a group at a time just ahead of
 /// being decided ([`WARM_AHEAD`]); the record handler then takes them in order instead

@@ -201,7 +201,7 @@ impl Col {
             Col::Int(c) => at(c, i).map(Raw::Int),
             Col::UInt(c) => at(c, i).map(Raw::UInt),
             Col::Float(c) => at(c, i).map(Raw::Float),
-            Col::Str(c) => c.get(i).filter(|s| *s != "-").map(|s| Raw::Str(s.into())),
+            Col::Str(_) => self.text(i).map(|s| Raw::Str(s.into())),
             Col::Bool(c) => c.get(i).map(Raw::Bool),
             Col::Time(c, u) => at(c, i).map(|v| Raw::Epoch(v, unit(*u))),
             Col::Span(c, u) => at(c, i).map(|v| Raw::Span(v, unit(*u))),
@@ -248,6 +248,19 @@ impl Row<'_, '_> {
             Some(v) => T::try_from(v).ok().map(Some),
         }
     }
+
+    /// A Float64 cell through `accept`: `Some(None)` when null, `Some(Some(v))` when
+    /// `accept` takes the value. `None` otherwise, for the shared conversion to answer.
+    #[inline]
+    fn float_cell<T>(&self, field: usize, accept: impl Fn(f64) -> Option<T>) -> Option<Option<T>> {
+        let Col::Float(c) = &self.batch.cols[field] else {
+            return None;
+        };
+        match at(c, self.i) {
+            None => Some(None),
+            Some(v) => accept(v).map(Some),
+        }
+    }
 }
 
 /// The typed readers take the columns' usual types (a converter's Float64 `ts`, string
@@ -262,17 +275,10 @@ impl ConnValues for Row<'_, '_> {
     }
 
     fn time(&self, field: usize) -> std::result::Result<Option<Micros>, FieldError> {
-        if let Col::Float(c) = &self.batch.cols[field] {
-            match at(c, self.i) {
-                None => return Ok(None),
-                Some(v) => {
-                    if let Some(t) = values::epoch_seconds_f64(v) {
-                        return Ok(Some(t));
-                    }
-                }
-            }
+        match self.float_cell(field, values::epoch_seconds_f64) {
+            Some(time) => Ok(time),
+            None => zeek_fields::typed(self.raw(field)?, zeek_fields::time),
         }
-        zeek_fields::typed(self.raw(field)?, zeek_fields::time)
     }
 
     fn addr(&self, field: usize) -> std::result::Result<Option<IpAddr>, FieldError> {
@@ -297,14 +303,11 @@ impl ConnValues for Row<'_, '_> {
     }
 
     fn interval(&self, field: usize) -> std::result::Result<Option<f64>, FieldError> {
-        if let Col::Float(c) = &self.batch.cols[field] {
-            match at(c, self.i) {
-                None => return Ok(None),
-                Some(v) if v.is_finite() && v >= 0.0 => return Ok(Some(v)),
-                Some(_) => {}
-            }
+        let seconds = |v: f64| (v.is_finite() && v >= 0.0).then_some(v);
+        match self.float_cell(field, seconds) {
+            Some(interval) => Ok(interval),
+            None => zeek_fields::typed(self.raw(field)?, zeek_fields::interval),
         }
-        zeek_fields::typed(self.raw(field)?, zeek_fields::interval)
     }
 
     fn boolean(&self, field: usize) -> std::result::Result<Option<bool>, FieldError> {
