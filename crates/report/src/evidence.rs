@@ -33,7 +33,7 @@ use xborder_model::fasthash::FastMap;
 use xborder_model::period::rfc3339;
 use xborder_model::schema::Micros;
 
-pub use xborder_engine::fold::{EvidenceRow, EvidenceSink};
+pub use xborder_engine::fold::{EvidenceRow, EvidenceSink, TextGroup};
 
 /// Which evidence files a run writes: both by default. At 10^8 AI-vendor flows
 /// evidence.csv is tens of gigabytes and evidence.parquet a fifteenth of that, so a batch
@@ -102,8 +102,14 @@ struct SpoolRun {
     /// The record being encoded, reused for every row.
     record: Vec<u8>,
     texts: Interner,
+    /// The ids of each numbered group's shared texts ([`EvidenceRow::texts`]).
+    groups: FastMap<TextGroup, SharedIds>,
     rows: u64,
 }
+
+/// The ids of the texts a group of rows shares: finding, regimes, hostname, attribution,
+/// vendor, product, category, site and country.
+type SharedIds = [u32; 9];
 
 /// The fold reports evidence rows straight into the spool.
 impl EvidenceSink for EvidenceSpool {
@@ -142,18 +148,32 @@ impl SpoolRun {
             path: path.to_path_buf(),
             record: Vec::with_capacity(MAX_RECORD),
             texts: Interner::default(),
+            groups: FastMap::default(),
             rows: 0,
         })
     }
 
     /// Append one row: its text fields become ids (no allocation for a value already
-    /// seen), the rest is written as numbers and address bytes.
+    /// seen; for a numbered group, once per group), the rest is written as numbers and
+    /// address bytes.
     fn push(&mut self, r: &EvidenceRow<'_>) -> Result<()> {
-        let t = &mut self.texts;
+        let shared = match r.texts {
+            Some(group) => match self.groups.get(&group) {
+                Some(ids) => *ids,
+                None => {
+                    let ids = self.texts.shared(r)?;
+                    self.groups.insert(group, ids);
+                    ids
+                }
+            },
+            None => self.texts.shared(r)?,
+        };
+        let [finding, regimes, hostname, attribution, vendor, product, category, site, country] =
+            shared;
         let row = SpoolRow {
             seq: r.seq,
-            finding: t.id(Slot::Finding, r.finding_id)?,
-            regimes: t.id(Slot::Regimes, r.regimes)?,
+            finding,
+            regimes,
             file: r.file,
             line: r.line,
             ts: r.ts,
@@ -161,16 +181,16 @@ impl SpoolRun {
             src_port: r.src_port,
             dst_ip: r.dst_ip,
             dst_port: r.dst_port,
-            proto: t.id(Slot::Proto, r.proto)?,
+            proto: self.texts.id(Slot::Proto, r.proto)?,
             bytes_out: r.bytes_out,
             bytes_in: r.bytes_in,
-            hostname: t.id(Slot::Hostname, r.hostname)?,
-            attribution: t.id(Slot::Attribution, r.attribution)?,
-            vendor: t.id(Slot::Vendor, r.vendor)?,
-            product: t.id(Slot::Product, r.product)?,
-            category: t.id(Slot::Category, r.category)?,
-            site: t.id(Slot::Site, r.source_site)?,
-            country: t.country(r.destination_country)?,
+            hostname,
+            attribution,
+            vendor,
+            product,
+            category,
+            site,
+            country,
             dns: r.dns,
         };
         self.record.clear();
@@ -368,10 +388,14 @@ impl EvidenceSpool {
             let mut spool = Merged::new(readers, remap)?;
             let mut cells = Cells::new(pseudonymizer);
             let mut columns = match groups {
-                Some(_) => parquet::builders(&LOOKED_UP, group_rows.min(PARQUET_BATCH_ROWS)),
+                Some(_) => parquet::builders(
+                    &SOURCES.map(Source::looked_up),
+                    group_rows.min(PARQUET_BATCH_ROWS),
+                ),
                 None => Vec::new(),
             };
             let mut batch: Vec<SpoolRow> = Vec::with_capacity(FORMAT_ROWS);
+            let mut csv_lines: Vec<u8> = Vec::new();
             let mut read = 0u64;
             let mut ended = false;
             while !ended {
@@ -383,15 +407,19 @@ impl EvidenceSpool {
                     ended = !spool.fill(&mut batch, wanted)?;
                     group_len += batch.len();
                     cells.format(&batch);
+                    csv_lines.clear();
                     write_batch(
                         &batch,
                         &cells,
                         &tables,
                         &mut columns,
-                        csv_out.as_mut(),
+                        csv_out.is_some().then_some(&mut csv_lines),
                         &mut sample,
-                    )
-                    .map_err(|e| Error::io(&csv_path, e))?;
+                    );
+                    if let Some(out) = csv_out.as_mut() {
+                        out.write_all(&csv_lines)
+                            .map_err(|e| Error::io(&csv_path, e))?;
+                    }
                 }
                 if group_len == 0 {
                     break;
@@ -468,6 +496,9 @@ struct Sampler {
     shown: Vec<usize>,
     /// By finding id (an index into the text table): rows kept, rows counted.
     by_finding: FastMap<u32, (Vec<Vec<String>>, u64)>,
+    /// The last finding counted and the rows of it not yet added to `by_finding`:
+    /// consecutive rows mostly share a finding, so most rows touch no map.
+    run: Option<(u32, u64)>,
 }
 
 impl Sampler {
@@ -480,20 +511,49 @@ impl Sampler {
                 .filter_map(|c| names.iter().position(|n| n == c))
                 .collect(),
             by_finding: FastMap::default(),
+            run: None,
         }
     }
 
-    fn add(&mut self, finding: u32, cells: &[&str; 24]) {
+    /// Count a row of `finding`; true when the report keeps it, and [`Sampler::keep`]
+    /// is to be given its cells.
+    fn counts(&mut self, finding: u32) -> bool {
+        match &mut self.run {
+            Some((last, rows)) if *last == finding => {
+                *rows += 1;
+                false
+            }
+            _ => {
+                self.settle();
+                let entry = self.by_finding.entry(finding).or_default();
+                entry.1 += 1;
+                let keep = entry.0.len() < self.per_finding;
+                if !keep {
+                    self.run = Some((finding, 0));
+                }
+                keep
+            }
+        }
+    }
+
+    /// Keep a row of `finding` that [`Sampler::counts`] asked for: `cell(c)` is the
+    /// text of its evidence column `c`.
+    fn keep<'a>(&mut self, finding: u32, cell: impl Fn(usize) -> &'a str) {
         let entry = self.by_finding.entry(finding).or_default();
-        entry.1 += 1;
-        if entry.0.len() < self.per_finding {
-            entry
-                .0
-                .push(self.shown.iter().map(|&c| cells[c].to_string()).collect());
+        entry
+            .0
+            .push(self.shown.iter().map(|&c| cell(c).to_string()).collect());
+    }
+
+    /// Add the rows of the current run to their finding's count.
+    fn settle(&mut self) {
+        if let Some((finding, rows)) = self.run.take() {
+            self.by_finding.entry(finding).or_default().1 += rows;
         }
     }
 
-    fn finish(self, texts: &[TextCell], formats: EvidenceFormats) -> EvidenceSample {
+    fn finish(mut self, texts: &[TextCell], formats: EvidenceFormats) -> EvidenceSample {
+        self.settle();
         EvidenceSample {
             by_finding: self
                 .by_finding
@@ -532,6 +592,24 @@ enum Slot {
     Country,
 }
 const SLOTS: usize = Slot::Country as usize + 1;
+
+impl Slot {
+    /// The id a spooled row holds for this field.
+    fn of(self, r: &SpoolRow) -> u32 {
+        match self {
+            Slot::Finding => r.finding,
+            Slot::Regimes => r.regimes,
+            Slot::Proto => r.proto,
+            Slot::Hostname => r.hostname,
+            Slot::Attribution => r.attribution,
+            Slot::Vendor => r.vendor,
+            Slot::Product => r.product,
+            Slot::Category => r.category,
+            Slot::Site => r.site,
+            Slot::Country => r.country,
+        }
+    }
+}
 
 /// Distinct text values of the run's evidence, by id. Looking up a known value borrows
 /// the caller's `&str`; only a new value is copied.
@@ -576,6 +654,21 @@ impl Interner {
         };
         self.last[slot as usize] = id;
         Ok(id)
+    }
+
+    /// The ids of the texts `r` shares with its group ([`SharedIds`]).
+    fn shared(&mut self, r: &EvidenceRow<'_>) -> Result<SharedIds> {
+        Ok([
+            self.id(Slot::Finding, r.finding_id)?,
+            self.id(Slot::Regimes, r.regimes)?,
+            self.id(Slot::Hostname, r.hostname)?,
+            self.id(Slot::Attribution, r.attribution)?,
+            self.id(Slot::Vendor, r.vendor)?,
+            self.id(Slot::Product, r.product)?,
+            self.id(Slot::Category, r.category)?,
+            self.id(Slot::Site, r.source_site)?,
+            self.country(r.destination_country)?,
+        ])
     }
 
     /// The country code as text, as the fold names it in finding ids.
@@ -1047,12 +1140,11 @@ impl<'p> Cells<'p> {
         self.bounds.push(self.text.len());
     }
 
-    /// The formatted cells of row `i` of the batch.
-    fn row(&self, i: usize) -> [&str; FORMATTED] {
-        std::array::from_fn(|k| {
-            let at = i * FORMATTED + k;
-            &self.text[self.bounds[at]..self.bounds[at + 1]]
-        })
+    /// Formatted cell `k` of row `i` of the batch.
+    #[inline]
+    fn formatted(&self, i: usize, k: usize) -> &str {
+        let at = i * FORMATTED + k;
+        &self.text[self.bounds[at]..self.bounds[at + 1]]
     }
 
     /// The keys of row `i`'s source and destination address cells (see [`AddressCells`]).
@@ -1160,129 +1252,191 @@ impl TimeText {
     }
 }
 
-/// One evidence row's 24 columns: its cells (neutralised text), the same cells as
-/// evidence.csv fields, the counts behind its numeric cells (the Parquet columns typed
-/// UInt64) and the keys of its looked-up cells (see [`Tables`]).
-struct RowCells<'a> {
-    cells: [&'a str; 24],
-    fields: [&'a [u8]; 24],
-    counts: [Option<u64>; 24],
-    /// Keys of the looked-up cells; none for formatted ones.
-    keys: [Option<u32>; 24],
+/// Where an evidence column's cells come from. Every cell is neutralised text; a
+/// looked-up or address cell also has a key, the same for the same text (see
+/// [`Tables`] and [`AddressCells`]), by which evidence.parquet's dictionaries are built.
+#[derive(Clone, Copy)]
+enum Source {
+    /// A text value the spool holds as an id.
+    Text(Slot),
+    /// The path (or, with `sha`, the SHA-256) of the flow's input file, or with `dns`
+    /// of the file of the DNS answer that attributed it (empty without one).
+    File { dns: bool, sha: bool },
+    /// A cell [`Cells`] formats per row: its position among the row's formatted cells.
+    Formatted(usize),
+    /// An address cell, formatted once per distinct address: its position among the
+    /// row's formatted cells, and which of the row's two address keys is its own.
+    Address(usize, usize),
 }
 
-/// Which evidence columns have a key per distinct value (those [`row_cells`] gives keys):
-/// the text looked up by id or file index, and the addresses, formatted once per distinct
-/// address. These are written to evidence.parquet as dictionaries.
-const LOOKED_UP: [bool; 24] = [
-    true, true, true, true, false, false, true, false, true, false, true, false, false, true, true,
-    true, true, true, true, true, true, true, false, false,
-];
+/// The source of each evidence column, in evidence.csv's order.
+const SOURCES: [Source; 24] = {
+    use Source::{Address, File, Formatted, Text};
+    [
+        Text(Slot::Finding),
+        Text(Slot::Regimes),
+        File {
+            dns: false,
+            sha: false,
+        },
+        File {
+            dns: false,
+            sha: true,
+        },
+        Formatted(0),
+        Formatted(1),
+        Address(2, 0),
+        Formatted(3),
+        Address(4, 1),
+        Formatted(5),
+        Text(Slot::Proto),
+        Formatted(6),
+        Formatted(7),
+        Text(Slot::Hostname),
+        Text(Slot::Attribution),
+        Text(Slot::Vendor),
+        Text(Slot::Product),
+        Text(Slot::Category),
+        Text(Slot::Site),
+        Text(Slot::Country),
+        File {
+            dns: true,
+            sha: false,
+        },
+        File {
+            dns: true,
+            sha: true,
+        },
+        Formatted(8),
+        Formatted(9),
+    ]
+};
 
-fn row_cells<'a>(
-    r: &SpoolRow,
-    formatted: [&'a str; FORMATTED],
-    [src_key, dst_key]: [u32; 2],
-    t: &'a Tables<'a>,
-) -> RowCells<'a> {
-    let [line, ts, src, src_port, dst, dst_port, bytes_out, bytes_in, dns_line, dns_ts] = formatted;
-    let (path, sha) = t.file(r.file);
-    let (dns_path, dns_sha) = match r.dns {
-        Some((file, _, _)) => t.file(file),
-        None => ((&EMPTY, 0), (&EMPTY, 0)),
-    };
-    // Formatted cells are digits, times, addresses and pseudonyms: never quoted.
-    enum Cell<'c> {
-        Looked((&'c TextCell, u32)),
-        Formatted(&'c str),
-        /// Formatted once per distinct value, with its key ([`AddressCells`]).
-        Keyed(&'c str, u32),
+/// One cell of an evidence row.
+struct Cell<'a> {
+    /// The neutralised text (empty is null in evidence.parquet).
+    text: &'a str,
+    /// The same as an evidence.csv field: quoted where CSV needs it.
+    field: &'a [u8],
+    /// The key of a looked-up or address cell; none for a cell formatted per row.
+    key: Option<u32>,
+}
+
+impl Source {
+    /// Whether the column has a key per distinct value, and is written to
+    /// evidence.parquet as a dictionary.
+    fn looked_up(self) -> bool {
+        !matches!(self, Source::Formatted(_))
     }
-    use Cell::{Formatted as F, Keyed as K, Looked as L};
-    let all = [
-        L(t.text(r.finding)),
-        L(t.text(r.regimes)),
-        L(path),
-        L(sha),
-        F(line),
-        F(ts),
-        K(src, src_key),
-        F(src_port),
-        K(dst, dst_key),
-        F(dst_port),
-        L(t.text(r.proto)),
-        F(bytes_out),
-        F(bytes_in),
-        L(t.text(r.hostname)),
-        L(t.text(r.attribution)),
-        L(t.text(r.vendor)),
-        L(t.text(r.product)),
-        L(t.text(r.category)),
-        L(t.text(r.site)),
-        L(t.text(r.country)),
-        L(dns_path),
-        L(dns_sha),
-        F(dns_line),
-        F(dns_ts),
-    ];
-    let cells = std::array::from_fn(|c| match &all[c] {
-        L((cell, _)) => cell.text.as_str(),
-        F(text) | K(text, _) => text,
-    });
-    let fields = std::array::from_fn(|c| match &all[c] {
-        L((cell, _)) => cell.csv.as_slice(),
-        F(text) | K(text, _) => text.as_bytes(),
-    });
-    let keys = std::array::from_fn(|c| match &all[c] {
-        L((_, key)) | K(_, key) => Some(*key),
-        F(_) => None,
-    });
-    let mut counts = [None; 24];
-    counts[4] = Some(r.line);
-    counts[7] = r.src_port.map(u64::from);
-    counts[9] = r.dst_port.map(u64::from);
-    counts[11] = r.bytes_out;
-    counts[12] = r.bytes_in;
-    counts[22] = r.dns.map(|d| d.1);
-    RowCells {
-        cells,
-        fields,
-        counts,
-        keys,
+
+    /// Row `i` of `batch`'s cell of this column.
+    #[inline(always)]
+    fn cell<'a>(self, r: &SpoolRow, i: usize, cells: &'a Cells<'_>, t: &'a Tables<'a>) -> Cell<'a> {
+        let looked_up = |(cell, key): (&'a TextCell, u32)| Cell {
+            text: &cell.text,
+            field: &cell.csv,
+            key: Some(key),
+        };
+        match self {
+            Source::Text(slot) => looked_up(t.text(slot.of(r))),
+            Source::File { dns, sha } => {
+                let file = if dns {
+                    r.dns.map(|(file, _, _)| file)
+                } else {
+                    Some(r.file)
+                };
+                let (path, hash) = match file {
+                    Some(file) => t.file(file),
+                    None => ((&EMPTY, 0), (&EMPTY, 0)),
+                };
+                looked_up(if sha { hash } else { path })
+            }
+            // Formatted cells are digits, times, addresses and pseudonyms: never quoted.
+            Source::Formatted(k) => {
+                let text = cells.formatted(i, k);
+                Cell {
+                    text,
+                    field: text.as_bytes(),
+                    key: None,
+                }
+            }
+            Source::Address(k, which) => {
+                let text = cells.formatted(i, k);
+                Cell {
+                    text,
+                    field: text.as_bytes(),
+                    key: Some(cells.address_keys(i)[which]),
+                }
+            }
+        }
+    }
+
+    /// The count behind a count column's cell (evidence.parquet types these UInt64);
+    /// none for every other column.
+    fn count(self, r: &SpoolRow) -> Option<u64> {
+        match self {
+            Source::Formatted(0) => Some(r.line),
+            Source::Formatted(3) => r.src_port.map(u64::from),
+            Source::Formatted(5) => r.dst_port.map(u64::from),
+            Source::Formatted(6) => r.bytes_out,
+            Source::Formatted(7) => r.bytes_in,
+            Source::Formatted(8) => r.dns.map(|d| d.1),
+            _ => None,
+        }
     }
 }
 
-/// Write one decoded batch as evidence.csv lines (when it is written), count it in the
-/// report's sample, and add its cells to evidence.parquet's column builders (none when
-/// it is not written).
-fn write_batch<W: Write>(
+/// Write one decoded batch as evidence.csv lines into `csv` (when it is written), count
+/// it in the report's sample, and add its cells to evidence.parquet's column builders
+/// (none when it is not written), a column at a time.
+fn write_batch(
     batch: &[SpoolRow],
     cells: &Cells<'_>,
     tables: &Tables<'_>,
     columns: &mut [parquet::ColumnBuilder],
-    mut csv_out: Option<&mut W>,
+    csv: Option<&mut Vec<u8>>,
     sample: &mut Sampler,
-) -> std::io::Result<()> {
-    let mut line = Vec::with_capacity(1024);
-    for (i, r) in batch.iter().enumerate() {
-        let row = row_cells(r, cells.row(i), cells.address_keys(i), tables);
-        if let Some(out) = csv_out.as_mut() {
-            line.clear();
-            for (c, field) in row.fields.iter().enumerate() {
+) {
+    if let Some(out) = csv {
+        for (i, r) in batch.iter().enumerate() {
+            for (c, source) in SOURCES.iter().enumerate() {
                 if c > 0 {
-                    line.push(b',');
+                    out.push(b',');
                 }
-                line.extend_from_slice(field);
+                out.extend_from_slice(source.cell(r, i, cells, tables).field);
             }
-            line.push(b'\n');
-            out.write_all(&line)?;
-        }
-        sample.add(r.finding, &row.cells);
-        for (c, column) in columns.iter_mut().enumerate() {
-            column.push(row.counts[c], row.keys[c], row.cells[c]);
+            out.push(b'\n');
         }
     }
-    Ok(())
+    for (i, r) in batch.iter().enumerate() {
+        if sample.counts(r.finding) {
+            sample.keep(r.finding, |c| SOURCES[c].cell(r, i, cells, tables).text);
+        }
+    }
+    for (column, source) in columns.iter_mut().zip(SOURCES) {
+        match column {
+            parquet::ColumnBuilder::Count(values, validity) => {
+                for r in batch {
+                    let count = source.count(r);
+                    values.push(count.unwrap_or(0));
+                    validity.push(count.is_some());
+                }
+            }
+            parquet::ColumnBuilder::Text(values) => {
+                for (i, r) in batch.iter().enumerate() {
+                    let text = source.cell(r, i, cells, tables).text;
+                    values.push((!text.is_empty()).then_some(text));
+                }
+            }
+            parquet::ColumnBuilder::Dictionary(column) => {
+                for (i, r) in batch.iter().enumerate() {
+                    let cell = source.cell(r, i, cells, tables);
+                    let text = cell.text;
+                    column.push(cell.key.unwrap_or(0), (!text.is_empty()).then_some(text));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1352,6 +1506,7 @@ mod tests {
                 i * 10,
                 1_783_000_000_000_000 - (i as i64) * 1000,
             )),
+            texts: None,
         }
     }
 
@@ -1458,6 +1613,57 @@ mod tests {
         (std::fs::read(csv_path).unwrap(), frame)
     }
 
+    /// Rows numbered by the texts they share ([`EvidenceRow::texts`]) are written exactly
+    /// as unnumbered ones: the spool converts a group's texts once, and the files do not
+    /// change. A row whose shared texts differ from its number's first row would show
+    /// here, so one number is never reused for other texts.
+    #[test]
+    fn numbered_groups_write_what_unnumbered_rows_write() {
+        let rows: Vec<EvidenceRow<'static>> = (0..50).map(row).collect();
+        let mut numbers: std::collections::HashMap<_, TextGroup> = Default::default();
+        let numbered: Vec<EvidenceRow<'static>> = rows
+            .iter()
+            .map(|r| {
+                let shared = (
+                    r.finding_id,
+                    r.regimes,
+                    r.hostname,
+                    r.attribution,
+                    r.vendor,
+                    r.product,
+                    r.category,
+                    r.source_site,
+                    r.destination_country,
+                );
+                let number = *numbers
+                    .entry(shared)
+                    .or_insert_with(|| TextGroup::next().unwrap());
+                EvidenceRow {
+                    texts: Some(number),
+                    ..r.clone()
+                }
+            })
+            .collect();
+        assert!(numbers.len() > 1 && numbers.len() < rows.len());
+        let (plain, numbered_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (csv_plain, frame_plain) = spool_and_finish(plain.path(), &rows, None, 16);
+        let (csv_numbered, frame_numbered) =
+            spool_and_finish(numbered_dir.path(), &numbered, None, 16);
+        assert_eq!(csv_numbered, csv_plain);
+        assert!(frame_numbered.equals_missing(&frame_plain));
+        let plain_parquet = std::fs::read(plain.path().join("evidence.parquet")).unwrap();
+        let numbered_parquet = std::fs::read(numbered_dir.path().join("evidence.parquet")).unwrap();
+        assert_eq!(numbered_parquet, plain_parquet);
+    }
+
+    /// Numbers are never given twice in one process.
+    #[test]
+    fn text_groups_are_distinct() {
+        let given: Vec<TextGroup> = (0..1000).map(|_| TextGroup::next().unwrap()).collect();
+        let distinct: std::collections::HashSet<_> = given.iter().collect();
+        assert_eq!(distinct.len(), given.len());
+    }
+
     /// Addresses are written as `Display` writes them.
     #[test]
     fn addresses_match_display() {
@@ -1484,7 +1690,7 @@ mod tests {
             .collect();
         cells.format(&spooled);
         for (i, ip) in ips.iter().enumerate() {
-            let [_, _, src, _, dst, ..] = cells.row(i);
+            let (src, dst) = (cells.formatted(i, 2), cells.formatted(i, 4));
             assert_eq!(
                 (src, dst),
                 (ip.to_string().as_str(), ip.to_string().as_str())
@@ -1942,9 +2148,9 @@ mod tests {
             .collect();
         cells.format(&spooled);
         for (i, r) in spooled.iter().enumerate() {
-            let row = row_cells(r, cells.row(i), cells.address_keys(i), &tables);
-            for (c, looked_up) in LOOKED_UP.iter().enumerate() {
-                assert_eq!(row.keys[c].is_some(), *looked_up, "column {c}");
+            for (c, source) in SOURCES.iter().enumerate() {
+                let cell = source.cell(r, i, &cells, &tables);
+                assert_eq!(cell.key.is_some(), source.looked_up(), "column {c}");
             }
         }
     }
@@ -1999,7 +2205,33 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
     }
 
-    /// The numeric cells `row_cells` fills are exactly the count columns of evidence.csv.
+    /// Every row is counted under its finding and the first rows of each are kept,
+    /// however runs of one finding and switches between findings fall.
+    #[test]
+    fn the_sample_counts_every_row_and_keeps_the_first() {
+        let findings = [0u32, 0, 0, 1, 0, 1, 1, 1, 1, 2, 0, 0, 2, 2, 2, 1];
+        let mut sampler = Sampler::new(2);
+        for (row, &finding) in findings.iter().enumerate() {
+            if sampler.counts(finding) {
+                let text = format!("{finding}:{row}");
+                sampler.keep(finding, |_| text.as_str());
+            }
+        }
+        let texts: Vec<TextCell> = ["a", "b", "c"].iter().map(|s| TextCell::new(s)).collect();
+        let sample = sampler.finish(&texts, EvidenceFormats::default());
+        let shown = EVIDENCE_SHOWN.len();
+        let expect = |rows: &[&str], count: u64| {
+            let rows = rows.iter().map(|r| vec![r.to_string(); shown]).collect();
+            (rows, count)
+        };
+        assert_eq!(sample.by_finding["a"], expect(&["0:0", "0:1"], 6));
+        assert_eq!(sample.by_finding["b"], expect(&["1:3", "1:5"], 6));
+        assert_eq!(sample.by_finding["c"], expect(&["2:9", "2:12"], 4));
+        assert_eq!(sample.by_finding.len(), 3);
+    }
+
+    /// The columns with a count behind their cells are exactly the count columns of
+    /// evidence.csv, and each count is the number its cell shows.
     #[test]
     fn count_cells_are_the_count_columns() {
         let numeric: Vec<usize> = numeric_columns()
@@ -2008,6 +2240,27 @@ mod tests {
             .filter_map(|(i, &n)| n.then_some(i))
             .collect();
         assert_eq!(numeric, [4, 7, 9, 11, 12, 22]);
+        let texts: Vec<TextCell> = ["f", "tcp"].iter().map(|s| TextCell::new(s)).collect();
+        let files: Vec<(TextCell, TextCell)> = vec![(TextCell::new("a"), TextCell::new("b"))];
+        let tables = Tables::new(&texts, &files);
+        let mut full = spooled_row(Some((0, 30, 5)));
+        (full.line, full.src_port, full.dst_port) = (7, Some(1234), Some(443));
+        (full.bytes_out, full.bytes_in) = (Some(99), Some(100_000));
+        let mut cells = Cells::new(None);
+        cells.format(&[full]);
+        let counted: Vec<usize> = SOURCES
+            .iter()
+            .enumerate()
+            .filter_map(|(c, source)| {
+                let count = source.count(&full)?;
+                assert_eq!(
+                    source.cell(&full, 0, &cells, &tables).text,
+                    count.to_string()
+                );
+                Some(c)
+            })
+            .collect();
+        assert_eq!(counted, numeric);
         let names = EVIDENCE.names();
         assert_eq!(
             [names[4], names[5], names[6], names[8], names[19], names[23]],

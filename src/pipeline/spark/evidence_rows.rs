@@ -140,6 +140,8 @@ impl<'a> Decoded<'a> {
             source_site,
             destination_country: self.country,
             dns: self.dns,
+            // The fold's numbers are the task's own, so the driver's rows go unnumbered.
+            texts: None,
         }
     }
 }
@@ -172,6 +174,7 @@ mod tests {
             source_site: "hangzhou",
             destination_country: *b"US",
             dns: Some((0, 4, 1_783_000_000_000_000)),
+            texts: None,
         };
         let mut w = Writer::default();
         encode(&row, &mut w);

@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use xborder_model::accounting::FlowBreakdown;
 use xborder_model::error::{Error, Result};
@@ -92,6 +94,39 @@ pub struct EvidenceRow<'a> {
     /// The GeoIP country code's two bytes, as the fold keys groups by them.
     pub destination_country: [u8; 2],
     pub dns: Option<(u32, u64, Micros)>,
+    /// The group of this row's finding, regimes, hostname, attribution, vendor, product,
+    /// category, site and country, when the fold numbered it: a sink may convert those
+    /// texts once per group rather than once per row. None promises nothing.
+    pub texts: Option<TextGroup>,
+}
+
+/// A number for one set of the texts evidence rows share (see [`EvidenceRow::texts`]),
+/// unique within the process: two rows with the same number have the same texts in
+/// those fields, whichever fold state or shard made them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TextGroup(NonZeroU32);
+
+impl TextGroup {
+    /// A number no other group of this process has; none once 2^32 - 1 have been given,
+    /// and rows then go unnumbered.
+    pub fn next() -> Option<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        NEXT.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(TextGroup)
+    }
+}
+
+/// What every AI-vendor flow of a [`RegimeGroup`] shares, made once per group.
+#[derive(Debug, Clone)]
+pub struct GroupTexts {
+    /// The regimes that treat the group's flows as a transfer, `;`-separated.
+    pub regimes: String,
+    /// The id of the finding the group's flows count towards.
+    pub finding_id: String,
+    /// The number its evidence rows carry.
+    pub number: Option<TextGroup>,
 }
 
 /// What an AI-vendor flow's regimes depend on: site, destination country, product, day,
@@ -153,9 +188,9 @@ pub struct FlowState<'a> {
     pub name_cache: FastMap<u32, Option<ProductId>>,
     pub finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
     pub flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32, String), String>,
-    /// [`Self::flow_regimes`] by flow group and name id, so a flow finds its regimes
-    /// without copying the name or building its exposure key ([`Self::remember_regimes`]).
-    pub group_regimes: FastMap<RegimeGroup, String>,
+    /// Regimes and finding id by flow group and name id, so a flow finds them without
+    /// copying the name or building its exposure key ([`Self::group_texts`]).
+    pub group_texts: FastMap<RegimeGroup, GroupTexts>,
     pub ai: FastMap<AiKey, FlowSum>,
     pub other: FastMap<OtherKey, FlowSum>,
     pub observed: Option<(Micros, Micros)>,
@@ -197,7 +232,7 @@ impl<'a> FlowState<'a> {
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
             flow_regimes: FastMap::default(),
-            group_regimes: FastMap::default(),
+            group_texts: FastMap::default(),
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,
@@ -256,15 +291,55 @@ impl<'a> FlowState<'a> {
             .clone()
     }
 
-    /// Make sure [`Self::group_regimes`] holds `group`'s regimes: [`Self::regimes_for`]
-    /// once per group, not once per flow.
-    fn remember_regimes(&mut self, group: RegimeGroup) {
-        if !self.group_regimes.contains_key(&group) {
+    /// Make sure [`Self::group_texts`] holds `group`'s regimes and finding id:
+    /// [`Self::regimes_for`] once per group, not once per flow.
+    fn remember_group(&mut self, group: RegimeGroup) {
+        if !self.group_texts.contains_key(&group) {
             let (site, country, product, day, method, host) = group;
             let host_text = host.map_or(String::new(), |h| self.host_name(method, h).to_string());
             let regimes = self.regimes_for(site, country, product, day, &host_text);
-            self.group_regimes.insert(group, regimes);
+            let finding_id = self.finding_id(site, country, product, method);
+            self.group_texts.insert(
+                group,
+                GroupTexts {
+                    regimes,
+                    finding_id,
+                    number: TextGroup::next(),
+                },
+            );
         }
+    }
+
+    /// The id of the finding of `site`'s flows to `product` in `country`, attributed
+    /// by `method`, memoised per finding.
+    fn finding_id(
+        &mut self,
+        site: u16,
+        country: [u8; 2],
+        product: ProductId,
+        method: Method,
+    ) -> String {
+        let catalogs = self.catalogs;
+        self.finding_ids
+            .entry((site, country, product, method))
+            .or_insert_with(|| {
+                let (site_name, site_country) = match catalogs.sites.sites.get(usize::from(site)) {
+                    Some(s) => (s.name.as_str(), s.country.as_str()),
+                    None => (UNKNOWN_SITE, ""),
+                };
+                let p = catalogs.vendors.product(product);
+                let v = catalogs.vendors.vendor_of(product);
+                aggregate::finding_id([
+                    site_name,
+                    site_country,
+                    &String::from_utf8_lossy(&country),
+                    &v.name,
+                    &p.name,
+                    &p.category,
+                    method.as_str(),
+                ])
+            })
+            .clone()
     }
 
     fn site(&mut self, ip: IpAddr) -> Option<u16> {
@@ -472,8 +547,8 @@ impl<'a> FlowState<'a> {
                 };
                 if self.catalogs.policy.is_some() || self.catalogs.assets.is_some() {
                     let group = (site, country, product, day, method, named_by);
-                    self.remember_regimes(group);
-                    let regimes = self.group_regimes.get(&group).map_or("", String::as_str);
+                    self.remember_group(group);
+                    let regimes = self.group_texts.get(&group).map_or("", |g| &g.regimes);
                     self.org.observe(flow, site, product, day, regimes);
                 }
                 if let Some(spool) = evidence {
@@ -551,32 +626,20 @@ impl<'a> FlowState<'a> {
         day: i32,
     ) -> Result<()> {
         let catalog = &self.catalogs.vendors;
-        let (site_name, site_country) = match self.catalogs.sites.sites.get(usize::from(site)) {
-            Some(s) => (s.name.as_str(), s.country.as_str()),
-            None => (UNKNOWN_SITE, ""),
-        };
+        let site_name = self
+            .catalogs
+            .sites
+            .sites
+            .get(usize::from(site))
+            .map_or(UNKNOWN_SITE, |s| s.name.as_str());
         let p = catalog.product(product);
         let v = catalog.vendor_of(product);
         // Regimes and finding id are memoised per group; a row borrows them.
         let group = (site, country, product, day, method, host);
-        self.remember_regimes(group);
-        let finding_key = (site, country, product, method);
-        self.finding_ids.entry(finding_key).or_insert_with(|| {
-            aggregate::finding_id([
-                site_name,
-                site_country,
-                &String::from_utf8_lossy(&country),
-                &v.name,
-                &p.name,
-                &p.category,
-                method.as_str(),
-            ])
-        });
-        let regimes = self.group_regimes.get(&group).map_or("", String::as_str);
-        let finding_id = self
-            .finding_ids
-            .get(&finding_key)
-            .map_or("", String::as_str);
+        self.remember_group(group);
+        let texts = self.group_texts.get(&group);
+        let regimes = texts.map_or("", |g| &g.regimes);
+        let finding_id = texts.map_or("", |g| &g.finding_id);
         let host_text = host.map_or("", |h| self.host_name(method, h));
         spool.attributed(&EvidenceRow {
             seq: self.seq,
@@ -600,6 +663,7 @@ impl<'a> FlowState<'a> {
             source_site: site_name,
             destination_country: country,
             dns: justifying,
+            texts: texts.and_then(|g| g.number),
         })
     }
 

@@ -41,7 +41,7 @@ impl<'a> FlowState<'a> {
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
             flow_regimes: FastMap::default(),
-            group_regimes: FastMap::default(),
+            group_texts: FastMap::default(),
             ai: FastMap::default(),
             other: FastMap::default(),
             observed: None,

@@ -61,21 +61,6 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
 }
 
 impl ColumnBuilder {
-    /// One row's cell of this column: its count for a count column, else its text (empty
-    /// is null) with the key that names the text among the column's distinct values (two
-    /// keys never share a text; only dictionary columns use it).
-    pub(super) fn push(&mut self, count: Option<u64>, key: Option<u32>, text: &str) {
-        let value = (!text.is_empty()).then_some(text);
-        match self {
-            ColumnBuilder::Count(values, validity) => {
-                values.push(count.unwrap_or(0));
-                validity.push(count.is_some());
-            }
-            ColumnBuilder::Text(values) => values.push(value),
-            ColumnBuilder::Dictionary(column) => column.push(key.unwrap_or(0), value),
-        }
-    }
-
     /// The filled column as an array, leaving the builder empty for the next group.
     fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
         Ok(match self {
@@ -104,7 +89,9 @@ pub(super) struct DictionaryColumn {
 }
 
 impl DictionaryColumn {
-    fn push(&mut self, id: u32, value: Option<&str>) {
+    /// One row's cell: its text (none is null) and the key that names the text among
+    /// the column's distinct values (two keys never share a text).
+    pub(super) fn push(&mut self, id: u32, value: Option<&str>) {
         let Some(text) = value else {
             self.keys.push(0);
             self.validity.push(false);
