@@ -658,17 +658,22 @@ impl Interner {
 
     /// The ids of the texts `r` shares with its group ([`SharedIds`]).
     fn shared(&mut self, r: &EvidenceRow<'_>) -> Result<SharedIds> {
-        Ok([
-            self.id(Slot::Finding, r.finding_id)?,
-            self.id(Slot::Regimes, r.regimes)?,
-            self.id(Slot::Hostname, r.hostname)?,
-            self.id(Slot::Attribution, r.attribution)?,
-            self.id(Slot::Vendor, r.vendor)?,
-            self.id(Slot::Product, r.product)?,
-            self.id(Slot::Category, r.category)?,
-            self.id(Slot::Site, r.source_site)?,
-            self.country(r.destination_country)?,
-        ])
+        const SLOTS: [Slot; 8] = [
+            Slot::Finding,
+            Slot::Regimes,
+            Slot::Hostname,
+            Slot::Attribution,
+            Slot::Vendor,
+            Slot::Product,
+            Slot::Category,
+            Slot::Site,
+        ];
+        let mut ids = [0; 9];
+        for ((id, slot), text) in ids.iter_mut().zip(SLOTS).zip(r.shared_texts()) {
+            *id = self.id(slot, text)?;
+        }
+        ids[8] = self.country(r.destination_country)?;
+        Ok(ids)
     }
 
     /// The country code as text, as the fold names it in finding ids.
@@ -1259,9 +1264,8 @@ impl TimeText {
 enum Source {
     /// A text value the spool holds as an id.
     Text(Slot),
-    /// The path (or, with `sha`, the SHA-256) of the flow's input file, or with `dns`
-    /// of the file of the DNS answer that attributed it (empty without one).
-    File { dns: bool, sha: bool },
+    /// The path or SHA-256 of the flow's input file, or of the DNS answer's.
+    File(FileCell),
     /// A cell [`Cells`] formats per row: its position among the row's formatted cells.
     Formatted(usize),
     /// An address cell, formatted once per distinct address: its position among the
@@ -1269,20 +1273,26 @@ enum Source {
     Address(usize, usize),
 }
 
+/// Which input file's path or hash a cell shows.
+#[derive(Clone, Copy)]
+enum FileCell {
+    /// The flow's input file.
+    Path,
+    Sha256,
+    /// The file of the DNS answer that attributed the flow (empty without one).
+    DnsPath,
+    DnsSha256,
+}
+
 /// The source of each evidence column, in evidence.csv's order.
 const SOURCES: [Source; 24] = {
+    use FileCell::{DnsPath, DnsSha256, Path, Sha256};
     use Source::{Address, File, Formatted, Text};
     [
         Text(Slot::Finding),
         Text(Slot::Regimes),
-        File {
-            dns: false,
-            sha: false,
-        },
-        File {
-            dns: false,
-            sha: true,
-        },
+        File(Path),
+        File(Sha256),
         Formatted(0),
         Formatted(1),
         Address(2, 0),
@@ -1299,14 +1309,8 @@ const SOURCES: [Source; 24] = {
         Text(Slot::Category),
         Text(Slot::Site),
         Text(Slot::Country),
-        File {
-            dns: true,
-            sha: false,
-        },
-        File {
-            dns: true,
-            sha: true,
-        },
+        File(DnsPath),
+        File(DnsSha256),
         Formatted(8),
         Formatted(9),
     ]
@@ -1339,17 +1343,19 @@ impl Source {
         };
         match self {
             Source::Text(slot) => looked_up(t.text(slot.of(r))),
-            Source::File { dns, sha } => {
-                let file = if dns {
-                    r.dns.map(|(file, _, _)| file)
-                } else {
-                    Some(r.file)
+            Source::File(which) => {
+                let file = match which {
+                    FileCell::Path | FileCell::Sha256 => Some(r.file),
+                    FileCell::DnsPath | FileCell::DnsSha256 => r.dns.map(|(file, _, _)| file),
                 };
                 let (path, hash) = match file {
                     Some(file) => t.file(file),
                     None => ((&EMPTY, 0), (&EMPTY, 0)),
                 };
-                looked_up(if sha { hash } else { path })
+                looked_up(match which {
+                    FileCell::Path | FileCell::DnsPath => path,
+                    FileCell::Sha256 | FileCell::DnsSha256 => hash,
+                })
             }
             // Formatted cells are digits, times, addresses and pseudonyms: never quoted.
             Source::Formatted(k) => {
@@ -1624,17 +1630,7 @@ mod tests {
         let numbered: Vec<EvidenceRow<'static>> = rows
             .iter()
             .map(|r| {
-                let shared = (
-                    r.finding_id,
-                    r.regimes,
-                    r.hostname,
-                    r.attribution,
-                    r.vendor,
-                    r.product,
-                    r.category,
-                    r.source_site,
-                    r.destination_country,
-                );
+                let shared = (r.shared_texts(), r.destination_country);
                 let number = *numbers
                     .entry(shared)
                     .or_insert_with(|| TextGroup::next().unwrap());

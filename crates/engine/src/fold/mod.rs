@@ -100,6 +100,23 @@ pub struct EvidenceRow<'a> {
     pub texts: Option<TextGroup>,
 }
 
+impl EvidenceRow<'_> {
+    /// The texts a [`TextGroup`] stands for besides the country: finding id, regimes,
+    /// hostname, attribution, vendor, product, category and site, in that order.
+    pub fn shared_texts(&self) -> [&str; 8] {
+        [
+            self.finding_id,
+            self.regimes,
+            self.hostname,
+            self.attribution,
+            self.vendor,
+            self.product,
+            self.category,
+            self.source_site,
+        ]
+    }
+}
+
 /// A number for one set of the texts evidence rows share (see [`EvidenceRow::texts`]),
 /// unique within the process: two rows with the same number have the same texts in
 /// those fields, whichever fold state or shard made them.
@@ -189,7 +206,7 @@ pub struct FlowState<'a> {
     pub finding_ids: FastMap<(u16, [u8; 2], ProductId, Method), String>,
     pub flow_regimes: FastMap<(u16, [u8; 2], ProductId, i32, String), String>,
     /// Regimes and finding id by flow group and name id, so a flow finds them without
-    /// copying the name or building its exposure key ([`Self::group_texts`]).
+    /// copying the name or building its exposure key ([`Self::remember_group`]).
     pub group_texts: FastMap<RegimeGroup, GroupTexts>,
     pub ai: FastMap<AiKey, FlowSum>,
     pub other: FastMap<OtherKey, FlowSum>,
