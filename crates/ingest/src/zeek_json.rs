@@ -412,7 +412,7 @@ fn conn(l: &Line0<'_>, provenance: Provenance) -> FieldResult<FlowRecord> {
 }
 
 fn dns(l: &Line0<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
-    zeek_fields::dns_record(l, provenance)
+    zeek_fields::dns_record(&zeek_fields::ByName(l), provenance)
 }
 
 #[cfg(test)]

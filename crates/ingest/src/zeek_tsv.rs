@@ -9,7 +9,9 @@ use xborder_model::fasthash::FastMap;
 
 use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, dns, CellList, ConnValues, LogValues, Raw};
+use super::zeek_fields::{
+    self, conn, dns, ByName, CellList, ConnValues, DnsValues, LogValues, Raw,
+};
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -519,31 +521,31 @@ struct DnsCells<'a> {
 }
 
 impl DnsCells<'_> {
-    fn column(&self, name: &str) -> Option<usize> {
-        match dns::FIELDS.iter().position(|f| f.name == name) {
-            Some(slot) => self.columns[slot],
-            // A field the mapping may read besides its own list: by name, as in general.
-            None => self.block.columns.as_ref()?.get(name).copied(),
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
+    /// The cell of dns field `field`; none when the block has no such column, or the
+    /// cell is unset.
+    fn cell(&self, field: usize) -> Option<&str> {
         self.block
-            .value(self.column(name).and_then(|i| self.cells.get(i).copied()))
+            .value(self.columns[field].and_then(|i| self.cells.get(i).copied()))
     }
 }
 
-impl TsvCells for DnsCells<'_> {
-    fn block(&self) -> &Block {
-        self.block
+/// The same cell rules as the general path's [`TsvCells`] reading, with each field's
+/// column known once per block.
+impl DnsValues for DnsCells<'_> {
+    fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
+        Ok(self.cell(field).map_or(Raw::Unset, Raw::Ascii))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
-        DnsCells::get(self, name)
+    fn text(&self, field: usize) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
+        Ok(self.cell(field).map(|v| self.block.text(v)))
     }
 
-    fn declared(&self, name: &str) -> bool {
-        self.column(name).is_some()
+    fn list(&self, field: usize) -> std::result::Result<CellList<'_>, FieldError> {
+        Ok(self.block.list(self.cell(field)))
+    }
+
+    fn missing(&self, field: usize) -> &'static str {
+        missing_text(self.columns[field].is_some())
     }
 }
 
@@ -807,7 +809,7 @@ fn parse_conn(row: &Row<'_>, provenance: Provenance) -> FieldResult<FlowRecord> 
 }
 
 fn parse_dns(row: &Row<'_>, provenance: Provenance) -> FieldResult<DnsRecord> {
-    zeek_fields::dns_record(row, provenance).map_err(|(field, e)| (field.to_string(), e))
+    zeek_fields::dns_record(&ByName(row), provenance).map_err(|(field, e)| (field.to_string(), e))
 }
 
 /// An ssl.log or http.log row: the name the client asked for on connection `uid`.
@@ -836,8 +838,9 @@ impl TsvCells for Row<'_> {
     }
 }
 
-/// A line's cells, however they were split (a [`Row`] or the dns fast path's
-/// [`DnsCells`]), read by the shared mappings with the block's one set of cell rules.
+/// A line's cells as the general path splits them (a [`Row`]), read by the shared
+/// mappings by name with the block's one set of cell rules; the dns fast path's
+/// [`DnsCells`] applies the same rules by field.
 trait TsvCells {
     fn block(&self) -> &Block;
     /// The raw value of column `name`; `None` when the column is absent or unset.
@@ -862,11 +865,17 @@ impl<T: TsvCells> LogValues for T {
     }
 
     fn missing(&self, name: &'static str) -> &'static str {
-        if self.declared(name) {
-            "required field is unset"
-        } else {
-            "required column is not in #fields"
-        }
+        missing_text(self.declared(name))
+    }
+}
+
+/// Why a required field has no value: its column is `declared` but the cell is unset, or
+/// the block has no such column.
+fn missing_text(declared: bool) -> &'static str {
+    if declared {
+        "required field is unset"
+    } else {
+        "required column is not in #fields"
     }
 }
 
