@@ -523,17 +523,36 @@ pub trait LogValues {
 
 type NamedResult<T> = Result<T, (&'static str, FieldError)>;
 
+/// Required field `name`'s value as read (`raw`), or why it is missing (`missing`, in
+/// the encoding's words).
+fn required<'v>(
+    name: &'static str,
+    raw: Result<Raw<'v>, FieldError>,
+    missing: impl FnOnce() -> &'static str,
+) -> NamedResult<Raw<'v>> {
+    match raw.map_err(|e| (name, e))? {
+        Raw::Unset => Err((name, bad(RejectReason::MissingField, missing().to_string()))),
+        r => Ok(r),
+    }
+}
+
+/// Optional field `name`'s value as read (`raw`), through `parse`; none when unset.
+fn optional<T>(
+    name: &'static str,
+    raw: Result<Raw<'_>, FieldError>,
+    parse: impl Fn(&Raw<'_>) -> Result<T, FieldError>,
+) -> NamedResult<Option<T>> {
+    match raw.map_err(|e| (name, e))? {
+        Raw::Unset => Ok(None),
+        r => parse(&r).map(Some).map_err(|e| (name, e)),
+    }
+}
+
 fn required_raw<'v, V: LogValues + ?Sized>(
     values: &'v V,
     name: &'static str,
 ) -> NamedResult<Raw<'v>> {
-    match values.raw(name).map_err(|e| (name, e))? {
-        Raw::Unset => Err((
-            name,
-            bad(RejectReason::MissingField, values.missing(name).to_string()),
-        )),
-        r => Ok(r),
-    }
+    required(name, values.raw(name), || values.missing(name))
 }
 
 fn optional_named<T, V: LogValues + ?Sized>(
@@ -541,10 +560,7 @@ fn optional_named<T, V: LogValues + ?Sized>(
     name: &'static str,
     parse: impl Fn(&Raw<'_>) -> Result<T, FieldError>,
 ) -> NamedResult<Option<T>> {
-    match values.raw(name).map_err(|e| (name, e))? {
-        Raw::Unset => Ok(None),
-        r => parse(&r).map(Some).map_err(|e| (name, e)),
-    }
+    optional(name, values.raw(name), parse)
 }
 
 /// Zeek's answers vector mixes addresses, CNAME targets and TXT payloads with no type tag.
@@ -600,32 +616,18 @@ impl<V: LogValues + ?Sized> DnsValues for ByName<'_, V> {
     }
 }
 
-/// The value of required dns field `field`, or why it is missing.
 fn required_dns<'v, V: DnsValues + ?Sized>(values: &'v V, field: usize) -> NamedResult<Raw<'v>> {
-    let name = dns::FIELDS[field].name;
-    match values.raw(field).map_err(|e| (name, e))? {
-        Raw::Unset => Err((
-            name,
-            bad(
-                RejectReason::MissingField,
-                values.missing(field).to_string(),
-            ),
-        )),
-        r => Ok(r),
-    }
+    required(dns::FIELDS[field].name, values.raw(field), || {
+        values.missing(field)
+    })
 }
 
-/// The value of optional dns field `field` through `parse`; none when unset.
 fn optional_dns<T, V: DnsValues + ?Sized>(
     values: &V,
     field: usize,
     parse: impl Fn(&Raw<'_>) -> Result<T, FieldError>,
 ) -> NamedResult<Option<T>> {
-    let name = dns::FIELDS[field].name;
-    match values.raw(field).map_err(|e| (name, e))? {
-        Raw::Unset => Ok(None),
-        r => parse(&r).map(Some).map_err(|e| (name, e)),
-    }
+    optional(dns::FIELDS[field].name, values.raw(field), parse)
 }
 
 /// A dns.log record, or the first bad field (in [`dns::FIELDS`] order) and why.

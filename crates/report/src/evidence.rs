@@ -1420,28 +1420,14 @@ fn write_batch(
         }
     }
     for (column, source) in columns.iter_mut().zip(SOURCES) {
-        match column {
-            parquet::ColumnBuilder::Count(values, validity) => {
-                for r in batch {
-                    let count = source.count(r);
-                    values.push(count.unwrap_or(0));
-                    validity.push(count.is_some());
-                }
-            }
-            parquet::ColumnBuilder::Text(values) => {
-                for (i, r) in batch.iter().enumerate() {
-                    let text = source.cell(r, i, cells, tables).text;
-                    values.push((!text.is_empty()).then_some(text));
-                }
-            }
-            parquet::ColumnBuilder::Dictionary(column) => {
-                for (i, r) in batch.iter().enumerate() {
-                    let cell = source.cell(r, i, cells, tables);
-                    let text = cell.text;
-                    column.push(cell.key.unwrap_or(0), (!text.is_empty()).then_some(text));
-                }
-            }
-        }
+        column.extend(
+            batch.len(),
+            |i| source.count(&batch[i]),
+            |i| {
+                let cell = source.cell(&batch[i], i, cells, tables);
+                (cell.key, cell.text)
+            },
+        );
     }
 }
 

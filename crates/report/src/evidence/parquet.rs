@@ -61,6 +61,39 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
 }
 
 impl ColumnBuilder {
+    /// `rows` more cells, a column's worth of a batch: row `i`'s count (`count(i)`) for a
+    /// count column, else its key and text (`cell(i)`; empty text is null). The key names
+    /// the text among the column's distinct values (two keys never share a text); only
+    /// dictionary columns use it.
+    pub(super) fn extend<'a>(
+        &mut self,
+        rows: usize,
+        count: impl Fn(usize) -> Option<u64>,
+        cell: impl Fn(usize) -> (Option<u32>, &'a str),
+    ) {
+        let value = |text: &'a str| (!text.is_empty()).then_some(text);
+        match self {
+            ColumnBuilder::Count(values, validity) => {
+                for i in 0..rows {
+                    let count = count(i);
+                    values.push(count.unwrap_or(0));
+                    validity.push(count.is_some());
+                }
+            }
+            ColumnBuilder::Text(values) => {
+                for i in 0..rows {
+                    values.push(value(cell(i).1));
+                }
+            }
+            ColumnBuilder::Dictionary(column) => {
+                for i in 0..rows {
+                    let (key, text) = cell(i);
+                    column.push(key.unwrap_or(0), value(text));
+                }
+            }
+        }
+    }
+
     /// The filled column as an array, leaving the builder empty for the next group.
     fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
         Ok(match self {
@@ -91,7 +124,7 @@ pub(super) struct DictionaryColumn {
 impl DictionaryColumn {
     /// One row's cell: its text (none is null) and the key that names the text among
     /// the column's distinct values (two keys never share a text).
-    pub(super) fn push(&mut self, id: u32, value: Option<&str>) {
+    fn push(&mut self, id: u32, value: Option<&str>) {
         let Some(text) = value else {
             self.keys.push(0);
             self.validity.push(false);
