@@ -658,7 +658,7 @@ impl Interner {
 
     /// The ids of the texts `r` shares with its group ([`SharedIds`]).
     fn shared(&mut self, r: &EvidenceRow<'_>) -> Result<SharedIds> {
-        const SLOTS: [Slot; 8] = [
+        const SHARED: [Slot; 8] = [
             Slot::Finding,
             Slot::Regimes,
             Slot::Hostname,
@@ -669,7 +669,7 @@ impl Interner {
             Slot::Site,
         ];
         let mut ids = [0; 9];
-        for ((id, slot), text) in ids.iter_mut().zip(SLOTS).zip(r.shared_texts()) {
+        for ((id, slot), text) in ids.iter_mut().zip(SHARED).zip(r.shared_texts()) {
             *id = self.id(slot, text)?;
         }
         ids[8] = self.country(r.destination_country)?;
@@ -1066,6 +1066,20 @@ impl<'a> Tables<'a> {
 /// Cells of a row that are formatted rather than looked up, in this order.
 const FORMATTED: usize = 10;
 
+/// Positions of a row's formatted cells: [`Cells::format`] writes them in this order.
+mod at {
+    pub const LINE: usize = 0;
+    pub const TS: usize = 1;
+    pub const SRC_IP: usize = 2;
+    pub const SRC_PORT: usize = 3;
+    pub const DST_IP: usize = 4;
+    pub const DST_PORT: usize = 5;
+    pub const BYTES_OUT: usize = 6;
+    pub const BYTES_IN: usize = 7;
+    pub const DNS_LINE: usize = 8;
+    pub const DNS_TS: usize = 9;
+}
+
 /// The formatted cells of one batch in a single text buffer: numbers, timestamps and
 /// addresses (or their pseudonyms), each neutralised like every other cell.
 struct Cells<'p> {
@@ -1293,15 +1307,15 @@ const SOURCES: [Source; 24] = {
         Text(Slot::Regimes),
         File(Path),
         File(Sha256),
-        Formatted(0),
-        Formatted(1),
-        Address(2, 0),
-        Formatted(3),
-        Address(4, 1),
-        Formatted(5),
+        Formatted(at::LINE),
+        Formatted(at::TS),
+        Address(at::SRC_IP, 0),
+        Formatted(at::SRC_PORT),
+        Address(at::DST_IP, 1),
+        Formatted(at::DST_PORT),
         Text(Slot::Proto),
-        Formatted(6),
-        Formatted(7),
+        Formatted(at::BYTES_OUT),
+        Formatted(at::BYTES_IN),
         Text(Slot::Hostname),
         Text(Slot::Attribution),
         Text(Slot::Vendor),
@@ -1311,8 +1325,8 @@ const SOURCES: [Source; 24] = {
         Text(Slot::Country),
         File(DnsPath),
         File(DnsSha256),
-        Formatted(8),
-        Formatted(9),
+        Formatted(at::DNS_LINE),
+        Formatted(at::DNS_TS),
     ]
 };
 
@@ -1381,12 +1395,12 @@ impl Source {
     /// none for every other column.
     fn count(self, r: &SpoolRow) -> Option<u64> {
         match self {
-            Source::Formatted(0) => Some(r.line),
-            Source::Formatted(3) => r.src_port.map(u64::from),
-            Source::Formatted(5) => r.dst_port.map(u64::from),
-            Source::Formatted(6) => r.bytes_out,
-            Source::Formatted(7) => r.bytes_in,
-            Source::Formatted(8) => r.dns.map(|d| d.1),
+            Source::Formatted(at::LINE) => Some(r.line),
+            Source::Formatted(at::SRC_PORT) => r.src_port.map(u64::from),
+            Source::Formatted(at::DST_PORT) => r.dst_port.map(u64::from),
+            Source::Formatted(at::BYTES_OUT) => r.bytes_out,
+            Source::Formatted(at::BYTES_IN) => r.bytes_in,
+            Source::Formatted(at::DNS_LINE) => r.dns.map(|d| d.1),
             _ => None,
         }
     }
@@ -1672,7 +1686,10 @@ mod tests {
             .collect();
         cells.format(&spooled);
         for (i, ip) in ips.iter().enumerate() {
-            let (src, dst) = (cells.formatted(i, 2), cells.formatted(i, 4));
+            let (src, dst) = (
+                cells.formatted(i, at::SRC_IP),
+                cells.formatted(i, at::DST_IP),
+            );
             assert_eq!(
                 (src, dst),
                 (ip.to_string().as_str(), ip.to_string().as_str())
