@@ -529,7 +529,7 @@ impl DnsCells<'_> {
     }
 }
 
-/// The same cell rules as the general path's [`TsvCells`] reading, with each field's
+/// The same cell rules as the general path's reading of a [`Row`], with each field's
 /// column known once per block.
 impl DnsValues for DnsCells<'_> {
     fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
@@ -824,48 +824,24 @@ fn parse_hostname(
         .map_err(|(field, e)| (field.to_string(), e))
 }
 
-impl TsvCells for Row<'_> {
-    fn block(&self) -> &Block {
-        self.block
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        Row::get(self, name)
-    }
-
-    fn declared(&self, name: &str) -> bool {
-        self.columns.contains_key(name)
-    }
-}
-
-/// A line's cells as the general path splits them (a [`Row`]), read by the shared
-/// mappings by name with the block's one set of cell rules; the dns fast path's
-/// [`DnsCells`] applies the same rules by field.
-trait TsvCells {
-    fn block(&self) -> &Block;
-    /// The raw value of column `name`; `None` when the column is absent or unset.
-    fn get(&self, name: &str) -> Option<&str>;
-    /// Whether the block declares column `name`.
-    fn declared(&self, name: &str) -> bool;
-}
-
-/// A TSV line's dns and ssl/http fields, for the shared mappings: `-` is unset, `(empty)`
-/// an empty string or vector, strings carry Zeek's `\xNN` escapes.
-impl<T: TsvCells> LogValues for T {
+/// A TSV line's dns and ssl/http fields as the general path splits them, for the shared
+/// mappings: `-` is unset, `(empty)` an empty string or vector, strings carry Zeek's
+/// `\xNN` escapes. The dns fast path's [`DnsCells`] applies the same cell rules by field.
+impl LogValues for Row<'_> {
     fn raw(&self, name: &'static str) -> std::result::Result<Raw<'_>, FieldError> {
         Ok(self.get(name).map_or(Raw::Unset, Raw::Ascii))
     }
 
     fn text(&self, name: &'static str) -> std::result::Result<Option<Cow<'_, str>>, FieldError> {
-        Ok(self.get(name).map(|v| self.block().text(v)))
+        Ok(self.get(name).map(|v| self.block.text(v)))
     }
 
     fn list(&self, name: &'static str) -> std::result::Result<CellList<'_>, FieldError> {
-        Ok(self.block().list(self.get(name)))
+        Ok(self.block.list(self.get(name)))
     }
 
     fn missing(&self, name: &'static str) -> &'static str {
-        missing_text(self.declared(name))
+        missing_text(self.columns.contains_key(name))
     }
 }
 
