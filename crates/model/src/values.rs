@@ -29,18 +29,27 @@ pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
     }
 }
 
+/// `10^(6 - n)`: what a fraction of `n` digits is multiplied by to make microseconds.
+const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
 /// The common spelling, digits with an optional fraction and nothing else, in one pass;
 /// `None` for anything else (including what is out of range), which the general parser
 /// then accepts or rejects with its reason. Equal to it wherever it answers.
 fn plain_epoch_decimal(b: &[u8]) -> Option<Micros> {
-    let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if int_len == 0 || int_len > 12 {
-        return None;
+    let mut secs = 0i64;
+    let mut int_len = 0;
+    for c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        int_len += 1;
+        if int_len > 12 {
+            return None;
+        }
+        secs = secs * 10 + i64::from(d);
     }
-    let secs = b[..int_len]
-        .iter()
-        .fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
-    if secs > MAX_EPOCH_SECONDS {
+    if int_len == 0 || secs > MAX_EPOCH_SECONDS {
         return None;
     }
     let mut micros = 0i64;
@@ -49,22 +58,19 @@ fn plain_epoch_decimal(b: &[u8]) -> Option<Micros> {
         [] => {}
         [b'.', frac @ ..] => {
             for c in frac {
-                if !c.is_ascii_digit() {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
                     return None;
                 }
                 if digits < 6 {
-                    micros = micros * 10 + i64::from(c - b'0');
+                    micros = micros * 10 + i64::from(d);
                     digits += 1;
                 }
             }
         }
         _ => return None,
     }
-    while digits < 6 {
-        micros *= 10;
-        digits += 1;
-    }
-    Some(secs * 1_000_000 + micros)
+    Some(secs * 1_000_000 + micros * SCALE[digits])
 }
 
 fn parse_epoch_decimal_general(s: &str) -> Result<Micros, FieldError> {
@@ -280,10 +286,18 @@ pub fn parse_count_lenient(s: &str) -> Result<u64, FieldError> {
 /// Unicode trimming and sign handling of the general parse.
 fn plain_digits(s: &str, max_digits: usize) -> Option<u64> {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() > max_digits.min(19) || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > max_digits.min(19) {
         return None;
     }
-    Some(b.iter().fold(0u64, |v, c| v * 10 + u64::from(c - b'0')))
+    let mut v = 0u64;
+    for c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(v)
 }
 
 pub fn parse_port(s: &str) -> Result<u16, FieldError> {
@@ -333,21 +347,29 @@ fn plain_decimal(s: &str) -> Option<f64> {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
     let b = s.as_bytes();
-    let (int, frac) = match b.iter().position(|c| *c == b'.') {
-        Some(dot) => (&b[..dot], &b[dot + 1..]),
-        None => (b, &b[..0]),
-    };
-    if int.is_empty() || int.len() + frac.len() > 15 {
+    if b.len() > 16 {
         return None;
     }
     let mut v = 0u64;
-    for c in int.iter().chain(frac) {
-        if !c.is_ascii_digit() {
+    let mut dot = None;
+    for (i, c) in b.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            v = v * 10 + u64::from(d);
+        } else if *c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
             return None;
         }
-        v = v * 10 + u64::from(c - b'0');
     }
-    Some(v as f64 / POW10[frac.len()])
+    let (int_len, frac_len) = match dot {
+        Some(i) => (i, b.len() - i - 1),
+        None => (b.len(), 0),
+    };
+    if int_len == 0 || int_len + frac_len > 15 {
+        return None;
+    }
+    Some(v as f64 / POW10[frac_len])
 }
 
 /// A DNS TTL in seconds; fractional values (Zeek writes `60.000000`) are truncated.
@@ -357,6 +379,12 @@ pub fn parse_ttl(s: &str) -> Result<u32, FieldError> {
 }
 
 pub fn parse_bool(s: &str) -> Result<bool, FieldError> {
+    // Zeek's own spelling, with nothing to trim, before the (Unicode) trim.
+    match s.as_bytes() {
+        b"T" => return Ok(true),
+        b"F" => return Ok(false),
+        _ => {}
+    }
     match s.trim() {
         "T" | "t" | "true" | "TRUE" | "1" => Ok(true),
         "F" | "f" | "false" | "FALSE" | "0" => Ok(false),
@@ -451,6 +479,16 @@ mod tests {
                 general,
                 "seconds `{s}`"
             );
+        }
+        for s in [
+            "T", "F", " T", "F ", "t", "f", "true", "FALSE", "1", "0", "TF", "", "-",
+        ] {
+            let general = match s.trim() {
+                "T" | "t" | "true" | "TRUE" | "1" => Some(true),
+                "F" | "f" | "false" | "FALSE" | "0" => Some(false),
+                _ => None,
+            };
+            assert_eq!(parse_bool(s).ok(), general, "bool `{s}`");
         }
     }
 
