@@ -10,7 +10,7 @@ use xborder_model::fasthash::FastMap;
 use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{
-    self, conn, dns, ByName, CellList, ConnValues, DnsValues, LogValues, Raw,
+    self, conn, dns, ByName, CellList, ConnValues, DnsValues, LogValues, Raw, ZeekField,
 };
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
@@ -213,6 +213,12 @@ impl Default for Block {
     }
 }
 
+/// Whether `v` holds a `\xNN` escape. Most cells hold no backslash at all, which a
+/// byte search finds at once; a substring search per cell was a tenth of a dns line.
+fn has_escape(v: &str) -> bool {
+    memchr::memchr(b'\\', v.as_bytes()).is_some() && v.contains("\\x")
+}
+
 impl Block {
     /// The log this block holds: its `#path`, else dns when a `query` column is declared,
     /// else conn.
@@ -241,7 +247,7 @@ impl Block {
     fn text<'v>(&self, v: &'v str) -> Cow<'v, str> {
         if v == self.empty_field {
             Cow::Borrowed("")
-        } else if v.contains("\\x") {
+        } else if has_escape(v) {
             Cow::Owned(unescape(v))
         } else {
             Cow::Borrowed(v)
@@ -378,13 +384,14 @@ fn is_unset(cell: &str, unset: &str) -> bool {
     }
 }
 
-/// A tab-separated conn block, resolved once per header block so a data line is split
-/// at its tabs in one pass that keeps only the cells the conn mapping reads, on the
-/// stack and by field: no per-line vector, map look-up or string allocation besides the
-/// uid. Lines of another width go through the general path, which names the reject.
-struct FastConn {
-    /// For each column of the block, the conn field it holds ([`NOT_READ`] for the
-    /// columns the mapping does not read).
+/// A tab-separated block's columns resolved once for one mapping's `N` fields (the
+/// conn or dns fields), so a data line is split at its tabs in one pass that keeps only
+/// the cells the mapping reads, on the stack and by field: no per-line vector, map
+/// look-up or string allocation. Lines of another width go through the general path,
+/// which names the reject.
+struct FieldColumns<const N: usize> {
+    /// For each column of the block, the field it holds ([`NOT_READ`] for the columns
+    /// the mapping does not read).
     field_of_column: [u8; FAST_MAX_COLUMNS],
     /// The tabs a line is cut at: those up to the end of the last column read. The tabs
     /// after them are only counted, a word at a time.
@@ -395,16 +402,19 @@ struct FastConn {
 /// Most columns the fast path splits; wider blocks use the general path.
 const FAST_MAX_COLUMNS: usize = 64;
 
-/// [`FastConn::field_of_column`] for a column no conn field is read from.
+/// [`FieldColumns::field_of_column`] for a column no field is read from.
 const NOT_READ: u8 = u8::MAX;
 
-impl FastConn {
-    fn for_block(block: &Block) -> Option<FastConn> {
-        let columns = block.fast_columns("conn")?;
+impl<const N: usize> FieldColumns<N> {
+    /// The columns of `fields` in `block`, when it holds `kind` lines a fast path can
+    /// split.
+    fn for_block(block: &Block, kind: &str, fields: &[ZeekField; N]) -> Option<Self> {
+        let columns = block.fast_columns(kind)?;
         let mut field_of_column = [NOT_READ; FAST_MAX_COLUMNS];
-        for (field, f) in conn::FIELDS.iter().enumerate() {
+        for (field, f) in fields.iter().enumerate() {
             if let Some(&column) = columns.get(f.name) {
-                // A column index is below the block's width, which fast_columns bounds.
+                // A column index is below the block's width, which fast_columns bounds,
+                // and a mapping has far fewer than NOT_READ fields.
                 field_of_column[column] = field as u8;
             }
         }
@@ -412,28 +422,23 @@ impl FastConn {
             .rev()
             .find(|c| field_of_column[*c] != NOT_READ)
             .unwrap_or(0);
-        Some(FastConn {
+        Some(FieldColumns {
             field_of_column,
             tabs_cut: (last_read + 1).min(block.width.saturating_sub(1)),
             width: block.width,
         })
     }
 
-    /// The flow on `text` or the field that rejects it, as the general path gives them;
-    /// `None` when the line has not the block's width.
-    fn parse(
-        &self,
-        text: &str,
-        unset: &str,
-        provenance: Provenance,
-    ) -> Option<std::result::Result<FlowRecord, (usize, FieldError)>> {
-        let mut cells = [None; conn::FIELDS.len()];
+    /// Each field's cell on `text` (`None` for a field whose column is not in the
+    /// block); `None` when the line has not the block's width.
+    fn cells<'t>(&self, text: &'t str) -> Option<[Option<&'t str>; N]> {
+        let mut cells = [None; N];
         let mut column = 0;
         let mut start = 0;
         let mut keep = |column: usize, start: usize, end: usize| -> Option<()> {
-            let field = self.field_of_column[column];
-            if field != NOT_READ {
-                cells[usize::from(field)] = Some(text.get(start..end)?);
+            let field = usize::from(self.field_of_column[column]);
+            if let Some(cell) = cells.get_mut(field) {
+                *cell = Some(text.get(start..end)?);
             }
             Some(())
         };
@@ -450,54 +455,38 @@ impl FastConn {
         if column + 1 == self.width {
             keep(column, start, text.len())?;
         }
+        Some(cells)
+    }
+}
+
+/// A tab-separated conn block's fast path ([`FieldColumns`]).
+struct FastConn(FieldColumns<{ conn::FIELDS.len() }>);
+
+impl FastConn {
+    fn for_block(block: &Block) -> Option<FastConn> {
+        FieldColumns::for_block(block, "conn", &conn::FIELDS).map(FastConn)
+    }
+
+    /// The flow on `text` or the field that rejects it, as the general path gives them;
+    /// `None` when the line has not the block's width.
+    fn parse(
+        &self,
+        text: &str,
+        unset: &str,
+        provenance: Provenance,
+    ) -> Option<std::result::Result<FlowRecord, (usize, FieldError)>> {
+        let cells = self.0.cells(text)?;
         Some(zeek_fields::flow(&ConnCells { cells, unset }, provenance))
     }
 }
 
-/// `text` split at its tabs into `cells`, when it has exactly `width` cells (at most
-/// [`FAST_MAX_COLUMNS`]); `None` otherwise.
-fn split_cells<'t, 'c>(
-    text: &'t str,
-    width: usize,
-    cells: &'c mut [&'t str; FAST_MAX_COLUMNS],
-) -> Option<&'c [&'t str]> {
-    if width == 0 || width > FAST_MAX_COLUMNS {
-        return None;
-    }
-    let mut n = 0;
-    let mut start = 0;
-    let mut cut = |i: usize| -> Option<()> {
-        if n + 1 >= width {
-            return None;
-        }
-        cells[n] = text.get(start..i)?;
-        n += 1;
-        start = i + 1;
-        Some(())
-    };
-    for_each_tab(text.as_bytes(), &mut cut)?;
-    if n + 1 != width {
-        return None;
-    }
-    cells[n] = text.get(start..)?;
-    Some(&cells[..width])
-}
-
-/// A tab-separated dns block resolved once per header block, as [`FastConn`] for conn
-/// blocks: a line is split into cells on the stack and each of [`dns::FIELDS`] read by
-/// its column index, with no per-line vector or name look-up.
-struct FastDns {
-    columns: [Option<usize>; dns::FIELDS.len()],
-    width: usize,
-}
+/// A tab-separated dns block's fast path ([`FieldColumns`]): each of [`dns::FIELDS`]
+/// read by field, with no per-line vector or name look-up.
+struct FastDns(FieldColumns<{ dns::FIELDS.len() }>);
 
 impl FastDns {
     fn for_block(block: &Block) -> Option<FastDns> {
-        let columns = block.fast_columns("dns")?;
-        Some(FastDns {
-            columns: dns::FIELDS.map(|f| columns.get(f.name).copied()),
-            width: block.width,
-        })
+        FieldColumns::for_block(block, "dns", &dns::FIELDS).map(FastDns)
     }
 
     /// The record on `text` or the field that rejects it, as the general path gives
@@ -508,11 +497,8 @@ impl FastDns {
         block: &Block,
         provenance: Provenance,
     ) -> Option<FieldResult<DnsRecord>> {
-        let mut cells = [""; FAST_MAX_COLUMNS];
-        let cells = split_cells(text, self.width, &mut cells)?;
         let line = DnsCells {
-            cells,
-            columns: &self.columns,
+            cells: self.0.cells(text)?,
             block,
         };
         Some(
@@ -521,10 +507,10 @@ impl FastDns {
     }
 }
 
-/// A dns line's cells seen through the block's dns columns.
+/// A dns line's cells by field, with the block's cell rules.
 struct DnsCells<'a> {
-    cells: &'a [&'a str],
-    columns: &'a [Option<usize>; dns::FIELDS.len()],
+    /// Each dns field's cell; `None` when its column is not in the block.
+    cells: [Option<&'a str>; dns::FIELDS.len()],
     block: &'a Block,
 }
 
@@ -532,8 +518,7 @@ impl DnsCells<'_> {
     /// The cell of dns field `field`; none when the block has no such column, or the
     /// cell is unset.
     fn cell(&self, field: usize) -> Option<&str> {
-        self.block
-            .value(self.columns[field].and_then(|i| self.cells.get(i).copied()))
+        self.block.value(self.cells[field])
     }
 }
 
@@ -553,20 +538,14 @@ impl DnsValues for DnsCells<'_> {
     }
 
     fn missing(&self, field: usize) -> &'static str {
-        missing_text(self.columns[field].is_some())
+        missing_text(self.cells[field].is_some())
     }
 }
 
-/// Call `cut` with the position of every tab in `bytes`, in order, stopping at the first
-/// `None`. Eight bytes at a time: a cell is a few bytes long, and a search call per tab
-/// cost more than the cells.
-fn for_each_tab(bytes: &[u8], cut: &mut impl FnMut(usize) -> Option<()>) -> Option<()> {
-    count_tabs(bytes, usize::MAX, cut).map(|_| ())
-}
-
 /// The number of tabs in `bytes`, calling `cut` with the position of each of the first
-/// `cut_first` of them, in order; `None` as soon as `cut` gives `None`. The tabs after
-/// those are counted a word at a time.
+/// `cut_first` of them, in order; `None` as soon as `cut` gives `None`. Eight bytes at a
+/// time: a cell is a few bytes long, and a search call per tab cost more than the cells.
+/// The tabs after the first `cut_first` are only counted.
 fn count_tabs(
     bytes: &[u8],
     cut_first: usize,
@@ -931,7 +910,7 @@ mod tests {
                 .map(|_| BYTES[rng.below(BYTES.len() as u64) as usize])
                 .collect();
             let mut found = Vec::new();
-            for_each_tab(&line, &mut |i| {
+            count_tabs(&line, usize::MAX, &mut |i| {
                 found.push(i);
                 Some(())
             });
@@ -948,7 +927,7 @@ mod tests {
             assert_eq!(cut, expected[..first.min(expected.len())], "{line:?}");
         }
         let mut seen = 0;
-        assert!(for_each_tab(b"a\tb\tc\td", &mut |_| {
+        assert!(count_tabs(b"a\tb\tc\td", usize::MAX, &mut |_| {
             seen += 1;
             (seen < 2).then_some(())
         })
