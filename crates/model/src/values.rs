@@ -23,7 +23,7 @@ fn err(reason: RejectReason, detail: String) -> FieldError {
 
 /// Epoch seconds written as a decimal (`1517336042.279652`), parsed exactly to microseconds.
 pub fn parse_epoch_decimal(s: &str) -> Result<Micros, FieldError> {
-    match plain_epoch_decimal(s.as_bytes()) {
+    match plain_epoch_decimal(s) {
         Some(micros) => Ok(micros),
         None => parse_epoch_decimal_general(s),
     }
@@ -35,7 +35,8 @@ const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
 /// The common spelling, digits with an optional fraction and nothing else, in one pass;
 /// `None` for anything else (including what is out of range), which the general parser
 /// then accepts or rejects with its reason. Equal to it wherever it answers.
-fn plain_epoch_decimal(b: &[u8]) -> Option<Micros> {
+pub fn plain_epoch_decimal(s: &str) -> Option<Micros> {
+    let b = s.as_bytes();
     let mut secs = 0i64;
     let mut int_len = 0;
     for c in b {
@@ -300,8 +301,20 @@ fn plain_digits(s: &str, max_digits: usize) -> Option<u64> {
     Some(v)
 }
 
+/// A port in its plain spelling (digits only, at most 65535), as [`parse_port`] reads
+/// it; `None` for anything else.
+pub fn plain_port(s: &str) -> Option<u16> {
+    plain_digits(s, 5).and_then(|v| u16::try_from(v).ok())
+}
+
+/// A count in its plain spelling (at most 19 digits and nothing else), as
+/// [`parse_count`] reads it; `None` for anything else.
+pub fn plain_count(s: &str) -> Option<u64> {
+    plain_digits(s, 19)
+}
+
 pub fn parse_port(s: &str) -> Result<u16, FieldError> {
-    if let Some(v) = plain_digits(s, 5).and_then(|v| u16::try_from(v).ok()) {
+    if let Some(v) = plain_port(s) {
         return Ok(v);
     }
     s.trim().parse::<u16>().map_err(|_| {
@@ -313,7 +326,7 @@ pub fn parse_port(s: &str) -> Result<u16, FieldError> {
 }
 
 pub fn parse_count(s: &str) -> Result<u64, FieldError> {
-    if let Some(v) = plain_digits(s, 19) {
+    if let Some(v) = plain_count(s) {
         return Ok(v);
     }
     s.trim().parse::<u64>().map_err(|_| {
@@ -326,7 +339,7 @@ pub fn parse_count(s: &str) -> Result<u64, FieldError> {
 
 /// A non-negative, finite number of seconds.
 pub fn parse_seconds(s: &str) -> Result<f64, FieldError> {
-    if let Some(v) = plain_decimal(s) {
+    if let Some(v) = plain_seconds(s) {
         return Ok(v);
     }
     match s.trim().parse::<f64>() {
@@ -342,7 +355,7 @@ pub fn parse_seconds(s: &str) -> Result<f64, FieldError> {
 /// the digits as an integer (exact below 2^53) divided by a power of ten (exact up to
 /// 10^22) is one correctly rounded division, so it equals the general parse. `None`
 /// for anything else.
-fn plain_decimal(s: &str) -> Option<f64> {
+pub fn plain_seconds(s: &str) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
