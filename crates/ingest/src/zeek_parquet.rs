@@ -27,7 +27,9 @@ use super::values::{self, FieldError};
 use super::zeek_fields::{self, conn, ConnValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
-use xborder_model::schema::{Micros, Proto, Record, Uid};
+use xborder_model::schema::{
+    parse_ip, ByteDirection, FlowRecord, Micros, Proto, Provenance, Record, Uid,
+};
 
 /// Rows decoded at once when a row group is larger than [`MAX_GROUP_ROWS`]. Row groups
 /// up to that size are decoded whole: slicing inside one re-decodes its pages.
@@ -263,6 +265,48 @@ impl Row<'_, '_> {
     }
 }
 
+impl Row<'_, '_> {
+    /// The flow, when every column has its usual type (Float64 `ts` and `duration`,
+    /// string addresses, uid and proto, Int64 ports and counts, boolean `local_orig`)
+    /// and every value is one the typed readers below take as is: the usual row, read
+    /// without an error value per field. `None` for any other row, which
+    /// [`zeek_fields::flow`] then reads, giving the same record or naming the reject, as
+    /// the TSV reader's plain lines do.
+    fn plain_flow(&self, provenance: Provenance) -> Option<FlowRecord> {
+        // A string column's cell (`Some(None)` when null, unset or absent); `None` for a
+        // column of another type.
+        let text = |field: usize| match &self.batch.cols[field] {
+            c @ Col::Str(_) => Some(c.text(self.i)),
+            Col::Absent => Some(None),
+            _ => None,
+        };
+        let seconds = |v: f64| (v.is_finite() && v >= 0.0).then_some(v);
+        Some(FlowRecord {
+            ts: self.float_cell(conn::TS, values::epoch_seconds_f64)??,
+            uid: text(conn::UID)?.map(Uid::from),
+            src_ip: parse_ip(text(conn::ORIG_H)??)?,
+            src_port: self.int_cell(conn::ORIG_P)?,
+            dst_ip: parse_ip(text(conn::RESP_H)??)?,
+            dst_port: self.int_cell(conn::RESP_P)?,
+            proto: match text(conn::PROTO)?? {
+                "tcp" => Proto::Tcp,
+                "udp" => Proto::Udp,
+                _ => return None,
+            },
+            bytes_out: self.int_cell(conn::ORIG_BYTES)?,
+            bytes_in: self.int_cell(conn::RESP_BYTES)?,
+            duration: self.float_cell(conn::DURATION, seconds)?,
+            local_orig: match &self.batch.cols[conn::LOCAL_ORIG] {
+                Col::Bool(c) => c.get(self.i),
+                Col::Absent => None,
+                _ => return None,
+            },
+            direction: ByteDirection::Biflow,
+            provenance,
+        })
+    }
+}
+
 /// The typed readers take the columns' usual types (a converter's Float64 `ts`, string
 /// addresses, Int64 ports and counts) straight from the array, and give every other
 /// type, and every value the type's parser would refuse, to the shared conversion
@@ -478,7 +522,13 @@ impl Batches<'_> {
             };
             for i in 0..height {
                 let line = (start + i + 1) as u64;
-                match zeek_fields::flow(&Row { batch: &batch, i }, ctx.provenance(line)) {
+                let row = Row { batch: &batch, i };
+                let provenance = ctx.provenance(line);
+                let flow = match row.plain_flow(provenance) {
+                    Some(flow) => Ok(flow),
+                    None => zeek_fields::flow(&row, provenance),
+                };
+                match flow {
                     Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
                     Err((c, e)) => {
                         let mut r = Reject::new(line, &self.names[c], e.reason, e.detail);
