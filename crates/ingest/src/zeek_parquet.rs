@@ -24,12 +24,10 @@ use polars_arrow::array::{Array, BooleanArray, PrimitiveArray, Utf8ViewArray};
 
 use super::parquet_file::{consistent, guarded, schema_names, ParquetInput};
 use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, ConnValues, Raw, ZeekType};
+use super::zeek_fields::{self, conn, unless_unset, ConnValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
-use xborder_model::schema::{
-    parse_ip, ByteDirection, FlowRecord, Micros, Proto, Provenance, Record, Uid,
-};
+use xborder_model::schema::{parse_ip, Micros, Proto, Record, Uid};
 
 /// Rows decoded at once when a row group is larger than [`MAX_GROUP_ROWS`]. Row groups
 /// up to that size are decoded whole: slicing inside one re-decodes its pages.
@@ -251,6 +249,17 @@ impl Row<'_, '_> {
         }
     }
 
+    /// A string column's cell: `Some(None)` when null, unset or the column is absent;
+    /// `None` for a column of another type.
+    #[inline]
+    fn str_cell(&self, field: usize) -> Option<Option<&str>> {
+        match &self.batch.cols[field] {
+            c @ Col::Str(_) => Some(c.text(self.i)),
+            Col::Absent => Some(None),
+            _ => None,
+        }
+    }
+
     /// A Float64 cell through `accept`: `Some(None)` when null, `Some(Some(v))` when
     /// `accept` takes the value. `None` otherwise, for the shared conversion to answer.
     #[inline]
@@ -262,48 +271,6 @@ impl Row<'_, '_> {
             None => Some(None),
             Some(v) => accept(v).map(Some),
         }
-    }
-}
-
-impl Row<'_, '_> {
-    /// The flow, when every column has its usual type (Float64 `ts` and `duration`,
-    /// string addresses, uid and proto, Int64 ports and counts, boolean `local_orig`)
-    /// and every value is one the typed readers below take as is: the usual row, read
-    /// without an error value per field. `None` for any other row, which
-    /// [`zeek_fields::flow`] then reads, giving the same record or naming the reject, as
-    /// the TSV reader's plain lines do.
-    fn plain_flow(&self, provenance: Provenance) -> Option<FlowRecord> {
-        // A string column's cell (`Some(None)` when null, unset or absent); `None` for a
-        // column of another type.
-        let text = |field: usize| match &self.batch.cols[field] {
-            c @ Col::Str(_) => Some(c.text(self.i)),
-            Col::Absent => Some(None),
-            _ => None,
-        };
-        let seconds = |v: f64| (v.is_finite() && v >= 0.0).then_some(v);
-        Some(FlowRecord {
-            ts: self.float_cell(conn::TS, values::epoch_seconds_f64)??,
-            uid: text(conn::UID)?.map(Uid::from),
-            src_ip: parse_ip(text(conn::ORIG_H)??)?,
-            src_port: self.int_cell(conn::ORIG_P)?,
-            dst_ip: parse_ip(text(conn::RESP_H)??)?,
-            dst_port: self.int_cell(conn::RESP_P)?,
-            proto: match text(conn::PROTO)?? {
-                "tcp" => Proto::Tcp,
-                "udp" => Proto::Udp,
-                _ => return None,
-            },
-            bytes_out: self.int_cell(conn::ORIG_BYTES)?,
-            bytes_in: self.int_cell(conn::RESP_BYTES)?,
-            duration: self.float_cell(conn::DURATION, seconds)?,
-            local_orig: match &self.batch.cols[conn::LOCAL_ORIG] {
-                Col::Bool(c) => c.get(self.i),
-                Col::Absent => None,
-                _ => return None,
-            },
-            direction: ByteDirection::Biflow,
-            provenance,
-        })
     }
 }
 
@@ -347,7 +314,6 @@ impl ConnValues for Row<'_, '_> {
     }
 
     fn interval(&self, field: usize) -> std::result::Result<Option<f64>, FieldError> {
-        let seconds = |v: f64| (v.is_finite() && v >= 0.0).then_some(v);
         match self.float_cell(field, seconds) {
             Some(interval) => Ok(interval),
             None => zeek_fields::typed(self.raw(field)?, zeek_fields::interval),
@@ -390,6 +356,53 @@ impl ConnValues for Row<'_, '_> {
             "required column is not in the Parquet schema"
         }
     }
+
+    // The usual forms are the columns' usual types, and values the typed readers above
+    // take from the array as they are.
+
+    #[inline]
+    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
+        self.float_cell(field, values::epoch_seconds_f64)
+    }
+
+    #[inline]
+    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
+        unless_unset(self.str_cell(field)?, parse_ip)
+    }
+
+    #[inline]
+    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
+        self.int_cell(field)
+    }
+
+    #[inline]
+    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
+        self.int_cell(field)
+    }
+
+    #[inline]
+    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
+        self.float_cell(field, seconds)
+    }
+
+    #[inline]
+    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
+        match &self.batch.cols[field] {
+            Col::Bool(c) => Some(c.get(self.i)),
+            Col::Absent => Some(None),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn plain_text(&self, field: usize) -> Option<Option<&str>> {
+        self.str_cell(field)
+    }
+}
+
+/// A Float64 `interval` the typed reader takes as it is: finite and not negative.
+fn seconds(v: f64) -> Option<f64> {
+    (v.is_finite() && v >= 0.0).then_some(v)
 }
 
 impl Batch<'_> {
@@ -522,13 +535,7 @@ impl Batches<'_> {
             };
             for i in 0..height {
                 let line = (start + i + 1) as u64;
-                let row = Row { batch: &batch, i };
-                let provenance = ctx.provenance(line);
-                let flow = match row.plain_flow(provenance) {
-                    Some(flow) => Ok(flow),
-                    None => zeek_fields::flow(&row, provenance),
-                };
-                match flow {
+                match zeek_fields::flow(&Row { batch: &batch, i }, ctx.provenance(line)) {
                     Ok(flow) => sink(Item::Record(Record::Flow(flow)))?,
                     Err((c, e)) => {
                         let mut r = Reject::new(line, &self.names[c], e.reason, e.detail);
@@ -835,6 +842,9 @@ mod tests {
                 "{ts_as:?}"
             );
             let items = read_path(&path);
+            // The one-pass readers give what the typed readers alone give.
+            let typed = zeek_fields::typed_only(|| read_path(&path));
+            assert_eq!(format!("{items:?}"), format!("{typed:?}"), "{ts_as:?}");
             let naive = items
                 .iter()
                 .any(|i| matches!(i, Item::Note(n) if n.contains("without a time zone")));
@@ -865,6 +875,64 @@ mod tests {
                 .collect();
             assert_eq!(rejects, want_rejects, "{ts_as:?}");
         }
+    }
+
+    /// The one-pass readers give what the typed readers alone give, on Parquet rows
+    /// with values at every edge of what they take as they are: negative, NaN and
+    /// infinite times and durations, ports and counts out of range, other protocols,
+    /// other address spellings, and null cells.
+    #[test]
+    fn one_pass_rows_read_as_the_typed_readers_do() {
+        let header: String = TSV.lines().take(7).map(|l| format!("{l}\n")).collect();
+        // A good row, then one edge at a time: (column, value).
+        let good = "1782864000.25\tCa\t10.0.0.5\t50000\t160.79.104.10\t443\ttcp\tssl\t1.5\t1200\t3400\tSF\tT";
+        let edges = [
+            (0, "-1.5"),
+            (0, "NaN"),
+            (0, "inf"),
+            (0, "-"),
+            (1, "-"),
+            (2, "10.0.0.05"),
+            (2, "::ffff:1.1.1.1"),
+            (2, " 10.0.0.5"),
+            (2, "-"),
+            (3, "-1"),
+            (3, "70000"),
+            (3, "-"),
+            (4, "2001:db8::1"),
+            (5, "65536"),
+            (6, "TCP"),
+            (6, "icmp"),
+            (6, "-"),
+            (8, "-0.5"),
+            (8, "NaN"),
+            (8, "inf"),
+            (8, "0"),
+            (8, "-"),
+            (9, "-5"),
+            (9, "-"),
+            (10, "-1"),
+            (12, "F"),
+            (12, "-"),
+        ];
+        let mut rows = vec![good.to_string()];
+        for (column, value) in edges {
+            let mut cells: Vec<&str> = good.split('\t').collect();
+            cells[column] = value;
+            rows.push(cells.join("\t"));
+        }
+        let tsv = format!("{header}{}\n", rows.join("\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edges.parquet");
+        write(&mut tsv_to_frame(&tsv, TsAs::Float, false), &path, None);
+        let items = read_path(&path);
+        let typed = zeek_fields::typed_only(|| read_path(&path));
+        assert_eq!(format!("{items:?}"), format!("{typed:?}"));
+        let (flows, rejects) = split(items);
+        assert!(
+            !flows.is_empty() && !rejects.is_empty(),
+            "{flows:?} {rejects:?}"
+        );
     }
 
     #[test]

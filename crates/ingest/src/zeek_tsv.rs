@@ -10,15 +10,15 @@ use xborder_model::fasthash::FastMap;
 use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{
-    self, conn, dns, ByName, CellList, ConnValues, DnsValues, LogValues, Raw, ZeekField,
+    self, conn, dns, unless_unset, ByName, CellList, ConnValues, DnsValues, LogValues, Raw,
+    ZeekField,
 };
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use xborder_model::error::Result;
 use xborder_model::schema::{
-    parse_ip, ByteDirection, DnsRecord, FlowRecord, HostnameSource, Micros, Proto, Provenance,
-    Record, Uid,
+    parse_ip, DnsRecord, FlowRecord, HostnameSource, Micros, Provenance, Record, Uid,
 };
 
 const CONN_FIELDS: &[(&str, &str)] = &[
@@ -325,46 +325,6 @@ impl ConnCells<'_> {
     fn cell(&self, field: usize) -> Option<&str> {
         self.cells[field].filter(|v| !is_unset(v, self.unset))
     }
-
-    /// The flow, when every cell holds its type's plain spelling or is unset where the
-    /// field may be: the usual line, read with the value parsers' one-pass forms and no
-    /// error values. `None` for any other line, which [`zeek_fields::flow`] then reads,
-    /// giving the same record or naming the reject: each one-pass form answers only
-    /// where its full parser gives the same value. Handing a `Result` with its error
-    /// type through every field was about a fifth of a conn line's parse.
-    fn plain_flow(&self, provenance: Provenance) -> Option<FlowRecord> {
-        /// An optional field: unset is no value; a cell the one-pass form does not
-        /// answer for is `None`.
-        fn optional<T>(cell: Option<&str>, plain: fn(&str) -> Option<T>) -> Option<Option<T>> {
-            match cell {
-                None => Some(None),
-                Some(c) => plain(c).map(Some),
-            }
-        }
-        Some(FlowRecord {
-            ts: values::plain_epoch_decimal(self.cell(conn::TS)?)?,
-            uid: self.cell(conn::UID).map(Uid::from),
-            src_ip: parse_ip(self.cell(conn::ORIG_H)?)?,
-            src_port: optional(self.cell(conn::ORIG_P), values::plain_port)?,
-            dst_ip: parse_ip(self.cell(conn::RESP_H)?)?,
-            dst_port: optional(self.cell(conn::RESP_P), values::plain_port)?,
-            proto: match self.cell(conn::PROTO)? {
-                "tcp" => Proto::Tcp,
-                "udp" => Proto::Udp,
-                _ => return None,
-            },
-            bytes_out: optional(self.cell(conn::ORIG_BYTES), values::plain_count)?,
-            bytes_in: optional(self.cell(conn::RESP_BYTES), values::plain_count)?,
-            duration: optional(self.cell(conn::DURATION), values::plain_seconds)?,
-            local_orig: optional(self.cell(conn::LOCAL_ORIG), |c| match c {
-                "T" => Some(true),
-                "F" => Some(false),
-                _ => None,
-            })?,
-            direction: ByteDirection::Biflow,
-            provenance,
-        })
-    }
 }
 
 /// Every cell is Zeek's ASCII text, so each typed reader hands it straight to its type's
@@ -411,6 +371,47 @@ impl ConnValues for ConnCells<'_> {
         } else {
             "required column is not in #fields"
         }
+    }
+
+    // The usual forms are Zeek's plain spellings: the value parsers' one-pass forms.
+
+    #[inline]
+    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
+        unless_unset(self.cell(field), values::plain_epoch_decimal)
+    }
+
+    #[inline]
+    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
+        unless_unset(self.cell(field), parse_ip)
+    }
+
+    #[inline]
+    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
+        unless_unset(self.cell(field), values::plain_port)
+    }
+
+    #[inline]
+    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
+        unless_unset(self.cell(field), values::plain_count)
+    }
+
+    #[inline]
+    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
+        unless_unset(self.cell(field), values::plain_seconds)
+    }
+
+    #[inline]
+    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
+        unless_unset(self.cell(field), |c| match c {
+            "T" => Some(true),
+            "F" => Some(false),
+            _ => None,
+        })
+    }
+
+    #[inline]
+    fn plain_text(&self, field: usize) -> Option<Option<&str>> {
+        Some(self.cell(field))
     }
 }
 
@@ -520,10 +521,7 @@ impl FastConn {
             cells: self.0.cells(text)?,
             unset,
         };
-        Some(match line.plain_flow(provenance) {
-            Some(flow) => Ok(flow),
-            None => zeek_fields::flow(&line, provenance),
-        })
+        Some(zeek_fields::flow(&line, provenance))
     }
 }
 
@@ -1014,6 +1012,9 @@ mod tests {
             .replace('\t', "|");
         let fast = read_all(&tab);
         let general = read_all(&bar);
+        // The one-pass readers give what the typed readers give, record for record.
+        let typed = zeek_fields::typed_only(|| read_all(&tab));
+        assert_eq!(format!("{fast:?}"), format!("{typed:?}"), "{fields}");
         assert_eq!(fast.len(), general.len(), "{fields}");
         for (f, g) in fast.iter().zip(&general) {
             let (f, g) = (format!("{f:?}"), format!("{g:?}"));
@@ -1095,7 +1096,8 @@ mod tests {
 
     /// The conn fast path picks cells by column and splits only once; it must read every
     /// line as the general path does, whatever the block's column order, extra or missing
-    /// columns, and line width.
+    /// columns, and line width. The lines with plain cells, read with the one-pass
+    /// readers, must also give what the typed readers alone give.
     #[test]
     fn conn_fast_path_matches_the_general_path() {
         let blocks = [
