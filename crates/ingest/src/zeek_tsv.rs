@@ -217,7 +217,8 @@ impl Default for Block {
 /// Whether `v` holds a `\xNN` escape. Most cells hold no backslash at all, which a
 /// byte search finds at once; a substring search per cell was a tenth of a dns line.
 fn has_escape(v: &str) -> bool {
-    memchr::memchr(b'\\', v.as_bytes()).is_some() && v.contains("\\x")
+    let bytes = v.as_bytes();
+    memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&b'x'))
 }
 
 impl Block {
@@ -402,11 +403,7 @@ impl ConnValues for ConnCells<'_> {
 
     #[inline]
     fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
-        unless_unset(self.cell(field), |c| match c {
-            "T" => Some(true),
-            "F" => Some(false),
-            _ => None,
-        })
+        unless_unset(self.cell(field), values::plain_bool)
     }
 
     #[inline]
@@ -1309,6 +1306,30 @@ mod tests {
                 (12, "(line)".into(), "column_count"),
             ]
         );
+    }
+
+    /// A string cell's `\xNN` escapes are undone on the fast path, and only a backslash
+    /// before an `x` makes an escape.
+    #[test]
+    fn escaped_cells_are_undone() {
+        for (cell, escaped) in [
+            ("api\\x2eopenai.com", true),
+            ("a\\b\\x41", true),
+            ("a\\b", false),
+            ("ab\\", false),
+            ("x\\", false),
+            ("plain", false),
+        ] {
+            assert_eq!(has_escape(cell), escaped, "{cell}");
+        }
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+            #fields\tts\tid.orig_h\tquery\n\
+            1782864000.000000\t10.0.0.5\tapi\\x2eopenai\\x2ecom\n";
+        let items = read_all(text);
+        let Item::Record(Record::Dns(d)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(d.query, "api.openai.com");
     }
 
     #[test]

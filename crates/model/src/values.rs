@@ -391,12 +391,20 @@ pub fn parse_ttl(s: &str) -> Result<u32, FieldError> {
     Ok(v.min(f64::from(u32::MAX)) as u32)
 }
 
+/// A boolean in Zeek's own spelling (`T` or `F`, nothing to trim), as [`parse_bool`]
+/// reads it; `None` for anything else.
+pub fn plain_bool(s: &str) -> Option<bool> {
+    match s {
+        "T" => Some(true),
+        "F" => Some(false),
+        _ => None,
+    }
+}
+
 pub fn parse_bool(s: &str) -> Result<bool, FieldError> {
-    // Zeek's own spelling, with nothing to trim, before the (Unicode) trim.
-    match s.as_bytes() {
-        b"T" => return Ok(true),
-        b"F" => return Ok(false),
-        _ => {}
+    // The plain spelling before the (Unicode) trim.
+    if let Some(v) = plain_bool(s) {
+        return Ok(v);
     }
     match s.trim() {
         "T" | "t" | "true" | "TRUE" | "1" => Ok(true),
