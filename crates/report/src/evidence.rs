@@ -1211,6 +1211,18 @@ fn push_number(text: &mut String, numbers: &mut itoa::Buffer, n: Option<u64>) {
     }
 }
 
+/// "00", "01", ... "99": the two digits of every number below 100.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        pairs[2 * n] = b'0' + (n / 10) as u8;
+        pairs[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    pairs
+};
+
 /// [`rfc3339`] without a String per timestamp: the date part is formatted once per day
 /// (chrono), the time of day and fraction here, exactly as chrono's
 /// `SecondsFormat::AutoSi` writes them (no fraction, 3 or 6 digits).
@@ -1243,31 +1255,39 @@ impl TimeText {
             out.push_str(&rfc3339(ts));
             return;
         }
-        out.push_str(&self.date);
-        let two = |out: &mut String, n: i64| {
-            out.push(char::from(b'0' + (n / 10) as u8));
-            out.push(char::from(b'0' + (n % 10) as u8));
+        // The time of day, the fraction and the zone are at most "HH:MM:SS.ffffffZ":
+        // built as bytes, two digits at a time from a table and in unsigned arithmetic,
+        // then appended in one copy (a `char` pushed at a time cost a capacity check and
+        // an encoding each).
+        let (of_day, micros) = (of_day as u32, micros as u32);
+        let mut text = [0u8; 16];
+        let two = |at: &mut [u8], n: u32| {
+            let n = n as usize * 2;
+            at[..2].copy_from_slice(&DIGIT_PAIRS[n..n + 2]);
         };
-        two(out, of_day / 3600);
-        out.push(':');
-        two(out, of_day / 60 % 60);
-        out.push(':');
-        two(out, of_day % 60);
+        let three = |at: &mut [u8], n: u32| {
+            at[0] = b'0' + (n / 100) as u8;
+            two(&mut at[1..], n % 100);
+        };
+        two(&mut text[0..2], of_day / 3600);
+        text[2] = b':';
+        two(&mut text[3..5], of_day / 60 % 60);
+        text[5] = b':';
+        two(&mut text[6..8], of_day % 60);
+        let mut len = 8;
         if micros != 0 {
-            let (mut value, digits) = if micros % 1000 == 0 {
-                (micros / 1000, 3)
-            } else {
-                (micros, 6)
-            };
-            let mut fraction = [b'0'; 6];
-            for slot in fraction[..digits].iter_mut().rev() {
-                *slot = b'0' + (value % 10) as u8;
-                value /= 10;
+            text[8] = b'.';
+            three(&mut text[9..12], micros / 1000);
+            len = 12;
+            if micros % 1000 != 0 {
+                three(&mut text[12..15], micros % 1000);
+                len = 15;
             }
-            out.push('.');
-            out.extend(fraction[..digits].iter().map(|&b| char::from(b)));
         }
-        out.push('Z');
+        text[len] = b'Z';
+        out.push_str(&self.date);
+        // Digits, ':', '.' and 'Z' only: always ASCII.
+        out.push_str(std::str::from_utf8(&text[..=len]).unwrap_or_default());
     }
 }
 
@@ -1433,15 +1453,29 @@ fn write_batch(
             sample.keep(r.finding, |c| SOURCES[c].cell(r, i, cells, tables).text);
         }
     }
+    // The source is matched once a column, not once a cell, so each column's loop is
+    // compiled for its own kind of cell.
+    let n = batch.len();
+    let none = |_| None;
     for (column, source) in columns.iter_mut().zip(SOURCES) {
-        column.extend(
-            batch.len(),
-            |i| source.count(&batch[i]),
-            |i| {
+        match source {
+            Source::Text(slot) => column.extend(n, none, |i| {
+                let (cell, key) = tables.text(slot.of(&batch[i]));
+                (Some(key), cell.text.as_str())
+            }),
+            Source::File(_) => column.extend(n, none, |i| {
                 let cell = source.cell(&batch[i], i, cells, tables);
                 (cell.key, cell.text)
-            },
-        );
+            }),
+            Source::Formatted(k) => column.extend(
+                n,
+                |i| source.count(&batch[i]),
+                |i| (None, cells.formatted(i, k)),
+            ),
+            Source::Address(k, which) => column.extend(n, none, |i| {
+                (Some(cells.address_keys(i)[which]), cells.formatted(i, k))
+            }),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) type RowGroup = Vec<Box<dyn Array>>;
 /// How one evidence column is held while its row group fills.
 pub(super) enum ColumnBuilder {
     /// A count (UInt64; empty is null).
-    Count(Vec<u64>, MutableBitmap),
+    Count(Vec<u64>, Validity),
     /// Text formatted per row (times, addresses); empty is null.
     Text(MutableBinaryViewArray<str>),
     /// Text looked up by id; empty is null.
@@ -52,7 +52,7 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
         .zip(looked_up)
         .map(|(c, &looked_up)| match c.kind {
             kind if kind.is_count() => {
-                ColumnBuilder::Count(Vec::with_capacity(rows), MutableBitmap::with_capacity(rows))
+                ColumnBuilder::Count(Vec::with_capacity(rows), Validity::default())
             }
             _ if looked_up => ColumnBuilder::Dictionary(DictionaryColumn::default()),
             _ => ColumnBuilder::Text(MutableBinaryViewArray::with_capacity(rows)),
@@ -65,6 +65,7 @@ impl ColumnBuilder {
     /// count column, else its key and text (`cell(i)`; empty text is null). The key names
     /// the text among the column's distinct values (two keys never share a text); only
     /// dictionary columns use it.
+    #[inline]
     pub(super) fn extend<'a>(
         &mut self,
         rows: usize,
@@ -100,7 +101,7 @@ impl ColumnBuilder {
             ColumnBuilder::Count(values, validity) => Box::new(PrimitiveArray::new(
                 ArrowDataType::UInt64,
                 std::mem::take(values).into(),
-                Option::<Bitmap>::from(std::mem::take(validity)),
+                validity.take(),
             )),
             ColumnBuilder::Text(values) => Box::new(std::mem::take(values).freeze()),
             ColumnBuilder::Dictionary(column) => column.take()?,
@@ -117,8 +118,40 @@ pub(super) struct DictionaryColumn {
     /// Ids seen in this group, to clear `key_of` for the next one.
     seen: Vec<u32>,
     keys: Vec<u32>,
-    validity: MutableBitmap,
+    validity: Validity,
     values: MutableBinaryViewArray<str>,
+}
+
+/// Which cells of a column are valid, as a bitmap made only once a cell is null: most
+/// evidence columns have no nulls, and a bit pushed per cell cost more than the cell.
+/// Taken, it is what a [`MutableBitmap`] of every cell gives: none when no cell is null.
+#[derive(Default)]
+pub(super) struct Validity {
+    /// Cells before the first null, while there is none.
+    valid: usize,
+    bits: Option<MutableBitmap>,
+}
+
+impl Validity {
+    #[inline]
+    fn push(&mut self, valid: bool) {
+        match &mut self.bits {
+            Some(bits) => bits.push(valid),
+            None if valid => self.valid += 1,
+            None => {
+                let mut bits = MutableBitmap::with_capacity(self.valid + 1);
+                bits.extend_constant(self.valid, true);
+                bits.push(false);
+                self.bits = Some(bits);
+            }
+        }
+    }
+
+    /// The bitmap of the cells pushed (none if all are valid), leaving this empty.
+    fn take(&mut self) -> Option<Bitmap> {
+        self.valid = 0;
+        self.bits.take().and_then(Option::<Bitmap>::from)
+    }
 }
 
 impl DictionaryColumn {
@@ -150,7 +183,7 @@ impl DictionaryColumn {
         }
         self.seen.clear();
         let keys = std::mem::take(&mut self.keys);
-        let validity = Option::<Bitmap>::from(std::mem::take(&mut self.validity));
+        let validity = self.validity.take();
         let values: Utf8ViewArray = std::mem::take(&mut self.values).freeze();
         let rows = keys.len();
         // polars-parquet writes a text column plain when its estimated distinct values
