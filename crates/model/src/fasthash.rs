@@ -5,7 +5,7 @@
 //! times faster on short keys) is used with fixed seeds: the same input gives the same
 //! maps and the same de-duplication decisions on every run.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A `HashMap` with foldhash's fast, fixed-seed hasher.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
@@ -22,13 +22,24 @@ pub fn key128<T: Hash + ?Sized>(value: &T) -> u128 {
 /// parts: [`key128`]'s two halves are seeds 0 and 1, so a part hashed with seed 2 or 3 is
 /// independent of both.
 pub fn hash64<T: Hash + ?Sized>(value: &T, seed: usize) -> u64 {
+    state(seed).hash_one(value)
+}
+
+/// A hasher under the same seeds as [`hash64`], for a key written as fixed-width words
+/// (`write_u64`, `write_u128`) rather than through `Hash`, which writes a length or a
+/// discriminant before every part.
+pub fn hasher64(seed: usize) -> impl Hasher {
+    state(seed).build_hasher()
+}
+
+fn state(seed: usize) -> foldhash::quality::FixedState {
     const SEEDS: [u64; 4] = [
         0x243f_6a88_85a3_08d3,
         0x1319_8a2e_0370_7344,
         0xa409_3822_299f_31d0,
         0x082e_fa98_ec4e_6c89,
     ];
-    foldhash::quality::FixedState::with_seed(SEEDS[seed % SEEDS.len()]).hash_one(value)
+    foldhash::quality::FixedState::with_seed(SEEDS[seed % SEEDS.len()])
 }
 
 #[cfg(test)]
