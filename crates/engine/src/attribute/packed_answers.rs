@@ -990,7 +990,7 @@ fn latest_at_or_before(times: &[Micros], ts: Micros, hint: usize) -> Option<usiz
     }
 }
 
-fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn write_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -1013,11 +1013,11 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
     }
 }
 
-fn zigzag(v: i64) -> u64 {
+pub(super) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+pub(super) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
