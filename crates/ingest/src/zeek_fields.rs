@@ -699,6 +699,103 @@ pub trait DnsValues {
     fn list(&self, field: usize) -> Result<CellList<'_>, FieldError>;
     /// Why required field `field` has no value, in the encoding's words.
     fn missing(&self, field: usize) -> &'static str;
+
+    // One-pass readers, as [`ConnValues`] has: each gives a value only where the
+    // encoding holds it in its usual form and the typed reader would give the same
+    // value, `Some(None)` where the field is unset, and `None` for anything else (the
+    // record is then read through the typed readers). An encoding without a usual form
+    // keeps these defaults.
+
+    /// Field `field` as a time in its usual form.
+    fn plain_time(&self, _field: usize) -> Option<Option<Micros>> {
+        None
+    }
+
+    /// Field `field` as an address in its usual form.
+    fn plain_addr(&self, _field: usize) -> Option<Option<IpAddr>> {
+        None
+    }
+
+    /// Field `field` as an interval in its usual form.
+    fn plain_interval(&self, _field: usize) -> Option<Option<f64>> {
+        None
+    }
+
+    /// Field `field` as a count in its usual form.
+    fn plain_count(&self, _field: usize) -> Option<Option<u64>> {
+        None
+    }
+
+    /// A `string` field that needs no unescaping, as it is ([`Self::text`] would give the
+    /// same text, borrowed).
+    fn plain_text(&self, _field: usize) -> Option<Option<&str>> {
+        None
+    }
+
+    /// A `vector` field whose elements are its text cut at a one-byte separator, read in
+    /// place ([`Self::list`] would give the same elements).
+    fn plain_list(&self, _field: usize) -> Option<PlainList<'_>> {
+        None
+    }
+}
+
+/// The elements of a vector cell, cut from its text at a one-byte separator as they are
+/// read: no list is built ([`DnsValues::plain_list`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PlainList<'v> {
+    text: &'v str,
+    separator: u8,
+}
+
+impl<'v> PlainList<'v> {
+    /// The elements of `text` cut at `separator` (an ASCII byte); none for empty text.
+    pub fn new(text: &'v str, separator: u8) -> Self {
+        debug_assert!(separator.is_ascii());
+        PlainList { text, separator }
+    }
+
+    /// No elements.
+    pub fn empty() -> Self {
+        PlainList {
+            text: "",
+            separator: b',',
+        }
+    }
+
+    pub fn elements(self) -> PlainElements<'v> {
+        PlainElements {
+            rest: (!self.text.is_empty()).then_some(self.text),
+            separator: self.separator,
+        }
+    }
+}
+
+/// The elements of a [`PlainList`], in order. A byte loop: elements are a few bytes
+/// long, and `str::split` behind an `Option` cost about 150 instructions an element.
+pub struct PlainElements<'v> {
+    /// The text not yet cut; `None` once the last element is given.
+    rest: Option<&'v str>,
+    separator: u8,
+}
+
+impl<'v> Iterator for PlainElements<'v> {
+    type Item = &'v str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'v str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.separator) {
+            // The separator is ASCII, so both sides of it are on character boundaries.
+            Some(at) => {
+                self.rest = rest.get(at + 1..);
+                rest.get(..at)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// Any encoding's [`LogValues`] read as [`DnsValues`], by each field's name.
@@ -733,12 +830,83 @@ fn optional_dns<T, V: DnsValues + ?Sized>(
     optional(dns::FIELDS[field].name, values.raw(field), parse)
 }
 
-/// A dns.log record, or the first bad field (in [`dns::FIELDS`] order) and why.
+/// The record of a dns.log line whose every field is in its encoding's usual form (or
+/// unset where the field may be), read with the one-pass readers and without building
+/// the answer and TTL lists; `None` for any other record. As for conn lines
+/// ([`plain_flow`]), handing a `Result` with its error type through every field, and a
+/// list of 8 cells through each vector field, was a large part of a line's parse.
+#[inline]
+fn plain_dns_record<V: DnsValues + ?Sized>(
+    values: &V,
+    provenance: Provenance,
+) -> Option<DnsRecord> {
+    use dns::*;
+    let ts = values.plain_time(TS)??;
+    let client_ip = values.plain_addr(ORIG_H)??;
+    let rtt = values.plain_interval(RTT)?;
+    let trans_id = match values.plain_count(TRANS_ID)? {
+        Some(id) => Some(u32::try_from(id).ok()?),
+        None => None,
+    };
+    let listed = values.plain_list(ANSWERS)?;
+    let ttls = values.plain_list(TTLS)?;
+    let (uid, query) = (values.plain_text(UID)?, values.plain_text(QUERY)?);
+    let (qtype, rcode) = (
+        values.plain_text(QTYPE_NAME)?,
+        values.plain_text(RCODE_NAME)?,
+    );
+    let mut answers = crate::spare::answer_list();
+    let mut ttls = ttls.elements();
+    for raw in listed.elements() {
+        // A TTL as `parse_ttl` reads it, where it answers.
+        let ttl = match ttls.next() {
+            Some(t) => Some(values::plain_seconds(t)?.min(f64::from(u32::MAX)) as u32),
+            None => None,
+        };
+        answers.push(DnsAnswer {
+            value: answer_value(raw),
+            ttl,
+        });
+    }
+    Some(DnsRecord {
+        ts,
+        response_ts: ts + rtt.map(seconds_to_micros).unwrap_or(0),
+        uid: uid.map(ShortText::from),
+        trans_id,
+        client_ip,
+        query: match query {
+            Some(q) => {
+                let mut name = crate::spare::string(q.len());
+                normalise_hostname_into(q, &mut name);
+                name
+            }
+            None => String::new(),
+        },
+        qtype: qtype.map(ShortText::from),
+        rcode: rcode.map(ShortText::from),
+        answers,
+        provenance,
+    })
+}
+
+/// A dns.log record, or the first bad field (in [`dns::FIELDS`] order) and why. The
+/// one-pass readers are tried first ([`plain_dns_record`]); a record they do not answer
+/// for is read through the typed readers, which give the same record wherever the
+/// one-pass readers answer.
 pub fn dns_record<V: DnsValues + ?Sized>(
     values: &V,
     provenance: Provenance,
 ) -> NamedResult<DnsRecord> {
     use dns::*;
+    #[cfg(test)]
+    let one_pass = !TYPED_ONLY.get();
+    #[cfg(not(test))]
+    let one_pass = true;
+    if one_pass {
+        if let Some(record) = plain_dns_record(values, provenance) {
+            return Ok(record);
+        }
+    }
     let named = |field: usize| move |e| (FIELDS[field].name, e);
     let ts = time(&required_dns(values, TS)?).map_err(named(TS))?;
     let client_ip = addr(&required_dns(values, ORIG_H)?).map_err(named(ORIG_H))?;

@@ -10,8 +10,8 @@ use xborder_model::fasthash::FastMap;
 use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{
-    self, conn, dns, unless_unset, ByName, CellList, ConnValues, DnsValues, LogValues, Raw,
-    ZeekField,
+    self, conn, dns, unless_unset, ByName, CellList, ConnValues, DnsValues, LogValues, PlainList,
+    Raw, ZeekField,
 };
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
@@ -581,6 +581,55 @@ impl DnsValues for DnsCells<'_> {
 
     fn missing(&self, field: usize) -> &'static str {
         missing_text(self.cells[field].is_some())
+    }
+
+    // The usual forms are Zeek's plain spellings, as for conn cells, and text without
+    // escapes.
+
+    #[inline]
+    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
+        unless_unset(self.cell(field), values::plain_epoch_decimal)
+    }
+
+    #[inline]
+    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
+        unless_unset(self.cell(field), parse_ip)
+    }
+
+    #[inline]
+    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
+        unless_unset(self.cell(field), values::plain_seconds)
+    }
+
+    #[inline]
+    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
+        unless_unset(self.cell(field), values::plain_count)
+    }
+
+    #[inline]
+    fn plain_text(&self, field: usize) -> Option<Option<&str>> {
+        match self.cell(field) {
+            None => Some(None),
+            Some(v) if v == self.block.empty_field => Some(Some("")),
+            Some(v) => (!has_escape(v)).then_some(Some(v)),
+        }
+    }
+
+    #[inline]
+    fn plain_list(&self, field: usize) -> Option<PlainList<'_>> {
+        let separator = match self.block.set_separator.as_bytes() {
+            [b] if b.is_ascii() => *b,
+            _ => return None,
+        };
+        Some(
+            match self
+                .cell(field)
+                .filter(|v| *v != self.block.empty_field && !v.is_empty())
+            {
+                Some(v) => PlainList::new(v, separator),
+                None => PlainList::empty(),
+            },
+        )
     }
 }
 
@@ -1212,6 +1261,28 @@ mod tests {
             "abc,1",
             "Cd1",
             "",
+            // Spellings the one-pass readers leave to the typed ones, and lists with
+            // empty elements, which both read alike.
+            "60",
+            "60.",
+            ".5",
+            " 60.000000",
+            "1e3",
+            "+60",
+            "0x10",
+            "1.2.3.4,",
+            ",",
+            ",1.2.3.4",
+            "300.000000,",
+            "60.000000,x",
+            "59.700000,0.400000",
+            "4294967296.000000",
+            "Cd\\x41",
+            "a\\b",
+            " 1782864000.000000",
+            "1782864000.000000 ",
+            "10.0.0.5 ",
+            "4711",
         ];
         let mut rng = xborder_model::rng::Rng::new(5);
         for (b, fields) in blocks.iter().enumerate() {
