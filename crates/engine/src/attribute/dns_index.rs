@@ -269,9 +269,9 @@ impl<'c> DnsIndexBuilder<'c> {
 /// Each is a flags byte (which address is IPv6), the client and the address (4 or 16
 /// bytes), then variable-length integers: the response time and the line as differences
 /// from the observation before (zigzag), the name, the TTL plus one (so "none" takes one
-/// byte) and the file. About 20 bytes an IPv4 answer, where fixed-size records took 62:
-/// these files are most of what a typical run writes to its spill directory, and writing
-/// them stalled the thread that reads the DNS logs.
+/// byte) and the file. About 19 bytes an IPv4 answer, where fixed-size records took 62:
+/// on a typical mix these files are most of what the DNS pass writes to the spill
+/// directory, and a disk's worth at 10^10 flows.
 struct ObservationSpill {
     dir: PathBuf,
     out: BufWriter<File>,
