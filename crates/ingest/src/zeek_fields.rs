@@ -392,6 +392,53 @@ pub fn protocol(raw: &Raw<'_>) -> Proto {
     }
 }
 
+/// The one-pass readers both mappings try first ([`plain_flow`], [`plain_dns_record`]).
+///
+/// Each gives a field's value (`Some(None)` when unset) where the encoding holds it in its
+/// usual form and the typed reader would give `Ok` with the same value, and `None` for
+/// anything else, which sends the whole record through the typed readers. Handing a
+/// `Result` with its error type through every field was about a fifth of a TSV line's
+/// parse. By default no form is usual. An encoding whose values are Zeek's ASCII text (a
+/// TSV cell) gives its cells ([`PlainValues::plain_cell`]) and takes the value parsers'
+/// one-pass spellings below; one with typed columns (Parquet) overrides the readers.
+pub trait PlainValues {
+    /// Field `field`'s text (`Some(None)` when unset), where every value of the encoding
+    /// is Zeek's ASCII text; `None` for an encoding that holds values otherwise.
+    fn plain_cell(&self, _field: usize) -> Option<Option<&str>> {
+        None
+    }
+    /// A `time` field in its usual form.
+    #[inline]
+    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
+        unless_unset(self.plain_cell(field)?, values::plain_epoch_decimal)
+    }
+    /// An `addr` field in its usual form.
+    #[inline]
+    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
+        unless_unset(self.plain_cell(field)?, parse_ip)
+    }
+    /// A `port` field in its usual form.
+    #[inline]
+    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
+        unless_unset(self.plain_cell(field)?, values::plain_port)
+    }
+    /// A `count` field in its usual form.
+    #[inline]
+    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
+        unless_unset(self.plain_cell(field)?, values::plain_count)
+    }
+    /// An `interval` field in its usual form.
+    #[inline]
+    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
+        unless_unset(self.plain_cell(field)?, values::plain_seconds)
+    }
+    /// A `bool` field in its usual form.
+    #[inline]
+    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
+        unless_unset(self.plain_cell(field)?, values::plain_bool)
+    }
+}
+
 /// Where the conn mapping takes each field's raw value from: a TSV line, a JSON object or
 /// a Parquet row.
 ///
@@ -400,7 +447,7 @@ pub fn protocol(raw: &Raw<'_>) -> Proto {
 /// every value is Zeek's ASCII text (a TSV cell) overrides them to hand the text straight
 /// to the same value parsers, without building a [`Raw`] and matching it per field (that
 /// glue took about a third of the TSV conn parser's time).
-pub trait ConnValues {
+pub trait ConnValues: PlainValues {
     /// The raw value of conn field `field` (an index into [`conn::FIELDS`]), or the
     /// encoding's own error (a JSON string that does not unescape).
     fn raw(&self, field: usize) -> Result<Raw<'_>, FieldError>;
@@ -444,36 +491,8 @@ pub trait ConnValues {
         Ok(protocol(&self.raw(field)?))
     }
 
-    // The one-pass readers [`plain_flow`] tries first. Each gives a field's value
-    // (`Some(None)` when unset) where the encoding holds it in its usual form and the
-    // typed reader above would give `Ok` with the same value, and `None` for anything
-    // else, which sends the whole record through the typed readers. By default no form
-    // is usual.
+    // The one-pass reader of text fields, beside those of [`PlainValues`].
 
-    /// A `time` field in its usual form.
-    fn plain_time(&self, _field: usize) -> Option<Option<Micros>> {
-        None
-    }
-    /// An `addr` field in its usual form.
-    fn plain_addr(&self, _field: usize) -> Option<Option<IpAddr>> {
-        None
-    }
-    /// A `port` field in its usual form.
-    fn plain_port(&self, _field: usize) -> Option<Option<u16>> {
-        None
-    }
-    /// A `count` field in its usual form.
-    fn plain_count(&self, _field: usize) -> Option<Option<u64>> {
-        None
-    }
-    /// An `interval` field in its usual form.
-    fn plain_interval(&self, _field: usize) -> Option<Option<f64>> {
-        None
-    }
-    /// A `bool` field in its usual form.
-    fn plain_boolean(&self, _field: usize) -> Option<Option<bool>> {
-        None
-    }
     /// A `string` field's text, as [`ConnValues::uid`] and [`ConnValues::protocol`]
     /// would read it.
     fn plain_text(&self, _field: usize) -> Option<Option<&str>> {
@@ -482,7 +501,7 @@ pub trait ConnValues {
 }
 
 /// `plain` of a cell, or `Some(None)` for no cell: a one-pass reader of an optional
-/// field ([`ConnValues::plain_time`] and the others).
+/// field ([`PlainValues::plain_time`] and the others).
 #[inline]
 pub fn unless_unset<T>(
     cell: Option<&str>,
@@ -689,7 +708,7 @@ pub fn seconds_to_micros(s: f64) -> i64 {
 /// reader's lines know each field's column once per header block; every other encoding
 /// reads them by name through [`ByName`]. Looking each field up by name on every line
 /// (ten string searches a record) was a tenth of the TSV dns parser's time.
-pub trait DnsValues {
+pub trait DnsValues: PlainValues {
     /// The raw value of field `field`, [`Raw::Unset`] when absent or unset.
     fn raw(&self, field: usize) -> Result<Raw<'_>, FieldError>;
     /// A `string` field as text with the encoding's escapes undone; `None` when absent
@@ -700,31 +719,7 @@ pub trait DnsValues {
     /// Why required field `field` has no value, in the encoding's words.
     fn missing(&self, field: usize) -> &'static str;
 
-    // One-pass readers, as [`ConnValues`] has: each gives a value only where the
-    // encoding holds it in its usual form and the typed reader would give the same
-    // value, `Some(None)` where the field is unset, and `None` for anything else (the
-    // record is then read through the typed readers). An encoding without a usual form
-    // keeps these defaults.
-
-    /// Field `field` as a time in its usual form.
-    fn plain_time(&self, _field: usize) -> Option<Option<Micros>> {
-        None
-    }
-
-    /// Field `field` as an address in its usual form.
-    fn plain_addr(&self, _field: usize) -> Option<Option<IpAddr>> {
-        None
-    }
-
-    /// Field `field` as an interval in its usual form.
-    fn plain_interval(&self, _field: usize) -> Option<Option<f64>> {
-        None
-    }
-
-    /// Field `field` as a count in its usual form.
-    fn plain_count(&self, _field: usize) -> Option<Option<u64>> {
-        None
-    }
+    // The one-pass readers of text and vector fields, beside those of [`PlainValues`].
 
     /// A `string` field that needs no unescaping, as it is ([`Self::text`] would give the
     /// same text, borrowed).
@@ -800,6 +795,9 @@ impl<'v> Iterator for PlainElements<'v> {
 
 /// Any encoding's [`LogValues`] read as [`DnsValues`], by each field's name.
 pub struct ByName<'v, V: ?Sized>(pub &'v V);
+
+/// Values read by name have no usual form: every record goes through the typed readers.
+impl<V: LogValues + ?Sized> PlainValues for ByName<'_, V> {}
 
 impl<V: LogValues + ?Sized> DnsValues for ByName<'_, V> {
     fn raw(&self, field: usize) -> Result<Raw<'_>, FieldError> {

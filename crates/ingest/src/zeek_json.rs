@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::values::FieldError;
-use super::zeek_fields::{self, conn, CellList, ConnValues, LogValues, Raw};
+use super::zeek_fields::{self, conn, CellList, ConnValues, LogValues, PlainValues, Raw};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use std::borrow::Cow;
 use xborder_model::error::Result;
@@ -354,6 +354,9 @@ impl<'a> Line0<'a> {
 
 /// A JSON object's conn fields, for the shared mapping.
 struct ConnObject<'l, 'a>(&'l Line0<'a>);
+
+/// JSON values have no usual form: every record goes through the typed readers.
+impl PlainValues for ConnObject<'_, '_> {}
 
 impl ConnValues for ConnObject<'_, '_> {
     fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {

@@ -24,7 +24,7 @@ use polars_arrow::array::{Array, BooleanArray, PrimitiveArray, Utf8ViewArray};
 
 use super::parquet_file::{consistent, guarded, schema_names, ParquetInput};
 use super::values::{self, FieldError};
-use super::zeek_fields::{self, conn, unless_unset, ConnValues, Raw, ZeekType};
+use super::zeek_fields::{self, conn, unless_unset, ConnValues, PlainValues, Raw, ZeekType};
 use super::{FormatSpec, Head, Item, ReadContext, RecordKind, Reject, RejectReason};
 use xborder_model::error::Result;
 use xborder_model::schema::{parse_ip, Micros, Proto, Record, Uid};
@@ -274,6 +274,44 @@ impl Row<'_, '_> {
     }
 }
 
+/// The usual forms are the columns' usual types, and values the typed readers take from
+/// the array as they are.
+impl PlainValues for Row<'_, '_> {
+    #[inline]
+    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
+        self.float_cell(field, values::epoch_seconds_f64)
+    }
+
+    #[inline]
+    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
+        unless_unset(self.str_cell(field)?, parse_ip)
+    }
+
+    #[inline]
+    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
+        self.int_cell(field)
+    }
+
+    #[inline]
+    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
+        self.int_cell(field)
+    }
+
+    #[inline]
+    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
+        self.float_cell(field, seconds)
+    }
+
+    #[inline]
+    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
+        match &self.batch.cols[field] {
+            Col::Bool(c) => Some(c.get(self.i)),
+            Col::Absent => Some(None),
+            _ => None,
+        }
+    }
+}
+
 /// The typed readers take the columns' usual types (a converter's Float64 `ts`, string
 /// addresses, Int64 ports and counts) straight from the array, and give every other
 /// type, and every value the type's parser would refuse, to the shared conversion
@@ -354,43 +392,6 @@ impl ConnValues for Row<'_, '_> {
             "required field is unset"
         } else {
             "required column is not in the Parquet schema"
-        }
-    }
-
-    // The usual forms are the columns' usual types, and values the typed readers above
-    // take from the array as they are.
-
-    #[inline]
-    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
-        self.float_cell(field, values::epoch_seconds_f64)
-    }
-
-    #[inline]
-    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
-        unless_unset(self.str_cell(field)?, parse_ip)
-    }
-
-    #[inline]
-    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
-        self.int_cell(field)
-    }
-
-    #[inline]
-    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
-        self.int_cell(field)
-    }
-
-    #[inline]
-    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
-        self.float_cell(field, seconds)
-    }
-
-    #[inline]
-    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
-        match &self.batch.cols[field] {
-            Col::Bool(c) => Some(c.get(self.i)),
-            Col::Absent => Some(None),
-            _ => None,
         }
     }
 

@@ -10,7 +10,7 @@ use xborder_model::fasthash::FastMap;
 use super::lines::{self, CheckedLine, CheckedLines, LineReader, PieceLines};
 use super::values::{self, FieldError};
 use super::zeek_fields::{
-    self, conn, dns, unless_unset, ByName, CellList, ConnValues, DnsValues, LogValues, PlainList,
+    self, conn, dns, ByName, CellList, ConnValues, DnsValues, LogValues, PlainList, PlainValues,
     Raw, ZeekField,
 };
 use super::{FormatSpec, Item, ReadContext, RecordKind, Reject, RejectReason};
@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use xborder_model::error::Result;
 use xborder_model::schema::{
-    parse_ip, DnsRecord, FlowRecord, HostnameSource, Micros, Provenance, Record, Uid,
+    DnsRecord, FlowRecord, HostnameSource, Micros, Provenance, Record, Uid,
 };
 
 const CONN_FIELDS: &[(&str, &str)] = &[
@@ -328,6 +328,15 @@ impl ConnCells<'_> {
     }
 }
 
+/// Every cell is Zeek's ASCII text: the value parsers' one-pass spellings are its usual
+/// forms.
+impl PlainValues for ConnCells<'_> {
+    #[inline]
+    fn plain_cell(&self, field: usize) -> Option<Option<&str>> {
+        Some(self.cell(field))
+    }
+}
+
 /// Every cell is Zeek's ASCII text, so each typed reader hands it straight to its type's
 /// value parser: what the shared readers do with [`Raw::Ascii`], without the `Raw`.
 impl ConnValues for ConnCells<'_> {
@@ -374,37 +383,7 @@ impl ConnValues for ConnCells<'_> {
         }
     }
 
-    // The usual forms are Zeek's plain spellings: the value parsers' one-pass forms.
-
-    #[inline]
-    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
-        unless_unset(self.cell(field), values::plain_epoch_decimal)
-    }
-
-    #[inline]
-    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
-        unless_unset(self.cell(field), parse_ip)
-    }
-
-    #[inline]
-    fn plain_port(&self, field: usize) -> Option<Option<u16>> {
-        unless_unset(self.cell(field), values::plain_port)
-    }
-
-    #[inline]
-    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
-        unless_unset(self.cell(field), values::plain_count)
-    }
-
-    #[inline]
-    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
-        unless_unset(self.cell(field), values::plain_seconds)
-    }
-
-    #[inline]
-    fn plain_boolean(&self, field: usize) -> Option<Option<bool>> {
-        unless_unset(self.cell(field), values::plain_bool)
-    }
+    // Text fields as they are; the other one-pass readers are [`PlainValues`]'.
 
     #[inline]
     fn plain_text(&self, field: usize) -> Option<Option<&str>> {
@@ -564,6 +543,14 @@ impl DnsCells<'_> {
     }
 }
 
+/// Every cell is Zeek's ASCII text, as in a conn block.
+impl PlainValues for DnsCells<'_> {
+    #[inline]
+    fn plain_cell(&self, field: usize) -> Option<Option<&str>> {
+        Some(self.cell(field))
+    }
+}
+
 /// The same cell rules as the general path's reading of a [`Row`], with each field's
 /// column known once per block.
 impl DnsValues for DnsCells<'_> {
@@ -583,28 +570,8 @@ impl DnsValues for DnsCells<'_> {
         missing_text(self.cells[field].is_some())
     }
 
-    // The usual forms are Zeek's plain spellings, as for conn cells, and text without
-    // escapes.
-
-    #[inline]
-    fn plain_time(&self, field: usize) -> Option<Option<Micros>> {
-        unless_unset(self.cell(field), values::plain_epoch_decimal)
-    }
-
-    #[inline]
-    fn plain_addr(&self, field: usize) -> Option<Option<IpAddr>> {
-        unless_unset(self.cell(field), parse_ip)
-    }
-
-    #[inline]
-    fn plain_interval(&self, field: usize) -> Option<Option<f64>> {
-        unless_unset(self.cell(field), values::plain_seconds)
-    }
-
-    #[inline]
-    fn plain_count(&self, field: usize) -> Option<Option<u64>> {
-        unless_unset(self.cell(field), values::plain_count)
-    }
+    // Text without escapes, and vectors cut at a one-byte separator; the other one-pass
+    // readers are [`PlainValues`]'.
 
     #[inline]
     fn plain_text(&self, field: usize) -> Option<Option<&str>> {
@@ -1076,6 +1043,7 @@ mod tests {
     fn conn_cells_read_as_the_shared_readers_do() {
         /// The same cells, seen only through `raw`: the shared readers' path.
         struct ThroughRaw<'a>(ConnCells<'a>);
+        impl PlainValues for ThroughRaw<'_> {}
         impl ConnValues for ThroughRaw<'_> {
             fn raw(&self, field: usize) -> std::result::Result<Raw<'_>, FieldError> {
                 self.0.raw(field)
