@@ -15,9 +15,9 @@ use std::path::Path;
 
 use polars::prelude::{CompatLevel, DataType, Field, PolarsError, PolarsResult, Schema, SchemaExt};
 use polars_arrow::array::{
-    Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
+    Array, DictionaryArray, MutableBinaryViewArray, MutablePrimitiveArray, PrimitiveArray,
+    Utf8ViewArray,
 };
-use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
@@ -35,8 +35,10 @@ pub(super) type RowGroup = Vec<Box<dyn Array>>;
 
 /// How one evidence column is held while its row group fills.
 pub(super) enum ColumnBuilder {
-    /// A count (UInt64; empty is null).
-    Count(Vec<u64>, Validity),
+    /// A count (UInt64; empty is null). Like every builder here, it makes a validity
+    /// bitmap only once a cell is null: most evidence columns have none, and a bit
+    /// pushed per cell cost more than the cell.
+    Count(MutablePrimitiveArray<u64>),
     /// Text formatted per row (times, addresses); empty is null.
     Text(MutableBinaryViewArray<str>),
     /// Text looked up by id; empty is null.
@@ -52,7 +54,7 @@ pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
         .zip(looked_up)
         .map(|(c, &looked_up)| match c.kind {
             kind if kind.is_count() => {
-                ColumnBuilder::Count(Vec::with_capacity(rows), Validity::default())
+                ColumnBuilder::Count(MutablePrimitiveArray::with_capacity(rows))
             }
             _ if looked_up => ColumnBuilder::Dictionary(DictionaryColumn::default()),
             _ => ColumnBuilder::Text(MutableBinaryViewArray::with_capacity(rows)),
@@ -74,11 +76,9 @@ impl ColumnBuilder {
     ) {
         let value = |text: &'a str| (!text.is_empty()).then_some(text);
         match self {
-            ColumnBuilder::Count(values, validity) => {
+            ColumnBuilder::Count(values) => {
                 for i in 0..rows {
-                    let count = count(i);
-                    values.push(count.unwrap_or(0));
-                    validity.push(count.is_some());
+                    values.push(count(i));
                 }
             }
             ColumnBuilder::Text(values) => {
@@ -98,11 +98,7 @@ impl ColumnBuilder {
     /// The filled column as an array, leaving the builder empty for the next group.
     fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
         Ok(match self {
-            ColumnBuilder::Count(values, validity) => Box::new(PrimitiveArray::new(
-                ArrowDataType::UInt64,
-                std::mem::take(values).into(),
-                validity.take(),
-            )),
+            ColumnBuilder::Count(values) => Box::new(PrimitiveArray::from(std::mem::take(values))),
             ColumnBuilder::Text(values) => Box::new(std::mem::take(values).freeze()),
             ColumnBuilder::Dictionary(column) => column.take()?,
         })
@@ -117,41 +113,9 @@ pub(super) struct DictionaryColumn {
     key_of: Vec<u32>,
     /// Ids seen in this group, to clear `key_of` for the next one.
     seen: Vec<u32>,
-    keys: Vec<u32>,
-    validity: Validity,
+    /// Each row's key; null for an empty cell.
+    keys: MutablePrimitiveArray<u32>,
     values: MutableBinaryViewArray<str>,
-}
-
-/// Which cells of a column are valid, as a bitmap made only once a cell is null: most
-/// evidence columns have no nulls, and a bit pushed per cell cost more than the cell.
-/// Taken, it is what a [`MutableBitmap`] of every cell gives: none when no cell is null.
-#[derive(Default)]
-pub(super) struct Validity {
-    /// Cells before the first null, while there is none.
-    valid: usize,
-    bits: Option<MutableBitmap>,
-}
-
-impl Validity {
-    #[inline]
-    fn push(&mut self, valid: bool) {
-        match &mut self.bits {
-            Some(bits) => bits.push(valid),
-            None if valid => self.valid += 1,
-            None => {
-                let mut bits = MutableBitmap::with_capacity(self.valid + 1);
-                bits.extend_constant(self.valid, true);
-                bits.push(false);
-                self.bits = Some(bits);
-            }
-        }
-    }
-
-    /// The bitmap of the cells pushed (none if all are valid), leaving this empty.
-    fn take(&mut self) -> Option<Bitmap> {
-        self.valid = 0;
-        self.bits.take().and_then(Option::<Bitmap>::from)
-    }
 }
 
 impl DictionaryColumn {
@@ -159,8 +123,7 @@ impl DictionaryColumn {
     /// the column's distinct values (two keys never share a text).
     fn push(&mut self, id: u32, value: Option<&str>) {
         let Some(text) = value else {
-            self.keys.push(0);
-            self.validity.push(false);
+            self.keys.push(None);
             return;
         };
         let slot = id as usize;
@@ -173,8 +136,7 @@ impl DictionaryColumn {
             self.key_of[slot] = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
             self.seen.push(id);
         }
-        self.keys.push(self.key_of[slot] - 1);
-        self.validity.push(true);
+        self.keys.push_value(self.key_of[slot] - 1);
     }
 
     fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
@@ -182,8 +144,7 @@ impl DictionaryColumn {
             self.key_of[id as usize] = 0;
         }
         self.seen.clear();
-        let keys = std::mem::take(&mut self.keys);
-        let validity = self.validity.take();
+        let keys = PrimitiveArray::from(std::mem::take(&mut self.keys));
         let values: Utf8ViewArray = std::mem::take(&mut self.values).freeze();
         let rows = keys.len();
         // polars-parquet writes a text column plain when its estimated distinct values
@@ -191,13 +152,11 @@ impl DictionaryColumn {
         // to being text, so that rule still decides.
         if rows > 128 && values.len() as f64 / rows as f64 > 0.75 {
             let mut text = MutableBinaryViewArray::<str>::with_capacity(rows);
-            for (i, &key) in keys.iter().enumerate() {
-                let valid = validity.as_ref().is_none_or(|v| v.get_bit(i));
-                text.push(valid.then(|| values.value(key as usize)));
+            for key in keys.iter() {
+                text.push(key.map(|&key| values.value(key as usize)));
             }
             return Ok(Box::new(text.freeze()));
         }
-        let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity);
         let array = DictionaryArray::<u32>::try_new(
             ArrowDataType::Dictionary(
                 IntegerType::UInt32,
