@@ -395,7 +395,6 @@ impl EvidenceSpool {
                 None => Vec::new(),
             };
             let mut batch: Vec<SpoolRow> = Vec::with_capacity(FORMAT_ROWS);
-            let mut csv_lines: Vec<u8> = Vec::new();
             let mut read = 0u64;
             let mut ended = false;
             while !ended {
@@ -407,18 +406,15 @@ impl EvidenceSpool {
                     ended = !spool.fill(&mut batch, wanted)?;
                     group_len += batch.len();
                     cells.format(&batch);
-                    csv_lines.clear();
-                    write_batch(
-                        &batch,
-                        &cells,
-                        &tables,
-                        &mut columns,
-                        csv_out.is_some().then_some(&mut csv_lines),
-                        &mut sample,
-                    );
-                    if let Some(out) = csv_out.as_mut() {
-                        out.write_all(&csv_lines)
-                            .map_err(|e| Error::io(&csv_path, e))?;
+                    // The rows' CSV lines are formatted straight into the file's buffer.
+                    let mut write = |lines: Option<&mut Vec<u8>>| {
+                        write_batch(&batch, &cells, &tables, &mut columns, lines, &mut sample)
+                    };
+                    match csv_out.as_mut() {
+                        Some(out) => out
+                            .append_with(|lines| write(Some(lines)))
+                            .map_err(|e| Error::io(&csv_path, e))?,
+                        None => write(None),
                     }
                 }
                 if group_len == 0 {

@@ -123,6 +123,18 @@ impl HashedFile {
         }
     }
 
+    /// Let `append` add bytes at the end of the buffer in place, then hand the buffer on
+    /// if it is full: a writer that formats many rows at once (evidence.csv) then copies
+    /// nothing, where [`Write::write_all`] copies every byte once more. The buffer may
+    /// pass [`BUFFER_BYTES`] by what one call appends.
+    pub fn append_with<R>(&mut self, append: impl FnOnce(&mut Vec<u8>) -> R) -> io::Result<R> {
+        let made = append(&mut self.buffer);
+        if self.buffer.len() >= BUFFER_BYTES {
+            self.send()?;
+        }
+        Ok(made)
+    }
+
     /// Write what is buffered, wait for the thread, and return the file's SHA-256 (hex)
     /// and size in bytes. A write error of the thread is reported here, naming the file.
     pub fn finish(mut self) -> Result<(String, u64)> {
@@ -190,6 +202,22 @@ mod tests {
         let big = vec![b'y'; BUFFER_BYTES * 2 + 17];
         file.write_all(&big).unwrap();
         expected.extend_from_slice(&big);
+        // Appended in place, between and across buffers, and mixed with writes.
+        for i in 0..3000u32 {
+            let piece = format!("{i};{}\n", "z".repeat((i * 7 % 1500) as usize));
+            let n = file
+                .append_with(|buffer| {
+                    buffer.extend_from_slice(piece.as_bytes());
+                    piece.len()
+                })
+                .unwrap();
+            assert_eq!(n, piece.len());
+            expected.extend_from_slice(piece.as_bytes());
+            if i % 5 == 0 {
+                file.write_all(b"w").unwrap();
+                expected.push(b'w');
+            }
+        }
         let (sha, size) = file.finish().unwrap();
         let on_disk = std::fs::read(&path).unwrap();
         assert_eq!(on_disk, expected);
