@@ -160,11 +160,19 @@ pub struct CoverageCell {
     pub counts: DayCounts,
 }
 
+/// A cell's key: site, source, day.
+type CellKey = (u16, u16, i32);
+
 /// Accumulates coverage while the pipeline reads. Sites are indices into the sites file.
 #[derive(Debug, Default)]
 pub struct CoverageTracker {
     sources: Vec<String>,
-    cells: FastMap<(u16, u16, i32), DayCounts>,
+    cells: FastMap<CellKey, DayCounts>,
+    /// The counts of the cell counted last, not yet added to `cells`: an egress flow
+    /// counts in its cell twice (as a flow, then as egress), and records of one site and
+    /// day often come together, so this saves a map look-up a record. Every reader of
+    /// `cells` adds it first ([`CoverageTracker::settle`]).
+    pending: Option<(CellKey, DayCounts)>,
 }
 
 impl CoverageTracker {
@@ -180,7 +188,18 @@ impl CoverageTracker {
     }
 
     fn cell(&mut self, site: u16, source: u16, ts: Micros) -> &mut DayCounts {
-        self.cells.entry((site, source, day_of(ts))).or_default()
+        let key = (site, source, day_of(ts));
+        if !matches!(&self.pending, Some((k, _)) if *k == key) {
+            self.settle();
+        }
+        &mut self.pending.get_or_insert((key, DayCounts::default())).1
+    }
+
+    /// Add the pending cell's counts to `cells`.
+    fn settle(&mut self) {
+        if let Some((key, counts)) = self.pending.take() {
+            self.cells.entry(key).or_default().add(&counts);
+        }
     }
 
     /// One accepted flow record seen at `site`.
@@ -211,6 +230,7 @@ impl CoverageTracker {
         CoverageTracker {
             sources: self.sources.clone(),
             cells: FastMap::default(),
+            pending: None,
         }
     }
 
@@ -223,6 +243,7 @@ impl CoverageTracker {
     /// Take the counts gathered so far as cells naming their source, for a partial result
     /// (the tracker keeps its sources and starts counting again from nothing).
     pub fn take_cells(&mut self) -> Vec<CoverageCell> {
+        self.settle();
         let mut cells: Vec<CoverageCell> = std::mem::take(&mut self.cells)
             .into_iter()
             .map(|((site, source, day), counts)| CoverageCell {
@@ -251,11 +272,12 @@ impl CoverageTracker {
     /// Build the coverage of `site_names` (in sites-file order) over `period`: the days of
     /// the period when it is bounded, else the days between the first and last record seen.
     pub fn finish(
-        self,
+        mut self,
         site_names: &[String],
         period: &Period,
         thresholds: CoverageThresholds,
     ) -> Coverage {
+        self.settle();
         let seen_days = || self.cells.keys().map(|k| k.2);
         let first = period.from.map(day_of).or_else(|| seen_days().min());
         let last = period
@@ -500,6 +522,70 @@ mod tests {
 
     fn set(days: &[i32]) -> BTreeSet<i32> {
         days.iter().copied().collect()
+    }
+
+    /// Counts of cells met in any order, again and again or once, come out whole: in
+    /// `take_cells` and `finish` alike, the last cell counted among them.
+    #[test]
+    fn every_count_reaches_its_cell() {
+        let at = |day: i64, hour: i64| day * DAY_US + hour * HOUR_US;
+        let mut t = CoverageTracker::default();
+        let conn = t.source("zeek-conn");
+        let dns = t.source("zeek-dns");
+        for _ in 0..3 {
+            t.flow(0, conn, at(1, 2));
+            t.egress(0, conn, at(1, 2), true, false);
+        }
+        t.flow(1, conn, at(1, 5));
+        t.dns(0, dns, at(1, 3));
+        t.flow(0, conn, at(1, 7));
+        t.egress(0, conn, at(1, 7), false, true);
+        t.flow(0, conn, at(2, 0));
+        let mut again = t.for_shard();
+        again.flow(1, conn, at(1, 6));
+        again.egress(1, conn, at(1, 6), true, true);
+        let shard = again.take_cells();
+        assert_eq!(shard.len(), 1, "the shard's one pending cell");
+        t.absorb(shard);
+        t.dns(1, dns, at(2, 0));
+        let cells = t.take_cells();
+        let find = |site: u16, source: &str, day: i32| {
+            cells
+                .iter()
+                .find(|c| (c.site, c.source.as_str(), c.day) == (site, source, day))
+                .map(|c| c.counts)
+                .unwrap_or_default()
+        };
+        let a = find(0, "zeek-conn", 1);
+        assert_eq!((a.flow_records, a.egress_flows), (4, 4));
+        assert_eq!((a.egress_dns_visible, a.egress_with_hostname), (3, 1));
+        assert_eq!(a.egress_name_visible, 4);
+        assert_eq!(a.flow_hours, 1 << 2 | 1 << 7);
+        let b = find(1, "zeek-conn", 1);
+        assert_eq!(
+            (b.flow_records, b.egress_flows, b.egress_name_visible),
+            (2, 1, 1)
+        );
+        assert_eq!(b.flow_hours, 1 << 5 | 1 << 6);
+        assert_eq!(find(0, "zeek-conn", 2).flow_records, 1);
+        assert_eq!(find(0, "zeek-dns", 1).dns_records, 1);
+        assert_eq!(
+            find(1, "zeek-dns", 2).dns_records,
+            1,
+            "the last cell counted"
+        );
+        assert_eq!(cells.len(), 5);
+        // Taken, the tracker starts again from nothing; `finish` sees its last cell too.
+        assert!(t.take_cells().is_empty());
+        t.flow(0, conn, at(3, 1));
+        let period = Period {
+            from: Some(0),
+            to: Some(4 * DAY_US),
+            label: "test".into(),
+        };
+        let coverage = t.finish(&["a".into()], &period, CoverageThresholds::default());
+        let site = coverage.site("a").expect("the site");
+        assert_eq!(site.between(3, 3).flow_records, 1);
     }
 
     #[test]
