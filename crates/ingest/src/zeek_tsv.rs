@@ -611,7 +611,8 @@ fn count_tabs(
     cut_first: usize,
     cut: &mut impl FnMut(usize) -> Option<()>,
 ) -> Option<usize> {
-    let mut blocks = bytes.chunks_exact(64);
+    let (blocks, rest) = bytes.as_chunks::<64>();
+    let mut blocks = blocks.iter();
     let mut base = 0;
     let mut seen = 0;
     let mut take = |mut mask: u64, base: usize, seen: &mut usize| -> Option<()> {
@@ -630,11 +631,10 @@ fn count_tabs(
         base += 64;
     }
     // Counting only.
-    for block in blocks.by_ref() {
+    for block in blocks {
         seen += tab_mask(block).count_ones() as usize;
     }
     // The last bytes, in a block of their own padded with bytes that are not tabs.
-    let rest = blocks.remainder();
     if !rest.is_empty() {
         let mut last = [0u8; 64];
         last[..rest.len()].copy_from_slice(rest);
@@ -643,15 +643,14 @@ fn count_tabs(
     Some(seen)
 }
 
-/// Bit `i` set when byte `i` of the 64-byte `block` is a tab: eight words of
-/// [`tab_bits`], each gathered into a byte by one multiply.
+/// Bit `i` set when byte `i` of `block` is a tab: eight words of [`tab_bits`], each
+/// gathered into a byte by one multiply.
 #[inline(always)]
-fn tab_mask(block: &[u8]) -> u64 {
+fn tab_mask(block: &[u8; 64]) -> u64 {
+    let (words, _) = block.as_chunks::<8>();
     let mut mask = 0;
-    for (i, word) in block.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        mask |= gathered_high_bits(tab_bits(u64::from_le_bytes(w))) << (8 * i);
+    for (i, word) in words.iter().enumerate() {
+        mask |= gathered_high_bits(tab_bits(u64::from_le_bytes(*word))) << (8 * i);
     }
     mask
 }
