@@ -178,7 +178,7 @@ const TOO_LONG_HEAD: usize = 640;
 ///
 /// Why a second reader: the piece is checked for UTF-8 once, as a whole, and each line is
 /// then a slice of that text. Checking 125-byte lines one call at a time, through a
-/// reader's dynamic calls, was about 5 % of a typical run's samples (docs/performance.md,
+/// reader's dynamic calls, was about 5 % of a typical run's samples (docs/performance-history.md,
 /// the twelfth pass). A piece that is not UTF-8 throughout is checked line by line, so
 /// each bad line is still rejected on its own.
 pub struct PieceLines<'a> {

@@ -1175,7 +1175,7 @@ impl<'p> Cells<'p> {
 /// An AI-heavy run repeats a few thousand client addresses and a few hundred vendor
 /// addresses over millions of rows: formatting each row's addresses afresh, then having
 /// polars hash every cell again to find the column's dictionary, cost about 3 % of the
-/// run's CPU (docs/performance.md, the ninth pass). Memory grows with the distinct
+/// run's CPU (docs/performance-history.md, the ninth pass). Memory grows with the distinct
 /// addresses of the evidence, one to two hundred bytes each.
 #[derive(Default)]
 struct AddressCells {

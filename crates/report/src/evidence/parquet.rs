@@ -199,7 +199,7 @@ fn parquet_error(path: &Path, e: PolarsError) -> Error {
 /// The zstd level of evidence.parquet's pages. Level 1 rather than zstd's default 3: the
 /// pages are dictionary keys and plain times, addresses and counts, which level 3 made
 /// 5 % larger on the generated AI-heavy mix (239 MB against 228 MB for 8 million rows)
-/// and took 20 % more of the Parquet thread's CPU (docs/performance.md, the eighth pass).
+/// and took 20 % more of the Parquet thread's CPU (docs/performance-history.md, the eighth pass).
 pub(super) const ZSTD_LEVEL: i32 = 1;
 
 /// Write evidence.parquet, one row group per group received, with polars' default
