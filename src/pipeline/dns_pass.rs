@@ -66,7 +66,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                     dns_seen.borrow_mut().prepare(keys);
                 }
             },
-            &mut |rec, counts| {
+            &mut |rec, _, counts| {
                 match rec {
                     Record::Dns(d) if f.holds(RecordKind::Dns) => {
                         let key = dns_seen.borrow_mut().key(d.provenance, || dns_key(d));
@@ -112,6 +112,7 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                 }
                 Ok(())
             },
+            None,
         )?;
         r.slots[i] = Some(report);
     }

@@ -4,12 +4,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use super::*;
 use crate::schema::FlowRecord;
 use std::collections::BTreeMap;
 use xborder_engine::fold::partial::FoldPartial;
 use xborder_engine::fold::shard::shard_of;
+use xborder_ingest::parallel::{Batch, SharedBatch};
 
 /// What the flow pass hands on besides the fold's state.
 pub(super) struct FlowPass {
@@ -28,12 +30,36 @@ const BATCH_FLOWS: usize = 4096;
 /// Batches waiting per shard before the reading thread waits for it.
 const BATCHES_QUEUED: usize = 4;
 
-/// One accepted flow on its way to a shard, with what the fold needs about its input.
+/// One accepted flow on its way to a shard: where it is in its parser batch, and what
+/// the fold needs about its input.
 struct Routed {
     seq: u64,
     file: u32,
     source: u16,
-    flow: FlowRecord,
+    /// The flow's place in its batch ([`Shared::items`]).
+    at: u32,
+}
+
+/// A shard's accepted flows of one parser batch, read where the parser put them: the
+/// reading thread does not copy them (docs/performance-history.md, the eighteenth pass).
+struct Shared {
+    items: Arc<SharedBatch>,
+    routed: Vec<Routed>,
+}
+
+impl Shared {
+    /// The routed flows, in reading order. A routed place that does not hold a flow is an
+    /// error of this pass, reported rather than folded.
+    fn flows(&self) -> impl Iterator<Item = Result<(&Routed, &FlowRecord)>> {
+        self.routed
+            .iter()
+            .map(|r| match self.items.get(r.at as usize) {
+                Some(ingest::Item::Record(Record::Flow(f))) => Ok((r, f)),
+                _ => Err(Error::Aggregate(
+                    "a routed flow is not in its batch (an internal error)".into(),
+                )),
+            })
+    }
 }
 
 /// Where accepted flows go: folded here, or batched to shard threads.
@@ -45,8 +71,12 @@ enum Folder<'s, 'a> {
     Sharded {
         /// The run's coverage, which numbers the input sources for every shard.
         coverage: &'s mut CoverageTracker,
-        senders: Vec<SyncSender<Vec<Routed>>>,
-        batches: Vec<Vec<Routed>>,
+        senders: Vec<SyncSender<Vec<Shared>>>,
+        /// Each shard's flows of the parser batch being read, sent with the batch when it
+        /// has been read ([`Folder::batch_read`]).
+        routed: Vec<Vec<Routed>>,
+        /// Each shard's batches waiting to be sent, and how many flows they hold.
+        batches: Vec<(Vec<Shared>, usize)>,
         /// Partial groups each shard holds, for `--memory-limit` errors.
         groups: &'s [AtomicU64],
     },
@@ -61,37 +91,82 @@ impl Folder<'_, '_> {
         }
     }
 
-    fn fold(&mut self, routed: Routed, breakdown: &mut FlowBreakdown) -> Result<()> {
+    fn fold(
+        &mut self,
+        routed: Routed,
+        flow: &FlowRecord,
+        breakdown: &mut FlowBreakdown,
+    ) -> Result<()> {
         match self {
             Folder::Inline { state, evidence } => {
                 state.seq = routed.seq;
                 state.source = routed.source;
-                state.fold(routed.flow, breakdown, reborrow(evidence))
+                state.fold(flow, breakdown, reborrow(evidence))
             }
             Folder::Sharded {
-                senders, batches, ..
+                senders,
+                routed: to,
+                ..
             } => {
-                let i = shard_of(&routed.flow, senders.len());
-                batches[i].push(routed);
-                if batches[i].len() >= BATCH_FLOWS {
-                    send(&senders[i], &mut batches[i])?;
-                }
+                to[shard_of(flow, senders.len())].push(routed);
                 Ok(())
             }
         }
+    }
+
+    /// A parser batch has been read: each shard with flows in it gets the batch, shared,
+    /// and the places of its flows; a shard's batches go to it once they hold
+    /// [`BATCH_FLOWS`] flows.
+    fn batch_read(&mut self, batch: Batch) -> Result<()> {
+        let Folder::Sharded {
+            senders,
+            routed,
+            batches,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        if routed.iter().all(Vec::is_empty) {
+            return Ok(());
+        }
+        let items = batch.share();
+        for ((to, tx), (waiting, flows)) in routed.iter_mut().zip(&*senders).zip(batches) {
+            if to.is_empty() {
+                continue;
+            }
+            *flows += to.len();
+            let capacity = to.capacity();
+            waiting.push(Shared {
+                items: items.clone(),
+                routed: std::mem::replace(to, Vec::with_capacity(capacity)),
+            });
+            if *flows >= BATCH_FLOWS {
+                send(tx, waiting)?;
+                *flows = 0;
+            }
+        }
+        Ok(())
     }
 
     /// Hand every shard what it has waiting, and close the channels.
     fn close(self) -> Result<()> {
         if let Folder::Sharded {
             senders,
+            routed,
             mut batches,
             ..
         } = self
         {
-            for (tx, batch) in senders.iter().zip(batches.iter_mut()) {
-                if !batch.is_empty() {
-                    send(tx, batch)?;
+            if routed.iter().any(|r| !r.is_empty()) {
+                return Err(Error::Aggregate(
+                    "flows were routed from a batch that was not handed on (an internal error)"
+                        .into(),
+                ));
+            }
+            for (tx, (waiting, _)) in senders.iter().zip(batches.iter_mut()) {
+                if !waiting.is_empty() {
+                    send(tx, waiting)?;
                 }
             }
         }
@@ -109,8 +184,8 @@ impl Folder<'_, '_> {
     }
 }
 
-fn send(tx: &SyncSender<Vec<Routed>>, batch: &mut Vec<Routed>) -> Result<()> {
-    let full = std::mem::replace(batch, Vec::with_capacity(BATCH_FLOWS));
+fn send(tx: &SyncSender<Vec<Shared>>, batch: &mut Vec<Shared>) -> Result<()> {
+    let full = std::mem::take(batch);
     // A shard that stopped has its error waiting at the join, which reports it.
     tx.send(full)
         .map_err(|_| Error::Aggregate(SHARD_STOPPED.into()))
@@ -122,20 +197,21 @@ const SHARD_STOPPED: &str = "a fold shard stopped";
 fn run_shard<'a>(
     mut state: FlowState<'a>,
     mut evidence: Option<&mut (dyn EvidenceSink + Send)>,
-    batches: Receiver<Vec<Routed>>,
+    batches: Receiver<Vec<Shared>>,
     files: usize,
     groups: &AtomicU64,
 ) -> Result<(FlowState<'a>, BTreeMap<u32, FlowBreakdown>)> {
     let mut breakdowns = vec![FlowBreakdown::default(); files];
     for batch in batches {
-        for routed in batch {
+        for flow in batch.iter().flat_map(Shared::flows) {
+            let (routed, flow) = flow?;
             state.seq = routed.seq;
             state.source = routed.source;
             let sink: Option<&mut dyn EvidenceSink> = match evidence.as_deref_mut() {
                 Some(s) => Some(s),
                 None => None,
             };
-            state.fold(routed.flow, &mut breakdowns[routed.file as usize], sink)?;
+            state.fold(flow, &mut breakdowns[routed.file as usize], sink)?;
         }
         groups.store(
             (state.ai.len() + state.other.len()) as u64,
@@ -201,7 +277,7 @@ pub(super) fn read_flows(
         let mut senders = Vec::with_capacity(wanted);
         let mut handles = Vec::with_capacity(wanted);
         for ((shard, sink), groups) in shards.into_iter().zip(shard_sinks.drain(..)).zip(&groups) {
-            let (tx, rx) = sync_channel::<Vec<Routed>>(BATCHES_QUEUED);
+            let (tx, rx) = sync_channel::<Vec<Shared>>(BATCHES_QUEUED);
             senders.push(tx);
             handles.push(
                 std::thread::Builder::new()
@@ -212,9 +288,10 @@ pub(super) fn read_flows(
         let folder = Folder::Sharded {
             coverage: &mut state.coverage,
             senders,
-            batches: (0..wanted)
-                .map(|_| Vec::with_capacity(BATCH_FLOWS))
+            routed: (0..wanted)
+                .map(|_| Vec::with_capacity(ingest::parallel::BATCH_ITEMS / wanted + 64))
                 .collect(),
+            batches: (0..wanted).map(|_| (Vec::new(), 0)).collect(),
             groups: &groups,
         };
         let pass = read_flows_into(r, folder, first_seq, dns_answers);
@@ -254,8 +331,8 @@ fn through_disk(partial: FoldPartial, dir: &Path, catalogs: &Catalogs) -> Result
 
 /// The de-duplication keys of a parsed batch's flow records ([`flow_keys`]). The parser
 /// threads compute them ([`BatchFn`]) rather than the reading thread, which every flow
-/// passes through and which a Parquet run waited on (docs/performance.md, the thirteenth
-/// pass).
+/// passes through and which a Parquet run waited on (docs/performance-history.md, the
+/// thirteenth pass).
 fn batch_flow_keys(items: &[Item]) -> Vec<(Provenance, FlowKeys)> {
     flow_keys(items.iter().filter_map(|item| match item {
         Item::Record(Record::Flow(f)) => Some(f),
@@ -307,11 +384,13 @@ pub(super) fn prepare_dedup(
 /// number after `seq` and goes to `folder`.
 fn read_flows_into(
     r: &mut Reading<'_>,
-    mut folder: Folder<'_, '_>,
+    folder: Folder<'_, '_>,
     mut seq: u64,
     dns_answers: DnsHeld,
 ) -> Result<FlowPass> {
     let opts = r.opts;
+    // The record handler routes flows and the batch handler sends them on.
+    let folder = RefCell::new(folder);
     let prepared = r.flow_dedup.take().and_then(|h| h.join().ok());
     let flow_seen = RefCell::new(BatchedFlows::new(
         prepared.unwrap_or_else(|| new_flow_dedup(dedup_plan(r, dns_answers.bytes))),
@@ -320,7 +399,7 @@ fn read_flows_into(
     for (i, p) in r.planned.iter().enumerate() {
         match p.detection {
             Detection::Supported(ref f) if f.holds(RecordKind::Flow) => {
-                let source = folder.source(f.id());
+                let source = folder.borrow_mut().source(f.id());
                 let prior = r.slots[i].take();
                 let first_read = prior.is_none();
                 let mut breakdown = FlowBreakdown::default();
@@ -337,7 +416,7 @@ fn read_flows_into(
                         let keys = work_or(batch, batch_flow_keys);
                         flow_seen.borrow_mut().prepare(keys)
                     },
-                    &mut |rec, counts| {
+                    &mut |rec, at, counts| {
                         let flow = match rec {
                             Record::Flow(flow) => flow,
                             // Counted in the DNS pass, or a record the format should not
@@ -353,7 +432,7 @@ fn read_flows_into(
                             opts.memory_limit.check("reading flow logs", || {
                                 flow_holders(
                                     &flow_seen.borrow().dedup,
-                                    folder.groups(),
+                                    folder.borrow().groups(),
                                     dns_answers,
                                 )
                             })?;
@@ -388,14 +467,14 @@ fn read_flows_into(
                                     seq,
                                     file: i as u32,
                                     source,
-                                    // Inline but for a connection id over 24 bytes.
-                                    flow: flow.clone(),
+                                    at: at as u32,
                                 };
-                                folder.fold(routed, &mut breakdown)?;
+                                folder.borrow_mut().fold(routed, flow, &mut breakdown)?;
                             }
                         }
                         Ok(())
                     },
+                    Some(&mut |batch| folder.borrow_mut().batch_read(batch)),
                 )?;
                 report.flows = Some(breakdown);
                 r.slots[i] = Some(report);
@@ -404,7 +483,7 @@ fn read_flows_into(
             ref unread => r.slots[i] = unread_report(&p.path, unread)?,
         }
     }
-    folder.close()?;
+    folder.into_inner().close()?;
     // The de-duplication table and filter (~0.4 GiB at scale) are not needed to aggregate.
     let (dedup_flows, dedup_flow_ids) = flow_seen.into_inner().dedup.stats();
     Ok(FlowPass {

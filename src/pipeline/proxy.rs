@@ -35,7 +35,7 @@ pub(super) fn read_proxy_files(
             &mut reading.progress,
             None,
             &mut |_| {},
-            &mut |rec, counts| {
+            &mut |rec, _, counts| {
                 let r = match rec {
                     Record::Proxy(r) => r,
                     other => {
@@ -66,6 +66,7 @@ pub(super) fn read_proxy_files(
                 }
                 Ok(())
             },
+            None,
         )?;
         let mut flows = report.flows.take().unwrap_or_default();
         flows.add(&breakdown);

@@ -66,9 +66,12 @@ pub(super) fn work_or<T: 'static>(
 }
 
 /// Read one file, counting rejects and filtered records here and handing records to
-/// `on_record`, each batch first to `on_batch` with what the parser threads' `work` made
-/// of it. A file read a second time (a mixed file in the flow pass) continues its
-/// `prior` report: its rejects, filtered records and notes were counted on the first read.
+/// `on_record` with their place in their batch, each batch first to `on_batch` with what
+/// the parser threads' `work` made of it, and then, its records handled, to
+/// `on_batch_end` if given (which may keep it; otherwise it is dropped, and goes back to
+/// its parser thread). A file read a second time (a mixed file in the flow pass)
+/// continues its `prior` report: its rejects, filtered records and notes were counted on
+/// the first read.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn read_file(
     planned: &Planned,
@@ -80,7 +83,8 @@ pub(super) fn read_file(
     progress: &mut Progress,
     work: Option<Arc<dyn ingest::parallel::BatchWork>>,
     on_batch: &mut dyn FnMut(&mut ingest::parallel::Batch),
-    on_record: &mut dyn FnMut(&mut Record, &mut RecordCounts) -> Result<()>,
+    on_record: &mut dyn FnMut(&mut Record, usize, &mut RecordCounts) -> Result<()>,
+    mut on_batch_end: Option<&mut dyn FnMut(ingest::parallel::Batch) -> Result<()>>,
 ) -> Result<FileReport> {
     let path = &planned.path;
     let display = path.display().to_string();
@@ -103,10 +107,10 @@ pub(super) fn read_file(
         Some(p) => (p.counts, p.notes, p.rejects_listed),
         None => (RecordCounts::default(), Vec::new(), 0u64),
     };
-    let mut handle = |item: &mut Item, counts: &mut RecordCounts| -> Result<()> {
+    let mut handle = |item: &mut Item, at: usize, counts: &mut RecordCounts| -> Result<()> {
         progress.tick(&|| threaded.raw.get());
         match item {
-            Item::Record(rec) => on_record(rec, counts)?,
+            Item::Record(rec) => on_record(rec, at, counts)?,
             Item::Reject(_) | Item::Filtered { .. } | Item::Note(_) if !first_read => {}
             Item::Reject(r) => {
                 if opts.strict {
@@ -142,14 +146,20 @@ pub(super) fn read_file(
             // The batch goes back to its parser thread when dropped, to be freed there.
             ingest::parallel::Message::Items(mut items) => {
                 on_batch(&mut items);
-                for item in items.iter_mut() {
-                    if let Err(e) = handle(item, &mut counts) {
+                for (at, item) in items.iter_mut().enumerate() {
+                    if let Err(e) = handle(item, at, &mut counts) {
                         failure = Some(e);
                         break;
                     }
                 }
                 if failure.is_some() {
                     break;
+                }
+                if let Some(end) = on_batch_end.as_mut() {
+                    if let Err(e) = end(items) {
+                        failure = Some(e);
+                        break;
+                    }
                 }
             }
             ingest::parallel::Message::Done { sha256, size } => finished = Some((sha256, size)),

@@ -655,6 +655,38 @@ mod tests {
         assert!(p.visible(client, 4 * DAY_US, 3 * 86_400));
     }
 
+    /// Whether a client is visible is whether any of its answers' hours lies in the
+    /// window's hours, whatever the window: within a day, across a midnight, or over
+    /// several days, with answers on either side of it.
+    #[test]
+    fn dns_presence_is_any_answer_hour_in_the_window() {
+        let mut rng = xborder_model::rng::Rng::new(17);
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..200 {
+            let mut p = DnsPresence::default();
+            let mut hours = Vec::new();
+            for _ in 0..rng.next_u64() % 6 {
+                // Answers over ten days around the epoch, half of them before it.
+                let ts = -5 * DAY_US + (rng.next_u64() % (10 * DAY_US as u64)) as i64;
+                p.add(client, ts);
+                hours.push(ts.div_euclid(HOUR_US));
+            }
+            for _ in 0..50 {
+                let ts = -6 * DAY_US + (rng.next_u64() % (12 * DAY_US as u64)) as i64;
+                let max_age_s = [0, 60, 3_600, 6 * 3_600, 30 * 3_600, 3 * 86_400]
+                    [(rng.next_u64() % 6) as usize];
+                let first = (ts - i64::from(max_age_s) * 1_000_000).div_euclid(HOUR_US);
+                let last = ts.div_euclid(HOUR_US);
+                let expected = hours.iter().any(|h| (first..=last).contains(h));
+                assert_eq!(
+                    p.visible(client, ts, max_age_s),
+                    expected,
+                    "ts {ts}, window {max_age_s} s, answers in hours {hours:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn tracker_sums_sites_sources_and_days_over_the_period() {
         let mut t = CoverageTracker::default();

@@ -59,7 +59,7 @@ pub enum Message {
 /// block from another thread's arena only under that arena's lock, which the parser is
 /// taking for its own allocations at the same moment: freed on the caller's thread, the
 /// records of a DNS log kept the caller and the parsers waiting on each other
-/// (docs/performance.md, the eighth pass).
+/// (docs/performance-history.md, the eighth pass).
 pub struct Batch {
     items: Vec<Item>,
     home: Option<Sender<Vec<Item>>>,
@@ -80,7 +80,7 @@ pub type WorkDone = Box<dyn std::any::Any + Send>;
 /// Work a parser thread does on each batch it fills, for the caller that reads the
 /// batches: done where the records are made, it leaves the caller's one thread, which
 /// every record passes through, free for what only it can do (the flow pass's
-/// de-duplication keys: docs/performance.md, the thirteenth pass).
+/// de-duplication keys: docs/performance-history.md, the thirteenth pass).
 pub trait BatchWork: Send + Sync {
     /// The work's result for `items`, handed over with them ([`Batch::take_work`]).
     fn run(&self, items: &[Item]) -> WorkDone;
@@ -103,6 +103,40 @@ impl Drop for Batch {
     fn drop(&mut self) {
         if let Some(home) = self.home.take() {
             // A parser that has finished no longer listens: the items are freed here.
+            let _ = home.send(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+impl Batch {
+    /// This batch's items, to be read by several threads at once: each fold shard reads
+    /// its flows where the parser put them, instead of the reading thread copying every
+    /// flow into the shard's own batch. The items go back to their parser thread when the
+    /// last holder drops them, as a [`Batch`] does.
+    pub fn share(mut self) -> Arc<SharedBatch> {
+        Arc::new(SharedBatch {
+            items: std::mem::take(&mut self.items),
+            home: self.home.take(),
+        })
+    }
+}
+
+/// A batch's items shared between threads ([`Batch::share`]).
+pub struct SharedBatch {
+    items: Vec<Item>,
+    home: Option<Sender<Vec<Item>>>,
+}
+
+impl std::ops::Deref for SharedBatch {
+    type Target = [Item];
+    fn deref(&self) -> &[Item] {
+        &self.items
+    }
+}
+
+impl Drop for SharedBatch {
+    fn drop(&mut self) {
+        if let Some(home) = self.home.take() {
             let _ = home.send(std::mem::take(&mut self.items));
         }
     }
@@ -717,6 +751,34 @@ mod tests {
         drop(batches);
         let _next = home.empty();
         assert!(home.spare.len() < SPARE_BATCHES);
+    }
+
+    /// A shared batch is read on other threads and goes home once, when its last holder
+    /// drops it, with its items as they were.
+    #[test]
+    fn a_shared_batch_goes_home_when_its_last_holder_drops_it() {
+        let mut home = Home::new(None);
+        let mut items = home.empty();
+        items.push(Item::Note("first".into()));
+        items.push(Item::Note("second".into()));
+        let place = items.as_ptr();
+        let shared = home.batch(items).share();
+        let held = shared.clone();
+        assert_eq!(home.returned.len(), 0, "sharing does not send it home");
+        let read = std::thread::spawn(move || match &held[1] {
+            Item::Note(n) => n.clone(),
+            _ => String::new(),
+        })
+        .join()
+        .unwrap();
+        assert_eq!(read, "second");
+        assert_eq!(home.returned.len(), 0, "one holder is left");
+        assert_eq!(shared.len(), 2);
+        drop(shared);
+        assert_eq!(home.returned.len(), 1, "the last holder sent it home");
+        let again = home.empty();
+        assert!(again.is_empty(), "its records were freed on the way in");
+        assert_eq!(again.as_ptr(), place, "and its vector is the next batch's");
     }
 
     /// Batches kept past the end of the read, when their parsers have gone, are freed

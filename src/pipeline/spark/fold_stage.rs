@@ -99,7 +99,7 @@ pub fn fold(
             let flow = codec::decode_flow(row.payload)?;
             state.seq = seq_of(row.file, row.ord);
             state.source = state.coverage.source(job.source_label(row.file)?);
-            state.fold(flow, files.entry(row.file).or_default(), Some(&mut sink))
+            state.fold(&flow, files.entry(row.file).or_default(), Some(&mut sink))
         })?;
     }
     let mut pair = Writer::default();

@@ -126,7 +126,7 @@ fn read_records(
         &mut progress,
         None,
         &mut |_| {},
-        &mut |rec, counts| {
+        &mut |rec, _, counts| {
             ord += 1;
             if ord >= 1 << ORD_BITS {
                 return Err(Error::Aggregate(format!(
@@ -199,6 +199,7 @@ fn read_records(
                 }
             }
         },
+        None,
     )?;
     if format.holds(RecordKind::Flow) {
         report.flows = Some(FlowBreakdown::default());

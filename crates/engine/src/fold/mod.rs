@@ -388,29 +388,42 @@ impl<'a> FlowState<'a> {
         self.site(ip).is_some() || crate::geolocate::special_purpose(ip).is_some()
     }
 
-    /// Fold one accepted flow into the partial groups.
+    /// Fold one accepted flow into the partial groups. The flow is borrowed: the shards
+    /// read it where the parser put it, and only a return direction is copied to be
+    /// turned round.
     pub fn fold(
         &mut self,
-        mut flow: FlowRecord,
+        flow: &FlowRecord,
         breakdown: &mut FlowBreakdown,
         evidence: Option<&mut dyn EvidenceSink>,
     ) -> Result<()> {
-        match flow.direction {
-            ByteDirection::Biflow => {}
-            ByteDirection::Combined => breakdown.bytes_combined += 1,
+        let turned;
+        let flow = match flow.direction {
+            ByteDirection::Biflow => flow,
+            ByteDirection::Combined => {
+                breakdown.bytes_combined += 1;
+                flow
+            }
             // One direction of a connection: the return direction of a connection opened
             // from inside is turned round so its bytes count as received by the client.
             ByteDirection::Uniflow => {
                 if !self.is_local(flow.src_ip) && self.is_local(flow.dst_ip) {
-                    std::mem::swap(&mut flow.src_ip, &mut flow.dst_ip);
-                    std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
-                    flow.bytes_in = flow.bytes_out;
-                    flow.bytes_out = flow.bytes_in.map(|_| 0);
                     breakdown.return_direction += 1;
+                    turned = FlowRecord {
+                        src_ip: flow.dst_ip,
+                        dst_ip: flow.src_ip,
+                        src_port: flow.dst_port,
+                        dst_port: flow.src_port,
+                        bytes_in: flow.bytes_out,
+                        bytes_out: flow.bytes_out.map(|_| 0),
+                        ..flow.clone()
+                    };
+                    &turned
+                } else {
+                    flow
                 }
             }
-        }
-        let flow = &flow;
+        };
         // The source's site is looked up once: it is asked for again below.
         let src_site = self.site(flow.src_ip);
         if let Some(s) = src_site.or_else(|| self.site(flow.dst_ip)) {

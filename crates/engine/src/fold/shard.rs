@@ -168,7 +168,7 @@ mod tests {
             assert_eq!(client_of(flow, &catalogs.sites), client);
             let mut state = FlowState::new(&catalogs, &index, &hostnames, &presence, &opts);
             state
-                .fold(flow.clone(), &mut FlowBreakdown::default(), None)
+                .fold(flow, &mut FlowBreakdown::default(), None)
                 .unwrap();
             let grouped: Vec<_> = state.other.keys().map(|k| k.src).collect();
             assert_eq!(grouped, [client]);
@@ -194,7 +194,7 @@ mod tests {
         let mut files_one: BTreeMap<u32, FlowBreakdown> = BTreeMap::new();
         for f in flows() {
             let file = f.provenance.file;
-            one.fold(f, files_one.entry(file).or_default(), None)
+            one.fold(&f, files_one.entry(file).or_default(), None)
                 .unwrap();
         }
         let whole = one.into_partial(files_one);
@@ -209,7 +209,9 @@ mod tests {
         for f in flows() {
             let (state, files) = &mut shards[shard_of(&f, 3)];
             let file = f.provenance.file;
-            state.fold(f, files.entry(file).or_default(), None).unwrap();
+            state
+                .fold(&f, files.entry(file).or_default(), None)
+                .unwrap();
         }
         let partials: Vec<FoldPartial> = shards
             .into_iter()
