@@ -30,6 +30,18 @@ const BATCH_FLOWS: usize = 4096;
 /// Batches waiting per shard before the reading thread waits for it.
 const BATCHES_QUEUED: usize = 4;
 
+/// Parser batches a shard is sent at most at a time, however few of their flows are its
+/// own: a shard whose clients are few (flows are routed by source address) would
+/// otherwise hold thousands of shared batches, each with every record of its batch,
+/// while it gathers [`BATCH_FLOWS`] flows.
+const SHARED_BATCHES_SENT: usize = 8;
+
+/// Whether a shard's waiting batches go to it now: they hold [`BATCH_FLOWS`] of its flows,
+/// or [`SHARED_BATCHES_SENT`] parser batches.
+fn send_due(flows: usize, batches: usize) -> bool {
+    flows >= BATCH_FLOWS || batches >= SHARED_BATCHES_SENT
+}
+
 /// One accepted flow on its way to a shard: where it is in its parser batch, and what
 /// the fold needs about its input.
 struct Routed {
@@ -115,8 +127,7 @@ impl Folder<'_, '_> {
     }
 
     /// A parser batch has been read: each shard with flows in it gets the batch, shared,
-    /// and the places of its flows; a shard's batches go to it once they hold
-    /// [`BATCH_FLOWS`] flows.
+    /// and the places of its flows; a shard's batches go to it when [`send_due`].
     fn batch_read(&mut self, batch: Batch) -> Result<()> {
         let Folder::Sharded {
             senders,
@@ -141,7 +152,7 @@ impl Folder<'_, '_> {
                 items: items.clone(),
                 routed: std::mem::replace(to, Vec::with_capacity(capacity)),
             });
-            if *flows >= BATCH_FLOWS {
+            if send_due(*flows, waiting.len()) {
                 send(tx, waiting)?;
                 *flows = 0;
             }
@@ -516,4 +527,93 @@ fn flow_holders(seen: &FlowDedup, groups: u64, dns: DnsHeld) -> String {
         dns.answers,
         crate::memory::human(dns.bytes)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shard that gets one flow of each parser batch (its clients are few) is sent its
+    /// batches [`SHARED_BATCHES_SENT`] at a time, not once it has [`BATCH_FLOWS`] flows:
+    /// it would otherwise hold thousands of whole batches. Each routed place reads back
+    /// the flow that was routed.
+    #[test]
+    fn a_shard_with_few_flows_is_sent_few_batches_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conn.log");
+        let sample = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/conn.2026-07.log"),
+        )
+        .unwrap();
+        let header: Vec<&str> = sample.lines().take_while(|l| l.starts_with('#')).collect();
+        let row = sample.lines().find(|l| !l.starts_with('#')).unwrap();
+        let rest = row.split_once('\t').unwrap().1.split_once('\t').unwrap().1;
+        let batches = 3 * SHARED_BATCHES_SENT;
+        let mut text = header.join("\n") + "\n";
+        for i in 0..batches * ingest::parallel::BATCH_ITEMS {
+            text.push_str(&format!("{}.5\tC{i:017}\t{rest}\n", 1_782_900_000 + i));
+        }
+        std::fs::write(&path, text).unwrap();
+
+        let mut coverage = CoverageTracker::default();
+        let groups = [AtomicU64::new(0), AtomicU64::new(0)];
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..2)
+            .map(|_| sync_channel::<Vec<Shared>>(BATCHES_QUEUED))
+            .unzip();
+        let mut folder = Folder::Sharded {
+            coverage: &mut coverage,
+            senders: txs,
+            routed: vec![Vec::new(), Vec::new()],
+            batches: vec![(Vec::new(), 0), (Vec::new(), 0)],
+            groups: &groups,
+        };
+        let format = Format::by_id("zeek-conn-tsv").unwrap();
+        let input =
+            ingest::parallel::spawn(&path, format, 0, &ReaderOptions::default(), 1, None).unwrap();
+        let (mut read, mut received, mut uids) = (0usize, Vec::new(), Vec::new());
+        for message in input.messages.iter() {
+            let ingest::parallel::Message::Items(batch) = message else {
+                continue;
+            };
+            // The batch's last flow goes to shard 1.
+            let at = batch
+                .iter()
+                .rposition(|i| matches!(i, Item::Record(Record::Flow(_))))
+                .unwrap();
+            if let Item::Record(Record::Flow(f)) = &batch[at] {
+                uids.push(f.uid.clone());
+            }
+            let Folder::Sharded { routed, .. } = &mut folder else {
+                unreachable!()
+            };
+            routed[1].push(Routed {
+                seq: read as u64,
+                file: 0,
+                source: 0,
+                at: at as u32,
+            });
+            folder.batch_read(batch).unwrap();
+            read += 1;
+            while let Ok(message) = rxs[1].try_recv() {
+                received.push((read, message));
+            }
+        }
+        input.join();
+        assert!(read >= batches, "{read} batches read");
+        assert!(rxs[0].try_recv().is_err(), "shard 0 had no flows");
+        let sizes: Vec<(usize, usize)> = received.iter().map(|(r, m)| (*r, m.len())).collect();
+        assert_eq!(
+            sizes,
+            (1..=read / SHARED_BATCHES_SENT)
+                .map(|k| (k * SHARED_BATCHES_SENT, SHARED_BATCHES_SENT))
+                .collect::<Vec<_>>(),
+            "sent {SHARED_BATCHES_SENT} batches at a time, as soon as they were read"
+        );
+        let flows: Vec<_> = received
+            .iter()
+            .flat_map(|(_, m)| m.iter().flat_map(Shared::flows))
+            .map(|f| f.unwrap().1.uid.clone())
+            .collect();
+        assert_eq!(flows[..], uids[..flows.len()], "each place holds its flow");
+    }
 }
