@@ -42,20 +42,23 @@ fn send_due(flows: usize, batches: usize) -> bool {
     flows >= BATCH_FLOWS || batches >= SHARED_BATCHES_SENT
 }
 
-/// One accepted flow on its way to a shard: where it is in its parser batch, and what
-/// the fold needs about its input.
+/// One accepted flow on its way to a shard: its reading-order number and its place in
+/// its parser batch.
 struct Routed {
     seq: u64,
-    file: u32,
-    source: u16,
     /// The flow's place in its batch ([`Shared::items`]).
     at: u32,
 }
 
 /// A shard's accepted flows of one parser batch, read where the parser put them: the
 /// reading thread does not copy them (docs/performance-history.md, the eighteenth pass).
+/// A batch holds the records of one file, so the file and its source are the batch's.
 struct Shared {
     items: Arc<SharedBatch>,
+    /// The input file's index, for its per-file breakdown.
+    file: u32,
+    /// The file's input source, for coverage.
+    source: u16,
     routed: Vec<Routed>,
 }
 
@@ -103,16 +106,18 @@ impl Folder<'_, '_> {
         }
     }
 
+    /// Fold `flow`, of input source `source`, here, or route it to its shard.
     fn fold(
         &mut self,
         routed: Routed,
+        source: u16,
         flow: &FlowRecord,
         breakdown: &mut FlowBreakdown,
     ) -> Result<()> {
         match self {
             Folder::Inline { state, evidence } => {
                 state.seq = routed.seq;
-                state.source = routed.source;
+                state.source = source;
                 state.fold(flow, breakdown, reborrow(evidence))
             }
             Folder::Sharded {
@@ -126,9 +131,10 @@ impl Folder<'_, '_> {
         }
     }
 
-    /// A parser batch has been read: each shard with flows in it gets the batch, shared,
-    /// and the places of its flows; a shard's batches go to it when [`send_due`].
-    fn batch_read(&mut self, batch: Batch) -> Result<()> {
+    /// A parser batch of input file `file`, of input source `source`, has been read: each
+    /// shard with flows in it gets the batch, shared, and the places of its flows; a
+    /// shard's batches go to it when [`send_due`].
+    fn batch_read(&mut self, batch: Batch, file: u32, source: u16) -> Result<()> {
         let Folder::Sharded {
             senders,
             routed,
@@ -150,6 +156,8 @@ impl Folder<'_, '_> {
             let capacity = to.capacity();
             waiting.push(Shared {
                 items: items.clone(),
+                file,
+                source,
                 routed: std::mem::replace(to, Vec::with_capacity(capacity)),
             });
             if send_due(*flows, waiting.len()) {
@@ -214,15 +222,18 @@ fn run_shard<'a>(
 ) -> Result<(FlowState<'a>, BTreeMap<u32, FlowBreakdown>)> {
     let mut breakdowns = vec![FlowBreakdown::default(); files];
     for batch in batches {
-        for flow in batch.iter().flat_map(Shared::flows) {
-            let (routed, flow) = flow?;
-            state.seq = routed.seq;
-            state.source = routed.source;
-            let sink: Option<&mut dyn EvidenceSink> = match evidence.as_deref_mut() {
-                Some(s) => Some(s),
-                None => None,
-            };
-            state.fold(flow, &mut breakdowns[routed.file as usize], sink)?;
+        for shared in &batch {
+            state.source = shared.source;
+            let breakdown = &mut breakdowns[shared.file as usize];
+            for flow in shared.flows() {
+                let (routed, flow) = flow?;
+                state.seq = routed.seq;
+                let sink: Option<&mut dyn EvidenceSink> = match evidence.as_deref_mut() {
+                    Some(s) => Some(s),
+                    None => None,
+                };
+                state.fold(flow, breakdown, sink)?;
+            }
         }
         groups.store(
             (state.ai.len() + state.other.len()) as u64,
@@ -474,18 +485,15 @@ fn read_flows_into(
                                 }
                                 counts.accepted += 1;
                                 seq += 1;
-                                let routed = Routed {
-                                    seq,
-                                    file: i as u32,
-                                    source,
-                                    at: at as u32,
-                                };
-                                folder.borrow_mut().fold(routed, flow, &mut breakdown)?;
+                                let routed = Routed { seq, at: at as u32 };
+                                folder
+                                    .borrow_mut()
+                                    .fold(routed, source, flow, &mut breakdown)?;
                             }
                         }
                         Ok(())
                     },
-                    Some(&mut |batch| folder.borrow_mut().batch_read(batch)),
+                    Some(&mut |batch| folder.borrow_mut().batch_read(batch, i as u32, source)),
                 )?;
                 report.flows = Some(breakdown);
                 r.slots[i] = Some(report);
@@ -588,11 +596,9 @@ mod tests {
             };
             routed[1].push(Routed {
                 seq: read as u64,
-                file: 0,
-                source: 0,
                 at: at as u32,
             });
-            folder.batch_read(batch).unwrap();
+            folder.batch_read(batch, 0, 0).unwrap();
             read += 1;
             while let Ok(message) = rxs[1].try_recv() {
                 received.push((read, message));
