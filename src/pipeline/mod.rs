@@ -74,7 +74,7 @@ impl Reading<'_> {
         budget(self.opts, b)
     }
 
-    /// The flow pass's de-duplication budget (connection and id keys), with room made
+    /// The flow pass's de-duplication budget (a connection key a record), with room made
     /// for a DNS index of `index_bytes` under `--memory-limit`, or under the 1 GiB
     /// the built-in budgets are sized for (see [`room_for_index`]).
     fn flow_budget(&self, index_bytes: u64) -> DedupBudget {

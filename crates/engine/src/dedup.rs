@@ -20,6 +20,7 @@ use std::fs::File;
 use std::hash::Hasher;
 use std::io::{BufWriter, Write};
 use std::net::IpAddr;
+use std::num::NonZeroU128;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,9 +46,10 @@ pub struct DedupBudget {
 }
 
 impl DedupBudget {
-    /// Flow connection and id keys, two a record: 12.6 M recent keys (a 256 MiB table
-    /// just under its load limit, 6.3 M records) and a 320 MiB filter (~13 bits a key at
-    /// 10^8 flows, about 0.3 % false alarms, each an exact look-up on disk).
+    /// Flow keys, one a record ([`FlowKeys`]): 12.6 M recent records (a 256 MiB table
+    /// just under its load limit) and a 320 MiB filter over the connection ids of the
+    /// spilled keys (~27 bits an id at 10^8 flows; each false alarm is an exact look-up
+    /// on disk).
     pub const FLOWS: DedupBudget = DedupBudget {
         recent_keys: (1 << 24) / 4 * 3 - 1,
         filter_bytes: 320 << 20,
@@ -138,17 +140,44 @@ pub struct SeenKeys {
     /// The filter being made, on a thread of its own, ahead of a foreseen first spill
     /// ([`SeenKeys::expect`]), unused until then.
     spare_filter: Option<JoinHandle<BlockedBloom>>,
-    /// Counts for keys whose lowest bit is 0 and 1 ([`SeenKeys::stats_by_low_bit`]).
-    stats: [DedupStats; 2],
-    /// Runs written, whatever their keys.
-    runs_spilled: u64,
+    /// The bits of a key the filter holds: all of them, or the prefix that
+    /// [`SeenKeys::insert_prefixed`] asks about.
+    prefix: u128,
+    stats: DedupStats,
     block: Vec<u8>,
+}
+
+/// What [`SeenKeys::insert_prefixed`] found among the keys seen before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sighting {
+    /// The key itself.
+    pub key: bool,
+    /// The neighbour key asked about.
+    pub neighbour: bool,
+    /// A key with the same prefix (the key itself or its neighbour included).
+    pub prefix: bool,
+}
+
+impl Sighting {
+    fn or(self, other: Sighting) -> Sighting {
+        Sighting {
+            key: self.key || other.key,
+            neighbour: self.neighbour || other.neighbour,
+            prefix: self.prefix || other.prefix,
+        }
+    }
 }
 
 impl SeenKeys {
     /// A set that spills sorted runs of keys to unnamed temporary files in `spill_dir`
     /// (removed by the operating system when the run ends, however it ends).
     pub fn new(budget: DedupBudget, spill_dir: &Path) -> Self {
+        Self::with_prefix(budget, spill_dir, !0)
+    }
+
+    /// A set that can also tell whether any key seen shares a key's top bits, those set
+    /// in `prefix` ([`SeenKeys::insert_prefixed`]); its filter holds only those bits.
+    pub fn with_prefix(budget: DedupBudget, spill_dir: &Path, prefix: u128) -> Self {
         SeenKeys {
             budget: DedupBudget {
                 recent_keys: budget.recent_keys.max(1),
@@ -162,8 +191,8 @@ impl SeenKeys {
             filter: None,
             spill_foreseen: false,
             spare_filter: None,
-            stats: [DedupStats::default(); 2],
-            runs_spilled: 0,
+            prefix,
+            stats: DedupStats::default(),
             block: vec![0; BLOCK_KEYS * KEY_BYTES],
         }
     }
@@ -204,41 +233,63 @@ impl SeenKeys {
         }
         // A key found on disk stays in the recent set too: duplicates come in runs, and
         // the next repeat is then caught in memory.
-        let class = low_bit(key);
-        let new = match &self.filter {
-            Some(f) if f.may_contain(key) => {
-                self.stats[class].disk_lookups += 1;
-                let found = self.on_disk(key)?;
-                self.stats[class].found_on_disk += u64::from(found);
-                !found
-            }
-            _ => true,
+        let new = if self.may_be_on_disk(key) {
+            self.stats.disk_lookups += 1;
+            let found = self.on_disk(key)?;
+            self.stats.found_on_disk += u64::from(found);
+            !found
+        } else {
+            true
         };
-        self.stats[class].distinct_keys += u64::from(new);
+        self.stats.distinct_keys += u64::from(new);
+        self.inserted()?;
+        Ok(new)
+    }
+
+    /// Record `key`, and tell whether it, `neighbour`, or any key with the same prefix
+    /// (the bits set in the set's `prefix`, [`SeenKeys::with_prefix`]) was seen before.
+    ///
+    /// Keys with one prefix share their home slot in the table, so they lie in the probe
+    /// run that inserting `key` walks anyway, and side by side in a sorted run on disk:
+    /// the answer costs what inserting `key` alone does. When the key itself was seen,
+    /// the other two answers may be left false.
+    pub fn insert_prefixed(
+        &mut self,
+        key: NonZeroU128,
+        neighbour: Option<NonZeroU128>,
+    ) -> Result<Sighting> {
+        let mut seen = self.recent.insert_prefixed(key, neighbour, self.prefix);
+        if seen.key {
+            return Ok(seen);
+        }
+        if self.may_be_on_disk(key.get()) {
+            self.stats.disk_lookups += 1;
+            let on_disk = self.on_disk_prefixed(key.get(), neighbour.map(NonZeroU128::get))?;
+            self.stats.found_on_disk += u64::from(on_disk.key);
+            seen = seen.or(on_disk);
+        }
+        self.stats.distinct_keys += u64::from(!seen.key);
+        self.inserted()?;
+        Ok(seen)
+    }
+
+    /// Whether the filter over the runs on disk may hold `key`'s prefix.
+    fn may_be_on_disk(&self, key: u128) -> bool {
+        self.filter
+            .as_ref()
+            .is_some_and(|f| f.may_contain(key & self.prefix))
+    }
+
+    /// A key was added to the table: spill it when full, and make the filter ahead when
+    /// a spill draws near.
+    fn inserted(&mut self) -> Result<()> {
         let held = self.recent.len();
         if held >= self.budget.recent_keys {
             self.spill()?;
         } else if held == self.budget.recent_keys / 4 * 3 {
             self.make_filter_ahead();
         }
-        Ok(new)
-    }
-
-    /// Whether `key` was seen, without recording it.
-    pub fn contains(&mut self, key: u128) -> Result<bool> {
-        if self.recent.contains(key) {
-            return Ok(true);
-        }
-        match &self.filter {
-            Some(f) if f.may_contain(key) => {
-                let class = low_bit(key);
-                self.stats[class].disk_lookups += 1;
-                let found = self.on_disk(key)?;
-                self.stats[class].found_on_disk += u64::from(found);
-                Ok(found)
-            }
-            _ => Ok(false),
-        }
+        Ok(())
     }
 
     /// Touch the memory that inserting `keys` will read. The set and the filter are far
@@ -248,9 +299,7 @@ impl SeenKeys {
         let mut hits = 0usize;
         for k in keys {
             hits ^= self.recent.warm(k);
-            if let Some(f) = &self.filter {
-                hits += usize::from(f.may_contain(k));
-            }
+            hits += usize::from(self.may_be_on_disk(k));
         }
         std::hint::black_box(hits);
     }
@@ -270,22 +319,8 @@ impl SeenKeys {
             })) as u64
     }
 
-    /// What the set did, all keys together.
+    /// What the set did.
     pub fn stats(&self) -> DedupStats {
-        let [a, b] = self.stats;
-        DedupStats {
-            distinct_keys: a.distinct_keys + b.distinct_keys,
-            runs_spilled: self.runs_spilled,
-            keys_spilled: a.keys_spilled + b.keys_spilled,
-            disk_lookups: a.disk_lookups + b.disk_lookups,
-            found_on_disk: a.found_on_disk + b.found_on_disk,
-        }
-    }
-
-    /// What the set did for keys whose lowest bit is 0, and for those whose lowest bit
-    /// is 1: a caller that keeps two kinds of keys in one set tells them apart by that bit
-    /// ([`FlowKeys`]). A run holding keys of both kinds counts in both `runs_spilled`.
-    pub fn stats_by_low_bit(&self) -> [DedupStats; 2] {
         self.stats
     }
 
@@ -311,22 +346,17 @@ impl SeenKeys {
         // thread allocates (the run's write buffer and index) stays in its own malloc arena,
         // which at 10^8 flows held tens of MiB more at the peak.
         let dir = &self.spill_dir;
-        let (run, odd) = on_two_cores(
+        let prefix = self.prefix;
+        let (run, ()) = on_two_cores(
             || write_run(dir, 0, keys.iter().copied().map(Ok), None),
             || {
-                let mut odd = 0u64;
                 for k in keys.iter() {
-                    filter.insert(*k);
-                    odd += low_bit(*k) as u64;
+                    filter.insert(*k & prefix);
                 }
-                odd
             },
         );
-        for (stats, spilled) in self.stats.iter_mut().zip([keys.len() as u64 - odd, odd]) {
-            stats.runs_spilled += u64::from(spilled > 0);
-            stats.keys_spilled += spilled;
-        }
-        self.runs_spilled += 1;
+        self.stats.runs_spilled += 1;
+        self.stats.keys_spilled += keys.len() as u64;
         recent.clear();
         self.recent = recent;
         self.push_run(run?);
@@ -453,6 +483,58 @@ impl SeenKeys {
         }
         Ok(false)
     }
+
+    /// Exact look-up in the runs on disk of `key`, `neighbour` and any key with `key`'s
+    /// prefix: such keys lie side by side in a sorted run, in one block or, rarely, the
+    /// next ones too.
+    fn on_disk_prefixed(&mut self, key: u128, neighbour: Option<u128>) -> Result<Sighting> {
+        let low = key & self.prefix;
+        let high = low | !self.prefix;
+        let mut seen = Sighting::default();
+        for run in &self.runs {
+            let mut block = run.sparse.partition_point(|k| *k <= low).saturating_sub(1);
+            while block < run.sparse.len() && run.sparse[block] <= high {
+                let first = block * BLOCK_KEYS;
+                let n = BLOCK_KEYS.min(run.keys - first);
+                let buf = &mut self.block[..n * KEY_BYTES];
+                read_exact_at(&run.file, buf, (first * KEY_BYTES) as u64)
+                    .map_err(|e| Error::io(&self.spill_dir, e))?;
+                let mut i = first_at_least(buf, n, low);
+                while i < n {
+                    let k = key_at(buf, i);
+                    if k > high {
+                        break;
+                    }
+                    seen.prefix = true;
+                    seen.key |= k == key;
+                    seen.neighbour |= Some(k) == neighbour;
+                    i += 1;
+                }
+                if seen.key {
+                    return Ok(seen);
+                }
+                if i < n {
+                    break;
+                }
+                block += 1;
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// The first of the `n` sorted keys in `buf` that is at least `low` (`n` if none is).
+fn first_at_least(buf: &[u8], n: usize, low: u128) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if key_at(buf, mid) < low {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 impl Drop for SeenKeys {
@@ -529,11 +611,6 @@ pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io
     }
 }
 
-/// The lowest bit of `key`, which [`SeenKeys`] counts keys apart by.
-fn low_bit(key: u128) -> usize {
-    (key & 1) as usize
-}
-
 /// `n` zero slots whose pages are written now (see [`written_pages`]).
 fn written_zeros(n: usize) -> Vec<u128> {
     written_pages(vec![0u128; n], 0)
@@ -591,21 +668,43 @@ impl KeyTable {
         self.slots.get(self.home(key)).map_or(0, |k| *k as usize)
     }
 
-    fn contains(&self, key: u128) -> bool {
-        if key == 0 {
-            return self.has_zero;
+    /// Insert `key` if it is not in the table, and tell whether it, `neighbour`, or a
+    /// key with the same bits under `prefix` is. Keys with one prefix (which must cover
+    /// the bits [`home_slot`] takes) share their home slot, and with no key ever removed
+    /// but by [`KeyTable::clear`], every key lies between its home slot and the next
+    /// empty one: the probe run the insert walks holds them all. Key 0 is never such a
+    /// key, so it needs no slot of its own here.
+    fn insert_prefixed(
+        &mut self,
+        key: NonZeroU128,
+        neighbour: Option<NonZeroU128>,
+        prefix: u128,
+    ) -> Sighting {
+        if self.slots.is_empty() || (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
         }
-        if self.slots.is_empty() {
-            return false;
-        }
+        let (key, neighbour) = (key.get(), neighbour.map_or(0, NonZeroU128::get));
+        let wanted = key & prefix;
         let mask = self.slots.len() - 1;
         let mut i = self.home(key);
+        let mut seen = Sighting::default();
         loop {
-            match self.slots[i] {
-                0 => return false,
-                k if k == key => return true,
-                _ => i = (i + 1) & mask,
+            let slot = self.slots[i];
+            if slot == 0 {
+                self.slots[i] = key;
+                self.len += 1;
+                return seen;
             }
+            if slot == key {
+                seen.key = true;
+                seen.prefix = true;
+                return seen;
+            }
+            if slot & prefix == wanted {
+                seen.prefix = true;
+                seen.neighbour |= slot == neighbour;
+            }
+            i = (i + 1) & mask;
         }
     }
 
@@ -938,6 +1037,13 @@ impl BlockedBloom {
 pub const START_EDGE_US: i64 = 1_000;
 const SECOND_US: i64 = 1_000_000;
 
+/// The bits of a flow key that hold its connection id: the top 72, the hash of the id.
+/// Two ids share them with odds of 2^-72 a pair: at 10^10 distinct ids, about 1 % that any
+/// pair does, and such a record is kept and listed as a conflict, never dropped. The
+/// other 56 bits are the connection's, so two connections with one id are taken for one
+/// only at odds of 2^-55.
+pub const FLOW_ID_BITS: u128 = !0 << 56;
+
 /// The de-duplication identity of a flow record that carries a connection id (Zeek uid,
 /// Suricata flow_id, a synthesised id).
 ///
@@ -946,37 +1052,39 @@ const SECOND_US: i64 = 1_000_000;
 /// (or within [`START_EDGE_US`] across a second boundary). Records that share an id but
 /// disagree on any of these are *conflicts*: both are kept and counted, so a forged file
 /// reusing real ids can never hide real egress as "duplicate".
+///
+/// A key is the id's hash in its top bits ([`FLOW_ID_BITS`]) and the rest of the
+/// connection's in its low 56 (the lowest always 1, so no key is 0). The id needs no key
+/// of its own: a record whose connection is new has an id seen before exactly when some
+/// connection key with the same top bits was seen, and those keys lie beside it in the
+/// set ([`SeenKeys::insert_prefixed`]). One key a record holds twice as many records in
+/// the same memory as a key for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKeys {
     /// The connection: id, endpoints, protocol and start second.
-    pub connection: u128,
+    pub connection: NonZeroU128,
     /// The same connection in the neighbouring second, when the start lies within
     /// [`START_EDGE_US`] of a second boundary.
-    pub neighbour: Option<u128>,
-    /// The connection id alone, to notice conflicts.
-    pub id: u128,
+    pub neighbour: Option<NonZeroU128>,
 }
 
 impl FlowKeys {
     /// The keys of `flow`, or `None` when it has no connection id (such records are
     /// never de-duplicated: nothing tells two equal-looking flows apart).
     ///
-    /// All three keys start with the same 64 bits, the hash of the connection id, so in
-    /// the one set that holds them ([`FlowDedup`]) a record's keys share their home slots
-    /// and their filter block: one cache miss each, where a set per kind took two. The
-    /// lowest bit tells the kinds apart: 1 for a connection, 0 for an id. Two connections
-    /// collide only if both their ids' 64-bit hashes and their 63 other bits agree.
+    /// Two connections with one id collide only if their 55 low bits agree; with
+    /// different ids, only if those and the ids' 72 bits do (127 bits).
     pub fn of(flow: &FlowRecord) -> Option<FlowKeys> {
         let uid = flow.uid.as_deref()?;
         let id = key128(uid);
-        let id_high = id >> 64 << 64;
+        let id_high = id & FLOW_ID_BITS;
         let a = (flow.src_ip, flow.src_port);
         let b = (flow.dst_ip, flow.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let second = flow.ts.div_euclid(SECOND_US);
         let into = flow.ts.rem_euclid(SECOND_US);
         let connection = Connection::new(id as u64, lo, hi, &flow.proto);
-        let key = |s: i64| id_high | u128::from(connection.hash(s) | 1);
+        let key = |s: i64| NonZeroU128::MIN | id_high | u128::from(connection.hash(s) >> 8);
         let neighbour = if into < START_EDGE_US {
             Some(key(second - 1))
         } else if into >= SECOND_US - START_EDGE_US {
@@ -987,7 +1095,6 @@ impl FlowKeys {
         Some(FlowKeys {
             connection: key(second),
             neighbour,
-            id: id & !1,
         })
     }
 }
@@ -1068,45 +1175,42 @@ pub enum FlowVerdict {
 }
 
 /// Exact de-duplication of flow records by connection, with conflict detection, in
-/// bounded memory: connection keys and id keys in one [`SeenKeys`], whose keys cannot
-/// coincide (their lowest bits differ), so it answers for each kind as a set of its own
-/// would.
+/// bounded memory: one key a record ([`FlowKeys`]) in a [`SeenKeys`] that also tells
+/// whether a key with the same id was seen.
 pub struct FlowDedup {
     keys: SeenKeys,
+    /// Distinct connection ids: records decided [`FlowVerdict::New`].
+    distinct_ids: u64,
 }
 
 impl FlowDedup {
     pub fn new(budget: DedupBudget, spill_dir: &Path) -> Self {
         FlowDedup {
-            keys: SeenKeys::new(budget, spill_dir),
+            keys: SeenKeys::with_prefix(budget, spill_dir, FLOW_ID_BITS),
+            distinct_ids: 0,
         }
     }
 
-    /// Size the table for about `records` records (two keys each).
+    /// Size the table for about `records` records (a key each).
     pub fn expect(&mut self, records: u64) {
-        self.keys.expect(records.saturating_mul(2));
+        self.keys.expect(records);
     }
 
-    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]); a
-    /// record's id key lies beside its connection key.
+    /// Touch the memory that deciding `keys` will read (see [`SeenKeys::warm`]).
     pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k FlowKeys>) {
-        self.keys.warm(keys.map(|k| k.connection));
+        self.keys.warm(keys.map(|k| k.connection.get()));
     }
 
     /// Decide one record, in input order.
     pub fn decide(&mut self, keys: &FlowKeys) -> Result<FlowVerdict> {
-        let new_connection = self.keys.insert(keys.connection)?
-            && match keys.neighbour {
-                Some(n) => !self.keys.contains(n)?,
-                None => true,
-            };
-        if !new_connection {
-            return Ok(FlowVerdict::Duplicate);
-        }
-        Ok(if self.keys.insert(keys.id)? {
-            FlowVerdict::New
-        } else {
+        let seen = self.keys.insert_prefixed(keys.connection, keys.neighbour)?;
+        Ok(if seen.key || seen.neighbour {
+            FlowVerdict::Duplicate
+        } else if seen.prefix {
             FlowVerdict::Conflict
+        } else {
+            self.distinct_ids += 1;
+            FlowVerdict::New
         })
     }
 
@@ -1119,11 +1223,15 @@ impl FlowDedup {
         self.keys.memory_bytes()
     }
 
-    /// What de-duplication did for connection keys, and for id keys. Both kinds share
-    /// the set's runs: a run holding keys of both counts for both.
+    /// What de-duplication did for connection keys, and the distinct connection ids.
+    /// Ids are not held apart but in the connection keys, so the second's spill and
+    /// look-up counts are 0: the first's are the cost of both.
     pub fn stats(&self) -> (DedupStats, DedupStats) {
-        let [ids, connections] = self.keys.stats_by_low_bit();
-        (connections, ids)
+        let ids = DedupStats {
+            distinct_keys: self.distinct_ids,
+            ..DedupStats::default()
+        };
+        (self.keys.stats(), ids)
     }
 }
 
@@ -1634,7 +1742,7 @@ mod tests {
     fn every_part_of_a_connection_changes_its_key() {
         use xborder_model::schema::Proto;
         let base = flow("C1", 1_000_500_000, "0.0.0.1", "10.0.0.1");
-        let key = |f: &FlowRecord| FlowKeys::of(f).unwrap().connection;
+        let key = |f: &FlowRecord| FlowKeys::of(f).unwrap().connection.get();
         let variants = [
             FlowRecord {
                 src_ip: "::1".parse().unwrap(),
@@ -1703,24 +1811,44 @@ mod tests {
         assert_eq!(key(&base.clone()), key(&base));
     }
 
-    /// Connection and id keys share one set but never one key: however small the budget,
-    /// every decision and every distinct count is that of a set per kind held whole in
-    /// memory, the way the flow pass decided before the two kinds were put together.
+    /// One key a record decides as a set of connections and a set of ids held whole in
+    /// memory would, keyed by the records' own fields, however small the budget: the
+    /// way the flow pass decided when each kind had a set (and a key) of its own.
     #[test]
-    fn one_set_for_both_kinds_decides_as_a_set_per_kind() {
+    fn one_key_a_record_decides_as_a_set_per_kind() {
         use std::collections::HashSet;
-        // Ids reused by other connections, repeats near and far, starts on second edges.
-        // The last 2,000 records repeat the first 2,000.
+        // Ids reused by other connections, repeats near and far, starts on second edges,
+        // endpoints reversed. The last 2,000 records repeat the first 2,000, half of them
+        // 300 µs later: a start 200 µs before a second's end moves into the next second.
         let flows: Vec<FlowRecord> = (0..6_000u64)
             .map(|i| {
                 let j = i % 4_000;
                 let uid = format!("C{}", j % 1_700);
-                let ts = 1_000_000_000 + j as i64 * 1_000_000 + (j % 5) as i64 * 499_900;
+                let later = if i >= 4_000 && j % 2 == 0 { 300 } else { 0 };
+                let ts = 1_000_000_000 + j as i64 * 1_000_000 + (j % 5) as i64 * 499_900 + later;
                 let dst = ["160.79.104.10", "1.1.1.1", "10.0.0.53"][(j % 3) as usize];
-                flow(&uid, ts, "10.0.0.5", dst)
+                let f = flow(&uid, ts, "10.0.0.5", dst);
+                if j % 7 == 0 {
+                    FlowRecord {
+                        src_ip: f.dst_ip,
+                        dst_ip: f.src_ip,
+                        src_port: f.dst_port,
+                        dst_port: f.src_port,
+                        ..f
+                    }
+                } else {
+                    f
+                }
             })
             .collect();
-        for recent_keys in [7, 300, 1 << 20] {
+        type Connection = (String, (IpAddr, Option<u16>), (IpAddr, Option<u16>), i64);
+        let connection = |f: &FlowRecord, second: i64| -> Connection {
+            let a = (f.src_ip, f.src_port);
+            let b = (f.dst_ip, f.dst_port);
+            let uid = f.uid.as_deref().unwrap().to_string();
+            (uid, a.min(b), a.max(b), second)
+        };
+        for recent_keys in [3, 7, 300, 1 << 20] {
             let dir = tempfile::tempdir().unwrap();
             let budget = DedupBudget {
                 recent_keys,
@@ -1730,18 +1858,25 @@ mod tests {
             let (mut connections, mut ids) = (HashSet::new(), HashSet::new());
             let mut verdicts = [0u64; 3];
             for f in &flows {
-                let k = FlowKeys::of(f).unwrap();
-                assert_eq!(k.connection & 1, 1);
-                assert_eq!(k.id & 1, 0);
-                let new_connection = connections.insert(k.connection)
-                    && !k.neighbour.is_some_and(|n| connections.contains(&n));
+                let second = f.ts.div_euclid(SECOND_US);
+                let into = f.ts.rem_euclid(SECOND_US);
+                let neighbour = if into < START_EDGE_US {
+                    Some(second - 1)
+                } else if into >= SECOND_US - START_EDGE_US {
+                    Some(second + 1)
+                } else {
+                    None
+                };
+                let new_connection = connections.insert(connection(f, second))
+                    && !neighbour.is_some_and(|n| connections.contains(&connection(f, n)));
                 let expected = if !new_connection {
                     FlowVerdict::Duplicate
-                } else if ids.insert(k.id) {
+                } else if ids.insert(f.uid.clone()) {
                     FlowVerdict::New
                 } else {
                     FlowVerdict::Conflict
                 };
+                let k = FlowKeys::of(f).unwrap();
                 assert_eq!(d.decide(&k).unwrap(), expected, "{recent_keys}: {f:?}");
                 verdicts[expected as usize] += 1;
             }
@@ -1749,15 +1884,89 @@ mod tests {
             let (c, i) = d.stats();
             assert_eq!(c.distinct_keys, connections.len() as u64);
             assert_eq!(i.distinct_keys, ids.len() as u64);
-            assert_eq!(
-                d.keys.stats().distinct_keys,
-                c.distinct_keys + i.distinct_keys
-            );
             if recent_keys < 1_000 {
-                assert!(c.runs_spilled > 0 && i.runs_spilled > 0);
-                assert!(c.disk_lookups > 0 && c.found_on_disk > 0);
+                assert!(c.runs_spilled > 0 && c.disk_lookups > 0 && c.found_on_disk > 0);
             } else {
-                assert_eq!(c.runs_spilled + i.runs_spilled, 0);
+                assert_eq!(c.runs_spilled, 0);
+            }
+        }
+    }
+
+    /// A brute-force answer to [`SeenKeys::insert_prefixed`]: was the key, the neighbour,
+    /// or any key with the key's prefix inserted before.
+    fn sighting_by_search(before: &[u128], key: u128, neighbour: u128, prefix: u128) -> Sighting {
+        Sighting {
+            key: before.contains(&key),
+            neighbour: before.contains(&neighbour),
+            prefix: before.iter().any(|k| k & prefix == key & prefix),
+        }
+    }
+
+    /// Keys drawn from few prefixes (so probe runs hold many of each, wrap round the
+    /// table's end, and a prefix's keys fill several blocks of a run on disk): every
+    /// answer is the brute-force one, whether the keys stayed in memory or spilled.
+    #[test]
+    fn prefixed_inserts_find_every_key_with_the_prefix() {
+        let prefix = FLOW_ID_BITS;
+        // 12 prefixes; two of them at the very top and bottom of the key space.
+        let prefixes: Vec<u128> = (0..12u64)
+            .map(|p| match p {
+                0 => 0,
+                1 => FLOW_ID_BITS,
+                _ => key128(&p) & FLOW_ID_BITS,
+            })
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let low = |r: u64| u128::from(r) << 1 | 1;
+        let draws: Vec<(u128, u128)> = (0..3_000)
+            .map(|_| {
+                let p = prefixes[(next() % 12) as usize];
+                // Low bits from few values, so keys repeat.
+                let key = p | low(next() % 700);
+                let neighbour = p | low(next() % 700);
+                (key, neighbour)
+            })
+            .collect();
+        for recent_keys in [5, 100, 1 << 16] {
+            let (_dir, mut seen) = {
+                let dir = tempfile::tempdir().unwrap();
+                let budget = DedupBudget {
+                    recent_keys,
+                    filter_bytes: 1 << 10,
+                };
+                let seen = SeenKeys::with_prefix(budget, dir.path(), prefix);
+                (dir, seen)
+            };
+            let mut before = Vec::new();
+            for (key, neighbour) in &draws {
+                let expected = sighting_by_search(&before, *key, *neighbour, prefix);
+                let got = seen
+                    .insert_prefixed(
+                        NonZeroU128::new(*key).unwrap(),
+                        NonZeroU128::new(*neighbour),
+                    )
+                    .unwrap();
+                if expected.key {
+                    assert!(got.key, "{recent_keys}: {key:x}");
+                } else {
+                    assert_eq!(got, expected, "{recent_keys}: {key:x} {neighbour:x}");
+                }
+                before.push(*key);
+            }
+            let distinct: std::collections::HashSet<_> = before.iter().collect();
+            assert_eq!(seen.stats().distinct_keys, distinct.len() as u64);
+            if recent_keys < 1_000 {
+                assert!(
+                    seen.stats().runs_spilled > 1,
+                    "{recent_keys} {:?}",
+                    seen.stats()
+                );
             }
         }
     }
