@@ -122,6 +122,13 @@ struct Merge {
     thread: JoinHandle<Result<Run>>,
 }
 
+/// How full the table is, as a fraction, when the filter a foreseen spill needs starts to
+/// be made ([`SeenKeys::expect`]). The flow table's last sixteenth takes some 0.8 M
+/// records to fill, seconds of reading, several times what making the filter takes;
+/// starting at three quarters, a typical 10^7-flow run (estimated from its bytes at 13 M
+/// records, read at 10 M) made a 320 MiB filter it never used.
+const FILTER_AHEAD_AT: (usize, usize) = (15, 16);
+
 /// Level-0 runs allowed to wait while a merge is in progress before a spill waits for it:
 /// keeps the open files and the block reads per look-up bounded.
 const MAX_WAITING_RUNS: usize = 3 * MERGE_FANOUT;
@@ -200,11 +207,11 @@ impl SeenKeys {
     /// Size the in-memory table for about `keys` keys (capped by the budget) at once:
     /// growing it by doubling re-inserts every key at random, a cache miss each. When
     /// `keys` is more than the table may hold, the filter the first spill needs is made
-    /// ahead, on a thread of its own, once the table is three quarters full: writing its
-    /// pages (320 MiB for flows) takes a fraction of a second, which the first spill would
-    /// otherwise add to the time the reading waits for it. Waiting for the table to fill
-    /// keeps a run whose estimate was too high from holding a filter it never uses, unless
-    /// it came within a quarter of a spill.
+    /// ahead, on a thread of its own, once the table is [`FILTER_AHEAD_AT`] full: writing
+    /// its pages (320 MiB for flows) takes a fraction of a second, which the first spill
+    /// would otherwise add to the time the reading waits for it. Waiting for the table to
+    /// fill keeps a run whose estimate was too high from holding a filter it never uses,
+    /// unless it came within a sixteenth of a spill.
     pub fn expect(&mut self, keys: u64) {
         let wanted = keys.min(self.budget.recent_keys as u64) as usize;
         let slots = (wanted + wanted / 3 + 1).next_power_of_two();
@@ -286,7 +293,7 @@ impl SeenKeys {
         let held = self.recent.len();
         if held >= self.budget.recent_keys {
             self.spill()?;
-        } else if held == self.budget.recent_keys / 4 * 3 {
+        } else if held == self.budget.recent_keys / FILTER_AHEAD_AT.1 * FILTER_AHEAD_AT.0 {
             self.make_filter_ahead();
         }
         Ok(())
@@ -1526,7 +1533,7 @@ mod tests {
     }
 
     /// Expecting more keys than the table holds makes the first spill's filter ahead,
-    /// once the table is three quarters full; it counts in the memory held, and the first
+    /// once the table is fifteen sixteenths full; it counts in the memory held, and the first
     /// spill takes it. Expecting no more than the table holds makes none.
     #[test]
     fn a_foreseen_spill_has_its_filter_made_ahead() {
@@ -1539,14 +1546,14 @@ mod tests {
         let (_dir, mut seen) = tiny(1000, 4096);
         seen.expect(1001);
         let table = seen.memory_bytes();
-        for i in 0..749u64 {
+        for i in 0..929u64 {
             assert!(seen.insert(key128(&i)).unwrap());
         }
-        assert!(seen.spare_filter.is_none(), "not before three quarters");
-        assert!(seen.insert(key128(&749u64)).unwrap());
+        assert!(seen.spare_filter.is_none(), "not before fifteen sixteenths");
+        assert!(seen.insert(key128(&929u64)).unwrap());
         assert!(seen.spare_filter.is_some() && seen.filter.is_none());
         assert_eq!(seen.memory_bytes(), table + 4096);
-        for i in 750..1000u64 {
+        for i in 930..1000u64 {
             assert!(seen.insert(key128(&i)).unwrap());
         }
         assert!(seen.spare_filter.is_none() && seen.filter.is_some());
