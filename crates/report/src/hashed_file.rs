@@ -68,6 +68,8 @@ pub struct HashedFile {
     full: Option<SyncSender<Vec<u8>>>,
     spare: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<io::Result<(String, u64)>>>,
+    /// Why the writing thread stopped, once [`HashedFile::why_stopped`] has asked it.
+    stopped: Option<io::Error>,
 }
 
 impl HashedFile {
@@ -101,6 +103,7 @@ impl HashedFile {
             full: Some(full),
             spare,
             thread: Some(thread),
+            stopped: None,
         })
     }
 
@@ -118,9 +121,27 @@ impl HashedFile {
         if sent == Some(true) {
             Ok(())
         } else {
-            // The thread stopped on a write error; `finish` reports it.
-            Err(io::Error::other("the writing thread stopped"))
+            Err(self.why_stopped())
         }
+    }
+
+    /// The writing thread stopped taking buffers, which it does only on a write error:
+    /// wait for it and return that error ("No space left on device", say), which the
+    /// writer in front passes up as this file's error. Nothing else would report it: a
+    /// writer that fails midway never calls [`HashedFile::finish`].
+    fn why_stopped(&mut self) -> io::Error {
+        drop(self.full.take());
+        let why = match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the writing thread panicked"),
+            Some(Ok(Ok(_))) => io::Error::other("the writing thread stopped"),
+            None => match &self.stopped {
+                Some(e) => io::Error::new(e.kind(), e.to_string()),
+                None => io::Error::other("the writing thread stopped"),
+            },
+        };
+        self.stopped = Some(io::Error::new(why.kind(), why.to_string()));
+        why
     }
 
     /// Let `append` add bytes at the end of the buffer in place, then hand the buffer on
@@ -148,7 +169,11 @@ impl HashedFile {
             Some(thread) => thread
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked"))),
-            None => Err(io::Error::other("the file was already finished")),
+            // Taken by `why_stopped`: its error again.
+            None => Err(match &self.stopped {
+                Some(e) => io::Error::new(e.kind(), e.to_string()),
+                None => io::Error::other("the file was already finished"),
+            }),
         };
         // The thread's own error says more than "stopped".
         let done = joined.map_err(|e| Error::io(&self.path, e))?;
@@ -269,6 +294,25 @@ mod tests {
         let (sha, size) = HashedFile::create(&path).unwrap().finish().unwrap();
         assert_eq!((sha, size), (sha256_bytes(b""), 0));
         assert!(path.is_file());
+    }
+
+    /// A write that fails midway (the disk full) says why, at once and again at
+    /// `finish`, instead of only that the writing thread stopped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_midway_says_what_went_wrong() {
+        let mut file = HashedFile::create(Path::new("/dev/full")).unwrap();
+        let chunk = vec![b'z'; BUFFER_BYTES];
+        let err = (0..64)
+            .find_map(|_| file.write_all(&chunk).err())
+            .expect("a write to /dev/full fails");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        file.write_all(b"more").unwrap();
+        let finished = file.finish().unwrap_err().to_string();
+        assert!(
+            finished.contains("/dev/full") && finished.contains("No space left"),
+            "{finished}"
+        );
     }
 
     #[cfg(target_os = "linux")]
