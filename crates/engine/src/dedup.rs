@@ -259,7 +259,7 @@ impl SeenKeys {
     /// Keys with one prefix share their home slot in the table, so they lie in the probe
     /// run that inserting `key` walks anyway, and side by side in a sorted run on disk:
     /// the answer costs what inserting `key` alone does. When the key itself was seen,
-    /// the other two answers may be left false.
+    /// the neighbour's answer may be left false.
     pub fn insert_prefixed(
         &mut self,
         key: NonZeroU128,
@@ -272,7 +272,9 @@ impl SeenKeys {
         if self.may_be_on_disk(key.get()) {
             self.stats.disk_lookups += 1;
             let on_disk = self.on_disk_prefixed(key.get(), neighbour.map(NonZeroU128::get))?;
-            self.stats.found_on_disk += u64::from(on_disk.key);
+            // Found on disk: a duplicate of a spilled key, as itself or in its
+            // neighbouring second.
+            self.stats.found_on_disk += u64::from(on_disk.key || on_disk.neighbour);
             seen = seen.or(on_disk);
         }
         self.stats.distinct_keys += u64::from(!seen.key);
