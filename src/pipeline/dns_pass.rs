@@ -86,9 +86,10 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
                             counts.duplicate += 1;
                         } else {
                             counts.accepted += 1;
-                            builder.add(d)?;
+                            let indexed_name = builder.add(d)?;
                             observe_dns(
                                 d,
+                                indexed_name,
                                 source,
                                 catalogs,
                                 &opts.period,
@@ -134,10 +135,13 @@ pub(super) fn read_dns(r: &mut Reading<'_>, catalogs: &Catalogs) -> Result<DnsPa
     })
 }
 
-/// Coverage, DNS presence and AI-looking names of one accepted DNS record.
+/// Coverage, DNS presence and AI-looking names of one accepted DNS record; its query's
+/// id in the DNS index being built, when the index interned it
+/// ([`DnsIndexBuilder::add`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn observe_dns(
     d: &DnsRecord,
+    indexed_name: Option<u32>,
     source: u16,
     catalogs: &Catalogs,
     period: &Period,
@@ -159,7 +163,11 @@ pub(super) fn observe_dns(
     for answer in &d.answers {
         if let crate::schema::AnswerValue::Address(address) = answer.value {
             let id = *name.get_or_insert_with(|| {
-                candidates.name_id(&d.query, |q| catalogs.vendors.match_host(q).is_some())
+                let is_vendor = |q: &str| catalogs.vendors.match_host(q).is_some();
+                match indexed_name {
+                    Some(indexed) => candidates.indexed_name_id(indexed, &d.query, is_vendor),
+                    None => candidates.name_id(&d.query, is_vendor),
+                }
             });
             if let Some(id) = id {
                 candidates.answer(id, address);

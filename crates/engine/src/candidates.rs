@@ -193,9 +193,33 @@ pub struct CandidateTracker {
     /// Destination address → the AI-looking name a DNS answer gave it.
     by_address: FastMap<IpAddr, u32>,
     hits: FastMap<(u32, u16), Hit>,
+    /// [`CandidateTracker::name_id`]'s answers by the id another table gave the name
+    /// ([`CandidateTracker::indexed_name_id`]).
+    by_indexed_name: Vec<Option<Option<u32>>>,
 }
 
 impl CandidateTracker {
+    /// [`CandidateTracker::name_id`] of a name that the DNS index interned as `indexed`
+    /// (ids of that one index only), memoised by that id: the index has hashed the name
+    /// already, and a DNS log repeats a few hundred names millions of times.
+    pub fn indexed_name_id(
+        &mut self,
+        indexed: u32,
+        name: &str,
+        is_vendor: impl FnOnce(&str) -> bool,
+    ) -> Option<u32> {
+        let slot = indexed as usize;
+        if let Some(Some(id)) = self.by_indexed_name.get(slot) {
+            return *id;
+        }
+        let id = self.name_id(name, is_vendor);
+        if slot >= self.by_indexed_name.len() {
+            self.by_indexed_name.resize(slot + 1, None);
+        }
+        self.by_indexed_name[slot] = Some(id);
+        id
+    }
+
     /// The id of `name` when it looks like an AI service and `is_vendor` (asked only then)
     /// says no catalog entry covers it; memoised per distinct name.
     pub fn name_id(&mut self, name: &str, is_vendor: impl FnOnce(&str) -> bool) -> Option<u32> {
@@ -260,6 +284,8 @@ impl CandidateTracker {
             ids: self.ids.clone(),
             by_address: self.by_address.clone(),
             hits: FastMap::default(),
+            // The flow pass names no index ids.
+            by_indexed_name: Vec::new(),
         }
     }
 
@@ -491,6 +517,38 @@ mod tests {
             chat.destinations[0], "203.0.0.0",
             "the lowest addresses are kept"
         );
+    }
+
+    /// Names asked for by an index's ids get the ids asking by name gives, in the same
+    /// order, whether they look like AI services, are a vendor's or neither; and each
+    /// name's vendor question is asked once.
+    #[test]
+    fn indexed_names_answer_as_names_do() {
+        const NAMES: [&str; 5] = [
+            "llm.example.com",
+            "api.vendor.example",
+            "mail.example.com",
+            "chat.b.example",
+            "",
+        ];
+        let is_vendor = |n: &str| n.contains("vendor");
+        let (mut by_index, mut by_name) =
+            (CandidateTracker::default(), CandidateTracker::default());
+        let mut asked = [0u32; NAMES.len()];
+        let mut rng = xborder_model::rng::Rng::new(5);
+        for _ in 0..500 {
+            // The index numbers names in reverse here, so the two ids differ.
+            let at = rng.below(NAMES.len() as u64) as usize;
+            let indexed = (NAMES.len() - 1 - at) as u32;
+            let got = by_index.indexed_name_id(indexed, NAMES[at], |n| {
+                asked[at] += 1;
+                is_vendor(n)
+            });
+            assert_eq!(got, by_name.name_id(NAMES[at], is_vendor), "{}", NAMES[at]);
+        }
+        assert_eq!(by_index.names, by_name.names);
+        // Asked at most once each (not at all for names that do not look like AI).
+        assert!(asked.iter().all(|&n| n <= 1), "{asked:?}");
     }
 
     #[test]

@@ -47,11 +47,12 @@ pub fn fold(
         match row.kind {
             Kind::Dns => {
                 let d = codec::decode_dns(row.payload)?;
-                builder.add(&d)?;
+                let indexed_name = builder.add(&d)?;
                 home.count(&d, &vendor_addresses);
                 let source = coverage.source(job.source_label(row.file)?);
                 dns_pass::observe_dns(
                     &d,
+                    indexed_name,
                     source,
                     catalogs,
                     &opts.period,

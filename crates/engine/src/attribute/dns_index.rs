@@ -151,9 +151,11 @@ impl<'c> DnsIndexBuilder<'c> {
     }
 
     /// Record every address answer of one accepted DNS record.
-    pub fn add(&mut self, record: &DnsRecord) -> Result<()> {
+    /// Index the address answers of `record`; the id its query name was given, when it
+    /// has any (the name is interned on its first address answer).
+    pub fn add(&mut self, record: &DnsRecord) -> Result<Option<u32>> {
         if record.query.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let mut name = None;
         for answer in &record.answers {
@@ -197,7 +199,7 @@ impl<'c> DnsIndexBuilder<'c> {
                 self.other.clear();
             }
         }
-        Ok(())
+        Ok(name)
     }
 
     /// Keep only answers for addresses some vendor hostname resolved to, and index them.
@@ -645,7 +647,7 @@ mod tests {
 
     impl DnsIndexBuilder<'_> {
         fn add_ok(&mut self, r: &DnsRecord) {
-            self.add(r).unwrap()
+            self.add(r).unwrap();
         }
     }
 
