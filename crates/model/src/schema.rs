@@ -252,7 +252,18 @@ pub fn normalise_hostname(name: &str) -> String {
 /// string it already holds.
 pub fn normalise_hostname_into(name: &str, out: &mut String) {
     out.clear();
-    out.push_str(name.trim().trim_end_matches('.'));
+    // The usual name starts and ends with a printable ASCII character other than a final
+    // dot: there is nothing to trim, and the (Unicode) trims are skipped.
+    let plain = match name.as_bytes() {
+        [first, .., last] => first.is_ascii_graphic() && last.is_ascii_graphic() && *last != b'.',
+        [only] => only.is_ascii_graphic() && *only != b'.',
+        [] => true,
+    };
+    out.push_str(if plain {
+        name
+    } else {
+        name.trim().trim_end_matches('.')
+    });
     out.make_ascii_lowercase();
 }
 
@@ -412,6 +423,24 @@ impl From<HostnameSource> for Method {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names with and without something to trim (spaces, tabs, a no-break space, final
+    /// dots, non-ASCII letters at either end) normalise as the trims alone make them.
+    #[test]
+    fn hostnames_normalise_as_the_trims_make_them() {
+        const PARTS: [&str; 9] = ["a", "B", ".", " ", "\t", "\u{a0}", "é", "x-1", ".."];
+        let mut rng = crate::rng::Rng::new(11);
+        let mut out = String::from("left over");
+        for _ in 0..20_000 {
+            let name: String = (0..rng.below(6))
+                .map(|_| PARTS[rng.below(PARTS.len() as u64) as usize])
+                .collect();
+            let mut want = name.trim().trim_end_matches('.').to_string();
+            want.make_ascii_lowercase();
+            normalise_hostname_into(&name, &mut out);
+            assert_eq!(out, want, "{name:?}");
+        }
+    }
     use crate::rng::Rng;
 
     /// What the fast path accepts, std accepts with the same value; whatever the input,
