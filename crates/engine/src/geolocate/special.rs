@@ -16,7 +16,24 @@ pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// The first octets that begin a special-purpose IPv4 range ([`ranges_v4`]'s): any other
+/// address is public, and most are, so one test of the first octet answers for them.
+fn may_be_special_v4(first_octet: u8) -> bool {
+    matches!(
+        first_octet,
+        0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+    )
+}
+
 fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    if !may_be_special_v4(ip.octets()[0]) {
+        return None;
+    }
+    ranges_v4(ip)
+}
+
+/// The special-purpose IPv4 ranges, tried in order.
+fn ranges_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();
     let v = u32::from(ip);
     let within = |base: [u8; 4], len: u32| {
@@ -81,6 +98,26 @@ mod tests {
 
     fn sp(s: &str) -> Option<&'static str> {
         special_purpose(s.parse().unwrap())
+    }
+
+    /// The quick test of the first octet never hides a range: every first octet, with
+    /// every second octet and the third and fourth octets at which the ranges start and
+    /// end, is classified as the ranges alone classify it.
+    #[test]
+    fn the_first_octet_test_hides_no_range() {
+        let mut special = 0;
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for c in [0, 2, 48, 99, 100, 113, 193, 196, 255] {
+                    for d in [0, 1, 255] {
+                        let ip = Ipv4Addr::new(a, b, c, d);
+                        assert_eq!(special_v4(ip), ranges_v4(ip), "{ip}");
+                        special += usize::from(ranges_v4(ip).is_some());
+                    }
+                }
+            }
+        }
+        assert!(special > 0);
     }
 
     #[test]
