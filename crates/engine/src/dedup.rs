@@ -477,17 +477,9 @@ impl SeenKeys {
             let buf = &mut self.block[..n * KEY_BYTES];
             read_exact_at(&run.file, buf, (first * KEY_BYTES) as u64)
                 .map_err(|e| Error::io(&self.spill_dir, e))?;
-            let (mut lo, mut hi) = (0, n);
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                let k = key_at(buf, mid);
-                if k == key {
-                    return Ok(true);
-                } else if k < key {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
+            let at = first_at_least(buf, n, key);
+            if at < n && key_at(buf, at) == key {
+                return Ok(true);
             }
         }
         Ok(false)
@@ -654,9 +646,7 @@ impl Slots {
                 #[cfg(target_os = "linux")]
                 let _ = map.advise(memmap2::Advice::HugePage);
                 // A fresh mapping reads as zeros; write each page once, as for a vector.
-                for page in map.chunks_mut(4096) {
-                    page[0] = std::hint::black_box(0);
-                }
+                write_pages(&mut map[..], 0);
                 Slots::Mapped(map)
             }
             None => Slots::Heap(written_pages(vec![0u128; n], 0)),
@@ -691,15 +681,20 @@ impl std::ops::DerefMut for Slots {
 /// must copy the page and flush the TLB of every core running one of the process's
 /// threads, an interrupt to each. Writing each page once up front costs one ordinary fault
 /// per page instead.
-fn written_pages<T: Copy>(zeros: Vec<T>, zero: T) -> Vec<T> {
+fn written_pages<T: Copy>(mut zeros: Vec<T>, zero: T) -> Vec<T> {
+    write_pages(&mut zeros, zero);
+    zeros
+}
+
+/// Write `zero` into the first item of each 4 KiB page of `zeros` (see [`written_pages`]).
+fn write_pages<T: Copy>(zeros: &mut [T], zero: T) {
     // `black_box` keeps the compiler from dropping stores of zero into memory it knows
     // is zeroed.
-    let mut zeros = std::hint::black_box(zeros);
+    let zeros = std::hint::black_box(zeros);
     let per_page = (4096 / std::mem::size_of::<T>().max(1)).max(1);
     for item in zeros.iter_mut().step_by(per_page) {
         *item = zero;
     }
-    zeros
 }
 
 /// An open-addressing set of 128-bit hash keys: one slot array, so a lookup reads one
