@@ -1532,8 +1532,9 @@ mod tests {
 
     /// Two DNS records get one key exactly when every field of their identity is equal:
     /// records drawn from a few values per field, so that most pairs differ in one or two
-    /// fields, among them text that moves a byte from one field to the next, an IPv4 and
-    /// its IPv6 spelling, a name and an address in one answer, and a missing TTL beside 0.
+    /// fields, among them one text in either of two neighbouring fields (a query type or
+    /// a response code of `A`), texts that end alike, an IPv4 address and its IPv6
+    /// spelling, a name and an address in one answer, and a missing TTL beside 0.
     /// The batch's keys are the record's own.
     #[test]
     fn dns_keys_are_equal_exactly_when_the_identities_are() {

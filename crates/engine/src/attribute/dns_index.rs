@@ -150,9 +150,8 @@ impl<'c> DnsIndexBuilder<'c> {
             + self.other.capacity() * std::mem::size_of::<Observation>()
     }
 
-    /// Record every address answer of one accepted DNS record.
-    /// Index the address answers of `record`; the id its query name was given, when it
-    /// has any (the name is interned on its first address answer).
+    /// Record every address answer of one accepted DNS record; the id its query name was
+    /// given, when it has any (the name is interned on its first address answer).
     pub fn add(&mut self, record: &DnsRecord) -> Result<Option<u32>> {
         if record.query.is_empty() {
             return Ok(None);
