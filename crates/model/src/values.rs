@@ -87,19 +87,13 @@ fn ten_dot_six(b: &[u8]) -> Option<Micros> {
     if b[10] != b'.' {
         return None;
     }
-    let word = |at: usize| b[at..].first_chunk::<8>().map(|w| u64::from_le_bytes(*w));
-    // Seconds: the first eight digits, then the last two behind six zeros.
-    let high = digit_word(word(0)?)?;
-    let low = digit_word(u64::from(u16::from_le_bytes([b[8], b[9]])) << 48 | ZEROS >> 16)?;
-    // The fraction: the word from the tenth digit, its first two bytes (the digit and
-    // the point) made zeros.
-    let micros = digit_word(word(9)? & !0xFFFF | ZEROS & 0xFFFF)?;
+    let (seconds, fraction) = (&b[..10], &b[11..]);
+    let (high, low) = seconds.split_first_chunk::<8>()?;
+    let (high, low) = (eight_digits(*high)?, up_to_eight_digits(low)?);
+    let micros = six_digits(fraction)?;
     // At most 9,999,999,999,999,999: no overflow.
     Some(((high * 100 + low) * 1_000_000 + micros) as Micros)
 }
-
-/// Eight ASCII zeros as a word.
-const ZEROS: u64 = 0x3030_3030_3030_3030;
 
 /// Eight ASCII digits, the first in the lowest byte, as their value; `None` if any byte
 /// is not a digit.

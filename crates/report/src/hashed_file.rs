@@ -135,13 +135,19 @@ impl HashedFile {
             Some(Ok(Err(e))) => e,
             Some(Err(_)) => io::Error::other("the writing thread panicked"),
             Some(Ok(Ok(_))) => io::Error::other("the writing thread stopped"),
-            None => match &self.stopped {
-                Some(e) => io::Error::new(e.kind(), e.to_string()),
-                None => io::Error::other("the writing thread stopped"),
-            },
+            None => self.stopped_or("the writing thread stopped"),
         };
-        self.stopped = Some(io::Error::new(why.kind(), why.to_string()));
+        self.stopped = Some(copy_of(&why));
         why
+    }
+
+    /// The error the writing thread stopped on, if [`HashedFile::why_stopped`] took it;
+    /// else an error saying `otherwise`.
+    fn stopped_or(&self, otherwise: &str) -> io::Error {
+        match &self.stopped {
+            Some(e) => copy_of(e),
+            None => io::Error::other(otherwise.to_string()),
+        }
     }
 
     /// Let `append` add bytes at the end of the buffer in place, then hand the buffer on
@@ -170,10 +176,7 @@ impl HashedFile {
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked"))),
             // Taken by `why_stopped`: its error again.
-            None => Err(match &self.stopped {
-                Some(e) => io::Error::new(e.kind(), e.to_string()),
-                None => io::Error::other("the file was already finished"),
-            }),
+            None => Err(self.stopped_or("the file was already finished")),
         };
         // The thread's own error says more than "stopped".
         let done = joined.map_err(|e| Error::io(&self.path, e))?;
@@ -205,6 +208,11 @@ impl Drop for HashedFile {
             let _ = self.join(Ok(()));
         }
     }
+}
+
+/// An `io::Error` of the same kind and message (`io::Error` is not `Clone`).
+fn copy_of(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
 }
 
 #[cfg(test)]
