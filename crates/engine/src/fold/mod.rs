@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use xborder_model::accounting::FlowBreakdown;
 use xborder_model::error::{Error, Result};
-use xborder_model::fasthash::{AddressMap, FastMap};
+use xborder_model::fasthash::FastMap;
 use xborder_model::period::{day_date, day_of};
 use xborder_model::schema::{ByteDirection, FlowRecord, Micros};
 
@@ -196,9 +196,9 @@ pub struct FlowState<'a> {
     pub snapshot_max_distance_s: u32,
     pub collect_unattributed: bool,
     pub unattributed: HashMap<IpAddr, u64>,
-    pub site_cache: AddressMap<Option<u16>>,
+    pub site_cache: FastMap<IpAddr, Option<u16>>,
     /// What each egress flow's destination is, looked up once per address.
-    pub destinations: AddressMap<Destination>,
+    pub destinations: FastMap<IpAddr, Destination>,
     /// The product whose published ranges hold an address, for proxy requests to an
     /// address literal.
     pub range_cache: FastMap<IpAddr, Option<ProductId>>,
@@ -243,8 +243,8 @@ impl<'a> FlowState<'a> {
             snapshot_max_distance_s: opts.snapshot_max_distance_s,
             collect_unattributed: opts.collect_unattributed,
             unattributed: HashMap::new(),
-            site_cache: AddressMap::default(),
-            destinations: AddressMap::default(),
+            site_cache: FastMap::default(),
+            destinations: FastMap::default(),
             range_cache: FastMap::default(),
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
@@ -363,14 +363,15 @@ impl<'a> FlowState<'a> {
         let sites = &self.catalogs.sites;
         *self
             .site_cache
-            .get_or_insert_with(ip, || sites.index_of(ip).map(|i| i as u16))
+            .entry(ip)
+            .or_insert_with(|| sites.index_of(ip).map(|i| i as u16))
     }
 
     /// The country and the vendor range of an egress flow's destination: one look-up
     /// per flow for both (each had its own map).
     fn destination(&mut self, ip: IpAddr) -> Destination {
         let catalogs = self.catalogs;
-        *self.destinations.get_or_insert_with(ip, || Destination {
+        *self.destinations.entry(ip).or_insert_with(|| Destination {
             country: match catalogs.geoip.locate(ip) {
                 Location::Country(c) => {
                     let b = c.as_bytes();

@@ -231,13 +231,10 @@ impl<'a> FlowState<'a> {
             ai,
             other: std::mem::take(&mut self.other).into_iter().collect(),
             countries: std::mem::take(&mut self.destinations)
-                .into_entries()
+                .into_iter()
                 .map(|(ip, d)| (ip, d.country))
                 .collect(),
-            site_lookups: std::mem::take(&mut self.site_cache)
-                .into_entries()
-                .map(|(ip, _)| ip)
-                .collect(),
+            site_lookups: std::mem::take(&mut self.site_cache).into_keys().collect(),
             unattributed: std::mem::take(&mut self.unattributed).into_iter().collect(),
             observed: self.observed.take(),
             egress_bytes: std::mem::take(&mut self.egress_bytes),

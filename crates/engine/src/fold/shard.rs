@@ -12,7 +12,7 @@
 //! the URL-filter session join, where the first flow of a session claims its request.
 //! [`FlowState::shardable`] says whether the flows may be sharded.
 
-use xborder_model::fasthash::{AddressMap, FastMap};
+use xborder_model::fasthash::FastMap;
 use xborder_model::schema::FlowRecord;
 
 use super::FlowState;
@@ -35,8 +35,8 @@ impl<'a> FlowState<'a> {
             snapshot_max_distance_s: self.snapshot_max_distance_s,
             collect_unattributed: self.collect_unattributed,
             unattributed: Default::default(),
-            site_cache: AddressMap::default(),
-            destinations: AddressMap::default(),
+            site_cache: FastMap::default(),
+            destinations: FastMap::default(),
             range_cache: FastMap::default(),
             name_cache: FastMap::default(),
             finding_ids: FastMap::default(),
