@@ -11,7 +11,7 @@
 //! The verdict logic ([`crate::verdict`]) reads these figures; the report only lays them out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -105,22 +105,9 @@ pub fn share(part: u64, whole: u64) -> Option<f64> {
 /// Which hours each client had DNS answers logged, so a flow can ask whether DNS logs
 /// covered its client in the DNS window. Hour buckets keep it small at scale (one entry
 /// per client and day); the window is widened to whole hours.
-///
-/// An IPv4 client's day is one 64-bit key (address above, day below): an entry of 16
-/// bytes rather than the 28 of an (`IpAddr`, day) key, hashed as one word. Every egress
-/// flow asks, and the table outgrows the caches at scale, so its size is the cost
-/// (docs/performance-history.md, the twenty-first pass).
 #[derive(Debug, Default)]
 pub struct DnsPresence {
-    v4: FastMap<u64, u32>,
-    /// IPv6 clients, IPv4-mapped ones among them (kept apart from their IPv4 form, as
-    /// every client is keyed as its address was read).
-    v6: FastMap<(Ipv6Addr, i32), u32>,
-}
-
-/// An IPv4 client's day as one key: distinct (address, day) pairs have distinct keys.
-fn v4_key(client: Ipv4Addr, day: i32) -> u64 {
-    u64::from(u32::from(client)) << 32 | u64::from(day as u32)
+    hours: FastMap<(IpAddr, i32), u32>,
 }
 
 impl DnsPresence {
@@ -128,23 +115,11 @@ impl DnsPresence {
     pub fn add(&mut self, client: IpAddr, ts: Micros) {
         let day = day_of(ts);
         let hour = (ts.rem_euclid(DAY_US) / HOUR_US) as u32;
-        let hours = match client {
-            IpAddr::V4(v4) => self.v4.entry(v4_key(v4, day)).or_default(),
-            IpAddr::V6(v6) => self.v6.entry((v6, day)).or_default(),
-        };
-        *hours |= 1 << hour;
+        *self.hours.entry((client, day)).or_default() |= 1 << hour;
     }
 
     pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
-    }
-
-    /// The hours of `day` in which `client` had an answer, as bits.
-    fn hours(&self, client: IpAddr, day: i32) -> Option<u32> {
-        match client {
-            IpAddr::V4(v4) => self.v4.get(&v4_key(v4, day)).copied(),
-            IpAddr::V6(v6) => self.v6.get(&(v6, day)).copied(),
-        }
+        self.hours.is_empty()
     }
 
     /// Whether `client` had an answer in the hours from `ts - max_age_s` to `ts`.
@@ -153,7 +128,7 @@ impl DnsPresence {
         let (first_hour, last_hour) = (start.div_euclid(HOUR_US), ts.div_euclid(HOUR_US));
         let (first_day, last_day) = (first_hour.div_euclid(24), last_hour.div_euclid(24));
         for day in first_day..=last_day {
-            let Some(mask) = self.hours(client, day as i32) else {
+            let Some(mask) = self.hours.get(&(client, day as i32)) else {
                 continue;
             };
             let lo = if day == first_day {
