@@ -25,8 +25,8 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     // Two table look-ups a byte: a `write!` a byte went through the formatting
-    // machinery, about 250 instructions each, and finding ids hash one string per
-    // daily egress row.
+    // machinery, about 250 instructions each, and a finding id is hashed for every
+    // partial group of egress flows the tables are built from.
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
