@@ -254,11 +254,11 @@ pub fn normalise_hostname_into(name: &str, out: &mut String) {
     out.clear();
     // The usual name starts and ends with a printable ASCII character other than a final
     // dot: there is nothing to trim, and the (Unicode) trims are skipped.
-    let plain = match name.as_bytes() {
-        [first, .., last] => first.is_ascii_graphic() && last.is_ascii_graphic() && *last != b'.',
-        [only] => only.is_ascii_graphic() && *only != b'.',
-        [] => true,
-    };
+    let bytes = name.as_bytes();
+    let plain = bytes.first().is_none_or(u8::is_ascii_graphic)
+        && bytes
+            .last()
+            .is_none_or(|&b| b.is_ascii_graphic() && b != b'.');
     out.push_str(if plain {
         name
     } else {
@@ -423,13 +423,14 @@ impl From<HostnameSource> for Method {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
 
     /// Names with and without something to trim (spaces, tabs, a no-break space, final
     /// dots, non-ASCII letters at either end) normalise as the trims alone make them.
     #[test]
     fn hostnames_normalise_as_the_trims_make_them() {
         const PARTS: [&str; 9] = ["a", "B", ".", " ", "\t", "\u{a0}", "é", "x-1", ".."];
-        let mut rng = crate::rng::Rng::new(11);
+        let mut rng = Rng::new(11);
         let mut out = String::from("left over");
         for _ in 0..20_000 {
             let name: String = (0..rng.below(6))
@@ -441,7 +442,6 @@ mod tests {
             assert_eq!(out, want, "{name:?}");
         }
     }
-    use crate::rng::Rng;
 
     /// What the fast path accepts, std accepts with the same value; whatever the input,
     /// `parse_ip` gives what std's parser (then folding mapped IPv4) gives.
