@@ -643,10 +643,37 @@ fn count_tabs(
     Some(seen)
 }
 
-/// Bit `i` set when byte `i` of `block` is a tab: eight words of [`tab_bits`], each
-/// gathered into a byte by one multiply.
+/// Bit `i` set when byte `i` of `block` is a tab. On x86-64, four 16-byte compares, each
+/// gathered into 16 bits by one `pmovmskb`: SSE2 is part of every x86-64 CPU, and this
+/// is about a quarter of the instructions of the word-at-a-time form
+/// ([`tab_mask_by_words`]) that other targets use.
 #[inline(always)]
 fn tab_mask(block: &[u8; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+        let tabs = set_splat_i8_m128i(b'\t' as i8);
+        let (lanes, _) = block.as_chunks::<16>();
+        let mut mask = 0;
+        for (i, lane) in lanes.iter().enumerate() {
+            let equal = cmp_eq_mask_i8_m128i(m128i::from(*lane), tabs);
+            // One bit a byte, in the low 16 bits.
+            let hits = move_mask_i8_m128i(equal) as u16;
+            mask |= u64::from(hits) << (16 * i);
+        }
+        mask
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        tab_mask_by_words(block)
+    }
+}
+
+/// [`tab_mask`] in plain integer arithmetic: eight words of [`tab_bits`], each gathered
+/// into a byte by one multiply.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn tab_mask_by_words(block: &[u8; 64]) -> u64 {
     let (words, _) = block.as_chunks::<8>();
     let mut mask = 0;
     for (i, word) in words.iter().enumerate() {
@@ -1001,6 +1028,29 @@ mod tests {
         })
         .is_none());
         assert_eq!(seen, 2);
+    }
+
+    /// Both forms of the tab mask agree with a byte-by-byte search, on every block of
+    /// the bytes around a tab, at every position.
+    #[test]
+    fn tab_masks_agree_with_a_byte_search() {
+        let mut rng = xborder_model::rng::Rng::new(17);
+        const BYTES: &[u8] = b"\t\t\x08\x0a\x01\x00\x89\xff\x7f\x80\xc9 a9";
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for b in &mut block {
+                *b = BYTES[rng.below(BYTES.len() as u64) as usize];
+            }
+            let expected = block
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\t')
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            assert_eq!(tab_mask(&block), expected, "{block:?}");
+            assert_eq!(tab_mask_by_words(&block), expected, "{block:?}");
+        }
+        assert_eq!(tab_mask(&[b'\t'; 64]), u64::MAX);
+        assert_eq!(tab_mask(&[0; 64]), 0);
     }
 
     /// 400 lines of the block `fields` (mostly of its width, now and then a cell short or
