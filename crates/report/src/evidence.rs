@@ -389,7 +389,7 @@ impl EvidenceSpool {
             let mut cells = Cells::new(pseudonymizer);
             let mut columns = match groups {
                 Some(_) => parquet::builders(
-                    &SOURCES.map(Source::looked_up),
+                    &SOURCES.map(Source::text_cells),
                     group_rows.min(PARQUET_BATCH_ROWS),
                 ),
                 None => Vec::new(),
@@ -1363,6 +1363,25 @@ impl Source {
         !matches!(self, Source::Formatted(_))
     }
 
+    /// Where the column's text cells come from, for its evidence.parquet builder.
+    fn text_cells(self) -> parquet::TextCells {
+        match self {
+            Source::Formatted(at::DNS_TS) => parquet::TextCells::RepeatedTimes,
+            source if source.looked_up() => parquet::TextCells::LookedUp,
+            _ => parquet::TextCells::Formatted,
+        }
+    }
+
+    /// The time behind a time column's cell, for a column keyed by its times; none for
+    /// every other column.
+    fn time(self, r: &SpoolRow) -> Option<Micros> {
+        match self {
+            Source::Formatted(at::TS) => Some(r.ts),
+            Source::Formatted(at::DNS_TS) => r.dns.map(|d| d.2),
+            _ => None,
+        }
+    }
+
     /// Row `i` of `batch`'s cell of this column.
     #[inline(always)]
     fn cell<'a>(self, r: &SpoolRow, i: usize, cells: &'a Cells<'_>, t: &'a Tables<'a>) -> Cell<'a> {
@@ -1452,23 +1471,24 @@ fn write_batch(
     // The source is matched once a column, not once a cell, so each column's loop is
     // compiled for its own kind of cell.
     let n = batch.len();
-    let none = |_| None;
+    let (none, no_time) = (|_| None, |_| None);
     for (column, source) in columns.iter_mut().zip(SOURCES) {
         match source {
-            Source::Text(slot) => column.extend(n, none, |i| {
+            Source::Text(slot) => column.extend(n, none, no_time, |i| {
                 let (cell, key) = tables.text(slot.of(&batch[i]));
                 (Some(key), cell.text.as_str())
             }),
-            Source::File(_) => column.extend(n, none, |i| {
+            Source::File(_) => column.extend(n, none, no_time, |i| {
                 let cell = source.cell(&batch[i], i, cells, tables);
                 (cell.key, cell.text)
             }),
             Source::Formatted(k) => column.extend(
                 n,
                 |i| source.count(&batch[i]),
+                |i| source.time(&batch[i]),
                 |i| (None, cells.formatted(i, k)),
             ),
-            Source::Address(k, which) => column.extend(n, none, |i| {
+            Source::Address(k, which) => column.extend(n, none, no_time, |i| {
                 (Some(cells.address_keys(i)[which]), cells.formatted(i, k))
             }),
         }
@@ -2078,7 +2098,7 @@ mod tests {
     /// the dictionaries built from ids and addresses are the ones polars builds by hashing
     /// every cell, including one text under two ids (two input files with the same hash),
     /// and a keyed column whose values are mostly distinct (host names, source addresses)
-    /// is still written plain.
+    /// is still written plain. So is a column of DNS answer times, keyed by the time.
     #[test]
     fn parquet_is_what_polars_writes_of_the_same_cells() {
         let dir = tempfile::tempdir().unwrap();
@@ -2093,8 +2113,33 @@ mod tests {
                 ..row(i)
             })
             .collect();
+        // DNS answer times shared by several rows (one answer attributes many flows),
+        // now and then beyond chrono's range (no text: null); and all distinct, on every
+        // row, so the column is written plain.
+        let shared_answers: Vec<EvidenceRow<'static>> = (0..5_000)
+            .map(|i| EvidenceRow {
+                dns: Some((
+                    1,
+                    i,
+                    if i % 11 == 4 {
+                        i64::MAX
+                    } else {
+                        1_783_000_000_000_000 - (i % 7) as i64 * 1_000_001
+                    },
+                )),
+                ..row(i)
+            })
+            .collect();
+        let distinct_answers: Vec<EvidenceRow<'static>> = (0..3_000)
+            .map(|i| EvidenceRow {
+                dns: Some((1, i, 1_783_000_000_000_000 + i as i64)),
+                ..row(i)
+            })
+            .collect();
         let cases = [
             ((0..50).map(row).collect::<Vec<_>>(), 16),
+            (shared_answers, 1_000),
+            (distinct_answers, 1_000),
             ((0..30_000).map(row).collect(), 7_777),
             ((0..30_000).map(row).collect(), PARQUET_BATCH_ROWS),
             (distinct_hosts, 400),

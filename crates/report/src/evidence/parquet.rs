@@ -29,6 +29,8 @@ use polars_parquet::write::{
 use crate::hashed_file::HashedFile;
 use crate::tables::EVIDENCE;
 use xborder_model::error::{Error, Result};
+use xborder_model::fasthash::FastMap;
+use xborder_model::schema::Micros;
 
 /// A row group of evidence.parquet: one array per column, in the table's order.
 pub(super) type RowGroup = Vec<Box<dyn Array>>;
@@ -43,21 +45,40 @@ pub(super) enum ColumnBuilder {
     Text(MutableBinaryViewArray<str>),
     /// Text looked up by id; empty is null.
     Dictionary(DictionaryColumn),
+    /// Times formatted per row that repeat, keyed by the time; empty is null.
+    Time(TimeColumn),
 }
 
-/// The evidence columns' builders, by [`Kind`]: counts typed, text looked up by id where
-/// the spool has one (`looked_up[c]`), other text formatted.
-pub(super) fn builders(looked_up: &[bool], rows: usize) -> Vec<ColumnBuilder> {
+/// Where a text column's cells come from, which decides its builder.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextCells {
+    /// Formatted per row, mostly distinct (a flow's time): polars finds out whether a
+    /// dictionary pays.
+    Formatted,
+    /// Looked up by an id the spool holds: a dictionary array from the start.
+    LookedUp,
+    /// Times that repeat (a DNS answer's time, shared by the flows it attributed): a
+    /// dictionary keyed by the time. Built by polars, it cost a hash of every cell to
+    /// estimate the column's distinct values and another to build the dictionary.
+    RepeatedTimes,
+}
+
+/// The evidence columns' builders, by [`Kind`]: counts typed, text by where its cells
+/// come from (`cells[c]`).
+pub(super) fn builders(cells: &[TextCells], rows: usize) -> Vec<ColumnBuilder> {
     EVIDENCE
         .columns
         .iter()
-        .zip(looked_up)
-        .map(|(c, &looked_up)| match c.kind {
-            kind if kind.is_count() => {
+        .zip(cells)
+        .map(|(c, &cells)| match (c.kind, cells) {
+            (kind, _) if kind.is_count() => {
                 ColumnBuilder::Count(MutablePrimitiveArray::with_capacity(rows))
             }
-            _ if looked_up => ColumnBuilder::Dictionary(DictionaryColumn::default()),
-            _ => ColumnBuilder::Text(MutableBinaryViewArray::with_capacity(rows)),
+            (_, TextCells::LookedUp) => ColumnBuilder::Dictionary(DictionaryColumn::default()),
+            (_, TextCells::RepeatedTimes) => ColumnBuilder::Time(TimeColumn::default()),
+            (_, TextCells::Formatted) => {
+                ColumnBuilder::Text(MutableBinaryViewArray::with_capacity(rows))
+            }
         })
         .collect()
 }
@@ -66,12 +87,14 @@ impl ColumnBuilder {
     /// `rows` more cells, a column's worth of a batch: row `i`'s count (`count(i)`) for a
     /// count column, else its key and text (`cell(i)`; empty text is null). The key names
     /// the text among the column's distinct values (two keys never share a text); only
-    /// dictionary columns use it.
+    /// dictionary columns use it. A time column names its text by the row's time
+    /// (`time(i)`) instead.
     #[inline]
     pub(super) fn extend<'a>(
         &mut self,
         rows: usize,
         count: impl Fn(usize) -> Option<u64>,
+        time: impl Fn(usize) -> Option<Micros>,
         cell: impl Fn(usize) -> (Option<u32>, &'a str),
     ) {
         let value = |text: &'a str| (!text.is_empty()).then_some(text);
@@ -92,6 +115,11 @@ impl ColumnBuilder {
                     column.push(key.unwrap_or(0), value(text));
                 }
             }
+            ColumnBuilder::Time(column) => {
+                for i in 0..rows {
+                    column.push(time(i), value(cell(i).1));
+                }
+            }
         }
     }
 
@@ -101,6 +129,7 @@ impl ColumnBuilder {
             ColumnBuilder::Count(values) => Box::new(PrimitiveArray::from(std::mem::take(values))),
             ColumnBuilder::Text(values) => Box::new(std::mem::take(values).freeze()),
             ColumnBuilder::Dictionary(column) => column.take()?,
+            ColumnBuilder::Time(column) => column.take()?,
         })
     }
 }
@@ -144,30 +173,80 @@ impl DictionaryColumn {
             self.key_of[id as usize] = 0;
         }
         self.seen.clear();
-        let keys = PrimitiveArray::from(std::mem::take(&mut self.keys));
-        let values: Utf8ViewArray = std::mem::take(&mut self.values).freeze();
-        let rows = keys.len();
-        // polars-parquet writes a text column plain when its estimated distinct values
-        // pass three quarters of a group of more than 128 rows; such a column goes back
-        // to being text, so that rule still decides.
-        if rows > 128 && values.len() as f64 / rows as f64 > 0.75 {
-            let mut text = MutableBinaryViewArray::<str>::with_capacity(rows);
-            for key in keys.iter() {
-                text.push(key.map(|&key| values.value(key as usize)));
-            }
-            return Ok(Box::new(text.freeze()));
-        }
-        let array = DictionaryArray::<u32>::try_new(
-            ArrowDataType::Dictionary(
-                IntegerType::UInt32,
-                Box::new(ArrowDataType::Utf8View),
-                false,
-            ),
-            keys,
-            Box::new(values),
-        )?;
-        Ok(Box::new(array))
+        dictionary_or_text(
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.values),
+        )
     }
+}
+
+/// A time column as dictionary keys and the distinct texts of its row group, in order
+/// of first appearance. A time's text is the same for the whole run (RFC 3339 to the
+/// microsecond), so the time names it; a time without a text (beyond chrono's range)
+/// is null, as its empty text would be.
+#[derive(Default)]
+pub(super) struct TimeColumn {
+    /// The key of each time seen in this group.
+    key_of: FastMap<Micros, u32>,
+    /// Each row's key; null for a row without a time.
+    keys: MutablePrimitiveArray<u32>,
+    values: MutableBinaryViewArray<str>,
+}
+
+impl TimeColumn {
+    /// One row's time and its text (none is null).
+    fn push(&mut self, time: Option<Micros>, text: Option<&str>) {
+        let (Some(time), Some(text)) = (time, text) else {
+            self.keys.push(None);
+            return;
+        };
+        let values = &mut self.values;
+        let key = *self.key_of.entry(time).or_insert_with(|| {
+            values.push_value(text);
+            // A row group holds at most 65,536 rows, so its distinct values fit a u32.
+            u32::try_from(values.len() - 1).unwrap_or(u32::MAX)
+        });
+        self.keys.push_value(key);
+    }
+
+    fn take(&mut self) -> PolarsResult<Box<dyn Array>> {
+        self.key_of.clear();
+        dictionary_or_text(
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.values),
+        )
+    }
+}
+
+/// A row group's dictionary column from its keys and distinct values, or the same cells
+/// as plain text when polars-parquet would not write a dictionary.
+fn dictionary_or_text(
+    keys: MutablePrimitiveArray<u32>,
+    values: MutableBinaryViewArray<str>,
+) -> PolarsResult<Box<dyn Array>> {
+    let keys = PrimitiveArray::from(keys);
+    let values: Utf8ViewArray = values.freeze();
+    let rows = keys.len();
+    // polars-parquet writes a text column plain when its estimated distinct values
+    // pass three quarters of a group of more than 128 rows; such a column goes back
+    // to being text, so that rule still decides.
+    if rows > 128 && values.len() as f64 / rows as f64 > 0.75 {
+        let mut text = MutableBinaryViewArray::<str>::with_capacity(rows);
+        for key in keys.iter() {
+            text.push(key.map(|&key| values.value(key as usize)));
+        }
+        return Ok(Box::new(text.freeze()));
+    }
+    let array = DictionaryArray::<u32>::try_new(
+        ArrowDataType::Dictionary(
+            IntegerType::UInt32,
+            Box::new(ArrowDataType::Utf8View),
+            false,
+        ),
+        keys,
+        Box::new(values),
+    )?;
+    Ok(Box::new(array))
 }
 
 /// The row group the builders hold, leaving them empty.
