@@ -1372,8 +1372,8 @@ impl Source {
         }
     }
 
-    /// The time behind a time column's cell, for a column keyed by its times; none for
-    /// every other column.
+    /// The time behind a time column's cell (the flow's, or its DNS answer's), for a
+    /// column keyed by its times; none for every other column.
     fn time(self, r: &SpoolRow) -> Option<Micros> {
         match self {
             Source::Formatted(at::TS) => Some(r.ts),
