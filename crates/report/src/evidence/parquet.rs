@@ -50,7 +50,7 @@ pub(super) enum ColumnBuilder {
 }
 
 /// Where a text column's cells come from, which decides its builder.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) enum TextCells {
     /// Formatted per row, mostly distinct (a flow's time): polars finds out whether a
     /// dictionary pays.
